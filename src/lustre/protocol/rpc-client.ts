@@ -1,0 +1,190 @@
+// RPC client: calls with deadlines over one multiplexed connection, reconnecting on demand.
+import net from 'node:net';
+import {
+  DeadlineExceededError,
+  FsError,
+  isErrno,
+  NacreError,
+  UnavailableError,
+  ValidationError,
+} from '../../lib/errors.ts';
+import { connectOptions } from './address.ts';
+import { encodeFrame, FrameDecoder, KIND_ERROR, KIND_PUSH, KIND_REPLY } from './frame.ts';
+
+export interface CallOptions {
+  payload?: Buffer | undefined;
+  signal?: AbortSignal | undefined;
+  /** Deadline for this call; defaults to the client's. */
+  timeoutMs?: number | undefined;
+}
+
+export interface CallResult<T> {
+  result: T;
+  payload: Buffer | undefined;
+}
+
+interface Pending {
+  resolve(r: CallResult<unknown>): void;
+  reject(e: Error): void;
+}
+
+export interface RpcClientOptions {
+  address: string;
+  /** Default deadline of a call, including connecting (ms). */
+  timeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Server notifications. */
+  onPush?: (method: string, args: unknown) => void;
+  /** Called after every (re)connection, before any call is sent on it. */
+  onConnect?: (client: RpcClient) => Promise<void>;
+}
+
+/**
+ * A connection to one server. `call` rejects with FsError for file-system errors the server
+ * returned, UnavailableError when the server cannot be reached or the connection dropped while
+ * the call was in flight (it may or may not have run), DeadlineExceededError past the deadline,
+ * and NacreError with the server's code otherwise. It never retries by itself.
+ */
+export class RpcClient {
+  readonly address: string;
+  readonly #opts: RpcClientOptions;
+  #socket: net.Socket | undefined;
+  #connecting: Promise<net.Socket> | undefined;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #closed = false;
+
+  constructor(opts: RpcClientOptions) {
+    this.address = opts.address;
+    connectOptions(opts.address);
+    this.#opts = opts;
+  }
+
+  async call<T = unknown>(method: string, args: unknown, opts: CallOptions = {}): Promise<CallResult<T>> {
+    const timeoutMs = opts.timeoutMs ?? this.#opts.timeoutMs ?? 30_000;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+    signal.throwIfAborted();
+    const socket = await this.#connect(signal);
+    const id = this.#nextId++ >>> 0 || this.#nextId++;
+    return new Promise<CallResult<T>>((resolve, reject) => {
+      const onAbort = () => {
+        this.#pending.delete(id);
+        reject(
+          deadline.aborted
+            ? new DeadlineExceededError(`${method} to ${this.address} took longer than ${timeoutMs} ms`)
+            : new FsError('EINTR', `${method} interrupted`),
+        );
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#pending.set(id, {
+        resolve: (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r as CallResult<T>);
+        },
+        reject: (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      });
+      const buffers = encodeFrame(1, id, { m: method, a: args }, opts.payload);
+      socket.cork();
+      for (const b of buffers) socket.write(b);
+      socket.uncork();
+    });
+  }
+
+  /** Closes the connection; in-flight calls fail with UnavailableError. */
+  close(): void {
+    this.#closed = true;
+    this.#socket?.destroy();
+  }
+
+  async #connect(signal: AbortSignal): Promise<net.Socket> {
+    if (this.#closed) throw new UnavailableError(`client for ${this.address} is closed`);
+    if (this.#socket && !this.#socket.destroyed) return this.#socket;
+    this.#connecting ??= this.#open().finally(() => {
+      this.#connecting = undefined;
+    });
+    return await raceAbort(this.#connecting, signal, this.address);
+  }
+
+  async #open(): Promise<net.Socket> {
+    const connectTimeout = this.#opts.connectTimeoutMs ?? 5_000;
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect(connectOptions(this.address));
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new UnavailableError(`connecting to ${this.address} timed out after ${connectTimeout} ms`));
+      }, connectTimeout);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+      s.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new UnavailableError(`cannot reach ${this.address}: ${err.message}`, { cause: err }));
+      });
+    });
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder();
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const f of decoder.push(chunk)) this.#receive(f.kind, f.id, f.header, f.payload);
+      } catch {
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      if (this.#socket === socket) this.#socket = undefined;
+      const err = new UnavailableError(`connection to ${this.address} closed`);
+      for (const [id, p] of this.#pending) {
+        this.#pending.delete(id);
+        p.reject(err);
+      }
+    });
+    this.#socket = socket;
+    if (this.#opts.onConnect) await this.#opts.onConnect(this);
+    return socket;
+  }
+
+  #receive(kind: number, id: number, header: unknown, payload: Buffer | undefined): void {
+    const h = (header ?? {}) as { r?: unknown; e?: unknown; msg?: unknown; m?: unknown; a?: unknown };
+    if (kind === KIND_PUSH) {
+      if (typeof h.m === 'string') this.#opts.onPush?.(h.m, h.a);
+      return;
+    }
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    if (kind === KIND_REPLY) p.resolve({ result: h.r, payload });
+    else if (kind === KIND_ERROR) p.reject(remoteError(String(h.e), String(h.msg ?? h.e)));
+  }
+}
+
+function remoteError(code: string, message: string): Error {
+  if (isErrno(code)) return new FsError(code, message);
+  if (code === 'Unavailable') return new UnavailableError(message);
+  if (code === 'DeadlineExceeded') return new DeadlineExceededError(message);
+  if (code === 'ValidationError') return new ValidationError(message);
+  return new NacreError(code, message);
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal, address: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(new DeadlineExceededError(`connecting to ${address}: deadline`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new DeadlineExceededError(`connecting to ${address}: deadline passed`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

@@ -1,0 +1,186 @@
+// RPC server: method handlers over framed TCP or unix-socket connections, with per-connection sessions and pushes.
+import { rm } from 'node:fs/promises';
+import net from 'node:net';
+import { FsError, NacreError } from '../../lib/errors.ts';
+import { type Logger, logger } from '../../lib/log.ts';
+import { formatTcpAddress } from './address.ts';
+import { encodeFrame, FrameDecoder, KIND_ERROR, KIND_PUSH, KIND_REPLY, KIND_REQUEST } from './frame.ts';
+
+/** One client connection. Handlers may keep per-connection state in `data`. */
+export interface ServerSession {
+  readonly id: number;
+  readonly remote: string;
+  readonly data: Map<string, unknown>;
+  /** Sends a notification the client receives through its `onPush`. Dropped if the connection is gone. */
+  push(method: string, args: unknown): void;
+  onClose(listener: () => void): void;
+  readonly closed: boolean;
+}
+
+export interface CallContext {
+  session: ServerSession;
+  /** Aborted when the connection closes or the server stops. */
+  signal: AbortSignal;
+}
+
+/** A handler's answer when it returns bulk data beside the JSON result. */
+export class Reply {
+  readonly result: unknown;
+  readonly payload: Buffer | undefined;
+  constructor(result: unknown, payload?: Buffer) {
+    this.result = result;
+    this.payload = payload;
+  }
+}
+
+/**
+ * Handles one method. Validates its own `args` (they come from the network) and throws FsError for
+ * file-system errors or NacreError for others; anything else is reported to the caller as EIO.
+ */
+export type Handler = (args: unknown, payload: Buffer | undefined, ctx: CallContext) => Promise<unknown>;
+
+let nextSessionId = 1;
+
+export class RpcServer {
+  readonly #handlers = new Map<string, Handler>();
+  readonly #sockets = new Set<net.Socket>();
+  readonly #log: Logger;
+  readonly #server: net.Server;
+  readonly #stop = new AbortController();
+  #unixPath: string | undefined;
+  readonly #connectListeners: ((session: ServerSession) => void)[] = [];
+
+  constructor(name: string) {
+    this.#log = logger(name);
+    this.#server = net.createServer((socket) => this.#accept(socket));
+  }
+
+  handle(method: string, handler: Handler): this {
+    this.#handlers.set(method, handler);
+    return this;
+  }
+
+  onConnect(listener: (session: ServerSession) => void): void {
+    this.#connectListeners.push(listener);
+  }
+
+  /** Listens on TCP (`{host, port}`, port 0 picks one) or a unix socket (`{path}`). Returns the address string. */
+  async listen(where: { host: string; port: number } | { path: string }): Promise<string> {
+    if ('path' in where) await rm(where.path, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen('path' in where ? where.path : { host: where.host, port: where.port }, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    if ('path' in where) {
+      this.#unixPath = where.path;
+      return `unix:${where.path}`;
+    }
+    const addr = this.#server.address() as net.AddressInfo;
+    return formatTcpAddress(addr.address, addr.port);
+  }
+
+  /** Stops accepting, aborts in-flight calls and closes every connection. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    for (const s of this.#sockets) s.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    if (this.#unixPath) await rm(this.#unixPath, { force: true });
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.#stop.signal.aborted) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    this.#sockets.add(socket);
+    const connection = new AbortController();
+    const closeListeners: (() => void)[] = [];
+    const session: ServerSession = {
+      id: nextSessionId++,
+      remote: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix',
+      data: new Map(),
+      push: (method, args) => {
+        if (!socket.destroyed) write(socket, encodeFrame(KIND_PUSH, 0, { m: method, a: args }));
+      },
+      onClose: (l) => closeListeners.push(l),
+      get closed() {
+        return socket.destroyed;
+      },
+    };
+    const signal = AbortSignal.any([connection.signal, this.#stop.signal]);
+    const decoder = new FrameDecoder();
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const frame of decoder.push(chunk)) {
+          if (frame.kind !== KIND_REQUEST) throw new Error(`unexpected frame kind ${frame.kind}`);
+          void this.#dispatch(socket, frame.id, frame.header, frame.payload, { session, signal });
+        }
+      } catch (err) {
+        this.#log.warn('dropping connection after a malformed frame', {
+          remote: session.remote,
+          error: String(err),
+        });
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      connection.abort();
+      for (const l of closeListeners) {
+        try {
+          l();
+        } catch (err) {
+          this.#log.error('session close listener failed', { error: String(err) });
+        }
+      }
+    });
+    for (const l of this.#connectListeners) l(session);
+  }
+
+  async #dispatch(
+    socket: net.Socket,
+    id: number,
+    header: unknown,
+    payload: Buffer | undefined,
+    ctx: CallContext,
+  ) {
+    let method = '?';
+    try {
+      if (
+        typeof header !== 'object' ||
+        header === null ||
+        typeof (header as { m?: unknown }).m !== 'string'
+      ) {
+        throw new FsError('EINVAL', 'request header must be {"m": method, "a": args}');
+      }
+      method = (header as { m: string }).m;
+      const handler = this.#handlers.get(method);
+      if (!handler) throw new NacreError('UnknownMethod', `no such method "${method}"`);
+      const out = await handler((header as { a?: unknown }).a, payload, ctx);
+      if (socket.destroyed) return;
+      if (out instanceof Reply) write(socket, encodeFrame(KIND_REPLY, id, { r: out.result }, out.payload));
+      else write(socket, encodeFrame(KIND_REPLY, id, { r: out ?? null }));
+    } catch (err) {
+      if (socket.destroyed) return;
+      const code = err instanceof NacreError ? err.code : 'EIO';
+      const message = err instanceof Error ? err.message : String(err);
+      if (!(err instanceof NacreError)) this.#log.error('handler failed', { method, error: message });
+      else this.#log.debug('handler error', { method, code, message });
+      write(socket, encodeFrame(KIND_ERROR, id, { e: code, msg: message }));
+    }
+  }
+}
+
+function write(socket: net.Socket, buffers: Buffer[]): void {
+  if (buffers.length === 1) socket.write(buffers[0]!);
+  else {
+    socket.cork();
+    for (const b of buffers) socket.write(b);
+    socket.uncork();
+  }
+}

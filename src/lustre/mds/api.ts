@@ -1,0 +1,116 @@
+// The MDS's RPC surface: method names and argument/result shapes shared by the MDS server and the client.
+//
+// Every method is called as RpcClient.call(method, args). Mutating methods carry `xid`, unique per
+// client session and operation: the MDS stores each mutation's reply in the same transaction
+// (reply reconstruction, as Lustre's last_rcvd), so a call retried after a reconnect or an MDS
+// restart returns the original reply instead of running twice.
+import type {
+  Attr,
+  Credentials,
+  DirEntry,
+  FileLock,
+  Layout,
+  LayoutPolicy,
+  SetAttrChanges,
+} from '../types.ts';
+
+export interface MdsMethods {
+  /** First call on a connection. Re-attaching with the same clientId within the grace period keeps its handles and locks. */
+  connect: {
+    args: { clientId: string; host: string };
+    result: { rootIno: number; fsname: string; graceMs: number };
+  };
+  lookup: { args: { cred: Credentials; parent: number; name: string }; result: Attr };
+  getattr: { args: { ino: number }; result: Attr };
+  getLayout: { args: { ino: number }; result: Layout | null };
+  /** Size changes record the new size only; the client truncates the OST objects. */
+  setattr: { args: { xid: number; cred: Credentials; ino: number; changes: SetAttrChanges }; result: Attr };
+  /** Creates (and, with `open`, opens) a regular file, allocating its layout. EEXIST if `exclusive` and present. */
+  create: {
+    args: {
+      xid: number;
+      cred: Credentials;
+      parent: number;
+      name: string;
+      mode: number;
+      exclusive: boolean;
+      open: boolean;
+      flags: number;
+    };
+    result: { attr: Attr; layout: Layout; handle: number | null; created: boolean };
+  };
+  mknod: {
+    args: { xid: number; cred: Credentials; parent: number; name: string; mode: number; rdev: number };
+    result: Attr;
+  };
+  mkdir: {
+    args: { xid: number; cred: Credentials; parent: number; name: string; mode: number };
+    result: Attr;
+  };
+  unlink: { args: { xid: number; cred: Credentials; parent: number; name: string }; result: null };
+  rmdir: { args: { xid: number; cred: Credentials; parent: number; name: string }; result: null };
+  rename: {
+    args: {
+      xid: number;
+      cred: Credentials;
+      parent: number;
+      name: string;
+      newParent: number;
+      newName: string;
+      flags: number;
+    };
+    result: null;
+  };
+  link: {
+    args: { xid: number; cred: Credentials; ino: number; newParent: number; newName: string };
+    result: Attr;
+  };
+  symlink: {
+    args: { xid: number; cred: Credentials; parent: number; name: string; target: string };
+    result: Attr;
+  };
+  readlink: { args: { ino: number }; result: string };
+  /** Opens; with O_TRUNC sets size 0 (the client truncates objects). The handle keeps an unlinked inode alive. */
+  open: {
+    args: { xid: number; cred: Credentials; ino: number; flags: number };
+    result: { handle: number; attr: Attr; layout: Layout | null };
+  };
+  /** Last close of a handle. Drops its flock locks; destroys the inode and its objects if unlinked and unused. */
+  release: { args: { xid: number; handle: number }; result: null };
+  /** After a write: size = max(size, end), mtime = ctime = now. Returns the new attributes. */
+  extendSize: { args: { ino: number; end: number }; result: Attr };
+  /** Entries after `cookie` (0 = start; includes "." and ".."), at most `limit`; with `plus`, attributes too. */
+  readdir: {
+    args: { cred: Credentials; ino: number; cookie: number; limit: number; plus: boolean };
+    result: DirEntry[];
+  };
+  /** Inode counts; the client adds block counts from the OSTs. */
+  statfs: { args: Record<string, never>; result: { files: number; ffree: number } };
+  getxattr: { args: { cred: Credentials; ino: number; name: string }; result: string /* base64 */ };
+  setxattr: {
+    args: {
+      xid: number;
+      cred: Credentials;
+      ino: number;
+      name: string;
+      value: string /* base64 */;
+      flags: number;
+    };
+    result: null;
+  };
+  listxattr: { args: { cred: Credentials; ino: number }; result: string[] };
+  removexattr: { args: { xid: number; cred: Credentials; ino: number; name: string }; result: null };
+  /** POSIX byte-range locks; `owner` is opaque (the client sends "<clientId>:<lock owner>"). Non-blocking: EAGAIN on conflict. */
+  getlk: { args: { ino: number; owner: string; lock: FileLock }; result: FileLock };
+  setlk: { args: { ino: number; owner: string; lock: FileLock }; result: null };
+  /** flock(2) whole-file locks, owned by the open handle. */
+  flock: { args: { ino: number; handle: number; type: FileLock['type'] }; result: null };
+  /** Drops every POSIX lock `owner` holds on `ino` (close(2) semantics). */
+  unlockOwner: { args: { ino: number; owner: string }; result: null };
+  /** lfs setstripe on a directory (default for new files in it) or on an empty regular file. */
+  setstripe: { args: { xid: number; cred: Credentials; ino: number; policy: LayoutPolicy }; result: null };
+  /** lfs getstripe: a file's layout, or a directory's effective default policy. */
+  getstripe: { args: { ino: number }; result: { layout: Layout | null; policy: LayoutPolicy | null } };
+}
+
+export type MdsMethod = keyof MdsMethods;

@@ -5,6 +5,7 @@ import {
   conditionColumn,
   conditionsField,
   deletionPolicyField,
+  FILE_SYSTEM_TARGET_FIELDS,
   failureDetailsField,
   fileSystemIdPattern,
   fileSystemRefField,
@@ -14,18 +15,21 @@ import {
   tagsField,
 } from './common.ts';
 import type { CrdDefinition } from './crd.ts';
-import { type Infer, immutable, int, obj, str } from './schema.ts';
+import { type Infer, int, obj, str } from './schema.ts';
 
 export const backupSpec = obj(
   'A backup of a file system (the CreateBackup request).',
   {
     backend: backendField,
     fileSystemRef: fileSystemRefField,
-    fileSystemID: str('The FSx ID of the file system to back up.', { pattern: fileSystemIdPattern }),
+    fileSystemID: str('The FSx ID of the file system to back up.', {
+      pattern: fileSystemIdPattern,
+      maxLength: 21,
+    }),
     tags: tagsField,
     deletionPolicy: deletionPolicyField,
   },
-  { validations: [...fileSystemTargetRules, immutable('tags')] },
+  { immutable: [...FILE_SYSTEM_TARGET_FIELDS, 'tags'], validations: fileSystemTargetRules },
 );
 export type BackupSpec = Infer<typeof backupSpec>;
 

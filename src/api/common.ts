@@ -1,5 +1,5 @@
 // Names and schema pieces every Nacre custom resource shares: group, metadata, conditions, tags, references.
-import { type Infer, immutable, int, list, obj, oneOf, str } from './schema.ts';
+import { type Infer, int, list, obj, oneOf, str } from './schema.ts';
 
 export const GROUP = 'fsx.nacre.dev';
 export const VERSION = 'v1alpha1';
@@ -78,10 +78,10 @@ export const fileSystemTargetRules = [
     message: 'set exactly one of fileSystemRef and fileSystemID',
     fieldPath: '.fileSystemRef',
   },
-  immutable('fileSystemRef'),
-  immutable('fileSystemID'),
-  immutable('backend'),
 ];
+
+/** Fields that tie a resource to its file system and backend: fixed once created. */
+export const FILE_SYSTEM_TARGET_FIELDS = ['fileSystemRef', 'fileSystemID', 'backend'] as const;
 
 export const conditionSchema = obj(
   'The state of one aspect of the resource, as in metav1.Condition.',

@@ -5,6 +5,7 @@ import {
   conditionColumn,
   conditionsField,
   deletionPolicyField,
+  FILE_SYSTEM_TARGET_FIELDS,
   failureDetailsField,
   fileSystemIdPattern,
   fileSystemRefField,
@@ -14,7 +15,7 @@ import {
   tagsField,
 } from './common.ts';
 import type { CrdDefinition } from './crd.ts';
-import { bool, type Infer, immutable, int, list, obj, oneOf, str } from './schema.ts';
+import { bool, type Infer, int, list, obj, oneOf, str } from './schema.ts';
 
 const events = list(
   oneOf(['NEW', 'CHANGED', 'DELETED'] as const, 'A kind of change.'),
@@ -27,7 +28,7 @@ export const draSpec = obj(
   {
     backend: backendField,
     fileSystemRef: fileSystemRefField,
-    fileSystemID: str('The FSx ID of the file system.', { pattern: fileSystemIdPattern }),
+    fileSystemID: str('The FSx ID of the file system.', { pattern: fileSystemIdPattern, maxLength: 21 }),
     fileSystemPath: str('Directory of the file system linked to the repository, e.g. /ns1/.', {
       minLength: 1,
       maxLength: 4096,
@@ -53,12 +54,13 @@ export const draSpec = obj(
   },
   {
     required: ['dataRepositoryPath'],
-    validations: [
-      ...fileSystemTargetRules,
-      immutable('fileSystemPath'),
-      immutable('dataRepositoryPath'),
-      immutable('batchImportMetaDataOnCreate'),
+    immutable: [
+      ...FILE_SYSTEM_TARGET_FIELDS,
+      'fileSystemPath',
+      'dataRepositoryPath',
+      'batchImportMetaDataOnCreate',
     ],
+    validations: fileSystemTargetRules,
   },
 );
 export type DataRepositoryAssociationSpec = Infer<typeof draSpec>;

@@ -4,6 +4,7 @@ import {
   backendStatusField,
   conditionColumn,
   conditionsField,
+  FILE_SYSTEM_TARGET_FIELDS,
   failureDetailsField,
   fileSystemIdPattern,
   fileSystemRefField,
@@ -27,7 +28,7 @@ export const taskSpec = obj(
   {
     backend: backendField,
     fileSystemRef: fileSystemRefField,
-    fileSystemID: str('The FSx ID of the file system.', { pattern: fileSystemIdPattern }),
+    fileSystemID: str('The FSx ID of the file system.', { pattern: fileSystemIdPattern, maxLength: 21 }),
     type: oneOf(TASK_TYPES, 'What the task does.'),
     paths: list(
       str('A path in the file system (or repository).', { maxLength: 4096 }),
@@ -63,13 +64,16 @@ export const taskSpec = obj(
   },
   {
     required: ['type', 'report'],
-    validations: [
-      ...fileSystemTargetRules,
-      {
-        rule: 'self == oldSelf',
-        message: 'a DataRepositoryTask’s spec is immutable; create a new task instead',
-      },
+    immutable: [
+      ...FILE_SYSTEM_TARGET_FIELDS,
+      'type',
+      'paths',
+      'report',
+      'capacityToRelease',
+      'releaseConfiguration',
+      'tags',
     ],
+    validations: fileSystemTargetRules,
   },
 );
 export type DataRepositoryTaskSpec = Infer<typeof taskSpec>;

@@ -12,7 +12,7 @@ import {
   tagsField,
 } from './common.ts';
 import type { CrdDefinition } from './crd.ts';
-import { bool, type Infer, immutable, int, list, obj, oneOf, str } from './schema.ts';
+import { bool, type Infer, int, list, obj, oneOf, presenceFixed, str } from './schema.ts';
 
 export const DEPLOYMENT_TYPES = ['SCRATCH_1', 'SCRATCH_2', 'PERSISTENT_1', 'PERSISTENT_2'] as const;
 export type DeploymentType = (typeof DEPLOYMENT_TYPES)[number];
@@ -24,89 +24,106 @@ export const THROUGHPUT_BY_DEPLOYMENT = {
   PERSISTENT_2_SSD: [125, 250, 500, 1000],
 } as const;
 
-const lustreConfiguration = obj('The Lustre configuration (CreateFileSystemLustreConfiguration).', {
-  deploymentType: oneOf(
-    DEPLOYMENT_TYPES,
-    'SCRATCH_1, SCRATCH_2, PERSISTENT_1 or PERSISTENT_2 (FSx default SCRATCH_1).',
-  ),
-  perUnitStorageThroughput: int(
-    'Read and write throughput per TiB of storage, in MB/s/TiB (PERSISTENT only).',
-    {
-      enum: [12, 40, 50, 100, 125, 200, 250, 500, 1000],
-    },
-  ),
-  dataCompressionType: oneOf(['NONE', 'LZ4'] as const, 'Data compression: NONE or LZ4.'),
-  importPath: str('S3 URI (s3://bucket/prefix) of the linked data repository.', {
-    minLength: 3,
-    maxLength: 4357,
-    pattern: '^s3://[^\\r\\n]+$',
-  }),
-  exportPath: str('S3 URI new and changed files are exported to.', {
-    minLength: 3,
-    maxLength: 4357,
-    pattern: '^s3://[^\\r\\n]+$',
-  }),
-  importedFileChunkSize: int('Stripe size in MiB for files imported from the data repository.', {
-    min: 1,
-    max: 512000,
-  }),
-  autoImportPolicy: oneOf(
-    ['NONE', 'NEW', 'NEW_CHANGED', 'NEW_CHANGED_DELETED'] as const,
-    'How listings of the linked bucket are kept up to date.',
-  ),
-  weeklyMaintenanceStartTime: str('Weekly maintenance window start, d:HH:MM in UTC (1 = Monday).', {
-    pattern: '^[1-7]:([01]\\d|2[0-3]):?([0-5]\\d)$',
-  }),
-  dailyAutomaticBackupStartTime: str('Daily automatic backup start, HH:MM in UTC.', {
-    pattern: '^([01]\\d|2[0-3]):?([0-5]\\d)$',
-  }),
-  automaticBackupRetentionDays: int('Days to keep automatic backups; 0 disables them.', { min: 0, max: 90 }),
-  copyTagsToBackups: bool('Copy the file system’s tags to its backups.'),
-  driveCacheType: oneOf(['NONE', 'READ'] as const, 'SSD read cache of HDD file systems: NONE or READ.'),
-  efaEnabled: bool('Elastic Fabric Adapter support (PERSISTENT_2 with a metadata configuration).'),
-  logConfiguration: obj(
-    'Lustre logging to CloudWatch Logs.',
-    {
-      level: oneOf(
-        ['DISABLED', 'WARN_ONLY', 'ERROR_ONLY', 'WARN_ERROR'] as const,
-        'Which events are logged.',
-      ),
-      destination: str('ARN of the CloudWatch Logs log group.', { minLength: 8, maxLength: 1024 }),
-    },
-    { required: ['level'] },
-  ),
-  rootSquashConfiguration: obj('Lustre root squash.', {
-    rootSquash: str('UID:GID root is mapped to; 0:0 disables root squash.', {
-      pattern: '^([0-9]{1,10}):([0-9]{1,10})$',
-    }),
-    noSquashNids: list(
-      str('A client NID or NID range.', { maxLength: 43 }),
-      'Clients root squash does not apply to.',
+const LUSTRE_IMMUTABLE = [
+  'deploymentType',
+  'importPath',
+  'exportPath',
+  'importedFileChunkSize',
+  'driveCacheType',
+  'efaEnabled',
+  'copyTagsToBackups',
+] as const;
+
+const lustreConfiguration = obj(
+  'The Lustre configuration (CreateFileSystemLustreConfiguration).',
+  {
+    deploymentType: oneOf(
+      DEPLOYMENT_TYPES,
+      'SCRATCH_1, SCRATCH_2, PERSISTENT_1 or PERSISTENT_2 (FSx default SCRATCH_1).',
+    ),
+    perUnitStorageThroughput: int(
+      'Read and write throughput per TiB of storage, in MB/s/TiB (PERSISTENT only).',
       {
-        maxItems: 64,
+        enum: [12, 40, 50, 100, 125, 200, 250, 500, 1000],
       },
     ),
-  }),
-  metadataConfiguration: obj(
-    'Metadata performance of PERSISTENT_2 file systems.',
-    {
-      mode: oneOf(['AUTOMATIC', 'USER_PROVISIONED'] as const, 'How metadata IOPS are provisioned.'),
-      iops: int('Metadata IOPS (USER_PROVISIONED).', { min: 1500, max: 192000 }),
-    },
-    { required: ['mode'] },
-  ),
-  throughputCapacity: int('Throughput in MB/s of INTELLIGENT_TIERING file systems.', {
-    min: 4000,
-    max: 2000000,
-  }),
-  dataReadCacheConfiguration: obj('SSD read cache of INTELLIGENT_TIERING file systems.', {
-    sizingMode: oneOf(
-      ['NO_CACHE', 'USER_PROVISIONED', 'PROPORTIONAL_TO_THROUGHPUT_CAPACITY'] as const,
-      'Cache sizing.',
+    dataCompressionType: oneOf(['NONE', 'LZ4'] as const, 'Data compression: NONE or LZ4.'),
+    importPath: str('S3 URI (s3://bucket/prefix) of the linked data repository.', {
+      minLength: 3,
+      maxLength: 4357,
+      pattern: '^s3://[^\\r\\n]+$',
+    }),
+    exportPath: str('S3 URI new and changed files are exported to.', {
+      minLength: 3,
+      maxLength: 4357,
+      pattern: '^s3://[^\\r\\n]+$',
+    }),
+    importedFileChunkSize: int('Stripe size in MiB for files imported from the data repository.', {
+      min: 1,
+      max: 512000,
+    }),
+    autoImportPolicy: oneOf(
+      ['NONE', 'NEW', 'NEW_CHANGED', 'NEW_CHANGED_DELETED'] as const,
+      'How listings of the linked bucket are kept up to date.',
     ),
-    sizeGiB: int('Cache size in GiB (USER_PROVISIONED).', { min: 32, max: 131072 }),
-  }),
-});
+    weeklyMaintenanceStartTime: str('Weekly maintenance window start, d:HH:MM in UTC (1 = Monday).', {
+      pattern: '^[1-7]:([01]\\d|2[0-3]):?([0-5]\\d)$',
+    }),
+    dailyAutomaticBackupStartTime: str('Daily automatic backup start, HH:MM in UTC.', {
+      pattern: '^([01]\\d|2[0-3]):?([0-5]\\d)$',
+    }),
+    automaticBackupRetentionDays: int('Days to keep automatic backups; 0 disables them.', {
+      min: 0,
+      max: 90,
+    }),
+    copyTagsToBackups: bool('Copy the file system’s tags to its backups.'),
+    driveCacheType: oneOf(['NONE', 'READ'] as const, 'SSD read cache of HDD file systems: NONE or READ.'),
+    efaEnabled: bool('Elastic Fabric Adapter support (PERSISTENT_2 with a metadata configuration).'),
+    logConfiguration: obj(
+      'Lustre logging to CloudWatch Logs.',
+      {
+        level: oneOf(
+          ['DISABLED', 'WARN_ONLY', 'ERROR_ONLY', 'WARN_ERROR'] as const,
+          'Which events are logged.',
+        ),
+        destination: str('ARN of the CloudWatch Logs log group.', { minLength: 8, maxLength: 1024 }),
+      },
+      { required: ['level'] },
+    ),
+    rootSquashConfiguration: obj('Lustre root squash.', {
+      rootSquash: str('UID:GID root is mapped to; 0:0 disables root squash.', {
+        pattern: '^([0-9]{1,10}):([0-9]{1,10})$',
+      }),
+      noSquashNids: list(
+        str('A client NID or NID range.', { maxLength: 43 }),
+        'Clients root squash does not apply to.',
+        {
+          maxItems: 64,
+        },
+      ),
+    }),
+    metadataConfiguration: obj(
+      'Metadata performance of PERSISTENT_2 file systems.',
+      {
+        mode: oneOf(['AUTOMATIC', 'USER_PROVISIONED'] as const, 'How metadata IOPS are provisioned.'),
+        iops: int('Metadata IOPS (USER_PROVISIONED).', { min: 1500, max: 192000 }),
+      },
+      { required: ['mode'] },
+    ),
+    throughputCapacity: int('Throughput in MB/s of INTELLIGENT_TIERING file systems.', {
+      min: 4000,
+      max: 2000000,
+    }),
+    dataReadCacheConfiguration: obj('SSD read cache of INTELLIGENT_TIERING file systems.', {
+      sizingMode: oneOf(
+        ['NO_CACHE', 'USER_PROVISIONED', 'PROPORTIONAL_TO_THROUGHPUT_CAPACITY'] as const,
+        'Cache sizing.',
+      ),
+      sizeGiB: int('Cache size in GiB (USER_PROVISIONED).', { min: 32, max: 131072 }),
+    }),
+  },
+  { immutable: LUSTRE_IMMUTABLE },
+);
 
 const lc = 'self.lustreConfiguration';
 const hasLc = (field: string) => `has(self.lustreConfiguration) && has(${lc}.${field})`;
@@ -177,26 +194,6 @@ const crossFieldRules = [
   },
 ];
 
-const immutableFields = [
-  'backend',
-  'fileSystemType',
-  'storageType',
-  'subnetIDs',
-  'securityGroupIDs',
-  'kmsKeyID',
-  'backupID',
-  'fileSystemID',
-  'stripeCount',
-  'stripeSize',
-  'lustreConfiguration.deploymentType',
-  'lustreConfiguration.importPath',
-  'lustreConfiguration.exportPath',
-  'lustreConfiguration.importedFileChunkSize',
-  'lustreConfiguration.driveCacheType',
-  'lustreConfiguration.efaEnabled',
-  'lustreConfiguration.copyTagsToBackups',
-];
-
 export const fileSystemSpec = obj(
   'The desired FSx for Lustre file system (the CreateFileSystem request) and how Nacre manages it.',
   {
@@ -209,10 +206,12 @@ export const fileSystemSpec = obj(
       'Adopt this existing file system instead of creating one. Adopted file systems are retained on delete unless deletionPolicy says Delete.',
       {
         pattern: fileSystemIdPattern,
+        maxLength: 21,
       },
     ),
     backupID: str('Create the file system from this backup (CreateFileSystemFromBackup).', {
       pattern: '^(backup-[0-9a-f]{8,})$',
+      maxLength: 128,
     }),
     fileSystemType: oneOf(['LUSTRE'] as const, 'Always LUSTRE.', { default: 'LUSTRE' }),
     fileSystemTypeVersion: str('Lustre version: 2.10, 2.12 or 2.15.', {
@@ -253,7 +252,22 @@ export const fileSystemSpec = obj(
     lustreConfiguration,
   },
   {
-    validations: [...crossFieldRules, ...immutableFields.map((f) => immutable(f))],
+    immutable: [
+      'backend',
+      'fileSystemType',
+      'storageType',
+      'subnetIDs',
+      'securityGroupIDs',
+      'kmsKeyID',
+      'backupID',
+      'fileSystemID',
+      'stripeCount',
+      'stripeSize',
+    ],
+    validations: [
+      ...crossFieldRules,
+      ...LUSTRE_IMMUTABLE.map((f) => presenceFixed(`lustreConfiguration.${f}`)),
+    ],
   },
 );
 export type FileSystemSpec = Infer<typeof fileSystemSpec>;

@@ -89,7 +89,8 @@ export function oneOf<const V extends readonly string[]>(
   description: string,
   opts: Common<V[number]> = {},
 ): Schema<V[number]> {
-  return node({ type: 'string', description, enum: [...values] }, opts);
+  const maxLength = Math.max(...values.map((v) => v.length));
+  return node({ type: 'string', description, enum: [...values], maxLength }, opts);
 }
 
 export interface IntOpts extends Common<number> {
@@ -140,22 +141,38 @@ export function list<T>(items: Schema<T>, description: string, opts: ListOpts<T>
   );
 }
 
-export interface ObjectOpts<R> {
+export interface ObjectOpts<R, I> {
   required?: readonly R[];
+  /**
+   * Properties that cannot change once the object exists: each gets `self == oldSelf`, and this
+   * object a rule that they are neither added nor removed.
+   */
+  immutable?: readonly I[];
   validations?: CelRule[];
 }
 
+const fixed = (message: string): CelRule => ({ rule: 'self == oldSelf', message });
+
 /** An object with the given properties; those named in `required` are required. */
-export function obj<P extends Props, const R extends keyof P & string = never>(
-  description: string,
-  properties: P,
-  opts: ObjectOpts<R> = {},
-): Schema<ObjectOf<P, R>> {
+export function obj<
+  P extends Props,
+  const R extends keyof P & string = never,
+  const I extends keyof P & string = never,
+>(description: string, properties: P, opts: ObjectOpts<R, I> = {}): Schema<ObjectOf<P, R>> {
   const props: Record<string, JsonSchema> = {};
-  for (const [k, v] of Object.entries(properties)) props[k] = v.json;
+  const frozen = new Set<string>(opts.immutable ?? []);
+  for (const [k, v] of Object.entries(properties)) {
+    if (!frozen.has(k)) {
+      props[k] = v.json;
+      continue;
+    }
+    const rules = [...(v.json['x-kubernetes-validations'] ?? []), fixed(`${k} is immutable`)];
+    props[k] = { ...v.json, 'x-kubernetes-validations': rules };
+  }
   const json: JsonSchema = { type: 'object', description, properties: props };
   if (opts.required?.length) json.required = [...opts.required];
-  return node(json, opts.validations ? { validations: opts.validations } : {});
+  const rules = [...[...frozen].map((k) => presenceFixed(k)), ...(opts.validations ?? [])];
+  return node(json, { validations: rules });
 }
 
 /** An object of arbitrary keys mapping to values of one schema. */
@@ -164,18 +181,18 @@ export function mapOf<T>(values: Schema<T>, description: string): Schema<Record<
 }
 
 /**
- * A transition rule (for the node holding it) that makes the optional field at `path` (dotted,
- * relative) immutable: it may not be added, removed or changed once the object exists.
+ * A transition rule for the node holding it: the optional field at `path` (dotted, relative) may
+ * not be added or removed once the object exists. With `self == oldSelf` on the field itself (see
+ * `immutable` of obj) the field cannot change at all.
  */
-export function immutable(path: string, message = `${path} is immutable`): CelRule {
-  const opt = path
-    .split('.')
-    .map((p) => `.?${p}`)
-    .join('');
-  return {
-    rule: `self${opt} == oldSelf${opt}`,
-    message,
-    fieldPath: `.${path}`,
-    reason: 'FieldValueForbidden',
-  };
+export function presenceFixed(
+  path: string,
+  message = `${path} is immutable: it cannot be added or removed`,
+): CelRule {
+  const parts = path.split('.');
+  const has = (root: string) =>
+    parts.map((_, i) => `has(${root}.${parts.slice(0, i + 1).join('.')})`).join(' && ');
+  const rule =
+    parts.length === 1 ? `${has('self')} == ${has('oldSelf')}` : `(${has('self')}) == (${has('oldSelf')})`;
+  return { rule, message, fieldPath: `.${path}`, reason: 'FieldValueForbidden' };
 }

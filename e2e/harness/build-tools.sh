@@ -92,6 +92,7 @@ spec() {
     local when="${ts:0:4}-${ts:4:2}-${ts:6:2}T${ts:8:2}:${ts:10:2}:${ts:12:2}Z"
     ldflags="-X github.com/minio/minio/cmd.Version=$when -X github.com/minio/minio/cmd.ShortCommitID=${v##*-}"
     ldflags+=" -X github.com/minio/minio/cmd.CommitID=${v##*-} -X github.com/minio/minio/cmd.CopyrightYear=${ts:0:4}"
+    ldflags+=" -X github.com/minio/minio/cmd.ReleaseTag=DEVELOPMENT.${when//:/-}"
     ;;
   *) die "unknown tool '$1' (known: ${all_tools[*]})" ;;
   esac

@@ -1,0 +1,145 @@
+// CLI over cluster.ts: a long-lived local control plane in <repo>/.local-cluster (up | down | status | env).
+//
+// Env: NACRE_LOCAL_CLUSTER_MINIO=0 skips MinIO; NACRE_MINIO_WEBHOOK_<ID>=<url> adds a MinIO webhook
+// notification target <id> (ARN arn:minio:sqs::<id>:webhook); NACRE_TOOLS_DIR moves the tool cache.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type ClusterState, clusterStatus, loadClusterState, startCluster, stopState } from './cluster.ts';
+
+const DIR = join(import.meta.dirname, '..', '..', '.local-cluster');
+
+const USAGE = `usage: node e2e/harness/local-cluster.ts up [--no-minio] | down | status | env
+  up      start etcd, kube-apiserver, kube-controller-manager and MinIO on 127.0.0.1, detached
+  down    stop everything 'up' started and remove its state (logs stay in .local-cluster/logs)
+  status  show each server and whether the API server is ready (exit 1 if not)
+  env     print the export lines for KUBECONFIG and MinIO`;
+
+function say(line: string): void {
+  process.stderr.write(`local-cluster: ${line}\n`);
+}
+
+function exportLines(state: ClusterState): string {
+  const lines = [`export KUBECONFIG=${state.kubeconfigPath}`];
+  if (state.minio) {
+    lines.push(
+      `export AWS_ENDPOINT_URL=${state.minio.endpoint}`,
+      `export AWS_ACCESS_KEY_ID=${state.minio.accessKey}`,
+      `export AWS_SECRET_ACCESS_KEY=${state.minio.secretKey}`,
+      `export AWS_REGION=${state.minio.region}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function minioWebhooks(): Record<string, string> {
+  const hooks: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    const m = /^NACRE_MINIO_WEBHOOK_([A-Za-z0-9_]+)$/.exec(key);
+    if (m && value) hooks[m[1]!.toLowerCase()] = value;
+  }
+  return hooks;
+}
+
+async function up(noMinio: boolean): Promise<number> {
+  const existing = await loadClusterState(DIR);
+  if (existing) {
+    const status = await clusterStatus(existing);
+    if (status.apiserverReady && status.processes.every((p) => p.alive)) {
+      say(`already up at ${existing.server}`);
+      process.stdout.write(exportLines(existing));
+      return 0;
+    }
+    say('a previous cluster is half up: stopping it first');
+    await stopState(existing);
+  }
+  const withMinio = !noMinio && process.env['NACRE_LOCAL_CLUSTER_MINIO'] !== '0';
+  const ac = new AbortController();
+  const onSignal = () => ac.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = Date.now();
+  const cluster = await startCluster({
+    dir: DIR,
+    keep: true,
+    minio: withMinio ? { webhooks: minioWebhooks() } : false,
+    signal: ac.signal,
+    progress: say,
+  });
+  say(`up in ${((Date.now() - started) / 1000).toFixed(1)} s; logs in ${join(DIR, 'logs')}`);
+  process.stdout.write(exportLines(cluster.state));
+  return 0;
+}
+
+async function down(): Promise<number> {
+  const state = await loadClusterState(DIR);
+  if (!state) {
+    say('nothing to stop');
+    return 0;
+  }
+  await stopState(state);
+  say(`stopped ${state.processes.map((p) => p.name).join(', ')}`);
+  return 0;
+}
+
+async function status(): Promise<number> {
+  const state = await loadClusterState(DIR);
+  if (!state) {
+    say('down');
+    return 1;
+  }
+  const s = await clusterStatus(state);
+  for (const p of s.processes) {
+    process.stdout.write(
+      `${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${p.alive ? 'running' : 'EXITED'}  ${p.logFile}\n`,
+    );
+  }
+  process.stdout.write(`api server ${state.server} ${s.apiserverReady ? 'ready' : 'NOT READY'}\n`);
+  if (state.minio) process.stdout.write(`minio ${state.minio.endpoint}\n`);
+  return s.apiserverReady && s.processes.every((p) => p.alive) ? 0 : 1;
+}
+
+async function env(): Promise<number> {
+  const state = await loadClusterState(DIR);
+  if (!state) {
+    say('down: run `up` first');
+    return 1;
+  }
+  process.stdout.write(exportLines(state));
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { 'no-minio': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || rest.length > 0) {
+    process.stderr.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'up':
+      return up(values['no-minio']);
+    case 'down':
+      return down();
+    case 'status':
+      return status();
+    case 'env':
+      return env();
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    say(err instanceof Error ? err.message : String(err));
+    process.exitCode = 1;
+  },
+);

@@ -75,8 +75,9 @@ export class MemoryFsClient implements FileSystemClient {
     return n.children;
   }
 
+  /** Times move forward on every change, even within one millisecond. */
   #touch(n: Node): void {
-    const now = Date.now();
+    const now = Math.max(Date.now(), n.attr.mtimeMs + 1, n.attr.ctimeMs + 1);
     n.attr.mtimeMs = now;
     n.attr.ctimeMs = now;
   }

@@ -1,0 +1,174 @@
+// The OSS process: OssMethods handlers over TCP (and a unix socket for clients on the same host), MGS registration.
+import { NacreError, toFsError } from '../../lib/errors.ts';
+import { logger } from '../../lib/log.ts';
+import { MgsClient } from '../mgs/client.ts';
+import { registerLoop } from '../mgs/register-loop.ts';
+import { formatTcpAddress } from '../protocol/address.ts';
+import { type Args, asArgs, bool, int } from '../protocol/args.ts';
+import { type Handler, Reply, RpcServer } from '../protocol/rpc-server.ts';
+import type { OssMethod } from './api.ts';
+import { checkObjectId, checkTarget } from './names.ts';
+import { OssStore } from './oss-store.ts';
+
+const log = logger('oss');
+
+/** Largest read of one call; bigger reads must be split by the client. */
+export const MAX_READ = 64 * 1024 * 1024;
+/** Largest object offset + size accepted (16 TiB, ext4's largest file). */
+export const MAX_OBJECT_END = 2 ** 44;
+/** Most objects one destroy call may name. */
+export const MAX_DESTROY = 10_000;
+
+export interface OssOptions {
+  dataDir: string;
+  /** Stable server name registered with the MGS, e.g. "oss-node1-0". */
+  name: string;
+  /** The node this server runs on. */
+  host: string;
+  listen: { host: string; port: number };
+  /** Also serve on this unix socket path, advertised as "unix:<path>". */
+  unixSocket?: string;
+  /** Address others use when it differs from the listening one (e.g. listening on 0.0.0.0). */
+  advertiseAddress?: string;
+  mgsAddress?: string;
+  /** Budget for all targets of this server; by default what the disk can hold. */
+  capacityBytes?: number;
+  registerIntervalMs?: number;
+  /** Open object files kept in the LRU cache. Default 512. */
+  maxOpenFiles?: number;
+}
+
+export interface OssServer {
+  address: string;
+  localAddress?: string;
+  /** Stops serving and registering, and closes every object file. */
+  close(): Promise<void>;
+}
+
+export async function startOss(opts: OssOptions): Promise<OssServer> {
+  const store = await OssStore.open(opts.dataDir, opts.maxOpenFiles);
+  const servers = [new RpcServer('oss')];
+  if (opts.unixSocket) servers.push(new RpcServer('oss'));
+  for (const [method, handler] of Object.entries(ossHandlers(store))) {
+    for (const s of servers) s.handle(method, handler);
+  }
+  const stop = new AbortController();
+  let registering: Promise<void> | undefined;
+  let mgs: MgsClient | undefined;
+  try {
+    const listened = await servers[0]!.listen(opts.listen);
+    const localAddress = opts.unixSocket ? await servers[1]!.listen({ path: opts.unixSocket }) : undefined;
+    const address = opts.advertiseAddress ?? advertised(listened, opts.host);
+    if (opts.mgsAddress) {
+      mgs = new MgsClient({ address: opts.mgsAddress });
+      const info = async () => ({
+        name: opts.name,
+        role: 'oss' as const,
+        address,
+        ...(localAddress ? { localAddress } : {}),
+        host: opts.host,
+        capacityBytes: await store.capacityForNewTargets(opts.capacityBytes),
+      });
+      const loopOpts = opts.registerIntervalMs ? { intervalMs: opts.registerIntervalMs } : {};
+      registering = registerLoop(mgs, info, stop.signal, loopOpts);
+    }
+    log.info('OSS serving', { name: opts.name, address, localAddress, dataDir: opts.dataDir });
+    return {
+      address,
+      ...(localAddress ? { localAddress } : {}),
+      close: async () => {
+        stop.abort();
+        await registering;
+        mgs?.close();
+        await Promise.all(servers.map((s) => s.close()));
+        await store.close();
+      },
+    };
+  } catch (err) {
+    stop.abort();
+    await registering;
+    mgs?.close();
+    await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
+    await store.close();
+    throw err;
+  }
+}
+
+/** A wildcard listening host is not an address others can dial: use the node's name instead. */
+function advertised(listened: string, host: string): string {
+  const i = listened.lastIndexOf(':');
+  const h = listened.slice(0, i).replace(/^\[|\]$/g, '');
+  if (h !== '0.0.0.0' && h !== '::') return listened;
+  return formatTcpAddress(host, Number(listened.slice(i + 1)));
+}
+
+function offsetArg(args: Args, key: string, extent = 0): number {
+  const v = int(args, key);
+  if (v + extent > MAX_OBJECT_END) throw new NacreError('EFBIG', `${key} + length exceeds ${MAX_OBJECT_END}`);
+  return v;
+}
+
+/** The OssMethods handlers over one store. Arguments are checked here; errors leave as errno codes. */
+export function ossHandlers(store: OssStore): Record<OssMethod, Handler> {
+  const h: Record<OssMethod, (a: Args, payload: Buffer | undefined) => Promise<unknown>> = {
+    createTarget: async (a) => {
+      await store.createTarget(checkTarget(a['target']), int(a, 'capacityBytes', { min: 1 }));
+      return null;
+    },
+    destroyTarget: async (a) => {
+      await store.destroyTarget(checkTarget(a['target']));
+      return null;
+    },
+    write: async (a, payload) => {
+      const data = payload ?? Buffer.alloc(0);
+      const t = store.get(checkTarget(a['target']));
+      const written = await t.write(
+        checkObjectId(a['object']),
+        offsetArg(a, 'offset', data.length),
+        data,
+        bool(a, 'sync'),
+      );
+      return { written };
+    },
+    read: async (a) => {
+      const t = store.get(checkTarget(a['target']));
+      const length = int(a, 'length');
+      if (length > MAX_READ) throw new NacreError('EINVAL', `length ${length} exceeds ${MAX_READ}`);
+      const data = await t.read(checkObjectId(a['object']), offsetArg(a, 'offset'), length);
+      return new Reply({ length: data.length }, data);
+    },
+    punch: async (a) => {
+      await store.get(checkTarget(a['target'])).punch(checkObjectId(a['object']), offsetArg(a, 'size'));
+      return null;
+    },
+    sync: async (a) => {
+      await store.get(checkTarget(a['target'])).sync(checkObjectId(a['object']));
+      return null;
+    },
+    destroy: async (a) => {
+      const t = store.get(checkTarget(a['target']));
+      const objects = a['objects'];
+      if (!Array.isArray(objects) || objects.length > MAX_DESTROY) {
+        throw new NacreError('EINVAL', `argument "objects" must be an array of at most ${MAX_DESTROY} ids`);
+      }
+      await t.destroy(objects.map(checkObjectId));
+      return null;
+    },
+    getattr: async (a) => store.get(checkTarget(a['target'])).getattr(checkObjectId(a['object'])),
+    statfs: async (a) => store.statfs(checkTarget(a['target'])),
+  };
+  const out = {} as Record<OssMethod, Handler>;
+  for (const [method, fn] of Object.entries(h) as [OssMethod, (typeof h)[OssMethod]][]) {
+    out[method] = async (args, payload) => {
+      try {
+        return await fn(asArgs(args), payload);
+      } catch (err) {
+        if (err instanceof NacreError) throw err;
+        const e = toFsError(err);
+        if (e.code === 'EIO') log.error('OSS operation failed', { method, error: String(err) });
+        throw e;
+      }
+    };
+  }
+  return out;
+}

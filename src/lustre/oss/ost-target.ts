@@ -1,0 +1,297 @@
+// One OST on local disk: its directory, capacity and space accounting, and the object operations on it.
+//
+// Layout: <dataDir>/<target>/target.json (capacity) and <dataDir>/<target>/objects/<xx>/<ino>.<stripe>,
+// xx = low byte of the FNV-1a hash of the id, 256 directories created with the target.
+//
+// Space accounting: `used` is the sum of the bytes the objects' files have allocated on disk
+// (st_blocks * 512), so holes cost nothing. It is recomputed by scanning every object when the target
+// is opened and kept current afterwards from an fstat after each change. A write first reserves the
+// most it could allocate (the file-system blocks it touches beyond the object's dense prefix) and
+// fails with ENOSPC if used + reservations would pass the capacity; overwriting allocated data always fits.
+import { constants } from 'node:fs';
+import fs, { type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { FsError, NacreError } from '../../lib/errors.ts';
+import type { StatTarget } from './api.ts';
+import { fsyncDir, writeFileDurably } from './durable-file.ts';
+import type { CachedObject, HandleCache } from './handle-cache.ts';
+import { objectDir, objectPath } from './names.ts';
+
+const BLOCK = 4096;
+const CONFIG = 'target.json';
+
+interface TargetFile {
+  target: string;
+  capacityBytes: number;
+}
+
+export class OstTarget {
+  readonly name: string;
+  readonly dir: string;
+  readonly capacityBytes: number;
+  #used = 0;
+  #reserved = 0;
+  #objects = 0;
+  #inflight = 0;
+  #drained: PromiseWithResolvers<void> | undefined;
+  #closed = false;
+  readonly #cache: HandleCache;
+  /** Object directories holding files created since that directory was last fsynced. */
+  readonly #dirtyDirs = new Set<string>();
+
+  private constructor(name: string, dir: string, capacityBytes: number, cache: HandleCache) {
+    this.name = name;
+    this.dir = dir;
+    this.capacityBytes = capacityBytes;
+    this.#cache = cache;
+  }
+
+  get usedBytes(): number {
+    return this.#used;
+  }
+
+  /** Creates the target's directories and config durably. */
+  static async create(
+    dir: string,
+    name: string,
+    capacityBytes: number,
+    cache: HandleCache,
+  ): Promise<OstTarget> {
+    const objects = path.join(dir, 'objects');
+    await fs.mkdir(objects, { recursive: true });
+    await Promise.all(
+      Array.from({ length: 256 }, (_, i) =>
+        fs.mkdir(path.join(objects, i.toString(16).padStart(2, '0')), { recursive: true }),
+      ),
+    );
+    await fsyncDir(objects);
+    await writeFileDurably(path.join(dir, CONFIG), JSON.stringify({ target: name, capacityBytes }));
+    await fsyncDir(path.dirname(dir));
+    return new OstTarget(name, dir, capacityBytes, cache);
+  }
+
+  /** Opens an existing target, recomputing its space use from the objects on disk; undefined if `dir` holds none. */
+  static async open(dir: string, cache: HandleCache): Promise<OstTarget | undefined> {
+    let config: TargetFile;
+    try {
+      config = JSON.parse(await fs.readFile(path.join(dir, CONFIG), 'utf8')) as TargetFile;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    const t = new OstTarget(config.target, dir, config.capacityBytes, cache);
+    await t.#scan();
+    return t;
+  }
+
+  async #scan(): Promise<void> {
+    const objects = path.join(this.dir, 'objects');
+    for (const sub of await fs.readdir(objects)) {
+      const names = await fs.readdir(path.join(objects, sub));
+      const stats = await Promise.all(names.map((n) => fs.lstat(path.join(objects, sub, n))));
+      for (const st of stats) {
+        if (!st.isFile()) continue;
+        this.#objects++;
+        this.#used += st.blocks * 512;
+      }
+    }
+  }
+
+  statfs(diskAvailBytes: number): StatTarget {
+    return {
+      target: this.name,
+      capacityBytes: this.capacityBytes,
+      usedBytes: this.#used,
+      availBytes: Math.max(0, Math.min(this.capacityBytes - this.#used, diskAvailBytes)),
+      objects: this.#objects,
+    };
+  }
+
+  async write(id: string, offset: number, data: Buffer, sync: boolean): Promise<number> {
+    if (data.length === 0) return 0;
+    const written = await this.#withObject(id, true, false, async (o) => {
+      const reserve = worstCaseAllocation(o, offset, data.length);
+      if (this.#used + this.#reserved + reserve > this.capacityBytes) {
+        throw new FsError(
+          'ENOSPC',
+          `target ${this.name} is full (${this.#used} of ${this.capacityBytes} bytes used)`,
+        );
+      }
+      this.#reserved += reserve;
+      try {
+        let done = 0;
+        while (done < data.length) {
+          const { bytesWritten } = await o.handle.write(data, done, data.length - done, offset + done);
+          done += bytesWritten;
+        }
+        o.size = Math.max(o.size, offset + data.length);
+        if (sync) await this.#sync(id, o);
+        await this.#account(o);
+        return done;
+      } finally {
+        this.#reserved -= reserve;
+      }
+    });
+    return written ?? 0;
+  }
+
+  /** Up to `length` bytes at `offset`; fewer at the object's end, none for a missing object. */
+  async read(id: string, offset: number, length: number): Promise<Buffer> {
+    if (length === 0) return Buffer.alloc(0);
+    const out = await this.#withObject(id, false, false, async (o) => {
+      const buf = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await o.handle.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return buf.subarray(0, got);
+    });
+    return out ?? Buffer.alloc(0);
+  }
+
+  async punch(id: string, size: number): Promise<void> {
+    await this.#withObject(id, true, true, async (o) => {
+      await o.handle.truncate(size);
+      o.size = size;
+      await this.#account(o);
+    });
+  }
+
+  async sync(id: string): Promise<void> {
+    await this.#withObject(id, false, false, (o) => this.#sync(id, o));
+  }
+
+  async getattr(id: string): Promise<{ size: number; blocks: number } | null> {
+    const out = await this.#withObject(id, false, false, async (o) => {
+      const st = await o.handle.stat();
+      return { size: st.size, blocks: st.blocks };
+    });
+    return out ?? null;
+  }
+
+  /** Removes the objects; missing ones are ignored. */
+  async destroy(ids: readonly string[]): Promise<void> {
+    const queue = [...ids];
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        await this.#withObject(id, false, true, async (o) => {
+          await this.#account(o);
+          await fs.unlink(objectPath(this.dir, id));
+          this.#cache.remove(o);
+          this.#used -= o.allocated;
+          this.#objects--;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, ids.length) }, worker));
+  }
+
+  /** Refuses new operations and resolves when the running ones have finished. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#inflight > 0) {
+      this.#drained ??= Promise.withResolvers<void>();
+      await this.#drained.promise;
+    }
+    await this.#cache.closeWhere(`${this.name}/`);
+  }
+
+  /**
+   * Runs `fn` on the object with its lock held (shared, or exclusive for `exclusive`). Opens the
+   * file through the cache, creating it when `create`; resolves undefined without calling `fn`
+   * when the object does not exist and `create` is false.
+   */
+  async #withObject<T>(
+    id: string,
+    create: boolean,
+    exclusive: boolean,
+    fn: (o: CachedObject) => Promise<T>,
+  ): Promise<T | undefined> {
+    if (this.#closed) throw new NacreError('ENODEV', `target ${this.name} is being destroyed`);
+    this.#inflight++;
+    try {
+      for (;;) {
+        const o = await this.#cache.acquire(`${this.name}/${id}`, () => this.#openObject(id, create));
+        if (!o) return undefined;
+        try {
+          await o.lock.lock(exclusive);
+          try {
+            if (!o.dead) return await fn(o);
+          } finally {
+            o.lock.unlock(exclusive);
+          }
+        } finally {
+          this.#cache.release(o);
+        }
+      }
+    } finally {
+      if (--this.#inflight === 0) this.#drained?.resolve();
+    }
+  }
+
+  async #openObject(id: string, create: boolean) {
+    const file = objectPath(this.dir, id);
+    let handle: FileHandle;
+    try {
+      handle = await fs.open(file, constants.O_RDWR);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !create) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+      handle = await fs.open(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+      this.#objects++;
+      this.#dirtyDirs.add(objectDir(this.dir, id));
+      return { handle, size: 0, allocated: 0 };
+    }
+    try {
+      const st = await handle.stat();
+      return { handle, size: st.size, allocated: st.blocks * 512 };
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  /** fdatasync of the object, and of its directory if the object's creation is not yet durable. */
+  async #sync(id: string, o: CachedObject): Promise<void> {
+    await o.handle.datasync();
+    const dir = objectDir(this.dir, id);
+    if (this.#dirtyDirs.delete(dir)) {
+      try {
+        await fsyncDir(dir);
+      } catch (err) {
+        this.#dirtyDirs.add(dir);
+        throw err;
+      }
+    }
+  }
+
+  /** Brings `used` up to date with the object's allocation on disk (newest fstat wins). */
+  async #account(o: CachedObject): Promise<void> {
+    const seq = ++o.statIssued;
+    const st = await o.handle.stat();
+    if (seq <= o.statApplied || o.dead) return;
+    o.statApplied = seq;
+    const allocated = st.blocks * 512;
+    this.#used += allocated - o.allocated;
+    o.allocated = allocated;
+    o.size = st.size;
+  }
+}
+
+/** The most a write of `length` bytes at `offset` can newly allocate, in whole file-system blocks. */
+export function worstCaseAllocation(
+  o: { size: number; allocated: number },
+  offset: number,
+  length: number,
+): number {
+  const first = Math.floor(offset / BLOCK) * BLOCK;
+  const end = Math.ceil((offset + length) / BLOCK) * BLOCK;
+  const denseEnd = Math.ceil(o.size / BLOCK) * BLOCK;
+  const dense = o.allocated >= denseEnd;
+  if (!dense) return end - first;
+  return Math.max(0, end - Math.max(first, denseEnd));
+}

@@ -13,6 +13,7 @@ import {
   logTail,
   type ProcessRecord,
   pollUntil,
+  removeDirOnExit,
   spawnServer,
   stopServer,
 } from './processes.ts';
@@ -88,6 +89,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
   const tools = await allToolPaths(signal);
   const ownsDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'nacre-cluster-')));
+  const forgetDir = ownsDir && !opts.keep ? removeDirOnExit(dir) : () => {};
   await mkdir(join(dir, 'logs'), { recursive: true });
   const pki = await makePki(join(dir, 'pki'), signal);
   const minioOpts = opts.minio === true ? {} : opts.minio || undefined;
@@ -169,10 +171,11 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
   } catch (err) {
     // Keep the files: the error names a log in them.
     await stopState(state, { keepFiles: true }).catch(() => {});
+    forgetDir();
     throw err;
   }
   progress(`ready: ${state.server}`);
-  return clusterFrom(state, tools);
+  return clusterFrom(state, tools, forgetDir);
 }
 
 /** The cluster recorded in `dir`, or undefined when there is none. */
@@ -222,7 +225,7 @@ export async function clusterStatus(state: ClusterState): Promise<ClusterStatus>
   return { processes, apiserverReady };
 }
 
-async function clusterFrom(state: ClusterState, tools: ToolPaths): Promise<Cluster> {
+async function clusterFrom(state: ClusterState, tools: ToolPaths, forgetDir: () => void): Promise<Cluster> {
   const pems = await readPems(pkiFiles(join(state.dir, 'pki')));
   let stopped: Promise<void> | undefined;
   return {
@@ -236,7 +239,7 @@ async function clusterFrom(state: ClusterState, tools: ToolPaths): Promise<Clust
     tools,
     state,
     stop: () => {
-      stopped ??= stopState(state);
+      stopped ??= stopState(state).finally(forgetDir);
       return stopped;
     },
   };

@@ -1,6 +1,6 @@
 // Server processes of the local cluster: each in its own process group, logged to a file, found again by pid.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -54,9 +54,32 @@ export async function spawnServer(opts: {
 }
 
 const killOnExit = new Set<number>();
-process.once('exit', () => {
+const removeOnExit = new Set<string>();
+const killAll = () => {
   for (const pid of killOnExit) signalGroup(pid, 'SIGKILL');
-});
+  for (const dir of removeOnExit) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+};
+
+/** Removes `dir` if this process exits (or is signalled) before the returned function is called. */
+export function removeDirOnExit(dir: string): () => void {
+  removeOnExit.add(dir);
+  return () => {
+    removeOnExit.delete(dir);
+  };
+}
+process.once('exit', killAll);
+// 'exit' does not fire when a signal ends the process (the test runner's timeout sends SIGTERM):
+// kill the servers, then let the signal do what it would have done without this listener.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  const onSignal = () => {
+    killAll();
+    if (process.listenerCount(signal) === 1) {
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    }
+  };
+  process.on(signal, onSignal);
+}
 
 /** True while the recorded process (not merely its pid) is alive. */
 export async function isAlive(rec: ProcessRecord): Promise<boolean> {

@@ -142,10 +142,8 @@ export class JobRunner implements Jobs {
     const fs = rec.fs;
     const fsname = fs.LustreConfiguration.MountName;
     const osts = ostCountFor(fs.StorageCapacity);
-    const cfg = await this.#retrying('create', rec.jobSince!, async (signal) => {
-      const existing = await allocator.getConfig(fsname, signal);
-      if (existing) return existing;
-      return await allocator.createFileSystem(
+    const cfg = await this.#retrying('create', rec.jobSince!, (signal) =>
+      allocator.createFileSystem(
         {
           fsname,
           ostCount: osts,
@@ -153,8 +151,8 @@ export class JobRunner implements Jobs {
           replicas: replicasFor(fs.LustreConfiguration.DeploymentType),
         },
         signal,
-      );
-    });
+      ),
+    );
     rec.ostCount = cfg.osts.length;
   }
 

@@ -60,7 +60,7 @@ test('a file system CREATING when the API stops becomes AVAILABLE after it start
   const release = h.allocator.hold();
   const { FileSystem: fs } = await h.fsx.send(new CreateFileSystemCommand(input));
   await waitFor('create call held', () =>
-    h.allocator.calls.some((c) => c.startsWith(`getConfig ${fs!.LustreConfiguration!.MountName}`))
+    h.allocator.calls.some((c) => c.startsWith(`create ${fs!.LustreConfiguration!.MountName}`))
       ? true
       : undefined,
   );

@@ -1,7 +1,7 @@
 // The seam between the FSx API and the MGS: allocating, growing and destroying a file system's targets, and FSx GiB → emulated bytes.
-import { FsError, NacreError } from '../../lib/errors.ts';
-import type { CreateFileSystemRequest, FileSystemConfig, MgsMethods } from '../../lustre/mgs/api.ts';
-import { RpcClient } from '../../lustre/protocol/rpc-client.ts';
+import { FsError } from '../../lib/errors.ts';
+import type { CreateFileSystemRequest, FileSystemConfig } from '../../lustre/mgs/api.ts';
+import { MgsClient } from '../../lustre/mgs/client.ts';
 
 /**
  * Where a file system's MDT and OSTs come from. Implementations talk to the MGS (or fake it in
@@ -10,7 +10,10 @@ import { RpcClient } from '../../lustre/protocol/rpc-client.ts';
  * when the request itself cannot succeed (the file system becomes FAILED).
  */
 export interface TargetAllocator {
-  /** Creates the MDT and `ostCount` OSTs of a new file system and returns its config. */
+  /**
+   * Creates the MDT and `ostCount` OSTs of a new file system and returns its config. Retry-safe:
+   * calling it again with the same request finishes an interrupted creation.
+   */
   createFileSystem(req: CreateFileSystemRequest, signal: AbortSignal): Promise<FileSystemConfig>;
   /** Adds `count` OSTs of `ostCapacityBytes` each (capacity growth). */
   addOsts(
@@ -43,24 +46,18 @@ export function replicasFor(deploymentType: string): number {
   return deploymentType.startsWith('PERSISTENT') ? 2 : 1;
 }
 
-type Method = keyof MgsMethods;
-
-/** A TargetAllocator that calls the MGS's RPC surface. */
+/** A TargetAllocator over the MGS's typed client. */
 export class MgsTargetAllocator implements TargetAllocator {
-  readonly #rpc: RpcClient;
+  readonly #mgs: MgsClient;
 
-  /** `address` is the MGS's "host:port" or "unix:/path". */
+  /** `address` is the MGS's "host:port". Calls time out after `timeoutMs` (default 60 s: creation waits for the OSS servers). */
   constructor(address: string, opts: { timeoutMs?: number } = {}) {
-    this.#rpc = new RpcClient({ address, timeoutMs: opts.timeoutMs ?? 60_000 });
+    this.#mgs = new MgsClient({ address, timeoutMs: opts.timeoutMs ?? 60_000 });
   }
 
-  async #call<M extends Method>(method: M, args: MgsMethods[M]['args'], signal: AbortSignal) {
-    const { result } = await this.#rpc.call<MgsMethods[M]['result']>(method, args, { signal });
-    return result;
-  }
-
+  /** Retry-safe: the MGS finishes a create it had begun with the same parameters. */
   createFileSystem(req: CreateFileSystemRequest, signal: AbortSignal): Promise<FileSystemConfig> {
-    return this.#call('createFileSystem', req, signal);
+    return this.#mgs.createFileSystem(req, signal);
   }
 
   addOsts(
@@ -69,24 +66,23 @@ export class MgsTargetAllocator implements TargetAllocator {
     ostCapacityBytes: number,
     signal: AbortSignal,
   ): Promise<FileSystemConfig> {
-    return this.#call('addOsts', { fsname, count, ostCapacityBytes }, signal);
+    return this.#mgs.addOsts(fsname, count, ostCapacityBytes, signal);
   }
 
   async destroyFileSystem(fsname: string, signal: AbortSignal): Promise<void> {
-    await this.#call('destroyFileSystem', { fsname }, signal);
+    await this.#mgs.destroyFileSystem(fsname, signal);
   }
 
   async getConfig(fsname: string, signal: AbortSignal): Promise<FileSystemConfig | undefined> {
     try {
-      return await this.#call('getConfig', { fsname }, signal);
+      return await this.#mgs.getConfig(fsname, signal);
     } catch (err) {
       if (err instanceof FsError && err.code === 'ENOENT') return undefined;
-      if (err instanceof NacreError && err.code === 'NotFound') return undefined;
       throw err;
     }
   }
 
   close(): void {
-    this.#rpc.close();
+    this.#mgs.close();
   }
 }

@@ -3,17 +3,22 @@
 // An object id is "<ino>.<stripe index>" (the inode's FID and the stripe, as Lustre addresses OST objects).
 // Reads past the end of an object return fewer bytes (a hole at the end reads as nothing); the client
 // fills holes with zeros up to the file size from the MDS.
+//
+// Errors: EINVAL for a malformed target name or object id (anything but "<ino>.<stripe>") or range,
+// ENODEV for a target this server does not have, ENOSPC when a target is full, EFBIG past 16 TiB.
 
 export interface StatTarget {
   target: string;
   capacityBytes: number;
+  /** Bytes the target's objects occupy on disk (allocated blocks: holes are free). */
   usedBytes: number;
+  /** capacityBytes - usedBytes, but never more than the disk under the OSS has free. */
   availBytes: number;
   objects: number;
 }
 
 export interface OssMethods {
-  /** Creates an OST on this server (idempotent for the same target and capacity). */
+  /** Creates an OST on this server (idempotent for the same target and capacity; EEXIST for another capacity). */
   createTarget: { args: { target: string; capacityBytes: number }; result: null };
   /** Removes an OST and all its objects. Not an error if it does not exist. */
   destroyTarget: { args: { target: string }; result: null };
@@ -33,6 +38,7 @@ export interface OssMethods {
   sync: { args: { target: string; object: string }; result: null };
   /** Removes objects; missing ones are ignored. */
   destroy: { args: { target: string; objects: string[] }; result: null };
+  /** null for a missing object; `blocks` are 512-byte units allocated on disk. */
   getattr: { args: { target: string; object: string }; result: { size: number; blocks: number } | null };
   statfs: { args: { target: string }; result: StatTarget };
 }

@@ -20,7 +20,7 @@ export function addBackup(
     Lifecycle: 'CREATING',
     Type: type,
     ProgressPercent: 0,
-    CreationTime: Date.now() / 1000,
+    CreationTime: ctx.now() / 1000,
     ResourceARN: backupArn(ctx.region, ctx.accountId, id),
     Tags: tags,
     FileSystem: snapshot,

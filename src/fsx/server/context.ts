@@ -40,4 +40,6 @@ export interface ApiContext {
   readonly backups: BackupService | undefined;
   readonly limits: Limits;
   readonly jobs: Jobs;
+  /** The clock of resource timestamps and schedules (ms since the epoch). */
+  now(): number;
 }

@@ -199,7 +199,7 @@ function startGrowth(ctx: ApiContext, rec: FileSystemRecord, capacity: number): 
     ...(fs.AdministrativeActions ?? []).slice(-19),
     {
       AdministrativeActionType: 'FILE_SYSTEM_UPDATE',
-      RequestTime: Date.now() / 1000,
+      RequestTime: ctx.now() / 1000,
       Status: 'IN_PROGRESS',
       ProgressPercent: 0,
       TargetFileSystemValues: { StorageCapacity: capacity },

@@ -73,7 +73,7 @@ export function addFileSystem(
   const id = newId('fs');
   const fs: FileSystem = {
     OwnerId: ctx.accountId,
-    CreationTime: Date.now() / 1000,
+    CreationTime: ctx.now() / 1000,
     FileSystemId: id,
     FileSystemType: 'LUSTRE',
     Lifecycle: 'CREATING',

@@ -23,7 +23,7 @@ export function withToken<T>(
 ): { response: T; fresh: boolean } {
   if (token === undefined) return { response: run().response, fresh: true };
   const tokens = ctx.store.state.tokens;
-  const now = Date.now();
+  const now = ctx.now();
   for (const [k, t] of Object.entries(tokens)) if (now - t.atMs > TOKEN_TTL_MS) delete tokens[k];
   const key = `${operation}:${token}`;
   const hash = requestHash(operation, body);

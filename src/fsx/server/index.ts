@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ValidationError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
 import { formatTcpAddress } from '../../lustre/protocol/address.ts';
+import { startAutoBackups } from './auto-backups.ts';
 import { createBackup, createFileSystemFromBackup, deleteBackup, describeBackups } from './backup-ops.ts';
 import { ChunkBackupService, type ConnectClient } from './backup-service.ts';
 import { DiskBackupStore } from './backup-store.ts';
@@ -47,6 +48,10 @@ export interface FsxApiOptions {
   limits?: Partial<Limits>;
   /** How long transient MGS failures are retried before a file system becomes FAILED (default 10 min). */
   retryForMs?: number;
+  /** How often automatic daily backups are checked for (default 1 min). */
+  autoBackupIntervalMs?: number;
+  /** Clock of timestamps and backup schedules (default Date.now); tests move it. */
+  clock?: () => number;
 }
 
 export interface FsxApi {
@@ -102,6 +107,7 @@ export async function startFsxApi(opts: FsxApiOptions): Promise<FsxApi> {
     backups,
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     jobs,
+    now: opts.clock ?? Date.now,
   };
   jobs.attach(ctx);
   const server = createFsxHttpServer({ ctx, operations: OPERATIONS, credentials: opts.credentials });
@@ -115,10 +121,12 @@ export async function startFsxApi(opts: FsxApiOptions): Promise<FsxApi> {
   const addr = server.address() as AddressInfo;
   const endpoint = `http://${formatTcpAddress(addr.address, addr.port)}`;
   jobs.resumeAll();
+  const stopAutoBackups = backups ? startAutoBackups(ctx, opts.autoBackupIntervalMs ?? 60_000) : () => {};
   log.info('FSx API listening', { endpoint, region: opts.region, backups: backups !== undefined });
   return {
     endpoint,
     async close() {
+      stopAutoBackups();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await jobs.close();

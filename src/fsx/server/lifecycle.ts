@@ -194,7 +194,7 @@ export class JobRunner implements Jobs {
     }
     const optimization: AdministrativeAction = {
       AdministrativeActionType: 'STORAGE_OPTIMIZATION',
-      RequestTime: Date.now() / 1000,
+      RequestTime: this.#c.now() / 1000,
       Status: 'IN_PROGRESS',
       ProgressPercent: 0,
     };

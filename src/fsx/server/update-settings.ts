@@ -68,7 +68,7 @@ export function applySettings(
     ...(fs.AdministrativeActions ?? []).slice(-19),
     {
       AdministrativeActionType: 'FILE_SYSTEM_UPDATE',
-      RequestTime: Date.now() / 1000,
+      RequestTime: ctx.now() / 1000,
       Status: 'COMPLETED',
       ProgressPercent: 100,
       TargetFileSystemValues: {

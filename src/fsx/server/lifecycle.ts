@@ -1,13 +1,17 @@
 // The work behind FSx's lifecycle states, run after the API replied: allocate, grow, restore and destroy targets; take backups.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeadlineExceededError, UnavailableError } from '../../lib/errors.ts';
+import { DeadlineExceededError, NacreError, UnavailableError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import type { ApiContext, Jobs } from './context.ts';
 import type { AdministrativeAction, BackupRecord, FileSystemJob, FileSystemRecord } from './model.ts';
 import { ostCapacityBytes, ostCountFor, replicasFor } from './target-allocator.ts';
 
+/** MGS answers that may change by themselves: unreachable, too slow, busy, or servers not registered yet. */
+const TRANSIENT_CODES = new Set(['EAGAIN', 'EBUSY', 'InsufficientServers']);
+
 function transient(err: unknown): boolean {
-  return err instanceof UnavailableError || err instanceof DeadlineExceededError;
+  if (err instanceof UnavailableError || err instanceof DeadlineExceededError) return true;
+  return err instanceof NacreError && TRANSIENT_CODES.has(err.code);
 }
 
 function message(err: unknown): string {
@@ -17,7 +21,7 @@ function message(err: unknown): string {
 /**
  * Runs each resource's pending job once at a time. Jobs are persisted in the state before the API
  * replies, so `resumeAll` after a restart picks up whatever was CREATING, UPDATING or DELETING.
- * Transient MGS failures (unreachable, deadline) are retried with backoff for `retryForMs`; any
+ * Transient MGS failures (unreachable, deadline, busy, no servers yet) are retried with backoff for `retryForMs`; any
  * other failure, or running out of time, is reported FSx's way (Lifecycle FAILED, FailureDetails).
  */
 export class JobRunner implements Jobs {

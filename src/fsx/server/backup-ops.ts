@@ -12,10 +12,16 @@ import {
   getFileSystem,
 } from './file-systems.ts';
 import { withToken } from './idempotency.ts';
-import { Input, RULES, readTags } from './input.ts';
-import { readLustreCreate } from './lustre-config.ts';
+import { Input, RULES, readTags, type Tag } from './input.ts';
+import { type LustreCreateInput, readLustreCreate } from './lustre-config.ts';
 import { checkCreate } from './lustre-rules.ts';
-import { type Backup, STORAGE_TYPES, type StorageType } from './model.ts';
+import {
+  type Backup,
+  type BackupRecord,
+  type FileSystemRecord,
+  STORAGE_TYPES,
+  type StorageType,
+} from './model.ts';
 import { paginate } from './pagination.ts';
 
 type Body = Record<string, unknown>;
@@ -145,24 +151,36 @@ export async function deleteBackup(ctx: ApiContext, body: Body): Promise<unknown
   return response;
 }
 
+interface RestoreRequest {
+  backupId: string;
+  subnets: string[];
+  tags: Tag[];
+  lustre: LustreCreateInput;
+  storageType: StorageType | undefined;
+  kms: string | undefined;
+  version: string | undefined;
+  capacity: number | undefined;
+}
+
 export async function createFileSystemFromBackup(ctx: ApiContext, body: Body): Promise<unknown> {
   const input = new Input(body);
-  const backupId = input.str('BackupId', { required: true, ...RULES.backupId })!;
   const token = input.str('ClientRequestToken', RULES.clientRequestToken);
-  const subnets = input.strList('SubnetIds', { required: true, maxItems: 50 }, RULES.subnetId)!;
+  const req: RestoreRequest = {
+    backupId: input.str('BackupId', { required: true, ...RULES.backupId })!,
+    subnets: input.strList('SubnetIds', { required: true, maxItems: 50 }, RULES.subnetId)!,
+    tags: readTags(input) ?? [],
+    lustre: readLustreCreate(input.obj('LustreConfiguration')),
+    storageType: input.str('StorageType', { oneOf: STORAGE_TYPES }) as StorageType | undefined,
+    kms: input.str('KmsKeyId', RULES.kmsKeyId),
+    version: input.str('FileSystemTypeVersion', RULES.fileSystemTypeVersion),
+    capacity: input.int('StorageCapacity', { min: 0, max: 2_147_483_647 }),
+  };
   input.strList('SecurityGroupIds', { maxItems: 50 }, RULES.securityGroupId);
-  const tags = readTags(input) ?? [];
-  const lustre = readLustreCreate(input.obj('LustreConfiguration'));
-  const storageType = input.str('StorageType', { oneOf: STORAGE_TYPES }) as StorageType | undefined;
-  const kms = input.str('KmsKeyId', RULES.kmsKeyId);
-  const version = input.str('FileSystemTypeVersion', RULES.fileSystemTypeVersion);
-  const capacity = input.int('StorageCapacity', { min: 0, max: 2_147_483_647 });
   for (const c of ['WindowsConfiguration', 'OpenZFSConfiguration'])
     if (input.has(c)) throw incompatibleParameter(c, `${c} cannot be used with a Lustre backup.`);
-  checkSubnets(subnets);
-  checkTagKeys(tags);
-  const rec = getBackup(ctx, backupId);
-  const src = rec.backup.FileSystem;
+  checkSubnets(req.subnets);
+  checkTagKeys(req.tags);
+  const rec = getBackup(ctx, req.backupId);
   const { response, fresh } = withToken(
     ctx,
     'CreateFileSystemFromBackup',
@@ -170,50 +188,55 @@ export async function createFileSystemFromBackup(ctx: ApiContext, body: Body): P
     token,
     (id) => ({ FileSystem: describe(getFileSystem(ctx, id).fs) }),
     () => {
-      if (rec.backup.Lifecycle !== 'AVAILABLE')
-        throw badRequest(
-          `Backup ${backupId} is ${rec.backup.Lifecycle}; only AVAILABLE backups can be restored.`,
-        );
-      if (!ctx.backups) throw unsupported('Backups are not configured on this Nacre FSx emulator.');
-      const d = lustre.DeploymentType ?? src.LustreConfiguration.DeploymentType;
-      if (d !== src.LustreConfiguration.DeploymentType)
-        throw badRequest(
-          `The DeploymentType must be that of the backup (${src.LustreConfiguration.DeploymentType}).`,
-        );
-      if (storageType !== undefined && storageType !== src.StorageType)
-        throw badRequest(`The StorageType must be that of the backup (${src.StorageType}).`);
-      if (capacity !== undefined && capacity !== src.StorageCapacity)
-        throw badRequest(`The StorageCapacity must be that of the backup (${src.StorageCapacity} GiB).`);
-      const merged = { ...settingsOf(src.LustreConfiguration), ...lustre };
-      const checked = checkCreate({
-        StorageCapacity: src.StorageCapacity,
-        StorageType: src.StorageType,
-        KmsKeyId: kms,
-        FileSystemTypeVersion: version ?? src.FileSystemTypeVersion,
-        lustre: merged,
-        region: ctx.region,
-        accountId: ctx.accountId,
-      });
-      checkFileSystemLimits(ctx, src.StorageCapacity, true);
-      const fs = addFileSystem(
-        ctx,
-        {
-          StorageCapacity: src.StorageCapacity,
-          StorageType: src.StorageType,
-          SubnetIds: subnets,
-          KmsKeyId: kms ?? src.KmsKeyId,
-          Tags: tags,
-          FileSystemTypeVersion: checked.version,
-          DeploymentType: checked.deployment,
-          lustre: merged,
-        },
-        { kind: 'restore', backupId },
-      );
-      rec.restoring = [...(rec.restoring ?? []), fs.fs.FileSystemId];
+      const fs = startRestore(ctx, rec, req);
       return { resourceId: fs.fs.FileSystemId, response: { FileSystem: describe(fs.fs) } };
     },
   );
   await ctx.store.commit();
   if (fresh) ctx.jobs.kickFileSystem(response.FileSystem.FileSystemId);
   return response;
+}
+
+/** Checks a restore against its backup and adds the new file system, CREATING with a restore job. */
+function startRestore(ctx: ApiContext, rec: BackupRecord, req: RestoreRequest): FileSystemRecord {
+  const src = rec.backup.FileSystem;
+  const srcDeployment = src.LustreConfiguration.DeploymentType;
+  if (rec.backup.Lifecycle !== 'AVAILABLE')
+    throw badRequest(
+      `Backup ${req.backupId} is ${rec.backup.Lifecycle}; only AVAILABLE backups can be restored.`,
+    );
+  if (!ctx.backups) throw unsupported('Backups are not configured on this Nacre FSx emulator.');
+  if ((req.lustre.DeploymentType ?? srcDeployment) !== srcDeployment)
+    throw badRequest(`The DeploymentType must be that of the backup (${srcDeployment}).`);
+  if (req.storageType !== undefined && req.storageType !== src.StorageType)
+    throw badRequest(`The StorageType must be that of the backup (${src.StorageType}).`);
+  if (req.capacity !== undefined && req.capacity !== src.StorageCapacity)
+    throw badRequest(`The StorageCapacity must be that of the backup (${src.StorageCapacity} GiB).`);
+  const merged = { ...settingsOf(src.LustreConfiguration), ...req.lustre };
+  const checked = checkCreate({
+    StorageCapacity: src.StorageCapacity,
+    StorageType: src.StorageType,
+    KmsKeyId: req.kms,
+    FileSystemTypeVersion: req.version ?? src.FileSystemTypeVersion,
+    lustre: merged,
+    region: ctx.region,
+    accountId: ctx.accountId,
+  });
+  checkFileSystemLimits(ctx, src.StorageCapacity, true);
+  const fs = addFileSystem(
+    ctx,
+    {
+      StorageCapacity: src.StorageCapacity,
+      StorageType: src.StorageType,
+      SubnetIds: req.subnets,
+      KmsKeyId: req.kms ?? src.KmsKeyId,
+      Tags: req.tags,
+      FileSystemTypeVersion: checked.version,
+      DeploymentType: checked.deployment,
+      lustre: merged,
+    },
+    { kind: 'restore', backupId: req.backupId },
+  );
+  rec.restoring = [...(rec.restoring ?? []), fs.fs.FileSystemId];
+  return fs;
 }

@@ -198,6 +198,50 @@ test('destroy with an OSS down fails, stays recorded, and a retry finishes once 
   await assert.rejects(client.getConfig('gone'), code('ENOENT'));
 });
 
+test('a create interrupted by an unreachable OSS is finished by the retry', async () => {
+  await oss.get('oss-b')!.close();
+  await assert.rejects(
+    client.createFileSystem({ fsname: 'late', ostCount: 3, ostCapacityBytes: G }),
+    code('Unavailable'),
+  );
+  await assert.rejects(client.getConfig('late'), code('EAGAIN'));
+  await assert.rejects(
+    client.createFileSystem({ fsname: 'late', ostCount: 2, ostCapacityBytes: G }),
+    code('EEXIST'),
+  );
+  const back = await startOssNamed('oss-b', mgs.address);
+  await waitFor('oss-b to re-register', async () =>
+    (await client.listServers()).some((s) => s.name === 'oss-b' && s.address === back.address)
+      ? true
+      : undefined,
+  );
+  const cfg = await client.createFileSystem({ fsname: 'late', ostCount: 3, ostCapacityBytes: G });
+  const onB = cfg.osts.find((t) => t.server === 'oss-b')!;
+  assert.equal(onB.address, back.address);
+  assert.equal((await statfsOn('oss-b', onB.target)).capacityBytes, G);
+  assert.deepEqual(await client.getConfig('late'), cfg);
+});
+
+test('a failed addOsts adds nothing and removes the OSTs it had created', async () => {
+  const before = await client.createFileSystem({ fsname: 'undo', ostCount: 1, ostCapacityBytes: G });
+  const down = before.osts[0]!.server;
+  await oss.get(down)!.close();
+  await assert.rejects(client.addOsts('undo', 3, G), code('Unavailable'));
+  assert.deepEqual(await client.getConfig('undo'), before);
+  for (const name of ['oss-a', 'oss-b', 'oss-c'].filter((n) => n !== down)) {
+    for (const i of [1, 2, 3]) await assert.rejects(statfsOn(name, `undo-OST000${i}`), code('ENODEV'));
+  }
+  const back = await startOssNamed(down, mgs.address);
+  await waitFor('the OSS to re-register', async () =>
+    (await client.listServers()).some((s) => s.name === down && s.address === back.address)
+      ? true
+      : undefined,
+  );
+  const grown = await client.addOsts('undo', 3, G);
+  assert.equal(grown.osts.length, 4);
+  await client.destroyFileSystem('undo');
+});
+
 test('a server that comes back at a new address moves in the configs', async () => {
   const cfg = await client.createFileSystem({ fsname: 'moves', ostCount: 3, ostCapacityBytes: G });
   const t = cfg.osts[1]!;

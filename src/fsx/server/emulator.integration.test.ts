@@ -16,6 +16,7 @@ import {
 import { FsError } from '../../lib/errors.ts';
 import { MgsClient } from '../../lustre/mgs/client.ts';
 import { type MgsServer, startMgs } from '../../lustre/mgs/mgs-server.ts';
+import { parseMountSource } from '../../lustre/mount-source.ts';
 import { OssClient } from '../../lustre/oss/client.ts';
 import { type OssServer, startOss } from '../../lustre/oss/oss-server.ts';
 import { type FsxApi, MgsTargetAllocator, startFsxApi } from './index.ts';
@@ -116,6 +117,8 @@ test('a PERSISTENT file system gets replicated OSTs on the OSS servers, grows, a
   );
   assert.equal(fs.DNSName, mgs.address);
   const fsname = fs.LustreConfiguration!.MountName!;
+  const source = parseMountSource(`${fs.DNSName}@tcp:/${fsname}`);
+  assert.deepEqual(source, { mgsAddress: mgs.address, fsname });
   const cfg = await mgsClient.getConfig(fsname);
   assert.equal(cfg.osts.length, 2);
   assert.equal(cfg.replicas, 2);

@@ -1,0 +1,136 @@
+// setattr (chmod, chown, truncate, utimes) and lfs setstripe/getstripe on the MDT, with their permission rules.
+import { FsError } from '../../lib/errors.ts';
+import {
+  type Attr,
+  type Layout,
+  type LayoutPolicy,
+  S_IFREG,
+  type SetAttrChanges,
+  type TimeSpec,
+} from '../types.ts';
+import { blocksFor, isDir, type NsCore, type OpContext, toAttr, typeOf } from './inodes.ts';
+import { checkPolicy, layoutObjects } from './layout.ts';
+import { checkAccess, inGroup, isOwnerOrRoot, isRoot, MAY_WRITE, S_ISGID, S_ISUID } from './perm.ts';
+import type { InodeRow } from './store.ts';
+
+/**
+ * Applies `changes` as Linux's notify_change does. chmod: owner or root (EPERM); a non-root caller
+ * outside the file's group loses S_ISGID. chown: only root changes the uid; the owner may change
+ * the gid to a group it belongs to (EPERM otherwise); a chown by non-root clears S_ISUID and
+ * S_ISGID (the latter only with group execute) of non-directories. size: EISDIR on directories,
+ * EINVAL on other non-regular files, EACCES without write permission; records the size only.
+ * Explicit times: owner or root (EPERM); "now": also anyone with write permission (EACCES).
+ * Every change sets ctime; a size change also sets mtime unless given.
+ */
+export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChanges): Attr {
+  const row = ns.inode(ino);
+  const cred = op.cred;
+  const now = ns.clock();
+  const owner = isOwnerOrRoot(cred, row);
+  if (c.uid !== undefined && !isRoot(cred) && (cred.uid !== row.uid || c.uid !== row.uid)) {
+    throw new FsError('EPERM', 'only root may change the owner');
+  }
+  if (
+    c.gid !== undefined &&
+    !isRoot(cred) &&
+    (cred.uid !== row.uid || (!inGroup(cred, c.gid) && c.gid !== row.gid))
+  ) {
+    throw new FsError('EPERM', 'not allowed to change the group');
+  }
+  if (c.mode !== undefined && !owner) throw new FsError('EPERM', 'only the owner may change the mode');
+  if (c.size !== undefined) checkTruncate(op, row);
+  checkTimes(op, row, c.atimeMs, c.mtimeMs);
+  if (Object.keys(c).length === 0) return toAttr(row);
+  if ((c.uid !== undefined || c.gid !== undefined) && !isRoot(cred) && !isDir(row)) {
+    row.mode &= ~S_ISUID;
+    if (row.mode & 0o010) row.mode &= ~S_ISGID;
+  }
+  if (c.uid !== undefined) row.uid = c.uid;
+  if (c.gid !== undefined) row.gid = c.gid;
+  if (c.mode !== undefined) {
+    row.mode = (row.mode & ~0o7777) | (c.mode & 0o7777);
+    if (!isRoot(cred) && !inGroup(cred, row.gid)) row.mode &= ~S_ISGID;
+  }
+  if (c.size !== undefined) {
+    if (c.size !== row.size && !isRoot(cred)) {
+      row.mode &= ~S_ISUID;
+      if (row.mode & 0o010) row.mode &= ~S_ISGID;
+    }
+    row.size = c.size;
+    row.blocks = blocksFor(c.size);
+    row.mtime = now;
+  }
+  if (c.atimeMs !== undefined) row.atime = timeOf(c.atimeMs, now);
+  if (c.mtimeMs !== undefined) row.mtime = timeOf(c.mtimeMs, now);
+  row.ctime = now;
+  ns.store.updateInode(row);
+  op.fx.inode(ino, true);
+  return toAttr(row);
+}
+
+function checkTruncate(op: OpContext, row: InodeRow): void {
+  if (isDir(row)) throw new FsError('EISDIR');
+  if (typeOf(row.mode) !== S_IFREG) throw new FsError('EINVAL', 'only regular files have a size to set');
+  checkAccess(op.cred, row, MAY_WRITE);
+}
+
+function checkTimes(op: OpContext, row: InodeRow, atime?: TimeSpec, mtime?: TimeSpec): void {
+  if (atime === undefined && mtime === undefined) return;
+  if (isOwnerOrRoot(op.cred, row)) return;
+  if (typeof atime === 'number' || typeof mtime === 'number') {
+    throw new FsError('EPERM', 'only the owner may set explicit times');
+  }
+  checkAccess(op.cred, row, MAY_WRITE);
+}
+
+function timeOf(t: TimeSpec, now: number): number {
+  return t === 'now' ? now : t;
+}
+
+/**
+ * lfs setstripe. On a directory: stores `policy` as the default for new files below it (owner or
+ * root). On a regular file of size 0: replaces its layout, queueing the old objects for
+ * destruction; EBUSY once it has data. EINVAL on other types or for a bad policy.
+ */
+export function setstripe(ns: NsCore, op: OpContext, ino: number, policy: LayoutPolicy): void {
+  checkPolicy(policy);
+  const row = ns.inode(ino);
+  if (!isOwnerOrRoot(op.cred, row)) throw new FsError('EPERM');
+  if (isDir(row)) {
+    row.policy = JSON.stringify(policy);
+  } else if (typeOf(row.mode) === S_IFREG) {
+    if (row.size > 0) throw new FsError('EBUSY', 'the file already has data');
+    const layout = ns.layouts.allocate(policy, op.host, ns.osts());
+    replaceObjects(ns, op, row, layout);
+    row.layout = JSON.stringify(layout);
+  } else {
+    throw new FsError('EINVAL', 'only directories and regular files have a layout');
+  }
+  row.ctime = ns.clock();
+  ns.store.updateInode(row);
+  op.fx.inode(ino, true);
+}
+
+/**
+ * Queues the old layout's objects that the new one does not reuse, and takes the new layout's
+ * objects out of the destroy log (a previous setstripe may have queued the same names).
+ */
+function replaceObjects(ns: NsCore, op: OpContext, row: InodeRow, layout: Layout): void {
+  const key = (o: { ost: number; object: string }) => `${o.ost}/${o.object}`;
+  const fresh = layoutObjects(row.ino, layout);
+  const keep = new Set(fresh.map(key));
+  for (const o of fresh) ns.store.unqueueDestroy(o.ost, o.object);
+  const old = ns.layoutOf(row);
+  for (const o of old ? layoutObjects(row.ino, old) : []) {
+    if (keep.has(key(o))) continue;
+    ns.store.queueDestroy(o.ost, o.object);
+    op.fx.destroyQueued = true;
+  }
+}
+
+/** lfs getstripe: a regular file's layout, or a directory's effective default policy. */
+export function getstripe(ns: NsCore, ino: number): { layout: Layout | null; policy: LayoutPolicy | null } {
+  const row = ns.inode(ino);
+  if (isDir(row)) return { layout: null, policy: ns.effectivePolicy(ino) };
+  return { layout: ns.layoutOf(row), policy: null };
+}

@@ -1,0 +1,223 @@
+// One MDT: its store, namespace, locks, clients and destroy log, with reply reconstruction and invalidation pushes around every mutation.
+import { FsError } from '../../lib/errors.ts';
+import { type Logger, logger } from '../../lib/log.ts';
+import type { ServerSession } from '../protocol/rpc-server.ts';
+import { type Credentials, type LayoutPolicy, ROOT_INO } from '../types.ts';
+import { ClientRegistry } from './clients.ts';
+import { GroupCommit } from './commit.ts';
+import { type DestroyObjects, DestroyQueue } from './destroy-queue.ts';
+import { Effects, type OpContext } from './inodes.ts';
+import { DEFAULT_POLICY, LayoutAllocator, type OstInfo } from './layout.ts';
+import { LockTable } from './locks.ts';
+import { Namespace } from './namespace.ts';
+import { OstDirectory } from './ost-directory.ts';
+import type { Synchronous } from './schema.ts';
+import { Store } from './store.ts';
+
+export interface MdtOptions {
+  /** Database file (':memory:' in tests). */
+  path: string;
+  fsname: string;
+  osts: () => Promise<OstInfo[]>;
+  destroyObjects: DestroyObjects;
+  replicas?: number;
+  defaultLayout?: LayoutPolicy;
+  /** Eviction delay of a client without a session (also after a restart). Default 30 s. */
+  graceMs?: number;
+  /** Delay before a client without a session loses its locks. Default min(5 s, graceMs). */
+  lockGraceMs?: number;
+  synchronous?: Synchronous;
+  /** false commits each mutation alone (for measurement). */
+  groupCommit?: boolean;
+  /** Replies kept per client for retried xids. Default 1024. */
+  replyCacheSize?: number;
+  clock?: () => number;
+  ostRefreshMs?: number;
+}
+
+/** Credentials of operations that check no permissions (release, extendSize). */
+const NOBODY: Credentials = { uid: 65534, gid: 65534, groups: [] };
+
+/** A caller on the wire: the client it connected as, and the session a request came on. */
+export interface Caller {
+  client: string;
+  host: string;
+  session: ServerSession | undefined;
+}
+
+/**
+ * The metadata target of one file system. `mutate` is the only way to change the namespace: it
+ * runs the operation in the group-commit transaction together with its reply-cache entry, answers
+ * a repeated (client, xid) from that cache, and only after commit pushes invalidations and wakes
+ * the destroy log. `read` answers once every earlier mutation is durable.
+ */
+export class Mdt {
+  readonly fsname: string;
+  readonly graceMs: number;
+  readonly store: Store;
+  readonly ns: Namespace;
+  readonly locks = new LockTable();
+  readonly commit: GroupCommit;
+  readonly clients: ClientRegistry;
+  readonly osts: OstDirectory;
+  readonly destroyer: DestroyQueue;
+  readonly #log: Logger;
+  readonly #replyCacheSize: number;
+  readonly #replySeq = new Map<string, number>();
+
+  constructor(o: MdtOptions) {
+    this.fsname = o.fsname;
+    this.graceMs = o.graceMs ?? 30_000;
+    this.#log = logger('mds', { fsname: o.fsname });
+    this.#replyCacheSize = o.replyCacheSize ?? 1024;
+    const clock = o.clock ?? Date.now;
+    this.store = new Store(o.path, { synchronous: o.synchronous ?? 'NORMAL', now: clock() });
+    this.commit = new GroupCommit(this.store.db, { grouped: o.groupCommit ?? true });
+    this.osts = new OstDirectory(o.osts, this.#log);
+    this.ns = new Namespace({
+      store: this.store,
+      clock,
+      layouts: new LayoutAllocator(o.replicas ?? 1),
+      defaultPolicy: o.defaultLayout ?? DEFAULT_POLICY,
+      osts: () => this.osts.current(),
+    });
+    this.destroyer = new DestroyQueue({
+      store: this.store,
+      commit: this.commit,
+      osts: this.osts,
+      destroy: o.destroyObjects,
+      log: this.#log,
+    });
+    this.clients = new ClientRegistry({
+      graceMs: this.graceMs,
+      lockGraceMs: o.lockGraceMs ?? Math.min(5_000, this.graceMs),
+      onLocksExpired: (c) => this.locks.dropClient(c),
+      onEvict: (c) => void this.evict(c),
+    });
+    this.osts.start(o.ostRefreshMs ?? 10_000);
+  }
+
+  /** Opens the MDT: loads the OST list, forgets crash leftovers, waits for old clients, drains the destroy log. */
+  static async open(o: MdtOptions): Promise<Mdt> {
+    const mdt = new Mdt(o);
+    await mdt.osts.refresh();
+    await mdt.commit.apply(() => {
+      const fx = new Effects();
+      for (const ino of mdt.store.orphans()) {
+        if (mdt.store.openCount(ino) > 0) continue;
+        const row = mdt.store.getInode(ino);
+        if (row) mdt.ns.destroy(row, fx);
+        else mdt.store.removeOrphan(ino);
+      }
+    });
+    mdt.clients.awaitReconnect(mdt.store.clients());
+    mdt.destroyer.wake();
+    return mdt;
+  }
+
+  /** Attaches a session as `client` and remembers the client (so a restart waits for it). */
+  async connect(session: ServerSession, client: string, host: string) {
+    this.clients.attach(client, host, session);
+    session.onClose(() => this.clients.detach(client, session));
+    await this.commit.apply(() => this.store.upsertClient(client, host, Date.now()));
+    return { rootIno: ROOT_INO, fsname: this.fsname, graceMs: this.graceMs };
+  }
+
+  /**
+   * Runs `fn` as one mutation. With an xid, a (client, xid) seen before returns the stored reply
+   * (result or errno) without running again; otherwise the reply is stored in the same transaction.
+   */
+  mutate<T>(
+    caller: Caller,
+    xid: number | undefined,
+    cred: Credentials | undefined,
+    fn: (op: OpContext) => T,
+  ): Promise<T> {
+    const op: OpContext = {
+      cred: cred ?? NOBODY,
+      client: caller.client,
+      host: caller.host,
+      fx: new Effects(),
+    };
+    const run = this.commit.apply((): { r: T } | { e: string; msg: string } => {
+      if (xid !== undefined) {
+        const cached = this.store.getReply(caller.client, xid);
+        if (cached !== undefined) return JSON.parse(cached) as { r: T } | { e: string; msg: string };
+      }
+      let out: { r: T } | { e: string; msg: string };
+      try {
+        this.store.db.exec('SAVEPOINT op');
+        out = { r: fn(op) };
+        this.store.db.exec('RELEASE op');
+      } catch (err) {
+        this.store.db.exec('ROLLBACK TO op');
+        this.store.db.exec('RELEASE op');
+        if (!(err instanceof FsError)) throw err;
+        op.fx = new Effects();
+        out = { e: err.code, msg: err.message };
+      }
+      if (xid !== undefined) this.#remember(caller.client, xid, out);
+      return out;
+    });
+    return run.then((out) => {
+      if ('e' in out) throw new FsError(out.e as FsError['code'], out.msg);
+      this.#afterCommit(op.fx, caller.session);
+      return out.r;
+    });
+  }
+
+  /** Runs a read now; answers after every mutation applied so far is durable. */
+  async read<T>(fn: () => T): Promise<T> {
+    const value = fn();
+    await this.commit.settled();
+    return value;
+  }
+
+  /** Releases every handle of a client that did not come back, and forgets it. */
+  async evict(client: string): Promise<void> {
+    this.locks.dropClient(client);
+    const fx = new Effects();
+    try {
+      const n = await this.commit.apply(() => {
+        const handles = this.store.handlesOf(client);
+        for (const h of handles) this.ns.closeHandle(h.handle, fx);
+        this.store.deleteClient(client);
+        return handles.length;
+      });
+      this.#replySeq.delete(client);
+      this.#afterCommit(fx, undefined);
+      this.#log.info('evicted client', { client, handles: n });
+    } catch (err) {
+      this.#log.error('evicting a client failed', { client, error: String(err) });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.clients.close();
+    this.osts.stop();
+    await this.destroyer.stop();
+    this.commit.close();
+    this.store.close();
+  }
+
+  #remember(client: string, xid: number, out: unknown): void {
+    const seq = (this.#replySeq.get(client) ?? this.store.maxReplySeq(client)) + 1;
+    this.#replySeq.set(client, seq);
+    this.store.putReply(client, xid, seq, JSON.stringify(out));
+    if (seq % 64 === 0) this.store.trimReplies(client, seq - this.#replyCacheSize);
+  }
+
+  #afterCommit(fx: Effects, origin: ServerSession | undefined): void {
+    const seen = new Set<string>();
+    for (const { event, toAll } of fx.events) {
+      const key = JSON.stringify(event);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      for (const s of this.clients.sessions()) if (toAll || s !== origin) s.push('invalidate', event);
+    }
+    if (fx.destroyQueued) this.destroyer.wake();
+    for (const r of fx.released) {
+      this.locks.handleReleased(r.ino, r.handle, r.client, this.store.openCount(r.ino, r.client) > 0);
+    }
+  }
+}

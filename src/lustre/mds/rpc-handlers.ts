@@ -1,0 +1,181 @@
+// Binds every MdsMethods RPC to an MDT: argument checks (EINVAL, never a crash), the connect handshake, and dispatch.
+import { FsError } from '../../lib/errors.ts';
+import { type Args, asArgs, bool, int, str } from '../protocol/args.ts';
+import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
+import type { MdsMethod, MdsMethods } from './api.ts';
+import { getstripe, setstripe } from './attrs.ts';
+import { extendSize, openInode, release } from './handles.ts';
+import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
+import type { Caller, Mdt } from './mdt.ts';
+import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
+
+const SESSION_KEY = 'mds';
+
+/** The reply of operations that return nothing. */
+const nil = (_done: unknown): null => null;
+
+interface Attached extends Caller {
+  mdt: Mdt;
+}
+
+type Impl<M extends MdsMethod> = (a: Args, c: Attached) => Promise<MdsMethods[M]['result']>;
+
+function attached(ctx: CallContext): Attached {
+  const a = ctx.session.data.get(SESSION_KEY) as Attached | undefined;
+  if (!a) throw new FsError('ENOTCONN', 'call connect first');
+  return a;
+}
+
+function xid(a: Args): number {
+  return int(a, 'xid');
+}
+
+/** A client id or host: printable, bounded. */
+function ident(a: Args, key: string): string {
+  const v = str(a, key, 256);
+  if (v.length === 0 || [...v].some((ch) => ch.charCodeAt(0) < 0x20))
+    throw new FsError('EINVAL', `argument "${key}" must be printable`);
+  return v;
+}
+
+const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
+  lookup: (a, c) => c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a))),
+  getattr: (a, c) => c.mdt.read(() => c.mdt.ns.getattr(ino(a))),
+  getLayout: (a, c) => c.mdt.read(() => c.mdt.ns.getLayout(ino(a))),
+  readlink: (a, c) => c.mdt.read(() => c.mdt.ns.readlink(ino(a))),
+  readdir: (a, c) =>
+    c.mdt.read(() =>
+      c.mdt.ns.readdir(cred(a), ino(a), int(a, 'cookie'), int(a, 'limit', { min: 1 }), bool(a, 'plus')),
+    ),
+  statfs: (_a, c) => c.mdt.read(() => c.mdt.ns.statfs()),
+  getxattr: (a, c) =>
+    c.mdt.read(() => getxattr(c.mdt.ns, cred(a), ino(a), str(a, 'name', 4096)).toString('base64')),
+  listxattr: (a, c) => c.mdt.read(() => listxattr(c.mdt.ns, cred(a), ino(a))),
+  getstripe: (a, c) => c.mdt.read(() => getstripe(c.mdt.ns, ino(a))),
+  setattr: (a, c) => {
+    const [i, ch] = [ino(a), changes(a)];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.setattr(op, i, ch));
+  },
+  create: (a, c) => {
+    const [p, n, mode, excl, open, flags] = [
+      ino(a, 'parent'),
+      name(a),
+      int(a, 'mode'),
+      bool(a, 'exclusive'),
+      bool(a, 'open'),
+      int(a, 'flags'),
+    ];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.create(op, p, n, mode, excl, open, flags));
+  },
+  mknod: (a, c) => {
+    const [p, n, mode, rdev] = [ino(a, 'parent'), name(a), int(a, 'mode'), int(a, 'rdev')];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.mknod(op, p, n, mode, rdev));
+  },
+  mkdir: (a, c) => {
+    const [p, n, mode] = [ino(a, 'parent'), name(a), int(a, 'mode')];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.mkdir(op, p, n, mode));
+  },
+  unlink: (a, c) => {
+    const [p, n] = [ino(a, 'parent'), name(a)];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(c.mdt.ns.unlink(op, p, n)));
+  },
+  rmdir: (a, c) => {
+    const [p, n] = [ino(a, 'parent'), name(a)];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(c.mdt.ns.rmdir(op, p, n)));
+  },
+  rename: (a, c) => {
+    const [p, n, np, nn, flags] = [
+      ino(a, 'parent'),
+      name(a),
+      ino(a, 'newParent'),
+      name(a, 'newName'),
+      int(a, 'flags'),
+    ];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(c.mdt.ns.rename(op, p, n, np, nn, flags)));
+  },
+  link: (a, c) => {
+    const [i, np, nn] = [ino(a), ino(a, 'newParent'), name(a, 'newName')];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.link(op, i, np, nn));
+  },
+  symlink: (a, c) => {
+    const [p, n, t] = [ino(a, 'parent'), name(a), str(a, 'target', 16_384)];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.symlink(op, p, n, t));
+  },
+  open: (a, c) => {
+    const [i, flags] = [ino(a), int(a, 'flags')];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => openInode(c.mdt.ns, op, i, flags));
+  },
+  release: (a, c) => {
+    const h = int(a, 'handle', { min: 1 });
+    return c.mdt.mutate(c, xid(a), undefined, (op) => nil(release(c.mdt.ns, op, h)));
+  },
+  extendSize: (a, c) => {
+    const [i, end] = [ino(a), int(a, 'end')];
+    return c.mdt.mutate(c, undefined, undefined, (op) => extendSize(c.mdt.ns, op, i, end));
+  },
+  setxattr: (a, c) => {
+    const [i, n, v, flags] = [ino(a), str(a, 'name', 4096), base64(a, 'value', 1 << 20), int(a, 'flags')];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(setxattr(c.mdt.ns, op, i, n, v, flags)));
+  },
+  removexattr: (a, c) => {
+    const [i, n] = [ino(a), str(a, 'name', 4096)];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(removexattr(c.mdt.ns, op, i, n)));
+  },
+  setstripe: (a, c) => {
+    const [i, p] = [ino(a), policy(a)];
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(setstripe(c.mdt.ns, op, i, p)));
+  },
+  getlk: (a, c) => {
+    const [i, owner, l] = [ino(a), str(a, 'owner', 512), lock(a)];
+    return c.mdt.read(() => {
+      c.mdt.ns.inode(i);
+      return c.mdt.locks.getlk(i, owner, l);
+    });
+  },
+  setlk: (a, c) => {
+    const [i, owner, l] = [ino(a), str(a, 'owner', 512), lock(a)];
+    return c.mdt.read(() => {
+      c.mdt.ns.inode(i);
+      return nil(c.mdt.locks.setlk(i, owner, c.client, l));
+    });
+  },
+  unlockOwner: (a, c) => {
+    const [i, owner] = [ino(a), str(a, 'owner', 512)];
+    return c.mdt.read(() => nil(c.mdt.locks.unlockOwner(i, owner)));
+  },
+  flock: (a, c) => {
+    const [i, h, type] = [ino(a), int(a, 'handle', { min: 1 }), lockType(a, 'type')];
+    return c.mdt.read(() => {
+      const row = c.mdt.store.getHandle(h);
+      if (!row || row.client !== c.client || row.ino !== i)
+        throw new FsError('EBADF', `no handle ${h} on ${i}`);
+      c.mdt.locks.flock(i, h, c.client, type);
+      return null;
+    });
+  },
+};
+
+/**
+ * Registers the MDS methods on `server`. `pick` chooses the MDT a connecting client gets (one per
+ * process today). `connect` must come first on every session (else ENOTCONN); a second connect on
+ * the same session must name the same client.
+ */
+export function bindMdsHandlers(server: RpcServer, pick: (a: Args) => Mdt): void {
+  server.handle('connect', async (raw, _payload, ctx): Promise<MdsMethods['connect']['result']> => {
+    const a = asArgs(raw);
+    const [client, host] = [ident(a, 'clientId'), ident(a, 'host')];
+    const prev = ctx.session.data.get(SESSION_KEY) as Attached | undefined;
+    if (prev && prev.client !== client) throw new FsError('EINVAL', 'a session cannot change its clientId');
+    const mdt = pick(a);
+    const attachedTo: Attached = { mdt, client, host, session: ctx.session };
+    ctx.session.data.set(SESSION_KEY, attachedTo);
+    if (prev) return { rootIno: 1, fsname: mdt.fsname, graceMs: mdt.graceMs };
+    return mdt.connect(ctx.session, client, host);
+  });
+  for (const [method, impl] of Object.entries(impls) as [string, Impl<MdsMethod>][]) {
+    server.handle(method, (raw, _payload, ctx) => {
+      const caller = attached(ctx);
+      return impl(asArgs(raw), caller);
+    });
+  }
+}

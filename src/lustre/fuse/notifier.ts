@@ -1,0 +1,71 @@
+// Invalidation notifications to the kernel (FUSE_NOTIFY_INVAL_INODE / _ENTRY), written one at a time off the JS thread.
+import fs from 'node:fs';
+import type { Logger } from '../../lib/log.ts';
+import type { InvalidateEvent } from '../types.ts';
+import { encodeNotifyInvalEntry, encodeNotifyInvalInode } from './codec-out.ts';
+
+/**
+ * Queues invalidations and writes them to /dev/fuse asynchronously and in order. They must never be
+ * written synchronously from the JS thread: invalidating an inode's pages waits for page locks that
+ * in-flight reads hold, and those reads wait for this very thread to reply. Duplicate pending
+ * events collapse into one. Events for inodes the kernel does not know (`known` false) are dropped:
+ * there is nothing cached to drop.
+ */
+export class Notifier {
+  private readonly fd: number;
+  private readonly known: (ino: number) => boolean;
+  private readonly log: Logger;
+  private readonly queue: Array<{ key: string; msg: Buffer }> = [];
+  private readonly pending = new Set<string>();
+  private writing: Promise<void> | undefined;
+  private stopped = false;
+  /** Notifications written, and those the kernel refused (e.g. ENOENT: not cached). */
+  sent = 0;
+  refused = 0;
+
+  constructor(fd: number, log: Logger, known: (ino: number) => boolean) {
+    this.fd = fd;
+    this.log = log;
+    this.known = known;
+  }
+
+  enqueue(event: InvalidateEvent): void {
+    const target = event.kind === 'inode' ? event.ino : event.parent;
+    if (!this.known(target)) return;
+    const key = event.kind === 'inode' ? `i${event.ino}` : `e${event.parent}/${event.name}`;
+    if (this.pending.has(key)) return;
+    const msg =
+      event.kind === 'inode'
+        ? encodeNotifyInvalInode(event.ino)
+        : encodeNotifyInvalEntry(event.parent, event.name);
+    if (this.stopped) return;
+    this.pending.add(key);
+    this.queue.push({ key, msg });
+    this.writing ??= this.drain();
+  }
+
+  /** Drops what is queued; resolves when no write is in progress, so the descriptor can be closed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.length = 0;
+    this.pending.clear();
+    await this.writing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && !this.stopped) {
+      const { key, msg } = this.queue.shift()!;
+      this.pending.delete(key);
+      await new Promise<void>((resolve) => {
+        fs.write(this.fd, msg, 0, msg.length, null, (err) => {
+          if (err) {
+            this.refused++;
+            if (err.code !== 'ENOENT') this.log.debug('invalidation refused', { key, code: err.code });
+          } else this.sent++;
+          resolve();
+        });
+      });
+    }
+    this.writing = undefined;
+  }
+}

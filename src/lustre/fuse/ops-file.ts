@@ -1,0 +1,176 @@
+// FUSE requests on open files and directories (open, I/O, sync, readdir, locks, fallocate) → FileSystemClient calls.
+import type { Attr, FileHandle } from '../types.ts';
+import {
+  decodeCreateIn,
+  decodeFallocateIn,
+  decodeFlushIn,
+  decodeFsyncIn,
+  decodeLkIn,
+  decodeOpenIn,
+  decodeReadIn,
+  decodeReleaseIn,
+  decodeWriteIn,
+} from './codec-in.ts';
+import { encodeCreateOut, encodeDirents, encodeLkOut, encodeOpenOut, encodeWriteOut } from './codec-out.ts';
+import type { Op, OpContext, Reply } from './op-types.ts';
+import { EMPTY } from './op-types.ts';
+import { FOPEN_DIRECT_IO, FUSE_FSYNC_FDATASYNC, FUSE_LK_FLOCK, Opcode } from './protocol.ts';
+
+/** Smallest fuse_dirent and fuse_direntplus records (a name of up to 8 bytes): sizes the client's batch. */
+const MIN_DIRENT = 32;
+const MIN_DIRENTPLUS = 160;
+
+function openFlags(ctx: OpContext): number {
+  return ctx.directIo ? FOPEN_DIRECT_IO : 0;
+}
+
+/** Releases a handle the kernel never learnt about (its open reply could not be delivered). */
+function releaseUnsent(ctx: OpContext, handle: FileHandle): () => void {
+  return () => {
+    ctx.dropHandle(handle.fh);
+    ctx.client.release(handle).catch(() => {
+      // Nobody to report to: the open already failed from the kernel's point of view.
+    });
+  };
+}
+
+const open: Op = (h, body) => {
+  const { flags } = decodeOpenIn(body);
+  return async (ctx) => {
+    const handle = await ctx.client.open(await ctx.credentials(), h.nodeid, flags, ctx.signal);
+    ctx.addHandle(handle);
+    return { body: encodeOpenOut(handle.fh, openFlags(ctx)), onUnsent: releaseUnsent(ctx, handle) };
+  };
+};
+
+const create: Op = (h, body) => {
+  const { flags, mode, name } = decodeCreateIn(body);
+  return async (ctx) => {
+    const cred = await ctx.credentials();
+    const { attr, handle } = await ctx.client.create(cred, h.nodeid, name, mode, flags, ctx.signal);
+    ctx.addHandle(handle);
+    return {
+      body: encodeCreateOut(attr, ctx.timeouts, handle.fh, openFlags(ctx)),
+      onSent: () => ctx.rememberLookup(attr.ino),
+      onUnsent: releaseUnsent(ctx, handle),
+    };
+  };
+};
+
+const read: Op = (_h, body) => {
+  const { fh, offset, size } = decodeReadIn(body);
+  return async (ctx) => ({ body: await ctx.client.read(ctx.handle(fh), offset, size, ctx.signal) });
+};
+
+const write: Op = (_h, body) => {
+  const { fh, offset, data } = decodeWriteIn(body);
+  return async (ctx) => ({
+    body: encodeWriteOut(await ctx.client.write(ctx.handle(fh), offset, data, ctx.signal)),
+  });
+};
+
+const flush: Op = (_h, body) => {
+  const { fh, lockOwner } = decodeFlushIn(body);
+  return async (ctx) => {
+    await ctx.client.flush(ctx.handle(fh), lockOwner, ctx.signal);
+    return EMPTY;
+  };
+};
+
+const release: Op = (_h, body) => {
+  const { fh } = decodeReleaseIn(body);
+  return async (ctx) => {
+    const handle = ctx.handle(fh);
+    try {
+      await ctx.client.release(handle, ctx.signal);
+    } finally {
+      ctx.dropHandle(fh);
+    }
+    return EMPTY;
+  };
+};
+
+const fsync: Op = (_h, body) => {
+  const { fh, fsyncFlags } = decodeFsyncIn(body);
+  return async (ctx) => {
+    await ctx.client.fsync(ctx.handle(fh), (fsyncFlags & FUSE_FSYNC_FDATASYNC) !== 0, ctx.signal);
+    return EMPTY;
+  };
+};
+
+/** Directories have no client-side open state: listing is by inode and cookie. */
+const opendir: Op = () => async () => ({ body: encodeOpenOut(0, 0) });
+const releasedir: Op = () => async () => EMPTY;
+/** Namespace changes are durable when the client acknowledges them; nothing more to sync. */
+const fsyncdir: Op = () => async () => EMPTY;
+
+function isDot(name: string): boolean {
+  return name === '.' || name === '..';
+}
+
+function readdir(plus: boolean): Op {
+  return (h, body) => {
+    const { offset, size } = decodeReadIn(body);
+    return async (ctx) => {
+      const limit = Math.max(1, Math.floor(size / (plus ? MIN_DIRENTPLUS : MIN_DIRENT)));
+      const cred = await ctx.credentials();
+      const entries = await ctx.client.readdir(cred, h.nodeid, offset, limit, plus, ctx.signal);
+      const { buf, count } = encodeDirents(entries, size, plus, ctx.timeouts);
+      if (!plus) return { body: buf };
+      // The kernel takes a lookup reference for every entry it links, except "." and "..".
+      const linked: Attr[] = [];
+      for (const e of entries.slice(0, count)) if (e.attr && !isDot(e.name)) linked.push(e.attr);
+      const onSent = () => {
+        for (const a of linked) ctx.rememberLookup(a.ino);
+      };
+      return { body: buf, onSent };
+    };
+  };
+}
+
+const getlk: Op = (_h, body) => {
+  const { fh, owner, lock } = decodeLkIn(body);
+  return async (ctx) => ({
+    body: encodeLkOut(await ctx.client.getlk(ctx.handle(fh), owner, lock, ctx.signal)),
+  });
+};
+
+/** SETLK / SETLKW; with FUSE_LK_FLOCK the request is a flock(2) on the open file description. */
+function setlk(wait: boolean): Op {
+  return (_h, body) => {
+    const { fh, owner, lock, lkFlags } = decodeLkIn(body);
+    return async (ctx): Promise<Reply> => {
+      const handle = ctx.handle(fh);
+      if (lkFlags & FUSE_LK_FLOCK) await ctx.client.flock(handle, owner, lock.type, wait, ctx.signal);
+      else await ctx.client.setlk(handle, owner, lock, wait, ctx.signal);
+      return EMPTY;
+    };
+  };
+}
+
+const fallocate: Op = (_h, body) => {
+  const { fh, offset, length, mode } = decodeFallocateIn(body);
+  return async (ctx) => {
+    await ctx.client.fallocate(ctx.handle(fh), mode, offset, length, ctx.signal);
+    return EMPTY;
+  };
+};
+
+export const fileOps: ReadonlyArray<readonly [number, Op]> = [
+  [Opcode.OPEN, open],
+  [Opcode.CREATE, create],
+  [Opcode.READ, read],
+  [Opcode.WRITE, write],
+  [Opcode.FLUSH, flush],
+  [Opcode.RELEASE, release],
+  [Opcode.FSYNC, fsync],
+  [Opcode.OPENDIR, opendir],
+  [Opcode.READDIR, readdir(false)],
+  [Opcode.READDIRPLUS, readdir(true)],
+  [Opcode.RELEASEDIR, releasedir],
+  [Opcode.FSYNCDIR, fsyncdir],
+  [Opcode.GETLK, getlk],
+  [Opcode.SETLK, setlk(false)],
+  [Opcode.SETLKW, setlk(true)],
+  [Opcode.FALLOCATE, fallocate],
+];

@@ -1,0 +1,311 @@
+// One FUSE session on a /dev/fuse descriptor: concurrent read loops, dispatch, replies, interrupts, forgets, notifications.
+import fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { errnoNumber, FsError, toFsError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { Credentials, FileHandle, FileSystemClient, InvalidateEvent } from '../types.ts';
+import {
+  decodeBatchForgetIn,
+  decodeForgetIn,
+  decodeInHeader,
+  decodeInterruptIn,
+  type InHeader,
+} from './codec-in.ts';
+import { type CacheTimeouts, encodeOutHeader } from './codec-out.ts';
+import { GroupResolver } from './credentials.ts';
+import { handleInit, type InitResult } from './init.ts';
+import { Notifier } from './notifier.ts';
+import type { OpContext, Reply } from './op-types.ts';
+import { ops } from './ops.ts';
+import {
+  FUSE_ROOT_ID,
+  IN_HEADER_SIZE,
+  Opcode,
+  OUT_HEADER_SIZE,
+  opcodeName,
+  readBufferSize,
+} from './protocol.ts';
+
+const ENOSYS = errnoNumber('ENOSYS');
+const EINTR = errnoNumber('EINTR');
+const EAGAIN = errnoNumber('EAGAIN');
+const EIO = errnoNumber('EIO');
+/** The kernel's answer to a reply whose request is gone (interrupted and finished, or aborted). */
+const REPLY_GONE = new Set(['ENOENT']);
+/** Read errors after which the loop simply reads again. */
+const READ_RETRY = new Set(['ENOENT', 'EINTR', 'EAGAIN']);
+/** How long an INTERRUPT whose request we have not seen yet is kept before the kernel is told to resend it. */
+const INTERRUPT_GRACE_MS = 1000;
+
+export interface SessionOptions {
+  client: FileSystemClient;
+  /** Concurrent blocking reads on the descriptor; each holds a libuv threadpool thread. */
+  readers: number;
+  directIo: boolean;
+  timeouts: CacheTimeouts;
+  maxWrite: number;
+  groups?: GroupResolver;
+  log: Logger;
+}
+
+/** Counters a caller can look at (tests, debug endpoints). */
+export interface SessionStats {
+  inFlight: number;
+  openHandles: number;
+  /** Inodes the kernel holds lookup references to. */
+  knownInodes: number;
+}
+
+/**
+ * Serves FUSE requests read from `fd` until the kernel ends the connection (read returns ENODEV,
+ * after unmount) or DESTROY arrives. Requests run concurrently; every one gets exactly one reply
+ * (or none, for FORGET and INTERRUPT) and a failing client call becomes a negative errno, never a
+ * crash. The session owns the descriptor and closes it when the loops have ended.
+ */
+export class FuseSession {
+  readonly closed: Promise<void>;
+  readonly initialized: Promise<InitResult>;
+  private readonly fd: number;
+  private readonly opts: SessionOptions;
+  private readonly groups: GroupResolver;
+  private readonly handles = new Map<number, FileHandle>();
+  private readonly lookups = new Map<number, number>();
+  private readonly inFlight = new Map<number, AbortController>();
+  /** INTERRUPTs that arrived before their request was dispatched: target unique → INTERRUPT unique. */
+  private readonly earlyInterrupts = new Map<number, { unique: number; timer: NodeJS.Timeout }>();
+  private readonly notifier: Notifier;
+  private readonly log: Logger;
+  private resolveInit!: (r: InitResult) => void;
+  private resolveClosed!: () => void;
+  private liveReaders = 0;
+  private ending = false;
+  /** Set before the descriptor is closed: its number may be reused, so nothing may be written to it after. */
+  private fdClosed = false;
+  private init: InitResult | undefined;
+
+  constructor(fd: number, opts: SessionOptions) {
+    this.fd = fd;
+    this.opts = opts;
+    this.groups = opts.groups ?? new GroupResolver();
+    this.log = opts.log;
+    this.notifier = new Notifier(fd, opts.log, (ino) => ino === FUSE_ROOT_ID || this.lookups.has(ino));
+    this.initialized = new Promise((resolve) => {
+      this.resolveInit = resolve;
+    });
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+  }
+
+  /** Starts the read loops. */
+  start(): void {
+    const size = readBufferSize(this.opts.maxWrite);
+    for (let i = 0; i < this.opts.readers; i++) this.readLoop(size);
+  }
+
+  /** Tells the kernel to drop what it caches for an inode or a name (no-op before INIT or after the end). */
+  invalidate(event: InvalidateEvent): void {
+    if (!this.init || this.ending) return;
+    this.notifier.enqueue(event);
+  }
+
+  stats(): SessionStats {
+    return { inFlight: this.inFlight.size, openHandles: this.handles.size, knownInodes: this.lookups.size };
+  }
+
+  private readLoop(size: number): void {
+    this.liveReaders++;
+    let buf = Buffer.allocUnsafe(size);
+    const next = (): void => {
+      fs.read(this.fd, buf, 0, size, null, (err, n) => {
+        if (err) {
+          if (!this.ending && READ_RETRY.has(err.code ?? '')) return next();
+          if (err.code !== 'ENODEV' && !this.ending)
+            this.log.error('read from /dev/fuse failed', { err: err.message });
+          return this.readerDone();
+        }
+        if (this.dispatch(buf.subarray(0, n))) buf = Buffer.allocUnsafe(size);
+        if (this.ending) return this.readerDone();
+        next();
+      });
+    };
+    next();
+  }
+
+  private readerDone(): void {
+    this.ending = true;
+    if (--this.liveReaders > 0) return;
+    for (const { timer } of this.earlyInterrupts.values()) clearTimeout(timer);
+    for (const c of this.inFlight.values()) c.abort(new FsError('ENOTCONN'));
+    void this.notifier.stop().then(() => {
+      this.fdClosed = true;
+      fs.close(this.fd, () => this.resolveClosed());
+    });
+  }
+
+  /** Handles one request; returns true when its buffer was handed to a handler (WRITE data). */
+  private dispatch(req: Buffer): boolean {
+    let h: InHeader;
+    try {
+      h = decodeInHeader(req);
+    } catch (err) {
+      this.log.error('malformed request', { err: (err as Error).message });
+      return false;
+    }
+    const body = req.subarray(IN_HEADER_SIZE, Math.min(h.len, req.length));
+    switch (h.opcode) {
+      case Opcode.INIT:
+        return this.onInit(h, body);
+      case Opcode.DESTROY:
+        this.ending = true;
+        this.send(h.unique, 0);
+        return false;
+      case Opcode.INTERRUPT:
+        this.onInterrupt(h, body);
+        return false;
+      case Opcode.FORGET:
+        this.forget(h.nodeid, decodeForgetIn(body));
+        return false;
+      case Opcode.BATCH_FORGET:
+        for (const f of decodeBatchForgetIn(body)) this.forget(f.nodeid, f.nlookup);
+        return false;
+      case Opcode.NOTIFY_REPLY:
+        return false;
+    }
+    const op = ops.get(h.opcode);
+    if (!op) {
+      if (this.log.isDebugEnabled())
+        this.log.debug('unsupported opcode', { opcode: h.opcode, name: opcodeName.get(h.opcode) });
+      this.send(h.unique, -ENOSYS);
+      return false;
+    }
+    let run: ReturnType<typeof op>;
+    try {
+      run = op(h, body);
+    } catch (err) {
+      this.send(h.unique, -this.errno(h, err, false));
+      return false;
+    }
+    const controller = new AbortController();
+    this.inFlight.set(h.unique, controller);
+    const early = this.earlyInterrupts.get(h.unique);
+    if (early) {
+      clearTimeout(early.timer);
+      this.earlyInterrupts.delete(h.unique);
+      controller.abort(new FsError('EINTR'));
+    }
+    void this.execute(h, run, controller);
+    return h.opcode === Opcode.WRITE;
+  }
+
+  private async execute(h: InHeader, run: (ctx: OpContext) => Promise<Reply | null>, c: AbortController) {
+    try {
+      const reply = await run(this.context(h, c.signal));
+      if (!reply) return;
+      if (this.send(h.unique, 0, reply.body)) reply.onSent?.();
+      else reply.onUnsent?.();
+    } catch (err) {
+      this.send(h.unique, -this.errno(h, err, c.signal.aborted));
+    } finally {
+      this.inFlight.delete(h.unique);
+    }
+  }
+
+  /** The errno for a failed request: EINTR if interrupted, the FsError's code, else EIO and a log line. */
+  private errno(h: InHeader, err: unknown, interrupted: boolean): number {
+    if (interrupted) return EINTR;
+    if (!(err instanceof FsError)) {
+      this.log.error('unexpected error in FUSE handler', {
+        op: opcodeName.get(h.opcode),
+        nodeid: h.nodeid,
+        err: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
+    }
+    const fsErr = toFsError(err);
+    try {
+      return errnoNumber(fsErr.code);
+    } catch {
+      return EIO;
+    }
+  }
+
+  private context(header: InHeader, signal: AbortSignal): OpContext {
+    const session = this;
+    return {
+      client: this.opts.client,
+      header,
+      signal,
+      timeouts: this.opts.timeouts,
+      directIo: this.opts.directIo,
+      credentials: (): Promise<Credentials> => session.groups.credentials(header.uid, header.gid, header.pid),
+      handle(fh: number): FileHandle {
+        const handle = session.handles.get(fh);
+        if (!handle) throw new FsError('EBADF', `unknown file handle ${fh}`);
+        return handle;
+      },
+      addHandle: (handle) => void session.handles.set(handle.fh, handle),
+      dropHandle: (fh) => void session.handles.delete(fh),
+      rememberLookup: (ino) => void session.lookups.set(ino, (session.lookups.get(ino) ?? 0) + 1),
+    };
+  }
+
+  private onInit(h: InHeader, body: Buffer): boolean {
+    try {
+      const result = handleInit(body, this.opts.maxWrite);
+      this.send(h.unique, 0, result.reply);
+      if (result.done) {
+        this.init = result;
+        this.resolveInit(result);
+        this.log.info('FUSE session initialized', { minor: result.minor, flags: result.flags.toString(16) });
+      }
+    } catch (err) {
+      this.log.error('FUSE INIT rejected', { err: (err as Error).message });
+      this.send(h.unique, -(osConstants.errno.EPROTO ?? EIO));
+    }
+    return false;
+  }
+
+  /**
+   * INTERRUPT: abort the request's signal (its handler then replies EINTR). The INTERRUPT can be
+   * read by one loop before another loop's read of the request has reached us; keep it a moment,
+   * and if the request never shows up reply EAGAIN so the kernel resends it if still needed.
+   */
+  private onInterrupt(h: InHeader, body: Buffer): void {
+    const target = decodeInterruptIn(body);
+    const c = this.inFlight.get(target);
+    if (c) {
+      c.abort(new FsError('EINTR'));
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.earlyInterrupts.delete(target);
+      this.send(h.unique, -EAGAIN);
+    }, INTERRUPT_GRACE_MS);
+    timer.unref();
+    this.earlyInterrupts.set(target, { unique: h.unique, timer });
+  }
+
+  private forget(nodeid: number, n: number): void {
+    const left = (this.lookups.get(nodeid) ?? 0) - n;
+    if (left > 0) this.lookups.set(nodeid, left);
+    else this.lookups.delete(nodeid);
+  }
+
+  /** Writes one reply synchronously (a reply never waits on the file system). False if not delivered. */
+  private send(unique: number, error: number, body?: Buffer | Buffer[]): boolean {
+    if (this.fdClosed) return false;
+    const parts = body === undefined ? [] : Array.isArray(body) ? body : [body];
+    let len = OUT_HEADER_SIZE;
+    for (const p of parts) len += p.length;
+    const header = encodeOutHeader(len, error, unique);
+    try {
+      if (parts.length === 0) fs.writeSync(this.fd, header);
+      else fs.writevSync(this.fd, [header, ...parts]);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (!REPLY_GONE.has(code) && !this.ending) this.log.warn('reply to /dev/fuse failed', { unique, code });
+      return false;
+    }
+  }
+}

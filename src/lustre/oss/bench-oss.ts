@@ -1,6 +1,8 @@
 // Benchmark (not a test): OSS write/read throughput with 1 MiB payloads, 8 in flight on one connection,
 // over TCP and over the unix socket, against writing/reading the same bytes to a file in the same
-// directory directly from this process. Interleaved repetitions, medians, ratios.
+// directory directly from this process. Interleaved repetitions, medians, ratios. A null RPC server
+// (no disk; it drops writes and answers reads from memory) in another process shows the ceiling of
+// the wire protocol on this machine in the same run.
 //
 //   node src/lustre/oss/bench-oss.ts [--mib 512] [--reps 5] [--inflight 8] [--dir /tmp]
 import { randomBytes } from 'node:crypto';
@@ -9,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { configureLogging } from '../../lib/log.ts';
-import { startChild } from '../../lib/supervisor.ts';
+import { announceReady, startChild } from '../../lib/supervisor.ts';
+import { RpcClient } from '../protocol/rpc-client.ts';
+import { Reply, RpcServer } from '../protocol/rpc-server.ts';
 import { OssClient } from './client.ts';
 
 const MiB = 1 << 20;
@@ -19,8 +23,10 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '5' },
     inflight: { type: 'string', default: '8' },
     dir: { type: 'string', default: os.tmpdir() },
+    'serve-null': { type: 'boolean', default: false },
   },
 });
+if (values['serve-null']) await serveNull();
 const total = Number(values.mib);
 const reps = Number(values.reps);
 const inflight = Number(values.inflight);
@@ -56,6 +62,13 @@ const child = await startChild({
   args: [path.join(import.meta.dirname, 'main-for-tests.ts'), JSON.stringify(opts)],
   logFile: path.join(root, 'oss.log'),
 });
+const nullChild = await startChild({
+  name: 'null-rpc',
+  command: process.execPath,
+  args: [import.meta.filename, '--serve-null'],
+  logFile: path.join(root, 'null.log'),
+});
+const nullRpc = new RpcClient({ address: nullChild.ready.address });
 const payload = randomBytes(MiB);
 const target = 'bench-OST0000';
 const tcp = new OssClient({ address: child.ready.address });
@@ -70,6 +83,7 @@ const results: Record<string, Result> = {
   file: { write: [], read: [] },
   tcp: { write: [], read: [] },
   unix: { write: [], read: [] },
+  null: { write: [], read: [] },
 };
 
 async function benchFile(r: Result): Promise<void> {
@@ -102,12 +116,28 @@ async function benchOss(c: OssClient, r: Result, rep: number): Promise<void> {
   await c.destroy({ target, objects: [object] });
 }
 
+async function benchNull(r: Result): Promise<void> {
+  r.write.push(await timed(() => pipeline(total, inflight, () => nullRpc.call('write', {}, { payload }))));
+  r.read.push(await timed(() => pipeline(total, inflight, () => nullRpc.call('read', {}))));
+}
+
+/** Child mode: an RPC server with no disk behind it, on TCP. */
+async function serveNull(): Promise<never> {
+  const server = new RpcServer('null-rpc');
+  const data = randomBytes(MiB);
+  server.handle('write', async () => ({ written: MiB }));
+  server.handle('read', async () => new Reply({ length: MiB }, data));
+  announceReady({ address: await server.listen({ host: '127.0.0.1', port: 0 }) });
+  return await new Promise<never>(() => {});
+}
+
 try {
   for (let rep = 0; rep < reps; rep++) {
     const runs = [
       () => benchFile(results['file']!),
       () => benchOss(tcp, results['tcp']!, rep),
       () => benchOss(unix, results['unix']!, rep),
+      () => benchNull(results['null']!),
     ];
     for (let k = 0; k < runs.length; k++) await runs[(rep + k) % runs.length]!();
   }
@@ -116,18 +146,28 @@ try {
   console.log(
     `${total} MiB per run, 1 MiB payloads, ${inflight} in flight, ${reps} interleaved reps, medians (MiB/s):`,
   );
+  const labels: Record<string, string> = {
+    file: 'file (baseline)',
+    tcp: 'OSS over TCP',
+    unix: 'OSS over unix',
+    null: 'null RPC, TCP',
+  };
+  const ceiling = results['null']!;
   for (const [name, r] of Object.entries(results)) {
     const w = median(r.write);
     const rd = median(r.read);
     console.log(
-      `${name.padEnd(5)} write ${w.toFixed(0).padStart(6)} (x${(w / median(base.write)).toFixed(2)})` +
+      `${labels[name]!.padEnd(16)} write ${w.toFixed(0).padStart(6)} (x${(w / median(base.write)).toFixed(2)})` +
         `   read ${rd.toFixed(0).padStart(6)} (x${(rd / median(base.read)).toFixed(2)})` +
-        `   all writes: ${r.write.map((x) => x.toFixed(0)).join(' ')}`,
+        `   vs null RPC: write x${(w / median(ceiling.write)).toFixed(2)} read x${(rd / median(ceiling.read)).toFixed(2)}` +
+        `   [writes: ${r.write.map((x) => x.toFixed(0)).join(' ')}; reads: ${r.read.map((x) => x.toFixed(0)).join(' ')}]`,
     );
   }
 } finally {
   tcp.close();
   unix.close();
+  nullRpc.close();
   await child.stop();
+  await nullChild.stop(1000);
   await fs.rm(root, { recursive: true, force: true });
 }

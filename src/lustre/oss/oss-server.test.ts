@@ -9,6 +9,7 @@ import { FsError } from '../../lib/errors.ts';
 import { encodeFrame } from '../protocol/frame.ts';
 import { RpcClient } from '../protocol/rpc-client.ts';
 import { OssClient } from './client.ts';
+import { objectDir } from './names.ts';
 import { type OssServer, startOss } from './oss-server.ts';
 
 const MiB = 1 << 20;
@@ -205,6 +206,14 @@ test('hostile frames and arguments get errors or a closed connection; the server
   const t = await newTarget();
   await client.write({ target: t, object: '1.0', offset: 0 }, Buffer.from('alive'));
   assert.equal((await client.read({ target: t, object: '1.0', offset: 0, length: 5 })).toString(), 'alive');
+});
+
+test('a write recreates an object directory that was removed behind the server', async () => {
+  const t = await newTarget();
+  await fs.rm(objectDir(path.join(dir, 'data', t), '21.0'), { recursive: true });
+  assert.equal((await client.read({ target: t, object: '21.0', offset: 0, length: 1 })).length, 0);
+  await client.write({ target: t, object: '21.0', offset: 0, sync: true }, Buffer.from('back'));
+  assert.equal((await client.read({ target: t, object: '21.0', offset: 0, length: 9 })).toString(), 'back');
 });
 
 test('the unix socket serves the same targets as TCP', async () => {

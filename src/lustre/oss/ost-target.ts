@@ -18,6 +18,16 @@ import type { CachedObject, HandleCache } from './handle-cache.ts';
 import { objectDir, objectPath } from './names.ts';
 
 const BLOCK = 4096;
+
+interface OpenedObject {
+  handle: FileHandle;
+  size: number;
+  allocated: number;
+}
+
+function errCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
 const CONFIG = 'target.json';
 
 interface TargetFile {
@@ -231,20 +241,14 @@ export class OstTarget {
     }
   }
 
-  async #openObject(id: string, create: boolean) {
+  async #openObject(id: string, create: boolean): Promise<OpenedObject | undefined> {
     const file = objectPath(this.dir, id);
     let handle: FileHandle;
     try {
       handle = await fs.open(file, constants.O_RDWR);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !create) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw err;
-      }
-      handle = await fs.open(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-      this.#objects++;
-      this.#dirtyDirs.add(objectDir(this.dir, id));
-      return { handle, size: 0, allocated: 0 };
+      if (errCode(err) !== 'ENOENT') throw err;
+      return create ? await this.#createObject(id, file) : undefined;
     }
     try {
       const st = await handle.stat();
@@ -253,6 +257,27 @@ export class OstTarget {
       await handle.close();
       throw err;
     }
+  }
+
+  /** Creates the object's file (and its directory if someone removed it); opens it if it appeared meanwhile. */
+  async #createObject(id: string, file: string): Promise<OpenedObject | undefined> {
+    const dir = objectDir(this.dir, id);
+    const create = () => fs.open(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    let handle: FileHandle;
+    try {
+      handle = await create().catch(async (err: unknown) => {
+        if (errCode(err) !== 'ENOENT') throw err;
+        await fs.mkdir(dir, { recursive: true });
+        await fsyncDir(path.dirname(dir));
+        return await create();
+      });
+    } catch (err) {
+      if (errCode(err) === 'EEXIST') return await this.#openObject(id, false);
+      throw err;
+    }
+    this.#objects++;
+    this.#dirtyDirs.add(dir);
+    return { handle, size: 0, allocated: 0 };
   }
 
   /** fdatasync of the object, and of its directory if the object's creation is not yet durable. */

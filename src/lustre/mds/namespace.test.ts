@@ -234,7 +234,7 @@ describe('unlink and rmdir', () => {
     t.run(ROOT, (op) => t.ns.unlink(op, d, 'inner'));
     t.run(ROOT, (op) => t.ns.rmdir(op, ROOT_INO, 'd'));
     assert.equal(
-      t.errno(ROOT, (op) => t.ns.getattr(d)),
+      t.errno(ROOT, () => t.ns.getattr(d)),
       'ENOENT',
     );
     assert.equal(t.ns.getattr(ROOT_INO).nlink, 2);

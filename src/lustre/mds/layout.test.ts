@@ -55,7 +55,7 @@ test('with two replicas every stripe has a mirror on another server', () => {
   for (let i = 0; i < 10; i++) {
     const l = a.allocate(policy(i % 4 === 0 ? -1 : 2), 'x', fourOsts());
     assert.equal(l.mirrors?.length, l.osts.length);
-    l.osts.forEach((o, s) => assert.notEqual(servers.get(o), servers.get(l.mirrors![s]!)));
+    for (const [s, o] of l.osts.entries()) assert.notEqual(servers.get(o), servers.get(l.mirrors![s]!));
   }
   const oneServer: OstInfo[] = fourOsts().map((o) => ({ ...o, server: 'only' }));
   assert.throws(() => a.allocate(policy(1), 'x', oneServer), { code: 'ENOSPC' });

@@ -1,0 +1,143 @@
+// `nacre server --role mgs|mds|oss|api`: one server process of the emulated file system.
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/index.ts';
+import { ValidationError } from '../../src/lib/errors.ts';
+import { announceReady, onShutdown } from '../../src/lib/supervisor.ts';
+import { startMgs } from '../../src/lustre/mgs/mgs-server.ts';
+import { startOss } from '../../src/lustre/oss/oss-server.ts';
+import { startMdsService } from '../../src/lustre/roles/mds-service.ts';
+import { addressOption, defaultHost, listenOption, sizeOption } from './options.ts';
+
+interface ServerOptions {
+  role: 'mgs' | 'mds' | 'oss' | 'api';
+  dataDir: string;
+  listen: { host: string; port: number };
+  advertise?: string;
+  mgs?: string;
+  name?: string;
+  host: string;
+  capacity?: number;
+  unixSocket?: string;
+  region: string;
+  accountId: string;
+  mountHost?: string;
+  capacityScale?: number;
+}
+
+export function registerServer(program: Command): void {
+  program
+    .command('server')
+    .description(
+      'run one server of the emulated file system (prints a JSON ready line on stdout when serving)',
+    )
+    .addOption(
+      new Option('--role <role>', 'which server').choices(['mgs', 'mds', 'oss', 'api']).makeOptionMandatory(),
+    )
+    .requiredOption('--data-dir <dir>', 'where this server keeps its data')
+    .option(
+      '--listen <host:port>',
+      'address to listen on (port 0 picks one)',
+      listenOption,
+      listenOption('127.0.0.1:0'),
+    )
+    .option(
+      '--advertise <host:port>',
+      'address other processes dial, if not the listening one',
+      addressOption,
+    )
+    .option('--mgs <host:port>', 'the MGS (required for mds, oss and api)', addressOption)
+    .option('--name <name>', 'stable server name registered with the MGS (default <role>-<hostname>)')
+    .option('--host <node>', 'the node this server runs on, for local-first placement', defaultHost())
+    .option('--capacity <size>', 'oss: space this server may give to OSTs (default: free disk)', sizeOption)
+    .option('--unix-socket <path>', 'oss: also serve clients on this host over a unix socket')
+    .option('--region <region>', 'api: the Region callers sign for', 'us-east-1')
+    .option('--account-id <id>', 'api: the 12-digit account id of ARNs', '123456789012')
+    .option(
+      '--mount-host <host:port>',
+      'api: MGS address clients mount (DNSName of file systems; default --mgs)',
+    )
+    .option('--capacity-scale <bytes>', 'api: emulated bytes per FSx GiB (default 1 MiB)', sizeOption)
+    .addHelpText(
+      'after',
+      '\nThe api role reads its access keys from NACRE_FSX_ACCESS_KEY_ID and NACRE_FSX_SECRET_ACCESS_KEY.',
+    )
+    .action(async (opts: ServerOptions) => {
+      const stop = await startRole(opts);
+      onShutdown(async () => {
+        await stop();
+      });
+    });
+}
+
+async function startRole(opts: ServerOptions): Promise<() => Promise<void>> {
+  const name = opts.name ?? `${opts.role}-${hostname()}`;
+  const needMgs = () => {
+    if (!opts.mgs) throw new ValidationError(`--mgs is required for --role ${opts.role}`);
+    return opts.mgs;
+  };
+  switch (opts.role) {
+    case 'mgs': {
+      const s = await startMgs({ dataDir: opts.dataDir, listen: opts.listen });
+      announceReady({ role: 'mgs', address: s.address });
+      return () => s.close();
+    }
+    case 'mds': {
+      const s = await startMdsService({
+        dataDir: opts.dataDir,
+        name,
+        host: opts.host,
+        listen: opts.listen,
+        mgsAddress: needMgs(),
+        ...(opts.advertise !== undefined && { advertiseAddress: opts.advertise }),
+      });
+      announceReady({ role: 'mds', name, address: s.address });
+      return () => s.close();
+    }
+    case 'oss': {
+      const s = await startOss({
+        dataDir: opts.dataDir,
+        name,
+        host: opts.host,
+        listen: opts.listen,
+        mgsAddress: needMgs(),
+        ...(opts.advertise !== undefined && { advertiseAddress: opts.advertise }),
+        ...(opts.unixSocket !== undefined && { unixSocket: opts.unixSocket }),
+        ...(opts.capacity !== undefined && { capacityBytes: opts.capacity }),
+      });
+      announceReady({
+        role: 'oss',
+        name,
+        address: s.address,
+        ...(s.localAddress && { localAddress: s.localAddress }),
+      });
+      return () => s.close();
+    }
+    case 'api':
+      return startApi(opts, needMgs());
+  }
+}
+
+async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => Promise<void>> {
+  const accessKeyId = process.env['NACRE_FSX_ACCESS_KEY_ID'];
+  const secret = process.env['NACRE_FSX_SECRET_ACCESS_KEY'];
+  if (!accessKeyId || !secret) {
+    throw new ValidationError('set NACRE_FSX_ACCESS_KEY_ID and NACRE_FSX_SECRET_ACCESS_KEY for the api role');
+  }
+  const api = await startFsxApi({
+    dataDir: opts.dataDir,
+    listen: opts.listen,
+    region: opts.region,
+    accountId: opts.accountId,
+    credentials: { [accessKeyId]: secret },
+    mgs: new MgsTargetAllocator(mgsAddress),
+    mountHost: opts.mountHost ?? mgsAddress,
+    backupDir: join(opts.dataDir, 'backups'),
+    ...(opts.capacityScale !== undefined && { capacityScale: opts.capacityScale }),
+  });
+  announceReady({ role: 'api', address: api.endpoint, endpoint: api.endpoint, region: opts.region });
+  return async () => {
+    await api.close();
+  };
+}

@@ -1,0 +1,51 @@
+// Glue between the MGS's view of a file system and the servers that need it: OST lists and object destruction.
+import { FsError } from '../../lib/errors.ts';
+import type { OstInfo } from '../mds/layout.ts';
+import type { FileSystemConfig, TargetConfig } from '../mgs/api.ts';
+import type { MgsClient } from '../mgs/client.ts';
+import { OssClient } from '../oss/client.ts';
+
+export function ostInfos(config: FileSystemConfig): OstInfo[] {
+  return config.osts.map((t) => ({ index: t.index, target: t.target, host: t.host, server: t.server }));
+}
+
+/**
+ * OSS connections keyed by server address, reused across calls. Addresses come from the MGS's
+ * current config, so a server that moved is reached at its new address.
+ */
+export class OssPool {
+  readonly #clients = new Map<string, OssClient>();
+  readonly #timeoutMs: number;
+
+  constructor(timeoutMs = 10_000) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  get(target: TargetConfig): OssClient {
+    let c = this.#clients.get(target.address);
+    if (!c) {
+      c = new OssClient({ address: target.address, timeoutMs: this.#timeoutMs });
+      this.#clients.set(target.address, c);
+    }
+    return c;
+  }
+
+  close(): void {
+    for (const c of this.#clients.values()) c.close();
+    this.#clients.clear();
+  }
+}
+
+/** An MDS's `destroyObjects`: finds the target's server in the MGS config and destroys there. */
+export function destroyVia(mgs: MgsClient, fsname: string, pool: OssPool) {
+  return async (batch: { target: string; objects: string[] }, signal: AbortSignal): Promise<void> => {
+    const config = await mgs.getConfig(fsname, signal);
+    const target = config.osts.find((t) => t.target === batch.target);
+    if (!target) return; // The OST is gone with its objects.
+    await pool.get(target).destroy({ target: batch.target, objects: batch.objects }, signal);
+  };
+}
+
+export function notReady(fsname: string): FsError {
+  return new FsError('EAGAIN', `file system "${fsname}" is not served by this MDS (yet)`);
+}

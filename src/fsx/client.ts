@@ -34,26 +34,29 @@ export interface FileSystemInfo {
   updateFailure?: string;
 }
 
+/** The changeable Lustre settings of UpdateFileSystem. */
+export type FileSystemLustreUpdate = Partial<
+  Pick<
+    LustreConfiguration,
+    | 'weeklyMaintenanceStartTime'
+    | 'dailyAutomaticBackupStartTime'
+    | 'automaticBackupRetentionDays'
+    | 'autoImportPolicy'
+    | 'dataCompressionType'
+    | 'logConfiguration'
+    | 'rootSquashConfiguration'
+    | 'perUnitStorageThroughput'
+    | 'metadataConfiguration'
+    | 'throughputCapacity'
+    | 'dataReadCacheConfiguration'
+  >
+>;
+
 /** The changeable settings of UpdateFileSystem; only those set are sent. */
 export interface FileSystemUpdate {
   storageCapacity?: number;
   fileSystemTypeVersion?: string;
-  lustreConfiguration?: Partial<
-    Pick<
-      LustreConfiguration,
-      | 'weeklyMaintenanceStartTime'
-      | 'dailyAutomaticBackupStartTime'
-      | 'automaticBackupRetentionDays'
-      | 'autoImportPolicy'
-      | 'dataCompressionType'
-      | 'logConfiguration'
-      | 'rootSquashConfiguration'
-      | 'perUnitStorageThroughput'
-      | 'metadataConfiguration'
-      | 'throughputCapacity'
-      | 'dataReadCacheConfiguration'
-    >
-  >;
+  lustreConfiguration?: FileSystemLustreUpdate;
 }
 
 /** What CreateFileSystem (or CreateFileSystemFromBackup, with spec.backupID) gets. */

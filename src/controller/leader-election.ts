@@ -1,0 +1,141 @@
+// Leader election on a coordination.k8s.io Lease, as client-go's: one replica leads, the others wait for its lease to lapse.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../lib/log.ts';
+import type { LeaseRecord, LeaseStore } from '../platform/kube-core.ts';
+
+export interface LeaderElectionOptions {
+  store: LeaseStore;
+  /** This replica's name in the Lease (default: hostname and a random suffix). */
+  identity?: string;
+  /** How long a lease holds without renewal (default 15 s). */
+  leaseDurationMs?: number;
+  /** A leader that could not renew for this long steps down (default 10 s; less than the duration). */
+  renewDeadlineMs?: number;
+  /** Pause between attempts to acquire or renew (default 2 s). */
+  retryPeriodMs?: number;
+  log: Logger;
+  /** Runs while leading; `signal` aborts when leadership is lost or the elector stops. Must return after the abort. */
+  lead: (signal: AbortSignal) => Promise<void>;
+  onLeading?: (leading: boolean) => void;
+}
+
+export function defaultIdentity(): string {
+  return `${hostname()}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Campaigns for the lease until `signal` aborts, running `lead` whenever this replica holds it.
+ * Expiry is judged by this replica's own clock from when it last saw the lease change (never the
+ * holder's timestamps), so clock skew between replicas cannot make two leaders. A leader steps
+ * down once it has failed to renew for renewDeadline, before any other replica may take over; on
+ * a clean stop it releases the lease so another replica takes over at once.
+ */
+export class LeaderElector {
+  readonly #o: Required<Omit<LeaderElectionOptions, 'onLeading'>> & Pick<LeaderElectionOptions, 'onLeading'>;
+  #observed: { key: string; at: number } | undefined;
+  #current: LeaseRecord | undefined;
+
+  constructor(opts: LeaderElectionOptions) {
+    this.#o = {
+      identity: defaultIdentity(),
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      ...opts,
+    };
+  }
+
+  get identity(): string {
+    return this.#o.identity;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (await this.#tryAcquireOrRenew(signal)) await this.#leadUntilLost(signal);
+      else await sleep(this.#o.retryPeriodMs, undefined, { signal }).catch(() => {});
+    }
+  }
+
+  async #leadUntilLost(signal: AbortSignal): Promise<void> {
+    const { log, identity } = this.#o;
+    log.info('became the leader', { identity });
+    this.#o.onLeading?.(true);
+    const leading = new AbortController();
+    const stopLeading = () => leading.abort(new Error('leadership ended'));
+    signal.addEventListener('abort', stopLeading, { once: true });
+    const work = this.#o.lead(leading.signal).catch((err: unknown) => {
+      log.error('the leader’s work failed', { error: err instanceof Error ? err.message : String(err) });
+    });
+    let lastRenew = Date.now();
+    while (!leading.signal.aborted) {
+      await sleep(this.#o.retryPeriodMs, undefined, { signal: leading.signal }).catch(() => {});
+      if (leading.signal.aborted) break;
+      if (await this.#tryAcquireOrRenew(leading.signal)) lastRenew = Date.now();
+      else if (Date.now() - lastRenew > this.#o.renewDeadlineMs) {
+        log.warn('lost the lease: could not renew it in time', { identity });
+        stopLeading();
+      }
+    }
+    signal.removeEventListener('abort', stopLeading);
+    await work;
+    this.#o.onLeading?.(false);
+    if (signal.aborted) await this.#release();
+  }
+
+  /** One attempt: true when this replica holds the lease afterwards. Failures count as "no". */
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+    const { store, identity, leaseDurationMs, log } = this.#o;
+    const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.#o.retryPeriodMs * 2)]);
+    try {
+      const now = new Date();
+      const rec = await store.read(attempt);
+      this.#observe(rec);
+      const ours = rec?.holderIdentity === identity;
+      if (rec?.holderIdentity && !ours && !this.#expired()) return false;
+      const next: LeaseRecord = {
+        holderIdentity: identity,
+        leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
+        acquireTime: ours && rec?.acquireTime ? rec.acquireTime : now,
+        renewTime: now,
+        leaseTransitions: (rec?.leaseTransitions ?? 0) + (ours || !rec ? 0 : 1),
+        ...(rec?.resourceVersion ? { resourceVersion: rec.resourceVersion } : {}),
+      };
+      this.#current = await store.write(next, attempt);
+      this.#observe(this.#current);
+      return true;
+    } catch (err) {
+      if (!signal.aborted)
+        log.debug('lease attempt failed', { error: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+  }
+
+  #observe(rec: LeaseRecord | undefined): void {
+    const key = JSON.stringify([rec?.holderIdentity, rec?.renewTime?.getTime(), rec?.resourceVersion]);
+    if (this.#observed?.key !== key) this.#observed = { key, at: Date.now() };
+  }
+
+  #expired(): boolean {
+    return this.#observed === undefined || Date.now() - this.#observed.at > this.#o.leaseDurationMs;
+  }
+
+  /** Gives the lease up (empty holder) so a standby replica need not wait for it to expire. */
+  async #release(): Promise<void> {
+    const cur = this.#current;
+    if (!cur || cur.holderIdentity !== this.#o.identity) return;
+    try {
+      const { holderIdentity: _h, ...rest } = cur;
+      await this.#o.store.write(
+        { ...rest, leaseDurationSeconds: 1, renewTime: new Date() },
+        AbortSignal.timeout(5_000),
+      );
+      this.#o.log.info('released the lease', { identity: this.#o.identity });
+    } catch (err) {
+      this.#o.log.warn('could not release the lease', {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+}

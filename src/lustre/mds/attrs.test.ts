@@ -1,3 +1,4 @@
+// setattr rules, open and release with orphans, xattrs, and lfs setstripe/getstripe on the namespace.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { ROOT_INO, S_IFREG, XATTR_CREATE, XATTR_REPLACE } from '../types.ts';

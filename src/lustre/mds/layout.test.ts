@@ -1,3 +1,4 @@
+// Stripe placement: round-robin, free space, local-first, stripe offsets, replicas on other servers, policy checks.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkPolicy, LayoutAllocator, layoutObjects, type OstInfo } from './layout.ts';

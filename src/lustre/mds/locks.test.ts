@@ -1,3 +1,4 @@
+// The lock tables: POSIX range locks (conflicts, split, merge, F_GETLK) and flock, and what releasing drops.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FileLock } from '../types.ts';

@@ -2,6 +2,7 @@
 import { FsError } from '../../lib/errors.ts';
 import { type Args, asArgs, bool, int, str } from '../protocol/args.ts';
 import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
+import { ROOT_INO } from '../types.ts';
 import type { MdsMethod, MdsMethods } from './api.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { extendSize, openInode, release } from './handles.ts';
@@ -169,7 +170,7 @@ export function bindMdsHandlers(server: RpcServer, pick: (a: Args) => Mdt): void
     const mdt = pick(a);
     const attachedTo: Attached = { mdt, client, host, session: ctx.session };
     ctx.session.data.set(SESSION_KEY, attachedTo);
-    if (prev) return { rootIno: 1, fsname: mdt.fsname, graceMs: mdt.graceMs };
+    if (prev) return { rootIno: ROOT_INO, fsname: mdt.fsname, graceMs: mdt.graceMs };
     return mdt.connect(ctx.session, client, host);
   });
   for (const [method, impl] of Object.entries(impls) as [string, Impl<MdsMethod>][]) {

@@ -1,9 +1,11 @@
 // The MDS's RPC surface: method names and argument/result shapes shared by the MDS server and the client.
 //
 // Every method is called as RpcClient.call(method, args). Mutating methods carry `xid`, unique per
-// client session and operation: the MDS stores each mutation's reply in the same transaction
-// (reply reconstruction, as Lustre's last_rcvd), so a call retried after a reconnect or an MDS
-// restart returns the original reply instead of running twice.
+// clientId and operation: the MDS stores each mutation's reply (result or errno) in the same
+// transaction (reply reconstruction, as Lustre's last_rcvd), so a call retried after a reconnect
+// or an MDS restart returns the original reply instead of running twice. The cache is keyed by
+// (clientId, xid) and keeps the last 1024 replies per client: keep counting xids across
+// reconnects, and give every new client instance (each mount) a fresh clientId.
 import type {
   Attr,
   Credentials,
@@ -15,7 +17,12 @@ import type {
 } from '../types.ts';
 
 export interface MdsMethods {
-  /** First call on a connection. Re-attaching with the same clientId within the grace period keeps its handles and locks. */
+  /**
+   * First call on a connection (any other call before it fails with ENOTCONN). Re-attaching with
+   * the same clientId within `graceMs` keeps its open handles; its locks are kept only within a
+   * shorter lock grace (5 s by default) and never survive an MDS restart. A client gone longer
+   * than `graceMs` is evicted: its handles are released and its reply cache dropped.
+   */
   connect: {
     args: { clientId: string; host: string };
     result: { rootIno: number; fsname: string; graceMs: number };

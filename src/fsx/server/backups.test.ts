@@ -304,3 +304,29 @@ test('without a client to read file systems, backups are UnsupportedOperation', 
     await plain.close();
   }
 });
+
+test('a restore interrupted by a restart starts over on new targets and ends with the same tree', async () => {
+  const fs = await available();
+  await buildSampleTree(clientOf(fs));
+  const { Backup: b } = await h.fsx.send(new CreateBackupCommand({ FileSystemId: fs.FileSystemId }));
+  await backupAvailable(b!.BackupId!);
+  const release = h.allocator.hold();
+  const restoring = (
+    await h.fsx.send(new CreateFileSystemFromBackupCommand({ BackupId: b!.BackupId, SubnetIds: [SUBNET] }))
+  ).FileSystem!;
+  const firstName = restoring.LustreConfiguration!.MountName!;
+  await waitFor('restore started', () =>
+    h.allocator.calls.some((c) => c.startsWith(`create ${firstName}`)) ? true : undefined,
+  );
+  await h.restart();
+  release();
+  const ready = await waitFor('restored after restart', async () => {
+    const d = (await h.fsx.send(new DescribeFileSystemsCommand({ FileSystemIds: [restoring.FileSystemId!] })))
+      .FileSystems![0]!;
+    if (d.Lifecycle === 'FAILED') throw new Error(d.FailureDetails?.Message);
+    return d.Lifecycle === 'AVAILABLE' ? d : undefined;
+  });
+  assert.notEqual(ready.LustreConfiguration!.MountName, firstName);
+  assert.ok(h.allocator.calls.includes(`destroy ${firstName}`));
+  assert.deepEqual(await dumpTree(clientOf(ready)), await dumpTree(clientOf(fs)));
+});

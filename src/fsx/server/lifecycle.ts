@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlineExceededError, NacreError, UnavailableError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import type { ApiContext, Jobs } from './context.ts';
+import { newMountName } from './ids.ts';
 import type { AdministrativeAction, BackupRecord, FileSystemJob, FileSystemRecord } from './model.ts';
 import { ostCapacityBytes, ostCountFor, replicasFor } from './target-allocator.ts';
 
@@ -118,7 +119,7 @@ export class JobRunner implements Jobs {
         rec.fs.Lifecycle = 'AVAILABLE';
         return;
       case 'restore':
-        return await this.#restore(rec, job.backupId);
+        return await this.#restore(rec, job);
       case 'grow':
         return await this.#grow(rec, job);
       case 'delete':
@@ -160,16 +161,25 @@ export class JobRunner implements Jobs {
     rec.ostCount = cfg.osts.length;
   }
 
-  async #restore(rec: FileSystemRecord, backupId: string): Promise<void> {
-    const { backups, allocator } = this.#c;
+  async #restore(rec: FileSystemRecord, job: Extract<FileSystemJob, { kind: 'restore' }>): Promise<void> {
+    const { backups, allocator, store } = this.#c;
     if (!backups) throw new Error('backups are not configured on this emulator');
-    const fsname = rec.fs.LustreConfiguration.MountName;
-    // A restore interrupted by a restart starts over on fresh targets.
-    await this.#retrying('restore', rec.jobSince!, (signal) => allocator.destroyFileSystem(fsname, signal));
+    if (job.started) {
+      // Interrupted by a restart: the targets may hold part of the tree. Start over under a new
+      // fsname, so no server can mistake the new targets for the old ones.
+      const old = rec.fs.LustreConfiguration.MountName;
+      await this.#retrying('restore', rec.jobSince!, (signal) => allocator.destroyFileSystem(old, signal));
+      const taken = new Set(
+        Object.values(store.state.fileSystems).map((r) => r.fs.LustreConfiguration.MountName),
+      );
+      rec.fs.LustreConfiguration.MountName = newMountName((n) => taken.has(n) || n === old);
+    }
+    job.started = true;
+    await store.commit();
     await this.#ensureTargets(rec);
-    await backups.restore(backupId, fsname, this.#stop.signal);
+    await backups.restore(job.backupId, rec.fs.LustreConfiguration.MountName, this.#stop.signal);
     rec.fs.Lifecycle = 'AVAILABLE';
-    this.#doneRestoring(backupId, rec.fs.FileSystemId);
+    this.#doneRestoring(job.backupId, rec.fs.FileSystemId);
   }
 
   #doneRestoring(backupId: string, fsId: string): void {

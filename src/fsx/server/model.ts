@@ -90,7 +90,7 @@ export interface Backup {
 /** Asynchronous work a file system is waiting for; resumed after a restart. */
 export type FileSystemJob =
   | { kind: 'create' }
-  | { kind: 'restore'; backupId: string }
+  | { kind: 'restore'; backupId: string; started?: boolean }
   | { kind: 'grow'; fromOstCount: number; addCount: number; ostCapacityBytes: number; toCapacity: number }
   | { kind: 'delete'; finalBackupId?: string };
 

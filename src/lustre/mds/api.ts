@@ -24,7 +24,8 @@ export interface MdsMethods {
    * than `graceMs` is evicted: its handles are released and its reply cache dropped.
    */
   connect: {
-    args: { clientId: string; host: string };
+    /** `fsname` picks the MDT when the MDS process serves several (required then; EAGAIN while it is not served yet). */
+    args: { clientId: string; host: string; fsname?: string };
     result: { rootIno: number; fsname: string; graceMs: number };
   };
   lookup: { args: { cred: Credentials; parent: number; name: string }; result: Attr };

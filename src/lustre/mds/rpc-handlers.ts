@@ -1,6 +1,6 @@
 // Binds every MdsMethods RPC to an MDT: argument checks (EINVAL, never a crash), the connect handshake, and dispatch.
 import { FsError } from '../../lib/errors.ts';
-import { type Args, asArgs, bool, int, str } from '../protocol/args.ts';
+import { type Args, asArgs, bool, int, optStr, str } from '../protocol/args.ts';
 import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import type { MdsMethod, MdsMethods } from './api.ts';
@@ -157,14 +157,15 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
 };
 
 /**
- * Registers the MDS methods on `server`. `pick` chooses the MDT a connecting client gets (one per
- * process today). `connect` must come first on every session (else ENOTCONN); a second connect on
+ * Registers the MDS methods on `server`. `pick` chooses the MDT a connecting client gets from the
+ * connect arguments (`fsname`, already checked to be absent or a string) and throws to refuse. `connect` must come first on every session (else ENOTCONN); a second connect on
  * the same session must name the same client.
  */
 export function bindMdsHandlers(server: RpcServer, pick: (a: Args) => Mdt): void {
   server.handle('connect', async (raw, _payload, ctx): Promise<MdsMethods['connect']['result']> => {
     const a = asArgs(raw);
     const [client, host] = [ident(a, 'clientId'), ident(a, 'host')];
+    optStr(a, 'fsname', 256);
     const prev = ctx.session.data.get(SESSION_KEY) as Attached | undefined;
     if (prev && prev.client !== client) throw new FsError('EINVAL', 'a session cannot change its clientId');
     const mdt = pick(a);

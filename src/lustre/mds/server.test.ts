@@ -59,6 +59,18 @@ test('every call before connect is ENOTCONN; connect returns the root and the gr
     assert.deepEqual(r.result, { rootIno: 1, fsname: 'fs1', graceMs: 60_000 });
     assert.equal(((await raw.call('getattr', { ino: 1 })).result as Attr).ino, ROOT_INO);
     await assert.rejects(raw.call('connect', { clientId: 'other', host: 'h' }), { code: 'EINVAL' });
+    await assert.rejects(raw.call('connect', { clientId: 'raw', host: 'h', fsname: 'fs2' }), {
+      code: 'ENOENT',
+    });
+    await assert.rejects(raw.call('connect', { clientId: 'raw', host: 'h', fsname: 7 }), { code: 'EINVAL' });
+    assert.equal(
+      (
+        (await raw.call('connect', { clientId: 'raw', host: 'h', fsname: 'fs1' })).result as {
+          fsname: string;
+        }
+      ).fsname,
+      'fs1',
+    );
   } finally {
     raw.close();
   }

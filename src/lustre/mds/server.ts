@@ -1,7 +1,7 @@
 // The MDS process's entry point for cmd/: opens the MDT of a file system in a data directory and serves MdsMethods over RPC.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type FsError, ValidationError } from '../../lib/errors.ts';
+import { FsError, ValidationError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
 import { RpcServer } from '../protocol/rpc-server.ts';
 import type { LayoutPolicy } from '../types.ts';
@@ -80,7 +80,12 @@ export async function startMds(opts: MdsOptions): Promise<MdsServer> {
   });
   const server = new RpcServer('mds');
   const mdts = new Map([[mdt.fsname, mdt]]);
-  bindMdsHandlers(server, () => mdt);
+  bindMdsHandlers(server, (a) => {
+    const fsname = a['fsname'];
+    if (typeof fsname === 'string' && fsname !== mdt.fsname)
+      throw new FsError('ENOENT', `no MDT of "${fsname}" here`);
+    return mdt;
+  });
   let address: string;
   try {
     address = await server.listen(opts.listen);

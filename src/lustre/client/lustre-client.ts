@@ -1,0 +1,411 @@
+// The striped Lustre-like client: FileSystemClient over MDS metadata RPCs and parallel OST object I/O, and connectLustre to mount one.
+import { randomUUID } from 'node:crypto';
+import { FsError } from '../../lib/errors.ts';
+import { type Logger, logger } from '../../lib/log.ts';
+import type { MdsMethods } from '../mds/api.ts';
+import type { FileSystemConfig } from '../mgs/api.ts';
+import { MgsClient } from '../mgs/client.ts';
+import type { StatTarget } from '../oss/api.ts';
+import {
+  type Attr,
+  type Credentials,
+  type DirEntry,
+  type FileHandle,
+  type FileLock,
+  type FileSystemClient,
+  type InvalidateEvent,
+  type LayoutPolicy,
+  ROOT_CREDENTIALS,
+  type SetAttrChanges,
+  type StatFs,
+} from '../types.ts';
+import { InodeCache } from './inode-cache.ts';
+import { waitForLock } from './lock-wait.ts';
+import { MdsSession } from './mds-session.ts';
+import { fetchConfig, mountError } from './mount-config.ts';
+import { O_ACCMODE, O_EXCL, O_RDONLY, O_TRUNC, OpenFiles } from './open-files.ts';
+import { dialAddress, OstPool } from './ost-pool.ts';
+import { StripedIo } from './striped-io.ts';
+
+const BLOCK = 4096;
+
+/** One OST's space as lfs df shows it. */
+export type OstUsage = { index: number; target: string } & ({ stat: StatTarget } | { error: string });
+
+/** What the client needs, built by connectLustre (or by tests). */
+export interface LustreClientParts {
+  clientId: string;
+  config: FileSystemConfig;
+  mds: MdsSession;
+  pool: OstPool;
+  io: StripedIo;
+  inodes: InodeCache;
+  /** Closed with the client when given. */
+  mgs?: MgsClient;
+}
+
+export interface ConnectLustreOptions {
+  /** "host:port" of the MGS. */
+  mgsAddress: string;
+  fsname: string;
+  /** Stable id of this client on the MDS (locks and handles survive reconnects under it). Default: host and a random suffix. */
+  clientId?: string;
+  /** The node this client runs on: servers on the same host are reached over their unix sockets. */
+  host: string;
+  signal?: AbortSignal;
+  /** Deadline of mounting, and of each single server call afterwards (ms). Default 30 s. */
+  timeoutMs?: number;
+  /** How long metadata calls keep retrying while the MDS is away (ms). Default 60 s. */
+  retryDeadlineMs?: number;
+}
+
+/**
+ * Fetches the file system's config from the MGS (waiting while it is still being created),
+ * connects to its MDS and resolves once the MDS answered. Rejects with FsError: ENOENT for an
+ * unknown fsname, ETIMEDOUT when the MGS or MDS did not answer within `timeoutMs`, EINTR when
+ * `signal` aborted, EIO for anything else. OST connections open on first use.
+ */
+export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreClient> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+  const clientId = opts.clientId ?? `${opts.host}-${randomUUID().slice(0, 8)}`;
+  const mgs = new MgsClient({ address: opts.mgsAddress, timeoutMs });
+  let mds: MdsSession | undefined;
+  let pool: OstPool | undefined;
+  try {
+    const config = await fetchConfig(mgs, opts.fsname, signal);
+    let client: LustreClient | undefined;
+    const session = new MdsSession({
+      address: dialAddress(config.mdt, opts.host),
+      clientId,
+      host: opts.host,
+      callTimeoutMs: timeoutMs,
+      ...(opts.retryDeadlineMs !== undefined && { retryDeadlineMs: opts.retryDeadlineMs }),
+      onInvalidate: (event) => client?.deliverInvalidate(event),
+    });
+    mds = session;
+    pool = new OstPool({
+      osts: config.osts,
+      host: opts.host,
+      timeoutMs,
+      refresh: async (s) => (await mgs.getConfig(opts.fsname, s)).osts,
+    });
+    const inodes = new InodeCache((ino, end) => session.call('extendSize', { ino, end }));
+    client = new LustreClient({ clientId, config, mds, pool, io: new StripedIo(pool), inodes, mgs });
+    await client.getattr(session.rootIno, signal);
+    return client;
+  } catch (err) {
+    mds?.close();
+    pool?.close();
+    mgs.close();
+    throw mountError(err, opts, deadline.aborted, timeoutMs);
+  }
+}
+
+/**
+ * FileSystemClient of one mounted file system. Metadata calls go to the MDS (retried while it is
+ * away, exactly once for mutations); file data goes straight to the OSTs in parallel stripes.
+ * Reads see the size the MDS holds (fresh attributes for reads that reach the remembered end of
+ * file); writes tell the MDS about a new end before they resolve. Data is not cached.
+ */
+export class LustreClient implements FileSystemClient {
+  readonly clientId: string;
+  readonly config: FileSystemConfig;
+  readonly #mds: MdsSession;
+  readonly #pool: OstPool;
+  readonly #inodes: InodeCache;
+  readonly #mgs: MgsClient | undefined;
+  readonly #files: OpenFiles;
+  readonly #listeners: ((e: InvalidateEvent) => void)[] = [];
+  readonly #log: Logger;
+
+  constructor(parts: LustreClientParts) {
+    this.clientId = parts.clientId;
+    this.config = parts.config;
+    this.#mds = parts.mds;
+    this.#pool = parts.pool;
+    this.#inodes = parts.inodes;
+    this.#files = new OpenFiles(parts.mds, parts.io, parts.inodes);
+    this.#mgs = parts.mgs;
+    this.#log = logger('lustre-client', { fsname: parts.config.fsname });
+  }
+
+  /** Delivers an MDS invalidation: forgets cached sizes, then tells the listeners. */
+  deliverInvalidate(event: InvalidateEvent): void {
+    if (event.kind === 'inode') this.#inodes.invalidate(event.ino);
+    for (const l of this.#listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.#log.error('invalidate listener failed', { error: String(err) });
+      }
+    }
+  }
+
+  onInvalidate(listener: (event: InvalidateEvent) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  // --- namespace -------------------------------------------------------------------------------
+
+  async lookup(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<Attr> {
+    return this.#noted(await this.#mds.call('lookup', { cred, parent, name }, signal));
+  }
+
+  async getattr(ino: number, signal?: AbortSignal): Promise<Attr> {
+    return this.#noted(await this.#mds.call('getattr', { ino }, signal));
+  }
+
+  async setattr(
+    cred: Credentials,
+    ino: number,
+    changes: SetAttrChanges,
+    signal?: AbortSignal,
+  ): Promise<Attr> {
+    const attr = await this.#mds.mutate('setattr', { cred, ino, changes }, signal);
+    if (changes.size !== undefined) {
+      await this.#files.truncateObjects(ino, changes.size, signal);
+    }
+    return this.#noted(attr);
+  }
+
+  async create(
+    cred: Credentials,
+    parent: number,
+    name: string,
+    mode: number,
+    flags: number,
+    signal?: AbortSignal,
+  ) {
+    const exclusive = (flags & O_EXCL) !== 0;
+    const r = await this.#mds.mutate(
+      'create',
+      { cred, parent, name, mode, exclusive, open: true, flags },
+      signal,
+    );
+    if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
+    const truncate = !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
+    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal);
+    return { attr: r.attr, handle };
+  }
+
+  mknod(cred: Credentials, parent: number, name: string, mode: number, rdev: number, signal?: AbortSignal) {
+    return this.#mds.mutate('mknod', { cred, parent, name, mode, rdev }, signal);
+  }
+
+  mkdir(cred: Credentials, parent: number, name: string, mode: number, signal?: AbortSignal) {
+    return this.#mds.mutate('mkdir', { cred, parent, name, mode }, signal);
+  }
+
+  async unlink(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<void> {
+    await this.#mds.mutate('unlink', { cred, parent, name }, signal);
+  }
+
+  async rmdir(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<void> {
+    await this.#mds.mutate('rmdir', { cred, parent, name }, signal);
+  }
+
+  async rename(
+    cred: Credentials,
+    parent: number,
+    name: string,
+    newParent: number,
+    newName: string,
+    flags: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.#mds.mutate('rename', { cred, parent, name, newParent, newName, flags }, signal);
+  }
+
+  link(cred: Credentials, ino: number, newParent: number, newName: string, signal?: AbortSignal) {
+    return this.#mds.mutate('link', { cred, ino, newParent, newName }, signal);
+  }
+
+  symlink(cred: Credentials, parent: number, name: string, target: string, signal?: AbortSignal) {
+    return this.#mds.mutate('symlink', { cred, parent, name, target }, signal);
+  }
+
+  readlink(ino: number, signal?: AbortSignal): Promise<string> {
+    return this.#mds.call('readlink', { ino }, signal);
+  }
+
+  async readdir(
+    cred: Credentials,
+    ino: number,
+    cookie: number,
+    limit: number,
+    plus: boolean,
+    signal?: AbortSignal,
+  ): Promise<DirEntry[]> {
+    const entries = await this.#mds.call('readdir', { cred, ino, cookie, limit, plus }, signal);
+    for (const e of entries) if (e.attr) this.#inodes.noteAttr(e.attr);
+    return entries;
+  }
+
+  async getxattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<Buffer> {
+    return Buffer.from(await this.#mds.call('getxattr', { cred, ino, name }, signal), 'base64');
+  }
+
+  async setxattr(
+    cred: Credentials,
+    ino: number,
+    name: string,
+    value: Buffer,
+    flags: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.#mds.mutate('setxattr', { cred, ino, name, value: value.toString('base64'), flags }, signal);
+  }
+
+  listxattr(cred: Credentials, ino: number, signal?: AbortSignal): Promise<string[]> {
+    return this.#mds.call('listxattr', { cred, ino }, signal);
+  }
+
+  async removexattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<void> {
+    await this.#mds.mutate('removexattr', { cred, ino, name }, signal);
+  }
+
+  // --- open files and data ------------------------------------------------------------------------
+
+  async open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle> {
+    const r = await this.#mds.mutate('open', { cred, ino, flags }, signal);
+    const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
+    return await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal);
+  }
+
+  read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    return this.#files.read(handle, offset, length, signal);
+  }
+
+  write(handle: FileHandle, offset: number, data: Buffer, signal?: AbortSignal): Promise<number> {
+    return this.#files.write(handle, offset, data, signal);
+  }
+
+  fsync(handle: FileHandle, _datasync: boolean, signal?: AbortSignal): Promise<void> {
+    return this.#files.fsync(handle, signal);
+  }
+
+  async flush(handle: FileHandle, lockOwner: bigint, signal?: AbortSignal): Promise<void> {
+    const f = this.#files.file(handle);
+    await Promise.all([
+      this.#mds.call('unlockOwner', { ino: handle.ino, owner: this.#owner(lockOwner) }, signal),
+      this.#files.flushMtime(f.state, signal),
+    ]);
+  }
+
+  release(handle: FileHandle, signal?: AbortSignal): Promise<void> {
+    return this.#files.release(handle, signal);
+  }
+
+  fallocate(handle: FileHandle, mode: number, offset: number, length: number, signal?: AbortSignal) {
+    return this.#files.fallocate(handle, mode, offset, length, signal);
+  }
+
+  // --- locks --------------------------------------------------------------------------------------
+
+  getlk(handle: FileHandle, owner: bigint, lock: FileLock, signal?: AbortSignal): Promise<FileLock> {
+    this.#files.file(handle);
+    return this.#mds.call('getlk', { ino: handle.ino, owner: this.#owner(owner), lock }, signal);
+  }
+
+  async setlk(handle: FileHandle, owner: bigint, lock: FileLock, wait: boolean, signal?: AbortSignal) {
+    this.#files.file(handle);
+    const args = { ino: handle.ino, owner: this.#owner(owner), lock };
+    await waitForLock(() => this.#mds.call('setlk', args, signal), wait, signal);
+  }
+
+  async flock(
+    handle: FileHandle,
+    _owner: bigint,
+    type: FileLock['type'],
+    wait: boolean,
+    signal?: AbortSignal,
+  ) {
+    const f = this.#files.file(handle);
+    const args = { ino: handle.ino, handle: f.mdsHandle, type };
+    await waitForLock(() => this.#mds.call('flock', args, signal), wait, signal);
+  }
+
+  // --- file system ----------------------------------------------------------------------------------
+
+  /** MDS inode counts and the OSTs' space; OSTs that do not answer are left out. */
+  async statfs(signal?: AbortSignal): Promise<StatFs> {
+    const [counts, usage] = await Promise.all([this.#mds.call('statfs', {}, signal), this.ostUsage(signal)]);
+    let capacity = 0;
+    let free = 0;
+    let avail = 0;
+    for (const u of usage) {
+      if (!('stat' in u)) continue;
+      capacity += u.stat.capacityBytes;
+      free += Math.max(0, u.stat.capacityBytes - u.stat.usedBytes);
+      avail += u.stat.availBytes;
+    }
+    const blocks = (n: number) => Math.floor(n / BLOCK);
+    return {
+      bsize: BLOCK,
+      frsize: BLOCK,
+      blocks: blocks(capacity),
+      bfree: blocks(free),
+      bavail: blocks(Math.min(avail, free)),
+      files: counts.files,
+      ffree: counts.ffree,
+      namelen: 255,
+    };
+  }
+
+  /** Space of every OST for lfs df, in index order; an OST that does not answer has `error` instead. */
+  async ostUsage(signal?: AbortSignal): Promise<OstUsage[]> {
+    const indexes = this.#pool.indexes();
+    const results = await Promise.allSettled(indexes.map((i) => this.#pool.statfs(i, signal)));
+    return indexes.map((index, k) => {
+      const r = results[k]!;
+      const target = this.#pool.name(index);
+      return r.status === 'fulfilled'
+        ? { index, target, stat: r.value }
+        : { index, target, error: r.reason instanceof Error ? r.reason.message : String(r.reason) };
+    });
+  }
+
+  /** lfs getstripe: a file's layout, or a directory's default policy. */
+  getstripe(ino: number, signal?: AbortSignal): Promise<MdsMethods['getstripe']['result']> {
+    return this.#mds.call('getstripe', { ino }, signal);
+  }
+
+  /** lfs setstripe on a directory (default for new files) or an empty file. */
+  async setstripe(cred: Credentials, ino: number, policy: LayoutPolicy, signal?: AbortSignal): Promise<void> {
+    await this.#mds.mutate('setstripe', { cred, ino, policy }, signal);
+    const st = this.#inodes.peek(ino);
+    if (st) st.layout = undefined;
+  }
+
+  /** Attributes of the inode at `path` (absolute inside the file system), walking lookups as root. Symlinks are not followed. */
+  async resolvePath(path: string, signal?: AbortSignal): Promise<Attr> {
+    let attr = await this.getattr(this.#mds.rootIno, signal);
+    for (const name of path.split('/')) {
+      if (name === '' || name === '.') continue;
+      attr = await this.lookup(ROOT_CREDENTIALS, attr.ino, name, signal);
+    }
+    return attr;
+  }
+
+  /** Releases every open handle (best effort, bounded) and closes every connection. */
+  async close(): Promise<void> {
+    const signal = AbortSignal.timeout(2_000);
+    await Promise.allSettled(this.#files.handles().map((h) => this.release(h, signal)));
+    this.#mds.close();
+    this.#pool.close();
+    this.#mgs?.close();
+  }
+
+  // --- helpers --------------------------------------------------------------------------------------
+
+  #noted(attr: Attr): Attr {
+    this.#inodes.noteAttr(attr);
+    return attr;
+  }
+
+  #owner(owner: bigint): string {
+    return `${this.clientId}:${owner}`;
+  }
+}

@@ -1,0 +1,190 @@
+// The client's MDS connection: the connect handshake on every (re)connection, xids, retries while the MDS is away, invalidation pushes.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeadlineExceededError, FsError, NacreError, UnavailableError } from '../../lib/errors.ts';
+import { type Logger, logger } from '../../lib/log.ts';
+import type { MdsMethod, MdsMethods } from '../mds/api.ts';
+import { RpcClient } from '../protocol/rpc-client.ts';
+import type { InvalidateEvent } from '../types.ts';
+
+/** The MDS methods that change the namespace and so carry an xid. */
+export type MdsMutation = {
+  [M in MdsMethod]: MdsMethods[M]['args'] extends { xid: number } ? M : never;
+}[MdsMethod];
+
+type Args<M extends MdsMethod> = MdsMethods[M]['args'];
+type Result<M extends MdsMethod> = MdsMethods[M]['result'];
+
+export interface MdsSessionOptions {
+  /** "host:port" or "unix:/path" of the MDS. */
+  address: string;
+  clientId: string;
+  host: string;
+  /** Deadline of one attempt (ms). Default 30 s. */
+  callTimeoutMs?: number;
+  /** How long a call keeps retrying while the MDS is unreachable (ms). Default 60 s. */
+  retryDeadlineMs?: number;
+  onInvalidate?: (event: InvalidateEvent) => void;
+}
+
+const FIRST_BACKOFF_MS = 20;
+const MAX_BACKOFF_MS = 1_000;
+
+/**
+ * One client's session with the MDS. Every call resolves with the MDS's reply or rejects with an
+ * FsError: the MDS's own errno unchanged; EINTR when the caller's signal aborts; EIO when the MDS
+ * stayed unreachable past the retry deadline or answered with something that is not an errno.
+ * While the MDS is unreachable (refused, connection dropped, attempt deadline) calls are retried
+ * with backoff; a mutation is retried with the same xid, which the MDS's reply cache turns into
+ * exactly-once. Xids grow monotonically from the time the session was made, so a client
+ * restarting with the same clientId does not collide with its earlier xids.
+ */
+export class MdsSession {
+  readonly address: string;
+  readonly clientId: string;
+  readonly #host: string;
+  readonly #rpc: RpcClient;
+  readonly #callTimeoutMs: number;
+  readonly #retryDeadlineMs: number;
+  readonly #log: Logger;
+  #xid: number;
+  #rootIno = 1;
+
+  constructor(opts: MdsSessionOptions) {
+    this.address = opts.address;
+    this.clientId = opts.clientId;
+    this.#host = opts.host;
+    this.#callTimeoutMs = opts.callTimeoutMs ?? 30_000;
+    this.#retryDeadlineMs = opts.retryDeadlineMs ?? 60_000;
+    this.#log = logger('lustre-client', { mds: opts.address });
+    this.#xid = Date.now() * 1000;
+    const onInvalidate = opts.onInvalidate;
+    this.#rpc = new RpcClient({
+      address: opts.address,
+      timeoutMs: this.#callTimeoutMs,
+      onConnect: (c) => this.#handshake(c),
+      onPush: (method, args) => {
+        if (method !== 'invalidate' || !onInvalidate) return;
+        const event = invalidateEvent(args);
+        if (event) onInvalidate(event);
+        else this.#log.warn('ignoring a malformed invalidate push', { args });
+      },
+    });
+  }
+
+  /** Root inode the MDS announced at the last connect. */
+  get rootIno(): number {
+    return this.#rootIno;
+  }
+
+  /** The next xid of this session. */
+  nextXid(): number {
+    this.#xid += 1;
+    return this.#xid;
+  }
+
+  /** A call that changes nothing (or is idempotent, as extendSize), retried while the MDS is away. */
+  call<M extends MdsMethod>(method: M, args: Args<M>, signal?: AbortSignal): Promise<Result<M>> {
+    return this.#retrying(method, args, signal);
+  }
+
+  /** A mutation under a fresh xid, retried with that same xid while the MDS is away. */
+  mutate<M extends MdsMutation>(
+    method: M,
+    args: Omit<Args<M>, 'xid'>,
+    signal?: AbortSignal,
+  ): Promise<Result<M>> {
+    const withXid = { ...args, xid: this.nextXid() } as Args<M>;
+    return this.#retrying(method, withXid, signal);
+  }
+
+  /** Closes the connection; calls in flight fail with EIO or EINTR. */
+  close(): void {
+    this.#rpc.close();
+  }
+
+  async #handshake(c: RpcClient): Promise<void> {
+    const { result } = await c.call<Result<'connect'>>('connect', {
+      clientId: this.clientId,
+      host: this.#host,
+    });
+    this.#rootIno = result.rootIno;
+  }
+
+  async #retrying<M extends MdsMethod>(
+    method: M,
+    args: Args<M>,
+    signal: AbortSignal | undefined,
+  ): Promise<Result<M>> {
+    const giveUpAt = Date.now() + this.#retryDeadlineMs;
+    let backoff = FIRST_BACKOFF_MS;
+    let attempts = 0;
+    for (;;) {
+      if (signal?.aborted) throw new FsError('EINTR', `${method} interrupted`);
+      const timeoutMs = Math.max(1, Math.min(this.#callTimeoutMs, giveUpAt - Date.now()));
+      let err: unknown;
+      try {
+        const { result } = await this.#rpc.call<Result<M>>(method, args, { signal, timeoutMs });
+        if (attempts > 0) this.#log.info('MDS answered again', { method, attempts });
+        return result;
+      } catch (e) {
+        err = e;
+      }
+      attempts++;
+      if (signal?.aborted) throw new FsError('EINTR', `${method} interrupted`, { cause: err });
+      if (err instanceof FsError && err.code === 'ENOTCONN') {
+        // The session lost its attachment (a failed handshake left the socket up): attach again.
+        await this.#reattach(signal).catch(() => undefined);
+      } else if (err instanceof FsError) {
+        throw err;
+      } else if (!(err instanceof UnavailableError || err instanceof DeadlineExceededError)) {
+        throw unexpected(method, this.address, err);
+      }
+      if (Date.now() + backoff > giveUpAt) {
+        const why = err instanceof Error ? err.message : String(err);
+        throw new FsError(
+          'EIO',
+          `MDS ${this.address} unreachable for ${this.#retryDeadlineMs} ms (${method}): ${why}`,
+          { cause: err },
+        );
+      }
+      if (attempts === 1) this.#log.warn('MDS unavailable; retrying', { method, error: String(err) });
+      await pause(backoff, signal, method);
+      backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+    }
+  }
+
+  async #reattach(signal: AbortSignal | undefined): Promise<void> {
+    const { result } = await this.#rpc.call<Result<'connect'>>(
+      'connect',
+      { clientId: this.clientId, host: this.#host },
+      { signal },
+    );
+    this.#rootIno = result.rootIno;
+  }
+}
+
+async function pause(ms: number, signal: AbortSignal | undefined, method: string): Promise<void> {
+  const jittered = ms / 2 + Math.random() * (ms / 2);
+  try {
+    await sleep(jittered, undefined, signal ? { signal } : {});
+  } catch (err) {
+    throw new FsError('EINTR', `${method} interrupted`, { cause: err });
+  }
+}
+
+function unexpected(method: string, address: string, err: unknown): FsError {
+  const code = err instanceof NacreError ? err.code : 'error';
+  const why = err instanceof Error ? err.message : String(err);
+  return new FsError('EIO', `MDS ${address} failed ${method} (${code}): ${why}`, { cause: err });
+}
+
+/** An `invalidate` push's arguments as an InvalidateEvent, or undefined if malformed. */
+export function invalidateEvent(args: unknown): InvalidateEvent | undefined {
+  if (typeof args !== 'object' || args === null) return undefined;
+  const a = args as Record<string, unknown>;
+  if (a['kind'] === 'inode' && typeof a['ino'] === 'number') return { kind: 'inode', ino: a['ino'] };
+  if (a['kind'] === 'entry' && typeof a['parent'] === 'number' && typeof a['name'] === 'string') {
+    return { kind: 'entry', parent: a['parent'], name: a['name'] };
+  }
+  return undefined;
+}

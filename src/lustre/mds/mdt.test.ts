@@ -7,6 +7,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { ROOT_INO } from '../types.ts';
 import { openInode } from './handles.ts';
 import { type Caller, Mdt } from './mdt.ts';
+import { Store } from './store.ts';
 import { fourOsts, ROOT } from './testing.ts';
 
 let dir: string;
@@ -94,4 +95,8 @@ test("eviction releases a client's handles and destroys its orphans", async () =
   while (!destroyed.includes(`${f.attr.ino}.0`) && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 10));
   assert.ok(destroyed.includes(`${f.attr.ino}.0`));
+});
+
+test('a second opener of the same MDT database is refused while the first has it', () => {
+  assert.throws(() => new Store(join(dir, 'mdt.db')), { code: 'ERR_SQLITE_ERROR', errcode: 5 });
 });

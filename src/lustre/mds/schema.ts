@@ -73,12 +73,15 @@ CREATE TRIGGER IF NOT EXISTS inodes_count_down AFTER DELETE ON inodes
 `;
 
 /**
- * Opens (creating if needed) the database of one MDT at `path` (':memory:' for tests) in WAL mode.
+ * Opens (creating if needed) the database of one MDT at `path` (':memory:' for tests) in WAL mode,
+ * locked for this connection alone (another opener fails with "database is locked").
  * synchronous=NORMAL survives a kill of the process; FULL also survives a power loss.
  */
 export function openDatabase(path: string, synchronous: Synchronous, now: number): DatabaseSync {
   const db = new DatabaseSync(path);
   try {
+    // One MDS process owns an MDT: exclusive locking makes a second opener fail instead of sharing it.
+    db.exec('PRAGMA locking_mode = EXCLUSIVE');
     db.exec('PRAGMA journal_mode = WAL');
     db.exec(`PRAGMA synchronous = ${synchronous}`);
     db.exec('PRAGMA foreign_keys = OFF');

@@ -158,8 +158,9 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
 
 /**
  * Registers the MDS methods on `server`. `pick` chooses the MDT a connecting client gets from the
- * connect arguments (`fsname`, already checked to be absent or a string) and throws to refuse. `connect` must come first on every session (else ENOTCONN); a second connect on
- * the same session must name the same client.
+ * connect arguments (`fsname`, already checked to be absent or a string) and throws to refuse.
+ * `connect` must come first on every session (else ENOTCONN); a second connect on the same
+ * session must name the same client and MDT (else EINVAL).
  */
 export function bindMdsHandlers(server: RpcServer, pick: (a: Args) => Mdt): void {
   server.handle('connect', async (raw, _payload, ctx): Promise<MdsMethods['connect']['result']> => {
@@ -169,6 +170,7 @@ export function bindMdsHandlers(server: RpcServer, pick: (a: Args) => Mdt): void
     const prev = ctx.session.data.get(SESSION_KEY) as Attached | undefined;
     if (prev && prev.client !== client) throw new FsError('EINVAL', 'a session cannot change its clientId');
     const mdt = pick(a);
+    if (prev && prev.mdt !== mdt) throw new FsError('EINVAL', 'a session cannot change its file system');
     const attachedTo: Attached = { mdt, client, host, session: ctx.session };
     ctx.session.data.set(SESSION_KEY, attachedTo);
     if (prev) return { rootIno: ROOT_INO, fsname: mdt.fsname, graceMs: mdt.graceMs };

@@ -49,9 +49,10 @@ export function mdtPath(dataDir: string, fsname: string): string {
 }
 
 /**
- * Starts an MDS serving one MDT. Resolves once it listens; rejects with ValidationError for bad
- * options. `close` stops listening, ends every session and closes the database (an acknowledged
- * mutation is already durable; close adds nothing to that).
+ * Starts an MDS serving one MDT (src/lustre/roles/mds-service.ts serves several through
+ * bindMdsHandlers, picking the MDT by the connect's fsname). Resolves once it listens; rejects
+ * with ValidationError for bad options. `close` stops listening, ends every session and closes
+ * the database (an acknowledged mutation is already durable; close adds nothing to that).
  */
 export async function startMds(opts: MdsOptions): Promise<MdsServer> {
   if (!FSNAME.test(opts.fsname)) throw new ValidationError(`bad fsname "${opts.fsname}"`);
@@ -79,7 +80,6 @@ export async function startMds(opts: MdsOptions): Promise<MdsServer> {
     ...(opts.groupCommit !== undefined && { groupCommit: opts.groupCommit }),
   });
   const server = new RpcServer('mds');
-  const mdts = new Map([[mdt.fsname, mdt]]);
   bindMdsHandlers(server, (a) => {
     const fsname = a['fsname'];
     if (typeof fsname === 'string' && fsname !== mdt.fsname)
@@ -98,7 +98,7 @@ export async function startMds(opts: MdsOptions): Promise<MdsServer> {
     address,
     close: async () => {
       await server.close();
-      for (const m of mdts.values()) await m.close();
+      await mdt.close();
     },
   };
 }

@@ -42,6 +42,8 @@ export interface InodeState {
   readonly ino: number;
   /** undefined: not fetched yet; null: the inode has no layout (not a regular file). */
   layout: Layout | null | undefined;
+  /** This client wrote data through `layout`, so it can no longer change (setstripe needs an empty file). */
+  layoutFixed: boolean;
   /** Last size the MDS reported; undefined when another client may have changed it since. */
   size: number | undefined;
   /** Open handles of this client on the inode. */
@@ -55,8 +57,8 @@ export interface InodeState {
 
 /**
  * Per-inode client state. Sizes are hints: reads at or past the remembered size ask the MDS again,
- * and an invalidation from the MDS forgets the size (and the layout of an empty file, which
- * setstripe may still change).
+ * and an invalidation from the MDS forgets the size (and the layout of a file that was empty and
+ * not written by this client, which setstripe may still change).
  */
 export class InodeCache {
   readonly #inodes = new Map<number, InodeState>();
@@ -72,6 +74,7 @@ export class InodeCache {
       st = {
         ino,
         layout: undefined,
+        layoutFixed: false,
         size: undefined,
         opens: 0,
         mtimeDirty: false,
@@ -103,7 +106,7 @@ export class InodeCache {
   invalidate(ino: number): void {
     const st = this.#inodes.get(ino);
     if (!st) return;
-    if (st.size === 0) st.layout = undefined;
+    if (st.size === 0 && !st.layoutFixed) st.layout = undefined;
     st.size = undefined;
   }
 

@@ -162,6 +162,7 @@ export class OpenFiles {
     const layout = await this.layout(f.handle.ino, signal);
     if (!layout) throw new FsError('EIO', `inode ${f.handle.ino} has no layout to write to`);
     await this.#io.write(f.handle.ino, layout, offset, data, signal);
+    f.state.layoutFixed = true;
     const end = offset + data.length;
     const known = f.state.size;
     if (known === undefined || end > known) await this.#extend(f.state, end, signal);

@@ -167,3 +167,31 @@ test('with an OSS stopped, files with a stripe on it give EIO and the others sta
   await a.release(narrow);
   await a.release(wide.handle);
 });
+
+test('PERSISTENT (2 replicas): every stripe is mirrored on another server and reads survive a lost OSS', async (t) => {
+  const p = await startTestCluster({ fsname: 'pfs', ossCount: 4, ostCapacityBytes: 256 * MiB, replicas: 2 });
+  const c = await connectLustre({ mgsAddress: p.mgsAddress, fsname: 'pfs', host: LOCAL, timeoutMs: 10_000 });
+  t.after(async () => {
+    await c.close();
+    await p.close();
+  });
+  await c.mkdir(ROOT, ROOT_INO, 'd', 0o755);
+  await setstripePath(c, '/d', { stripeCount: 2, stripeSize: MiB });
+  const { attr, handle } = await c.create(ROOT, (await c.resolvePath('/d')).ino, 'm', 0o644, O_RDWR);
+  const layout = (await c.getstripe(attr.ino)).layout!;
+  assert.equal(layout.mirrors?.length, 2);
+  const data = randomBytes(3 * MiB);
+  await c.write(handle, 0, data);
+  for (let s = 0; s < 2; s++) {
+    for (const ost of [layout.osts[s]!, layout.mirrors![s]!]) {
+      const { client, target } = await p.ossFor(ost);
+      assert.equal(
+        (await client.getattr({ target, object: `${attr.ino}.${s}` }))?.size,
+        objectSize(layout, data.length, s),
+      );
+    }
+  }
+  await p.stopOssOf(layout.osts[0]!);
+  assert.ok((await c.read(handle, 0, data.length)).equals(data), 'stripe 0 read from its mirror');
+  await c.release(handle);
+});

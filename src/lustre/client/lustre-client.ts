@@ -80,6 +80,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       address: dialAddress(config.mdt, opts.host),
       clientId,
       host: opts.host,
+      fsname: opts.fsname,
       callTimeoutMs: timeoutMs,
       ...(opts.retryDeadlineMs !== undefined && { retryDeadlineMs: opts.retryDeadlineMs }),
       onInvalidate: (event) => client?.deliverInvalidate(event),

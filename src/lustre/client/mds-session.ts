@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlineExceededError, FsError, NacreError, UnavailableError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import type { MdsMethod, MdsMethods } from '../mds/api.ts';
-import { RpcClient } from '../protocol/rpc-client.ts';
+import { type Handshake, RpcClient } from '../protocol/rpc-client.ts';
 import type { InvalidateEvent } from '../types.ts';
 
 /** The MDS methods that change the namespace and so carry an xid. */
@@ -19,6 +19,8 @@ export interface MdsSessionOptions {
   address: string;
   clientId: string;
   host: string;
+  /** The file system whose MDT to attach to (an MDS may serve several). */
+  fsname?: string;
   /** Deadline of one attempt (ms). Default 30 s. */
   callTimeoutMs?: number;
   /** How long a call keeps retrying while the MDS is unreachable (ms). Default 60 s. */
@@ -42,6 +44,7 @@ export class MdsSession {
   readonly address: string;
   readonly clientId: string;
   readonly #host: string;
+  readonly #fsname: string | undefined;
   readonly #rpc: RpcClient;
   readonly #callTimeoutMs: number;
   readonly #retryDeadlineMs: number;
@@ -53,6 +56,7 @@ export class MdsSession {
     this.address = opts.address;
     this.clientId = opts.clientId;
     this.#host = opts.host;
+    this.#fsname = opts.fsname;
     this.#callTimeoutMs = opts.callTimeoutMs ?? 30_000;
     this.#retryDeadlineMs = opts.retryDeadlineMs ?? 60_000;
     this.#log = logger('lustre-client', { mds: opts.address });
@@ -102,7 +106,7 @@ export class MdsSession {
     this.#rpc.close();
   }
 
-  async #handshake(c: RpcClient): Promise<void> {
+  async #handshake(c: Pick<RpcClient, 'call'>): Promise<void> {
     const { result } = await c.call<Result<'connect'>>('connect', {
       clientId: this.clientId,
       host: this.#host,
@@ -156,7 +160,7 @@ export class MdsSession {
   async #reattach(signal: AbortSignal | undefined): Promise<void> {
     const { result } = await this.#rpc.call<Result<'connect'>>(
       'connect',
-      { clientId: this.clientId, host: this.#host },
+      this.#connectArgs(),
       { signal },
     );
     this.#rootIno = result.rootIno;

@@ -106,12 +106,24 @@ export class MdsSession {
     this.#rpc.close();
   }
 
-  async #handshake(c: Pick<RpcClient, 'call'>): Promise<void> {
-    const { result } = await c.call<Result<'connect'>>('connect', {
+  async #handshake(c: Handshake): Promise<void> {
+    try {
+      const { result } = await c.call<Result<'connect'>>('connect', this.#connectArgs());
+      this.#rootIno = result.rootIno;
+    } catch (err) {
+      // EAGAIN: this MDS does not serve the file system yet (just created): retry like an outage.
+      if (err instanceof FsError && err.code === 'EAGAIN')
+        throw new UnavailableError(err.message, { cause: err });
+      throw err;
+    }
+  }
+
+  #connectArgs(): Args<'connect'> {
+    return {
       clientId: this.clientId,
       host: this.#host,
-    });
-    this.#rootIno = result.rootIno;
+      ...(this.#fsname !== undefined && { fsname: this.#fsname }),
+    };
   }
 
   async #retrying<M extends MdsMethod>(
@@ -158,11 +170,7 @@ export class MdsSession {
   }
 
   async #reattach(signal: AbortSignal | undefined): Promise<void> {
-    const { result } = await this.#rpc.call<Result<'connect'>>(
-      'connect',
-      this.#connectArgs(),
-      { signal },
-    );
+    const { result } = await this.#rpc.call<Result<'connect'>>('connect', this.#connectArgs(), { signal });
     this.#rootIno = result.rootIno;
   }
 }

@@ -23,6 +23,11 @@ export interface CallResult<T> {
   payload: Buffer | undefined;
 }
 
+/** The connection being set up, for the handshake's own calls. */
+export interface Handshake {
+  call<T = unknown>(method: string, args: unknown, opts?: CallOptions): Promise<CallResult<T>>;
+}
+
 interface Pending {
   resolve(r: CallResult<unknown>): void;
   reject(e: Error): void;
@@ -35,8 +40,11 @@ export interface RpcClientOptions {
   connectTimeoutMs?: number;
   /** Server notifications. */
   onPush?: (method: string, args: unknown) => void;
-  /** Called after every (re)connection, before any call is sent on it. */
-  onConnect?: (client: RpcClient) => Promise<void>;
+  /**
+   * Called after every (re)connection; other calls wait until it resolves. If it rejects, the
+   * connection is closed and the calls waiting for it reject with its error.
+   */
+  onConnect?: (connection: Handshake) => Promise<void>;
 }
 
 /**
@@ -51,7 +59,7 @@ export class RpcClient {
   #socket: net.Socket | undefined;
   #connecting: Promise<net.Socket> | undefined;
   readonly #pending = new Map<number, Pending>();
-  #nextId = 1;
+  #nextId = 0;
   #closed = false;
 
   constructor(opts: RpcClientOptions) {
@@ -66,7 +74,21 @@ export class RpcClient {
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
     signal.throwIfAborted();
     const socket = await this.#connect(signal);
-    const id = this.#nextId++ >>> 0 || this.#nextId++;
+    return this.#send<T>(socket, method, args, opts.payload, signal, deadline, timeoutMs);
+  }
+
+  #send<T>(
+    socket: net.Socket,
+    method: string,
+    args: unknown,
+    payload: Buffer | undefined,
+    signal: AbortSignal,
+    deadline: AbortSignal,
+    timeoutMs: number,
+  ): Promise<CallResult<T>> {
+    if (socket.destroyed) return Promise.reject(new UnavailableError(`connection to ${this.address} closed`));
+    this.#nextId = (this.#nextId + 1) >>> 0 || 1;
+    const id = this.#nextId;
     return new Promise<CallResult<T>>((resolve, reject) => {
       const onAbort = () => {
         this.#pending.delete(id);
@@ -87,7 +109,7 @@ export class RpcClient {
           reject(e);
         },
       });
-      const buffers = encodeFrame(1, id, { m: method, a: args }, opts.payload);
+      const buffers = encodeFrame(1, id, { m: method, a: args }, payload);
       socket.cork();
       for (const b of buffers) socket.write(b);
       socket.uncork();
@@ -144,8 +166,24 @@ export class RpcClient {
         p.reject(err);
       }
     });
+    if (this.#opts.onConnect) {
+      // The handshake runs on this socket before any other call may use it.
+      const direct: Handshake = {
+        call: <T>(method: string, args: unknown, opts: CallOptions = {}) => {
+          const timeoutMs = opts.timeoutMs ?? this.#opts.timeoutMs ?? 30_000;
+          const deadline = AbortSignal.timeout(timeoutMs);
+          const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+          return this.#send<T>(socket, method, args, opts.payload, signal, deadline, timeoutMs);
+        },
+      };
+      try {
+        await this.#opts.onConnect(direct);
+      } catch (err) {
+        socket.destroy();
+        throw err;
+      }
+    }
     this.#socket = socket;
-    if (this.#opts.onConnect) await this.#opts.onConnect(this);
     return socket;
   }
 

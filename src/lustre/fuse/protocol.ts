@@ -154,10 +154,13 @@ export function writeU64(buf: Buffer, off: number, n: number): void {
   }
 }
 
-/** Splits milliseconds since the epoch into whole seconds and nanoseconds (0 ≤ nsec < 1e9). */
+/**
+ * Splits milliseconds since the epoch into whole seconds and nanoseconds (0 ≤ nsec < 1e9). A double
+ * holding today's time in ms resolves about 0.24 µs, so nanoseconds are rounded to whole microseconds.
+ */
 export function splitMs(ms: number): { sec: number; nsec: number } {
   let sec = Math.floor(ms / 1000);
-  let nsec = Math.round((ms - sec * 1000) * 1e6);
+  let nsec = Math.round((ms - sec * 1000) * 1000) * 1000;
   if (nsec >= 1e9) {
     sec += 1;
     nsec -= 1e9;

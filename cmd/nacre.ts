@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The one Nacre CLI: every server role, the FUSE mount, lfs, the operator, the CSI plugins and `nacre up`.
+import './env-init.ts';
 import { Command, Option } from 'commander';
 import { configureLogging, type LogFormat } from '../src/lib/log.ts';
 import { registerCommands } from './commands/index.ts';

@@ -1,13 +1,13 @@
 // Registers every subcommand of the CLI; each lives in its own module beside this one.
 import type { Command } from 'commander';
+import { registerController } from './controller.ts';
+import { registerMount } from './mount.ts';
 import { registerServer } from './server.ts';
+import { registerUp } from './up.ts';
 
 export function registerCommands(program: Command): void {
+  registerUp(program);
+  registerMount(program);
   registerServer(program);
-  program
-    .command('up')
-    .description('run a whole emulated file system on this machine and mount it (not yet implemented)')
-    .action(() => {
-      program.help();
-    });
+  registerController(program);
 }

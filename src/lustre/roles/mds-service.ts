@@ -1,5 +1,5 @@
 // The MDS process: serves every MDT the MGS placed on it, one RPC endpoint, MDTs picked by fsname at connect.
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../../lib/log.ts';
 import { Mdt } from '../mds/mdt.ts';
@@ -39,6 +39,7 @@ export interface MdsService {
  * gets EAGAIN and retries.
  */
 export async function startMdsService(opts: MdsServiceOptions): Promise<MdsService> {
+  await mkdir(opts.dataDir, { recursive: true });
   const mgs = new MgsClient({ address: opts.mgsAddress, timeoutMs: 10_000 });
   const pool = new OssPool();
   const mdts = new Map<string, Mdt>();
@@ -86,11 +87,16 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
   };
 
   const polling = (async () => {
+    let lastError = '';
     while (!stop.signal.aborted) {
       try {
         await sync(await mgs.listFileSystems(AbortSignal.any([stop.signal, AbortSignal.timeout(5_000)])));
+        lastError = '';
       } catch (err) {
-        if (!stop.signal.aborted) log.debug('MGS poll failed', { error: String(err) });
+        // Log each distinct failure once, not every poll.
+        if (!stop.signal.aborted && String(err) !== lastError)
+          log.warn('cannot sync MDTs with the MGS', { error: String(err) });
+        lastError = String(err);
       }
       await sleep(opts.pollMs ?? 1_000, undefined, { signal: stop.signal }).catch(() => undefined);
     }

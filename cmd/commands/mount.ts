@@ -1,0 +1,143 @@
+// `nacre mount <mgs>@tcp:/<fsname> <dir>`: a FUSE mount of an emulated file system, as a daemon or in the foreground.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { openSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { DeadlineExceededError, NacreError } from '../../src/lib/errors.ts';
+import { logger } from '../../src/lib/log.ts';
+import { announceReady, type ReadyLine } from '../../src/lib/supervisor.ts';
+import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
+import { type FuseMount, mountFuse } from '../../src/lustre/fuse/index.ts';
+import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
+import { defaultHost, intOption } from './options.ts';
+
+const log = logger('mount');
+
+export interface MountOptions {
+  foreground?: boolean;
+  host: string;
+  readers: number;
+  cached?: boolean;
+  readAheadKb?: number;
+  logFile?: string;
+}
+
+export function registerMount(program: Command): void {
+  program
+    .command('mount')
+    .description('mount an emulated file system with FUSE (returns once mounted; unmount with umount <dir>)')
+    .argument(
+      '<source>',
+      "the MGS and file system, in Lustre's spelling: <host>[:port]@tcp:/<fsname>",
+      parseMountSource,
+    )
+    .argument('<dir>', 'an existing, empty directory')
+    .option('-f, --foreground', 'stay in the foreground and serve the mount until it is unmounted')
+    .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
+    .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
+    .option('--cached', 'let the kernel cache pages and attributes (coherent through MDS invalidations)')
+    .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached', intOption)
+    .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
+    .action(async (source: MountSource, dir: string, opts: MountOptions) => {
+      const mountPoint = resolve(dir);
+      if (opts.foreground) {
+        const m = await mountForeground(source, mountPoint, opts);
+        announceReady({ address: source.mgsAddress, mountPoint });
+        process.on('SIGINT', () => void m.unmount());
+        process.on('SIGTERM', () => void m.unmount());
+        await m.closed;
+        return;
+      }
+      await daemonize(program, source, mountPoint, opts);
+      process.stdout.write(`mounted ${formatMountSource(source)} on ${mountPoint}\n`);
+    });
+}
+
+/** Connects to the file system and mounts it in this process; resolves once mounted. */
+export async function mountForeground(
+  source: MountSource,
+  mountPoint: string,
+  opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'readAheadKb'>,
+): Promise<FuseMount> {
+  const client = await connectLustre({
+    mgsAddress: source.mgsAddress,
+    fsname: source.fsname,
+    host: opts.host,
+    clientId: randomUUID(),
+  });
+  let mount: FuseMount;
+  try {
+    mount = await mountFuse({
+      client,
+      mountPoint,
+      source: formatMountSource(source),
+      readers: opts.readers,
+      directIo: !opts.cached,
+      ...(opts.cached ? { entryTimeoutMs: 1_000, attrTimeoutMs: 1_000 } : {}),
+      ...(opts.readAheadKb !== undefined && { readAheadKb: opts.readAheadKb }),
+    });
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  void mount.closed.then(async () => {
+    await client.close();
+    log.info('unmounted', { mountPoint });
+  });
+  return mount;
+}
+
+/** Starts `nacre mount --foreground` detached and returns once it reports the mount ready. */
+async function daemonize(program: Command, source: MountSource, mountPoint: string, opts: MountOptions) {
+  const logFile = opts.logFile ?? join('/tmp', `nacre-mount-${source.fsname}.log`);
+  await mkdir(dirname(logFile), { recursive: true });
+  const logFd = openSync(logFile, 'a');
+  const nacre = fileURLToPath(new URL('../nacre.ts', import.meta.url));
+  const global = program.opts<{ logFormat: string; logLevel: string; debug: string }>();
+  const args = [
+    nacre,
+    `--log-format=${global.logFormat}`,
+    `--log-level=${global.logLevel}`,
+    ...(global.debug ? [`--debug=${global.debug}`] : []),
+    'mount',
+    '--foreground',
+    formatMountSource(source),
+    mountPoint,
+    '--host',
+    opts.host,
+    '--readers',
+    String(opts.readers),
+    ...(opts.cached ? ['--cached'] : []),
+    ...(opts.readAheadKb !== undefined ? ['--read-ahead-kb', String(opts.readAheadKb)] : []),
+  ];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', logFd] });
+  const lines = createInterface({ input: child.stdout! });
+  try {
+    await new Promise<ReadyLine>((resolveReady, reject) => {
+      const timer = setTimeout(
+        () => reject(new DeadlineExceededError(`the mount was not ready within 60 s; see ${logFile}`)),
+        60_000,
+      );
+      lines.on('line', (line) => {
+        if (line.includes('"ready"')) {
+          clearTimeout(timer);
+          resolveReady(JSON.parse(line) as ReadyLine);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new NacreError('MountFailed', `mount failed (exit ${code}); see ${logFile}`));
+      });
+    });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  lines.close();
+  child.stdout!.destroy();
+  child.unref();
+}

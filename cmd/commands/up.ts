@@ -1,0 +1,223 @@
+// `nacre up`: a whole emulated file system on this machine — MGS, MDS, N OSS, the FSx API — mounted, until Ctrl-C.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { FsError, NacreError } from '../../src/lib/errors.ts';
+import { logger } from '../../src/lib/log.ts';
+import { type Child, onShutdown, startChild } from '../../src/lib/supervisor.ts';
+import { formatSize } from '../../src/lib/units.ts';
+import type { FileSystemConfig } from '../../src/lustre/mgs/api.ts';
+import { MgsClient } from '../../src/lustre/mgs/client.ts';
+import { formatMountSource } from '../../src/lustre/mount-source.ts';
+import { mountForeground } from './mount.ts';
+import { defaultHost, intOption, sizeOption } from './options.ts';
+
+const log = logger('up');
+
+interface UpOptions {
+  dataDir: string;
+  mount: string | false;
+  fsname: string;
+  osts: number;
+  ostSize: number;
+  stripeCount: number;
+  stripeSize: number;
+  port: number;
+  api: boolean;
+  cached?: boolean;
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('run a whole emulated file system on this machine and mount it; Ctrl-C stops everything')
+    .option(
+      '--data-dir <dir>',
+      'where the servers keep their data (found again by the next `nacre up`)',
+      'nacre-data',
+    )
+    .option('--mount <dir>', 'where to mount the file system', 'nacre-mnt')
+    .option('--no-mount', 'run the servers only')
+    .option('--fsname <name>', 'file system name', 'nacre')
+    .option('--osts <n>', 'object storage servers, one OST each', intOption, 4)
+    .option('--ost-size <size>', 'capacity of each OST', sizeOption, sizeOption('4G'))
+    .option('--stripe-count <n>', 'default stripe count of new files (-1: all OSTs)', intOption, 1)
+    .option('--stripe-size <size>', 'default stripe size', sizeOption, sizeOption('1M'))
+    .option(
+      '--port <port>',
+      'first of the loopback ports used (MGS; then MDS, OSS…, FSx API)',
+      intOption,
+      10988,
+    )
+    .option('--no-api', 'do not serve the FSx API')
+    .option('--cached', 'mount with kernel page and attribute caching')
+    .action(async (opts: UpOptions) => {
+      await up(opts);
+    });
+}
+
+async function up(opts: UpOptions): Promise<void> {
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(join(dataDir, 'logs'), { recursive: true });
+  const children: Child[] = [];
+  let unmount: (() => Promise<void>) | undefined;
+  const stopAll = async () => {
+    await unmount?.();
+    for (const c of children.reverse()) await c.stop();
+  };
+  onShutdown(async (signal) => {
+    process.stderr.write(`\n${signal}: unmounting and stopping the servers…\n`);
+    await stopAll();
+  });
+  try {
+    const server = (role: string, name: string, port: number, extra: string[] = []) =>
+      startChild({
+        name,
+        command: process.execPath,
+        args: [
+          nacreEntry(),
+          'server',
+          '--role',
+          role,
+          '--name',
+          name,
+          '--data-dir',
+          join(dataDir, name),
+        ].concat(['--listen', `127.0.0.1:${port}`, '--host', defaultHost()], extra),
+        logFile: join(dataDir, 'logs', `${name}.log`),
+      });
+    const mgsChild = await server('mgs', 'mgs', opts.port);
+    children.push(mgsChild);
+    const mgsAddress = mgsChild.ready.address;
+    const withMgs = ['--mgs', mgsAddress];
+    children.push(await server('mds', 'mds0', opts.port + 1, withMgs));
+    const osses = await Promise.all(
+      Array.from({ length: opts.osts }, (_, i) =>
+        server('oss', `oss${i}`, opts.port + 2 + i, [
+          ...withMgs,
+          '--unix-socket',
+          join(dataDir, `oss${i}.sock`),
+        ]),
+      ),
+    );
+    children.push(...osses);
+    const config = await ensureFileSystem(mgsAddress, opts);
+    let api: { endpoint: string; accessKeyId: string; secretAccessKey: string } | undefined;
+    if (opts.api) {
+      const keys = await apiKeys(dataDir);
+      const apiChild = await startChild({
+        name: 'api',
+        command: process.execPath,
+        args: [nacreEntry(), 'server', '--role', 'api', '--data-dir', join(dataDir, 'api')].concat([
+          '--listen',
+          `127.0.0.1:${opts.port + 2 + opts.osts}`,
+          ...withMgs,
+        ]),
+        logFile: join(dataDir, 'logs', 'api.log'),
+        env: {
+          ...process.env,
+          NACRE_FSX_ACCESS_KEY_ID: keys.accessKeyId,
+          NACRE_FSX_SECRET_ACCESS_KEY: keys.secretAccessKey,
+        },
+      });
+      children.push(apiChild);
+      api = { endpoint: apiChild.ready.address, ...keys };
+    }
+    const source = { mgsAddress, fsname: opts.fsname };
+    let mountPoint: string | undefined;
+    if (opts.mount !== false) {
+      mountPoint = resolve(opts.mount);
+      await mkdir(mountPoint, { recursive: true });
+      const m = await mountForeground(source, mountPoint, {
+        host: defaultHost(),
+        readers: 8,
+        ...(opts.cached !== undefined && { cached: opts.cached }),
+      });
+      unmount = () => m.unmount();
+    }
+    printSummary({ dataDir, source: formatMountSource(source), config, mountPoint, api });
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  await new Promise<never>(() => {});
+}
+
+/** Creates the file system on first start; on later starts finds it again. */
+async function ensureFileSystem(mgsAddress: string, opts: UpOptions): Promise<FileSystemConfig> {
+  const mgs = new MgsClient({ address: mgsAddress });
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        return await mgs.getConfig(opts.fsname);
+      } catch (err) {
+        if (!(err instanceof FsError) || err.code !== 'ENOENT') throw err;
+      }
+      try {
+        return await mgs.createFileSystem({
+          fsname: opts.fsname,
+          ostCount: opts.osts,
+          ostCapacityBytes: opts.ostSize,
+          defaultLayout: { stripeCount: opts.stripeCount, stripeSize: opts.stripeSize, stripeOffset: -1 },
+        });
+      } catch (err) {
+        // Servers register a moment after they listen: wait for all of them, within the deadline.
+        const waiting = err instanceof NacreError && err.code === 'InsufficientServers';
+        if (!waiting || Date.now() > deadline) throw err;
+        log.debug('waiting for servers to register', { error: String(err) });
+        await sleep(200);
+      }
+    }
+  } finally {
+    mgs.close();
+  }
+}
+
+async function apiKeys(dataDir: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  const file = join(dataDir, 'fsx-api-credentials.json');
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as { accessKeyId: string; secretAccessKey: string };
+  } catch {
+    const keys = {
+      accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+      secretAccessKey: randomBytes(30).toString('base64url'),
+    };
+    await writeFile(file, JSON.stringify(keys), { mode: 0o600 });
+    return keys;
+  }
+}
+
+function nacreEntry(): string {
+  return fileURLToPath(new URL('../nacre.ts', import.meta.url));
+}
+
+function printSummary(s: {
+  dataDir: string;
+  source: string;
+  config: FileSystemConfig;
+  mountPoint: string | undefined;
+  api: { endpoint: string; accessKeyId: string; secretAccessKey: string } | undefined;
+}): void {
+  const capacity = s.config.osts.reduce((n, t) => n + t.capacityBytes, 0);
+  const lines = [
+    `Nacre file system "${s.config.fsname}" is up: ${s.config.osts.length} OSTs, ${formatSize(capacity)}.`,
+    `  source      ${s.source}`,
+    s.mountPoint ? `  mounted on  ${s.mountPoint}` : '  not mounted (--no-mount)',
+    `  MDT         ${s.config.mdt.target} at ${s.config.mdt.address}`,
+    ...s.config.osts.map((t) => `  OST         ${t.target} at ${t.address}`),
+    `  data        ${s.dataDir} (logs in ${join(s.dataDir, 'logs')})`,
+  ];
+  if (s.api) {
+    lines.push(
+      `  FSx API     ${s.api.endpoint}`,
+      `              export AWS_ACCESS_KEY_ID=${s.api.accessKeyId} AWS_SECRET_ACCESS_KEY=${s.api.secretAccessKey} AWS_REGION=us-east-1`,
+      `              aws fsx describe-file-systems --endpoint-url ${s.api.endpoint}`,
+    );
+  }
+  lines.push('Press Ctrl-C to unmount and stop.');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

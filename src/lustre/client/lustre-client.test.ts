@@ -24,10 +24,11 @@ interface World {
   oss: FakeOss[];
   /** Stops the MDS and starts a new one on the same socket with the same state. */
   restartMds(): Promise<void>;
+  stopMds(): Promise<void>;
 }
 
 /** Four fake OSS (OST 0 reachable only over its unix socket, as a local OST), a fake MDS and MGS, and a client. */
-async function world(t: TestContext): Promise<World> {
+async function world(t: TestContext, retryDeadlineMs = 5_000): Promise<World> {
   const dir = await mkdtemp(path.join(tmpdir(), 'nacre-client-'));
   const oss = [0, 1, 2, 3].map((i) => new FakeOss([`fk-OST000${i}`]));
   await oss[0]!.listen({ path: path.join(dir, 'oss0.sock') });
@@ -55,7 +56,7 @@ async function world(t: TestContext): Promise<World> {
     host: 'node-a',
     clientId: 'c1',
     timeoutMs: 5_000,
-    retryDeadlineMs: 5_000,
+    retryDeadlineMs,
   });
   t.after(async () => {
     await client.close();
@@ -69,7 +70,7 @@ async function world(t: TestContext): Promise<World> {
     mdsServer = mds.server();
     await mdsServer.listen({ path: mdsPath });
   };
-  return { client, mds, oss, restartMds };
+  return { client, mds, oss, restartMds, stopMds: () => mdsServer.close() };
 }
 
 async function createFile(w: World, name: string, layout: Layout, flags = O_RDWR) {
@@ -145,6 +146,24 @@ test('a mutation retried after the MDS connection drops reuses its xid, and the 
 
   await w.client.mkdir(ROOT, ROOT_INO, 'e', 0o755);
   assert.ok(w.mds.xidsOf('mkdir')[2]! > first, 'the next mutation gets a new, larger xid');
+});
+
+test('an MDS gone past the retry deadline is EIO; its own errnos pass through unchanged', async (t) => {
+  const w = await world(t, 300);
+  await assert.rejects(w.client.lookup(ROOT, ROOT_INO, 'nothing'), fsCode('ENOENT'));
+  w.mds.hooks.set('getattr', async () => {
+    throw new FsError('ESTALE', 'stale');
+  });
+  await assert.rejects(w.client.getattr(5), fsCode('ESTALE'));
+  w.mds.hooks.delete('getattr');
+  await w.stopMds();
+  const t0 = Date.now();
+  await assert.rejects(w.client.mkdir(ROOT, ROOT_INO, 'x', 0o755), fsCode('EIO'));
+  assert.ok(Date.now() - t0 < 3_000, 'gave up near the deadline');
+  const ac = new AbortController();
+  const pending = w.client.getattr(ROOT_INO, ac.signal);
+  ac.abort();
+  await assert.rejects(pending, fsCode('EINTR'));
 });
 
 test('an OST that is down gives EIO for files striped on it; other files stay readable', async (t) => {

@@ -148,6 +148,17 @@ test('an MDS restart is ridden out: calls made while it is down complete once it
   assert.equal((await a.getattr(attr.ino)).size, 16);
 });
 
+test('an MDS that comes back on another address is found through the MGS', async () => {
+  const before = (await cluster.config()).mdt.address;
+  await cluster.stopMds();
+  const made = a.mkdir(ROOT, ROOT_INO, 'moved', 0o755);
+  await new Promise((r) => setTimeout(r, 300));
+  await cluster.startMds({ newPort: true });
+  assert.notEqual((await cluster.config()).mdt.address, before);
+  const attr = await made;
+  assert.equal((await b.lookup(ROOT, ROOT_INO, 'moved')).ino, attr.ino);
+});
+
 test('with an OSS stopped, files with a stripe on it give EIO and the others stay readable', async () => {
   const dir = await a.lookup(ROOT, ROOT_INO, 'wide');
   const wide = await a.create(ROOT, dir.ino, 'everywhere', 0o644, O_RDWR);

@@ -84,6 +84,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       callTimeoutMs: timeoutMs,
       ...(opts.retryDeadlineMs !== undefined && { retryDeadlineMs: opts.retryDeadlineMs }),
       onInvalidate: (event) => client?.deliverInvalidate(event),
+      locate: async (s) => dialAddress((await mgs.getConfig(opts.fsname, s)).mdt, opts.host),
     });
     mds = session;
     pool = new OstPool({

@@ -26,6 +26,11 @@ export interface MdsSessionOptions {
   /** How long a call keeps retrying while the MDS is unreachable (ms). Default 60 s. */
   retryDeadlineMs?: number;
   onInvalidate?: (event: InvalidateEvent) => void;
+  /**
+   * Where the MDS is now (from the MGS). Asked while the MDS stays unreachable, at most once per
+   * second; a different answer moves the session there (an MDS restarted on another address).
+   */
+  locate?: (signal: AbortSignal) => Promise<string>;
 }
 
 const FIRST_BACKOFF_MS = 20;
@@ -38,14 +43,18 @@ const MAX_BACKOFF_MS = 1_000;
  * While the MDS is unreachable (refused, connection dropped, attempt deadline) calls are retried
  * with backoff; a mutation is retried with the same xid, which the MDS's reply cache turns into
  * exactly-once. Xids grow monotonically from the time the session was made, so a client
- * restarting with the same clientId does not collide with its earlier xids.
+ * restarting with the same clientId does not collide with its earlier xids. During an outage the
+ * session asks `locate` where the MDS went and follows it.
  */
 export class MdsSession {
-  readonly address: string;
   readonly clientId: string;
   readonly #host: string;
   readonly #fsname: string | undefined;
-  readonly #rpc: RpcClient;
+  readonly #onInvalidate: ((event: InvalidateEvent) => void) | undefined;
+  readonly #locate: MdsSessionOptions['locate'];
+  #rpc: RpcClient;
+  #locating: Promise<void> | undefined;
+  #lastLocate = 0;
   readonly #callTimeoutMs: number;
   readonly #retryDeadlineMs: number;
   readonly #log: Logger;
@@ -53,26 +62,21 @@ export class MdsSession {
   #rootIno = 1;
 
   constructor(opts: MdsSessionOptions) {
-    this.address = opts.address;
     this.clientId = opts.clientId;
     this.#host = opts.host;
     this.#fsname = opts.fsname;
     this.#callTimeoutMs = opts.callTimeoutMs ?? 30_000;
     this.#retryDeadlineMs = opts.retryDeadlineMs ?? 60_000;
-    this.#log = logger('lustre-client', { mds: opts.address });
+    this.#log = logger('lustre-client', { fsname: opts.fsname });
     this.#xid = Date.now() * 1000;
-    const onInvalidate = opts.onInvalidate;
-    this.#rpc = new RpcClient({
-      address: opts.address,
-      timeoutMs: this.#callTimeoutMs,
-      onConnect: (c) => this.#handshake(c),
-      onPush: (method, args) => {
-        if (method !== 'invalidate' || !onInvalidate) return;
-        const event = invalidateEvent(args);
-        if (event) onInvalidate(event);
-        else this.#log.warn('ignoring a malformed invalidate push', { args });
-      },
-    });
+    this.#onInvalidate = opts.onInvalidate;
+    this.#locate = opts.locate;
+    this.#rpc = this.#connection(opts.address);
+  }
+
+  /** The MDS address the session talks to. */
+  get address(): string {
+    return this.#rpc.address;
   }
 
   /** Root inode the MDS announced at the last connect. */
@@ -104,6 +108,42 @@ export class MdsSession {
   /** Closes the connection; calls in flight fail with EIO or EINTR. */
   close(): void {
     this.#rpc.close();
+  }
+
+  #connection(address: string): RpcClient {
+    return new RpcClient({
+      address,
+      timeoutMs: this.#callTimeoutMs,
+      onConnect: (c) => this.#handshake(c),
+      onPush: (method, args) => {
+        if (method !== 'invalidate' || !this.#onInvalidate) return;
+        const event = invalidateEvent(args);
+        if (event) this.#onInvalidate(event);
+        else this.#log.warn('ignoring a malformed invalidate push', { args });
+      },
+    });
+  }
+
+  /** Asks where the MDS is and moves there if it moved; never rejects. */
+  #relocate(): Promise<void> {
+    const locate = this.#locate;
+    if (!locate || Date.now() - this.#lastLocate < 1_000) return Promise.resolve();
+    this.#locating ??= (async () => {
+      this.#lastLocate = Date.now();
+      try {
+        const address = await locate(AbortSignal.timeout(2_000));
+        if (address === this.#rpc.address) return;
+        this.#log.info('MDS moved; following it', { from: this.#rpc.address, to: address });
+        const old = this.#rpc;
+        this.#rpc = this.#connection(address);
+        old.close();
+      } catch (err) {
+        this.#log.debug('cannot ask where the MDS is', { error: String(err) });
+      } finally {
+        this.#locating = undefined;
+      }
+    })();
+    return this.#locating;
   }
 
   async #handshake(c: Handshake): Promise<void> {
@@ -163,8 +203,11 @@ export class MdsSession {
           { cause: err },
         );
       }
-      if (attempts === 1) this.#log.warn('MDS unavailable; retrying', { method, error: String(err) });
+      if (attempts === 1) {
+        this.#log.warn('MDS unavailable; retrying', { mds: this.address, method, error: String(err) });
+      }
       await pause(backoff, signal, method);
+      if (attempts >= 2) await this.#relocate();
       backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
     }
   }

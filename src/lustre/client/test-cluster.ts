@@ -39,9 +39,9 @@ export interface TestCluster {
   ossFor(ost: number): Promise<{ client: OssClient; target: string }>;
   /** Stops the OSS serving OST `ost`. */
   stopOssOf(ost: number): Promise<void>;
-  /** Stops the MDS; `startMds` brings it back on the same port with the same database. */
+  /** Stops the MDS; `startMds` brings it back with the same database, on the same port unless `newPort`. */
   stopMds(): Promise<void>;
-  startMds(): Promise<void>;
+  startMds(opts?: { newPort?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -105,7 +105,8 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
         host: t.host,
         server: t.server,
       }));
-    const startMdsNow = async () => {
+    const startMdsNow = async (o: { newPort?: boolean } = {}) => {
+      if (o.newPort) mdsPort = 0;
       mds = await startMds({
         dataDir: path.join(dir, 'mds'),
         listen: { host: '127.0.0.1', port: mdsPort },

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { logger } from '../lib/log.ts';
+import { KubeError } from '../platform/kube.ts';
+import type { LeaseRecord, LeaseStore } from '../platform/kube-core.ts';
+import { LeaderElector } from './leader-election.ts';
+
+/** A Lease in memory with the API server's optimistic concurrency. */
+class MemoryLease implements LeaseStore {
+  rec: LeaseRecord | undefined;
+  #rv = 0;
+  failing = false;
+  async read(): Promise<LeaseRecord | undefined> {
+    if (this.failing) throw new KubeError('Unavailable', 'down');
+    return this.rec ? { ...this.rec } : undefined;
+  }
+  async write(lease: LeaseRecord): Promise<LeaseRecord> {
+    if (this.failing) throw new KubeError('Unavailable', 'down');
+    if ((this.rec?.resourceVersion ?? undefined) !== lease.resourceVersion)
+      throw new KubeError('Conflict', 'conflict');
+    this.rec = { ...lease, resourceVersion: String(++this.#rv) };
+    return { ...this.rec };
+  }
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const timings = { leaseDurationMs: 300, renewDeadlineMs: 150, retryPeriodMs: 20 };
+
+function candidate(store: LeaseStore, identity: string, state: { leading: Set<string> }) {
+  const ac = new AbortController();
+  const elector = new LeaderElector({
+    store,
+    identity,
+    log: logger('test'),
+    ...timings,
+    lead: async (signal) => {
+      state.leading.add(identity);
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      state.leading.delete(identity);
+    },
+  });
+  const run = elector.run(ac.signal);
+  return { stop: () => ac.abort(), run };
+}
+
+test('of two replicas exactly one leads; the other takes over at once when the leader stops', async (t) => {
+  const store = new MemoryLease();
+  const state = { leading: new Set<string>() };
+  const a = candidate(store, 'a', state);
+  t.after(() => a.stop());
+  await until('a to lead', () => state.leading.has('a'));
+  const b = candidate(store, 'b', state);
+  t.after(() => b.stop());
+  // b must not lead while a renews: watch for longer than a lease duration.
+  const watchUntil = Date.now() + timings.leaseDurationMs * 2;
+  while (Date.now() < watchUntil) {
+    assert.equal(state.leading.size, 1);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  a.stop();
+  await a.run;
+  assert.equal(store.rec?.holderIdentity, undefined, 'a released the lease');
+  await until('b to lead', () => state.leading.has('b'));
+  assert.equal(store.rec?.leaseTransitions, 1, 'the change of holder is counted');
+  b.stop();
+  await b.run;
+});
+
+test('a leader that cannot renew steps down before its lease could be taken', async (t) => {
+  const store = new MemoryLease();
+  const state = { leading: new Set<string>() };
+  const a = candidate(store, 'a', state);
+  t.after(() => a.stop());
+  await until('a to lead', () => state.leading.has('a'));
+  store.failing = true;
+  const lostAt = Date.now();
+  await until('a to step down', () => !state.leading.has('a'));
+  assert.ok(Date.now() - lostAt < timings.leaseDurationMs + 100, 'stepped down within the lease duration');
+  a.stop();
+  await a.run;
+});
+
+test('a lease held by another replica is taken only after it has not changed for a whole duration', async (t) => {
+  const store = new MemoryLease();
+  await store.write({
+    holderIdentity: 'gone',
+    leaseDurationSeconds: 1,
+    renewTime: new Date(0),
+    leaseTransitions: 3,
+  });
+  const state = { leading: new Set<string>() };
+  const started = Date.now();
+  const b = candidate(store, 'b', state);
+  t.after(() => b.stop());
+  await until('b to lead', () => state.leading.has('b'));
+  assert.ok(Date.now() - started >= timings.leaseDurationMs, 'b waited out the lease on its own clock');
+  assert.equal(store.rec?.leaseTransitions, 4);
+  b.stop();
+  await b.run;
+});

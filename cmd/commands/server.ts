@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/index.ts';
 import { ValidationError } from '../../src/lib/errors.ts';
-import { announceReady, onShutdown } from '../../src/lib/supervisor.ts';
+import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
 import { startMgs } from '../../src/lustre/mgs/mgs-server.ts';
 import { startOss } from '../../src/lustre/oss/oss-server.ts';
 import { startMdsService } from '../../src/lustre/roles/mds-service.ts';
@@ -65,9 +65,12 @@ export function registerServer(program: Command): void {
     )
     .action(async (opts: ServerOptions) => {
       const stop = await startRole(opts);
-      onShutdown(async () => {
-        await stop();
-      });
+      onShutdown(
+        async () => {
+          await stop();
+        },
+        { watchStdin: process.env[STOP_ON_STDIN_EOF] === '1' },
+      );
     });
 }
 

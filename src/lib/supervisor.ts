@@ -11,6 +11,9 @@ export interface ReadyLine {
   [key: string]: unknown;
 }
 
+/** Set in a supervised child's environment: stop when stdin ends (the parent went away). */
+export const STOP_ON_STDIN_EOF = 'NACRE_STOP_ON_STDIN_EOF';
+
 export function announceReady(fields: Omit<ReadyLine, 'event'>): void {
   process.stdout.write(`${JSON.stringify({ event: 'ready', ...fields })}\n`);
 }
@@ -39,9 +42,12 @@ export async function startChild(opts: {
   timeoutMs?: number;
 }): Promise<Child> {
   const log = createWriteStream(opts.logFile, { flags: 'a' });
+  // Its own process group, so a Ctrl-C meant for the parent does not stop the child before the parent
+  // has wound down what depends on it; stdin stays open so the child can notice the parent dying.
   const child = spawn(opts.command, opts.args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: opts.env ?? process.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...(opts.env ?? process.env), [STOP_ON_STDIN_EOF]: '1' },
+    detached: true,
   });
   child.stderr!.pipe(log, { end: false });
   const exited = new Promise<number | string>((resolve) =>
@@ -106,8 +112,11 @@ export async function startChild(opts: {
   }
 }
 
-/** Runs `fn` on SIGINT or SIGTERM, once. */
-export function onShutdown(fn: (signal: string) => Promise<void>): void {
+/**
+ * Runs `fn` on SIGINT or SIGTERM, once; with `watchStdin` (a child started by startChild) also when
+ * its parent goes away.
+ */
+export function onShutdown(fn: (signal: string) => Promise<void>, opts: { watchStdin?: boolean } = {}): void {
   let running = false;
   const handler = (signal: string) => {
     if (running) return;
@@ -122,4 +131,9 @@ export function onShutdown(fn: (signal: string) => Promise<void>): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  if (opts.watchStdin) {
+    process.stdin.on('end', () => handler('parent gone'));
+    process.stdin.on('error', () => handler('parent gone'));
+    process.stdin.resume();
+  }
 }

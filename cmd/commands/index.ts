@@ -1,6 +1,7 @@
 // Registers every subcommand of the CLI; each lives in its own module beside this one.
 import type { Command } from 'commander';
 import { registerController } from './controller.ts';
+import { registerLfs } from './lfs.ts';
 import { registerMount } from './mount.ts';
 import { registerServer } from './server.ts';
 import { registerUp } from './up.ts';
@@ -8,6 +9,7 @@ import { registerUp } from './up.ts';
 export function registerCommands(program: Command): void {
   registerUp(program);
   registerMount(program);
+  registerLfs(program);
   registerServer(program);
   registerController(program);
 }

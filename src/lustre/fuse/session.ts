@@ -75,6 +75,8 @@ export class FuseSession {
   private readonly earlyInterrupts = new Map<number, { unique: number; timer: NodeJS.Timeout }>();
   private readonly notifier: Notifier;
   private readonly log: Logger;
+  /** Per-request debug records (the `fuse` debug channel), decided once: it is checked on every request. */
+  private readonly trace: boolean;
   private resolveInit!: (r: InitResult) => void;
   private resolveClosed!: () => void;
   private liveReaders = 0;
@@ -88,6 +90,7 @@ export class FuseSession {
     this.opts = opts;
     this.groups = opts.groups ?? new GroupResolver();
     this.log = opts.log;
+    this.trace = opts.log.isDebugEnabled();
     this.notifier = new Notifier(fd, opts.log, (ino) => ino === FUSE_ROOT_ID || this.lookups.has(ino));
     this.initialized = new Promise((resolve) => {
       this.resolveInit = resolve;
@@ -153,6 +156,10 @@ export class FuseSession {
       return false;
     }
     const body = req.subarray(IN_HEADER_SIZE, Math.min(h.len, req.length));
+    if (this.trace) {
+      const op = opcodeName.get(h.opcode) ?? h.opcode;
+      this.log.debug('request', { op, unique: h.unique, nodeid: h.nodeid, pid: h.pid });
+    }
     switch (h.opcode) {
       case Opcode.INIT:
         return this.onInit(h, body);
@@ -174,7 +181,7 @@ export class FuseSession {
     }
     const op = ops.get(h.opcode);
     if (!op) {
-      if (this.log.isDebugEnabled())
+      if (this.trace)
         this.log.debug('unsupported opcode', { opcode: h.opcode, name: opcodeName.get(h.opcode) });
       this.send(h.unique, -ENOSYS);
       return false;
@@ -205,7 +212,9 @@ export class FuseSession {
       if (this.send(h.unique, 0, reply.body)) reply.onSent?.();
       else reply.onUnsent?.();
     } catch (err) {
-      this.send(h.unique, -this.errno(h, err, c.signal.aborted));
+      const errno = this.errno(h, err, c.signal.aborted);
+      if (this.trace) this.log.debug('error reply', { unique: h.unique, errno, err: (err as Error).message });
+      this.send(h.unique, -errno);
     } finally {
       this.inFlight.delete(h.unique);
     }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -26,6 +27,8 @@ import { rejectsWith } from './test-support/expect.ts';
 import { ACCOUNT, type Harness, REGION, SUBNET, startHarness, waitFor } from './test-support/harness.ts';
 import { MemoryFsClient } from './test-support/memory-fs-client.ts';
 import { buildSampleTree, dumpTree } from './test-support/tree.ts';
+
+const { O_WRONLY, O_CREAT } = constants;
 
 /** One in-memory file system per MGS file system config: recreated targets start empty. */
 const clients = new WeakMap<FileSystemConfig, MemoryFsClient>();
@@ -212,7 +215,13 @@ test('DescribeBackups filters by file system and type, pages, and names missing 
 test('DeleteBackup answers DELETED, frees its chunks, and refuses while a restore reads the backup', async () => {
   const fs = await available();
   await buildSampleTree(clientOf(fs));
-  const { handle } = await clientOf(fs).create(ROOT_CREDENTIALS, ROOT_INO, 'unique', 0o644, 0);
+  const { handle } = await clientOf(fs).create(
+    ROOT_CREDENTIALS,
+    ROOT_INO,
+    'unique',
+    0o644,
+    O_WRONLY | O_CREAT,
+  );
   await clientOf(fs).write(handle, 0, randomBytes(4096));
   const before = await chunkCount();
   const { Backup: b } = await h.fsx.send(new CreateBackupCommand({ FileSystemId: fs.FileSystemId }));

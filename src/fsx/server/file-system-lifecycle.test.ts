@@ -17,7 +17,7 @@ import { type Harness, SUBNET, startHarness, waitFor } from './test-support/harn
 
 let h: Harness;
 before(async () => {
-  h = await startHarness();
+  h = await startHarness({ healthIntervalMs: 25 });
 });
 after(() => h.close());
 
@@ -277,4 +277,16 @@ test('DeleteFileSystem refuses final backups of SCRATCH and tags without a final
     /FinalBackupTags/,
   );
   assert.equal((await describeOne(fs.FileSystemId!)).Lifecycle, 'AVAILABLE');
+});
+
+test('a file system the MGS forgot is MISCONFIGURED, and AVAILABLE again when the MGS knows it', async () => {
+  const fs = await available();
+  const name = fs.LustreConfiguration!.MountName!;
+  const cfg = h.allocator.fileSystems.get(name)!;
+  h.allocator.fileSystems.delete(name);
+  const lost = await until(fs.FileSystemId!, 'MISCONFIGURED');
+  assert.match(lost.FailureDetails!.Message!, /MGS/);
+  h.allocator.fileSystems.set(name, cfg);
+  const back = await until(fs.FileSystemId!, 'AVAILABLE');
+  assert.equal(back.FailureDetails, undefined);
 });

@@ -15,6 +15,7 @@ import {
   describeFileSystems,
   updateFileSystem,
 } from './file-system-ops.ts';
+import { startHealthChecks } from './health.ts';
 import { createFsxHttpServer, type Operation } from './http.ts';
 import { JobRunner } from './lifecycle.ts';
 import { StateStore } from './state-store.ts';
@@ -50,6 +51,8 @@ export interface FsxApiOptions {
   retryForMs?: number;
   /** How often automatic daily backups are checked for (default 1 min). */
   autoBackupIntervalMs?: number;
+  /** How often the MGS is asked whether AVAILABLE file systems still exist (default 1 min). */
+  healthIntervalMs?: number;
   /** Clock of timestamps and backup schedules (default Date.now); tests move it. */
   clock?: () => number;
 }
@@ -122,11 +125,13 @@ export async function startFsxApi(opts: FsxApiOptions): Promise<FsxApi> {
   const endpoint = `http://${formatTcpAddress(addr.address, addr.port)}`;
   jobs.resumeAll();
   const stopAutoBackups = backups ? startAutoBackups(ctx, opts.autoBackupIntervalMs ?? 60_000) : () => {};
+  const stopHealthChecks = startHealthChecks(ctx, opts.healthIntervalMs ?? 60_000);
   log.info('FSx API listening', { endpoint, region: opts.region, backups: backups !== undefined });
   return {
     endpoint,
     async close() {
       stopAutoBackups();
+      stopHealthChecks();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await jobs.close();

@@ -150,36 +150,70 @@ test('growing capacity adds OSTs through the MGS, shows UPDATING, then the new c
   assert.equal(h.allocator.fileSystems.get(name)!.osts.length, 6);
 });
 
-test('UpdateFileSystem enforces FSx for Lustre update rules', async () => {
-  const p2 = await available(persistent2);
-  const s1 = await available({ ...scratch2, LustreConfiguration: { DeploymentType: 'SCRATCH_1' } });
-  const s2 = await available();
-  const update = (FileSystemId: string, rest: object) =>
-    h.fsx.send(new UpdateFileSystemCommand({ FileSystemId, ...rest }));
-  await rejectsWith(update(p2.FileSystemId!, { StorageCapacity: 1200 }), BadRequest, /greater than/);
-  await rejectsWith(update(p2.FileSystemId!, { StorageCapacity: 3600 }), BadRequest, /multiple of 2400/);
-  await rejectsWith(update(s1.FileSystemId!, { StorageCapacity: 3600 }), BadRequest, /SCRATCH_1/);
-  await rejectsWith(
-    update(s2.FileSystemId!, { LustreConfiguration: { PerUnitStorageThroughput: 125 } }),
+type Target = 'p2' | 's1' | 's2' | 'missing';
+const UPDATE_RULES: [string, Target, object, Parameters<typeof rejectsWith>[1], RegExp?][] = [
+  ['capacity only grows', 'p2', { StorageCapacity: 1200 }, BadRequest, /greater than/],
+  ['SSD capacity grows in 2400 GiB steps', 'p2', { StorageCapacity: 3600 }, BadRequest, /multiple of 2400/],
+  ['SCRATCH_1 capacity cannot grow', 's1', { StorageCapacity: 3600 }, BadRequest, /SCRATCH_1/],
+  [
+    'SCRATCH has no PerUnitStorageThroughput',
+    's2',
+    { LustreConfiguration: { PerUnitStorageThroughput: 125 } },
     InvalidPerUnitStorageThroughput,
-  );
-  await rejectsWith(
-    update(p2.FileSystemId!, { LustreConfiguration: { PerUnitStorageThroughput: 200 } }),
+  ],
+  [
+    'PERSISTENT_2 throughput is 125, 250, 500 or 1000',
+    'p2',
+    { LustreConfiguration: { PerUnitStorageThroughput: 200 } },
     InvalidPerUnitStorageThroughput,
-  );
-  await rejectsWith(update(p2.FileSystemId!, {}), BadRequest, /no change/);
-  await rejectsWith(
-    update(p2.FileSystemId!, { LustreConfiguration: { AutoImportPolicy: 'NEW' } }),
+  ],
+  ['an update must change something', 'p2', {}, BadRequest, /no change/],
+  [
+    'AutoImportPolicy needs a linked S3 bucket',
+    'p2',
+    { LustreConfiguration: { AutoImportPolicy: 'NEW' } },
     BadRequest,
-  );
-  await rejectsWith(
-    update(s2.FileSystemId!, { LustreConfiguration: { AutomaticBackupRetentionDays: 3 } }),
+  ],
+  [
+    'SCRATCH has no automatic backups',
+    's2',
+    { LustreConfiguration: { AutomaticBackupRetentionDays: 3 } },
     BadRequest,
-  );
-  await rejectsWith(update(p2.FileSystemId!, { FileSystemTypeVersion: '2.10' }), BadRequest, /upgraded/);
-  await rejectsWith(update(p2.FileSystemId!, { StorageType: 'HDD' }), BadRequest);
-  await rejectsWith(update('fs-0123456789abcdef0', { StorageCapacity: 2400 }), FileSystemNotFound);
-});
+  ],
+  ['the Lustre version only moves up', 'p2', { FileSystemTypeVersion: '2.10' }, BadRequest, /upgraded/],
+  ['the storage type is immutable', 'p2', { StorageType: 'HDD' }, BadRequest],
+  [
+    'metadata IOPS need PERSISTENT_2',
+    's2',
+    { LustreConfiguration: { MetadataConfiguration: { Mode: 'AUTOMATIC' } } },
+    IncompatibleParameterError,
+  ],
+  ['the file system must exist', 'missing', { StorageCapacity: 2400 }, FileSystemNotFound],
+];
+
+const targets = new Map<Target, string>();
+for (const [rule, target, rest, expected, message] of UPDATE_RULES) {
+  test(`UpdateFileSystem refuses an update that breaks a rule: ${rule}`, async () => {
+    if (targets.size === 0) {
+      targets.set('p2', (await available(persistent2)).FileSystemId!);
+      targets.set(
+        's1',
+        (await available({ ...scratch2, LustreConfiguration: { DeploymentType: 'SCRATCH_1' } }))
+          .FileSystemId!,
+      );
+      targets.set('s2', (await available()).FileSystemId!);
+      targets.set('missing', 'fs-0123456789abcdef0');
+    }
+    const id = targets.get(target)!;
+    const before = target === 'missing' ? undefined : await describeOne(id);
+    await rejectsWith(
+      h.fsx.send(new UpdateFileSystemCommand({ FileSystemId: id, ...rest })),
+      expected,
+      message,
+    );
+    if (before) assert.deepEqual(await describeOne(id), before);
+  });
+}
 
 test('UpdateFileSystem applies Lustre settings at once and records the update', async () => {
   const p2 = await available(persistent2);

@@ -76,11 +76,14 @@ export class LineChild {
     this.exited = new Promise((resolve) => this.process.on('close', resolve));
   }
 
-  /** Resolves with the first output line starting with `prefix`. */
+  /** Resolves with the first complete output line starting with `prefix`. */
   waitForLine(prefix: string, timeoutMs = 30_000): Promise<string> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const line = this.out.split('\n').find((l) => l.startsWith(prefix));
+        const line = this.out
+          .split('\n')
+          .slice(0, -1) // the last piece is not a complete line yet
+          .find((l) => l.startsWith(prefix));
         if (line === undefined) return;
         clearTimeout(timer);
         this.waiters.delete(check);

@@ -321,12 +321,19 @@ export class MemoryClient implements FileSystemClient {
   async read(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
     const n = this.node(handle.ino);
     const end = Math.min(n.attr.size, offset + length);
-    const out = Buffer.alloc(Math.max(0, end - offset));
+    const first = Math.floor(offset / CHUNK);
+    const chunk = n.chunks.get(first);
+    if (chunk && end > offset && Math.floor((end - 1) / CHUNK) === first) {
+      return chunk.subarray(offset - first * CHUNK, end - first * CHUNK); // a view: the caller sends it at once
+    }
+    const out = Buffer.allocUnsafe(Math.max(0, end - offset));
     for (let pos = offset; pos < end; ) {
       const idx = Math.floor(pos / CHUNK);
       const within = pos - idx * CHUNK;
       const take = Math.min(CHUNK - within, end - pos);
-      n.chunks.get(idx)?.copy(out, pos - offset, within, within + take);
+      const chunk = n.chunks.get(idx);
+      if (chunk) chunk.copy(out, pos - offset, within, within + take);
+      else out.fill(0, pos - offset, pos - offset + take);
       pos += take;
     }
     return out;
@@ -340,7 +347,8 @@ export class MemoryClient implements FileSystemClient {
       const idx = Math.floor(pos / CHUNK);
       let chunk = n.chunks.get(idx);
       if (!chunk) {
-        chunk = Buffer.alloc(CHUNK);
+        const whole = pos % CHUNK === 0 && data.length - done >= CHUNK;
+        chunk = whole ? Buffer.allocUnsafe(CHUNK) : Buffer.alloc(CHUNK);
         n.chunks.set(idx, chunk);
       }
       done += data.copy(

@@ -34,6 +34,8 @@ const EIO = errnoNumber('EIO');
 const REPLY_GONE = new Set(['ENOENT']);
 /** Read errors after which the loop simply reads again. */
 const READ_RETRY = new Set(['ENOENT', 'EINTR', 'EAGAIN']);
+/** Request buffers kept for reuse after WRITEs complete. */
+const POOL_MAX = 16;
 /** How long an INTERRUPT whose request we have not seen yet is kept before the kernel is told to resend it. */
 const INTERRUPT_GRACE_MS = 1000;
 
@@ -74,6 +76,9 @@ export class FuseSession {
   /** INTERRUPTs that arrived before their request was dispatched: target unique → INTERRUPT unique. */
   private readonly earlyInterrupts = new Map<number, { unique: number; timer: NodeJS.Timeout }>();
   private readonly notifier: Notifier;
+  /** Free request buffers: a WRITE's buffer comes back here once the client's write resolved. */
+  private readonly pool: Buffer[] = [];
+  private readonly bufferSize: number;
   private readonly log: Logger;
   /** Per-request debug records (the `fuse` debug channel), decided once: it is checked on every request. */
   private readonly trace: boolean;
@@ -89,6 +94,7 @@ export class FuseSession {
     this.fd = fd;
     this.opts = opts;
     this.groups = opts.groups ?? new GroupResolver();
+    this.bufferSize = readBufferSize(opts.maxWrite);
     this.log = opts.log;
     this.trace = opts.log.isDebugEnabled();
     this.notifier = new Notifier(fd, opts.log, (ino) => ino === FUSE_ROOT_ID || this.lookups.has(ino));
@@ -102,8 +108,7 @@ export class FuseSession {
 
   /** Starts the read loops. */
   start(): void {
-    const size = readBufferSize(this.opts.maxWrite);
-    for (let i = 0; i < this.opts.readers; i++) this.readLoop(size);
+    for (let i = 0; i < this.opts.readers; i++) this.readLoop();
   }
 
   /** Tells the kernel to drop what it caches for an inode or a name (no-op before INIT or after the end). */
@@ -116,18 +121,22 @@ export class FuseSession {
     return { inFlight: this.inFlight.size, openHandles: this.handles.size, knownInodes: this.lookups.size };
   }
 
-  private readLoop(size: number): void {
+  private takeBuffer(): Buffer {
+    return this.pool.pop() ?? Buffer.allocUnsafe(this.bufferSize);
+  }
+
+  private readLoop(): void {
     this.liveReaders++;
-    let buf = Buffer.allocUnsafe(size);
+    let buf = this.takeBuffer();
     const next = (): void => {
-      fs.read(this.fd, buf, 0, size, null, (err, n) => {
+      fs.read(this.fd, buf, 0, buf.length, null, (err, n) => {
         if (err) {
           if (!this.ending && READ_RETRY.has(err.code ?? '')) return next();
           if (err.code !== 'ENODEV' && !this.ending)
             this.log.error('read from /dev/fuse failed', { err: err.message });
           return this.readerDone();
         }
-        if (this.dispatch(buf.subarray(0, n))) buf = Buffer.allocUnsafe(size);
+        if (this.dispatch(buf, n)) buf = this.takeBuffer();
         if (this.ending) return this.readerDone();
         next();
       });
@@ -146,8 +155,9 @@ export class FuseSession {
     });
   }
 
-  /** Handles one request; returns true when its buffer was handed to a handler (WRITE data). */
-  private dispatch(req: Buffer): boolean {
+  /** Handles the request in `buf[0, n)`; returns true when `buf` was handed to a handler (WRITE data). */
+  private dispatch(buf: Buffer, n: number): boolean {
+    const req = buf.subarray(0, n);
     let h: InHeader;
     try {
       h = decodeInHeader(req);
@@ -201,13 +211,25 @@ export class FuseSession {
       this.earlyInterrupts.delete(h.unique);
       controller.abort(new FsError('EINTR'));
     }
-    void this.execute(h, run, controller);
-    return h.opcode === Opcode.WRITE;
+    const handedOver = h.opcode === Opcode.WRITE ? buf : undefined;
+    void this.execute(h, run, controller, handedOver);
+    return handedOver !== undefined;
   }
 
-  private async execute(h: InHeader, run: (ctx: OpContext) => Promise<Reply | null>, c: AbortController) {
+  /**
+   * Runs a request and replies. A WRITE's request buffer (`handedOver`) is reused once the client's
+   * write resolved, as a Node caller reuses a buffer once fs.write settles; after a failure the
+   * client may still be sending from it, so it is left to the garbage collector.
+   */
+  private async execute(
+    h: InHeader,
+    run: (ctx: OpContext) => Promise<Reply | null>,
+    c: AbortController,
+    handedOver?: Buffer,
+  ) {
     try {
       const reply = await run(this.context(h, c.signal));
+      if (handedOver && this.pool.length < POOL_MAX) this.pool.push(handedOver);
       if (!reply) return;
       if (this.send(h.unique, 0, reply.body)) reply.onSent?.();
       else reply.onUnsent?.();

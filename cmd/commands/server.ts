@@ -5,6 +5,7 @@ import { type Command, Option } from 'commander';
 import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/index.ts';
 import { ValidationError } from '../../src/lib/errors.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
+import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
 import { startMgs } from '../../src/lustre/mgs/mgs-server.ts';
 import { startOss } from '../../src/lustre/oss/oss-server.ts';
 import { startMdsService } from '../../src/lustre/roles/mds-service.ts';
@@ -137,6 +138,7 @@ async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => 
     mgs: new MgsTargetAllocator(mgsAddress),
     mountHost: opts.mountHost ?? mgsAddress,
     backupDir: join(opts.dataDir, 'backups'),
+    connectClient: (fsname, signal) => connectLustre({ mgsAddress, fsname, host: opts.host, signal }),
     ...(opts.capacityScale !== undefined && { capacityScale: opts.capacityScale }),
   });
   announceReady({ role: 'api', address: api.endpoint, endpoint: api.endpoint, region: opts.region });

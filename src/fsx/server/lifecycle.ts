@@ -146,14 +146,15 @@ export class JobRunner implements Jobs {
     const { allocator, capacityScale } = this.#c;
     const fs = rec.fs;
     const fsname = fs.LustreConfiguration.MountName;
-    const osts = ostCountFor(fs.StorageCapacity);
+    const replicas = replicasFor(fs.LustreConfiguration.DeploymentType);
+    const osts = ostCountFor(fs.StorageCapacity, replicas);
     const cfg = await this.#retrying('create', rec.jobSince!, (signal) =>
       allocator.createFileSystem(
         {
           fsname,
           ostCount: osts,
           ostCapacityBytes: ostCapacityBytes(fs.StorageCapacity, osts, capacityScale),
-          replicas: replicasFor(fs.LustreConfiguration.DeploymentType),
+          replicas,
         },
         signal,
       ),

@@ -31,9 +31,12 @@ export interface TargetAllocator {
 /** Default emulated bytes per FSx GiB: 1 MiB, so a 1200 GiB file system gets 1200 MiB of real space. */
 export const DEFAULT_CAPACITY_SCALE = 1024 * 1024;
 
-/** FSx scales a Lustre file system in units of about 1.2 TiB; the emulator gives each unit one OST. */
-export function ostCountFor(storageCapacityGiB: number): number {
-  return Math.max(1, Math.floor(storageCapacityGiB / 1200));
+/**
+ * FSx scales a Lustre file system in units of about 1.2 TiB; the emulator gives each unit one OST,
+ * and at least one per replica, since a stripe's mirror lives on another OST.
+ */
+export function ostCountFor(storageCapacityGiB: number, replicas = 1): number {
+  return Math.max(replicas, Math.floor(storageCapacityGiB / 1200));
 }
 
 /** Emulated bytes of `gib` FSx GiB split over `osts` OSTs (rounded down to whole bytes). */

@@ -7,6 +7,8 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { logger } from '../lib/log.ts';
+import type { KubeObjectLike } from './kube.ts';
+import { translateKubeError } from './kube-errors.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
@@ -17,8 +19,8 @@ const MAX_RESTART_MS = 30_000;
  * Keeps a local copy of every object of a kind and calls handlers on each change. `start` resolves
  * after the first list; a failed list or watch is retried with backoff until `stop`.
  */
-export class KubeInformer<T extends KubernetesObject> {
-  readonly #lw: ListWatch<T>;
+export class KubeInformer<T extends KubeObjectLike> {
+  readonly #lw: ListWatch<KubernetesObject>;
   readonly #what: string;
   #stopped = true;
   #restartMs = MIN_RESTART_MS;
@@ -27,7 +29,12 @@ export class KubeInformer<T extends KubernetesObject> {
 
   constructor(kc: KubeConfig, path: string, list: () => Promise<KubernetesListObject<T>>, what: string) {
     this.#what = what;
-    this.#lw = new ListWatch<T>(path, new Watch(kc), list, false);
+    this.#lw = new ListWatch<KubernetesObject>(
+      path,
+      new Watch(kc),
+      list as unknown as () => Promise<KubernetesListObject<KubernetesObject>>,
+      false,
+    );
     this.#lw.on('error', (err: unknown) => this.#onError(err));
     this.#lw.on('connect', () => {
       this.#restartMs = MIN_RESTART_MS;
@@ -36,7 +43,8 @@ export class KubeInformer<T extends KubernetesObject> {
 
   #onError(err: unknown): void {
     if (this.#stopped) return;
-    const message = err instanceof Error ? err.message : String(err);
+    const e = translateKubeError(err, `list/watch ${this.#what}`);
+    const message = e instanceof Error ? e.message : String(e);
     this.#log.warn('list/watch failed; restarting', {
       kind: this.#what,
       error: message,
@@ -51,7 +59,7 @@ export class KubeInformer<T extends KubernetesObject> {
 
   /** Calls `handler` for each object added, changed or deleted (after its cache is updated). */
   on(event: InformerEvent, handler: (obj: T) => void): void {
-    this.#lw.on(event, handler);
+    this.#lw.on(event, handler as unknown as (obj: KubernetesObject) => void);
   }
 
   /** Starts listing and watching; resolves once the first list is in the cache (or failed and will be retried). */
@@ -67,10 +75,10 @@ export class KubeInformer<T extends KubernetesObject> {
   }
 
   get(namespace: string, name: string): T | undefined {
-    return this.#lw.get(name, namespace);
+    return this.#lw.get(name, namespace) as T | undefined;
   }
 
   list(): readonly T[] {
-    return this.#lw.list();
+    return this.#lw.list() as unknown as readonly T[];
   }
 }

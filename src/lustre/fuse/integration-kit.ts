@@ -126,7 +126,9 @@ export async function isMounted(mountPoint: string): Promise<boolean> {
   return info.split('\n').some((l) => l.split(' ')[4] === mountPoint);
 }
 
-/** Last-resort cleanup for an after hook: lazy unmount when the adapter's own unmount failed. */
+/** Last-resort cleanup for an after hook: lazily detaches every mount stacked on `mountPoint`. */
 export async function forceUnmount(mountPoint: string): Promise<void> {
-  if (await isMounted(mountPoint)) await run('umount', ['-l', mountPoint], { timeoutMs: 10_000 });
+  for (let i = 0; i < 8 && (await isMounted(mountPoint)); i++) {
+    await run('umount', ['-l', mountPoint], { timeoutMs: 10_000 });
+  }
 }

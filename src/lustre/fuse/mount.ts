@@ -11,7 +11,7 @@ const FS_TYPE = 'fuse.nacre';
 
 export interface MountFuseOptions {
   client: FileSystemClient;
-  /** An existing directory. */
+  /** An existing directory. A dead FUSE mount on it (ENOTCONN, its daemon was killed) is detached first. */
   mountPoint: string;
   /** What mount(8) and /proc/mounts show as the source, e.g. `10.0.0.1@tcp:/fsname`. */
   source: string;
@@ -104,6 +104,22 @@ export function findMountDevice(mountinfo: string, mountPoint: string, fstype = 
   return found;
 }
 
+/**
+ * The real path of the mount point. A FUSE mount left there by a daemon that died answers ENOTCONN;
+ * it is detached (lazily, as nothing can use it any more) and the directory below is used.
+ */
+async function resolveMountPoint(path: string, timeoutMs: number): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await realpath(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTCONN' || attempt >= 8) throw err;
+      logger('fuse', { mountPoint: path }).warn('detaching a dead FUSE mount left by a previous daemon');
+      await runCommand('umount', ['-l', path], timeoutMs);
+    }
+  }
+}
+
 async function mountedDevice(mountPoint: string): Promise<string | undefined> {
   return findMountDevice(await readFile('/proc/self/mountinfo', 'utf8'), mountPoint);
 }
@@ -122,7 +138,7 @@ async function mountedDevice(mountPoint: string): Promise<string | undefined> {
 export async function mountFuse(opts: MountFuseOptions): Promise<FuseMount> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const maxWrite = Math.min(opts.maxWrite ?? 1 << 20, 1 << 20);
-  const mountPoint = await realpath(opts.mountPoint);
+  const mountPoint = await resolveMountPoint(opts.mountPoint, timeoutMs);
   const log = logger('fuse', { mountPoint });
   const fd = fs.openSync('/dev/fuse', 'r+');
   const session = new FuseSession(fd, {

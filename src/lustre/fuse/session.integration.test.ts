@@ -167,6 +167,36 @@ print(open(p, "rb").read()[4096:4101].decode())`,
     }
   });
 
+  it('mounts over a dead mount left by a killed daemon', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nacre-fuse-dead-'));
+    const script = `import { mountFuse } from ${JSON.stringify(new URL('./mount.ts', import.meta.url).href)};
+import { MemoryClient } from ${JSON.stringify(new URL('./memory-client.ts', import.meta.url).href)};
+await mountFuse({ client: new MemoryClient(), mountPoint: process.env.MNT, source: 'doomed' });
+console.log('mounted');
+setInterval(() => {}, 1000);`;
+    const daemon = new LineChild('sh', [
+      '-c',
+      `MNT=${dir} UV_THREADPOOL_SIZE=8 exec "$0" --input-type=module -e "$1"`,
+      process.execPath,
+      script,
+    ]);
+    let m: FuseMount | undefined;
+    try {
+      await daemon.waitForLine('mounted');
+      daemon.kill();
+      await daemon.exited;
+      assert.match((await run('stat', [dir])).stderr, /Transport endpoint is not connected/);
+      m = await mountFuse({ client: new MemoryClient(), mountPoint: dir, source: 'nacre-test' });
+      assert.equal(await sh('echo alive > $MNT/x; cat $MNT/x', { env: { MNT: dir } }), 'alive\n');
+    } finally {
+      daemon.kill();
+      await m?.unmount({ timeoutMs: 5000 }).catch(() => undefined);
+      await forceUnmount(dir);
+      assert.equal(await isMounted(dir), false, 'no mount left behind');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('unmounts when the AbortSignal fires', async (t) => {
     const controller = new AbortController();
     const m = await mountTemp(t, new MemoryClient(), { signal: controller.signal });

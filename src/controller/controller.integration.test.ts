@@ -215,6 +215,26 @@ test('growing storageCapacity goes UPDATING then AVAILABLE at the new capacity',
   assert.equal(inEmulator?.StorageCapacity, 2400);
 });
 
+test('tags added to the spec are set on the file system', async () => {
+  const s = await waitFor('main', 'fs1', 'Ready', ready);
+  const r = await env.kubectl([
+    'patch',
+    'fsxfs',
+    'fs1',
+    '-n',
+    'main',
+    '--type',
+    'merge',
+    '-p',
+    '{"spec":{"tags":[{"key":"team","value":"storage"}]}}',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  await eventually('the tag on the file system', async () => {
+    const f = (await fsx.fileSystems()).find((x) => x.FileSystemId === s.fileSystemID);
+    return f?.Tags?.some((t) => t.Key === 'team' && t.Value === 'storage') ? true : undefined;
+  });
+});
+
 test('a spec the backend refuses is reported as InvalidRequest with its message, and retried only when the spec changes', async () => {
   await apply(
     'main',
@@ -347,7 +367,9 @@ test('a Backup of a FileSystem becomes AVAILABLE, restores into a new FileSystem
       'jsonpath={.status.lifecycle}|{.status.backupID}|{.status.fileSystemID}',
     ]);
     const [lifecycle, id, fsId] = r.stdout.split('|');
-    return lifecycle === 'AVAILABLE' ? (assert.equal(fsId, src.fileSystemID), id) : undefined;
+    if (lifecycle !== 'AVAILABLE') return undefined;
+    assert.equal(fsId, src.fileSystemID);
+    return id;
   });
   assert.match(backupId ?? '', /^backup-[0-9a-f]+$/);
   assert.equal(
@@ -366,7 +388,7 @@ test('a Backup of a FileSystem becomes AVAILABLE, restores into a new FileSystem
   });
 });
 
-test('a DataRepositoryAssociation the emulator does not offer yet reports its UnsupportedOperation, and deletes cleanly', async () => {
+test('associations and tasks the emulator does not offer yet report its UnsupportedOperation, and delete cleanly', async () => {
   await apply('main', 'FileSystem', 'linked', PERSISTENT);
   await apply(
     'main',
@@ -388,6 +410,26 @@ test('a DataRepositoryAssociation the emulator does not offer yet reports its Un
   });
   assert.match(synced, /CreateDataRepositoryAssociation: UnsupportedOperation: .*not yet supported/);
   assert.equal((await env.kubectl(['delete', 'fsxdra', 'dra1', '-n', 'main', '--timeout=30s'])).code, 0);
+  await apply(
+    'main',
+    'DataRepositoryTask',
+    'export1',
+    '  fileSystemRef:\n    name: linked\n  type: EXPORT_TO_REPOSITORY\n  report:\n    enabled: false\n',
+  );
+  const task = await eventually('export1 Synced=False', async () => {
+    const r = await env.kubectl([
+      'get',
+      'fsxtask',
+      'export1',
+      '-n',
+      'main',
+      '-o',
+      'jsonpath={.status.conditions[?(@.type=="Synced")].reason}|{.status.conditions[?(@.type=="Synced")].message}',
+    ]);
+    return r.stdout.startsWith('Unsupported|') ? r.stdout : undefined;
+  });
+  assert.match(task, /CreateDataRepositoryTask: UnsupportedOperation/);
+  assert.equal((await env.kubectl(['delete', 'fsxtask', 'export1', '-n', 'main', '--timeout=30s'])).code, 0);
 });
 
 test('a controller stopped right after CreateFileSystem and restarted makes exactly one file system', async (t) => {
@@ -429,7 +471,20 @@ test('a controller stopped right after CreateFileSystem and restarted makes exac
 });
 
 test('of two replicas one leads; when it stops the other takes over the lease and the work', async (t) => {
+  // These replicas read the emulator's credentials from a Secret, as they would in a cluster.
+  const secret = await env.kubectl([
+    'create',
+    'secret',
+    'generic',
+    'nacre-fsx-credentials',
+    '-n',
+    'nacre-system',
+    `--from-literal=accessKeyId=${fsx.accessKeyId}`,
+    `--from-literal=secretAccessKey=${fsx.secretAccessKey}`,
+  ]);
+  assert.equal(secret.code, 0, secret.stderr);
   const timings = {
+    emulator: { endpoint: fsx.endpoint, region: fsx.region },
     leaderElection: true,
     leaseName: 'nacre-test-ha',
     leaseDurationMs: 3_000,

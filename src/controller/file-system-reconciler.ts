@@ -112,6 +112,7 @@ async function sync(r: Run, obj: FileSystem, id: string): Promise<ReconcileResul
     );
   }
   if (info.lifecycle !== 'AVAILABLE' || info.updatePending) return observe(r, obj, info);
+  await syncTags(r, obj, info);
   const { update, changes } = fileSystemDiff(obj.spec, info);
   if (changes.length === 0)
     return observe(r, obj, info, {
@@ -145,6 +146,16 @@ async function sync(r: Run, obj: FileSystem, id: string): Promise<ReconcileResul
       message: `requested ${changes.join('; ')}`,
     },
   );
+}
+
+/** Adds spec tags the file system lacks or holds with another value (tags are never removed). */
+async function syncTags(r: Run, obj: FileSystem, info: FileSystemInfo): Promise<void> {
+  const have = new Map(info.tags.map((t) => [t.key, t.value ?? '']));
+  const lacking = (obj.spec.tags ?? []).filter((t) => have.get(t.key) !== (t.value ?? ''));
+  if (lacking.length === 0 || !info.resourceARN) return;
+  await r.backend.tagResource(info.resourceARN, lacking, r.signal);
+  const keys = lacking.map((t) => t.key).join(', ');
+  await r.ctx.events.record(subject(obj), 'Normal', 'Tagged', `set tags ${keys} on ${info.fileSystemId}`);
 }
 
 async function missing(r: Run, obj: FileSystem, id: string): Promise<ReconcileResult> {

@@ -13,6 +13,7 @@ import {
   DescribeDataRepositoryAssociationsCommand,
   DescribeDataRepositoryTasksCommand,
   DescribeFileSystemsCommand,
+  TagResourceCommand,
   UpdateDataRepositoryAssociationCommand,
   UpdateFileSystemCommand,
 } from '@aws-sdk/client-fsx';
@@ -144,6 +145,13 @@ export class SdkFileSystemBackend implements FileSystemBackend {
       this.#api.send(new UpdateFileSystemCommand(input), { abortSignal }),
     );
     return fileSystemInfo(out.FileSystem ?? {});
+  }
+
+  async tagResource(resourceARN: string, tags: Tag[], signal: AbortSignal): Promise<void> {
+    const input = { ResourceARN: resourceARN, Tags: tagsToSdk(tags) };
+    await this.#call('TagResource', signal, (abortSignal) =>
+      this.#api.send(new TagResourceCommand(input), { abortSignal }),
+    );
   }
 
   async deleteFileSystem(

@@ -122,6 +122,8 @@ export interface FileSystemBackend {
     clientRequestToken: string,
     signal: AbortSignal,
   ): Promise<FileSystemInfo>;
+  /** Adds `tags` to the resource, replacing the values of keys it already has. */
+  tagResource(resourceARN: string, tags: Tag[], signal: AbortSignal): Promise<void>;
   /** Starts deleting. Returns false when the file system did not exist. */
   deleteFileSystem(
     fileSystemId: string,

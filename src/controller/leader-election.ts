@@ -36,6 +36,7 @@ export class LeaderElector {
   readonly #o: Required<Omit<LeaderElectionOptions, 'onLeading'>> & Pick<LeaderElectionOptions, 'onLeading'>;
   #observed: { key: string; at: number } | undefined;
   #current: LeaseRecord | undefined;
+  #lastFailure: string | undefined;
 
   constructor(opts: LeaderElectionOptions) {
     this.#o = {
@@ -106,10 +107,19 @@ export class LeaderElector {
       this.#observe(this.#current);
       return true;
     } catch (err) {
-      if (!signal.aborted)
-        log.debug('lease attempt failed', { error: err instanceof Error ? err.message : String(err) });
+      if (!signal.aborted) this.#reportFailure(err);
       return false;
     }
+  }
+
+  /** Losing a race (Conflict) is routine; anything else is worth a warning, once per distinct message. */
+  #reportFailure(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const routine = (err as { code?: unknown } | null)?.code === 'Conflict';
+    if (routine || message === this.#lastFailure)
+      this.#o.log.debug('lease attempt failed', { error: message });
+    else this.#o.log.warn('cannot acquire or renew the lease', { error: message });
+    if (!routine) this.#lastFailure = message;
   }
 
   #observe(rec: LeaseRecord | undefined): void {

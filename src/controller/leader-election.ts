@@ -87,7 +87,7 @@ export class LeaderElector {
 
   /** One attempt: true when this replica holds the lease afterwards. Failures count as "no". */
   async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
-    const { store, identity, leaseDurationMs, log } = this.#o;
+    const { store, identity, leaseDurationMs } = this.#o;
     const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.#o.retryPeriodMs * 2)]);
     try {
       const now = new Date();

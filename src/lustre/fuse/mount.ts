@@ -5,6 +5,7 @@ import { readFile, realpath, writeFile } from 'node:fs/promises';
 import { DeadlineExceededError, NacreError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import type { FileSystemClient } from '../types.ts';
+import { fdDevice } from './device.ts';
 import { FuseSession, type SessionStats } from './session.ts';
 
 const FS_TYPE = 'fuse.nacre';
@@ -141,7 +142,7 @@ export async function mountFuse(opts: MountFuseOptions): Promise<FuseMount> {
   const mountPoint = await resolveMountPoint(opts.mountPoint, timeoutMs);
   const log = logger('fuse', { mountPoint });
   const fd = fs.openSync('/dev/fuse', 'r+');
-  const session = new FuseSession(fd, {
+  const session = new FuseSession(fdDevice(fd), {
     client: opts.client,
     readers: Math.max(1, opts.readers ?? 4),
     directIo: opts.directIo ?? true,

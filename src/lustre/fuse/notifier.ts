@@ -1,8 +1,8 @@
 // Invalidation notifications to the kernel (FUSE_NOTIFY_INVAL_INODE / _ENTRY), written one at a time off the JS thread.
-import fs from 'node:fs';
 import type { Logger } from '../../lib/log.ts';
 import type { InvalidateEvent } from '../types.ts';
 import { encodeNotifyInvalEntry, encodeNotifyInvalInode } from './codec-out.ts';
+import type { FuseDevice } from './device.ts';
 
 /**
  * Queues invalidations and writes them to /dev/fuse asynchronously and in order. They must never be
@@ -12,7 +12,7 @@ import { encodeNotifyInvalEntry, encodeNotifyInvalInode } from './codec-out.ts';
  * there is nothing cached to drop.
  */
 export class Notifier {
-  private readonly fd: number;
+  private readonly device: FuseDevice;
   private readonly known: (ino: number) => boolean;
   private readonly log: Logger;
   private readonly queue: Array<{ key: string; msg: Buffer }> = [];
@@ -23,8 +23,8 @@ export class Notifier {
   sent = 0;
   refused = 0;
 
-  constructor(fd: number, log: Logger, known: (ino: number) => boolean) {
-    this.fd = fd;
+  constructor(device: FuseDevice, log: Logger, known: (ino: number) => boolean) {
+    this.device = device;
     this.log = log;
     this.known = known;
   }
@@ -57,7 +57,7 @@ export class Notifier {
       const { key, msg } = this.queue.shift()!;
       this.pending.delete(key);
       await new Promise<void>((resolve) => {
-        fs.write(this.fd, msg, 0, msg.length, null, (err) => {
+        this.device.write(msg, (err) => {
           if (err) {
             this.refused++;
             if (err.code !== 'ENOENT') this.log.debug('invalidation refused', { key, code: err.code });

@@ -27,7 +27,11 @@ class TroubledClient extends MemoryClient {
 
   override async read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal) {
     if (handle.ino !== this.slowIno) return super.read(handle, offset, length);
-    await new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+    if (!signal?.aborted) {
+      await new Promise<void>((resolve) =>
+        signal?.addEventListener('abort', () => resolve(), { once: true }),
+      );
+    }
     this.interruptedReads++;
     throw new FsError('EINTR');
   }

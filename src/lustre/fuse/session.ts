@@ -1,5 +1,4 @@
 // One FUSE session on a /dev/fuse descriptor: concurrent read loops, dispatch, replies, interrupts, forgets, notifications.
-import fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { errnoNumber, FsError, toFsError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -13,6 +12,7 @@ import {
 } from './codec-in.ts';
 import { type CacheTimeouts, encodeOutHeader } from './codec-out.ts';
 import { GroupResolver } from './credentials.ts';
+import type { FuseDevice } from './device.ts';
 import { handleInit, type InitResult } from './init.ts';
 import { Notifier } from './notifier.ts';
 import type { OpContext, Reply } from './op-types.ts';
@@ -34,10 +34,15 @@ const EIO = errnoNumber('EIO');
 const REPLY_GONE = new Set(['ENOENT']);
 /** Read errors after which the loop simply reads again. */
 const READ_RETRY = new Set(['ENOENT', 'EINTR', 'EAGAIN']);
+/** Requests the kernel expects no reply to. */
+const NO_REPLY: ReadonlySet<number> = new Set([
+  Opcode.FORGET,
+  Opcode.BATCH_FORGET,
+  Opcode.INTERRUPT,
+  Opcode.NOTIFY_REPLY,
+]);
 /** Request buffers kept for reuse after WRITEs complete. */
 const POOL_MAX = 16;
-/** How long an INTERRUPT whose request we have not seen yet is kept before the kernel is told to resend it. */
-const INTERRUPT_GRACE_MS = 1000;
 
 export interface SessionOptions {
   client: FileSystemClient;
@@ -48,6 +53,8 @@ export interface SessionOptions {
   maxWrite: number;
   groups?: GroupResolver;
   log: Logger;
+  /** How long an INTERRUPT waits for its request to show up before the kernel is told to resend it (default 1 s). */
+  interruptGraceMs?: number;
 }
 
 /** Counters a caller can look at (tests, debug endpoints). */
@@ -59,15 +66,15 @@ export interface SessionStats {
 }
 
 /**
- * Serves FUSE requests read from `fd` until the kernel ends the connection (read returns ENODEV,
+ * Serves FUSE requests read from the device until the kernel ends the connection (read returns ENODEV,
  * after unmount) or DESTROY arrives. Requests run concurrently; every one gets exactly one reply
  * (or none, for FORGET and INTERRUPT) and a failing client call becomes a negative errno, never a
- * crash. The session owns the descriptor and closes it when the loops have ended.
+ * crash. The session owns the device and closes it when the loops have ended.
  */
 export class FuseSession {
   readonly closed: Promise<void>;
   readonly initialized: Promise<InitResult>;
-  private readonly fd: number;
+  private readonly device: FuseDevice;
   private readonly opts: SessionOptions;
   private readonly groups: GroupResolver;
   private readonly handles = new Map<number, FileHandle>();
@@ -86,18 +93,18 @@ export class FuseSession {
   private resolveClosed!: () => void;
   private liveReaders = 0;
   private ending = false;
-  /** Set before the descriptor is closed: its number may be reused, so nothing may be written to it after. */
-  private fdClosed = false;
+  /** Set before the device is closed: a descriptor number may be reused, so nothing is written after. */
+  private deviceClosed = false;
   private init: InitResult | undefined;
 
-  constructor(fd: number, opts: SessionOptions) {
-    this.fd = fd;
+  constructor(device: FuseDevice, opts: SessionOptions) {
+    this.device = device;
     this.opts = opts;
     this.groups = opts.groups ?? new GroupResolver();
     this.bufferSize = readBufferSize(opts.maxWrite);
     this.log = opts.log;
     this.trace = opts.log.isDebugEnabled();
-    this.notifier = new Notifier(fd, opts.log, (ino) => ino === FUSE_ROOT_ID || this.lookups.has(ino));
+    this.notifier = new Notifier(device, opts.log, (ino) => ino === FUSE_ROOT_ID || this.lookups.has(ino));
     this.initialized = new Promise((resolve) => {
       this.resolveInit = resolve;
     });
@@ -129,7 +136,7 @@ export class FuseSession {
     this.liveReaders++;
     let buf = this.takeBuffer();
     const next = (): void => {
-      fs.read(this.fd, buf, 0, buf.length, null, (err, n) => {
+      this.device.read(buf, (err, n) => {
         if (err) {
           if (!this.ending && READ_RETRY.has(err.code ?? '')) return next();
           if (err.code !== 'ENODEV' && !this.ending)
@@ -150,8 +157,8 @@ export class FuseSession {
     for (const { timer } of this.earlyInterrupts.values()) clearTimeout(timer);
     for (const c of this.inFlight.values()) c.abort(new FsError('ENOTCONN'));
     void this.notifier.stop().then(() => {
-      this.fdClosed = true;
-      fs.close(this.fd, () => this.resolveClosed());
+      this.deviceClosed = true;
+      this.device.close(() => this.resolveClosed());
     });
   }
 
@@ -170,25 +177,44 @@ export class FuseSession {
       const op = opcodeName.get(h.opcode) ?? h.opcode;
       this.log.debug('request', { op, unique: h.unique, nodeid: h.nodeid, pid: h.pid });
     }
+    try {
+      return this.sessionOp(h, body) ? false : this.startOp(h, body, buf);
+    } catch (err) {
+      // A request whose arguments do not decode: answer it (if it expects an answer) and go on.
+      if (!NO_REPLY.has(h.opcode)) this.send(h.unique, -this.errno(h, err, false));
+      else this.log.error('malformed request', { op: opcodeName.get(h.opcode), err: (err as Error).message });
+      return false;
+    }
+  }
+
+  /** Answers the opcodes that concern the session itself; false for the others. */
+  private sessionOp(h: InHeader, body: Buffer): boolean {
     switch (h.opcode) {
       case Opcode.INIT:
-        return this.onInit(h, body);
+        this.onInit(h, body);
+        return true;
       case Opcode.DESTROY:
         this.ending = true;
         this.send(h.unique, 0);
-        return false;
+        return true;
       case Opcode.INTERRUPT:
         this.onInterrupt(h, body);
-        return false;
+        return true;
       case Opcode.FORGET:
         this.forget(h.nodeid, decodeForgetIn(body));
-        return false;
+        return true;
       case Opcode.BATCH_FORGET:
         for (const f of decodeBatchForgetIn(body)) this.forget(f.nodeid, f.nlookup);
-        return false;
+        return true;
       case Opcode.NOTIFY_REPLY:
+        return true;
+      default:
         return false;
     }
+  }
+
+  /** Decodes a file system request and starts it; true when `buf` was handed over (WRITE). Throws on bad arguments. */
+  private startOp(h: InHeader, body: Buffer, buf: Buffer): boolean {
     const op = ops.get(h.opcode);
     if (!op) {
       if (this.trace)
@@ -196,21 +222,17 @@ export class FuseSession {
       this.send(h.unique, -ENOSYS);
       return false;
     }
-    let run: ReturnType<typeof op>;
-    try {
-      run = op(h, body);
-    } catch (err) {
-      this.send(h.unique, -this.errno(h, err, false));
+    const run = op(h, body);
+    const early = this.earlyInterrupts.get(h.unique);
+    if (early) {
+      // Interrupted before it started: the kernel accepts EINTR without the work being done.
+      clearTimeout(early.timer);
+      this.earlyInterrupts.delete(h.unique);
+      this.send(h.unique, -EINTR);
       return false;
     }
     const controller = new AbortController();
     this.inFlight.set(h.unique, controller);
-    const early = this.earlyInterrupts.get(h.unique);
-    if (early) {
-      clearTimeout(early.timer);
-      this.earlyInterrupts.delete(h.unique);
-      controller.abort(new FsError('EINTR'));
-    }
     const handedOver = h.opcode === Opcode.WRITE ? buf : undefined;
     void this.execute(h, run, controller, handedOver);
     return handedOver !== undefined;
@@ -280,7 +302,7 @@ export class FuseSession {
     };
   }
 
-  private onInit(h: InHeader, body: Buffer): boolean {
+  private onInit(h: InHeader, body: Buffer): void {
     try {
       const result = handleInit(body, this.opts.maxWrite);
       this.send(h.unique, 0, result.reply);
@@ -293,7 +315,6 @@ export class FuseSession {
       this.log.error('FUSE INIT rejected', { err: (err as Error).message });
       this.send(h.unique, -(osConstants.errno.EPROTO ?? EIO));
     }
-    return false;
   }
 
   /**
@@ -311,7 +332,7 @@ export class FuseSession {
     const timer = setTimeout(() => {
       this.earlyInterrupts.delete(target);
       this.send(h.unique, -EAGAIN);
-    }, INTERRUPT_GRACE_MS);
+    }, this.opts.interruptGraceMs ?? 1000);
     timer.unref();
     this.earlyInterrupts.set(target, { unique: h.unique, timer });
   }
@@ -324,14 +345,13 @@ export class FuseSession {
 
   /** Writes one reply synchronously (a reply never waits on the file system). False if not delivered. */
   private send(unique: number, error: number, body?: Buffer | Buffer[]): boolean {
-    if (this.fdClosed) return false;
+    if (this.deviceClosed) return false;
     const parts = body === undefined ? [] : Array.isArray(body) ? body : [body];
     let len = OUT_HEADER_SIZE;
     for (const p of parts) len += p.length;
     const header = encodeOutHeader(len, error, unique);
     try {
-      if (parts.length === 0) fs.writeSync(this.fd, header);
-      else fs.writevSync(this.fd, [header, ...parts]);
+      this.device.writeSync([header, ...parts]);
       return true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? '';

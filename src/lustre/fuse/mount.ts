@@ -128,13 +128,17 @@ async function mountedDevice(mountPoint: string): Promise<string | undefined> {
 /**
  * Mounts `client` at `mountPoint` through the kernel's FUSE protocol (as root) and serves it until
  * unmounted. The mount uses allow_other and default_permissions: the kernel checks permissions
- * from the attributes the client returns.
+ * from the attributes the client returns. Rejects (and leaves nothing mounted) when mount(8) fails,
+ * or when the kernel's INIT or the mountinfo lookup miss `timeoutMs`.
  *
- * Requirement on the process: the read loops each block a libuv threadpool thread, so
- * UV_THREADPOOL_SIZE must be at least `readers + 4` (set in the environment before Node starts,
- * as the CLI does); otherwise other asynchronous file I/O in the process starves. The mount also
- * must never be accessed synchronously (fs.*Sync) from this process: the kernel would wait for
- * this thread, which waits for the kernel.
+ * Requirements on the process:
+ * - UV_THREADPOOL_SIZE at least `readers + 4`, set in the environment before Node starts (the CLI
+ *   does): each read loop blocks a libuv threadpool thread, and the rest of the process (the
+ *   client's file I/O, /proc reads for credentials, notifications) needs threads too;
+ * - never access the mount synchronously from this process (fs.*Sync, spawnSync, a child spawned
+ *   with its cwd inside the mount): the kernel would wait for this thread, which waits for the kernel;
+ * - await `unmount()` before exiting: libuv joins its threads at exit, and blocked reads only end
+ *   when the kernel ends the session.
  */
 export async function mountFuse(opts: MountFuseOptions): Promise<FuseMount> {
   const timeoutMs = opts.timeoutMs ?? 30_000;

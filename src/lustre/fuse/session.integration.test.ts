@@ -201,6 +201,14 @@ setInterval(() => {}, 1000);`;
     }
   });
 
+  it('sets the mount read-ahead at mount time and later', async (t) => {
+    const m = await mountTemp(t, new MemoryClient(), { directIo: false, readAheadKb: 1024 });
+    const readAhead = () => sh(`cat /sys/class/bdi/${m.device}/read_ahead_kb`);
+    assert.equal(await readAhead(), '1024\n');
+    await m.setReadAhead(4096);
+    assert.equal(await readAhead(), '4096\n');
+  });
+
   it('unmounts when the AbortSignal fires', async (t) => {
     const controller = new AbortController();
     const m = await mountTemp(t, new MemoryClient(), { signal: controller.signal });

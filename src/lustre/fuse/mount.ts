@@ -141,6 +141,7 @@ async function mountedDevice(mountPoint: string): Promise<string | undefined> {
  *   when the kernel ends the session.
  */
 export async function mountFuse(opts: MountFuseOptions): Promise<FuseMount> {
+  opts.signal?.throwIfAborted();
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const maxWrite = Math.min(opts.maxWrite ?? 1 << 20, 1 << 20);
   const mountPoint = await resolveMountPoint(opts.mountPoint, timeoutMs);
@@ -192,8 +193,10 @@ export async function mountFuse(opts: MountFuseOptions): Promise<FuseMount> {
     throw err;
   }
   if (opts.signal) {
-    if (opts.signal.aborted) await mount.unmount();
-    else opts.signal.addEventListener('abort', () => void mount.unmount(), { once: true });
+    const onAbort = () =>
+      mount.unmount().catch((err: unknown) => log.error('unmount on abort failed', { err: String(err) }));
+    if (opts.signal.aborted) await onAbort();
+    else opts.signal.addEventListener('abort', onAbort, { once: true });
   }
   log.info('mounted', { mountPoint, source: opts.source, device: mount.device });
   return mount;

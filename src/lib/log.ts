@@ -24,10 +24,10 @@ const redactFormat = winston.format((info) => {
   return info;
 });
 
-let root: winston.Logger | undefined;
+const root: winston.Logger = winston.createLogger({ level: 'warn' });
 
 /**
- * Configures the process's root logger once, from cmd/. `debug` is a comma-separated list of
+ * Configures the process's root logger, from cmd/ (again to change it). `debug` is a comma-separated list of
  * components whose debug records are written (like Lustre's debug mask); `all` enables every one.
  */
 export function configureLogging(opts: { level?: string; format?: LogFormat; debug?: string }): void {
@@ -54,15 +54,20 @@ export function configureLogging(opts: { level?: string; format?: LogFormat; deb
             return `${String(timestamp)} ${level.padEnd(5)} ${component ? `[${String(component)}] ` : ''}${String(message)}${extra}`;
           }),
         );
-  root = winston.createLogger({
+  // Reconfigured in place: children made earlier (module-level loggers) inherit from the root.
+  root.configure({
     level: debugComponents.size > 0 ? 'debug' : (opts.level ?? 'info'),
     format,
     transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
   });
 }
 
-/** A logger for one component (`{ component: 'mds' }`). Silent until configureLogging runs, except warnings. */
+/**
+ * A logger for one component (`{ component: 'mds' }`). It may be made at module load: it follows
+ * configureLogging whenever that runs. Until then only warnings and errors are written.
+ */
 export function logger(component: string, fields: Record<string, unknown> = {}): Logger {
-  if (!root) configureLogging({ level: 'warn' });
-  return root!.child({ component, ...fields });
+  return root.child({ component, ...fields });
 }
+
+configureLogging({ level: 'warn' });

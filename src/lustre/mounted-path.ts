@@ -11,7 +11,7 @@ export interface MountedPath extends MountSource {
 }
 
 /** Undoes mountinfo's octal escapes (\040 for a space). */
-function unescape(field: string): string {
+function unescapeMountinfo(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
 }
 
@@ -25,13 +25,13 @@ export function findMountedPath(mountinfo: string, localPath: string): MountedPa
   for (const line of mountinfo.split('\n')) {
     const [left, right] = line.split(' - ');
     if (!left || !right) continue;
-    const mountPoint = unescape(left.split(' ')[4] ?? '');
+    const mountPoint = unescapeMountinfo(left.split(' ')[4] ?? '');
     const [fstype, source] = right.split(' ');
     if (fstype !== 'fuse.nacre' || !source) continue;
     const inside = target === mountPoint || target.startsWith(`${mountPoint.replace(/\/$/, '')}/`);
     if (!inside || (best && best.mountPoint.length >= mountPoint.length)) continue;
     try {
-      const src = parseMountSource(unescape(source));
+      const src = parseMountSource(unescapeMountinfo(source));
       best = { ...src, mountPoint, path: target.slice(mountPoint.replace(/\/$/, '').length) || '/' };
     } catch {
       // A fuse.nacre mount whose source is not an MGS address (a test mount): not ours to resolve.

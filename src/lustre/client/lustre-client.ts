@@ -120,6 +120,8 @@ export class LustreClient implements FileSystemClient {
   readonly #mgs: MgsClient | undefined;
   readonly #files: OpenFiles;
   readonly #listeners: ((e: InvalidateEvent) => void)[] = [];
+  /** Inodes this client has taken POSIX locks on: only their close(2) must drop locks at the MDS. */
+  readonly #lockedInodes = new Set<number>();
   readonly #log: Logger;
 
   constructor(parts: LustreClientParts) {
@@ -290,10 +292,11 @@ export class LustreClient implements FileSystemClient {
 
   async flush(handle: FileHandle, lockOwner: bigint, signal?: AbortSignal): Promise<void> {
     const f = this.#files.file(handle);
-    await Promise.all([
-      this.#mds.call('unlockOwner', { ino: handle.ino, owner: this.#owner(lockOwner) }, signal),
-      this.#files.flushMtime(f.state, signal),
-    ]);
+    // close(2) drops the owner's POSIX locks; skip the MDS round trip for inodes never locked here.
+    const unlock = this.#lockedInodes.has(handle.ino)
+      ? this.#mds.call('unlockOwner', { ino: handle.ino, owner: this.#owner(lockOwner) }, signal)
+      : undefined;
+    await Promise.all([unlock, this.#files.flushMtime(f.state, signal)]);
   }
 
   release(handle: FileHandle, signal?: AbortSignal): Promise<void> {
@@ -313,6 +316,7 @@ export class LustreClient implements FileSystemClient {
 
   async setlk(handle: FileHandle, owner: bigint, lock: FileLock, wait: boolean, signal?: AbortSignal) {
     this.#files.file(handle);
+    if (lock.type !== 'unlock') this.#lockedInodes.add(handle.ino);
     const args = { ino: handle.ino, owner: this.#owner(owner), lock };
     await waitForLock(() => this.#mds.call('setlk', args, signal), wait, signal);
   }

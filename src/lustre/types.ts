@@ -67,6 +67,13 @@ export interface Layout {
   stripeCount: number;
   osts: number[];
   mirrors?: number[];
+  /**
+   * Copies known to be out of date (PERSISTENT file systems, as the MDS reports them): `ost` holds
+   * stripe `stripe` but missed writes while its server was away. Such a copy is never read; writes
+   * go to the other copy until the MDS has resynced it and dropped the entry. At most one copy of
+   * a stripe is stale.
+   */
+  stale?: { stripe: number; ost: number }[];
 }
 
 /** A directory's default layout for new files; -1 stripeCount means "all OSTs". */

@@ -30,7 +30,15 @@ export interface MdsMethods {
   };
   lookup: { args: { cred: Credentials; parent: number; name: string }; result: Attr };
   getattr: { args: { ino: number }; result: Attr };
+  /** The layout with its current `stale` set (also in the results of `open` and `create`). */
   getLayout: { args: { ino: number }; result: Layout | null };
+  /**
+   * A client wrote only one copy of a mirrored stripe because `ost`'s copy was unreachable or is
+   * already stale: records that copy as stale, durably, before answering (the client acknowledges
+   * its write only then). Idempotent; every call marks a new write the resync must not miss.
+   * EINVAL if `ost` holds no mirrored copy of `stripe`; EIO if the other copy is the stale one.
+   */
+  markStale: { args: { ino: number; stripe: number; ost: number }; result: null };
   /** Size changes record the new size only; the client truncates the OST objects. */
   setattr: { args: { xid: number; cred: Credentials; ino: number; changes: SetAttrChanges }; result: Attr };
   /** Creates (and, with `open`, opens) a regular file, allocating its layout. EEXIST if `exclusive` and present. */

@@ -14,6 +14,7 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   lookup: ['cred', 'parent', 'name'],
   getattr: ['ino'],
   getLayout: ['ino'],
+  markStale: ['ino', 'stripe', 'ost'],
   setattr: ['xid', 'cred', 'ino', 'changes'],
   create: ['xid', 'cred', 'parent', 'name', 'mode', 'exclusive', 'open', 'flags'],
   mknod: ['xid', 'cred', 'parent', 'name', 'mode', 'rdev'],

@@ -11,7 +11,9 @@ import { DEFAULT_POLICY, LayoutAllocator, type OstInfo } from './layout.ts';
 import { LockTable } from './locks.ts';
 import { Namespace } from './namespace.ts';
 import { OstDirectory } from './ost-directory.ts';
+import { type ResyncObject, ResyncQueue } from './resync-queue.ts';
 import type { Synchronous } from './schema.ts';
+import { markStale, staleRecords } from './stale.ts';
 import { Store } from './store.ts';
 
 export interface MdtOptions {
@@ -20,6 +22,10 @@ export interface MdtOptions {
   fsname: string;
   osts: () => Promise<OstInfo[]>;
   destroyObjects: DestroyObjects;
+  /** Copies a good mirror object over a stale one; without it stale copies stay recorded (and unread). */
+  resyncObject?: ResyncObject;
+  /** Delay after the last report of a stale copy before it is resynced. Default 1 s. */
+  resyncSettleMs?: number;
   replicas?: number;
   defaultLayout?: LayoutPolicy;
   /** Eviction delay of a client without a session (also after a restart). Default 30 s. */
@@ -61,6 +67,7 @@ export class Mdt {
   readonly clients: ClientRegistry;
   readonly osts: OstDirectory;
   readonly destroyer: DestroyQueue;
+  readonly resyncer: ResyncQueue;
   readonly #log: Logger;
   readonly #replyCacheSize: number;
   readonly #replySeq = new Map<string, number>();
@@ -88,6 +95,18 @@ export class Mdt {
       destroy: o.destroyObjects,
       log: this.#log,
     });
+    this.resyncer = new ResyncQueue({
+      store: this.store,
+      commit: this.commit,
+      osts: this.osts,
+      resync: o.resyncObject ?? (() => Promise.reject(new Error('this MDS cannot resync stale copies'))),
+      layoutOf: (ino) => {
+        const row = this.store.getInode(ino);
+        return row ? this.ns.layoutOf(row) : undefined;
+      },
+      log: this.#log,
+      ...(o.resyncSettleMs !== undefined && { settleMs: o.resyncSettleMs }),
+    });
     this.clients = new ClientRegistry({
       graceMs: this.graceMs,
       lockGraceMs: o.lockGraceMs ?? Math.min(5_000, this.graceMs),
@@ -112,6 +131,7 @@ export class Mdt {
     });
     mdt.clients.awaitReconnect(mdt.store.clients());
     mdt.destroyer.wake();
+    mdt.resyncer.wake();
     return mdt;
   }
 
@@ -166,6 +186,26 @@ export class Mdt {
     });
   }
 
+  /**
+   * Records that `ost`'s copy of a stripe missed a write (idempotent; each call bumps the record's
+   * generation), durable before it resolves; other clients are told to refetch the layout.
+   */
+  async markStale(caller: Caller, ino: number, stripe: number, ost: number): Promise<null> {
+    const done = await this.mutate(caller, undefined, undefined, (op) => {
+      const row = this.ns.inode(ino);
+      markStale(this.store.db, this.ns.layoutOf(row), { ino, stripe, ost, since: Date.now() });
+      op.fx.inode(ino);
+      return null;
+    });
+    this.resyncer.wake();
+    return done;
+  }
+
+  /** Stale copies recorded and not yet resynced. */
+  staleCount(): number {
+    return staleRecords(this.store.db).length;
+  }
+
   /** Runs a read now; answers after every mutation applied so far is durable. */
   async read<T>(fn: () => T): Promise<T> {
     const value = fn();
@@ -196,6 +236,7 @@ export class Mdt {
     this.clients.close();
     this.osts.stop();
     await this.destroyer.stop();
+    await this.resyncer.stop();
     this.commit.close();
     this.store.close();
   }

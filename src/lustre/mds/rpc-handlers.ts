@@ -8,6 +8,7 @@ import { getstripe, setstripe } from './attrs.ts';
 import { extendSize, openInode, release } from './handles.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Caller, Mdt } from './mdt.ts';
+import { withStale } from './stale.ts';
 import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
 
 const SESSION_KEY = 'mds';
@@ -42,7 +43,14 @@ function ident(a: Args, key: string): string {
 const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   lookup: (a, c) => c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a))),
   getattr: (a, c) => c.mdt.read(() => c.mdt.ns.getattr(ino(a))),
-  getLayout: (a, c) => c.mdt.read(() => c.mdt.ns.getLayout(ino(a))),
+  getLayout: (a, c) => {
+    const i = ino(a);
+    return c.mdt.read(() => withStale(c.mdt.store.db, i, c.mdt.ns.getLayout(i)));
+  },
+  markStale: (a, c) => {
+    const [i, stripe, ost] = [ino(a), int(a, 'stripe'), int(a, 'ost')];
+    return c.mdt.markStale(c, i, stripe, ost);
+  },
   readlink: (a, c) => c.mdt.read(() => c.mdt.ns.readlink(ino(a))),
   readdir: (a, c) =>
     c.mdt.read(() =>
@@ -66,7 +74,9 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       bool(a, 'open'),
       int(a, 'flags'),
     ];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.create(op, p, n, mode, excl, open, flags));
+    return c.mdt
+      .mutate(c, xid(a), cred(a), (op) => c.mdt.ns.create(op, p, n, mode, excl, open, flags))
+      .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, r.attr.ino, r.layout) ?? r.layout }));
   },
   mknod: (a, c) => {
     const [p, n, mode, rdev] = [ino(a, 'parent'), name(a), int(a, 'mode'), int(a, 'rdev')];
@@ -104,7 +114,9 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   },
   open: (a, c) => {
     const [i, flags] = [ino(a), int(a, 'flags')];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => openInode(c.mdt.ns, op, i, flags));
+    return c.mdt
+      .mutate(c, xid(a), cred(a), (op) => openInode(c.mdt.ns, op, i, flags))
+      .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, i, r.layout) }));
   },
   release: (a, c) => {
     const h = int(a, 'handle', { min: 1 });

@@ -65,6 +65,14 @@ CREATE TABLE IF NOT EXISTS replies (
   PRIMARY KEY (client, xid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS replies_by_seq ON replies (client, seq);
+CREATE TABLE IF NOT EXISTS stale_replicas (
+  ino INTEGER NOT NULL,
+  stripe INTEGER NOT NULL,
+  ost INTEGER NOT NULL,
+  gen INTEGER NOT NULL,
+  since REAL NOT NULL,
+  PRIMARY KEY (ino, stripe)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TRIGGER IF NOT EXISTS inodes_count_up AFTER INSERT ON inodes
   BEGIN UPDATE counters SET value = value + 1 WHERE name = 'inodes'; END;

@@ -9,7 +9,7 @@ import { mdtPath } from '../mds/server.ts';
 import type { FileSystemConfig } from '../mgs/api.ts';
 import { MgsClient, registerLoop } from '../mgs/client.ts';
 import { RpcServer } from '../protocol/rpc-server.ts';
-import { destroyVia, notReady, OssPool, ostInfos } from './targets.ts';
+import { destroyVia, notReady, OssPool, ostInfos, resyncVia } from './targets.ts';
 
 const log = logger('mds');
 
@@ -69,6 +69,7 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
         fsname,
         osts: async () => ostInfos(await mgs.getConfig(fsname, AbortSignal.timeout(5_000))),
         destroyObjects: destroyVia(mgs, fsname, pool),
+        resyncObject: resyncVia(mgs, fsname, pool),
         replicas: config.replicas,
         defaultLayout: config.defaultLayout,
         ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),

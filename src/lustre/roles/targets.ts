@@ -46,6 +46,42 @@ export function destroyVia(mgs: MgsClient, fsname: string, pool: OssPool) {
   };
 }
 
+/** Largest read or write of one resync call (bytes). */
+const RESYNC_CHUNK = 16 * 1024 * 1024;
+
+/**
+ * An MDS's `resyncObject`: copies `object` from `fromTarget` to `toTarget` chunk by chunk, sets
+ * the copy's size to the source's, and syncs it. A missing source object removes the copy.
+ */
+export function resyncVia(mgs: MgsClient, fsname: string, pool: OssPool, chunk = RESYNC_CHUNK) {
+  return async (
+    copy: { fromTarget: string; toTarget: string; object: string },
+    signal: AbortSignal,
+  ): Promise<void> => {
+    const config = await mgs.getConfig(fsname, signal);
+    const find = (name: string) => {
+      const t = config.osts.find((o) => o.target === name);
+      if (!t) throw new FsError('ENODEV', `OST ${name} is not in file system ${fsname}`);
+      return t;
+    };
+    const [from, to] = [find(copy.fromTarget), find(copy.toTarget)];
+    const [src, dst] = [pool.get(from), pool.get(to)];
+    const { object } = copy;
+    const attr = await src.getattr({ target: from.target, object }, signal);
+    if (!attr) {
+      await dst.destroy({ target: to.target, objects: [object] }, signal);
+      return;
+    }
+    for (let offset = 0; offset < attr.size; offset += chunk) {
+      const length = Math.min(chunk, attr.size - offset);
+      const data = await src.read({ target: from.target, object, offset, length }, signal);
+      if (data.length > 0) await dst.write({ target: to.target, object, offset }, data, signal);
+    }
+    await dst.punch({ target: to.target, object, size: attr.size }, signal);
+    await dst.sync({ target: to.target, object }, signal);
+  };
+}
+
 export function notReady(fsname: string): FsError {
   return new FsError('EAGAIN', `file system "${fsname}" is not served by this MDS (yet)`);
 }

@@ -1,0 +1,158 @@
+// Drains the stale-replica table: copies each stale mirror object from its good copy, retried with backoff until its OST is back.
+//
+// Why a cleared record is never wrong: a client writes only the good copy of a stripe that has a
+// stale record (or whose other copy just failed), and reports every such write with markStale,
+// which bumps the record's generation in the MDT transaction before the write is acknowledged.
+// The resync notes the generation, copies the whole good object over the stale one, then deletes
+// the record in a transaction only if the generation is unchanged. So a write acknowledged during
+// the copy either was read by the copy or bumped the generation and keeps the record (the next
+// pass copies again). Nobody but the resync writes a copy while it is recorded stale. A resync
+// also waits `settleMs` after the last report, so that clients have heard of the record (the MDS
+// pushes an invalidation to them) before the stale copy becomes readable again.
+import type { Logger } from '../../lib/log.ts';
+import type { Layout } from '../types.ts';
+import type { GroupCommit } from './commit.ts';
+import type { OstDirectory } from './ost-directory.ts';
+import { clearStale, dropStale, type StaleRecord, staleRecords } from './stale.ts';
+import type { Store } from './store.ts';
+
+/** Makes `toTarget`'s copy of `object` equal to `fromTarget`'s (contents and size). */
+export type ResyncObject = (
+  copy: { fromTarget: string; toTarget: string; object: string },
+  signal: AbortSignal,
+) => Promise<void>;
+
+export interface ResyncQueueOptions {
+  store: Store;
+  commit: GroupCommit;
+  osts: OstDirectory;
+  resync: ResyncObject;
+  /** The inode's layout, undefined if the inode is gone. */
+  layoutOf: (ino: number) => Layout | null | undefined;
+  log: Logger;
+  /** Deadline of one object copy. */
+  callTimeoutMs?: number;
+  /** Delay after the last markStale of a copy before it is resynced. */
+  settleMs?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/**
+ * Runs in the background of an MDT. A record leaves the table only after its copy was made equal
+ * to the good one with no write reported meanwhile, or when its inode or layout no longer has
+ * that copy. An OST whose copies fail is retried after a backoff doubling up to `maxBackoffMs`.
+ */
+export class ResyncQueue {
+  readonly #o: Required<ResyncQueueOptions>;
+  readonly #stop = new AbortController();
+  readonly #backoff = new Map<number, { until: number; delay: number }>();
+  #running: Promise<void> | undefined;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(opts: ResyncQueueOptions) {
+    this.#o = {
+      callTimeoutMs: 300_000,
+      settleMs: 1_000,
+      minBackoffMs: 250,
+      maxBackoffMs: 10_000,
+      ...opts,
+    };
+  }
+
+  /** Starts a pass soon (or another pass after the running one). */
+  wake(): void {
+    if (this.#stop.signal.aborted) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#drain().finally(() => {
+      this.#running = undefined;
+      if (this.#again) {
+        this.#again = false;
+        this.wake();
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  #readyAt(r: StaleRecord): number {
+    return Math.max(r.since + this.#o.settleMs, this.#backoff.get(r.ost)?.until ?? 0);
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      for (;;) {
+        const now = Date.now();
+        const ready = staleRecords(this.#o.store.db).filter((r) => this.#readyAt(r) <= now);
+        if (ready.length === 0 || this.#stop.signal.aborted) break;
+        for (const r of ready) {
+          if (this.#stop.signal.aborted) break;
+          if ((this.#backoff.get(r.ost)?.until ?? 0) > Date.now()) continue;
+          await this.#resync(r);
+        }
+      }
+    } catch (err) {
+      if (!this.#stop.signal.aborted) this.#o.log.error('resync pass failed', { error: String(err) });
+    }
+    this.#scheduleRetry();
+  }
+
+  async #resync(r: StaleRecord): Promise<void> {
+    const layout = this.#o.layoutOf(r.ino);
+    const primary = layout?.osts[r.stripe];
+    const mirror = layout?.mirrors?.[r.stripe];
+    if (primary === undefined || mirror === undefined || (r.ost !== primary && r.ost !== mirror)) {
+      await this.#o.commit.apply(() => dropStale(this.#o.store.db, r.ino));
+      return;
+    }
+    const good = r.ost === primary ? mirror : primary;
+    try {
+      const [from, to] = [await this.#target(good), await this.#target(r.ost)];
+      const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#o.callTimeoutMs)]);
+      const object = `${r.ino}.${r.stripe}`;
+      await this.#o.resync({ fromTarget: from, toTarget: to, object }, signal);
+      const cleared = await this.#o.commit.apply(() => clearStale(this.#o.store.db, r));
+      this.#backoff.delete(r.ost);
+      this.#o.log.info(cleared ? 'stale copy resynced' : 'copy written during resync; will copy again', {
+        ino: r.ino,
+        stripe: r.stripe,
+        ost: r.ost,
+      });
+    } catch (err) {
+      const prev = this.#backoff.get(r.ost)?.delay ?? 0;
+      const delay = Math.min(this.#o.maxBackoffMs, Math.max(this.#o.minBackoffMs, prev * 2));
+      this.#backoff.set(r.ost, { until: Date.now() + delay, delay });
+      if (!this.#stop.signal.aborted) {
+        this.#o.log.warn('resyncing a stale copy failed; will retry', { ...r, delay, error: String(err) });
+      }
+    }
+  }
+
+  async #target(index: number): Promise<string> {
+    let info = this.#o.osts.byIndex(index);
+    if (!info) {
+      await this.#o.osts.refresh();
+      info = this.#o.osts.byIndex(index);
+    }
+    if (!info) throw new Error(`OST index ${index} is unknown`);
+    return info.target;
+  }
+
+  #scheduleRetry(): void {
+    clearTimeout(this.#timer);
+    if (this.#stop.signal.aborted) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const r of staleRecords(this.#o.store.db)) next = Math.min(next, this.#readyAt(r));
+    if (next === Number.POSITIVE_INFINITY) return;
+    this.#timer = setTimeout(() => this.wake(), Math.max(0, next - Date.now()));
+    this.#timer.unref();
+  }
+}

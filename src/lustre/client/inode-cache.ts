@@ -106,7 +106,8 @@ export class InodeCache {
   invalidate(ino: number): void {
     const st = this.#inodes.get(ino);
     if (!st) return;
-    if (st.size === 0 && !st.layoutFixed) st.layout = undefined;
+    // A mirrored layout is refetched too: its stale set may have changed (another client's markStale).
+    if ((st.size === 0 && !st.layoutFixed) || st.layout?.mirrors) st.layout = undefined;
     st.size = undefined;
   }
 

@@ -94,7 +94,18 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       refresh: async (s) => (await mgs.getConfig(opts.fsname, s)).osts,
     });
     const inodes = new InodeCache((ino, end) => session.call('extendSize', { ino, end }));
-    client = new LustreClient({ clientId, config, mds, pool, io: new StripedIo(pool), inodes, mgs });
+    client = new LustreClient({
+      clientId,
+      config,
+      mds,
+      pool,
+      io: new StripedIo(pool, {
+        markStale: async (ino, stripe, ost, s) =>
+          void (await session.call('markStale', { ino, stripe, ost }, s)),
+      }),
+      inodes,
+      mgs,
+    });
     await client.getattr(session.rootIno, signal);
     return client;
   } catch (err) {

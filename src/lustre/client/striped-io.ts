@@ -15,6 +15,26 @@ export function objectId(ino: number, stripe: number): string {
   return `${ino}.${stripe}`;
 }
 
+/** The OST whose copy of stripe `stripe` the layout marks stale, if any. */
+export function staleCopy(layout: Layout, stripe: number): number | undefined {
+  return layout.stale?.find((s) => s.stripe === stripe)?.ost;
+}
+
+/** The copies of stripe `stripe` that may be read: every copy but a stale one. */
+export function readableCopies(layout: Layout, stripe: number): number[] {
+  const stale = staleCopy(layout, stripe);
+  return copiesOf(layout, stripe).filter((ost) => ost !== stale);
+}
+
+/**
+ * Reports to the MDS that `ost`'s copy of a stripe missed a write (MdsMethods.markStale); resolves
+ * once the MDS recorded it durably.
+ */
+export type MarkStale = (ino: number, stripe: number, ost: number, signal?: AbortSignal) => Promise<void>;
+
+/** The outcome of one OST call. */
+type Attempt = { ok: true } | { ok: false; unreachable: boolean; err: FsError };
+
 /** The OSTs holding stripe `stripe`: the primary, then the mirror if the layout has one. */
 export function copiesOf(layout: Layout, stripe: number): number[] {
   const primary = layout.osts[stripe];
@@ -26,19 +46,28 @@ export function copiesOf(layout: Layout, stripe: number): number[] {
 /**
  * Moves file bytes to and from OST objects. Errors are FsErrors: the OSS's errno as it sent it
  * (ENOSPC, EFBIG, ...), EINTR when the caller's signal aborted, and EIO when an OST holding the
- * data could not be reached (with a mirror, a read tries the other copy first; a write needs
- * every copy). Nothing here knows the file size: reads return exactly the range asked, with holes
- * and bytes past an object's end as zeros.
+ * data could not be reached. Nothing here knows the file size: reads return exactly the range
+ * asked, with holes and bytes past an object's end as zeros.
+ *
+ * Mirrored stripes (PERSISTENT): a read never asks a copy the layout marks stale, and tries the
+ * other copy when one is unreachable. A write (or truncate) goes to every copy not marked stale;
+ * if exactly one of two copies was unreachable and the other succeeded, or a copy is already
+ * marked stale, the call resolves only after `markStale` recorded that copy on the MDS (and adds it
+ * to `layout.stale`, which the caller's cached layout then carries). Without `markStale`, or when
+ * no copy took the write, it fails with EIO. See src/lustre/mds/resync-queue.ts for why this
+ * keeps the resync from losing writes.
  */
 export class StripedIo {
   readonly #pool: OstPool;
   readonly #maxCall: number;
   readonly #suspect = new Map<number, number>();
   readonly #log: Logger = logger('lustre-client');
+  readonly #markStale: MarkStale | undefined;
 
-  constructor(pool: OstPool, maxCall = MAX_OST_CALL) {
+  constructor(pool: OstPool, opts: { maxCall?: number; markStale?: MarkStale } = {}) {
     this.#pool = pool;
-    this.#maxCall = maxCall;
+    this.#maxCall = opts.maxCall ?? MAX_OST_CALL;
+    this.#markStale = opts.markStale;
   }
 
   async read(
@@ -80,16 +109,14 @@ export class StripedIo {
   ): Promise<void> {
     const extents = stripeExtents(mapRange(layout, offset, data.length), this.#maxCall);
     await this.#all(
-      extents.flatMap((e) => {
+      extents.map((e) => {
         const bytes =
           e.chunks.length === 1
             ? data.subarray(e.chunks[0]!.bufferOffset, e.chunks[0]!.bufferOffset + e.length)
             : Buffer.concat(e.chunks.map((c) => data.subarray(c.bufferOffset, c.bufferOffset + c.length)));
         const object = objectId(ino, e.stripe);
-        return copiesOf(layout, e.stripe).map((ost) =>
-          this.#guard(ost, object, 'write', () =>
-            this.#pool.write(ost, object, e.objectOffset, bytes, signal),
-          ),
+        return this.#mirrored(ino, layout, e.stripe, 'write', true, signal, (ost) =>
+          this.#pool.write(ost, object, e.objectOffset, bytes, signal),
         );
       }),
       signal,
@@ -99,11 +126,11 @@ export class StripedIo {
   /** Sets every object (and mirror) to its size for a file of `size` bytes. */
   async truncate(ino: number, layout: Layout, size: number, signal?: AbortSignal): Promise<void> {
     await this.#all(
-      layout.osts.flatMap((_, stripe) => {
+      layout.osts.map((_, stripe) => {
         const object = objectId(ino, stripe);
         const objSize = objectSize(layout, size, stripe);
-        return copiesOf(layout, stripe).map((ost) =>
-          this.#guard(ost, object, 'truncate', () => this.#pool.punch(ost, object, objSize, signal)),
+        return this.#mirrored(ino, layout, stripe, 'truncate', true, signal, (ost) =>
+          this.#pool.punch(ost, object, objSize, signal),
         );
       }),
       signal,
@@ -113,10 +140,10 @@ export class StripedIo {
   /** fsync of every object (and mirror) of the file. */
   async sync(ino: number, layout: Layout, signal?: AbortSignal): Promise<void> {
     await this.#all(
-      layout.osts.flatMap((_, stripe) => {
+      layout.osts.map((_, stripe) => {
         const object = objectId(ino, stripe);
-        return copiesOf(layout, stripe).map((ost) =>
-          this.#guard(ost, object, 'sync', () => this.#pool.sync(ost, object, signal)),
+        return this.#mirrored(ino, layout, stripe, 'sync', false, signal, (ost) =>
+          this.#pool.sync(ost, object, signal),
         );
       }),
       signal,
@@ -126,7 +153,7 @@ export class StripedIo {
   /** Reads one extent from the first copy that answers, trying OSTs that failed lately last. */
   async #readExtent(ino: number, layout: Layout, e: Extent, signal?: AbortSignal): Promise<Buffer> {
     const object = objectId(ino, e.stripe);
-    const copies = copiesOf(layout, e.stripe);
+    const copies = readableCopies(layout, e.stripe);
     const now = Date.now();
     const order = [...copies].sort(
       (a, b) => Number(this.#isSuspect(a, now)) - Number(this.#isSuspect(b, now)),
@@ -145,16 +172,76 @@ export class StripedIo {
     throw lost(object, order.map((o) => this.#pool.name(o)).join(' and '), last);
   }
 
-  /** Runs one OST call, turning "unreachable" into EIO and remembering the OST as suspect. */
-  async #guard(ost: number, object: string, what: string, fn: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `fn` on every copy of a stripe not marked stale. Succeeds if all did; also if one of two
+   * copies was unreachable and the other did, after reporting it stale. A copy already marked
+   * stale is reported again after a `changes` call (a write or truncate), so the MDS's resync
+   * knows that the good copy changed under it.
+   */
+  async #mirrored(
+    ino: number,
+    layout: Layout,
+    stripe: number,
+    what: string,
+    changes: boolean,
+    signal: AbortSignal | undefined,
+    fn: (ost: number) => Promise<void>,
+  ): Promise<void> {
+    const object = objectId(ino, stripe);
+    const copies = copiesOf(layout, stripe);
+    const stale = staleCopy(layout, stripe);
+    const live = copies.filter((ost) => ost !== stale);
+    const results = await Promise.all(live.map((ost) => this.#attempt(ost, object, what, () => fn(ost))));
+    if (signal?.aborted) throw new FsError('EINTR', 'I/O interrupted');
+    const failed = live.flatMap((ost, i) => {
+      const r = results[i]!;
+      return r.ok ? [] : [{ ost, ...r }];
+    });
+    if (failed.length === 0) {
+      if (stale !== undefined && changes) await this.#reportStale(ino, layout, stripe, stale, signal);
+      return;
+    }
+    const [first] = failed;
+    if (live.length === 2 && failed.length === 1 && first!.unreachable && this.#markStale) {
+      await this.#reportStale(ino, layout, stripe, first!.ost, signal);
+      return;
+    }
+    throw first!.err;
+  }
+
+  async #reportStale(
+    ino: number,
+    layout: Layout,
+    stripe: number,
+    ost: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const object = objectId(ino, stripe);
+    if (!this.#markStale) throw new FsError('EIO', `copy of ${object} on ${this.#pool.name(ost)} is stale`);
+    try {
+      await this.#markStale(ino, stripe, ost, signal);
+    } catch (err) {
+      if (signal?.aborted) throw interrupted(err);
+      throw asFsError(err, `recording the copy of ${object} on ${this.#pool.name(ost)} as stale`);
+    }
+    if (staleCopy(layout, stripe) === undefined) layout.stale = [...(layout.stale ?? []), { stripe, ost }];
+  }
+
+  /** Runs one OST call; "unreachable" becomes EIO and marks the OST suspect. */
+  async #attempt(ost: number, object: string, what: string, fn: () => Promise<void>): Promise<Attempt> {
     try {
       await fn();
+      return { ok: true };
     } catch (err) {
       if (isUnreachable(err)) {
         this.#markSuspect(ost, err);
-        throw lost(object, this.#pool.name(ost), err, what);
+        return { ok: false, unreachable: true, err: lost(object, this.#pool.name(ost), err, what) };
       }
-      throw asFsError(err, `${what} of ${object} on ${this.#pool.name(ost)}`);
+      return {
+        ok: false,
+        unreachable: false,
+        err: asFsError(err, `${what} of ${object} on ${this.#pool.name(ost)}`),
+      };
     }
   }
 

@@ -10,6 +10,7 @@ import { MgsClient } from '../mgs/client.ts';
 import { type MgsServer, startMgs } from '../mgs/mgs-server.ts';
 import { OssClient } from '../oss/client.ts';
 import { type OssOptions, startOss } from '../oss/oss-server.ts';
+import { OssPool, resyncVia } from '../roles/targets.ts';
 
 const MiB = 1 << 20;
 
@@ -39,6 +40,10 @@ export interface TestCluster {
   ossFor(ost: number): Promise<{ client: OssClient; target: string }>;
   /** Stops the OSS serving OST `ost`. */
   stopOssOf(ost: number): Promise<void>;
+  /** Restarts a stopped OSS of OST `ost` on its data directory and port (in this process). */
+  restartOssOf(ost: number): Promise<void>;
+  /** Mirror copies the MDS has recorded stale and not resynced yet. */
+  staleCount(): number;
   /** Stops the MDS; `startMds` brings it back with the same database, on the same port unless `newPort`. */
   stopMds(): Promise<void>;
   startMds(opts?: { newPort?: boolean }): Promise<void>;
@@ -63,8 +68,11 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   let mds: MdsServer | undefined;
   let mdsPort = 0;
   const ossClients: OssClient[] = [];
+  const ossOptions = new Map<string, OssOptions>();
+  const resyncPool = new OssPool();
   const close = async () => {
     await mds?.close();
+    resyncPool.close();
     for (const s of oss.values()) await s.close();
     for (const c of ossClients) c.close();
     mgsClient.close();
@@ -84,7 +92,10 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
         capacityBytes: 2 * (opts.ostCapacityBytes ?? 1024 * MiB),
         registerIntervalMs: 200,
       };
-      oss.set(name, opts.ossInChildren ? await ossChild(ossOpts, dir) : await startOss(ossOpts));
+      const started = opts.ossInChildren ? await ossChild(ossOpts, dir) : await startOss(ossOpts);
+      oss.set(name, started);
+      const port = 'address' in started ? Number(String(started.address).split(':').at(-1)) : 0;
+      ossOptions.set(name, { ...ossOpts, listen: { host: '127.0.0.1', port } });
     }
     await waitFor(
       async () => (await mgsClient.listServers()).filter((s) => s.role === 'oss').length === ossCount,
@@ -113,6 +124,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
         fsname,
         osts,
         ...(opts.replicas !== undefined && { replicas: opts.replicas }),
+        resyncObject: resyncVia(mgsClient, fsname, resyncPool),
         destroyObjects: async ({ target, objects }, signal) => {
           const t = (await mgsClient.getConfig(fsname, signal)).osts.find((o) => o.target === target);
           if (!t) return;
@@ -149,6 +161,16 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
         const t = await serverOf(ost);
         await oss.get(t.server)?.close();
         oss.delete(t.server);
+      },
+      restartOssOf: async (ost) => {
+        const t = await serverOf(ost);
+        const o = ossOptions.get(t.server);
+        if (!o || oss.has(t.server)) throw new Error(`OSS ${t.server} is running or unknown`);
+        oss.set(t.server, await startOss(o));
+      },
+      staleCount: () => {
+        if (!mds) throw new Error('the MDS is stopped');
+        return mds.staleCount();
       },
       stopMds: async () => {
         await mds?.close();

@@ -104,6 +104,11 @@ export class Mdt {
         const row = this.store.getInode(ino);
         return row ? this.ns.layoutOf(row) : undefined;
       },
+      onCleared: (ino) => {
+        const fx = new Effects();
+        fx.inode(ino, true);
+        this.#afterCommit(fx, undefined);
+      },
       log: this.#log,
       ...(o.resyncSettleMs !== undefined && { settleMs: o.resyncSettleMs }),
     });

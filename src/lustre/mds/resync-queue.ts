@@ -29,6 +29,8 @@ export interface ResyncQueueOptions {
   resync: ResyncObject;
   /** The inode's layout, undefined if the inode is gone. */
   layoutOf: (ino: number) => Layout | null | undefined;
+  /** Called after a record was cleared (clients should refetch the layout). */
+  onCleared?: (ino: number) => void;
   log: Logger;
   /** Deadline of one object copy. */
   callTimeoutMs?: number;
@@ -53,6 +55,7 @@ export class ResyncQueue {
 
   constructor(opts: ResyncQueueOptions) {
     this.#o = {
+      onCleared: () => undefined,
       callTimeoutMs: 300_000,
       settleMs: 1_000,
       minBackoffMs: 250,
@@ -121,6 +124,7 @@ export class ResyncQueue {
       await this.#o.resync({ fromTarget: from, toTarget: to, object }, signal);
       const cleared = await this.#o.commit.apply(() => clearStale(this.#o.store.db, r));
       this.#backoff.delete(r.ost);
+      if (cleared) this.#o.onCleared(r.ino);
       this.#o.log.info(cleared ? 'stale copy resynced' : 'copy written during resync; will copy again', {
         ino: r.ino,
         stripe: r.stripe,

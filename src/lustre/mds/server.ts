@@ -8,6 +8,7 @@ import type { LayoutPolicy } from '../types.ts';
 import type { DestroyObjects } from './destroy-queue.ts';
 import { checkPolicy, type OstInfo } from './layout.ts';
 import { Mdt } from './mdt.ts';
+import type { ResyncObject } from './resync-queue.ts';
 import { bindMdsHandlers } from './rpc-handlers.ts';
 import type { Synchronous } from './schema.ts';
 
@@ -22,6 +23,8 @@ export interface MdsOptions {
   osts: () => Promise<OstInfo[]>;
   /** Destroys objects on one OST; must be idempotent (missing objects are not an error). */
   destroyObjects: DestroyObjects;
+  /** Copies a good mirror object over a stale one (replicas 2); without it stale copies are never resynced. */
+  resyncObject?: ResyncObject;
   /** 2 puts a mirror of every stripe on another server. Default 1. */
   replicas?: number;
   /** Layout of files in directories without a policy. Default 1 stripe of 1 MiB. */
@@ -38,6 +41,8 @@ export interface MdsOptions {
 
 export interface MdsServer {
   address: string;
+  /** Mirror copies recorded stale and not resynced yet. */
+  staleCount(): number;
   close(): Promise<void>;
 }
 
@@ -72,6 +77,7 @@ export async function startMds(opts: MdsOptions): Promise<MdsServer> {
     fsname: opts.fsname,
     osts: opts.osts,
     destroyObjects: opts.destroyObjects,
+    ...(opts.resyncObject !== undefined && { resyncObject: opts.resyncObject }),
     ...(opts.replicas !== undefined && { replicas: opts.replicas }),
     ...(opts.defaultLayout !== undefined && { defaultLayout: opts.defaultLayout }),
     ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),
@@ -96,6 +102,7 @@ export async function startMds(opts: MdsOptions): Promise<MdsServer> {
   logger('mds').info('serving', { address, fsname: opts.fsname });
   return {
     address,
+    staleCount: () => mdt.staleCount(),
     close: async () => {
       await server.close();
       await mdt.close();

@@ -1,19 +1,17 @@
 // Parsing of the CLI's option values, once, at the edge: addresses, sizes, names.
 import { hostname } from 'node:os';
 import { InvalidArgumentError } from 'commander';
-import { ValidationError } from '../../src/lib/errors.ts';
 import { parseSize } from '../../src/lib/units.ts';
 import { connectOptions } from '../../src/lustre/protocol/address.ts';
 
 /** "host:port" → listen options; port 0 picks a free port. */
 export function listenOption(text: string): { host: string; port: number } {
-  try {
-    const o = connectOptions(text.endsWith(':0') ? `${text.slice(0, -2)}:1` : text);
-    if (!('host' in o) || o.host === undefined) throw new ValidationError('a TCP address is required');
-    return { host: o.host, port: text.endsWith(':0') ? 0 : Number(o.port) };
-  } catch (err) {
-    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  const i = text.lastIndexOf(':');
+  const port = Number(text.slice(i + 1));
+  if (i <= 0 || text.slice(i + 1) === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError(`bad listen address "${text}": want host:port (port 0 picks a free one)`);
   }
+  return { host: text.slice(0, i).replace(/^\[|\]$/g, ''), port };
 }
 
 export function addressOption(text: string): string {

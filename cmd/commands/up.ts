@@ -2,20 +2,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { FsError, NacreError } from '../../src/lib/errors.ts';
-import { logger } from '../../src/lib/log.ts';
 import { type Child, onShutdown, startChild } from '../../src/lib/supervisor.ts';
 import { formatSize } from '../../src/lib/units.ts';
 import type { FileSystemConfig } from '../../src/lustre/mgs/api.ts';
-import { MgsClient } from '../../src/lustre/mgs/client.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
+import { ensureFileSystem } from '../../src/lustre/roles/file-system.ts';
 import { mountForeground } from './mount.ts';
 import { defaultHost, intOption, sizeOption } from './options.ts';
-
-const log = logger('up');
 
 interface UpOptions {
   dataDir: string;
@@ -104,7 +99,16 @@ async function up(opts: UpOptions): Promise<void> {
       ),
     );
     children.push(...osses);
-    const config = await ensureFileSystem(mgsAddress, opts);
+    const config = await ensureFileSystem(
+      mgsAddress,
+      {
+        fsname: opts.fsname,
+        ostCount: opts.osts,
+        ostCapacityBytes: opts.ostSize,
+        defaultLayout: { stripeCount: opts.stripeCount, stripeSize: opts.stripeSize, stripeOffset: -1 },
+      },
+      { ossServers: opts.osts },
+    );
     let api: { endpoint: string; accessKeyId: string; secretAccessKey: string } | undefined;
     if (opts.api) {
       const keys = await apiKeys(dataDir);
@@ -144,37 +148,6 @@ async function up(opts: UpOptions): Promise<void> {
     throw err;
   }
   await new Promise<never>(() => {});
-}
-
-/** Creates the file system on first start; on later starts finds it again. */
-async function ensureFileSystem(mgsAddress: string, opts: UpOptions): Promise<FileSystemConfig> {
-  const mgs = new MgsClient({ address: mgsAddress });
-  try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        return await mgs.getConfig(opts.fsname);
-      } catch (err) {
-        if (!(err instanceof FsError) || err.code !== 'ENOENT') throw err;
-      }
-      try {
-        return await mgs.createFileSystem({
-          fsname: opts.fsname,
-          ostCount: opts.osts,
-          ostCapacityBytes: opts.ostSize,
-          defaultLayout: { stripeCount: opts.stripeCount, stripeSize: opts.stripeSize, stripeOffset: -1 },
-        });
-      } catch (err) {
-        // Servers register a moment after they listen: wait for all of them, within the deadline.
-        const waiting = err instanceof NacreError && err.code === 'InsufficientServers';
-        if (!waiting || Date.now() > deadline) throw err;
-        log.debug('waiting for servers to register', { error: String(err) });
-        await sleep(200);
-      }
-    }
-  } finally {
-    mgs.close();
-  }
 }
 
 async function apiKeys(dataDir: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {

@@ -20,10 +20,13 @@ export class ServerProcess {
   #port = 0;
   child: Child | undefined;
 
-  constructor(name: string, args: string[], logFile: string) {
+  readonly #env: NodeJS.ProcessEnv | undefined;
+
+  constructor(name: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv) {
     this.name = name;
     this.#args = args;
     this.#logFile = logFile;
+    this.#env = env;
   }
 
   get address(): string {
@@ -36,6 +39,7 @@ export class ServerProcess {
       command: process.execPath,
       args: [nacre, 'server', ...this.#args, '--listen', `127.0.0.1:${this.#port}`],
       logFile: this.#logFile,
+      ...(this.#env && { env: this.#env }),
     });
     this.#port = Number(this.child.ready.address.split(':').pop());
   }
@@ -61,7 +65,9 @@ export interface FsProcesses {
   config: FileSystemConfig;
   source: string;
   /** Mounts the file system with `nacre mount --foreground` in its own process. */
-  mount(name: string): Promise<string>;
+  mount(name: string, source?: string): Promise<string>;
+  /** Starts another server process that is stopped with the rest. */
+  startServer(name: string, args: string[], env?: NodeJS.ProcessEnv): Promise<ServerProcess>;
   stop(): Promise<void>;
 }
 
@@ -105,19 +111,30 @@ export async function startFsProcesses(opts: { osts?: number; fsname?: string } 
       { ossServers: osses.length },
     );
     const source = `${mgs.address}@tcp:/${fsname}`;
-    const mount = async (name: string) => {
+    const mount = async (name: string, from = source) => {
       const point = join(dir, name);
       await mkdir(point);
       const child = await startChild({
         name: `mount ${name}`,
         command: process.execPath,
-        args: [nacre, 'mount', '--foreground', source, point],
+        args: [nacre, 'mount', '--foreground', from, point],
         logFile: join(dir, 'logs', `mount-${name}.log`),
       });
       mounts.push({ point, child });
       return point;
     };
-    return { dir, mgs, mds, osses, config, source, mount, stop };
+    const startServer = async (name: string, args: string[], env?: NodeJS.ProcessEnv) => {
+      const s = new ServerProcess(
+        name,
+        [...args, '--data-dir', join(dir, name)],
+        join(dir, 'logs', `${name}.log`),
+        env,
+      );
+      all.push(s);
+      await s.start();
+      return s;
+    };
+    return { dir, mgs, mds, osses, config, source, mount, startServer, stop };
   } catch (err) {
     await stop();
     throw err;

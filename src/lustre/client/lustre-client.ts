@@ -373,6 +373,7 @@ export class LustreClient implements FileSystemClient {
 
   /** Space of every OST for lfs df, in index order; an OST that does not answer has `error` instead. */
   async ostUsage(signal?: AbortSignal): Promise<OstUsage[]> {
+    await this.#pool.refresh();
     const indexes = this.#pool.indexes();
     const results = await Promise.allSettled(indexes.map((i) => this.#pool.statfs(i, signal)));
     return indexes.map((index, k) => {

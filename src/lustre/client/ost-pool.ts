@@ -58,6 +58,11 @@ export class OstPool {
     this.#apply(opts.osts);
   }
 
+  /** Re-reads the OST list from the MGS (at most once per refresh interval), e.g. to see OSTs added since. */
+  refresh(): Promise<void> {
+    return this.#refreshNow();
+  }
+
   /** OST indexes known, ascending. */
   indexes(): number[] {
     return [...this.#endpoints.keys()].sort((a, b) => a - b);
@@ -115,6 +120,8 @@ export class OstPool {
     signal: AbortSignal | undefined,
     fn: (client: OssClient, target: string) => Promise<T>,
   ): Promise<T> {
+    // A layout may name an OST added since this client read the config (the file system grew).
+    if (!this.#endpoints.has(ost)) await this.#refreshNow(true);
     const before = this.#endpoint(ost);
     try {
       return await this.#once(before, fn);
@@ -165,9 +172,11 @@ export class OstPool {
   }
 
   /** Re-reads the addresses; bounded by its own 5 s deadline. */
-  #refreshNow(): Promise<void> {
+  #refreshNow(force = false): Promise<void> {
     const refresh = this.#refresh;
-    if (!refresh || Date.now() - this.#lastRefresh < this.#refreshIntervalMs) return Promise.resolve();
+    if (!refresh) return Promise.resolve();
+    if (!force && Date.now() - this.#lastRefresh < this.#refreshIntervalMs)
+      return this.#refreshing ?? Promise.resolve();
     this.#refreshing ??= (async () => {
       this.#lastRefresh = Date.now();
       try {

@@ -39,7 +39,10 @@ export function registerMount(program: Command): void {
     .option('-f, --foreground', 'stay in the foreground and serve the mount until it is unmounted')
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
-    .option('--cached', 'let the kernel cache pages and attributes (coherent through MDS invalidations)')
+    .option(
+      '--cached',
+      'let the kernel cache pages and attributes (faster; overwrites are not coherent across mounts)',
+    )
     .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
     .action(async (source: MountSource, dir: string, opts: MountOptions) => {

@@ -48,7 +48,10 @@ export function registerUp(program: Command): void {
       10988,
     )
     .option('--no-api', 'do not serve the FSx API')
-    .option('--cached', 'mount with kernel page and attribute caching')
+    .option(
+      '--cached',
+      'let the kernel cache pages and attributes (faster; overwrites are not coherent across mounts)',
+    )
     .action(async (opts: UpOptions) => {
       await up(opts);
     });
@@ -68,8 +71,9 @@ async function up(opts: UpOptions): Promise<void> {
     await stopAll();
   });
   try {
-    const server = (role: string, name: string, port: number, extra: string[] = []) =>
-      startChild({
+    // Each child is recorded as soon as it is up, so a failure of a later one stops the earlier ones.
+    const server = async (role: string, name: string, port: number, extra: string[] = []) => {
+      const child = await startChild({
         name,
         command: process.execPath,
         args: [
@@ -84,12 +88,13 @@ async function up(opts: UpOptions): Promise<void> {
         ].concat(['--listen', `127.0.0.1:${port}`, '--host', defaultHost()], extra),
         logFile: join(dataDir, 'logs', `${name}.log`),
       });
-    const mgsChild = await server('mgs', 'mgs', opts.port);
-    children.push(mgsChild);
-    const mgsAddress = mgsChild.ready.address;
+      children.push(child);
+      return child;
+    };
+    const mgsAddress = (await server('mgs', 'mgs', opts.port)).ready.address;
     const withMgs = ['--mgs', mgsAddress];
-    children.push(await server('mds', 'mds0', opts.port + 1, withMgs));
-    const osses = await Promise.all(
+    await server('mds', 'mds0', opts.port + 1, withMgs);
+    await Promise.all(
       Array.from({ length: opts.osts }, (_, i) =>
         server('oss', `oss${i}`, opts.port + 2 + i, [
           ...withMgs,
@@ -98,7 +103,6 @@ async function up(opts: UpOptions): Promise<void> {
         ]),
       ),
     );
-    children.push(...osses);
     const config = await ensureFileSystem(
       mgsAddress,
       {

@@ -119,23 +119,28 @@ test('kill -9 of the MDS during a metadata workload loses nothing it acknowledge
   await sh(`mkdir ${a}/meta`);
   // Each line is printed only after its syscalls returned: that is what was acknowledged.
   const workload = sh(
-    `for i in $(seq 1 400); do echo "c$i" > ${a}/meta/f$i && mv ${a}/meta/f$i ${a}/meta/g$i && echo $i; done`,
+    `for i in $(seq 1 1500); do echo "c$i" > ${a}/meta/f$i && mv ${a}/meta/f$i ${a}/meta/g$i && echo $i; done`,
     { timeoutMs: 180_000 },
   );
+  let finished = false;
+  void workload.finally(() => {
+    finished = true;
+  });
   await waitFor(
-    async () => (await shResult(`ls ${b}/meta | wc -l`)).stdout.trim() >= '1',
-    'workload started',
+    async () => Number((await shResult(`ls ${b}/meta | wc -l`)).stdout) >= 50,
+    'the workload is under way',
   );
   await fs.mds.kill9();
+  assert.equal(finished, false, 'the MDS died in the middle of the workload');
   await fs.mds.start();
   const done = (await workload).trim().split('\n').map(Number);
-  assert.equal(done.at(-1), 400, 'the workload carried on through the restart');
+  assert.equal(done.at(-1), 1500, 'the workload carried on through the restart');
   const names = new Set((await sh(`ls ${b}/meta`)).trim().split('\n'));
   for (const i of done) {
     assert.ok(names.has(`g${i}`), `g${i} was acknowledged and must exist`);
     assert.ok(!names.has(`f${i}`), `f${i} was renamed`);
   }
-  assert.equal(await sh(`cat ${b}/meta/g1 ${b}/meta/g400`), 'c1\nc400\n');
+  assert.equal(await sh(`cat ${b}/meta/g1 ${b}/meta/g1500`), 'c1\nc1500\n');
 });
 
 test('mounting where no MGS listens fails with a message, not a hang', async () => {

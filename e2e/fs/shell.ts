@@ -1,5 +1,6 @@
 // Child processes that drive the mounts (sh, dd, python3, flock, fio …): run to completion, or hold in the background; all killable by id.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 
 /** How a child process ended, with its output. `code` is null when it was killed by a signal. */
@@ -191,6 +192,12 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** True while process `pid` waits for an answer from a FUSE daemon (e.g. blocked on a lock), from /proc. */
+export async function waitingOnFuse(pid: number): Promise<boolean> {
+  const wchan = await readFile(`/proc/${pid}/wchan`, 'utf8').catch(() => '');
+  return wchan === 'request_wait_answer';
 }
 
 /** Single-quotes a string for sh. */

@@ -200,6 +200,35 @@ export async function waitingOnFuse(pid: number): Promise<boolean> {
   return wchan === 'request_wait_answer';
 }
 
+/**
+ * Python programs for the rename-replacement race: the writer replaces `current` with a new version
+ * `rounds` times (write a temp file, rename it over), then creates `done`; the reader opens and reads
+ * `current` until `done` appears and prints `reads=<n>` and one line per failed or torn read.
+ */
+export const RENAME_WRITER = `import os, sys
+d, rounds = sys.argv[1], int(sys.argv[2])
+for i in range(1, rounds + 1):
+    with open('%s/tmp.%d' % (d, i), 'w') as f:
+        f.write('version %d' % i)
+    os.rename('%s/tmp.%d' % (d, i), d + '/current')
+open(d + '/done', 'w').close()`;
+
+export const RENAME_READER = `import errno, os, sys
+d = sys.argv[1]
+reads, bad = 0, {}
+while not os.path.exists(d + '/done'):
+    reads += 1
+    try:
+        with open(d + '/current') as f:
+            got = f.read()
+        if not got.startswith('version '):
+            bad['torn read %r' % got] = bad.get('torn read %r' % got, 0) + 1
+    except OSError as e:
+        bad[errno.errorcode[e.errno]] = bad.get(errno.errorcode[e.errno], 0) + 1
+print('reads=%d' % reads)
+for k, v in sorted(bad.items()):
+    print('%s x%d' % (k, v))`;
+
 /** Single-quotes a string for sh. */
 export function q(s: string): string {
   return `'${s.replaceAll("'", "'\\''")}'`;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { type FsCluster, NACRE, useFsCluster } from './fs-cluster.ts';
-import { py, q, RENAME_READER, RENAME_WRITER, run, sh, shResult, waitFor } from './shell.ts';
+import { py, q, run, sh, shResult, waitFor } from './shell.ts';
 
 let fs: FsCluster;
 let m: string;
@@ -176,17 +176,6 @@ print(attempt(lambda: os.rename(d + '/d2', d + '/full')),
   );
   assert.equal(out, 'ENOTEMPTY EINVAL EISDIR ok\n');
   assert.equal(await sh(`cat ${d}/empty/sub/f`), 'inside');
-});
-
-test('a file replaced with rename is never missing or torn for a reader in another process', async () => {
-  await sh(`mkdir ${m}/replace && printf 'version 0' > ${m}/replace/current`);
-  const [, reader] = await Promise.all([
-    py(RENAME_WRITER, [`${m}/replace`, '300']),
-    py(RENAME_READER, [`${m}/replace`]),
-  ]);
-  const [reads, ...failures] = reader.trim().split('\n');
-  assert.ok(Number(reads!.split('=')[1]) >= 50, `the reader overlapped the renames (${reads})`);
-  assert.deepEqual(failures, [], `open/read of the name being replaced failed (${reads})`);
 });
 
 test('a hard link is the same inode with nlink 2, and survives the other name', async () => {

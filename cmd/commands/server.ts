@@ -2,13 +2,13 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/index.ts';
+import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/fsx-server.ts';
 import { ValidationError } from '../../src/lib/errors.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
 import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
+import { startMdsService } from '../../src/lustre/mds/mds-server.ts';
 import { startMgs } from '../../src/lustre/mgs/mgs-server.ts';
 import { startOss } from '../../src/lustre/oss/oss-server.ts';
-import { startMdsService } from '../../src/lustre/roles/mds-service.ts';
 import { addressOption, defaultHost, listenOption, sizeOption } from './options.ts';
 
 interface ServerOptions {

@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { type Child, onShutdown, startChild } from '../../src/lib/supervisor.ts';
 import { formatSize } from '../../src/lib/units.ts';
-import type { FileSystemConfig } from '../../src/lustre/mgs/api.ts';
+import { ensureFileSystem } from '../../src/lustre/cluster/create-file-system.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
-import { ensureFileSystem } from '../../src/lustre/roles/file-system.ts';
+import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
 import { mountForeground } from './mount.ts';
 import { defaultHost, intOption, sizeOption } from './options.ts';
 

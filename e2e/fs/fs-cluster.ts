@@ -7,8 +7,8 @@ import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Child, startChild } from '../../src/lib/supervisor.ts';
-import type { FileSystemConfig } from '../../src/lustre/mgs/api.ts';
-import { MgsClient } from '../../src/lustre/mgs/client.ts';
+import { MgsClient } from '../../src/lustre/protocol/mgs-client.ts';
+import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
 import {
   markOwner,
   mountedUnder,

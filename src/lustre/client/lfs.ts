@@ -1,6 +1,6 @@
 // `nacre lfs setstripe | getstripe | df`: the work behind Lustre's lfs commands, returning the text to print.
 import { FsError } from '../../lib/errors.ts';
-import type { MdsMethods } from '../mds/api.ts';
+import type { MdsMethods } from '../protocol/mds-messages.ts';
 import { type Layout, type LayoutPolicy, ROOT_CREDENTIALS, S_IFDIR, S_IFMT } from '../types.ts';
 import { connectLustre, type LustreClient, type OstUsage } from './lustre-client.ts';
 

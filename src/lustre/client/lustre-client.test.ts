@@ -5,11 +5,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { FakeMds, FakeOss, fakeMgs, targetConfig } from '../../../test/lustre/fake-servers.ts';
 import { FsError } from '../../lib/errors.ts';
-import type { FileSystemConfig } from '../mgs/api.ts';
+import type { FileSystemConfig } from '../protocol/mgs-messages.ts';
 import type { RpcServer } from '../protocol/rpc-server.ts';
 import { type InvalidateEvent, type Layout, ROOT_CREDENTIALS as ROOT, ROOT_INO } from '../types.ts';
-import { FakeMds, FakeOss, fakeMgs, targetConfig } from './fake-servers.ts';
 import { connectLustre, type LustreClient } from './lustre-client.ts';
 
 const O_RDONLY = 0;

@@ -2,10 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
-import type { MdsMethods } from '../mds/api.ts';
-import type { FileSystemConfig } from '../mgs/api.ts';
-import { MgsClient } from '../mgs/client.ts';
-import type { StatTarget } from '../oss/api.ts';
+import type { MdsMethods } from '../protocol/mds-messages.ts';
+import { MgsClient } from '../protocol/mgs-client.ts';
+import type { FileSystemConfig } from '../protocol/mgs-messages.ts';
+import type { StatTarget } from '../protocol/oss-messages.ts';
 import {
   type Attr,
   type Credentials,

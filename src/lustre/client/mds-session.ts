@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlineExceededError, FsError, NacreError, UnavailableError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
-import type { MdsMethod, MdsMethods } from '../mds/api.ts';
+import type { MdsMethod, MdsMethods } from '../protocol/mds-messages.ts';
 import { type Handshake, RpcClient } from '../protocol/rpc-client.ts';
 import type { InvalidateEvent } from '../types.ts';
 

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ROOT, TestMdsClient } from '../../../test/lustre/mds-fixtures.ts';
 import { type Child, startChild } from '../../lib/supervisor.ts';
 import { ROOT_INO, S_IFDIR } from '../types.ts';
-import { ROOT, TestMdsClient } from './testing.ts';
 
-const fixture = fileURLToPath(new URL('./testing-server.ts', import.meta.url));
+const fixture = fileURLToPath(new URL('../../../test/lustre/mds-process.ts', import.meta.url));
 let dir: string;
 
 before(async () => {

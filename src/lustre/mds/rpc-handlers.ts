@@ -1,9 +1,9 @@
 // Binds every MdsMethods RPC to an MDT: argument checks (EINVAL, never a crash), the connect handshake, and dispatch.
 import { FsError } from '../../lib/errors.ts';
 import { type Args, asArgs, bool, int, optStr, str } from '../protocol/args.ts';
+import type { MdsMethod, MdsMethods } from '../protocol/mds-messages.ts';
 import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
-import type { MdsMethod, MdsMethods } from './api.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { extendSize, openInode, release } from './handles.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';

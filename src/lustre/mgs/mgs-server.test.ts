@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { OssClient } from '../oss/client.ts';
 import { type OssServer, startOss } from '../oss/oss-server.ts';
-import { MgsClient } from './client.ts';
+import { MgsClient } from '../protocol/mgs-client.ts';
+import { OssClient } from '../protocol/oss-client.ts';
 import { type MgsServer, startMgs } from './mgs-server.ts';
 
 const G = 2 ** 30;

@@ -1,12 +1,12 @@
 // The OSS process: OssMethods handlers over TCP (and a unix socket for clients on the same host), MGS registration.
 import { NacreError, toFsError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
-import { MgsClient } from '../mgs/client.ts';
-import { registerLoop } from '../mgs/register-loop.ts';
 import { formatTcpAddress } from '../protocol/address.ts';
 import { type Args, asArgs, bool, int } from '../protocol/args.ts';
+import { MgsClient } from '../protocol/mgs-client.ts';
+import type { OssMethod } from '../protocol/oss-messages.ts';
+import { registerLoop } from '../protocol/register-loop.ts';
 import { type Handler, Reply, RpcServer } from '../protocol/rpc-server.ts';
-import type { OssMethod } from './api.ts';
 import { checkObjectId, checkTarget } from './names.ts';
 import { OssStore } from './oss-store.ts';
 

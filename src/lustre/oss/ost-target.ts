@@ -11,9 +11,9 @@
 import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDir, writeFileDurably } from '../../lib/durable-file.ts';
 import { FsError, NacreError } from '../../lib/errors.ts';
-import type { StatTarget } from './api.ts';
-import { fsyncDir, writeFileDurably } from './durable-file.ts';
+import type { StatTarget } from '../protocol/oss-messages.ts';
 import type { CachedObject, HandleCache } from './handle-cache.ts';
 import { objectDir, objectPath } from './names.ts';
 

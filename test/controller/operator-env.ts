@@ -1,0 +1,176 @@
+// For integration tests: a real control plane with Nacre's CRDs, the emulator's real MGS, MDS, two OSS and FSx API, and kubectl.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DescribeFileSystemsCommand, FSxClient, type FileSystem as SdkFileSystem } from '@aws-sdk/client-fsx';
+import { type Cluster, startCluster } from '../../e2e/harness/cluster.ts';
+import { type Child, startChild } from '../../src/lib/supervisor.ts';
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface FsxEmulator {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** An SDK client for assertions about what the emulator holds. */
+  sdk: FSxClient;
+  /** Every file system the emulator knows. */
+  fileSystems(): Promise<SdkFileSystem[]>;
+}
+
+export interface OperatorEnv {
+  cluster: Cluster;
+  kubectl(args: string[], stdin?: string): Promise<KubectlResult>;
+  /** The emulator; absent when started with `servers: false`. */
+  fsx: FsxEmulator | undefined;
+  stop(): Promise<void>;
+}
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const ACCESS_KEY = 'AKIANACREOPERATOR01';
+const SECRET_KEY = 'nacre-operator-test-secret-0000000000000';
+
+function kubectlRunner(cluster: Cluster) {
+  return (args: string[], stdin?: string): Promise<KubectlResult> =>
+    new Promise((resolve) => {
+      const child = execFile(
+        cluster.tools.kubectl,
+        ['--kubeconfig', cluster.kubeconfigPath, ...args],
+        { timeout: 60_000, maxBuffer: 8 << 20 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+      child.stdin?.end(stdin ?? '');
+    });
+}
+
+async function startServers(dir: string): Promise<{ children: Child[]; api: string }> {
+  const children: Child[] = [];
+  const server = async (role: string, name: string, extra: string[] = []) => {
+    const c = await startChild({
+      name,
+      command: process.execPath,
+      args: [
+        join(REPO, 'cmd', 'nacre.ts'),
+        'server',
+        '--role',
+        role,
+        '--name',
+        name,
+        '--data-dir',
+        join(dir, name),
+      ].concat(['--listen', '127.0.0.1:0', '--host', 'test-node'], extra),
+      logFile: join(dir, 'logs', `${name}.log`),
+      env: { ...process.env, NACRE_FSX_ACCESS_KEY_ID: ACCESS_KEY, NACRE_FSX_SECRET_ACCESS_KEY: SECRET_KEY },
+      timeoutMs: 60_000,
+    });
+    children.push(c);
+    return c;
+  };
+  try {
+    const mgs = (await server('mgs', 'mgs')).ready.address;
+    await server('mds', 'mds0', ['--mgs', mgs]);
+    await Promise.all([server('oss', 'oss0', ['--mgs', mgs]), server('oss', 'oss1', ['--mgs', mgs])]);
+    const api = await server('api', 'api', ['--mgs', mgs]);
+    return { children, api: String(api.ready['endpoint'] ?? `http://${api.ready.address}`) };
+  } catch (err) {
+    for (const c of children.reverse()) await c.stop(5_000);
+    throw err;
+  }
+}
+
+/**
+ * Starts the control plane with crds/ installed and a nacre-system namespace, and (unless
+ * `servers` is false) the emulated file system's servers; `stop` undoes it all.
+ */
+export async function startOperatorEnv(opts: { servers?: boolean } = {}): Promise<OperatorEnv> {
+  const dir = await mkdtemp(join(tmpdir(), 'nacre-operator-'));
+  await mkdir(join(dir, 'logs'));
+  const cluster = await startCluster({ minio: false, signal: AbortSignal.timeout(40 * 60_000) });
+  let servers: { children: Child[]; api: string } | undefined;
+  try {
+    const kubectl = kubectlRunner(cluster);
+    const applied = await kubectl(['apply', '-f', join(REPO, 'crds')]);
+    if (applied.code !== 0) throw new Error(`kubectl apply crds/ failed: ${applied.stderr}`);
+    const established = await kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd',
+      '-l',
+      'app.kubernetes.io/name=nacre',
+    ]);
+    if (established.code !== 0) throw new Error(`CRDs not established: ${established.stderr}`);
+    await kubectl(['create', 'namespace', 'nacre-system']);
+    if (opts.servers === false)
+      return {
+        cluster,
+        kubectl,
+        fsx: undefined,
+        stop: () => cluster.stop().then(() => rm(dir, { recursive: true, force: true })),
+      };
+    servers = await startServers(dir);
+    const sdk = new FSxClient({
+      endpoint: servers.api,
+      region: 'us-east-1',
+      credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY },
+      maxAttempts: 1,
+    });
+    const fsx: FsxEmulator = {
+      endpoint: servers.api,
+      region: 'us-east-1',
+      accessKeyId: ACCESS_KEY,
+      secretAccessKey: SECRET_KEY,
+      sdk,
+      fileSystems: async () => (await sdk.send(new DescribeFileSystemsCommand({}))).FileSystems ?? [],
+    };
+    const children = servers.children;
+    return {
+      cluster,
+      kubectl,
+      fsx,
+      stop: async () => {
+        sdk.destroy();
+        for (const c of [...children].reverse()) await c.stop(5_000);
+        await cluster.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    for (const c of [...(servers?.children ?? [])].reverse()) await c.stop(5_000);
+    await cluster.stop();
+    throw err;
+  }
+}
+
+/** Polls `check` until it returns something other than undefined; fails with `what` after `timeoutMs`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `; last error: ${String(last)}` : ''}`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

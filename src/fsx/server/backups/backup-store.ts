@@ -1,7 +1,8 @@
 // Backup storage on local disk: content-addressed chunks (sha256) shared by all backups, one manifest per backup, mark-and-sweep GC.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileDurably } from '../../../lib/durable-file.ts';
 
 /** One regular file's content: chunks in order; a `zero` chunk is a run of zeros that is not stored. */
 export interface ChunkRef {
@@ -70,18 +71,6 @@ export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-async function writeAtomic(file: string, data: Buffer | string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-}
-
 export class DiskBackupStore implements BackupStore {
   readonly #chunks: string;
   readonly #manifests: string;
@@ -119,7 +108,7 @@ export class DiskBackupStore implements BackupStore {
       return { hash, stored: false };
     } catch {
       await mkdir(path.dirname(file), { recursive: true });
-      await writeAtomic(file, data);
+      await writeFileDurably(file, data);
       return { hash, stored: true };
     }
   }
@@ -131,7 +120,7 @@ export class DiskBackupStore implements BackupStore {
   }
 
   async writeManifest(manifest: Manifest): Promise<void> {
-    await writeAtomic(this.#manifestPath(manifest.backupId), JSON.stringify(manifest));
+    await writeFileDurably(this.#manifestPath(manifest.backupId), JSON.stringify(manifest));
   }
 
   async readManifest(backupId: string): Promise<Manifest | undefined> {

@@ -14,6 +14,7 @@ import {
   FSxClient,
   UpdateFileSystemCommand,
 } from '@aws-sdk/client-fsx';
+import { waitFor } from '../../src/lib/wait-for.ts';
 import { type FsCluster, useFsCluster } from './fs-cluster.ts';
 import { sh } from './shell.ts';
 
@@ -44,15 +45,8 @@ async function describe(id: string): Promise<FileSystem> {
   return out.FileSystems![0]!;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
+  waitFor(what, probe, { timeoutMs, intervalMs: 200 });
 
 const available = (id: string) =>
   until(`${id} AVAILABLE`, async () => {

@@ -1,7 +1,9 @@
 // Child processes that drive the mounts (sh, dd, python3, flock, fio …): run to completion, or hold in the background; all killable by id.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { waitFor as waitForCondition } from '../../src/lib/wait-for.ts';
 
 /** How a child process ended, with its output. `code` is null when it was killed by a signal. */
 export interface RunResult {
@@ -182,17 +184,8 @@ export function hold(argv: string[]): Held {
 }
 
 /** Polls `check` until it returns true; rejects after `timeoutMs` naming what it waited for. */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) =>
+  waitForCondition(what, check, timeoutMs);
 
 /** True while process `pid` waits for an answer from a FUSE daemon (e.g. blocked on a lock), from /proc. */
 export async function waitingOnFuse(pid: number): Promise<boolean> {

@@ -1,4 +1,5 @@
 // For integration tests: a real control plane with Nacre's CRDs, the emulator's real MGS, MDS, two OSS and FSx API, and kubectl.
+
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DescribeFileSystemsCommand, FSxClient, type FileSystem as SdkFileSystem } from '@aws-sdk/client-fsx';
 import { type Cluster, startCluster } from '../../e2e/harness/cluster.ts';
 import { type Child, startChild } from '../../src/lib/supervisor.ts';
+import { waitFor } from '../../src/lib/wait-for.ts';
 
 export interface KubectlResult {
   code: number;
@@ -152,25 +154,9 @@ export async function startOperatorEnv(opts: { servers?: boolean } = {}): Promis
   }
 }
 
-/** Polls `check` until it returns something other than undefined; fails with `what` after `timeoutMs`. */
-export async function eventually<T>(
+/** Polls `check` until it returns something other than undefined (errors count as not yet); fails with `what` after `timeoutMs`. */
+export const eventually = <T>(
   what: string,
   check: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `; last error: ${String(last)}` : ''}`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+) => waitFor(what, check, { timeoutMs, intervalMs: 100, retryErrors: true });

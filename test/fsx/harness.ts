@@ -1,10 +1,11 @@
 // Starts the FSx API on 127.0.0.1:0 in a temporary directory with an SDK client pointed at it; waits for conditions with deadlines.
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { FSxClient } from '@aws-sdk/client-fsx';
 import { type FsxApi, type FsxApiOptions, startFsxApi } from '../../src/fsx/server/fsx-server.ts';
+import { waitFor as waitForCondition } from '../../src/lib/wait-for.ts';
 import { FakeAllocator } from './fake-allocator.ts';
 
 export const ACCESS_KEY = 'AKIANACRETEST0000001';
@@ -70,16 +71,8 @@ export async function startHarness(overrides: Partial<FsxApiOptions> = {}): Prom
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
+export const waitFor = <T>(
   what: string,
   check: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+) => waitForCondition(what, check, { timeoutMs, intervalMs: 20 });

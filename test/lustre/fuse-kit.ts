@@ -107,18 +107,7 @@ export class LineChild {
   }
 }
 
-/** Polls `check` until it returns true, failing after `timeoutMs`. */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new DeadlineExceededError(`${what} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { waitFor } from '../../src/lib/wait-for.ts';
 
 /** True while /proc/self/mountinfo lists a mount on `mountPoint`. */
 export async function isMounted(mountPoint: string): Promise<boolean> {

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startChild } from '../../src/lib/supervisor.ts';
+import { waitFor } from '../../src/lib/wait-for.ts';
 import type { OstInfo } from '../../src/lustre/mds/layout.ts';
 import { type MdsServer, startMds } from '../../src/lustre/mds/mdt-server.ts';
 import { OssPool, resyncVia } from '../../src/lustre/mds/ost-targets.ts';
@@ -98,7 +99,9 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
       ossOptions.set(name, { ...ossOpts, listen: { host: '127.0.0.1', port } });
     }
     await waitFor(
+      `${ossCount} OSS registered at the MGS`,
       async () => (await mgsClient.listServers()).filter((s) => s.role === 'oss').length === ossCount,
+      { intervalMs: 20 },
     );
     // The MDS does not register itself yet: register a placeholder, create, then move it to its real address.
     const mdsInfo = { name: 'mds-0', role: 'mds' as const, host: 'host-m', capacityBytes: 1024 * MiB };
@@ -194,12 +197,4 @@ async function ossChild(opts: OssOptions, dir: string): Promise<Stoppable> {
     logFile: path.join(dir, `${opts.name}.log`),
   });
   return { close: () => child.stop() };
-}
-
-async function waitFor(cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

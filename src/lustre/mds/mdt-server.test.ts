@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { ALICE, fourOsts, ROOT, TestMdsClient } from '../../../test/lustre/mds-fixtures.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 import { RpcClient } from '../protocol/rpc-client.ts';
 import { type Attr, ROOT_INO } from '../types.ts';
 import { type MdsServer, mdtPath, startMds } from './mdt-server.ts';
@@ -33,13 +34,8 @@ function client(id: string, host = 'node-a'): TestMdsClient {
   return c;
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, check: () => boolean | Promise<boolean>, ms = 5_000) =>
+  waitFor(what, check, { timeoutMs: ms, intervalMs: 10 });
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nacre-mds-'));

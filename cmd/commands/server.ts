@@ -6,9 +6,7 @@ import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/fsx-server
 import { ValidationError } from '../../src/lib/errors.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
 import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
-import { startMdsService } from '../../src/lustre/mds/mds-server.ts';
-import { startMgs } from '../../src/lustre/mgs/mgs-server.ts';
-import { startOss } from '../../src/lustre/oss/oss-server.ts';
+import { startServerInProcess } from '../../src/lustre/cluster/servers.ts';
 import { addressOption, defaultHost, listenOption, sizeOption } from './options.ts';
 
 interface ServerOptions {
@@ -81,46 +79,25 @@ async function startRole(opts: ServerOptions): Promise<() => Promise<void>> {
     if (!opts.mgs) throw new ValidationError(`--mgs is required for --role ${opts.role}`);
     return opts.mgs;
   };
-  switch (opts.role) {
-    case 'mgs': {
-      const s = await startMgs({ dataDir: opts.dataDir, listen: opts.listen });
-      announceReady({ role: 'mgs', address: s.address });
-      return () => s.close();
-    }
-    case 'mds': {
-      const s = await startMdsService({
-        dataDir: opts.dataDir,
-        name,
-        host: opts.host,
-        listen: opts.listen,
-        mgsAddress: needMgs(),
-        ...(opts.advertise !== undefined && { advertiseAddress: opts.advertise }),
-      });
-      announceReady({ role: 'mds', name, address: s.address });
-      return () => s.close();
-    }
-    case 'oss': {
-      const s = await startOss({
-        dataDir: opts.dataDir,
-        name,
-        host: opts.host,
-        listen: opts.listen,
-        mgsAddress: needMgs(),
-        ...(opts.advertise !== undefined && { advertiseAddress: opts.advertise }),
-        ...(opts.unixSocket !== undefined && { unixSocket: opts.unixSocket }),
-        ...(opts.capacity !== undefined && { capacityBytes: opts.capacity }),
-      });
-      announceReady({
-        role: 'oss',
-        name,
-        address: s.address,
-        ...(s.localAddress && { localAddress: s.localAddress }),
-      });
-      return () => s.close();
-    }
-    case 'api':
-      return startApi(opts, needMgs());
-  }
+  if (opts.role === 'api') return startApi(opts, needMgs());
+  const s = await startServerInProcess({
+    role: opts.role,
+    name,
+    dataDir: opts.dataDir,
+    listen: opts.listen,
+    host: opts.host,
+    ...(opts.role !== 'mgs' && { mgsAddress: needMgs() }),
+    ...(opts.advertise !== undefined && { advertiseAddress: opts.advertise }),
+    ...(opts.role === 'oss' && opts.unixSocket !== undefined && { unixSocket: opts.unixSocket }),
+    ...(opts.role === 'oss' && opts.capacity !== undefined && { capacityBytes: opts.capacity }),
+  });
+  announceReady({
+    role: opts.role,
+    ...(opts.role !== 'mgs' && { name }),
+    address: s.address,
+    ...(s.localAddress && { localAddress: s.localAddress }),
+  });
+  return () => s.close();
 }
 
 async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => Promise<void>> {

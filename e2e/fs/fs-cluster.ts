@@ -7,7 +7,8 @@ import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Child, startChild } from '../../src/lib/supervisor.ts';
-import { MgsClient } from '../../src/lustre/protocol/mgs-client.ts';
+import { ensureFileSystem } from '../../src/lustre/cluster/create-file-system.ts';
+import { roleArgs, startFileSystemServers } from '../../src/lustre/cluster/servers.ts';
 import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
 import {
   markOwner,
@@ -168,14 +169,26 @@ export async function startFsCluster(opts: FsClusterOptions = {}): Promise<FsClu
     await stopAll(dir, parts.mounts, parts.servers);
   };
   try {
-    const mgs = serverIn(parts, 'mgs', ['--role', 'mgs']);
-    await mgs.start();
-    const peer = (role: string, name: string) =>
-      serverIn(parts, name, ['--role', role, '--name', name, '--host', `e2e-${name}`, '--mgs', mgs.address]);
-    const mds = peer('mds', 'mds0');
-    const osses = Array.from({ length: opts.ossCount ?? 4 }, (_, i) => peer('oss', `oss${i}`));
-    await Promise.all([mds, ...osses].map((s) => s.start()));
-    const config = await createFileSystem(mgs.address, parts.fsname, osses.length, parts.ostCapacityBytes);
+    // Each server a ServerProcess of its own (restartable on the same port, killable with -9).
+    const { mgs, mds, osses } = await startFileSystemServers(
+      { dataDir: dir, ossCount: opts.ossCount ?? 4, host: (name) => `e2e-${name}` },
+      async (spec) => {
+        const s = serverIn(parts, spec.name, roleArgs(spec));
+        await s.start();
+        return s;
+      },
+    );
+    // One OST on each OSS, created once every server has registered (else OSTs double up on early ones).
+    const config = await ensureFileSystem(
+      mgs.address,
+      {
+        fsname: parts.fsname,
+        ostCount: osses.length,
+        ostCapacityBytes: parts.ostCapacityBytes,
+        defaultLayout: { stripeCount: 1, stripeSize: 2 ** 20, stripeOffset: -1 },
+      },
+      { ossServers: osses.length, mdsServers: 1 },
+    );
     return assemble(parts, { mgs, mds, osses, config, stop });
   } catch (err) {
     await stop().catch(() => undefined);
@@ -296,38 +309,6 @@ export function useFsCluster(opts: FsClusterOptions & { mounts: string[] }): Tes
     },
     mounts,
   };
-}
-
-/** Waits until the MDS and `ossCount` OSS servers have registered, then creates the file system (one OST each). */
-async function createFileSystem(
-  mgsAddress: string,
-  fsname: string,
-  ossCount: number,
-  ostCapacityBytes: number,
-): Promise<FileSystemConfig> {
-  const mgs = new MgsClient({ address: mgsAddress, timeoutMs: 30_000 });
-  try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const servers = await mgs.listServers();
-      const count = (role: string) => servers.filter((s) => s.role === role).length;
-      if (count('mds') >= 1 && count('oss') >= ossCount) break;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `the MDS and ${ossCount} OSS did not register within 30 s: ${JSON.stringify(servers)}`,
-        );
-      }
-      await sleep(50);
-    }
-    return await mgs.createFileSystem({
-      fsname,
-      ostCount: ossCount,
-      ostCapacityBytes,
-      defaultLayout: { stripeCount: 1, stripeSize: 2 ** 20, stripeOffset: -1 },
-    });
-  } finally {
-    mgs.close();
-  }
 }
 
 async function startMount(dir: string, name: string, source: string, logFile: string): Promise<FsMount> {

@@ -9,6 +9,7 @@ import { DescribeFileSystemsCommand, FSxClient, type FileSystem as SdkFileSystem
 import { type Cluster, startCluster } from '../../e2e/harness/cluster.ts';
 import { type Child, startChild } from '../../src/lib/supervisor.ts';
 import { waitFor } from '../../src/lib/wait-for.ts';
+import { processLauncher, startFileSystemServers } from '../../src/lustre/cluster/servers.ts';
 
 export interface KubectlResult {
   code: number;
@@ -57,32 +58,41 @@ function kubectlRunner(cluster: Cluster) {
 
 async function startServers(dir: string): Promise<{ children: Child[]; api: string }> {
   const children: Child[] = [];
-  const server = async (role: string, name: string, extra: string[] = []) => {
-    const c = await startChild({
-      name,
+  const env = {
+    ...process.env,
+    NACRE_FSX_ACCESS_KEY_ID: ACCESS_KEY,
+    NACRE_FSX_SECRET_ACCESS_KEY: SECRET_KEY,
+  };
+  const launch = processLauncher({
+    nacre: join(REPO, 'cmd', 'nacre.ts'),
+    logDir: join(dir, 'logs'),
+    env,
+    timeoutMs: 60_000,
+    started: (s) => children.push(s.child),
+  });
+  try {
+    const { mgs } = await startFileSystemServers(
+      { dataDir: dir, ossCount: 2, host: () => 'test-node' },
+      launch,
+    );
+    const api = await startChild({
+      name: 'api',
       command: process.execPath,
       args: [
         join(REPO, 'cmd', 'nacre.ts'),
         'server',
         '--role',
-        role,
+        'api',
         '--name',
-        name,
+        'api',
         '--data-dir',
-        join(dir, name),
-      ].concat(['--listen', '127.0.0.1:0', '--host', 'test-node'], extra),
-      logFile: join(dir, 'logs', `${name}.log`),
-      env: { ...process.env, NACRE_FSX_ACCESS_KEY_ID: ACCESS_KEY, NACRE_FSX_SECRET_ACCESS_KEY: SECRET_KEY },
+        join(dir, 'api'),
+      ].concat(['--listen', '127.0.0.1:0', '--host', 'test-node', '--mgs', mgs.address]),
+      logFile: join(dir, 'logs', 'api.log'),
+      env,
       timeoutMs: 60_000,
     });
-    children.push(c);
-    return c;
-  };
-  try {
-    const mgs = (await server('mgs', 'mgs')).ready.address;
-    await server('mds', 'mds0', ['--mgs', mgs]);
-    await Promise.all([server('oss', 'oss0', ['--mgs', mgs]), server('oss', 'oss1', ['--mgs', mgs])]);
-    const api = await server('api', 'api', ['--mgs', mgs]);
+    children.push(api);
     return { children, api: String(api.ready['endpoint'] ?? `http://${api.ready.address}`) };
   } catch (err) {
     for (const c of children.reverse()) await c.stop(5_000);

@@ -1,7 +1,9 @@
 // The API's durable state: one JSON document, replaced atomically (write, fsync, rename, fsync dir) on every commit.
+
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileDurably } from '../../lib/durable-file.ts';
+import { NacreError } from '../../lib/errors.ts';
 import type { ApiState } from './model.ts';
 
 const FILE = 'fsx-api-state.json';
@@ -33,7 +35,11 @@ export class StateStore {
     let state = emptyState();
     try {
       const parsed = JSON.parse(await readFile(file, 'utf8')) as ApiState;
-      if (parsed.version !== 1) throw new Error(`${file}: unknown state version ${String(parsed.version)}`);
+      if (parsed.version !== 1)
+        throw new NacreError(
+          'UnknownStateVersion',
+          `${file}: unknown state version ${String(parsed.version)}`,
+        );
       state = { ...emptyState(), ...parsed };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

@@ -99,7 +99,9 @@ export class Mdt {
       store: this.store,
       commit: this.commit,
       osts: this.osts,
-      resync: o.resyncObject ?? (() => Promise.reject(new Error('this MDS cannot resync stale copies'))),
+      resync:
+        o.resyncObject ??
+        (() => Promise.reject(new FsError('EOPNOTSUPP', 'this MDS cannot resync stale copies'))),
       layoutOf: (ino) => {
         const row = this.store.getInode(ino);
         return row ? this.ns.layoutOf(row) : undefined;

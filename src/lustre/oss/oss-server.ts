@@ -1,5 +1,5 @@
 // The OSS process: OssMethods handlers over TCP (and a unix socket for clients on the same host), MGS registration.
-import { NacreError, toFsError } from '../../lib/errors.ts';
+import { FsError, NacreError, toFsError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
 import { formatTcpAddress } from '../protocol/address.ts';
 import { type Args, asArgs, bool, int } from '../protocol/args.ts';
@@ -104,7 +104,7 @@ function advertised(listened: string, host: string): string {
 
 function offsetArg(args: Args, key: string, extent = 0): number {
   const v = int(args, key);
-  if (v + extent > MAX_OBJECT_END) throw new NacreError('EFBIG', `${key} + length exceeds ${MAX_OBJECT_END}`);
+  if (v + extent > MAX_OBJECT_END) throw new FsError('EFBIG', `${key} + length exceeds ${MAX_OBJECT_END}`);
   return v;
 }
 
@@ -133,7 +133,7 @@ export function ossHandlers(store: OssStore): Record<OssMethod, Handler> {
     read: async (a) => {
       const t = store.get(checkTarget(a['target']));
       const length = int(a, 'length');
-      if (length > MAX_READ) throw new NacreError('EINVAL', `length ${length} exceeds ${MAX_READ}`);
+      if (length > MAX_READ) throw new FsError('EINVAL', `length ${length} exceeds ${MAX_READ}`);
       const data = await t.read(checkObjectId(a['object']), offsetArg(a, 'offset'), length);
       return new Reply({ length: data.length }, data);
     },
@@ -149,7 +149,7 @@ export function ossHandlers(store: OssStore): Record<OssMethod, Handler> {
       const t = store.get(checkTarget(a['target']));
       const objects = a['objects'];
       if (!Array.isArray(objects) || objects.length > MAX_DESTROY) {
-        throw new NacreError('EINVAL', `argument "objects" must be an array of at most ${MAX_DESTROY} ids`);
+        throw new FsError('EINVAL', `argument "objects" must be an array of at most ${MAX_DESTROY} ids`);
       }
       await t.destroy(objects.map(checkObjectId));
       return null;

@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir } from '../../lib/durable-file.ts';
-import { FsError, NacreError } from '../../lib/errors.ts';
+import { FsError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
 import type { StatTarget } from '../protocol/oss-messages.ts';
 import { HandleCache } from './handle-cache.ts';
@@ -48,7 +48,7 @@ export class OssStore {
 
   get(name: string): OstTarget {
     const t = this.#targets.get(checkTarget(name));
-    if (!t) throw new NacreError('ENODEV', `no target ${name} on this server`);
+    if (!t) throw new FsError('ENODEV', `no target ${name} on this server`);
     return t;
   }
 

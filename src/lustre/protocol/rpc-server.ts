@@ -1,7 +1,7 @@
 // RPC server: method handlers over framed TCP or unix-socket connections, with per-connection sessions and pushes.
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
-import { FsError, NacreError } from '../../lib/errors.ts';
+import { FsError, NacreError, ValidationError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import { formatTcpAddress } from './address.ts';
 import { encodeFrame, FrameDecoder, KIND_ERROR, KIND_PUSH, KIND_REPLY, KIND_REQUEST } from './frame.ts';
@@ -116,7 +116,7 @@ export class RpcServer {
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const frame of decoder.push(chunk)) {
-          if (frame.kind !== KIND_REQUEST) throw new Error(`unexpected frame kind ${frame.kind}`);
+          if (frame.kind !== KIND_REQUEST) throw new ValidationError(`unexpected frame kind ${frame.kind}`);
           void this.#dispatch(socket, frame.id, frame.header, frame.payload, { session, signal });
         }
       } catch (err) {

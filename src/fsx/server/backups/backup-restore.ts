@@ -1,5 +1,7 @@
 // Restoring a backup manifest into an empty file system through the client port: tree, content, links, owners, modes, times, xattrs.
+
 import { constants as fsConstants } from 'node:fs';
+import { NacreError } from '../../../lib/errors.ts';
 import { type FileSystemClient, ROOT_CREDENTIALS, ROOT_INO, S_IFMT } from '../../../lustre/types.ts';
 import type { BackupStore, Manifest, ManifestEntry } from './backup-store.ts';
 
@@ -33,10 +35,12 @@ export async function restoreBackup(
     }
     const { parent, name } = split(e.path);
     const parentIno = inos.get(parent);
-    if (parentIno === undefined) throw new Error(`backup manifest lists ${e.path} before its directory`);
+    if (parentIno === undefined)
+      throw new NacreError('CorruptBackup', `backup manifest lists ${e.path} before its directory`);
     if (e.linkOf !== undefined) {
       const target = inos.get(e.linkOf);
-      if (target === undefined) throw new Error(`backup manifest links ${e.path} to unknown ${e.linkOf}`);
+      if (target === undefined)
+        throw new NacreError('CorruptBackup', `backup manifest links ${e.path} to unknown ${e.linkOf}`);
       await client.link(cred, target, parentIno, name, signal);
       continue;
     }

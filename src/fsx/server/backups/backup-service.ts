@@ -1,4 +1,5 @@
 // The backup port the API's lifecycle drives, implemented with the chunk store and a client connected to the file system.
+import { NacreError } from '../../../lib/errors.ts';
 import type { FileSystemClient } from '../../../lustre/types.ts';
 import { takeBackup } from './backup-engine.ts';
 import { restoreBackup } from './backup-restore.ts';
@@ -69,7 +70,7 @@ export class ChunkBackupService implements BackupService {
     onProgress?: (percent: number) => void,
   ): Promise<void> {
     const manifest = await this.#store.readManifest(backupId);
-    if (!manifest) throw new Error(`backup ${backupId} has no stored data`);
+    if (!manifest) throw new NacreError('CorruptBackup', `backup ${backupId} has no stored data`);
     const client = await this.#connect(fsname, signal);
     try {
       const total = Math.max(1, manifest.logicalBytes);

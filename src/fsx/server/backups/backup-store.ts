@@ -1,8 +1,10 @@
 // Backup storage on local disk: content-addressed chunks (sha256) shared by all backups, one manifest per backup, mark-and-sweep GC.
+
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileDurably } from '../../../lib/durable-file.ts';
+import { NacreError, ValidationError } from '../../../lib/errors.ts';
 
 /** One regular file's content: chunks in order; a `zero` chunk is a run of zeros that is not stored. */
 export interface ChunkRef {
@@ -91,12 +93,12 @@ export class DiskBackupStore implements BackupStore {
   }
 
   #chunkPath(hash: string): string {
-    if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`bad chunk hash ${hash}`);
+    if (!/^[0-9a-f]{64}$/.test(hash)) throw new ValidationError(`bad chunk hash ${hash}`);
     return path.join(this.#chunks, hash.slice(0, 2), hash);
   }
 
   #manifestPath(backupId: string): string {
-    if (!/^backup-[0-9a-f]+$/.test(backupId)) throw new Error(`bad backup id ${backupId}`);
+    if (!/^backup-[0-9a-f]+$/.test(backupId)) throw new ValidationError(`bad backup id ${backupId}`);
     return path.join(this.#manifests, `${backupId}.json`);
   }
 
@@ -115,7 +117,7 @@ export class DiskBackupStore implements BackupStore {
 
   async getChunk(hash: string): Promise<Buffer> {
     const data = await readFile(this.#chunkPath(hash));
-    if (sha256(data) !== hash) throw new Error(`chunk ${hash} is corrupt`);
+    if (sha256(data) !== hash) throw new NacreError('CorruptBackup', `chunk ${hash} is corrupt`);
     return data;
   }
 

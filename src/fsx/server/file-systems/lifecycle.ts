@@ -1,6 +1,6 @@
 // The work behind FSx's lifecycle states, run after the API replied: allocate, grow, restore and destroy targets; take backups.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeadlineExceededError, NacreError, UnavailableError } from '../../../lib/errors.ts';
+import { DeadlineExceededError, FsError, NacreError, UnavailableError } from '../../../lib/errors.ts';
 import { type Logger, logger } from '../../../lib/log.ts';
 import type { ApiContext, Jobs } from '../context.ts';
 import { newMountName } from '../ids.ts';
@@ -41,7 +41,7 @@ export class JobRunner implements Jobs {
   }
 
   get #c(): ApiContext {
-    if (!this.#ctx) throw new Error('JobRunner used before attach()');
+    if (!this.#ctx) throw new NacreError('Internal', 'JobRunner used before attach()');
     return this.#ctx;
   }
 
@@ -164,7 +164,7 @@ export class JobRunner implements Jobs {
 
   async #restore(rec: FileSystemRecord, job: Extract<FileSystemJob, { kind: 'restore' }>): Promise<void> {
     const { backups, allocator, store } = this.#c;
-    if (!backups) throw new Error('backups are not configured on this emulator');
+    if (!backups) throw new NacreError('BackupsNotConfigured', 'backups are not configured on this emulator');
     if (job.started) {
       // Interrupted by a restart: the targets may hold part of the tree. Start over under a new
       // fsname, so no server can mistake the new targets for the old ones.
@@ -195,7 +195,7 @@ export class JobRunner implements Jobs {
     const fsname = rec.fs.LustreConfiguration.MountName;
     const cfg = await this.#retrying('grow', rec.jobSince!, async (signal) => {
       const current = await allocator.getConfig(fsname, signal);
-      if (!current) throw new Error(`the MGS has no file system ${fsname}`);
+      if (!current) throw new FsError('ENOENT', `the MGS has no file system ${fsname}`);
       const missing = job.fromOstCount + job.addCount - current.osts.length;
       return missing > 0 ? await allocator.addOsts(fsname, missing, job.ostCapacityBytes, signal) : current;
     });
@@ -227,7 +227,8 @@ export class JobRunner implements Jobs {
       await this.runBackup(finalBackupId);
       const b = store.state.backups[finalBackupId];
       if (b?.backup.Lifecycle !== 'AVAILABLE')
-        throw new Error(
+        throw new NacreError(
+          'FinalBackupFailed',
           `the final backup ${finalBackupId} failed (${b?.backup.FailureDetails?.Message ?? 'missing'}); the file system was not deleted`,
         );
     }
@@ -246,7 +247,8 @@ export class JobRunner implements Jobs {
     const rec = store.state.backups[id];
     if (!rec?.pending) return;
     try {
-      if (!backups) throw new Error('backups are not configured on this emulator');
+      if (!backups)
+        throw new NacreError('BackupsNotConfigured', 'backups are not configured on this emulator');
       const previous = previousBackup(store.state.backups, rec);
       const since = Date.now();
       const { sizeInBytes } = await this.#retrying('backup', since, (signal) =>

@@ -1,6 +1,7 @@
 // Registers every subcommand of the CLI; each lives in its own module beside this one.
 import type { Command } from 'commander';
 import { registerController } from './controller.ts';
+import { registerFuseKeeper } from './fuse-keeper.ts';
 import { registerLfs } from './lfs.ts';
 import { registerMount } from './mount.ts';
 import { registerServer } from './server.ts';
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerLfs(program);
   registerServer(program);
   registerController(program);
+  registerFuseKeeper(program);
 }

@@ -51,6 +51,8 @@ export function registerFuseKeeper(program: Command): void {
     .option('--cached', 'let the kernel cache pages and attributes')
     .action(async (source: MountSource, dir: string, f: KeeperFlags) => {
       const log = logger('fuse-keeper', { mountPoint: dir });
+      // Whoever started us may be gone (kill -9 of the node plugin) before the ready line: never die of EPIPE.
+      process.stdout.on('error', () => undefined);
       // The mount must outlive whoever started the keeper: termination requests are logged, not obeyed.
       for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
         process.on(sig, () => log.warn(`ignoring ${sig}: unmount ${dir} to end this keeper`));
@@ -106,6 +108,7 @@ export function registerFuseKeeper(program: Command): void {
     .option('--cached', 'let the kernel cache pages and attributes')
     .action(async (source: MountSource, dir: string, f: ServeFlags) => {
       const log = logger('fuse', { mountPoint: dir });
+      process.stdout.on('error', () => undefined);
       const client = await connectLustre({
         mgsAddress: source.mgsAddress,
         fsname: source.fsname,

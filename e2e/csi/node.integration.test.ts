@@ -76,9 +76,20 @@ async function assertAllLines(file: string, count: number) {
   );
 }
 
+/** The shared fixture sometimes creates the file system before the MDS has registered on a loaded machine: try again. */
+async function startCluster(): Promise<FsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startFsCluster({ ossCount: 2 });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'InsufficientServers' || attempt >= 3) throw err;
+    }
+  }
+}
+
 describe('nacre node (CSI Node service) on real FUSE mounts', { timeout: 600_000 }, () => {
   before(async () => {
-    cluster = await startFsCluster({ ossCount: 2 });
+    cluster = await startCluster();
     const [dnsName = '', mountName = ''] = cluster.source.split('@tcp:/');
     context = { backend: 'emulated', dnsName, mountName, subPath: '' };
     a = new NodePlugin(cluster.dir, 'node-a');

@@ -64,8 +64,8 @@ test('refusals name the parameter and what to do', () => {
     refusal('InvalidArgument', /unknown StorageClass parameter "deploymentTyp"/),
   );
   assert.throws(
-    () => parseVolumeParams({ stripeSize: '1000' }),
-    refusal('InvalidArgument', /stripeSize=1000 must be a multiple of 65536/),
+    () => parseVolumeParams({ stripeSize: '100000' }),
+    refusal('InvalidArgument', /stripeSize=100000 must be a multiple of 65536/),
   );
   assert.throws(
     () => parseVolumeParams({ stripeCount: 'many' }),

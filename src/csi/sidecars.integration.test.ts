@@ -128,7 +128,8 @@ test('PVCs of each mode become Bound PVs, grow, snapshot and restore, and leave 
     ['apply', '-f', '-'],
     claim('dir-claim', 'nacre-dir', '1Gi') + claim('fs-claim', 'nacre-fs', '100Gi'),
   );
-  // A static PV: the shared file system's root, bound to a claim by name.
+  // A static PV: the shared file system's root, bound to a claim by name; the node mounts what volumeAttributes name.
+  const sharedStatus = (await env.h.getFs(env.namespace, env.shared))?.status;
   await kubectl(
     ['apply', '-f', '-'],
     `apiVersion: v1
@@ -140,7 +141,10 @@ spec:
   persistentVolumeReclaimPolicy: Retain
   storageClassName: ""
   claimRef: { namespace: apps, name: static-claim }
-  csi: { driver: csi.nacre.dev, volumeHandle: static/${env.namespace}/${env.shared} }
+  csi:
+    driver: csi.nacre.dev
+    volumeHandle: static/${env.namespace}/${env.shared}
+    volumeAttributes: { backend: emulated, dnsName: "${sharedStatus?.dnsName}", mountName: ${sharedStatus?.mountName}, subPath: "" }
 ---
 apiVersion: v1
 kind: PersistentVolumeClaim

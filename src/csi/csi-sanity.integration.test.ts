@@ -20,7 +20,9 @@ let sanity: string;
 before(
   async () => {
     sanity = await toolPath('csi-sanity', AbortSignal.timeout(40 * 60_000));
-    env = await startCsiEnv();
+    // csi-sanity does not repeat a CreateVolume that answers Aborted, as the external-provisioner does:
+    // let each call wait until the emulated file system (or backup) is AVAILABLE.
+    env = await startCsiEnv({ waitMs: 120_000 });
   },
   { timeout: 45 * 60_000 },
 );

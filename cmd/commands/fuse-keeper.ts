@@ -84,7 +84,7 @@ export function registerFuseKeeper(program: Command): void {
           daemon,
           logFd: openSync(f.logFile, 'a'),
           runner: new ExecRunner(),
-          timeoutMs: 30_000,
+          timeoutMs: 60_000,
           log,
         },
         (state) => announceReady({ address: formatMountSource(source), ...state }),
@@ -127,7 +127,7 @@ export function registerFuseKeeper(program: Command): void {
           log,
           ...(adopt && { adopt }),
         },
-        AbortSignal.timeout(30_000),
+        AbortSignal.timeout(60_000),
       );
       announceReady({
         address: formatMountSource(source),

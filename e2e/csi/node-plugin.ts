@@ -79,7 +79,11 @@ export class NodePlugin {
   }
 
   /** Calls a Node method with a deadline; resolves with the response or the gRPC error. */
-  call<T = Record<string, unknown>>(method: string, req: object, timeoutMs = 60_000): Promise<CallResult<T>> {
+  call<T = Record<string, unknown>>(
+    method: string,
+    req: object,
+    timeoutMs = 120_000,
+  ): Promise<CallResult<T>> {
     const client = this.#client as unknown as Record<string, Unary> | undefined;
     const fn = client?.[method];
     if (!fn || !client) throw new Error(`${method}: the plugin is not running or has no such method`);

@@ -274,6 +274,26 @@ describe('nacre node (CSI Node service) on real FUSE mounts', { timeout: 600_000
     );
   });
 
+  it('keeper and daemon both killed: the plugin mounts the volume again and binds it into its targets again', async () => {
+    const s = await keeperStateOf(b);
+    process.kill(s.keeperPid, 'SIGKILL');
+    process.kill(s.daemonPid, 'SIGKILL');
+    const hello = join(targetOf(b, 'reader'), 'hello');
+    await waitFor(
+      'the published path of node b to work again',
+      async () => (await shResult(`cat ${q(hello)}`, 3_000)).stdout.trim() === 'from-node-a',
+      30_000,
+    );
+    assert.equal((await sh(`cat ${q(join(targetOf(b, 'sub'), 'f'))}`)).trim(), 'in-sub');
+    assert.notEqual((await shResult(`echo x > ${q(join(targetOf(b, 'reader'), 'nope'))}`)).code, 0);
+    assert.equal(mountsAt(stagingOf(b)), 1);
+    assert.equal(mountsAt(targetOf(b, 'reader')), 1);
+    assert.equal(keepersOf(stagingOf(b)), 1);
+    // Publishing again (as the kubelet does after a plugin restart) finds the new bind in place.
+    await b.must('NodePublishVolume', publishReq(b, 'reader', { readonly: true }));
+    assert.equal(mountsAt(targetOf(b, 'reader')), 1);
+  });
+
   it('kill -9 of the node plugin during NodeStage: the repeated call succeeds with one mount and one keeper', async () => {
     const pending = a.call('NodeStageVolume', stageReq(a, 'v2', 'static/default/second'));
     await waitFor('a keeper to start', async () => keepersOf(stagingOf(a, 'v2')) > 0, 20_000);

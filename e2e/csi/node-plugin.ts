@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { csiPackage } from '../../src/csi/proto.ts';
 import { type Child, startChild } from '../../src/lib/supervisor.ts';
 
-const nacre = fileURLToPath(new URL('../../cmd/nacre.ts', import.meta.url));
+export const nacre = fileURLToPath(new URL('../../cmd/nacre.ts', import.meta.url));
 
 type Unary = (
   req: object,
@@ -26,7 +26,10 @@ export class NodePlugin {
   #child: Child | undefined;
   #client: grpc.Client | undefined;
 
-  constructor(dir: string, nodeId: string) {
+  readonly #extraArgs: string[];
+
+  constructor(dir: string, nodeId: string, extraArgs: string[] = []) {
+    this.#extraArgs = extraArgs;
     this.dir = dir;
     this.nodeId = nodeId;
     this.socket = join(dir, `${nodeId}.sock`);
@@ -54,6 +57,7 @@ export class NodePlugin {
         this.dir,
         '--metrics-address',
         '127.0.0.1:0',
+        ...this.#extraArgs,
       ],
       logFile: join(this.dir, `${this.nodeId}.log`),
       timeoutMs: 60_000,

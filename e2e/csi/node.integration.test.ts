@@ -7,7 +7,7 @@ import { status } from '@grpc/grpc-js';
 import { readKeeperState } from '../../src/lustre/fuse/keeper.ts';
 import { type FsCluster, mountedUnder, processesMentioning, startFsCluster } from '../fs/fs-cluster.ts';
 import { hold, q, sh, shResult, waitFor } from '../fs/shell.ts';
-import { MOUNT_RWX, NodePlugin } from './node-plugin.ts';
+import { MOUNT_RWX, NodePlugin, nacre } from './node-plugin.ts';
 
 let cluster: FsCluster;
 let a: NodePlugin;
@@ -93,7 +93,11 @@ describe('nacre node (CSI Node service) on real FUSE mounts', { timeout: 600_000
     const [dnsName = '', mountName = ''] = cluster.source.split('@tcp:/');
     context = { backend: 'emulated', dnsName, mountName, subPath: '' };
     a = new NodePlugin(cluster.dir, 'node-a');
-    b = new NodePlugin(cluster.dir, 'node-b');
+    // Node b starts its keepers through a launcher, as a containerised plugin does (nsenter/systemd-run there).
+    b = new NodePlugin(cluster.dir, 'node-b', [
+      '--keeper-command',
+      `env NACRE_LAUNCHED=1 ${process.execPath} ${nacre}`,
+    ]);
     await Promise.all([a.start(), b.start()]);
   });
 
@@ -110,6 +114,8 @@ describe('nacre node (CSI Node service) on real FUSE mounts', { timeout: 600_000
     );
 
     await b.must('NodeStageVolume', stageReq(b));
+    const keeperB = await keeperStateOf(b);
+    assert.match(await readFile(`/proc/${keeperB.keeperPid}/environ`, 'utf8'), /NACRE_LAUNCHED=1/);
     await b.must('NodePublishVolume', publishReq(b, 'reader', { readonly: true }));
     assert.equal((await sh(`cat ${q(join(targetOf(b, 'reader'), 'hello'))}`)).trim(), 'from-node-a');
     const ro = await shResult(`echo x > ${q(join(targetOf(b, 'reader'), 'nope'))}`);

@@ -5,10 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { logger } from '../../src/lib/log.ts';
 import { announceReady } from '../../src/lib/supervisor.ts';
-import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
 import type { AdoptedInit } from '../../src/lustre/fuse/adopt.ts';
 import { runKeeper } from '../../src/lustre/fuse/keeper.ts';
-import { serveFuseFd } from '../../src/lustre/fuse/serve-fd.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
 import { ExecRunner } from '../../src/platform/command-runner.ts';
 import { defaultHost, intOption } from './options.ts';
@@ -57,7 +55,7 @@ export function registerFuseKeeper(program: Command): void {
       for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
         process.on(sig, () => log.warn(`ignoring ${sig}: unmount ${dir} to end this keeper`));
       }
-      const nacre = fileURLToPath(new URL('../nacre.ts', import.meta.url));
+      const nacre = fileURLToPath(new URL('../nacre-fuse.ts', import.meta.url));
       const daemon = (adopt: AdoptedInit | undefined) => ({
         command: process.execPath,
         args: [
@@ -109,6 +107,9 @@ export function registerFuseKeeper(program: Command): void {
     .action(async (source: MountSource, dir: string, f: ServeFlags) => {
       const log = logger('fuse', { mountPoint: dir });
       process.stdout.on('error', () => undefined);
+      // Loaded here so that keepers, which share this module, do not carry the client.
+      const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
+      const { serveFuseFd } = await import('../../src/lustre/fuse/serve-fd.ts');
       const client = await connectLustre({
         mgsAddress: source.mgsAddress,
         fsname: source.fsname,

@@ -31,15 +31,15 @@ export function registerNode(program: Command): void {
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option(
       '--keeper-command <argv>',
-      'how to run the nacre CLI for FUSE keepers, space-separated (default: this node and nacre.ts); in a ' +
+      'how to run cmd/nacre-fuse.ts for FUSE keepers, space-separated (default: this node and nacre-fuse.ts); in a ' +
         'container, a launcher that puts keepers outside it, e.g. "nsenter -t 1 -m -- systemd-run --scope ' +
-        '--collect /var/lib/nacre/app/node /var/lib/nacre/app/cmd/nacre.ts"',
+        '--collect /var/lib/nacre/app/node /var/lib/nacre/app/cmd/nacre-fuse.ts"',
     )
     .action(async (f: NodeFlags) => {
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
-      const nacre = fileURLToPath(new URL('../nacre.ts', import.meta.url));
+      const nacre = fileURLToPath(new URL('../nacre-fuse.ts', import.meta.url));
       // A container's processes all die with it: keepers must be started where they outlive it.
       const prefix = f.keeperCommand?.trim().split(/\s+/) ?? [process.execPath, nacre];
       const g = program.opts<{ logFormat: string; logLevel: string; debug: string }>();

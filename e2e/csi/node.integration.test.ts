@@ -96,7 +96,7 @@ describe('nacre node (CSI Node service) on real FUSE mounts', { timeout: 600_000
     // Node b starts its keepers through a launcher, as a containerised plugin does (nsenter/systemd-run there).
     b = new NodePlugin(cluster.dir, 'node-b', [
       '--keeper-command',
-      `env NACRE_LAUNCHED=1 ${process.execPath} ${nacre}`,
+      `env NACRE_LAUNCHED=1 ${process.execPath} ${nacre.replace(/nacre\.ts$/, 'nacre-fuse.ts')}`,
     ]);
     await Promise.all([a.start(), b.start()]);
   });

@@ -190,7 +190,7 @@ spec:
   }>('ListVolumes', {});
   assert.equal(
     listed.entries.find((e) => e.volume.volumeId === dir.handle)?.volume.capacityBytes,
-    String(3 << 30),
+    String(3 * 2 ** 30),
   );
 
   // Snapshot the file-system volume (an FSx backup) and restore it into a new claim.

@@ -190,7 +190,7 @@ export function nodeService(deps: NodeServiceDeps): NodeService {
     async NodeGetVolumeStats(req, { signal }) {
       const call = 'NodeGetVolumeStats';
       const volumeId = requireField(req.volumeId, 'volume_id', call);
-      const volumePath = requirePath(req.volumePath, 'volume_path', call);
+      const volumePath = requireField(req.volumePath, 'volume_path', call);
       const rec = await state.get(volumeId);
       if (!rec) throw new CsiError('NotFound', `volume ${volumeId} is not staged on this node`);
       const m = mountAt(await deps.mountTable(signal), volumePath);

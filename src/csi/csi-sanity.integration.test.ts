@@ -27,6 +27,7 @@ before(
     env = await startCsiEnv({ waitMs: 120_000 });
     // csi-sanity's cleanup asks the node plugin to unpublish and unstage, so every run has one.
     nodeEndpoint = `unix://${join(env.dir, 'node.sock')}`;
+    await mkdir(join(env.dir, 'kubelet'), { recursive: true });
     node = spawn(
       process.execPath,
       [

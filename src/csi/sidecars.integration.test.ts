@@ -97,6 +97,7 @@ deletionPolicy: Delete
 `;
 
 const claim = (name: string, sc: string, size: string, extra = '') => `
+---
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: { name: ${name}, namespace: apps }

@@ -118,7 +118,14 @@ export class VolumeMonitor {
       this.opts.onPass?.(healthy, unhealthy);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, interval);
-        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
   }

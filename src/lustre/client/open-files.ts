@@ -3,6 +3,7 @@ import { FsError } from '../../lib/errors.ts';
 import type { Attr, FileHandle, Layout } from '../types.ts';
 import { type InodeCache, type InodeState, untilAborted } from './inode-cache.ts';
 import type { MdsSession } from './mds-session.ts';
+import { QuotaGrants } from './quota-grants.ts';
 import type { StripedIo } from './striped-io.ts';
 
 export const O_ACCMODE = 0o3;
@@ -32,7 +33,14 @@ export class OpenFiles {
   readonly #io: StripedIo;
   readonly #inodes: InodeCache;
   readonly #files = new Map<number, OpenFile>();
-  #nextFh = 1;
+  readonly #grants = new QuotaGrants((ino, end, signal) =>
+    this.#mds.call('quotaGrant', { ino, end }, signal),
+  );
+  /**
+   * Handle numbers start from the clock (×1024) so that a daemon that adopts a FUSE connection never
+   * hands the kernel a number its predecessor gave out (that would need 1024 opens per ms of its life).
+   */
+  #nextFh = Date.now() * 1024;
 
   constructor(mds: MdsSession, io: StripedIo, inodes: InodeCache) {
     this.#mds = mds;
@@ -121,6 +129,7 @@ export class OpenFiles {
       await this.#mds.mutate('release', { handle: f.mdsHandle }, signal);
     } finally {
       f.state.opens--;
+      if (f.state.opens <= 0) this.#grants.forget(handle.ino);
       this.#inodes.drop(handle.ino);
     }
   }
@@ -161,6 +170,7 @@ export class OpenFiles {
     if (data.length === 0) return 0;
     const layout = await this.layout(f.handle.ino, signal);
     if (!layout) throw new FsError('EIO', `inode ${f.handle.ino} has no layout to write to`);
+    await this.#grants.reserve(f.handle.ino, f.state.size, offset + data.length, signal);
     await this.#io.write(f.handle.ino, layout, offset, data, signal);
     f.state.layoutFixed = true;
     const end = offset + data.length;

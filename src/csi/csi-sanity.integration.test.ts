@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,14 @@ after(async () => {
   if (node && node.exitCode === null) {
     node.kill('SIGTERM');
     await once(node, 'exit');
+  }
+  // Mounts a failed node spec left behind (their keepers end with them).
+  const mounts = env ? (await readFile('/proc/mounts', 'utf8')).split('\n') : [];
+  for (const m of mounts
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((p) => p.startsWith(`${env.dir}/`))
+    .reverse()) {
+    await new Promise((r) => execFile('umount', ['-l', m], r));
   }
   await env?.stop();
 });

@@ -114,14 +114,16 @@ test('grants reserve quota for one client: others see less room, the holder grow
   const f = t.file(d, 'f');
   const g = t.file(d, 'g');
   const a = t.ns.projects.grant('a', f, MiB);
-  assert.equal(a.end, 8 * MiB, 'a chunk more than asked, capped by the limit');
-  assert.throws(() => t.ns.projects.grant('b', g, 1), { code: 'EDQUOT' });
-  assert.equal(grow(g, 4096, 'b'), 'EDQUOT', 'growth without a grant respects the reservations');
-  assert.equal(grow(f, 8 * MiB, 'a'), 'OK');
-  assert.throws(() => t.ns.projects.grant('a', f, 8 * MiB + 1), { code: 'EDQUOT' });
+  assert.equal(a.end, MiB + (7 * MiB) / 4, 'what was asked and a quarter of the rest');
+  assert.throws(() => t.ns.projects.grant('b', g, 6 * MiB), { code: 'EDQUOT' });
+  assert.equal(grow(g, 5.25 * MiB + 512, 'b'), 'EDQUOT', 'growth without a grant respects reservations');
+  assert.equal(grow(g, 5.25 * MiB, 'b'), 'OK');
+  assert.equal(grow(f, 2.75 * MiB, 'a'), 'OK', 'the holder grows within its grant');
+  assert.equal(quota(42).blockUsageBytes, 8 * MiB);
+  assert.throws(() => t.ns.projects.grant('a', f, 2.75 * MiB + 1), { code: 'EDQUOT' });
   t.ns.projects.dropClient('a');
   t.run(ROOT, (op) => t.ns.setattr(op, f, { size: 0 }));
-  assert.equal(t.ns.projects.grant('b', g, MiB).end, 8 * MiB);
+  assert.equal(t.ns.projects.grant('b', g, 6 * MiB).end, 6.5 * MiB);
   assert.deepEqual(t.ns.projects.grant('b', t.file(ROOT_INO, 'free'), 10 * MiB), { end: null, ttlMs: 1000 });
 });
 

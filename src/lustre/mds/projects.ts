@@ -23,7 +23,7 @@ export const GRANT_MS = 10_000;
 /** How long a client may rely on a grant (well inside GRANT_MS) or on "no limit". */
 export const GRANT_TTL_MS = 4_000;
 export const UNLIMITED_TTL_MS = 1_000;
-/** Bytes granted beyond what a write needs, so a streaming writer asks once per chunk. */
+/** Most bytes granted beyond what a write needs, so a streaming writer asks once per chunk. */
 export const GRANT_CHUNK = 8 * 1024 * 1024;
 
 const typeOf = (mode: number) => mode & S_IFMT;
@@ -183,7 +183,10 @@ export class ProjectQuotas {
     const maxEnd = Math.max(row.size, Math.floor((have + Math.max(0, free)) / 512) * 512);
     const need = bytesOf(end) - have;
     if (need > 0 && need > free) throw overQuota(projid, q.bytes, q.blockHard);
-    const granted = Math.max(end, Math.min(maxEnd, Math.max(end, row.size) + GRANT_CHUNK));
+    // A chunk beyond the need, shrinking to a quarter of what is left near the limit (as Lustre's
+    // qunit shrinks), so one writer's grant does not starve the others.
+    const extra = Math.min(GRANT_CHUNK, Math.floor(Math.max(0, free - Math.max(need, 0)) / 4 / 512) * 512);
+    const granted = Math.min(maxEnd, Math.max(end, row.size) + extra);
     const grants = this.#grants.get(projid) ?? new Map<string, Grant>();
     this.#grants.set(projid, grants);
     const prev = grants.get(key);

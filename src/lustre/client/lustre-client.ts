@@ -203,7 +203,7 @@ export class LustreClient implements FileSystemClient {
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
     const truncate = !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
-    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal);
+    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
     return { attr: r.attr, handle };
   }
 
@@ -288,7 +288,7 @@ export class LustreClient implements FileSystemClient {
   async open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle> {
     const r = await this.#mds.mutate('open', { cred, ino, flags }, signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
-    return await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal);
+    return await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
   }
 
   read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {

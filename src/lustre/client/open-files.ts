@@ -1,5 +1,6 @@
 // The client's open files and their data path: handles, sizes from the MDS around reads and writes, striped I/O, truncation.
 import { FsError } from '../../lib/errors.ts';
+import type { QuotaGrant } from '../mds/projects.ts';
 import type { Attr, FileHandle, Layout } from '../types.ts';
 import { type InodeCache, type InodeState, untilAborted } from './inode-cache.ts';
 import type { MdsSession } from './mds-session.ts';
@@ -52,7 +53,9 @@ export class OpenFiles {
     flags: number,
     truncate: boolean,
     signal: AbortSignal | undefined,
+    grant?: QuotaGrant,
   ): Promise<FileHandle> {
+    if (grant) this.#grants.seed(attr.ino, grant);
     const state = this.#inodes.get(attr.ino);
     state.opens++;
     state.layout = layout;

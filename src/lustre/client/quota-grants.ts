@@ -39,6 +39,11 @@ export class QuotaGrants {
     this.#held.set(ino, { end: merged, until: now + g.ttlMs });
   }
 
+  /** Takes a grant the MDS sent unasked (with open or create). */
+  seed(ino: number, g: QuotaGrant): void {
+    this.#held.set(ino, { end: g.end, until: Date.now() + g.ttlMs });
+  }
+
   /** The client closed the inode: its grant lapses on the MDS by itself. */
   forget(ino: number): void {
     this.#held.delete(ino);

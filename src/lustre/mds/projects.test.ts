@@ -221,3 +221,14 @@ test('usage and limits survive reopening the database', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('open and create tell the writer when no block limit applies; project 0 takes no limits', () => {
+  const d = projectDir('vol', 42, 8 * MiB);
+  const free = t.mkdir(ROOT_INO, 'free');
+  assert.equal(t.ns.projects.unlimited(t.file(d, 'f')), undefined);
+  assert.deepEqual(t.ns.projects.unlimited(t.file(free, 'g')), { end: null, ttlMs: 1000 });
+  assert.equal(t.ns.projects.unlimited(free), undefined, 'directories take no grants');
+  assert.throws(() => t.ns.projects.setQuota(0, { blockHardLimitBytes: 1, inodeHardLimit: 1 }), {
+    code: 'EINVAL',
+  });
+});

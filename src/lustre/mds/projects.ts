@@ -88,10 +88,10 @@ export class ProjectQuotas {
     this.rows.setProject(ino, { projid, inherit });
   }
 
-  /** Sets a project's hard limits (0 = none). */
+  /** Sets a project's hard limits (0 = none). Project 0 (no project) takes no limits (EINVAL). */
   setQuota(projid: number, l: QuotaLimits): void {
-    if (!Number.isSafeInteger(projid) || projid < 0 || projid > PROJID_MAX) {
-      throw new FsError('EINVAL', `project ID must be 0..${PROJID_MAX}`);
+    if (!Number.isSafeInteger(projid) || projid < 1 || projid > PROJID_MAX) {
+      throw new FsError('EINVAL', `project ID must be 1..${PROJID_MAX}: project 0 takes no limits`);
     }
     for (const [k, v] of Object.entries(l)) {
       if (!Number.isSafeInteger(v) || v < 0) throw new FsError('EINVAL', `${k} must be an integer >= 0`);
@@ -193,6 +193,14 @@ export class ProjectQuotas {
     const g: Grant = { client, ino, end: Math.max(granted, prev?.end ?? 0), expires: now + GRANT_MS };
     grants.set(key, g);
     return { end: g.end, ttlMs: GRANT_TTL_MS };
+  }
+
+  /** A grant saying "no limit" for a regular file no block limit applies to; undefined otherwise. */
+  unlimited(ino: number): QuotaGrant | undefined {
+    const row = this.#ns.store.getInode(ino);
+    if (!row || typeOf(row.mode) !== S_IFREG) return undefined;
+    const q = this.rows.quota(this.rows.project(ino).projid);
+    return q.blockHard === 0 ? { end: null, ttlMs: UNLIMITED_TTL_MS } : undefined;
   }
 
   /** Drops every grant of a client (evicted or gone). */

@@ -55,8 +55,14 @@ test('lfs project -p 42 -s and setquota -B 8M -I 100: dd stops with EDQUOT at 8 
   const r = await shResult(`dd if=/dev/zero of=${m}/vol/big bs=1M count=16`);
   assert.notEqual(r.code, 0, 'dd must fail');
   assert.match(r.stderr, /Disk quota exceeded/);
-  const size = (await stat(`${m}/vol/big`)).size;
+  const { size, ino } = await stat(`${m}/vol/big`);
   assert.ok(size >= 7 * MiB && size <= 8 * MiB, `dd stopped within one stripe of 8 MiB (size ${size})`);
+  const onDisk = await Promise.all((await fs.objectsOf(ino)).map(async (o) => (await stat(o.path)).size));
+  assert.equal(
+    onDisk.reduce((a, b) => a + b, 0),
+    size,
+    'the refused write never reached the OSTs: the objects hold exactly the file',
+  );
   const q = await quota(42);
   assert.ok(q.kbytes <= 8192, `usage ${q.kbytes} KiB is within the limit`);
   assert.equal(q.kbytes, size / 1024);

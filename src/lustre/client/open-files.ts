@@ -181,7 +181,11 @@ export class OpenFiles {
 
   async #extend(st: InodeState, end: number, signal: AbortSignal | undefined): Promise<void> {
     st.mtimeDirty = false;
-    const attr = await untilAborted(st.extender.extend(end), signal, 'extendSize');
+    const attr = await untilAborted(st.extender.extend(end), signal, 'extendSize').catch((err: unknown) => {
+      // The MDS no longer honours this client's grant (it restarted, or a limit is new): ask before the next write.
+      if (err instanceof FsError && err.code === 'EDQUOT') this.#grants.forget(st.ino);
+      throw err;
+    });
     this.#inodes.noteGrowth(attr);
   }
 

@@ -232,3 +232,18 @@ test('open and create tell the writer when no block limit applies; project 0 tak
     code: 'EINVAL',
   });
 });
+
+test('a grant holds while its client has the file open, and lapses after the last close', () => {
+  const d = projectDir('vol', 42, 8 * MiB);
+  const { ino, handle } = t.open(d, 'f', ROOT, 'a');
+  const g = t.file(d, 'g');
+  assert.equal(t.ns.projects.grant('a', ino, 4 * MiB).end, 5 * MiB, 'four and a quarter of the other four');
+  t.time += 60_000;
+  assert.throws(() => t.ns.projects.grant('b', g, 4 * MiB), { code: 'EDQUOT' }, 'still reserved while open');
+  t.run(ROOT, (op) => t.ns.closeHandle(handle, op.fx));
+  assert.equal(
+    t.ns.projects.grant('b', g, 4 * MiB).end,
+    5 * MiB,
+    'after the last close the room is free again',
+  );
+});

@@ -7,7 +7,9 @@
 // and kill -9 with the namespace. The check comes before the data: a client holds a *grant* per
 // file — "you may grow this file up to byte E" — taken from the project's free quota, and asks for
 // more only when a write would pass E, so the OSTs never receive bytes the quota cannot hold
-// (grants are in memory: they lapse after GRANT_MS idle, with their client, and at MDS restart).
+// (grants are in memory: one lives while its client has the file open — so bytes written but not
+// yet reported as a size stay reserved — or for GRANT_MS after it was given; it goes with an
+// evicted client and at an MDS restart).
 // The size update itself is checked again (a client that skips grants still gets EDQUOT).
 import { FsError } from '../../lib/errors.ts';
 import { type Credentials, S_IFDIR, S_IFMT, S_IFREG } from '../types.ts';
@@ -18,7 +20,7 @@ import type { InodeRow } from './store.ts';
 
 /** Largest project ID (Lustre: 2^32 - 2; 2^32 - 1 is "no ID"). */
 export const PROJID_MAX = 2 ** 32 - 2;
-/** A grant not renewed or used for this long is dropped by the MDS. */
+/** A grant outlives its client's last handle on the file by at most this long. */
 export const GRANT_MS = 10_000;
 /** How long a client may rely on a grant (well inside GRANT_MS) or on "no limit". */
 export const GRANT_TTL_MS = 4_000;
@@ -159,7 +161,7 @@ export class ProjectQuotas {
     if (q.blockHard === 0) return;
     const key = `${client}/${row.ino}`;
     const own = this.#grants.get(projid)?.get(key);
-    if (own && size <= own.end && own.expires > Date.now()) return;
+    if (own && size <= own.end && this.#live(own, this.#ns.clock())) return;
     const free = q.blockHard - q.bytes - this.#reserved(projid, key);
     if (growth > free) throw overQuota(projid, q.bytes, q.blockHard);
   }
@@ -175,7 +177,7 @@ export class ProjectQuotas {
     const { projid } = this.rows.project(ino);
     const q = this.rows.quota(projid);
     if (q.blockHard === 0) return { end: null, ttlMs: UNLIMITED_TTL_MS };
-    const now = Date.now();
+    const now = this.#ns.clock();
     const key = `${client}/${ino}`;
     const free = q.blockHard - q.bytes - this.#reserved(projid, key, now);
     const have = bytesOf(row.size);
@@ -224,14 +226,19 @@ export class ProjectQuotas {
     return { ...info, projectId: p.projid };
   }
 
+  /** A grant holds while its client has the file open, or for GRANT_MS after it was given. */
+  #live(g: Grant, now: number): boolean {
+    return g.expires > now || this.#ns.store.openCount(g.ino, g.client) > 0;
+  }
+
   /** Bytes reserved by live grants of the project other than `except`, forgetting expired ones. */
-  #reserved(projid: number, except: string, now = Date.now()): number {
+  #reserved(projid: number, except: string, now = this.#ns.clock()): number {
     const grants = this.#grants.get(projid);
     if (!grants) return 0;
     let sum = 0;
     for (const [key, g] of grants) {
       const row = this.#ns.store.getInode(g.ino);
-      if (g.expires <= now || !row || g.end <= row.size) {
+      if (!row || g.end <= row.size || !this.#live(g, now)) {
         grants.delete(key);
         continue;
       }

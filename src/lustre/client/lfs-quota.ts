@@ -1,6 +1,5 @@
 // `nacre lfs project | setquota | quota`: Lustre's project-quota commands over a client, returning the text to print.
-import type { QuotaInfo, QuotaLimits } from '../mds/projects.ts';
-import { ROOT_CREDENTIALS, S_IFDIR, S_IFMT } from '../types.ts';
+import { type QuotaInfo, type QuotaLimits, ROOT_CREDENTIALS, S_IFDIR, S_IFMT } from '../types.ts';
 import { type LfsTarget, shown, withClient } from './lfs.ts';
 import type { LustreClient } from './lustre-client.ts';
 

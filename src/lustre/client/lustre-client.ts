@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import type { MdsMethods } from '../mds/api.ts';
-import type { QuotaInfo, QuotaLimits } from '../mds/projects.ts';
 import type { FileSystemConfig } from '../mgs/api.ts';
 import { MgsClient } from '../mgs/client.ts';
 import type { StatTarget } from '../oss/api.ts';
@@ -16,6 +15,8 @@ import {
   type FileSystemClient,
   type InvalidateEvent,
   type LayoutPolicy,
+  type QuotaInfo,
+  type QuotaLimits,
   ROOT_CREDENTIALS,
   type SetAttrChanges,
   type StatFs,

@@ -1,7 +1,6 @@
 // The client's open files and their data path: handles, sizes from the MDS around reads and writes, striped I/O, truncation.
 import { FsError } from '../../lib/errors.ts';
-import type { QuotaGrant } from '../mds/projects.ts';
-import type { Attr, FileHandle, Layout } from '../types.ts';
+import type { Attr, FileHandle, Layout, QuotaGrant } from '../types.ts';
 import { type InodeCache, type InodeState, untilAborted } from './inode-cache.ts';
 import type { MdsSession } from './mds-session.ts';
 import { QuotaGrants } from './quota-grants.ts';

@@ -1,5 +1,5 @@
 // The client's project-quota grants: before a write grows a file, make sure the MDS reserved room for it.
-import type { QuotaGrant } from '../mds/projects.ts';
+import type { QuotaGrant } from '../types.ts';
 
 interface Held {
   /** The file may grow up to here; null: no limit applies. */

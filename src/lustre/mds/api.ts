@@ -13,9 +13,11 @@ import type {
   FileLock,
   Layout,
   LayoutPolicy,
+  QuotaGrant,
+  QuotaInfo,
+  QuotaLimits,
   SetAttrChanges,
 } from '../types.ts';
-import type { QuotaGrant, QuotaInfo, QuotaLimits } from './projects.ts';
 
 export interface MdsMethods {
   /**

@@ -12,7 +12,18 @@
 // evicted client and at an MDS restart).
 // The size update itself is checked again (a client that skips grants still gets EDQUOT).
 import { FsError } from '../../lib/errors.ts';
-import { type Credentials, S_IFDIR, S_IFMT, S_IFREG } from '../types.ts';
+import {
+  type Credentials,
+  type QuotaGrant,
+  type QuotaInfo,
+  type QuotaLimits,
+  S_IFDIR,
+  S_IFMT,
+  S_IFREG,
+} from '../types.ts';
+
+export type { QuotaGrant, QuotaInfo, QuotaLimits };
+
 import type { NsCore } from './inodes.ts';
 import { isOwnerOrRoot, isRoot } from './perm.ts';
 import { type ProjectRow, QuotaStore } from './quota-schema.ts';
@@ -30,20 +41,6 @@ export const GRANT_CHUNK = 8 * 1024 * 1024;
 
 const typeOf = (mode: number) => mode & S_IFMT;
 const isDir = (row: { mode: number }) => typeOf(row.mode) === S_IFDIR;
-
-export interface QuotaLimits {
-  blockHardLimitBytes: number;
-  inodeHardLimit: number;
-}
-export interface QuotaInfo extends QuotaLimits {
-  blockUsageBytes: number;
-  inodeUsage: number;
-}
-/** A client may write the file up to byte `end` (null: no limit applies) for `ttlMs`. */
-export interface QuotaGrant {
-  end: number | null;
-  ttlMs: number;
-}
 
 interface Grant {
   client: string;

@@ -1,7 +1,8 @@
 // The MDS's project-quota RPCs (lfs project, setquota, quota, and write grants), bound like the other MdsMethods.
 import { type Args, bool, int } from '../protocol/args.ts';
+import type { QuotaGrant } from '../types.ts';
 import { cred, ino, intIn } from './mds-args.ts';
-import { PROJID_MAX, type QuotaGrant } from './projects.ts';
+import { PROJID_MAX } from './projects.ts';
 import type { Attached, Impl } from './rpc-handlers.ts';
 
 /** For open and create replies: `{ grant }` when no block limit applies to the file, so its writer need not ask. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { type FsCluster, NACRE, startFsCluster } from './fs-cluster.ts';
-import { py, sh, shResult } from './shell.ts';
+import { py, sh, shResult, waitFor } from './shell.ts';
 
 const MiB = 2 ** 20;
 let fs: FsCluster;
@@ -128,6 +128,26 @@ test('usage is the same after the MDS is killed with -9 and every server restart
   assert.ok(q.kbytes <= 8192 && q.kbytes >= 7 * 1024, `filled to the limit after restarts (${q.kbytes} KiB)`);
   await sh(`rm ${m}/vol/keep ${m}/vol/more ${m}/vol/k1 ${m}/vol/k2`);
   assert.equal((await quota(42)).kbytes, 0);
+});
+
+test('a kill -9 of the MDS in the middle of creates and writes leaves usage equal to what the files hold', async () => {
+  const before = await quota(42);
+  const writer = shResult(
+    `cd ${m}/vol && for i in $(seq 1 50); do dd if=/dev/zero of=c$i bs=64k count=2 status=none || exit 1; done`,
+    180_000,
+  );
+  await waitFor('the writer to be under way', async () => (await sh(`ls ${m}/vol`)).includes('c8'));
+  await fs.mds.kill9();
+  await fs.mds.start();
+  const r = await writer;
+  assert.equal(r.code, 0, `the writer rode through the MDS restart: ${r.stderr}`);
+  const sizes = (await sh(`stat -c %s ${m}/vol/c*`)).trim().split('\n').map(Number);
+  assert.equal(sizes.length, 50);
+  const q = await quota(42);
+  assert.equal(q.kbytes - before.kbytes, sizes.reduce((a, b) => a + b, 0) / 1024);
+  assert.equal(q.files - before.files, 50);
+  await sh(`rm ${m}/vol/c*`);
+  assert.deepEqual(await quota(42), before);
 });
 
 test('two mounts writing at once into one project never pass the limit together', async () => {

@@ -8,8 +8,8 @@
 // file — "you may grow this file up to byte E" — taken from the project's free quota, and asks for
 // more only when a write would pass E, so the OSTs never receive bytes the quota cannot hold
 // (grants are in memory: one lives while its client has the file open — so bytes written but not
-// yet reported as a size stay reserved — or for GRANT_MS after it was given; it goes with an
-// evicted client and at an MDS restart).
+// yet reported as a size stay reserved — and goes at the last close, with an evicted client, and
+// at an MDS restart).
 // The size update itself is checked again (a client that skips grants still gets EDQUOT).
 import { FsError } from '../../lib/errors.ts';
 import {
@@ -31,9 +31,7 @@ import type { InodeRow } from './store.ts';
 
 /** Largest project ID (Lustre: 2^32 - 2; 2^32 - 1 is "no ID"). */
 export const PROJID_MAX = 2 ** 32 - 2;
-/** A grant outlives its client's last handle on the file by at most this long. */
-export const GRANT_MS = 10_000;
-/** How long a client may rely on a grant (well inside GRANT_MS) or on "no limit". */
+/** How long a client may rely on a grant (the MDS may have restarted since) or on "no limit". */
 export const GRANT_TTL_MS = 4_000;
 export const UNLIMITED_TTL_MS = 1_000;
 /** Most bytes granted beyond what a write needs, so a streaming writer asks once per chunk. */
@@ -46,7 +44,6 @@ interface Grant {
   client: string;
   ino: number;
   end: number;
-  expires: number;
 }
 
 /** Bytes the MDS charges for a file of `size` bytes (its 512-byte blocks, as inodes.blocks). */
@@ -158,7 +155,7 @@ export class ProjectQuotas {
     if (q.blockHard === 0) return;
     const key = `${client}/${row.ino}`;
     const own = this.#grants.get(projid)?.get(key);
-    if (own && size <= own.end && this.#live(own, this.#ns.clock())) return;
+    if (own && size <= own.end && this.#live(own)) return;
     const free = q.blockHard - q.bytes - this.#reserved(projid, key);
     if (growth > free) throw overQuota(projid, q.bytes, q.blockHard);
   }
@@ -174,9 +171,8 @@ export class ProjectQuotas {
     const { projid } = this.rows.project(ino);
     const q = this.rows.quota(projid);
     if (q.blockHard === 0) return { end: null, ttlMs: UNLIMITED_TTL_MS };
-    const now = this.#ns.clock();
     const key = `${client}/${ino}`;
-    const free = q.blockHard - q.bytes - this.#reserved(projid, key, now);
+    const free = q.blockHard - q.bytes - this.#reserved(projid, key);
     const have = bytesOf(row.size);
     // The largest end whose blocks still fit: whole 512-byte blocks past what the file has.
     const maxEnd = Math.max(row.size, Math.floor((have + Math.max(0, free)) / 512) * 512);
@@ -189,7 +185,7 @@ export class ProjectQuotas {
     const grants = this.#grants.get(projid) ?? new Map<string, Grant>();
     this.#grants.set(projid, grants);
     const prev = grants.get(key);
-    const g: Grant = { client, ino, end: Math.max(granted, prev?.end ?? 0), expires: now + GRANT_MS };
+    const g: Grant = { client, ino, end: Math.max(granted, prev?.end ?? 0) };
     grants.set(key, g);
     return { end: g.end, ttlMs: GRANT_TTL_MS };
   }
@@ -223,19 +219,19 @@ export class ProjectQuotas {
     return { ...info, projectId: p.projid };
   }
 
-  /** A grant holds while its client has the file open, or for GRANT_MS after it was given. */
-  #live(g: Grant, now: number): boolean {
-    return g.expires > now || this.#ns.store.openCount(g.ino, g.client) > 0;
+  /** A grant holds while its client has the file open (writes go through open handles). */
+  #live(g: Grant): boolean {
+    return this.#ns.store.openCount(g.ino, g.client) > 0;
   }
 
   /** Bytes reserved by live grants of the project other than `except`, forgetting expired ones. */
-  #reserved(projid: number, except: string, now = this.#ns.clock()): number {
+  #reserved(projid: number, except: string): number {
     const grants = this.#grants.get(projid);
     if (!grants) return 0;
     let sum = 0;
     for (const [key, g] of grants) {
       const row = this.#ns.store.getInode(g.ino);
-      if (!row || g.end <= row.size || !this.#live(g, now)) {
+      if (!row || g.end <= row.size || !this.#live(g)) {
         grants.delete(key);
         continue;
       }

@@ -47,7 +47,9 @@ export function registerLfsQuota(lfs: Command, target: (path: string) => Promise
           directory?: boolean;
         },
       ) => {
-        if (o.setInherit && o.projId === undefined) throw new InvalidArgumentError('-s needs -p <id>');
+        if (o.clear && (o.projId !== undefined || o.setInherit)) {
+          throw new InvalidArgumentError('-C clears the project ID: give it without -p or -s');
+        }
         process.stdout.write(
           await lfsProject(await target(path), {
             ...(o.projId !== undefined && { projectId: o.projId }),

@@ -113,6 +113,27 @@ test('rename into the project directory is EXDEV (mv copies, the copy is charged
   await sh(`rm ${m}/vol/inside`);
 });
 
+test('lfs project -s alone passes the own ID on, -C clears it; bad input is refused and changes nothing', async () => {
+  await sh(`mkdir ${m}/p50`);
+  await lfs(`project -p 50 ${m}/p50`);
+  assert.match(await lfs(`project -d ${m}/p50`), /^\s+50 - /m);
+  await lfs(`project -s ${m}/p50`);
+  assert.match(await lfs(`project -d ${m}/p50`), /^\s+50 P /m);
+  await sh(`touch ${m}/p50/f`);
+  assert.match(await lfs(`project ${m}/p50`), /^\s+50 - .*\/p50\/f$/m);
+  for (const bad of ['-p x', '-p 4294967295', '-C -p 3']) {
+    const r = await shResult(`${NACRE.join(' ')} lfs project ${bad} ${m}/p50`);
+    assert.notEqual(r.code, 0, `lfs project ${bad} is refused`);
+  }
+  const setq = await shResult(`${NACRE.join(' ')} lfs setquota -p 0 -B 1M ${m}`);
+  assert.match(setq.stderr, /project 0 takes no limits/);
+  assert.match(await lfs(`project -d ${m}/p50`), /^\s+50 P /m);
+  await lfs(`project -C -r ${m}/p50`);
+  assert.match(await lfs(`project -r -d ${m}/p50`), /^\s+0 - /m);
+  assert.match(await lfs(`project ${m}/p50`), /^\s+0 - .*\/p50\/f$/m);
+  await sh(`rm -r ${m}/p50`);
+});
+
 test('usage is the same after the MDS is killed with -9 and every server restarts; the mount keeps working', async () => {
   await sh(`dd if=/dev/zero of=${m}/vol/keep bs=1M count=3 status=none && touch ${m}/vol/k1 ${m}/vol/k2`);
   const before = await quota(42);

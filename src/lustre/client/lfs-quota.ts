@@ -24,8 +24,9 @@ interface Node {
 }
 
 /**
- * lfs project. With -p or -C: sets (or clears) the project ID, and with -s the inherit flag of
- * directories, on the path (and with -r on everything below it); prints nothing. Without them:
+ * lfs project. With -p, -s or -C: sets (or clears) the project ID (-s alone: the path's own), and
+ * with -s the inherit flag of directories, on the path (and with -r on everything below it);
+ * prints nothing. Without them:
  * lists "<ID> <P|-> <path>" for a file, or for a directory's entries (the directory itself with -d),
  * recursing with -r.
  */
@@ -33,8 +34,9 @@ export function lfsProject(t: LfsTarget, o: ProjectOptions): Promise<string> {
   return withClient(t, async (c) => {
     const attr = await c.resolvePath(t.path, t.signal);
     const top: Node = { ino: attr.ino, isDir: (attr.mode & S_IFMT) === S_IFDIR, path: t.path };
-    if (o.projectId !== undefined || o.clear) {
-      const id = o.clear ? 0 : (o.projectId ?? 0);
+    if (o.projectId !== undefined || o.clear || o.inherit) {
+      // -s alone keeps the path's own ID and passes it on (below it too, with -r).
+      const id = o.clear ? 0 : (o.projectId ?? (await c.getProject(top.ino, t.signal)).projectId);
       const inherit = !o.clear && (o.inherit ?? false);
       await walk(c, top, o.recursive ?? false, t.signal, (n) =>
         c.setProject(ROOT_CREDENTIALS, n.ino, id, inherit && n.isDir, t.signal),

@@ -87,6 +87,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       callTimeoutMs: timeoutMs,
       ...(opts.retryDeadlineMs !== undefined && { retryDeadlineMs: opts.retryDeadlineMs }),
       onInvalidate: (event) => client?.deliverInvalidate(event),
+      onConnect: () => client?.mdsConnected(),
       locate: async (s) => dialAddress((await mgs.getConfig(opts.fsname, s)).mdt, opts.host),
     });
     mds = session;
@@ -159,6 +160,11 @@ export class LustreClient implements FileSystemClient {
         this.#log.error('invalidate listener failed', { error: String(err) });
       }
     }
+  }
+
+  /** The MDS session (re)connected: the MDS may have restarted, so quota grants are asked for again. */
+  mdsConnected(): void {
+    this.#files.forgetGrants();
   }
 
   onInvalidate(listener: (event: InvalidateEvent) => void): void {

@@ -132,6 +132,11 @@ export class OpenFiles {
     }
   }
 
+  /** Forgets every quota grant (the MDS reconnected and may have lost them); writers ask again. */
+  forgetGrants(): void {
+    this.#grants.forgetAll();
+  }
+
   /** Mode 0 grows the size on the MDS; KEEP_SIZE changes nothing (objects are sparse files). */
   async fallocate(handle: FileHandle, mode: number, offset: number, length: number, signal?: AbortSignal) {
     const f = this.file(handle);

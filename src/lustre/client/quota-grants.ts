@@ -44,6 +44,10 @@ export class QuotaGrants {
     this.#held.set(ino, { end: g.end, until: Date.now() + g.ttlMs });
   }
 
+  forgetAll(): void {
+    this.#held.clear();
+  }
+
   /** The client closed the inode: its grant lapses on the MDS by itself. */
   forget(ino: number): void {
     this.#held.delete(ino);

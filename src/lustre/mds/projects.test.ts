@@ -121,7 +121,7 @@ test('grants reserve quota for one client: others see less room, the holder grow
   assert.equal(grow(f.ino, 2.75 * MiB, 'a'), 'OK', 'the holder grows within its grant');
   assert.equal(quota(42).blockUsageBytes, 8 * MiB);
   assert.throws(() => t.ns.projects.grant('a', f.ino, 2.75 * MiB + 1), { code: 'EDQUOT' });
-  t.ns.projects.dropClient('a');
+  t.run(ROOT, (op) => t.ns.closeHandle(f.handle, op.fx));
   t.run(ROOT, (op) => t.ns.setattr(op, f.ino, { size: 0 }));
   assert.equal(t.ns.projects.grant('b', g.ino, 6 * MiB).end, 6.5 * MiB);
   assert.deepEqual(t.ns.projects.grant('b', t.file(ROOT_INO, 'free'), 10 * MiB), { end: null, ttlMs: 1000 });
@@ -207,15 +207,25 @@ test('usage and limits survive reopening the database', async () => {
     );
     const f = run(first.store, (op) => first.ns.create(op, d, 'f', 0o644, true, false, 0)).attr.ino;
     run(first.store, (op) => extendSize(first.ns, op, f, 3 * MiB));
+    const opened = run(first.store, (op) => first.ns.create(op, d, 'g', 0o644, true, true, 2));
+    assert.equal(
+      run(first.store, () => first.ns.projects.grant('c', opened.attr.ino, 512 * 1024)).end,
+      640 * 1024,
+    );
     first.store.close();
     const second = open();
     assert.deepEqual(second.ns.projects.quota(9), {
       blockUsageBytes: 3 * MiB,
-      inodeUsage: 2,
+      inodeUsage: 3,
       blockHardLimitBytes: 4 * MiB,
       inodeHardLimit: 3,
     });
     assert.deepEqual(second.ns.projects.project(f), { projid: 9, inherit: false });
+    assert.throws(
+      () => second.ns.projects.grant('other', f, 3 * MiB + 512 * 1024),
+      { code: 'EDQUOT' },
+      'the grant survived',
+    );
     second.store.close();
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -7,9 +7,9 @@
 // and kill -9 with the namespace. The check comes before the data: a client holds a *grant* per
 // file — "you may grow this file up to byte E" — taken from the project's free quota, and asks for
 // more only when a write would pass E, so the OSTs never receive bytes the quota cannot hold
-// (grants are in memory: one lives while its client has the file open — so bytes written but not
-// yet reported as a size stay reserved — and goes at the last close, with an evicted client, and
-// at an MDS restart).
+// (a grant is stored with the namespace, so it survives an MDS restart, and lives while its client
+// has the file open — bytes written but not yet reported as a size stay reserved — going at the
+// last close or with an evicted client's handles).
 // The size update itself is checked again (a client that skips grants still gets EDQUOT).
 import { FsError } from '../../lib/errors.ts';
 import {
@@ -26,7 +26,7 @@ export type { QuotaGrant, QuotaInfo, QuotaLimits };
 
 import type { NsCore } from './inodes.ts';
 import { isOwnerOrRoot, isRoot } from './perm.ts';
-import { type ProjectRow, QuotaStore } from './quota-schema.ts';
+import { type GrantRow, type ProjectRow, QuotaStore } from './quota-schema.ts';
 import type { InodeRow } from './store.ts';
 
 /** Largest project ID (Lustre: 2^32 - 2; 2^32 - 1 is "no ID"). */
@@ -40,12 +40,6 @@ export const GRANT_CHUNK = 8 * 1024 * 1024;
 const typeOf = (mode: number) => mode & S_IFMT;
 const isDir = (row: { mode: number }) => typeOf(row.mode) === S_IFDIR;
 
-interface Grant {
-  client: string;
-  ino: number;
-  end: number;
-}
-
 /** Bytes the MDS charges for a file of `size` bytes (its 512-byte blocks, as inodes.blocks). */
 const bytesOf = (size: number) => Math.ceil(size / 512) * 512;
 
@@ -53,8 +47,6 @@ const bytesOf = (size: number) => Math.ceil(size / 512) * 512;
 export class ProjectQuotas {
   readonly rows: QuotaStore;
   readonly #ns: NsCore;
-  /** Grants by project, keyed "<client>/<ino>". */
-  readonly #grants = new Map<number, Map<string, Grant>>();
 
   constructor(ns: NsCore) {
     this.#ns = ns;
@@ -153,17 +145,16 @@ export class ProjectQuotas {
     const { projid } = this.rows.project(row.ino);
     const q = this.rows.quota(projid);
     if (q.blockHard === 0) return;
-    const key = `${client}/${row.ino}`;
-    const own = this.#grants.get(projid)?.get(key);
-    if (own && size <= own.end && this.#live(own)) return;
-    const free = q.blockHard - q.bytes - this.#reserved(projid, key);
+    const own = this.rows.grant(client, row.ino);
+    if (own && own.projid === projid && size <= own.end && this.#live(own)) return;
+    const free = q.blockHard - q.bytes - this.#reserved(projid, client, row.ino);
     if (growth > free) throw overQuota(projid, q.bytes, q.blockHard);
   }
 
   /**
    * Grants `client` the right to grow regular file `ino` to at least `end` (and a chunk more while
    * the quota allows), reserving that space in the project; EDQUOT when the project cannot hold
-   * `end`. `end: null` when no block limit applies. Not transactional: grants live in memory.
+   * `end`. `end: null` when no block limit applies. Runs inside the caller's transaction.
    */
   grant(client: string, ino: number, end: number): QuotaGrant {
     const row = this.#ns.inode(ino);
@@ -171,8 +162,7 @@ export class ProjectQuotas {
     const { projid } = this.rows.project(ino);
     const q = this.rows.quota(projid);
     if (q.blockHard === 0) return { end: null, ttlMs: UNLIMITED_TTL_MS };
-    const key = `${client}/${ino}`;
-    const free = q.blockHard - q.bytes - this.#reserved(projid, key);
+    const free = q.blockHard - q.bytes - this.#reserved(projid, client, ino);
     const have = bytesOf(row.size);
     // The largest end whose blocks still fit: whole 512-byte blocks past what the file has.
     const maxEnd = Math.max(row.size, Math.floor((have + Math.max(0, free)) / 512) * 512);
@@ -182,11 +172,9 @@ export class ProjectQuotas {
     // qunit shrinks), so one writer's grant does not starve the others.
     const extra = Math.min(GRANT_CHUNK, Math.floor(Math.max(0, free - Math.max(need, 0)) / 4 / 512) * 512);
     const granted = Math.min(maxEnd, Math.max(end, row.size) + extra);
-    const grants = this.#grants.get(projid) ?? new Map<string, Grant>();
-    this.#grants.set(projid, grants);
-    const prev = grants.get(key);
-    const g: Grant = { client, ino, end: Math.max(granted, prev?.end ?? 0) };
-    grants.set(key, g);
+    const prev = this.rows.grant(client, ino);
+    const g = { client, ino, projid, end: Math.max(granted, prev?.projid === projid ? prev.end : 0) };
+    this.rows.putGrant(g);
     return { end: g.end, ttlMs: GRANT_TTL_MS };
   }
 
@@ -196,13 +184,6 @@ export class ProjectQuotas {
     if (!row || typeOf(row.mode) !== S_IFREG) return undefined;
     const q = this.rows.quota(this.rows.project(ino).projid);
     return q.blockHard === 0 ? { end: null, ttlMs: UNLIMITED_TTL_MS } : undefined;
-  }
-
-  /** Drops every grant of a client (evicted or gone). */
-  dropClient(client: string): void {
-    for (const grants of this.#grants.values()) {
-      for (const [key, g] of grants) if (g.client === client) grants.delete(key);
-    }
   }
 
   /**
@@ -220,22 +201,20 @@ export class ProjectQuotas {
   }
 
   /** A grant holds while its client has the file open (writes go through open handles). */
-  #live(g: Grant): boolean {
+  #live(g: GrantRow): boolean {
     return this.#ns.store.openCount(g.ino, g.client) > 0;
   }
 
-  /** Bytes reserved by live grants of the project other than `except`, forgetting expired ones. */
-  #reserved(projid: number, except: string): number {
-    const grants = this.#grants.get(projid);
-    if (!grants) return 0;
+  /** Bytes reserved by live grants of the project other than (client, ino)'s, deleting dead ones. */
+  #reserved(projid: number, client: string, ino: number): number {
     let sum = 0;
-    for (const [key, g] of grants) {
+    for (const g of this.rows.grantsOf(projid)) {
       const row = this.#ns.store.getInode(g.ino);
-      if (!row || g.end <= row.size || !this.#live(g)) {
-        grants.delete(key);
+      if (!row || g.end <= row.size || !this.#live(g) || this.rows.project(g.ino).projid !== projid) {
+        this.rows.deleteGrant(g.client, g.ino);
         continue;
       }
-      if (key !== except) sum += bytesOf(g.end) - bytesOf(row.size);
+      if (g.client !== client || g.ino !== ino) sum += bytesOf(g.end) - bytesOf(row.size);
     }
     return sum;
   }

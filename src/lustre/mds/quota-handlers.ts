@@ -50,6 +50,6 @@ export const quotaImpls: {
   },
   quotaGrant: (a, c) => {
     const [i, end] = [ino(a), int(a, 'end')];
-    return c.mdt.read(() => c.mdt.ns.projects.grant(c.client, i, end));
+    return c.mdt.mutate(c, undefined, undefined, () => c.mdt.ns.projects.grant(c.client, i, end));
   },
 };

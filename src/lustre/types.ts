@@ -124,6 +124,24 @@ export interface FileHandle {
   readonly flags: number;
 }
 
+/** A project's hard limits (Lustre project quotas); 0 = no limit. */
+export interface QuotaLimits {
+  blockHardLimitBytes: number;
+  inodeHardLimit: number;
+}
+
+/** A project's limits and usage: bytes of its regular files (512-byte blocks) and inodes carrying its ID. */
+export interface QuotaInfo extends QuotaLimits {
+  blockUsageBytes: number;
+  inodeUsage: number;
+}
+
+/** The MDS lets a client grow a file up to byte `end` (null: no block limit applies) for `ttlMs`. */
+export interface QuotaGrant {
+  end: number | null;
+  ttlMs: number;
+}
+
 export const RENAME_NOREPLACE = 1;
 export const RENAME_EXCHANGE = 2;
 

@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
-import type { QuotaInfo, QuotaLimits } from '../mds/projects.ts';
 import type { MdsMethods } from '../protocol/mds-messages.ts';
 import { MgsClient } from '../protocol/mgs-client.ts';
 import type { FileSystemConfig } from '../protocol/mgs-messages.ts';
@@ -16,6 +15,8 @@ import {
   type FileSystemClient,
   type InvalidateEvent,
   type LayoutPolicy,
+  type QuotaInfo,
+  type QuotaLimits,
   ROOT_CREDENTIALS,
   type SetAttrChanges,
   type StatFs,
@@ -86,6 +87,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       callTimeoutMs: timeoutMs,
       ...(opts.retryDeadlineMs !== undefined && { retryDeadlineMs: opts.retryDeadlineMs }),
       onInvalidate: (event) => client?.deliverInvalidate(event),
+      onConnect: () => client?.mdsConnected(),
       locate: async (s) => dialAddress((await mgs.getConfig(opts.fsname, s)).mdt, opts.host),
     });
     mds = session;
@@ -160,6 +162,11 @@ export class LustreClient implements FileSystemClient {
     }
   }
 
+  /** The MDS session (re)connected: the MDS may have restarted, so quota grants are asked for again. */
+  mdsConnected(): void {
+    this.#files.forgetGrants();
+  }
+
   onInvalidate(listener: (event: InvalidateEvent) => void): void {
     this.#listeners.push(listener);
   }
@@ -203,7 +210,7 @@ export class LustreClient implements FileSystemClient {
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
     const truncate = !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
-    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal);
+    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
     return { attr: r.attr, handle };
   }
 
@@ -288,7 +295,7 @@ export class LustreClient implements FileSystemClient {
   async open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle> {
     const r = await this.#mds.mutate('open', { cred, ino, flags }, signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
-    return await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal);
+    return await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
   }
 
   read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {

@@ -26,6 +26,8 @@ export interface MdsSessionOptions {
   /** How long a call keeps retrying while the MDS is unreachable (ms). Default 60 s. */
   retryDeadlineMs?: number;
   onInvalidate?: (event: InvalidateEvent) => void;
+  /** After every (re)connection to the MDS: state the MDS keeps only in memory (quota grants) may be gone. */
+  onConnect?: () => void;
   /**
    * Where the MDS is now (from the MGS). Asked while the MDS stays unreachable, at most once per
    * second; a different answer moves the session there (an MDS restarted on another address).
@@ -51,6 +53,7 @@ export class MdsSession {
   readonly #host: string;
   readonly #fsname: string | undefined;
   readonly #onInvalidate: ((event: InvalidateEvent) => void) | undefined;
+  readonly #onConnect: (() => void) | undefined;
   readonly #locate: MdsSessionOptions['locate'];
   #rpc: RpcClient;
   #locating: Promise<void> | undefined;
@@ -70,6 +73,7 @@ export class MdsSession {
     this.#log = logger('lustre-client', { fsname: opts.fsname });
     this.#xid = Date.now() * 1000;
     this.#onInvalidate = opts.onInvalidate;
+    this.#onConnect = opts.onConnect;
     this.#locate = opts.locate;
     this.#rpc = this.#connection(opts.address);
   }
@@ -150,6 +154,7 @@ export class MdsSession {
     try {
       const { result } = await c.call<Result<'connect'>>('connect', this.#connectArgs());
       this.#rootIno = result.rootIno;
+      this.#onConnect?.();
     } catch (err) {
       // EAGAIN: this MDS does not serve the file system yet (just created): retry like an outage.
       if (err instanceof FsError && err.code === 'EAGAIN')
@@ -215,6 +220,7 @@ export class MdsSession {
   async #reattach(signal: AbortSignal | undefined): Promise<void> {
     const { result } = await this.#rpc.call<Result<'connect'>>('connect', this.#connectArgs(), { signal });
     this.#rootIno = result.rootIno;
+    this.#onConnect?.();
   }
 }
 

@@ -1,6 +1,6 @@
 // The client's open files and their data path: handles, sizes from the MDS around reads and writes, striped I/O, truncation.
 import { FsError } from '../../lib/errors.ts';
-import type { Attr, FileHandle, Layout } from '../types.ts';
+import type { Attr, FileHandle, Layout, QuotaGrant } from '../types.ts';
 import { type InodeCache, type InodeState, untilAborted } from './inode-cache.ts';
 import type { MdsSession } from './mds-session.ts';
 import { QuotaGrants } from './quota-grants.ts';
@@ -56,7 +56,9 @@ export class OpenFiles {
     flags: number,
     truncate: boolean,
     signal: AbortSignal | undefined,
+    grant?: QuotaGrant,
   ): Promise<FileHandle> {
+    if (grant) this.#grants.seed(attr.ino, grant);
     const state = this.#inodes.get(attr.ino);
     state.opens++;
     state.layout = layout;
@@ -134,6 +136,11 @@ export class OpenFiles {
     }
   }
 
+  /** Forgets every quota grant (the MDS reconnected and may have lost them); writers ask again. */
+  forgetGrants(): void {
+    this.#grants.forgetAll();
+  }
+
   /** Mode 0 grows the size on the MDS; KEEP_SIZE changes nothing (objects are sparse files). */
   async fallocate(handle: FileHandle, mode: number, offset: number, length: number, signal?: AbortSignal) {
     const f = this.file(handle);
@@ -182,7 +189,11 @@ export class OpenFiles {
 
   async #extend(st: InodeState, end: number, signal: AbortSignal | undefined): Promise<void> {
     st.mtimeDirty = false;
-    const attr = await untilAborted(st.extender.extend(end), signal, 'extendSize');
+    const attr = await untilAborted(st.extender.extend(end), signal, 'extendSize').catch((err: unknown) => {
+      // The MDS no longer honours this client's grant (it restarted, or a limit is new): ask before the next write.
+      if (err instanceof FsError && err.code === 'EDQUOT') this.#grants.forget(st.ino);
+      throw err;
+    });
     this.#inodes.noteGrowth(attr);
   }
 

@@ -1,5 +1,5 @@
 // The client's project-quota grants: before a write grows a file, make sure the MDS reserved room for it.
-import type { QuotaGrant } from '../mds/projects.ts';
+import type { QuotaGrant } from '../types.ts';
 
 interface Held {
   /** The file may grow up to here; null: no limit applies. */
@@ -37,6 +37,15 @@ export class QuotaGrants {
     const merged =
       g.end === null || cur?.end === null || cur === undefined ? g.end : Math.max(g.end, cur.end);
     this.#held.set(ino, { end: merged, until: now + g.ttlMs });
+  }
+
+  /** Takes a grant the MDS sent unasked (with open or create). */
+  seed(ino: number, g: QuotaGrant): void {
+    this.#held.set(ino, { end: g.end, until: Date.now() + g.ttlMs });
+  }
+
+  forgetAll(): void {
+    this.#held.clear();
   }
 
   /** The client closed the inode: its grant lapses on the MDS by itself. */

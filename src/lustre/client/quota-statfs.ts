@@ -1,6 +1,5 @@
 // statfs of a directory under a project quota: the quota as the size, the project's usage as used.
-import type { QuotaInfo } from '../mds/projects.ts';
-import type { StatFs } from '../types.ts';
+import type { QuotaInfo, StatFs } from '../types.ts';
 
 const BLOCK = 4096;
 

@@ -111,17 +111,19 @@ test('an open-unlinked file keeps its blocks charged until its last close', () =
 
 test('grants reserve quota for one client: others see less room, the holder grows within it', () => {
   const d = projectDir('vol', 42, 8 * MiB);
-  const f = t.file(d, 'f');
-  const g = t.file(d, 'g');
-  const a = t.ns.projects.grant('a', f, MiB);
-  assert.equal(a.end, 8 * MiB, 'a chunk more than asked, capped by the limit');
-  assert.throws(() => t.ns.projects.grant('b', g, 1), { code: 'EDQUOT' });
-  assert.equal(grow(g, 4096, 'b'), 'EDQUOT', 'growth without a grant respects the reservations');
-  assert.equal(grow(f, 8 * MiB, 'a'), 'OK');
-  assert.throws(() => t.ns.projects.grant('a', f, 8 * MiB + 1), { code: 'EDQUOT' });
-  t.ns.projects.dropClient('a');
-  t.run(ROOT, (op) => t.ns.setattr(op, f, { size: 0 }));
-  assert.equal(t.ns.projects.grant('b', g, MiB).end, 8 * MiB);
+  const f = t.open(d, 'f', ROOT, 'a');
+  const g = t.open(d, 'g', ROOT, 'b');
+  const a = t.ns.projects.grant('a', f.ino, MiB);
+  assert.equal(a.end, MiB + (7 * MiB) / 4, 'what was asked and a quarter of the rest');
+  assert.throws(() => t.ns.projects.grant('b', g.ino, 6 * MiB), { code: 'EDQUOT' });
+  assert.equal(grow(g.ino, 5.25 * MiB + 512, 'b'), 'EDQUOT', 'growth without a grant respects reservations');
+  assert.equal(grow(g.ino, 5.25 * MiB, 'b'), 'OK');
+  assert.equal(grow(f.ino, 2.75 * MiB, 'a'), 'OK', 'the holder grows within its grant');
+  assert.equal(quota(42).blockUsageBytes, 8 * MiB);
+  assert.throws(() => t.ns.projects.grant('a', f.ino, 2.75 * MiB + 1), { code: 'EDQUOT' });
+  t.run(ROOT, (op) => t.ns.closeHandle(f.handle, op.fx));
+  t.run(ROOT, (op) => t.ns.setattr(op, f.ino, { size: 0 }));
+  assert.equal(t.ns.projects.grant('b', g.ino, 6 * MiB).end, 6.5 * MiB);
   assert.deepEqual(t.ns.projects.grant('b', t.file(ROOT_INO, 'free'), 10 * MiB), { end: null, ttlMs: 1000 });
 });
 
@@ -205,17 +207,54 @@ test('usage and limits survive reopening the database', async () => {
     );
     const f = run(first.store, (op) => first.ns.create(op, d, 'f', 0o644, true, false, 0)).attr.ino;
     run(first.store, (op) => extendSize(first.ns, op, f, 3 * MiB));
+    const opened = run(first.store, (op) => first.ns.create(op, d, 'g', 0o644, true, true, 2));
+    assert.equal(
+      run(first.store, () => first.ns.projects.grant('c', opened.attr.ino, 512 * 1024)).end,
+      640 * 1024,
+    );
     first.store.close();
     const second = open();
     assert.deepEqual(second.ns.projects.quota(9), {
       blockUsageBytes: 3 * MiB,
-      inodeUsage: 2,
+      inodeUsage: 3,
       blockHardLimitBytes: 4 * MiB,
       inodeHardLimit: 3,
     });
     assert.deepEqual(second.ns.projects.project(f), { projid: 9, inherit: false });
+    assert.throws(
+      () => second.ns.projects.grant('other', f, 3 * MiB + 512 * 1024),
+      { code: 'EDQUOT' },
+      'the grant survived',
+    );
     second.store.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('open and create tell the writer when no block limit applies; project 0 takes no limits', () => {
+  const d = projectDir('vol', 42, 8 * MiB);
+  const free = t.mkdir(ROOT_INO, 'free');
+  assert.equal(t.ns.projects.unlimited(t.file(d, 'f')), undefined);
+  assert.deepEqual(t.ns.projects.unlimited(t.file(free, 'g')), { end: null, ttlMs: 1000 });
+  assert.equal(t.ns.projects.unlimited(free), undefined, 'directories take no grants');
+  assert.throws(() => t.ns.projects.setQuota(0, { blockHardLimitBytes: 1, inodeHardLimit: 1 }), {
+    code: 'EINVAL',
+  });
+});
+
+test('a grant holds while its client has the file open and goes at its last close', () => {
+  const d = projectDir('vol', 42, 8 * MiB);
+  const f = t.open(d, 'f', ROOT, 'a');
+  const g = t.open(d, 'g', ROOT, 'b');
+  assert.equal(t.ns.projects.grant('a', f.ino, 4 * MiB).end, 5 * MiB, 'four and a quarter of the other four');
+  t.time += 60_000;
+  assert.throws(() => t.ns.projects.grant('b', g.ino, 4 * MiB), { code: 'EDQUOT' }, 'reserved while open');
+  assert.equal(grow(f.ino, MiB, 'a'), 'OK');
+  t.run(ROOT, (op) => t.ns.closeHandle(f.handle, op.fx));
+  assert.equal(
+    t.ns.projects.grant('b', g.ino, 4 * MiB).end,
+    4.75 * MiB,
+    'after the close only the size counts',
+  );
 });

@@ -7,48 +7,38 @@
 // and kill -9 with the namespace. The check comes before the data: a client holds a *grant* per
 // file — "you may grow this file up to byte E" — taken from the project's free quota, and asks for
 // more only when a write would pass E, so the OSTs never receive bytes the quota cannot hold
-// (grants are in memory: they lapse after GRANT_MS idle, with their client, and at MDS restart).
+// (a grant is stored with the namespace, so it survives an MDS restart, and lives while its client
+// has the file open — bytes written but not yet reported as a size stay reserved — going at the
+// last close or with an evicted client's handles).
 // The size update itself is checked again (a client that skips grants still gets EDQUOT).
 import { FsError } from '../../lib/errors.ts';
-import { type Credentials, S_IFDIR, S_IFMT, S_IFREG } from '../types.ts';
+import {
+  type Credentials,
+  type QuotaGrant,
+  type QuotaInfo,
+  type QuotaLimits,
+  S_IFDIR,
+  S_IFMT,
+  S_IFREG,
+} from '../types.ts';
+
+export type { QuotaGrant, QuotaInfo, QuotaLimits };
+
 import type { NsCore } from './inodes.ts';
 import { isOwnerOrRoot, isRoot } from './perm.ts';
-import { type ProjectRow, QuotaStore } from './quota-schema.ts';
+import { type GrantRow, type ProjectRow, QuotaStore } from './quota-schema.ts';
 import type { InodeRow } from './store.ts';
 
 /** Largest project ID (Lustre: 2^32 - 2; 2^32 - 1 is "no ID"). */
 export const PROJID_MAX = 2 ** 32 - 2;
-/** A grant not renewed or used for this long is dropped by the MDS. */
-export const GRANT_MS = 10_000;
-/** How long a client may rely on a grant (well inside GRANT_MS) or on "no limit". */
+/** How long a client may rely on a grant (the MDS may have restarted since) or on "no limit". */
 export const GRANT_TTL_MS = 4_000;
 export const UNLIMITED_TTL_MS = 1_000;
-/** Bytes granted beyond what a write needs, so a streaming writer asks once per chunk. */
+/** Most bytes granted beyond what a write needs, so a streaming writer asks once per chunk. */
 export const GRANT_CHUNK = 8 * 1024 * 1024;
 
 const typeOf = (mode: number) => mode & S_IFMT;
 const isDir = (row: { mode: number }) => typeOf(row.mode) === S_IFDIR;
-
-export interface QuotaLimits {
-  blockHardLimitBytes: number;
-  inodeHardLimit: number;
-}
-export interface QuotaInfo extends QuotaLimits {
-  blockUsageBytes: number;
-  inodeUsage: number;
-}
-/** A client may write the file up to byte `end` (null: no limit applies) for `ttlMs`. */
-export interface QuotaGrant {
-  end: number | null;
-  ttlMs: number;
-}
-
-interface Grant {
-  client: string;
-  ino: number;
-  end: number;
-  expires: number;
-}
 
 /** Bytes the MDS charges for a file of `size` bytes (its 512-byte blocks, as inodes.blocks). */
 const bytesOf = (size: number) => Math.ceil(size / 512) * 512;
@@ -57,8 +47,6 @@ const bytesOf = (size: number) => Math.ceil(size / 512) * 512;
 export class ProjectQuotas {
   readonly rows: QuotaStore;
   readonly #ns: NsCore;
-  /** Grants by project, keyed "<client>/<ino>". */
-  readonly #grants = new Map<number, Map<string, Grant>>();
 
   constructor(ns: NsCore) {
     this.#ns = ns;
@@ -88,10 +76,10 @@ export class ProjectQuotas {
     this.rows.setProject(ino, { projid, inherit });
   }
 
-  /** Sets a project's hard limits (0 = none). */
+  /** Sets a project's hard limits (0 = none). Project 0 (no project) takes no limits (EINVAL). */
   setQuota(projid: number, l: QuotaLimits): void {
-    if (!Number.isSafeInteger(projid) || projid < 0 || projid > PROJID_MAX) {
-      throw new FsError('EINVAL', `project ID must be 0..${PROJID_MAX}`);
+    if (!Number.isSafeInteger(projid) || projid < 1 || projid > PROJID_MAX) {
+      throw new FsError('EINVAL', `project ID must be 1..${PROJID_MAX}: project 0 takes no limits`);
     }
     for (const [k, v] of Object.entries(l)) {
       if (!Number.isSafeInteger(v) || v < 0) throw new FsError('EINVAL', `${k} must be an integer >= 0`);
@@ -157,17 +145,16 @@ export class ProjectQuotas {
     const { projid } = this.rows.project(row.ino);
     const q = this.rows.quota(projid);
     if (q.blockHard === 0) return;
-    const key = `${client}/${row.ino}`;
-    const own = this.#grants.get(projid)?.get(key);
-    if (own && size <= own.end && own.expires > Date.now()) return;
-    const free = q.blockHard - q.bytes - this.#reserved(projid, key);
+    const own = this.rows.grant(client, row.ino);
+    if (own && own.projid === projid && size <= own.end && this.#live(own)) return;
+    const free = q.blockHard - q.bytes - this.#reserved(projid, client, row.ino);
     if (growth > free) throw overQuota(projid, q.bytes, q.blockHard);
   }
 
   /**
    * Grants `client` the right to grow regular file `ino` to at least `end` (and a chunk more while
    * the quota allows), reserving that space in the project; EDQUOT when the project cannot hold
-   * `end`. `end: null` when no block limit applies. Not transactional: grants live in memory.
+   * `end`. `end: null` when no block limit applies. Runs inside the caller's transaction.
    */
   grant(client: string, ino: number, end: number): QuotaGrant {
     const row = this.#ns.inode(ino);
@@ -175,28 +162,28 @@ export class ProjectQuotas {
     const { projid } = this.rows.project(ino);
     const q = this.rows.quota(projid);
     if (q.blockHard === 0) return { end: null, ttlMs: UNLIMITED_TTL_MS };
-    const now = Date.now();
-    const key = `${client}/${ino}`;
-    const free = q.blockHard - q.bytes - this.#reserved(projid, key, now);
+    const free = q.blockHard - q.bytes - this.#reserved(projid, client, ino);
     const have = bytesOf(row.size);
     // The largest end whose blocks still fit: whole 512-byte blocks past what the file has.
     const maxEnd = Math.max(row.size, Math.floor((have + Math.max(0, free)) / 512) * 512);
     const need = bytesOf(end) - have;
     if (need > 0 && need > free) throw overQuota(projid, q.bytes, q.blockHard);
-    const granted = Math.max(end, Math.min(maxEnd, Math.max(end, row.size) + GRANT_CHUNK));
-    const grants = this.#grants.get(projid) ?? new Map<string, Grant>();
-    this.#grants.set(projid, grants);
-    const prev = grants.get(key);
-    const g: Grant = { client, ino, end: Math.max(granted, prev?.end ?? 0), expires: now + GRANT_MS };
-    grants.set(key, g);
+    // A chunk beyond the need, shrinking to a quarter of what is left near the limit (as Lustre's
+    // qunit shrinks), so one writer's grant does not starve the others.
+    const extra = Math.min(GRANT_CHUNK, Math.floor(Math.max(0, free - Math.max(need, 0)) / 4 / 512) * 512);
+    const granted = Math.min(maxEnd, Math.max(end, row.size) + extra);
+    const prev = this.rows.grant(client, ino);
+    const g = { client, ino, projid, end: Math.max(granted, prev?.projid === projid ? prev.end : 0) };
+    this.rows.putGrant(g);
     return { end: g.end, ttlMs: GRANT_TTL_MS };
   }
 
-  /** Drops every grant of a client (evicted or gone). */
-  dropClient(client: string): void {
-    for (const grants of this.#grants.values()) {
-      for (const [key, g] of grants) if (g.client === client) grants.delete(key);
-    }
+  /** A grant saying "no limit" for a regular file no block limit applies to; undefined otherwise. */
+  unlimited(ino: number): QuotaGrant | undefined {
+    const row = this.#ns.store.getInode(ino);
+    if (!row || typeOf(row.mode) !== S_IFREG) return undefined;
+    const q = this.rows.quota(this.rows.project(ino).projid);
+    return q.blockHard === 0 ? { end: null, ttlMs: UNLIMITED_TTL_MS } : undefined;
   }
 
   /**
@@ -213,18 +200,21 @@ export class ProjectQuotas {
     return { ...info, projectId: p.projid };
   }
 
-  /** Bytes reserved by live grants of the project other than `except`, forgetting expired ones. */
-  #reserved(projid: number, except: string, now = Date.now()): number {
-    const grants = this.#grants.get(projid);
-    if (!grants) return 0;
+  /** A grant holds while its client has the file open (writes go through open handles). */
+  #live(g: GrantRow): boolean {
+    return this.#ns.store.openCount(g.ino, g.client) > 0;
+  }
+
+  /** Bytes reserved by live grants of the project other than (client, ino)'s, deleting dead ones. */
+  #reserved(projid: number, client: string, ino: number): number {
     let sum = 0;
-    for (const [key, g] of grants) {
+    for (const g of this.rows.grantsOf(projid)) {
       const row = this.#ns.store.getInode(g.ino);
-      if (g.expires <= now || !row || g.end <= row.size) {
-        grants.delete(key);
+      if (!row || g.end <= row.size || !this.#live(g) || this.rows.project(g.ino).projid !== projid) {
+        this.rows.deleteGrant(g.client, g.ino);
         continue;
       }
-      if (key !== except) sum += bytesOf(g.end) - bytesOf(row.size);
+      if (g.client !== client || g.ino !== ino) sum += bytesOf(g.end) - bytesOf(row.size);
     }
     return sum;
   }

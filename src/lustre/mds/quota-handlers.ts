@@ -1,8 +1,15 @@
 // The MDS's project-quota RPCs (lfs project, setquota, quota, and write grants), bound like the other MdsMethods.
 import { type Args, bool, int } from '../protocol/args.ts';
+import type { QuotaGrant } from '../types.ts';
 import { cred, ino, intIn } from './mds-args.ts';
 import { PROJID_MAX } from './projects.ts';
-import type { Impl } from './rpc-handlers.ts';
+import type { Attached, Impl } from './rpc-handlers.ts';
+
+/** For open and create replies: `{ grant }` when no block limit applies to the file, so its writer need not ask. */
+export function openGrant(c: Attached, ino: number): { grant?: QuotaGrant } {
+  const g = c.mdt.ns.projects.unlimited(ino);
+  return g ? { grant: g } : {};
+}
 
 const nil = (_done: unknown): null => null;
 const projectId = (a: Args) => intIn(a, 'projectId', 0, PROJID_MAX);
@@ -43,6 +50,6 @@ export const quotaImpls: {
   },
   quotaGrant: (a, c) => {
     const [i, end] = [ino(a), int(a, 'end')];
-    return c.mdt.read(() => c.mdt.ns.projects.grant(c.client, i, end));
+    return c.mdt.mutate(c, undefined, undefined, () => c.mdt.ns.projects.grant(c.client, i, end));
   },
 };

@@ -26,6 +26,14 @@ CREATE TABLE IF NOT EXISTS project_quotas (
   bytes INTEGER NOT NULL DEFAULT 0,
   inodes INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS quota_grants (
+  client TEXT NOT NULL,
+  ino INTEGER NOT NULL,
+  projid INTEGER NOT NULL,
+  grant_end INTEGER NOT NULL,
+  PRIMARY KEY (client, ino)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS quota_grants_by_project ON quota_grants (projid);
 CREATE TRIGGER IF NOT EXISTS project_join AFTER INSERT ON inode_projects BEGIN
   INSERT OR IGNORE INTO project_quotas (projid) VALUES (NEW.projid);
   UPDATE project_quotas SET inodes = inodes + 1, bytes = bytes + ${BYTES_OF('NEW.ino')}
@@ -74,6 +82,14 @@ export interface ProjectRow {
   inherit: boolean;
 }
 
+/** Room reserved for `client` to grow file `ino` (of project `projid`) up to byte `end`. */
+export interface GrantRow {
+  client: string;
+  ino: number;
+  projid: number;
+  end: number;
+}
+
 export interface QuotaRow {
   projid: number;
   blockHard: number;
@@ -91,6 +107,10 @@ export class QuotaStore {
   readonly #quota;
   readonly #setLimits;
   readonly #children;
+  readonly #grantsOf;
+  readonly #getGrant;
+  readonly #putGrant;
+  readonly #deleteGrant;
 
   constructor(db: DatabaseSync) {
     ensureQuotaSchema(db);
@@ -106,6 +126,13 @@ export class QuotaStore {
        ON CONFLICT (projid) DO UPDATE SET block_hard = excluded.block_hard, inode_hard = excluded.inode_hard`,
     );
     this.#children = db.prepare('SELECT ino FROM dentries WHERE parent = ?');
+    const grantCols = 'client, ino, projid, grant_end AS "end"';
+    this.#grantsOf = db.prepare(`SELECT ${grantCols} FROM quota_grants WHERE projid = ?`);
+    this.#getGrant = db.prepare(`SELECT ${grantCols} FROM quota_grants WHERE client = ? AND ino = ?`);
+    this.#putGrant = db.prepare(
+      'INSERT OR REPLACE INTO quota_grants (client, ino, projid, grant_end) VALUES (?, ?, ?, ?)',
+    );
+    this.#deleteGrant = db.prepare('DELETE FROM quota_grants WHERE client = ? AND ino = ?');
   }
 
   /** The inode's project (0 and no inherit when it has none). */
@@ -143,8 +170,26 @@ export class QuotaStore {
     this.#setLimits.run(projid, blockHard, inodeHard);
   }
 
+  grantsOf(projid: number): GrantRow[] {
+    return (this.#grantsOf.all(projid) as unknown as GrantRow[]).map(grantRow);
+  }
+  grant(client: string, ino: number): GrantRow | undefined {
+    const r = this.#getGrant.get(client, ino) as unknown as GrantRow | undefined;
+    return r ? grantRow(r) : undefined;
+  }
+  putGrant(g: GrantRow): void {
+    this.#putGrant.run(g.client, g.ino, g.projid, g.end);
+  }
+  deleteGrant(client: string, ino: number): void {
+    this.#deleteGrant.run(client, ino);
+  }
+
   /** Inode numbers of a directory's entries. */
   children(dir: number): number[] {
     return (this.#children.all(dir) as { ino: number }[]).map((r) => Number(r.ino));
   }
+}
+
+function grantRow(r: GrantRow): GrantRow {
+  return { client: String(r.client), ino: Number(r.ino), projid: Number(r.projid), end: Number(r.end) };
 }

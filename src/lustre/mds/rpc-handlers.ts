@@ -8,7 +8,7 @@ import { getstripe, setstripe } from './attrs.ts';
 import { extendSize, openInode, release } from './handles.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Caller, Mdt } from './mdt.ts';
-import { quotaImpls } from './quota-handlers.ts';
+import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { withStale } from './stale.ts';
 import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
 
@@ -84,7 +84,11 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     ];
     return c.mdt
       .mutate(c, xid(a), cred(a), (op) => c.mdt.ns.create(op, p, n, mode, excl, open, flags))
-      .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, r.attr.ino, r.layout) ?? r.layout }));
+      .then((r) => ({
+        ...r,
+        layout: withStale(c.mdt.store.db, r.attr.ino, r.layout) ?? r.layout,
+        ...openGrant(c, r.attr.ino),
+      }));
   },
   mknod: (a, c) => {
     const [p, n, mode, rdev] = [ino(a, 'parent'), name(a), int(a, 'mode'), int(a, 'rdev')];
@@ -124,7 +128,7 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, flags] = [ino(a), int(a, 'flags')];
     return c.mdt
       .mutate(c, xid(a), cred(a), (op) => openInode(c.mdt.ns, op, i, flags))
-      .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, i, r.layout) }));
+      .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, i, r.layout), ...openGrant(c, i) }));
   },
   release: (a, c) => {
     const h = int(a, 'handle', { min: 1 });

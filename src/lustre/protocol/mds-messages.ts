@@ -7,7 +7,6 @@
 // (clientId, xid) and keeps the last 1024 replies per client: keep counting xids across
 // reconnects, and give every new client instance (each mount) a fresh clientId.
 
-import type { QuotaGrant, QuotaInfo, QuotaLimits } from '../mds/projects.ts';
 import type {
   Attr,
   Credentials,
@@ -15,6 +14,9 @@ import type {
   FileLock,
   Layout,
   LayoutPolicy,
+  QuotaGrant,
+  QuotaInfo,
+  QuotaLimits,
   SetAttrChanges,
 } from '../types.ts';
 
@@ -55,7 +57,8 @@ export interface MdsMethods {
       open: boolean;
       flags: number;
     };
-    result: { attr: Attr; layout: Layout; handle: number | null; created: boolean };
+    /** `grant`: when no block quota applies to the file, says so (saves the first quotaGrant). */
+    result: { attr: Attr; layout: Layout; handle: number | null; created: boolean; grant?: QuotaGrant };
   };
   mknod: {
     args: { xid: number; cred: Credentials; parent: number; name: string; mode: number; rdev: number };
@@ -91,7 +94,7 @@ export interface MdsMethods {
   /** Opens; with O_TRUNC sets size 0 (the client truncates objects). The handle keeps an unlinked inode alive. */
   open: {
     args: { xid: number; cred: Credentials; ino: number; flags: number };
-    result: { handle: number; attr: Attr; layout: Layout | null };
+    result: { handle: number; attr: Attr; layout: Layout | null; grant?: QuotaGrant };
   };
   /** Last close of a handle. Drops its flock locks; destroys the inode and its objects if unlinked and unused. */
   release: { args: { xid: number; handle: number }; result: null };

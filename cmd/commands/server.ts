@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/index.ts';
 import { ValidationError } from '../../src/lib/errors.ts';
+import { startOpsServer } from '../../src/lib/ops-server.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
 import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
 import { startMgs } from '../../src/lustre/mgs/mgs-server.ts';
 import { startOss } from '../../src/lustre/oss/oss-server.ts';
 import { startMdsService } from '../../src/lustre/roles/mds-service.ts';
+import { createServerMetrics, type ServerMetrics } from '../../src/lustre/roles/server-metrics.ts';
 import { addressOption, defaultHost, listenOption, sizeOption } from './options.ts';
 
 interface ServerOptions {
@@ -25,6 +27,7 @@ interface ServerOptions {
   accountId: string;
   mountHost?: string;
   capacityScale?: number;
+  metricsAddress?: string;
 }
 
 export function registerServer(program: Command): void {
@@ -60,22 +63,45 @@ export function registerServer(program: Command): void {
       'api: MGS address clients mount (DNSName of file systems; default --mgs)',
     )
     .option('--capacity-scale <bytes>', 'api: emulated bytes per FSx GiB (default 1 MiB)', sizeOption)
+    .option(
+      '--metrics-address <host:port>',
+      'serve /healthz, /readyz and /metrics here (default: not served)',
+    )
     .addHelpText(
       'after',
       '\nThe api role reads its access keys from NACRE_FSX_ACCESS_KEY_ID and NACRE_FSX_SECRET_ACCESS_KEY.',
     )
     .action(async (opts: ServerOptions) => {
-      const stop = await startRole(opts);
+      const name = opts.name ?? `${opts.role}-${hostname()}`;
+      const metrics = opts.metricsAddress ? createServerMetrics(opts.role, name) : undefined;
+      let serving = false;
+      const ops =
+        metrics && opts.metricsAddress
+          ? await startOpsServer(opts.metricsAddress, metrics.registry, {
+              notReady: () => (serving ? undefined : `the ${opts.role} server is starting`),
+            })
+          : undefined;
+      let stop: () => Promise<void>;
+      try {
+        stop = await startRole(opts, metrics);
+      } catch (err) {
+        await ops?.close();
+        metrics?.close();
+        throw err;
+      }
+      serving = true;
       onShutdown(
         async () => {
           await stop();
+          await ops?.close();
+          metrics?.close();
         },
         { watchStdin: process.env[STOP_ON_STDIN_EOF] === '1' },
       );
     });
 }
 
-async function startRole(opts: ServerOptions): Promise<() => Promise<void>> {
+async function startRole(opts: ServerOptions, metrics?: ServerMetrics): Promise<() => Promise<void>> {
   const name = opts.name ?? `${opts.role}-${hostname()}`;
   const needMgs = () => {
     if (!opts.mgs) throw new ValidationError(`--mgs is required for --role ${opts.role}`);
@@ -96,6 +122,7 @@ async function startRole(opts: ServerOptions): Promise<() => Promise<void>> {
         mgsAddress: needMgs(),
         ...(opts.advertise !== undefined && { advertiseAddress: opts.advertise }),
       });
+      metrics?.watchLocks(() => s.lockCounts());
       announceReady({ role: 'mds', name, address: s.address });
       return () => s.close();
     }
@@ -110,6 +137,7 @@ async function startRole(opts: ServerOptions): Promise<() => Promise<void>> {
         ...(opts.unixSocket !== undefined && { unixSocket: opts.unixSocket }),
         ...(opts.capacity !== undefined && { capacityBytes: opts.capacity }),
       });
+      metrics?.watchOsts(() => s.statTargets());
       announceReady({
         role: 'oss',
         name,
@@ -119,11 +147,15 @@ async function startRole(opts: ServerOptions): Promise<() => Promise<void>> {
       return () => s.close();
     }
     case 'api':
-      return startApi(opts, needMgs());
+      return startApi(opts, needMgs(), metrics);
   }
 }
 
-async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => Promise<void>> {
+async function startApi(
+  opts: ServerOptions,
+  mgsAddress: string,
+  metrics?: ServerMetrics,
+): Promise<() => Promise<void>> {
   const accessKeyId = process.env['NACRE_FSX_ACCESS_KEY_ID'];
   const secret = process.env['NACRE_FSX_SECRET_ACCESS_KEY'];
   if (!accessKeyId || !secret) {
@@ -140,6 +172,7 @@ async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => 
     backupDir: join(opts.dataDir, 'backups'),
     connectClient: (fsname, signal) => connectLustre({ mgsAddress, fsname, host: opts.host, signal }),
     ...(opts.capacityScale !== undefined && { capacityScale: opts.capacityScale }),
+    ...(metrics && { onRequest: metrics.fsxRequest }),
   });
   announceReady({ role: 'api', address: api.endpoint, endpoint: api.endpoint, region: opts.region });
   return async () => {

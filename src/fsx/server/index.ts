@@ -16,7 +16,7 @@ import {
   updateFileSystem,
 } from './file-system-ops.ts';
 import { startHealthChecks } from './health.ts';
-import { createFsxHttpServer, type Operation } from './http.ts';
+import { createFsxHttpServer, type HttpOptions, type Operation } from './http.ts';
 import { JobRunner } from './lifecycle.ts';
 import { StateStore } from './state-store.ts';
 import { listTagsForResource, tagResource, untagResource } from './tag-ops.ts';
@@ -55,6 +55,8 @@ export interface FsxApiOptions {
   healthIntervalMs?: number;
   /** Clock of timestamps and backup schedules (default Date.now); tests move it. */
   clock?: () => number;
+  /** Told of every answered request (metrics); see HttpOptions. */
+  onRequest?: HttpOptions['onRequest'];
 }
 
 export interface FsxApi {
@@ -113,7 +115,12 @@ export async function startFsxApi(opts: FsxApiOptions): Promise<FsxApi> {
     now: opts.clock ?? Date.now,
   };
   jobs.attach(ctx);
-  const server = createFsxHttpServer({ ctx, operations: OPERATIONS, credentials: opts.credentials });
+  const server = createFsxHttpServer({
+    ctx,
+    operations: OPERATIONS,
+    credentials: opts.credentials,
+    ...(opts.onRequest && { onRequest: opts.onRequest }),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.listen.port, opts.listen.host, () => {

@@ -23,6 +23,7 @@ export type Errno =
   | 'EBUSY'
   | 'EEXIST'
   | 'EXDEV'
+  | 'EDQUOT'
   | 'ENODEV'
   | 'ENOTDIR'
   | 'EISDIR'

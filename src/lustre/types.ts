@@ -206,7 +206,8 @@ export interface FileSystemClient {
     plus: boolean,
     signal?: AbortSignal,
   ): Promise<DirEntry[]>;
-  statfs(signal?: AbortSignal): Promise<StatFs>;
+  /** `ino`: the inode the caller asked about (df on a path); a client may answer for its project. */
+  statfs(signal?: AbortSignal, ino?: number): Promise<StatFs>;
   getxattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<Buffer>;
   setxattr(
     cred: Credentials,

@@ -161,6 +161,7 @@ export class FakeMds {
       return { handle: this.#nextHandle++, attr: n.attr, layout: n.layout };
     });
     on('release', () => null);
+    on('quotaGrant', () => ({ end: null, ttlMs: 60_000 }));
     on('extendSize', (a) => {
       const n = this.inode(a['ino'] as number);
       n.attr.size = Math.max(n.attr.size, a['end'] as number);

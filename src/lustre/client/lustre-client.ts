@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import type { MdsMethods } from '../mds/api.ts';
+import type { QuotaInfo, QuotaLimits } from '../mds/projects.ts';
 import type { FileSystemConfig } from '../mgs/api.ts';
 import { MgsClient } from '../mgs/client.ts';
 import type { StatTarget } from '../oss/api.ts';
@@ -25,6 +26,7 @@ import { MdsSession } from './mds-session.ts';
 import { fetchConfig, mountError } from './mount-config.ts';
 import { O_ACCMODE, O_EXCL, O_RDONLY, O_TRUNC, OpenFiles } from './open-files.ts';
 import { dialAddress, OstPool } from './ost-pool.ts';
+import { projectStatfs } from './quota-statfs.ts';
 import { StripedIo } from './striped-io.ts';
 
 const BLOCK = 4096;
@@ -346,9 +348,17 @@ export class LustreClient implements FileSystemClient {
 
   // --- file system ----------------------------------------------------------------------------------
 
-  /** MDS inode counts and the OSTs' space; OSTs that do not answer are left out. */
-  async statfs(signal?: AbortSignal): Promise<StatFs> {
-    const [counts, usage] = await Promise.all([this.#mds.call('statfs', {}, signal), this.ostUsage(signal)]);
+  /**
+   * MDS inode counts and the OSTs' space; OSTs that do not answer are left out. With `ino` of a
+   * directory passing on a project with limits, the project's limits and usage instead (as
+   * Lustre's statfs_project): df inside a sub-directory volume shows its quota.
+   */
+  async statfs(signal?: AbortSignal, ino?: number): Promise<StatFs> {
+    const args = ino === undefined ? {} : { ino };
+    const [counts, usage] = await Promise.all([
+      this.#mds.call('statfs', args, signal),
+      this.ostUsage(signal),
+    ]);
     let capacity = 0;
     let free = 0;
     let avail = 0;
@@ -359,6 +369,7 @@ export class LustreClient implements FileSystemClient {
       avail += u.stat.availBytes;
     }
     const blocks = (n: number) => Math.floor(n / BLOCK);
+    if (counts.project) return projectStatfs(counts.project, { capacity, free, avail }, counts);
     return {
       bsize: BLOCK,
       frsize: BLOCK,
@@ -383,6 +394,32 @@ export class LustreClient implements FileSystemClient {
         ? { index, target, stat: r.value }
         : { index, target, error: r.reason instanceof Error ? r.reason.message : String(r.reason) };
     });
+  }
+
+  // --- project quotas (lfs project, setquota, quota) --------------------------------------------------
+
+  /** Sets an inode's project ID; `inherit` (directories) passes it to new children. Changing the ID takes root. */
+  async setProject(
+    cred: Credentials,
+    ino: number,
+    projectId: number,
+    inherit: boolean,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.#mds.mutate('setProject', { cred, ino, projectId, inherit }, signal);
+  }
+
+  getProject(ino: number, signal?: AbortSignal): Promise<{ projectId: number; inherit: boolean }> {
+    return this.#mds.call('getProject', { ino }, signal);
+  }
+
+  /** Hard limits of a project (0 = no limit), enforced by the MDS with EDQUOT. */
+  async setQuota(projectId: number, limits: QuotaLimits, signal?: AbortSignal): Promise<void> {
+    await this.#mds.mutate('setQuota', { projectId, ...limits }, signal);
+  }
+
+  getQuota(projectId: number, signal?: AbortSignal): Promise<QuotaInfo> {
+    return this.#mds.call('getQuota', { projectId }, signal);
   }
 
   /** lfs getstripe: a file's layout, or a directory's default policy. */

@@ -3,6 +3,7 @@ import { FsError } from '../../lib/errors.ts';
 import type { Attr, FileHandle, Layout } from '../types.ts';
 import { type InodeCache, type InodeState, untilAborted } from './inode-cache.ts';
 import type { MdsSession } from './mds-session.ts';
+import { QuotaGrants } from './quota-grants.ts';
 import type { StripedIo } from './striped-io.ts';
 
 export const O_ACCMODE = 0o3;
@@ -32,6 +33,9 @@ export class OpenFiles {
   readonly #io: StripedIo;
   readonly #inodes: InodeCache;
   readonly #files = new Map<number, OpenFile>();
+  readonly #grants = new QuotaGrants((ino, end, signal) =>
+    this.#mds.call('quotaGrant', { ino, end }, signal),
+  );
   #nextFh = 1;
 
   constructor(mds: MdsSession, io: StripedIo, inodes: InodeCache) {
@@ -121,6 +125,7 @@ export class OpenFiles {
       await this.#mds.mutate('release', { handle: f.mdsHandle }, signal);
     } finally {
       f.state.opens--;
+      if (f.state.opens <= 0) this.#grants.forget(handle.ino);
       this.#inodes.drop(handle.ino);
     }
   }
@@ -161,6 +166,7 @@ export class OpenFiles {
     if (data.length === 0) return 0;
     const layout = await this.layout(f.handle.ino, signal);
     if (!layout) throw new FsError('EIO', `inode ${f.handle.ino} has no layout to write to`);
+    await this.#grants.reserve(f.handle.ino, f.state.size, offset + data.length, signal);
     await this.#io.write(f.handle.ino, layout, offset, data, signal);
     f.state.layoutFixed = true;
     const end = offset + data.length;

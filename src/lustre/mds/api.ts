@@ -15,6 +15,7 @@ import type {
   LayoutPolicy,
   SetAttrChanges,
 } from '../types.ts';
+import type { QuotaGrant, QuotaInfo, QuotaLimits } from './projects.ts';
 
 export interface MdsMethods {
   /**
@@ -100,8 +101,35 @@ export interface MdsMethods {
     args: { cred: Credentials; ino: number; cookie: number; limit: number; plus: boolean };
     result: DirEntry[];
   };
-  /** Inode counts; the client adds block counts from the OSTs. */
-  statfs: { args: Record<string, never>; result: { files: number; ffree: number } };
+  /**
+   * Inode counts; the client adds block counts from the OSTs. With `ino` naming a directory that
+   * passes on a project with limits, `project` carries that project's limits and usage (df inside
+   * a sub-directory volume shows its quota).
+   */
+  statfs: {
+    args: { ino?: number };
+    result: { files: number; ffree: number; project?: QuotaInfo & { projectId: number } };
+  };
+  /** lfs project: an inode's project ID and whether a directory passes it on to new children. */
+  getProject: { args: { ino: number }; result: { projectId: number; inherit: boolean } };
+  /**
+   * lfs project -p ID [-s] on one inode (the caller walks trees for -r). Changing the ID takes
+   * root (EPERM); `inherit` only on directories (EINVAL). Usage moves with the inode.
+   */
+  setProject: {
+    args: { xid: number; cred: Credentials; ino: number; projectId: number; inherit: boolean };
+    result: null;
+  };
+  /** lfs setquota -p: hard limits of a project, 0 = no limit. Lowering below usage is allowed. */
+  setQuota: { args: { xid: number; projectId: number } & QuotaLimits; result: null };
+  /** lfs quota -p: limits and usage (bytes of the project's regular files, inodes carrying the ID). */
+  getQuota: { args: { projectId: number }; result: QuotaInfo };
+  /**
+   * Before a write that grows regular file `ino` past what this client was granted: reserve room
+   * in its project's block quota up to `end` (or more). EDQUOT when the project cannot hold it.
+   * `end: null` when no limit applies. A grant is the client's for `ttlMs`.
+   */
+  quotaGrant: { args: { ino: number; end: number }; result: QuotaGrant };
   getxattr: { args: { cred: Credentials; ino: number; name: string }; result: string /* base64 */ };
   setxattr: {
     args: {

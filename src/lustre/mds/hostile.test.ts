@@ -40,6 +40,11 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   unlockOwner: ['ino', 'owner'],
   setstripe: ['xid', 'cred', 'ino', 'policy'],
   getstripe: ['ino'],
+  getProject: ['ino'],
+  setProject: ['xid', 'cred', 'ino', 'projectId', 'inherit'],
+  setQuota: ['xid', 'projectId', 'blockHardLimitBytes', 'inodeHardLimit'],
+  getQuota: ['projectId'],
+  quotaGrant: ['ino', 'end'],
 };
 
 const PLAUSIBLE: Record<string, unknown[]> = {
@@ -56,6 +61,7 @@ const PLAUSIBLE: Record<string, unknown[]> = {
   exclusive: [true, false],
   open: [true, false],
   plus: [true, false],
+  inherit: [true, false],
 };
 
 const GARBAGE: unknown[] = [

@@ -221,6 +221,7 @@ export class Mdt {
   /** Releases every handle of a client that did not come back, and forgets it. */
   async evict(client: string): Promise<void> {
     this.locks.dropClient(client);
+    this.ns.projects.dropClient(client);
     const fx = new Effects();
     try {
       const n = await this.commit.apply(() => {

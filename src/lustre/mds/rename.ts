@@ -46,6 +46,8 @@ export function rename(ns: NsCore, op: OpContext, a: RenameArgs): void {
   if (d) checkSticky(op.cred, to, d);
   checkMove(ns, op, s, from, to);
   if (exchange) checkMove(ns, op, d!, to, from);
+  ns.projects.checkMove(s, to);
+  if (exchange) ns.projects.checkMove(d!, from);
   else if (d) checkReplace(ns, s, d);
   if (exchange) swap(ns, op, a, s, d!);
   else move(ns, op, a, s, d);

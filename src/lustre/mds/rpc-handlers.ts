@@ -1,6 +1,6 @@
 // Binds every MdsMethods RPC to an MDT: argument checks (EINVAL, never a crash), the connect handshake, and dispatch.
 import { FsError } from '../../lib/errors.ts';
-import { type Args, asArgs, bool, int, optStr, str } from '../protocol/args.ts';
+import { type Args, asArgs, bool, int, optInt, optStr, str } from '../protocol/args.ts';
 import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import type { MdsMethod, MdsMethods } from './api.ts';
@@ -8,6 +8,7 @@ import { getstripe, setstripe } from './attrs.ts';
 import { extendSize, openInode, release } from './handles.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Caller, Mdt } from './mdt.ts';
+import { quotaImpls } from './quota-handlers.ts';
 import { withStale } from './stale.ts';
 import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
 
@@ -16,11 +17,11 @@ const SESSION_KEY = 'mds';
 /** The reply of operations that return nothing. */
 const nil = (_done: unknown): null => null;
 
-interface Attached extends Caller {
+export interface Attached extends Caller {
   mdt: Mdt;
 }
 
-type Impl<M extends MdsMethod> = (a: Args, c: Attached) => Promise<MdsMethods[M]['result']>;
+export type Impl<M extends MdsMethod> = (a: Args, c: Attached) => Promise<MdsMethods[M]['result']>;
 
 function attached(ctx: CallContext): Attached {
   const a = ctx.session.data.get(SESSION_KEY) as Attached | undefined;
@@ -56,7 +57,14 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     c.mdt.read(() =>
       c.mdt.ns.readdir(cred(a), ino(a), int(a, 'cookie'), int(a, 'limit', { min: 1 }), bool(a, 'plus')),
     ),
-  statfs: (_a, c) => c.mdt.read(() => c.mdt.ns.statfs()),
+  statfs: (a, c) => {
+    const i = optInt(a, 'ino', 1);
+    return c.mdt.read(() => {
+      const project = i === undefined ? undefined : c.mdt.ns.projects.statfsOf(i);
+      return { ...c.mdt.ns.statfs(), ...(project && { project }) };
+    });
+  },
+  ...quotaImpls,
   getxattr: (a, c) =>
     c.mdt.read(() => getxattr(c.mdt.ns, cred(a), ino(a), str(a, 'name', 4096)).toString('base64')),
   listxattr: (a, c) => c.mdt.read(() => listxattr(c.mdt.ns, cred(a), ino(a))),

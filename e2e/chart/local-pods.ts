@@ -27,6 +27,14 @@ export interface LocalWorld {
   secrets: Map<string, Record<string, string>>;
   /** The command that stands for the image's `nacre`. */
   nacre: string[];
+  /** Other images run locally: image name without its tag → binary (e.g. the CSI sidecars). */
+  images?: Map<string, string>;
+  /**
+   * ServiceAccount → kubeconfig with that account's token: what the kubelet would mount into the
+   * pod. A nacre process gets it as KUBECONFIG, a sidecar as --kubeconfig. Pods whose account has
+   * none (or that do not mount tokens) get no API access, as in the cluster.
+   */
+  kubeconfigs?: Map<string, string>;
 }
 
 export interface LocalCommand {
@@ -160,10 +168,25 @@ export async function localCommand(
     env[v.name] = v.value !== undefined ? local(value, `${name} env ${v.name}`) : value;
   }
   const args = (c.args ?? []).map((a) => local(expand(a, env), `${name} ${a}`));
+  const account = spec.automountServiceAccountToken === false ? undefined : spec.serviceAccountName;
+  const kubeconfig = account === undefined ? undefined : world.kubeconfigs?.get(account);
+  let command: string;
+  let prefix: string[];
   const [cmd, ...cmdArgs] = c.command ?? [];
-  if (cmd !== 'nacre')
-    throw new NacreError('Unsupported', `${name}: only the nacre image's command is run locally, not ${cmd}`);
-  const [command, ...prefix] = world.nacre;
+  if (cmd === 'nacre') {
+    [command, ...prefix] = world.nacre as [string, ...string[]];
+    if (kubeconfig) env['KUBECONFIG'] = kubeconfig;
+  } else {
+    const binary = world.images?.get(c.image.replace(/:[^:/]*$/, ''));
+    if (!binary || cmd !== undefined)
+      throw new NacreError(
+        'Unsupported',
+        `${name}: no local binary for image ${c.image} (command ${cmd ?? 'from the image'})`,
+      );
+    command = binary;
+    prefix = [];
+    if (kubeconfig) args.push(`--kubeconfig=${kubeconfig}`);
+  }
   const probe = c.readinessProbe?.httpGet;
   let readyUrl: string | undefined;
   if (probe) {
@@ -176,5 +199,5 @@ export async function localCommand(
       throw new NacreError('NotFound', `${name}: probe port ${probe.port} is not a container port`);
     readyUrl = `http://127.0.0.1:${localPort}${probe.path}`;
   }
-  return { command: command!, args: [...prefix, ...cmdArgs, ...args], env, ...(readyUrl && { readyUrl }) };
+  return { command, args: [...prefix, ...cmdArgs, ...args], env, ...(readyUrl && { readyUrl }) };
 }

@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type Cluster, startCluster } from '../harness/cluster.ts';
+import { pollUntil } from '../harness/processes.ts';
+import { CHART_DIR, type KubeObject, parseManifests, run } from './helm.ts';
+import { type LocalRelease, startLocalRelease } from './local-release.ts';
+
+const NS = 'nacre-system';
+// Small enough for this machine's disk: 2 GB of OSTs per node, 1 MiB per FSx GiB (1200 GiB → 1.2 GB).
+const SET = ['--set', 'node.oss.capacity=2G', '--set', 'controller.replicas=1'];
+
+let cluster: Cluster;
+let dir: string;
+let release: LocalRelease | undefined;
+
+before(async () => {
+  cluster = await startCluster();
+  dir = await mkdtemp(join(tmpdir(), 'nacre-chart-'));
+});
+after(async () => {
+  await release?.stop();
+  await cluster?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const kubectl = (args: string[], input?: string) =>
+  run(cluster.tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, ...args], {
+    ...(input !== undefined && { input }),
+  });
+const helm = (args: string[]) =>
+  run(cluster.tools.helm, ['--kubeconfig', cluster.kubeconfigPath, ...args], { timeoutMs: 180_000 });
+
+async function manifests(): Promise<KubeObject[]> {
+  return parseManifests(await helm(['get', 'manifest', 'nacre', '-n', NS]));
+}
+const ref = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
+async function exists(o: KubeObject): Promise<boolean> {
+  const ns = o.metadata.namespace ? ['-n', o.metadata.namespace] : [];
+  const type = `${o.kind}.${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}`.replace(/\.$/, '');
+  const out = await kubectl(['get', ...ns, type, o.metadata.name, '--ignore-not-found', '-o', 'name']);
+  return out.trim() !== '';
+}
+async function secretData(name: string): Promise<Record<string, string>> {
+  return JSON.parse(await kubectl(['-n', NS, 'get', 'secret', name, '-o', 'jsonpath={.data}'])) as Record<
+    string,
+    string
+  >;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  assert.ok(await pollUntil(check, timeoutMs, { intervalMs: 500 }), `timed out waiting for ${what}`);
+}
+
+async function condition(kind: string, ns: string, name: string, type: string): Promise<string | undefined> {
+  const out = await kubectl(['-n', ns, 'get', kind, name, '-o', 'json', '--ignore-not-found']);
+  if (!out.trim()) return undefined;
+  const obj = JSON.parse(out) as { status?: { conditions?: { type: string; status: string }[] } };
+  return obj.status?.conditions?.find((c) => c.type === type)?.status;
+}
+
+test('helm install creates every object the chart renders; an upgrade keeps the generated keys', async () => {
+  await helm(['install', 'nacre', CHART_DIR, '-n', NS, '--create-namespace', ...SET]);
+  const objects = await manifests();
+  assert.ok(objects.length >= 25, `${objects.length} objects`);
+  for (const o of objects) assert.ok(await exists(o), `${ref(o)} was created`);
+  for (const crd of await readdir(join(CHART_DIR, 'crds')))
+    assert.match(
+      await kubectl([
+        'get',
+        'crd',
+        crd.replace(/^fsx\.nacre\.dev_(\w+)\.yaml$/, '$1.fsx.nacre.dev'),
+        '-o',
+        'name',
+      ]),
+      /customresourcedefinition/,
+    );
+
+  const before = await secretData('nacre-fsx-credentials');
+  const plane = await secretData('nacre-data-plane');
+  assert.ok(Buffer.from(before['secretAccessKey'] ?? '', 'base64').length >= 40);
+  await helm(['upgrade', 'nacre', CHART_DIR, '-n', NS, ...SET, '--set', 'controller.workers=2']);
+  assert.deepEqual(await secretData('nacre-fsx-credentials'), before, 'FSx keys survive an upgrade');
+  assert.deepEqual(await secretData('nacre-data-plane'), plane, 'the data-plane key survives an upgrade');
+});
+
+test('on the local harness, the rendered servers and controller make a FileSystem Ready, stripe it over both nodes and bind a PVC', async () => {
+  const objects = await manifests();
+  release = await startLocalRelease({
+    cluster,
+    namespace: NS,
+    manifests: objects,
+    dir,
+    plans: [
+      {
+        kind: 'StatefulSet',
+        workload: 'nacre-mgs',
+        pod: 'nacre-mgs-0',
+        node: 'node-a',
+        containers: ['mgs', 'api'],
+        hosts: [`nacre-mgs.${NS}.svc`, `nacre-api.${NS}.svc`],
+      },
+      {
+        kind: 'StatefulSet',
+        workload: 'nacre-mds',
+        pod: 'nacre-mds-0',
+        node: 'node-a',
+        containers: ['mds'],
+        hosts: [`nacre-mds-0.nacre-mds.${NS}.svc`],
+      },
+      {
+        kind: 'DaemonSet',
+        workload: 'nacre-node',
+        pod: 'nacre-node-a',
+        node: 'node-a',
+        containers: ['oss'],
+        hosts: [],
+      },
+      {
+        kind: 'DaemonSet',
+        workload: 'nacre-node',
+        pod: 'nacre-node-b',
+        node: 'node-b',
+        containers: ['oss'],
+        hosts: [],
+      },
+      {
+        kind: 'Deployment',
+        workload: 'nacre-controller',
+        pod: 'nacre-controller-0',
+        node: 'node-a',
+        containers: ['nacre', 'csi-provisioner'],
+        hosts: [],
+      },
+    ],
+  });
+
+  // 1. A FileSystem becomes Ready through the controller (its own ServiceAccount's RBAC) and the emulator.
+  await kubectl(['create', 'namespace', 'team']);
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'fsx.nacre.dev/v1alpha1',
+      kind: 'FileSystem',
+      metadata: { name: 'scratch', namespace: 'team' },
+      spec: { storageCapacity: 1200, lustreConfiguration: { deploymentType: 'SCRATCH_2' } },
+    }),
+  );
+  await waitFor(
+    'FileSystem team/scratch Ready',
+    async () => (await condition('filesystem', 'team', 'scratch', 'Ready')) === 'True',
+  );
+
+  // 2. Its OSTs are on both nodes' OSS (node-local storage), and every server reports it in /metrics.
+  const scrape = async (key: string) => {
+    const url = release?.metrics.get(key);
+    assert.ok(url, `no metrics endpoint for ${key}`);
+    return (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text();
+  };
+  for (const node of ['nacre-node-a/oss', 'nacre-node-b/oss'])
+    assert.match(
+      await scrape(node),
+      /^nacre_ost_free_bytes\{ost="[^"]+-OST[0-9a-f]{4}"/m,
+      `${node} serves an OST`,
+    );
+  assert.match(
+    await scrape('nacre-mgs-0/api'),
+    /nacre_fsx_server_requests_total\{[^}]*operation="CreateFileSystem"[^}]*outcome="ok"/,
+  );
+  assert.match(await scrape('nacre-mgs-0/mgs'), /nacre_rpc_calls_total\{[^}]*method="createFileSystem"/);
+  assert.match(await scrape('nacre-mds-0/mds'), /nacre_rpc_connected_clients/);
+  assert.match(
+    await scrape('nacre-controller-0/nacre'),
+    /nacre_fsx_api_calls_total\{[^}]*operation="CreateFileSystem"/,
+  );
+
+  // 3. A PVC of StorageClass nacre binds: external-provisioner → CSI CreateVolume → FileSystem → PV.
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'shared', namespace: 'team' },
+      spec: {
+        accessModes: ['ReadWriteMany'],
+        storageClassName: 'nacre',
+        resources: { requests: { storage: '1200Gi' } },
+      },
+    }),
+  );
+  await waitFor(
+    'PVC team/shared Bound',
+    async () =>
+      (await kubectl(['-n', 'team', 'get', 'pvc', 'shared', '-o', 'jsonpath={.status.phase}'])) === 'Bound',
+    180_000,
+  );
+
+  // 4. Deleting the claim and the FileSystem leaves no PV, no FileSystem and no OST behind.
+  await kubectl(['-n', 'team', 'delete', 'pvc', 'shared', '--wait=false']);
+  await kubectl(['-n', 'team', 'delete', 'filesystem', 'scratch', '--wait=false']);
+  await waitFor(
+    'every PV gone',
+    async () => (await kubectl(['get', 'pv', '-o', 'name'])).trim() === '',
+    180_000,
+  );
+  await waitFor(
+    'every FileSystem gone',
+    async () => (await kubectl(['get', 'filesystems', '-A', '-o', 'name'])).trim() === '',
+    180_000,
+  );
+  for (const node of ['node-a', 'node-b']) {
+    const ossDir = join(dir, 'nodes', node, 'var', 'lib', 'nacre', 'oss');
+    await waitFor(
+      `no OST left on ${node}`,
+      async () => (await readdir(ossDir)).every((e) => !/-OST[0-9a-f]{4}$/.test(e)),
+      60_000,
+    );
+  }
+  await release.stop();
+  release = undefined;
+});
+
+test('helm uninstall removes every object the chart made', async () => {
+  const objects = await manifests();
+  await helm(['uninstall', 'nacre', '-n', NS, '--wait', '--timeout', '2m']);
+  for (const o of objects) {
+    await waitFor(`${ref(o)} deleted`, async () => !(await exists(o)), 60_000);
+  }
+  // The pods the workloads' controllers made (no kubelet here: they stay Pending) go with them.
+  await waitFor(
+    'no pod of the release left',
+    async () =>
+      (
+        await kubectl(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/instance=nacre', '-o', 'name'])
+      ).trim() === '',
+    60_000,
+  );
+});

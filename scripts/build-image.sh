@@ -13,5 +13,12 @@ if ! command -v "$docker" >/dev/null; then
   printf 'build-image: %s not found: install Docker (or set DOCKER=podman)\n' "$docker" >&2
   exit 1
 fi
-"$docker" build --build-arg "NODE_IMAGE=$node_image" -t "$image" .
+# The CSI spec version has one home: scripts/fetch-csi-proto.sh.
+spec_version=$(sed -n 's/^SPEC_VERSION=//p' scripts/fetch-csi-proto.sh)
+[[ -n $spec_version ]] || {
+  printf 'build-image: no SPEC_VERSION in scripts/fetch-csi-proto.sh\n' >&2
+  exit 1
+}
+"$docker" build --build-arg "NODE_IMAGE=$node_image" --build-arg "CSI_SPEC_VERSION=$spec_version" \
+  -t "$image" .
 printf 'build-image: built %s\n' "$image" >&2

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/index.ts';
 import { ValidationError } from '../../src/lib/errors.ts';
+import { logger } from '../../src/lib/log.ts';
 import { startOpsServer } from '../../src/lib/ops-server.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
 import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
@@ -81,6 +82,7 @@ export function registerServer(program: Command): void {
               notReady: () => (serving ? undefined : `the ${opts.role} server is starting`),
             })
           : undefined;
+      if (ops) logger(opts.role).info('serving /healthz, /readyz and /metrics', { address: ops.address });
       let stop: () => Promise<void>;
       try {
         stop = await startRole(opts, metrics);

@@ -23,7 +23,7 @@ export interface ServerMetrics {
 export function createServerMetrics(role: string, server: string): ServerMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ role, server });
-  collectDefaultMetrics({ register: registry, prefix: 'nacre_server_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'nacre_server_' });
   const registers = [registry];
   const calls = new Counter({
     name: 'nacre_rpc_calls_total',

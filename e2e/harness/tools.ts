@@ -12,6 +12,9 @@ export const TOOL_NAMES = [
   'csi-provisioner',
   'helm',
   'minio',
+  'csi-resizer',
+  'csi-snapshotter',
+  'snapshot-controller',
 ] as const;
 
 export type ToolName = (typeof TOOL_NAMES)[number];

@@ -9,7 +9,6 @@ import { CustomResourceClient, loadKubeConfig } from '../platform/kube.ts';
 import { customResourceLister } from '../platform/kube-list.ts';
 import { type ConnectFileSystem, FileSystemConnections } from './controller/connections.ts';
 import { controllerService } from './controller/controller-service.ts';
-import type { DirFileSystem } from './controller/dir-volumes.ts';
 import type { ControllerStores, ResourceStore } from './controller/stores.ts';
 import { identityService } from './identity.ts';
 import { type CsiServer, startCsiServer } from './server.ts';
@@ -53,7 +52,7 @@ export function lustreConnector(clientHost: string): ConnectFileSystem {
       timeoutMs: 15_000,
       signal,
     });
-    return client as typeof client & DirFileSystem;
+    return client;
   };
 }
 

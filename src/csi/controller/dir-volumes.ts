@@ -21,7 +21,7 @@ export interface QuotaLimits {
   inodeHardLimit: number;
 }
 
-/** The slice of the striped client (LustreClient) sub-directory volumes use; quota calls come with project quotas. */
+/** The slice of the striped client (LustreClient) sub-directory volumes use. */
 export interface DirFileSystem {
   lookup(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<Attr>;
   mkdir(cred: Credentials, parent: number, name: string, mode: number, signal?: AbortSignal): Promise<Attr>;
@@ -55,15 +55,15 @@ export interface DirFileSystem {
   getxattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<Buffer>;
   setstripe(cred: Credentials, ino: number, policy: LayoutPolicy, signal?: AbortSignal): Promise<void>;
   statfs(signal?: AbortSignal): Promise<{ blocks: number; bavail: number; bsize: number; frsize?: number }>;
-  setProject?(
+  setProject(
     cred: Credentials,
     ino: number,
     projectId: number,
     inherit: boolean,
     signal?: AbortSignal,
   ): Promise<void>;
-  setQuota?(projectId: number, limits: QuotaLimits, signal?: AbortSignal): Promise<void>;
-  getQuota?(
+  setQuota(projectId: number, limits: QuotaLimits, signal?: AbortSignal): Promise<void>;
+  getQuota(
     projectId: number,
     signal?: AbortSignal,
   ): Promise<QuotaLimits & { blockUsageBytes: number; inodeUsage: number }>;
@@ -163,9 +163,8 @@ export interface CreateDir {
   onDelete: OnDelete;
 }
 
-/** The quota of a volume directory (its project is its inode number); 0 when quotas are not available. */
+/** The block quota of a volume directory (its project ID is its inode number). */
 export async function dirQuota(fs: DirFileSystem, ino: number, signal: AbortSignal): Promise<number> {
-  if (!fs.getQuota) return 0;
   return (await fs.getQuota(ino, signal)).blockHardLimitBytes;
 }
 
@@ -185,7 +184,7 @@ export async function createDirVolume(
   const existing = await lookupOrUndefined(fs, base.ino, req.dir, signal);
   if (existing) {
     const quota = await dirQuota(fs, existing.ino, signal);
-    if (fs.getQuota && quota !== req.quotaBytes) {
+    if (quota !== req.quotaBytes) {
       throw new CsiError(
         'AlreadyExists',
         `volume "${req.csiName}" exists with a capacity of ${quota} bytes, not ${req.quotaBytes}`,
@@ -205,10 +204,8 @@ export async function createDirVolume(
       );
     }
     await fs.setxattr(ROOT_CREDENTIALS, d.ino, ON_DELETE_XATTR, Buffer.from(req.onDelete), 0, signal);
-    if (fs.setProject && fs.setQuota) {
-      await fs.setProject(ROOT_CREDENTIALS, d.ino, d.ino, true, signal);
-      await fs.setQuota(d.ino, { blockHardLimitBytes: req.quotaBytes, inodeHardLimit: 0 }, signal);
-    }
+    await fs.setProject(ROOT_CREDENTIALS, d.ino, d.ino, true, signal);
+    await fs.setQuota(d.ino, { blockHardLimitBytes: req.quotaBytes, inodeHardLimit: 0 }, signal);
     await fs.rename(ROOT_CREDENTIALS, base.ino, staged, base.ino, req.dir, 0, signal);
   } catch (err) {
     // Nothing half-made stays behind: a crash before this point leaves only the hidden staged directory,
@@ -249,12 +246,12 @@ export async function deleteDirVolume(fs: DirFileSystem, dir: string, signal: Ab
         0o755,
         signal,
       );
-      const name = how === 'retain' ? dir : `${dir}-${new Date().toISOString().replace(/[:.]/g, '')}`;
+      const name = how === 'retain' ? dir : `${dir}-${new Date().toISOString().replace(/[-:.]/g, '')}`;
       await fs.rename(ROOT_CREDENTIALS, base.ino, dir, target.ino, name, 0, signal);
       return;
     }
     await fs.rename(ROOT_CREDENTIALS, base.ino, dir, base.ino, `${DELETING}${dir}`, 0, signal);
-    if (fs.setQuota) await fs.setQuota(d.ino, { blockHardLimitBytes: 0, inodeHardLimit: 0 }, signal);
+    await fs.setQuota(d.ino, { blockHardLimitBytes: 0, inodeHardLimit: 0 }, signal);
   }
   await removeTree(fs, base.ino, `${DELETING}${dir}`, signal);
 }
@@ -269,12 +266,6 @@ export async function expandDirVolume(
   const base = await lookupOrUndefined(fs, ROOT_INO, VOLUMES_DIR, signal);
   const d = base && (await lookupOrUndefined(fs, base.ino, dir, signal));
   if (!d) throw new CsiError('NotFound', `volume directory ${VOLUMES_DIR}/${dir} does not exist`);
-  if (!fs.setQuota || !fs.getQuota) {
-    throw new CsiError(
-      'Unimplemented',
-      'this file system has no project quotas, so a sub-directory volume has no size to grow',
-    );
-  }
   const current = await dirQuota(fs, d.ino, signal);
   if (bytes <= current) return current;
   await fs.setQuota(d.ino, { blockHardLimitBytes: bytes, inodeHardLimit: 0 }, signal);

@@ -36,7 +36,11 @@ export class OpenFiles {
   readonly #grants = new QuotaGrants((ino, end, signal) =>
     this.#mds.call('quotaGrant', { ino, end }, signal),
   );
-  #nextFh = 1;
+  /**
+   * Handle numbers start from the clock (×1024) so that a daemon that adopts a FUSE connection never
+   * hands the kernel a number its predecessor gave out (that would need 1024 opens per ms of its life).
+   */
+  #nextFh = Date.now() * 1024;
 
   constructor(mds: MdsSession, io: StripedIo, inodes: InodeCache) {
     this.#mds = mds;

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Cluster, startCluster } from '../harness/cluster.ts';
 import { pollUntil } from '../harness/processes.ts';
 import { CHART_DIR, type KubeObject, parseManifests, run } from './helm.ts';
+import { type PersistentVolume, type Published, stageAndPublish } from './kubelet-calls.ts';
 import { type LocalRelease, startLocalRelease } from './local-release.ts';
 
 const NS = 'nacre-system';
@@ -15,12 +17,15 @@ const SET = ['--set', 'node.oss.capacity=2G', '--set', 'controller.replicas=1'];
 let cluster: Cluster;
 let dir: string;
 let release: LocalRelease | undefined;
+const published: Published[] = [];
+const NACRE = join(import.meta.dirname, '..', '..', 'cmd', 'nacre.ts');
 
 before(async () => {
   cluster = await startCluster();
   dir = await mkdtemp(join(tmpdir(), 'nacre-chart-'));
 });
 after(async () => {
+  for (const p of published) await p.release().catch(() => undefined);
   await release?.stop();
   await cluster?.stop();
   await rm(dir, { recursive: true, force: true });
@@ -86,7 +91,7 @@ test('helm install creates every object the chart renders; an upgrade keeps the 
   assert.deepEqual(await secretData('nacre-data-plane'), plane, 'the data-plane key survives an upgrade');
 });
 
-test('on the local harness, the rendered servers and controller make a FileSystem Ready, stripe it over both nodes and bind a PVC', async () => {
+test('on the local harness, the rendered pods make a FileSystem Ready, bind a PVC, and share a striped file between two nodes', async () => {
   const objects = await manifests();
   release = await startLocalRelease({
     cluster,
@@ -197,7 +202,50 @@ test('on the local harness, the rendered servers and controller make a FileSyste
     180_000,
   );
 
-  // 4. Deleting the claim and the FileSystem leaves no PV, no FileSystem and no OST behind.
+  // 4. The kubelet's calls stage and publish the volume on both nodes; a writer on node-a and a
+  //    reader on node-b share a file striped over every OST, and each node reaches its own OSS over
+  //    its unix socket.
+  const pvName = (
+    await kubectl(['-n', 'team', 'get', 'pvc', 'shared', '-o', 'jsonpath={.spec.volumeName}'])
+  ).trim();
+  const pv = JSON.parse(await kubectl(['get', 'pv', pvName, '-o', 'json'])) as PersistentVolume;
+  const kubeletDir = (node: string) => join(dir, 'nodes', node, 'var', 'lib', 'kubelet');
+  const endpoint = (node: string) => `unix://${kubeletDir(node)}/plugins/csi.nacre.dev/csi.sock`;
+  const a = await stageAndPublish(endpoint('node-a'), kubeletDir('node-a'), pv, 'pod-writer');
+  published.push(a);
+  const b = await stageAndPublish(endpoint('node-b'), kubeletDir('node-b'), pv, 'pod-reader');
+  published.push(b);
+  await run(process.execPath, [
+    NACRE,
+    'lfs',
+    'setstripe',
+    '-c',
+    '-1',
+    '-S',
+    '1M',
+    join(a.targetPath, 'striped'),
+  ]);
+  const data = randomBytes(8 * 1024 * 1024);
+  await writeFile(join(a.targetPath, 'striped', 'f'), data);
+  const read = await readFile(join(b.targetPath, 'striped', 'f'));
+  assert.ok(read.equals(data), 'the reader on node-b sees the bytes the writer on node-a wrote');
+  for (const node of ['nacre-node-a/oss', 'nacre-node-b/oss']) {
+    const text = await scrape(node);
+    assert.match(
+      text,
+      /^nacre_rpc_bytes_total\{[^}]*method="write"[^}]*direction="in"[^}]*\} [1-9]/m,
+      `stripes on ${node}`,
+    );
+    assert.match(
+      text,
+      /^nacre_rpc_connected_clients\{[^}]*transport="unix"[^}]*\} [1-9]/m,
+      `local client of ${node}`,
+    );
+  }
+  await rm(join(a.targetPath, 'striped'), { recursive: true });
+  for (const p of published.splice(0)) await p.release();
+
+  // 5. Deleting the claim and the FileSystem leaves no PV, no FileSystem and no OST behind.
   await kubectl(['-n', 'team', 'delete', 'pvc', 'shared', '--wait=false']);
   await kubectl(['-n', 'team', 'delete', 'filesystem', 'scratch', '--wait=false']);
   await waitFor(

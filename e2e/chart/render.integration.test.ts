@@ -124,6 +124,7 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     '--state-dir=/var/lib/nacre/node',
     '--kubelet-dir=/var/lib/kubelet',
     '--metrics-address=0.0.0.0:9809',
+    '--host=$(NODE_NAME)',
   ]);
   assert.equal(plugin.securityContext?.['privileged'], true);
   const kubelet = plugin.volumeMounts?.find((m) => m.mountPath === '/var/lib/kubelet');

@@ -8,7 +8,7 @@ import { type Cluster, startCluster } from '../harness/cluster.ts';
 import { pollUntil } from '../harness/processes.ts';
 import { CHART_DIR, type KubeObject, parseManifests, run } from './helm.ts';
 import { type PersistentVolume, type Published, stageAndPublish } from './kubelet-calls.ts';
-import { type LocalRelease, startLocalRelease } from './local-release.ts';
+import { type LocalRelease, type PodPlan, startLocalRelease } from './local-release.ts';
 
 const NS = 'nacre-system';
 // Small enough for this machine's disk: 2 GB of OSTs per node, 1 MiB per FSx GiB (1200 GiB → 1.2 GB).
@@ -93,54 +93,49 @@ test('helm install creates every object the chart renders; an upgrade keeps the 
 
 test('on the local harness, the rendered pods make a FileSystem Ready, bind a PVC, and share a striped file between two nodes', async () => {
   const objects = await manifests();
-  release = await startLocalRelease({
-    cluster,
-    namespace: NS,
-    manifests: objects,
-    dir,
-    plans: [
-      {
-        kind: 'StatefulSet',
-        workload: 'nacre-mgs',
-        pod: 'nacre-mgs-0',
-        node: 'node-a',
-        containers: ['mgs', 'api'],
-        hosts: [`nacre-mgs.${NS}.svc`, `nacre-api.${NS}.svc`],
-      },
-      {
-        kind: 'StatefulSet',
-        workload: 'nacre-mds',
-        pod: 'nacre-mds-0',
-        node: 'node-a',
-        containers: ['mds'],
-        hosts: [`nacre-mds-0.nacre-mds.${NS}.svc`],
-      },
-      {
-        kind: 'DaemonSet',
-        workload: 'nacre-node',
-        pod: 'nacre-node-a',
-        node: 'node-a',
-        containers: ['oss'],
-        hosts: [],
-      },
-      {
-        kind: 'DaemonSet',
-        workload: 'nacre-node',
-        pod: 'nacre-node-b',
-        node: 'node-b',
-        containers: ['oss'],
-        hosts: [],
-      },
-      {
-        kind: 'Deployment',
-        workload: 'nacre-controller',
-        pod: 'nacre-controller-0',
-        node: 'node-a',
-        containers: ['nacre', 'csi-provisioner'],
-        hosts: [],
-      },
-    ],
-  });
+  const plans: PodPlan[] = [
+    {
+      kind: 'StatefulSet',
+      workload: 'nacre-mgs',
+      pod: 'nacre-mgs-0',
+      node: 'node-a',
+      containers: ['mgs', 'api'],
+      hosts: [`nacre-mgs.${NS}.svc`, `nacre-api.${NS}.svc`],
+    },
+    {
+      kind: 'StatefulSet',
+      workload: 'nacre-mds',
+      pod: 'nacre-mds-0',
+      node: 'node-a',
+      containers: ['mds'],
+      hosts: [`nacre-mds-0.nacre-mds.${NS}.svc`],
+    },
+    {
+      kind: 'DaemonSet',
+      workload: 'nacre-node',
+      pod: 'nacre-node-a',
+      node: 'node-a',
+      containers: ['oss', 'nacre'],
+      hosts: [],
+    },
+    {
+      kind: 'DaemonSet',
+      workload: 'nacre-node',
+      pod: 'nacre-node-b',
+      node: 'node-b',
+      containers: ['oss', 'nacre'],
+      hosts: [],
+    },
+    {
+      kind: 'Deployment',
+      workload: 'nacre-controller',
+      pod: 'nacre-controller-0',
+      node: 'node-a',
+      containers: ['nacre', 'csi-provisioner'],
+      hosts: [],
+    },
+  ];
+  release = await startLocalRelease({ cluster, namespace: NS, manifests: objects, dir, plans });
 
   // 1. A FileSystem becomes Ready through the controller (its own ServiceAccount's RBAC) and the emulator.
   await kubectl(['create', 'namespace', 'team']);
@@ -242,10 +237,30 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
       `local client of ${node}`,
     );
   }
-  await rm(join(a.targetPath, 'striped'), { recursive: true });
   for (const p of published.splice(0)) await p.release();
 
-  // 5. Deleting the claim and the FileSystem leaves no PV, no FileSystem and no OST behind.
+  // 5. An upgrade to the next chart version keeps every file system and its data: the pods start
+  //    again from the upgraded release's manifests on the same disks and ports.
+  await release.stop();
+  const pods = release.pods;
+  release = undefined;
+  await run(cluster.tools.helm, ['package', CHART_DIR, '--version', '0.1.1', '-d', dir]);
+  await helm(['upgrade', 'nacre', join(dir, 'nacre-0.1.1.tgz'), '-n', NS, ...SET]);
+  const upgraded = await manifests();
+  assert.match(JSON.stringify(upgraded), /"helm.sh\/chart":"nacre-0.1.1"/);
+  release = await startLocalRelease({ cluster, namespace: NS, manifests: upgraded, dir, plans, reuse: pods });
+  await waitFor(
+    'FileSystem team/scratch Ready after the upgrade',
+    async () => (await condition('filesystem', 'team', 'scratch', 'Ready')) === 'True',
+  );
+  const again = await stageAndPublish(endpoint('node-b'), kubeletDir('node-b'), pv, 'pod-after-upgrade');
+  published.push(again);
+  const kept = await readFile(join(again.targetPath, 'striped', 'f'));
+  assert.ok(kept.equals(data), 'the file written before the upgrade reads back the same after it');
+  await rm(join(again.targetPath, 'striped'), { recursive: true });
+  for (const p of published.splice(0)) await p.release();
+
+  // 6. Deleting the claim and the FileSystem leaves no PV, no FileSystem and no OST behind.
   await kubectl(['-n', 'team', 'delete', 'pvc', 'shared', '--wait=false']);
   await kubectl(['-n', 'team', 'delete', 'filesystem', 'scratch', '--wait=false']);
   await waitFor(

@@ -100,6 +100,8 @@ export async function startLocalRelease(opts: {
   plans: PodPlan[];
   dir: string;
   readyTimeoutMs?: number;
+  /** Pods of an earlier run to start again with the same ports and directories (a restart or upgrade). */
+  reuse?: Map<string, LocalPod>;
 }): Promise<LocalRelease> {
   const { cluster, namespace, dir } = opts;
   await mkdir(join(dir, 'logs'), { recursive: true });
@@ -117,7 +119,8 @@ export async function startLocalRelease(opts: {
   for (const plan of opts.plans) {
     const spec = podSpec(find(opts.manifests, plan.kind, plan.workload));
     specs.set(plan.pod, spec);
-    const pod = await localPod(plan.pod, plan.node, spec, join(dir, 'pods', plan.pod));
+    const pod =
+      opts.reuse?.get(plan.pod) ?? (await localPod(plan.pod, plan.node, spec, join(dir, 'pods', plan.pod)));
     pods.set(plan.pod, pod);
     for (const h of plan.hosts) world.hosts.set(h, pod);
     const account = spec.serviceAccountName;

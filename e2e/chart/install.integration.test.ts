@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -210,6 +210,7 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
   published.push(a);
   const b = await stageAndPublish(endpoint('node-b'), kubeletDir('node-b'), pv, 'pod-reader');
   published.push(b);
+  await mkdir(join(a.targetPath, 'striped'));
   await run(process.execPath, [
     NACRE,
     'lfs',

@@ -67,7 +67,7 @@ YAML
 }
 
 log "3. a writer on ${workers[0]} and a reader on ${workers[1]} share data (stripes over both nodes)"
-pod writer "${workers[0]}" 'nacre lfs setstripe -c -1 -S 1M /data/striped && head -c 16M /dev/urandom > /data/striped/f && sha256sum /data/striped/f | cut -d" " -f1 > /data/sum && nacre lfs getstripe /data/striped/f'
+pod writer "${workers[0]}" 'mkdir -p /data/striped && nacre lfs setstripe -c -1 -S 1M /data/striped && head -c 16M /dev/urandom > /data/striped/f && sha256sum /data/striped/f | cut -d" " -f1 > /data/sum && nacre lfs getstripe /data/striped/f'
 kubectl -n "$ns" wait pod/writer --for=jsonpath='{.status.phase}'=Succeeded --timeout=5m
 # shellcheck disable=SC2016 # expanded by the pod's shell
 pod reader "${workers[1]}" 'test "$(sha256sum /data/striped/f | cut -d" " -f1)" = "$(cat /data/sum)" && echo same'

@@ -11,8 +11,8 @@ import { type PersistentVolume, type Published, stageAndPublish } from './kubele
 import { type LocalRelease, type PodPlan, startLocalRelease } from './local-release.ts';
 
 const NS = 'nacre-system';
-// Small enough for this machine's disk: 2 GB of OSTs per node, 1 MiB per FSx GiB (1200 GiB → 1.2 GB).
-const SET = ['--set', 'node.oss.capacity=2G', '--set', 'controller.replicas=1'];
+// Small for this machine's disk: 4 GB of OSTs per node, 1 MiB per FSx GiB; 2400 GiB is two OSTs (one per 1200 GiB).
+const SET = ['--set', 'node.oss.capacity=4G', '--set', 'controller.replicas=1'];
 
 let cluster: Cluster;
 let dir: string;
@@ -145,7 +145,7 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
       apiVersion: 'fsx.nacre.dev/v1alpha1',
       kind: 'FileSystem',
       metadata: { name: 'scratch', namespace: 'team' },
-      spec: { storageCapacity: 1200, lustreConfiguration: { deploymentType: 'SCRATCH_2' } },
+      spec: { storageCapacity: 2400, lustreConfiguration: { deploymentType: 'SCRATCH_2' } },
     }),
   );
   await waitFor(
@@ -186,7 +186,7 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
       spec: {
         accessModes: ['ReadWriteMany'],
         storageClassName: 'nacre',
-        resources: { requests: { storage: '1200Gi' } },
+        resources: { requests: { storage: '2400Gi' } },
       },
     }),
   );

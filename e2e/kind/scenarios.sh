@@ -25,7 +25,7 @@ apiVersion: fsx.nacre.dev/v1alpha1
 kind: FileSystem
 metadata: { name: e2e }
 spec:
-  storageCapacity: 1200
+  storageCapacity: 2400
   lustreConfiguration: { deploymentType: SCRATCH_2 }
 YAML
 kubectl -n "$ns" wait filesystem/e2e --for=condition=Ready --timeout=5m
@@ -38,7 +38,7 @@ metadata: { name: shared }
 spec:
   accessModes: [ReadWriteMany]
   storageClassName: nacre
-  resources: { requests: { storage: 1200Gi } }
+  resources: { requests: { storage: 2400Gi } }
 YAML
 kubectl -n "$ns" wait pvc/shared --for=jsonpath='{.status.phase}'=Bound --timeout=5m
 

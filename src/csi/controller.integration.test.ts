@@ -94,7 +94,7 @@ test('bad input is refused with the CSI code and a message saying what to fix, a
     c.controller('CreateVolume', {
       name: 'bad-4',
       volumeCapabilities: caps,
-      capacityRange: { requiredBytes: String(10 << 30), limitBytes: String(10 << 30) },
+      capacityRange: { requiredBytes: String(10 * 2 ** 30), limitBytes: String(10 * 2 ** 30) },
     }),
     codeOf(status.OUT_OF_RANGE, /at least 1200 GiB/),
   );
@@ -140,7 +140,7 @@ test('a file system per volume: created once, grown in FSx steps, its SCRATCH sn
     name: 'pvc-fs-one',
     volumeCapabilities: caps,
     parameters: { deploymentType: 'SCRATCH_2' },
-    capacityRange: { requiredBytes: String(100 << 30) },
+    capacityRange: { requiredBytes: String(100 * 2 ** 30) },
   };
   const { volume } = await createVolume(c, req);
   assert.equal(volume.volumeId, 'fs/main/pvc-fs-one');
@@ -152,7 +152,7 @@ test('a file system per volume: created once, grown in FSx steps, its SCRATCH sn
     volume.volumeId,
   );
   await assert.rejects(
-    c.controller('CreateVolume', { ...req, capacityRange: { requiredBytes: String(2000 << 30) } }),
+    c.controller('CreateVolume', { ...req, capacityRange: { requiredBytes: String(2000 * 2 ** 30) } }),
     codeOf(status.ALREADY_EXISTS),
   );
   const grown = await c.controller<{ capacityBytes: string; nodeExpansionRequired: boolean }>(

@@ -157,10 +157,15 @@ export function controllerService(deps: ControllerDeps): ControllerService {
       if (source?.volume)
         throw invalidArgument('cloning a volume is not supported; snapshot it and restore the snapshot');
       if (params.mode === 'dir') {
-        if (source?.snapshot)
+        if (source?.snapshot) {
+          const id = source.snapshot.snapshotId;
+          if (!(await snapshotBackup({ stores: deps.stores, waitMs }, id, signal))) {
+            throw new CsiError('NotFound', `snapshot ${id} does not exist`);
+          }
           throw invalidArgument(
             'snapshots restore into file-system-per-volume volumes only (no fileSystemName)',
           );
+        }
         return { volume: await createDir(req.name, params, dirQuotaBytes(range), signal) };
       }
       let snapshot: Parameters<typeof createFsVolume>[1]['snapshot'];

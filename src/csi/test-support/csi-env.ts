@@ -24,7 +24,8 @@ export interface CsiEnv {
   stop(): Promise<void>;
 }
 
-export async function startCsiEnv(): Promise<CsiEnv> {
+/** `waitMs`: how long a CreateVolume or CreateSnapshot call waits for the backend (the driver's default is 8 s). */
+export async function startCsiEnv(opts: { waitMs?: number } = {}): Promise<CsiEnv> {
   const h = await startControllerHarness([]);
   const namespace = 'main';
   const shared = 'shared';
@@ -43,6 +44,7 @@ export async function startCsiEnv(): Promise<CsiEnv> {
     kubeconfig: h.env.cluster.kubeconfigPath,
     namespace,
     clientHost: 'csi-test-controller',
+    ...(opts.waitMs !== undefined && { waitMs: opts.waitMs }),
     signal: stop.signal,
   });
   const client = csiClient(endpoint);

@@ -5,10 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { logger } from '../../src/lib/log.ts';
 import { announceReady } from '../../src/lib/supervisor.ts';
-import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
 import type { AdoptedInit } from '../../src/lustre/fuse/adopt.ts';
 import { runKeeper } from '../../src/lustre/fuse/keeper.ts';
-import { serveFuseFd } from '../../src/lustre/fuse/serve-fd.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
 import { ExecRunner } from '../../src/platform/command-runner.ts';
 import { defaultHost, intOption } from './options.ts';
@@ -51,11 +49,13 @@ export function registerFuseKeeper(program: Command): void {
     .option('--cached', 'let the kernel cache pages and attributes')
     .action(async (source: MountSource, dir: string, f: KeeperFlags) => {
       const log = logger('fuse-keeper', { mountPoint: dir });
+      // Whoever started us may be gone (kill -9 of the node plugin) before the ready line: never die of EPIPE.
+      process.stdout.on('error', () => undefined);
       // The mount must outlive whoever started the keeper: termination requests are logged, not obeyed.
       for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
         process.on(sig, () => log.warn(`ignoring ${sig}: unmount ${dir} to end this keeper`));
       }
-      const nacre = fileURLToPath(new URL('../nacre.ts', import.meta.url));
+      const nacre = fileURLToPath(new URL('../nacre-fuse.ts', import.meta.url));
       const daemon = (adopt: AdoptedInit | undefined) => ({
         command: process.execPath,
         args: [
@@ -82,7 +82,7 @@ export function registerFuseKeeper(program: Command): void {
           daemon,
           logFd: openSync(f.logFile, 'a'),
           runner: new ExecRunner(),
-          timeoutMs: 30_000,
+          timeoutMs: 60_000,
           log,
         },
         (state) => announceReady({ address: formatMountSource(source), ...state }),
@@ -106,6 +106,10 @@ export function registerFuseKeeper(program: Command): void {
     .option('--cached', 'let the kernel cache pages and attributes')
     .action(async (source: MountSource, dir: string, f: ServeFlags) => {
       const log = logger('fuse', { mountPoint: dir });
+      process.stdout.on('error', () => undefined);
+      // Loaded here so that keepers, which share this module, do not carry the client.
+      const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
+      const { serveFuseFd } = await import('../../src/lustre/fuse/serve-fd.ts');
       const client = await connectLustre({
         mgsAddress: source.mgsAddress,
         fsname: source.fsname,
@@ -124,7 +128,7 @@ export function registerFuseKeeper(program: Command): void {
           log,
           ...(adopt && { adopt }),
         },
-        AbortSignal.timeout(30_000),
+        AbortSignal.timeout(60_000),
       );
       announceReady({
         address: formatMountSource(source),

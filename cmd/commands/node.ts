@@ -12,6 +12,7 @@ interface NodeFlags {
   kubeletDir: string;
   metricsAddress?: string;
   host: string;
+  keeperCommand?: string;
 }
 
 export function registerNode(program: Command): void {
@@ -28,11 +29,19 @@ export function registerNode(program: Command): void {
     .option('--kubelet-dir <dir>', "the kubelet's root directory", '/var/lib/kubelet')
     .option('--metrics-address <host:port>', '/healthz, /readyz and /metrics (port 0 picks one)')
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
+    .option(
+      '--keeper-command <argv>',
+      'how to run cmd/nacre-fuse.ts for FUSE keepers, space-separated (default: this node and nacre-fuse.ts); in a ' +
+        'container, a launcher that puts keepers outside it, e.g. "nsenter -t 1 -m -- systemd-run --scope ' +
+        '--collect /var/lib/nacre/app/node /var/lib/nacre/app/cmd/nacre-fuse.ts"',
+    )
     .action(async (f: NodeFlags) => {
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
-      const nacre = fileURLToPath(new URL('../nacre.ts', import.meta.url));
+      const nacre = fileURLToPath(new URL('../nacre-fuse.ts', import.meta.url));
+      // A container's processes all die with it: keepers must be started where they outlive it.
+      const prefix = f.keeperCommand?.trim().split(/\s+/) ?? [process.execPath, nacre];
       const g = program.opts<{ logFormat: string; logLevel: string; debug: string }>();
       const node = await startCsiNode({
         endpoint: f.csiEndpoint,
@@ -41,9 +50,9 @@ export function registerNode(program: Command): void {
         kubeletDir: f.kubeletDir,
         ...(f.metricsAddress !== undefined && { metricsAddress: f.metricsAddress }),
         keeperCommand: (source, target, stateFile, logFile) => ({
-          command: process.execPath,
+          command: prefix[0] ?? process.execPath,
           args: [
-            nacre,
+            ...prefix.slice(1),
             `--log-format=${g.logFormat}`,
             `--log-level=${g.logLevel}`,
             ...(g.debug ? [`--debug=${g.debug}`] : []),

@@ -111,6 +111,37 @@ export class FuseMounter implements Mounter {
     const { stateFile, logFile } = this.files(target);
     await mkdir(join(this.opts.stateDir, 'keepers'), { recursive: true });
     await mkdir(join(this.opts.stateDir, 'logs'), { recursive: true });
+    // Longer than the keeper's own deadline (60 s), so a keeper that gives up cleans up first.
+    const timeoutMs = this.opts.timeoutMs ?? 90_000;
+    let outcome = '';
+    for (let attempt = 0; attempt < 2; attempt++) {
+      outcome = await this.startKeeper(spec, target, stateFile, logFile, timeoutMs, signal);
+      if (outcome === 'ready') return;
+      // A keeper from before a plugin crash may still be mounting here: wait for its mount, or for
+      // it to give up (then start one of our own once more).
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        signal.throwIfAborted();
+        if (mountAt(await this.opts.mountTable(signal), target)?.fsType === this.fsType) return;
+        if (!(await readFile(`${stateFile}.lock`, 'utf8').catch(() => ''))) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const tail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
+    throw new NacreError(
+      'MountFailed',
+      `mounting ${lustreSource(spec)} on ${target} failed (${outcome}): ${tail}`,
+    );
+  }
+
+  private async startKeeper(
+    spec: MountSpec,
+    target: string,
+    stateFile: string,
+    logFile: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<string> {
     const log = await open(logFile, 'a');
     const { command, args } = this.opts.keeperCommand(lustreSource(spec), target, stateFile, logFile);
     let child: ChildProcess;
@@ -120,25 +151,12 @@ export class FuseMounter implements Mounter {
     } finally {
       await log.close();
     }
-    const timeoutMs = this.opts.timeoutMs ?? 60_000;
-    const outcome = await this.waitReady(child, timeoutMs, signal);
-    child.stdout?.destroy();
-    child.unref();
-    if (outcome === 'ready') return;
-    // A keeper from before a plugin crash may still be mounting here: wait for its mount.
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      signal.throwIfAborted();
-      if (mountAt(await this.opts.mountTable(signal), target)?.fsType === this.fsType) return;
-      const running = await readFile(`${stateFile}.lock`, 'utf8').catch(() => '');
-      if (!running) break;
-      await new Promise((r) => setTimeout(r, 100));
+    try {
+      return await this.waitReady(child, timeoutMs, signal);
+    } finally {
+      child.stdout?.destroy();
+      child.unref();
     }
-    const tail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
-    throw new NacreError(
-      'MountFailed',
-      `mounting ${lustreSource(spec)} on ${target} failed (${outcome}): ${tail}`,
-    );
   }
 
   /** 'ready' once the keeper printed its ready line, else how it ended. */

@@ -132,7 +132,13 @@ export function nodeService(deps: NodeServiceDeps): NodeService {
         const table = await deps.mountTable(signal);
         const staged = mountAt(table, stagingPath);
         if (!rec || rec.stagingPath !== stagingPath || !staged) throw notStaged(volumeId, stagingPath);
-        const existing = mountAt(table, targetPath);
+        let existing = mountAt(table, targetPath);
+        if (existing && existing.device !== staged.device && existing.source === staged.source) {
+          // A bind of an earlier mount of this volume (remounted since): replace it.
+          deps.log.warn('replacing a bind of an earlier mount of the volume', { targetPath });
+          await mounts.unmount(targetPath, signal);
+          existing = undefined;
+        }
         if (existing) {
           await republish(existing, staged, subPath, targetPath, readOnly, signal);
         } else {

@@ -61,10 +61,10 @@ export class SystemMounts {
   async unmount(path: string, signal: AbortSignal): Promise<void> {
     for (let i = 0; i < 16 && mountAt(await this.table(signal), path); i++) {
       const plain = await this.runner
-        .run('umount', [path], { timeoutMs: this.unmountMs, signal })
+        .run('umount', ['-c', path], { timeoutMs: this.unmountMs, signal })
         .catch((err: unknown) => ({ code: -1, stderr: String(err) }));
       if (plain.code === 0) continue;
-      const lazy = await this.runner.run('umount', ['-l', path], { timeoutMs: this.unmountMs, signal });
+      const lazy = await this.runner.run('umount', ['-c', '-l', path], { timeoutMs: this.unmountMs, signal });
       if (lazy.code !== 0 && mountAt(await this.table(signal), path)) {
         throw new NacreError('UnmountFailed', `umount -l ${path} failed (exit ${lazy.code}): ${lazy.stderr}`);
       }

@@ -1,4 +1,5 @@
 // Watches staged volumes: probes each mount, reads its keeper's state, and remounts a dead mount whose keeper is gone too.
+import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../lib/log.ts';
 import type { KeeperState } from '../../lustre/fuse/keeper.ts';
 import type { Mounter } from './mounter.ts';
@@ -24,14 +25,12 @@ export interface VolumeMonitorOptions {
   onPass?: (healthy: number, unhealthy: number) => void;
 }
 
-function alive(pid: number): boolean {
+/** Whether `pid` runs (a zombie, killed but not yet reaped by its stopped parent, does not). */
+async function alive(pid: number): Promise<boolean> {
   if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return stat !== '' && state !== 'Z' && state !== 'X';
 }
 
 /**
@@ -70,17 +69,21 @@ export class VolumeMonitor {
         : { ok: false, status: 'INACCESSIBLE', reason: 'MountFailing', message: probe.message };
     }
     const keeper = await this.opts.keeperState(rec.stagingPath);
-    const keeperUp = keeper !== undefined && alive(keeper.keeperPid);
+    const keeperUp = keeper !== undefined && (await alive(keeper.keeperPid));
     if (!probe.ok) {
-      const restoring = keeperUp && !alive(keeper.daemonPid);
-      return {
-        ok: false,
-        status: 'INACCESSIBLE',
-        reason: restoring ? 'DaemonRestarting' : 'MountDead',
-        message: restoring
-          ? `the FUSE daemon of ${rec.stagingPath} died; its keeper is starting another (generation ${keeper.generation + 1})`
-          : `${probe.message}`,
-      };
+      const daemonUp = keeperUp && (await alive(keeper.daemonPid));
+      const [reason, message] = !keeperUp
+        ? ['MountDead', `${probe.message} (no keeper can restore it: the node plugin mounts it again)`]
+        : daemonUp
+          ? [
+              'NotResponding',
+              `${probe.message} (the FUSE daemon runs: are the file system's servers reachable?)`,
+            ]
+          : [
+              'DaemonRestarting',
+              `the FUSE daemon of ${rec.stagingPath} died; its keeper is starting another`,
+            ];
+      return { ok: false, status: 'INACCESSIBLE', reason, message };
     }
     if (!keeperUp) {
       return {
@@ -105,7 +108,7 @@ export class VolumeMonitor {
           if (h.ok) healthy++;
           else {
             unhealthy++;
-            if (h.reason === 'MountDead') await this.restore(rec, signal);
+            if (h.reason === 'MountDead' && /not connected/i.test(h.message)) await this.restore(rec, signal);
           }
         } catch (err) {
           if (signal.aborted) return;

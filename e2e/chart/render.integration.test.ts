@@ -65,6 +65,10 @@ test('the API server accepts every rendered object (dry-run=server) for the defa
     // No monitoring CRDs here: the ServiceMonitor is not rendered (its Services are).
     assert.doesNotMatch(out, /servicemonitor/i);
   }
+  // The examples users copy are valid too.
+  const examples = await kubectl(['apply', '--dry-run=server', '-f', join(CHART_DIR, 'examples')]);
+  assert.match(examples, /filesystem.fsx.nacre.dev\/shared created \(server dry run\)/);
+  assert.match(examples, /persistentvolume\/nacre-static created \(server dry run\)/);
 });
 
 test('values the schema refuses change nothing: helm names the bad value', async () => {

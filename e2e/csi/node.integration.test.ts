@@ -151,6 +151,14 @@ describe('nacre node (CSI Node service) on real FUSE mounts', { timeout: 600_000
     assert.equal(mountsAt(stagingOf(a)), 1);
     assert.equal(mountsAt(targetOf(a, 'pod1')), 1);
     assert.equal(keepersOf(stagingOf(a)), 1);
+    // A read-only publish that a crash cut short after the bind, before the read-only remount.
+    const half = targetOf(a, 'half');
+    await sh(`mkdir -p ${q(half)} && mount --bind ${q(stagingOf(a))} ${q(half)}`);
+    await a.must('NodePublishVolume', publishReq(a, 'half', { readonly: true }));
+    assert.equal(mountsAt(half), 1);
+    assert.notEqual((await shResult(`echo x > ${q(join(half, 'nope'))}`)).code, 0);
+    await a.must('NodeUnpublishVolume', { volumeId: VOL, targetPath: half });
+    assert.equal(mountsAt(half), 0);
   });
 
   it('refuses bad requests with the CSI codes and changes nothing', async () => {

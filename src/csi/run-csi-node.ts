@@ -18,7 +18,7 @@ export interface CsiNodeOptions {
   nodeId: string;
   /** Per-volume records and FUSE keepers' state; must survive plugin restarts (a hostPath). */
   stateDir: string;
-  /** The kubelet's directory (staging and target paths are under it); checked for at start. */
+  /** The kubelet's directory (staging and target paths are under it; informational for now). */
   kubeletDir: string;
   /** /healthz, /readyz, /metrics; undefined: not served. */
   metricsAddress?: string;
@@ -71,7 +71,6 @@ export async function startCsiNode(opts: CsiNodeOptions): Promise<{ close(): Pro
   const identity = identityService({
     controller: false,
     checks: [
-      { name: 'kubelet directory', check: () => access(opts.kubeletDir) },
       { name: 'state directory', check: () => access(opts.stateDir) },
       { name: '/dev/fuse', check: () => access('/dev/fuse') },
     ],

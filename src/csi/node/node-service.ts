@@ -126,12 +126,20 @@ export function nodeService(deps: NodeServiceDeps): NodeService {
       const targetPath = requirePath(req.targetPath, 'target_path', call);
       mountCapability(req.volumeCapability, call);
       const readOnly = req.readonly || readOnlyMode(req.volumeCapability);
+      const singleWriter = req.volumeCapability?.accessMode?.mode === 'SINGLE_NODE_SINGLE_WRITER';
       const subPath = subPathOf(req.volumeContext);
       return locks.run(volumeId, async () => {
         const rec = await state.get(volumeId);
         const table = await deps.mountTable(signal);
         const staged = mountAt(table, stagingPath);
         if (!rec || rec.stagingPath !== stagingPath || !staged) throw notStaged(volumeId, stagingPath);
+        const others = Object.entries(rec.targets).filter(([t]) => t !== targetPath);
+        if (others.length > 0 && (singleWriter || others.some(([, t]) => t.singleWriter))) {
+          throw new CsiError(
+            'FailedPrecondition',
+            `volume ${volumeId} is published at ${others[0]?.[0]} for a single writer (SINGLE_NODE_SINGLE_WRITER): unpublish it there first`,
+          );
+        }
         let existing = mountAt(table, targetPath);
         if (existing && existing.device !== staged.device && existing.source === staged.source) {
           // A bind of an earlier mount of this volume (remounted since): replace it.
@@ -150,11 +158,11 @@ export function nodeService(deps: NodeServiceDeps): NodeService {
             );
           }
           await mkdir(targetPath, { recursive: true });
-          rec.targets[targetPath] = { readOnly, subPath };
+          rec.targets[targetPath] = { readOnly, subPath, singleWriter };
           await state.put(rec);
           await mounts.bind(source, targetPath, readOnly, signal);
         }
-        rec.targets[targetPath] = { readOnly, subPath };
+        rec.targets[targetPath] = { readOnly, subPath, singleWriter };
         await state.put(rec);
         return {};
       });
@@ -182,7 +190,7 @@ export function nodeService(deps: NodeServiceDeps): NodeService {
     async NodeGetVolumeStats(req, { signal }) {
       const call = 'NodeGetVolumeStats';
       const volumeId = requireField(req.volumeId, 'volume_id', call);
-      const volumePath = requirePath(req.volumePath, 'volume_path', call);
+      const volumePath = requireField(req.volumePath, 'volume_path', call);
       const rec = await state.get(volumeId);
       if (!rec) throw new CsiError('NotFound', `volume ${volumeId} is not staged on this node`);
       const m = mountAt(await deps.mountTable(signal), volumePath);

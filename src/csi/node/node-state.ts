@@ -15,7 +15,7 @@ export interface VolumeRecord {
   mountName: string;
   options: string[];
   /** Published target paths and whether each is read-only. */
-  targets: Record<string, { readOnly: boolean; subPath: string }>;
+  targets: Record<string, { readOnly: boolean; subPath: string; singleWriter?: boolean }>;
 }
 
 /**

@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/fsx-server.ts';
 import { ValidationError } from '../../src/lib/errors.ts';
+import { logger } from '../../src/lib/log.ts';
+import { startOpsServer } from '../../src/lib/ops-server.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
 import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
+import { createServerMetrics, type ServerMetrics } from '../../src/lustre/cluster/server-metrics.ts';
 import { startServerInProcess } from '../../src/lustre/cluster/servers.ts';
 import { addressOption, defaultHost, listenOption, sizeOption } from './options.ts';
 
@@ -23,6 +26,7 @@ interface ServerOptions {
   accountId: string;
   mountHost?: string;
   capacityScale?: number;
+  metricsAddress?: string;
 }
 
 export function registerServer(program: Command): void {
@@ -58,28 +62,52 @@ export function registerServer(program: Command): void {
       'api: MGS address clients mount (DNSName of file systems; default --mgs)',
     )
     .option('--capacity-scale <bytes>', 'api: emulated bytes per FSx GiB (default 1 MiB)', sizeOption)
+    .option(
+      '--metrics-address <host:port>',
+      'serve /healthz, /readyz and /metrics here (default: not served)',
+    )
     .addHelpText(
       'after',
       '\nThe api role reads its access keys from NACRE_FSX_ACCESS_KEY_ID and NACRE_FSX_SECRET_ACCESS_KEY.',
     )
     .action(async (opts: ServerOptions) => {
-      const stop = await startRole(opts);
+      const name = opts.name ?? `${opts.role}-${hostname()}`;
+      const metrics = opts.metricsAddress ? createServerMetrics(opts.role, name) : undefined;
+      let serving = false;
+      const ops =
+        metrics && opts.metricsAddress
+          ? await startOpsServer(opts.metricsAddress, metrics.registry, {
+              notReady: () => (serving ? undefined : `the ${opts.role} server is starting`),
+            })
+          : undefined;
+      if (ops) logger(opts.role).info('serving /healthz, /readyz and /metrics', { address: ops.address });
+      let stop: () => Promise<void>;
+      try {
+        stop = await startRole(opts, metrics);
+      } catch (err) {
+        await ops?.close();
+        metrics?.close();
+        throw err;
+      }
+      serving = true;
       onShutdown(
         async () => {
           await stop();
+          await ops?.close();
+          metrics?.close();
         },
         { watchStdin: process.env[STOP_ON_STDIN_EOF] === '1' },
       );
     });
 }
 
-async function startRole(opts: ServerOptions): Promise<() => Promise<void>> {
+async function startRole(opts: ServerOptions, metrics?: ServerMetrics): Promise<() => Promise<void>> {
   const name = opts.name ?? `${opts.role}-${hostname()}`;
   const needMgs = () => {
     if (!opts.mgs) throw new ValidationError(`--mgs is required for --role ${opts.role}`);
     return opts.mgs;
   };
-  if (opts.role === 'api') return startApi(opts, needMgs());
+  if (opts.role === 'api') return startApi(opts, needMgs(), metrics);
   const s = await startServerInProcess({
     role: opts.role,
     name,
@@ -97,10 +125,16 @@ async function startRole(opts: ServerOptions): Promise<() => Promise<void>> {
     address: s.address,
     ...(s.localAddress && { localAddress: s.localAddress }),
   });
+  if (s.lockCounts) metrics?.watchLocks(s.lockCounts);
+  if (s.statTargets) metrics?.watchOsts(s.statTargets);
   return () => s.close();
 }
 
-async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => Promise<void>> {
+async function startApi(
+  opts: ServerOptions,
+  mgsAddress: string,
+  metrics?: ServerMetrics,
+): Promise<() => Promise<void>> {
   const accessKeyId = process.env['NACRE_FSX_ACCESS_KEY_ID'];
   const secret = process.env['NACRE_FSX_SECRET_ACCESS_KEY'];
   if (!accessKeyId || !secret) {
@@ -117,6 +151,7 @@ async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => 
     backupDir: join(opts.dataDir, 'backups'),
     connectClient: (fsname, signal) => connectLustre({ mgsAddress, fsname, host: opts.host, signal }),
     ...(opts.capacityScale !== undefined && { capacityScale: opts.capacityScale }),
+    ...(metrics && { onRequest: metrics.fsxRequest }),
   });
   announceReady({ role: 'api', address: api.endpoint, endpoint: api.endpoint, region: opts.region });
   return async () => {

@@ -23,7 +23,7 @@ import {
 import { startHealthChecks } from './file-systems/health.ts';
 import { JobRunner } from './file-systems/lifecycle.ts';
 import { DEFAULT_CAPACITY_SCALE, type TargetAllocator } from './file-systems/target-allocator.ts';
-import { createFsxHttpServer, type Operation } from './http/http.ts';
+import { createFsxHttpServer, type HttpOptions, type Operation } from './http/http.ts';
 import { StateStore } from './state-store.ts';
 import { listTagsForResource, tagResource, untagResource } from './tag-ops.ts';
 
@@ -64,6 +64,8 @@ export interface FsxApiOptions {
   healthIntervalMs?: number;
   /** Clock of timestamps and backup schedules (default Date.now); tests move it. */
   clock?: () => number;
+  /** Told of every answered request (metrics); see HttpOptions. */
+  onRequest?: HttpOptions['onRequest'];
 }
 
 export interface FsxApi {
@@ -122,7 +124,12 @@ export async function startFsxApi(opts: FsxApiOptions): Promise<FsxApi> {
     now: opts.clock ?? Date.now,
   };
   jobs.attach(ctx);
-  const server = createFsxHttpServer({ ctx, operations: OPERATIONS, credentials: opts.credentials });
+  const server = createFsxHttpServer({
+    ctx,
+    operations: OPERATIONS,
+    credentials: opts.credentials,
+    ...(opts.onRequest && { onRequest: opts.onRequest }),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.listen.port, opts.listen.host, () => {

@@ -2,9 +2,9 @@
 import { join } from 'node:path';
 import { ValidationError } from '../../lib/errors.ts';
 import { type Child, startChild } from '../../lib/supervisor.ts';
-import { startMdsService } from '../mds/mds-server.ts';
+import { type MdsService, startMdsService } from '../mds/mds-server.ts';
 import { startMgs } from '../mgs/mgs-server.ts';
-import { startOss } from '../oss/oss-server.ts';
+import { type OssServer, startOss } from '../oss/oss-server.ts';
 
 export type ServerRole = 'mgs' | 'mds' | 'oss';
 
@@ -150,6 +150,10 @@ export interface InProcessServer extends RunningServer {
   readonly role: ServerRole;
   /** oss with a unix socket: its address for clients on this host. */
   readonly localAddress?: string;
+  /** mds: locks held per MDT, for metrics. */
+  readonly lockCounts?: () => ReturnType<MdsService['lockCounts']>;
+  /** oss: space of each OST, for metrics. */
+  readonly statTargets?: () => ReturnType<OssServer['statTargets']>;
   close(): Promise<void>;
 }
 
@@ -171,7 +175,7 @@ export async function startServerInProcess(spec: ServerSpec): Promise<InProcessS
         mgsAddress: needMgs(spec),
         ...advertise,
       });
-      return { name, role, address: s.address, close: () => s.close() };
+      return { name, role, address: s.address, lockCounts: () => s.lockCounts(), close: () => s.close() };
     }
     case 'oss': {
       const s = await startOss({
@@ -189,6 +193,7 @@ export async function startServerInProcess(spec: ServerSpec): Promise<InProcessS
         role,
         address: s.address,
         ...(s.localAddress && { localAddress: s.localAddress }),
+        statTargets: () => s.statTargets(),
         close: () => s.close(),
       };
     }

@@ -31,6 +31,8 @@ export interface MdsServiceOptions {
 
 export interface MdsService {
   address: string;
+  /** Locks held on each MDT served, by fsname (for metrics). */
+  lockCounts(): Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -107,6 +109,7 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
   log.info('MDS serving', { name: opts.name, address });
   return {
     address,
+    lockCounts: () => new Map([...mdts].map(([fsname, mdt]) => [fsname, mdt.locks.count()])),
     close: async () => {
       stop.abort();
       await Promise.all([registering, polling]);

@@ -4,7 +4,7 @@ import { logger } from '../../lib/log.ts';
 import { formatTcpAddress } from '../protocol/address.ts';
 import { type Args, asArgs, bool, int } from '../protocol/args.ts';
 import { MgsClient } from '../protocol/mgs-client.ts';
-import type { OssMethod } from '../protocol/oss-messages.ts';
+import type { OssMethod, StatTarget } from '../protocol/oss-messages.ts';
 import { registerLoop } from '../protocol/register-loop.ts';
 import { type Handler, Reply, RpcServer } from '../protocol/rpc-server.ts';
 import { checkObjectId, checkTarget } from './names.ts';
@@ -41,6 +41,8 @@ export interface OssOptions {
 export interface OssServer {
   address: string;
   localAddress?: string;
+  /** Capacity, use and free space of every target this server holds (for metrics). */
+  statTargets(): Promise<StatTarget[]>;
   /** Stops serving and registering, and closes every object file. */
   close(): Promise<void>;
 }
@@ -76,6 +78,7 @@ export async function startOss(opts: OssOptions): Promise<OssServer> {
     return {
       address,
       ...(localAddress ? { localAddress } : {}),
+      statTargets: () => Promise.all(store.targets().map((t) => store.statfs(t.name))),
       close: async () => {
         stop.abort();
         await registering;

@@ -26,6 +26,8 @@ export interface HttpOptions {
   ctx: ApiContext;
   operations: Readonly<Record<string, Operation>>;
   credentials: Readonly<Record<string, string>>;
+  /** Told of every request once answered: operation ("-" if unknown), HTTP status, error code or "ok", seconds. */
+  onRequest?: (operation: string, status: number, outcome: string, seconds: number) => void;
 }
 
 function send(
@@ -120,6 +122,7 @@ async function handle(opts: HttpOptions, log: Logger, req: http.IncomingMessage,
     operation = name;
     const result = await op(opts.ctx, parseBody(body));
     send(res, 200, result ?? {}, requestId);
+    opts.onRequest?.(operation, 200, 'ok', (performance.now() - started) / 1000);
     log.debug('request', {
       operation,
       accessKeyId,
@@ -136,6 +139,7 @@ async function handle(opts: HttpOptions, log: Logger, req: http.IncomingMessage,
       });
     else log.debug('request refused', { operation, code: apiErr.code, message: apiErr.message });
     if (!res.headersSent) send(res, apiErr.status, apiErr.body(), requestId, apiErr.code);
+    opts.onRequest?.(operation, apiErr.status, apiErr.code, (performance.now() - started) / 1000);
   }
 }
 

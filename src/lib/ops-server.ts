@@ -1,11 +1,11 @@
-// The operator's HTTP endpoints: /healthz (alive), /readyz (caches synced or standing by) and /metrics (Prometheus).
+// The ops HTTP endpoints every long-running Nacre process serves: /healthz (alive), /readyz (ready, or why not) and /metrics (Prometheus).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { ValidationError } from '../lib/errors.ts';
+import { ValidationError } from './errors.ts';
 
 export interface HealthState {
-  /** Why the operator is not ready, or undefined when it is. */
+  /** Why the process is not ready, or undefined when it is. */
   notReady(): string | undefined;
 }
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import { ValidationError } from '../lib/errors.ts';
-import { parseListenAddress, startOpsServer } from './http-server.ts';
+import { ValidationError } from './errors.ts';
+import { parseListenAddress, startOpsServer } from './ops-server.ts';
 
 test('listen addresses parse as host:port, :port or port', () => {
   assert.deepEqual(parseListenAddress('127.0.0.1:8080'), { host: '127.0.0.1', port: 8080 });

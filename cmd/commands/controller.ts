@@ -1,7 +1,6 @@
 // `nacre controller`: the operator reconciling FileSystem, DataRepositoryAssociation, DataRepositoryTask and Backup.
 import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
-import { runController } from '../../src/controller/run-controller.ts';
 
 interface ControllerFlags {
   kubeconfig?: string;
@@ -44,6 +43,8 @@ export function registerController(program: Command): void {
       process.once('SIGTERM', () => stop.abort());
       const accessKeyId = process.env['NACRE_FSX_ACCESS_KEY_ID'];
       const secretAccessKey = process.env['NACRE_FSX_SECRET_ACCESS_KEY'];
+      // The Kubernetes client and the AWS SDKs are loaded by this command only.
+      const { runController } = await import('../../src/controller/run-controller.ts');
       await runController({
         defaultBackend: f.defaultBackend,
         workers: f.workers,

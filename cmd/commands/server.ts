@@ -2,13 +2,8 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/index.ts';
 import { ValidationError } from '../../src/lib/errors.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
-import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
-import { startMgs } from '../../src/lustre/mgs/mgs-server.ts';
-import { startOss } from '../../src/lustre/oss/oss-server.ts';
-import { startMdsService } from '../../src/lustre/roles/mds-service.ts';
 import { addressOption, defaultHost, listenOption, sizeOption } from './options.ts';
 
 interface ServerOptions {
@@ -82,12 +77,15 @@ async function startRole(opts: ServerOptions): Promise<() => Promise<void>> {
     return opts.mgs;
   };
   switch (opts.role) {
+    // Each role loads only its own modules (the api role alone needs the FSx server and a client).
     case 'mgs': {
+      const { startMgs } = await import('../../src/lustre/mgs/mgs-server.ts');
       const s = await startMgs({ dataDir: opts.dataDir, listen: opts.listen });
       announceReady({ role: 'mgs', address: s.address });
       return () => s.close();
     }
     case 'mds': {
+      const { startMdsService } = await import('../../src/lustre/roles/mds-service.ts');
       const s = await startMdsService({
         dataDir: opts.dataDir,
         name,
@@ -100,6 +98,7 @@ async function startRole(opts: ServerOptions): Promise<() => Promise<void>> {
       return () => s.close();
     }
     case 'oss': {
+      const { startOss } = await import('../../src/lustre/oss/oss-server.ts');
       const s = await startOss({
         dataDir: opts.dataDir,
         name,
@@ -129,6 +128,8 @@ async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => 
   if (!accessKeyId || !secret) {
     throw new ValidationError('set NACRE_FSX_ACCESS_KEY_ID and NACRE_FSX_SECRET_ACCESS_KEY for the api role');
   }
+  const { MgsTargetAllocator, startFsxApi } = await import('../../src/fsx/server/index.ts');
+  const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
   const api = await startFsxApi({
     dataDir: opts.dataDir,
     listen: opts.listen,

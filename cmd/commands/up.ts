@@ -8,7 +8,6 @@ import { type Child, onShutdown, startChild } from '../../src/lib/supervisor.ts'
 import { formatSize } from '../../src/lib/units.ts';
 import type { FileSystemConfig } from '../../src/lustre/mgs/api.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
-import { ensureFileSystem } from '../../src/lustre/roles/file-system.ts';
 import { mountForeground } from './mount.ts';
 import { defaultHost, intOption, sizeOption } from './options.ts';
 
@@ -103,6 +102,7 @@ async function up(opts: UpOptions): Promise<void> {
         ]),
       ),
     );
+    const { ensureFileSystem } = await import('../../src/lustre/roles/file-system.ts');
     const config = await ensureFileSystem(
       mgsAddress,
       {

@@ -226,8 +226,15 @@ async function createFileSystem(
   const mgs = new MgsClient({ address: mgsAddress, timeoutMs: 30_000 });
   try {
     const deadline = Date.now() + 30_000;
-    while ((await mgs.listServers()).filter((s) => s.role === 'oss').length < ossCount) {
-      if (Date.now() > deadline) throw new Error(`${ossCount} OSS servers did not register within 30 s`);
+    const registered = async () => {
+      const servers = await mgs.listServers();
+      return (
+        servers.some((s) => s.role === 'mds') && servers.filter((s) => s.role === 'oss').length >= ossCount
+      );
+    };
+    while (!(await registered())) {
+      if (Date.now() > deadline)
+        throw new Error(`an MDS and ${ossCount} OSS servers did not register within 30 s`);
       await sleep(50);
     }
     return await mgs.createFileSystem({

@@ -119,8 +119,9 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
 /**
  * FileSystemClient of one mounted file system. Metadata calls go to the MDS (retried while it is
  * away, exactly once for mutations); file data goes straight to the OSTs in parallel stripes.
- * Reads see the size the MDS holds (fresh attributes for reads that reach the remembered end of
- * file); writes tell the MDS about a new end before they resolve. Data is not cached.
+ * Reads see the file's size (fresh attributes for reads that reach the remembered end of file: the
+ * MDS's size, or the OSTs' while a writer has it open); writes go to the OSTs only, and the MDS
+ * learns the new size at close(2), fsync and getattr (see OpenFiles). Data is not cached.
  */
 export class LustreClient implements FileSystemClient {
   readonly clientId: string;
@@ -169,7 +170,7 @@ export class LustreClient implements FileSystemClient {
   }
 
   async getattr(ino: number, signal?: AbortSignal): Promise<Attr> {
-    return this.#noted(await this.#mds.call('getattr', { ino }, signal));
+    return await this.#files.attr(ino, signal);
   }
 
   async setattr(

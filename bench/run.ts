@@ -1,0 +1,67 @@
+// `npm run bench -- <sub-command>`: Nacre's benchmarks, each figure a median of interleaved repetitions beside its baseline.
+//
+// Sub-commands: limits | footprint | fs [fs-bench.sh options] | all. `--reps N` (default 5),
+// `--json FILE` writes the results to compare commits. Not a test: nothing is asserted.
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { footprint, printFootprint } from './footprint.ts';
+import { limits, printLimits } from './limits.ts';
+
+const USAGE =
+  'usage: npm run bench -- limits|footprint|fs|all [--reps N] [--json FILE] [-- fs-bench options]';
+
+function parse(argv: string[]): { sub: string; reps: number; json?: string; rest: string[] } {
+  const [sub = 'all', ...args] = argv;
+  let reps = 5;
+  let json: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--reps') reps = Number(args[++i]);
+    else if (a === '--json') json = args[++i];
+    else rest.push(a);
+  }
+  if (!['limits', 'footprint', 'fs', 'all'].includes(sub) || !(reps >= 1)) throw new Error(USAGE);
+  return { sub, reps, rest, ...(json !== undefined && { json }) };
+}
+
+/** Runs bench/fs-bench.sh (fio on a `nacre up` mount against the local directory): its table to stdout, its rows returned. */
+async function fsBench(reps: number, rest: string[]): Promise<{ status: number; rows: unknown }> {
+  const script = fileURLToPath(new URL('./fs-bench.sh', import.meta.url));
+  const dir = await mkdtemp(join(tmpdir(), 'nacre-bench-json-'));
+  try {
+    const json = join(dir, 'fs.json');
+    const r = spawnSync('bash', [script, '--reps', String(reps), '--json', json, ...rest], {
+      stdio: 'inherit',
+    });
+    const rows: unknown = JSON.parse(await readFile(json, 'utf8').catch(() => 'null'));
+    return { status: r.status ?? 1, rows };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const opts = parse(process.argv.slice(2));
+const results: Record<string, unknown> = { date: new Date().toISOString(), reps: opts.reps };
+if (opts.sub === 'limits' || opts.sub === 'all') {
+  console.log('== limits');
+  const l = await limits(opts.reps);
+  printLimits(l);
+  results['limits'] = l;
+}
+if (opts.sub === 'footprint' || opts.sub === 'all') {
+  console.log('== footprint');
+  const f = await footprint(opts.reps);
+  printFootprint(f);
+  results['footprint'] = f;
+}
+if (opts.sub === 'fs' || opts.sub === 'all') {
+  console.log('== fs');
+  const { status, rows } = await fsBench(opts.reps, opts.rest);
+  results['fs'] = rows;
+  if (status !== 0) process.exitCode = status;
+}
+if (opts.json) await writeFile(opts.json, `${JSON.stringify(results, null, 2)}\n`);

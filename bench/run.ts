@@ -1,7 +1,9 @@
 // `npm run bench -- <sub-command>`: Nacre's benchmarks, each figure a median of interleaved repetitions beside its baseline.
 //
-// Sub-commands: limits | footprint | fs [fs-bench.sh options] | all. `--reps N` (default 5),
-// `--json FILE` writes the results to compare commits. Not a test: nothing is asserted.
+// Sub-commands: limits | footprint | seq [--size 128M] | metadata [--files 2000] | fs [fs-bench.sh
+// options] | all. `--reps N` (default 5), `--json FILE` writes the results to compare commits.
+// Not a test: nothing is asserted.
+import '../cmd/env-init.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,23 +11,38 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { footprint, printFootprint } from './footprint.ts';
 import { limits, printLimits } from './limits.ts';
+import { metadataBench } from './metadata.ts';
+import { seqBench } from './seq.ts';
 
-const USAGE =
-  'usage: npm run bench -- limits|footprint|fs|all [--reps N] [--json FILE] [-- fs-bench options]';
+const SUBS = ['limits', 'footprint', 'seq', 'metadata', 'fs', 'all'];
+const USAGE = `usage: npm run bench -- ${SUBS.join('|')} [--reps N] [--json FILE] [--size S] [--files N] [fs-bench options]`;
 
-function parse(argv: string[]): { sub: string; reps: number; json?: string; rest: string[] } {
+interface Opts {
+  sub: string;
+  reps: number;
+  json?: string;
+  size: string;
+  files: number;
+  rest: string[];
+}
+
+function parse(argv: string[]): Opts {
   const [sub = 'all', ...args] = argv;
   let reps = 5;
   let json: string | undefined;
+  let size = '128M';
+  let files = 2000;
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--reps') reps = Number(args[++i]);
     else if (a === '--json') json = args[++i];
+    else if (a === '--size') size = args[++i] ?? size;
+    else if (a === '--files') files = Number(args[++i]);
     else rest.push(a);
   }
-  if (!['limits', 'footprint', 'fs', 'all'].includes(sub) || !(reps >= 1)) throw new Error(USAGE);
-  return { sub, reps, rest, ...(json !== undefined && { json }) };
+  if (!SUBS.includes(sub) || !(reps >= 1) || !(files >= 1)) throw new Error(USAGE);
+  return { sub, reps, size, files, rest, ...(json !== undefined && { json }) };
 }
 
 /** Runs bench/fs-bench.sh (fio on a `nacre up` mount against the local directory): its table to stdout, its rows returned. */
@@ -58,7 +75,15 @@ if (opts.sub === 'footprint' || opts.sub === 'all') {
   printFootprint(f);
   results['footprint'] = f;
 }
-if (opts.sub === 'fs' || opts.sub === 'all') {
+if (opts.sub === 'seq' || opts.sub === 'all') {
+  console.log(`== seq: fio 1 MiB, ${opts.size} per job, MiB/s`);
+  results['seq'] = await seqBench(opts.reps, opts.size);
+}
+if (opts.sub === 'metadata' || opts.sub === 'all') {
+  console.log(`== metadata: ${opts.files} entries in one directory, one process, ops/s`);
+  results['metadata'] = await metadataBench(opts.reps, opts.files);
+}
+if (opts.sub === 'fs') {
   console.log('== fs');
   const { status, rows } = await fsBench(opts.reps, opts.rest);
   results['fs'] = rows;

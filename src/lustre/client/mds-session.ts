@@ -26,6 +26,8 @@ export interface MdsSessionOptions {
   /** How long a call keeps retrying while the MDS is unreachable (ms). Default 60 s. */
   retryDeadlineMs?: number;
   onInvalidate?: (event: InvalidateEvent) => void;
+  /** Every other push from the MDS (e.g. `blockingAst` for the client's lock cache). */
+  onPush?: (method: string, args: unknown) => void;
   /**
    * Where the MDS is now (from the MGS). Asked while the MDS stays unreachable, at most once per
    * second; a different answer moves the session there (an MDS restarted on another address).
@@ -51,6 +53,7 @@ export class MdsSession {
   readonly #host: string;
   readonly #fsname: string | undefined;
   readonly #onInvalidate: ((event: InvalidateEvent) => void) | undefined;
+  readonly #onPush: MdsSessionOptions['onPush'];
   readonly #locate: MdsSessionOptions['locate'];
   #rpc: RpcClient;
   #locating: Promise<void> | undefined;
@@ -70,6 +73,7 @@ export class MdsSession {
     this.#log = logger('lustre-client', { fsname: opts.fsname });
     this.#xid = Date.now() * 1000;
     this.#onInvalidate = opts.onInvalidate;
+    this.#onPush = opts.onPush;
     this.#locate = opts.locate;
     this.#rpc = this.#connection(opts.address);
   }
@@ -116,7 +120,11 @@ export class MdsSession {
       timeoutMs: this.#callTimeoutMs,
       onConnect: (c) => this.#handshake(c),
       onPush: (method, args) => {
-        if (method !== 'invalidate' || !this.#onInvalidate) return;
+        if (method !== 'invalidate') {
+          this.#onPush?.(method, args);
+          return;
+        }
+        if (!this.#onInvalidate) return;
         const event = invalidateEvent(args);
         if (event) this.#onInvalidate(event);
         else this.#log.warn('ignoring a malformed invalidate push', { args });

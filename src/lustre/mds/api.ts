@@ -123,6 +123,16 @@ export interface MdsMethods {
   flock: { args: { ino: number; handle: number; type: FileLock['type'] }; result: null };
   /** Drops every POSIX lock `owner` holds on `ino` (close(2) semantics). */
   unlockOwner: { args: { ino: number; owner: string }; result: null };
+  /**
+   * A cache lock (mds/ldlm.ts): resolves once granted, after conflicting holders of other clients
+   * cancelled (they get a `blockingAst` push with the lock) or were evicted for not answering.
+   */
+  lockEnqueue: {
+    args: { ino: number; kind: 'ibits' | 'data'; mode: 'PR' | 'PW'; bits?: number };
+    result: { id: number };
+  };
+  /** Gives a cache lock back; `cancelled` false if it was not held (e.g. dropped by an eviction). */
+  lockCancel: { args: { id: number }; result: { cancelled: boolean } };
   /** lfs setstripe on a directory (default for new files in it) or on an empty regular file. */
   setstripe: { args: { xid: number; cred: Credentials; ino: number; policy: LayoutPolicy }; result: null };
   /** lfs getstripe: a file's layout, or a directory's effective default policy. */

@@ -6,6 +6,14 @@ import { ROOT_INO } from '../types.ts';
 import type { MdsMethod, MdsMethods } from './api.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { extendSize, openInode, release } from './handles.ts';
+import {
+  checkNotEvicted,
+  enqueueLock,
+  type LockHost,
+  lockManager,
+  lockRequest,
+  reconnected,
+} from './ldlm-service.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Caller, Mdt } from './mdt.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
@@ -21,7 +29,29 @@ interface Attached extends Caller {
   mdt: Mdt;
 }
 
-type Impl<M extends MdsMethod> = (a: Args, c: Attached) => Promise<MdsMethods[M]['result']>;
+type Impl<M extends MdsMethod> = (
+  a: Args,
+  c: Attached,
+  signal: AbortSignal,
+) => Promise<MdsMethods[M]['result']>;
+
+const lockHosts = new WeakMap<Mdt, LockHost>();
+
+/** The MDT as the lock service sees it: a client's sessions are those attached to it under SESSION_KEY. */
+function lockHost(mdt: Mdt): LockHost {
+  let h = lockHosts.get(mdt);
+  if (!h) {
+    h = {
+      fsname: mdt.fsname,
+      sessionsOf: (client) =>
+        [...mdt.clients.sessions()].filter(
+          (s) => (s.data.get(SESSION_KEY) as Attached | undefined)?.client === client,
+        ),
+    };
+    lockHosts.set(mdt, h);
+  }
+  return h;
+}
 
 function attached(ctx: CallContext): Attached {
   const a = ctx.session.data.get(SESSION_KEY) as Attached | undefined;
@@ -157,6 +187,10 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, owner] = [ino(a), str(a, 'owner', 512)];
     return c.mdt.read(() => nil(c.mdt.locks.unlockOwner(i, owner)));
   },
+  lockEnqueue: async (a, c, signal) => ({
+    id: (await enqueueLock(lockHost(c.mdt), c.client, lockRequest(a), signal)).id,
+  }),
+  lockCancel: async (a, c) => ({ cancelled: lockManager(lockHost(c.mdt)).cancel(c.client, int(a, 'id')) }),
   flock: (a, c) => {
     const [i, h, type] = [ino(a), int(a, 'handle', { min: 1 }), lockType(a, 'type')];
     return c.mdt.read(() => {
@@ -186,13 +220,15 @@ export function bindMdsHandlers(server: RpcServer, pick: (a: Args) => Mdt): void
     if (prev && prev.mdt !== mdt) throw new FsError('EINVAL', 'a session cannot change its file system');
     const attachedTo: Attached = { mdt, client, host, session: ctx.session };
     ctx.session.data.set(SESSION_KEY, attachedTo);
+    reconnected(lockHost(mdt), client);
     if (prev) return { rootIno: ROOT_INO, fsname: mdt.fsname, graceMs: mdt.graceMs };
     return mdt.connect(ctx.session, client, host);
   });
   for (const [method, impl] of Object.entries(impls) as [string, Impl<MdsMethod>][]) {
     server.handle(method, (raw, _payload, ctx) => {
       const caller = attached(ctx);
-      return impl(asArgs(raw), caller);
+      checkNotEvicted(lockHost(caller.mdt), caller.client);
+      return impl(asArgs(raw), caller, ctx.signal);
     });
   }
 }

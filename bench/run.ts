@@ -1,7 +1,7 @@
 // `npm run bench -- <sub-command>`: Nacre's benchmarks, each figure a median of interleaved repetitions beside its baseline.
 //
-// Sub-commands: limits | footprint | seq [--size 128M] | metadata [--files 2000] | fs [fs-bench.sh
-// options] | all. `--reps N` (default 5), `--json FILE` writes the results to compare commits.
+// Sub-commands: limits | footprint | seq [--size 128M] | metadata [--files 2000] | striping |
+// smallfiles [--files] | two-mounts | fs [fs-bench.sh options] | all (every one but fs). `--reps N` (default 5), `--json FILE` writes the results to compare commits.
 // Not a test: nothing is asserted.
 import '../cmd/env-init.ts';
 import { spawnSync } from 'node:child_process';
@@ -13,8 +13,11 @@ import { footprint, printFootprint } from './footprint.ts';
 import { limits, printLimits } from './limits.ts';
 import { metadataBench } from './metadata.ts';
 import { seqBench } from './seq.ts';
+import { smallFilesBench } from './smallfiles.ts';
+import { stripingBench } from './striping.ts';
+import { twoMountsBench } from './two-mounts.ts';
 
-const SUBS = ['limits', 'footprint', 'seq', 'metadata', 'fs', 'all'];
+const SUBS = ['limits', 'footprint', 'seq', 'metadata', 'striping', 'smallfiles', 'two-mounts', 'fs', 'all'];
 const USAGE = `usage: npm run bench -- ${SUBS.join('|')} [--reps N] [--json FILE] [--size S] [--files N] [fs-bench options]`;
 
 interface Opts {
@@ -82,6 +85,19 @@ if (opts.sub === 'seq' || opts.sub === 'all') {
 if (opts.sub === 'metadata' || opts.sub === 'all') {
   console.log(`== metadata: ${opts.files} entries in one directory, one process, ops/s`);
   results['metadata'] = await metadataBench(opts.reps, opts.files);
+}
+if (opts.sub === 'striping' || opts.sub === 'all') {
+  console.log(`== striping: one file, fio 4 MiB direct, ${opts.size}, speed-up over 1 stripe`);
+  results['striping'] = await stripingBench(opts.reps, opts.size);
+}
+if (opts.sub === 'smallfiles' || opts.sub === 'all') {
+  const n = Math.max(1, Math.round(opts.files / 4));
+  console.log(`== smallfiles: mdtest-hard shape, 2 processes × ${n} files of 3901 B in one directory`);
+  results['smallfiles'] = await smallFilesBench(opts.reps, n);
+}
+if (opts.sub === 'two-mounts' || opts.sub === 'all') {
+  console.log(`== two-mounts: fio 1 MiB direct, ${opts.size} per file`);
+  results['twoMounts'] = await twoMountsBench(opts.reps, opts.size);
 }
 if (opts.sub === 'fs') {
   console.log('== fs');

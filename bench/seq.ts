@@ -1,6 +1,7 @@
 // Sequential 1 MiB reads and writes, 1 and 4 jobs, buffered and direct: Nacre against the local directory and a memory FS on the same FUSE layer.
 import '../cmd/env-init.ts';
 import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../e2e/fs/shell.ts';
 import { median, ratio } from './stats.ts';
@@ -16,8 +17,8 @@ export interface SeqRow {
 }
 
 /** MiB/s of one fio run in `dir` (all jobs together). */
-async function fio(dir: string, args: string[]): Promise<number> {
-  const out = join(dir, '..', `fio-${process.pid}.json`);
+export async function fio(dir: string, args: string[]): Promise<number> {
+  const out = join(tmpdir(), `nacre-fio-${process.pid}-${Date.now()}.json`);
   const r = await run(
     [
       'fio',

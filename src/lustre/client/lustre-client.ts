@@ -303,12 +303,12 @@ export class LustreClient implements FileSystemClient {
   }
 
   async flush(handle: FileHandle, lockOwner: bigint, signal?: AbortSignal): Promise<void> {
-    const f = this.#files.file(handle);
+    this.#files.file(handle); // EBADF for a handle that is not open
     // close(2) drops the owner's POSIX locks; skip the MDS round trip for inodes never locked here.
-    const unlock = this.#lockedInodes.has(handle.ino)
-      ? this.#mds.call('unlockOwner', { ino: handle.ino, owner: this.#owner(lockOwner) }, signal)
-      : undefined;
-    await Promise.all([unlock, this.#files.flushMtime(f.state, signal)]);
+    // The size and mtime of this client's writes go with the release that follows (one round trip);
+    // until then the handle is open for writing, so other clients glimpse the size from the OSTs.
+    if (!this.#lockedInodes.has(handle.ino)) return;
+    await this.#mds.call('unlockOwner', { ino: handle.ino, owner: this.#owner(lockOwner) }, signal);
   }
 
   release(handle: FileHandle, signal?: AbortSignal): Promise<void> {

@@ -118,8 +118,17 @@ export class OpenFiles {
     const f = this.file(handle);
     this.#files.delete(handle.fh);
     try {
-      await this.flushMtime(f.state, signal);
-      await this.#mds.mutate('release', { handle: f.mdsHandle }, signal);
+      const st = f.state;
+      if (st.mtimeDirty && st.dirtyEnd >= 0) {
+        // Size and mtime ride on the release: one round trip (the MDS applies both in one transaction).
+        const end = st.dirtyEnd;
+        st.mtimeDirty = false;
+        st.dirtyEnd = 0;
+        await this.#mds.mutate('release', { handle: f.mdsHandle, end }, signal);
+      } else {
+        await this.flushMtime(st, signal);
+        await this.#mds.mutate('release', { handle: f.mdsHandle }, signal);
+      }
     } finally {
       f.state.opens--;
       this.#inodes.drop(handle.ino);

@@ -91,8 +91,12 @@ export interface MdsMethods {
     args: { xid: number; cred: Credentials; ino: number; flags: number };
     result: { handle: number; attr: Attr; layout: Layout | null };
   };
-  /** Last close of a handle. Drops its flock locks; destroys the inode and its objects if unlinked and unused. */
-  release: { args: { xid: number; handle: number }; result: null };
+  /**
+   * Last close of a handle. Drops its flock locks; destroys the inode and its objects if unlinked and
+   * unused. With `end`, first what extendSize does (the client's unreported writes), in the same
+   * transaction: one round trip for a written file's close.
+   */
+  release: { args: { xid: number; handle: number; end?: number }; result: null };
   /** After a write: size = max(size, end), mtime = ctime = now. Returns the new attributes. */
   extendSize: { args: { ino: number; end: number }; result: Attr };
   /** Entries after `cookie` (0 = start; includes "." and ".."), at most `limit`; with `plus`, attributes too. */

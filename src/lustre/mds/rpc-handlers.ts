@@ -1,6 +1,6 @@
 // Binds every MdsMethods RPC to an MDT: argument checks (EINVAL, never a crash), the connect handshake, and dispatch.
 import { FsError } from '../../lib/errors.ts';
-import { type Args, asArgs, bool, int, optStr, str } from '../protocol/args.ts';
+import { type Args, asArgs, bool, int, optInt, optStr, str } from '../protocol/args.ts';
 import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import type { MdsMethod, MdsMethods } from './api.ts';
@@ -150,8 +150,12 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, i, r.layout) }));
   },
   release: (a, c) => {
-    const h = int(a, 'handle', { min: 1 });
-    return c.mdt.mutate(c, xid(a), undefined, (op) => nil(release(c.mdt.ns, op, h)));
+    const [h, end] = [int(a, 'handle', { min: 1 }), optInt(a, 'end')];
+    return c.mdt.mutate(c, xid(a), undefined, (op) => {
+      const row = end === undefined ? undefined : c.mdt.store.getHandle(h);
+      if (row && row.client === c.client) extendSize(c.mdt.ns, op, row.ino, end!);
+      return nil(release(c.mdt.ns, op, h));
+    });
   },
   extendSize: (a, c) => {
     const [i, end] = [ino(a), int(a, 'end')];

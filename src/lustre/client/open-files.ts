@@ -167,14 +167,14 @@ export class OpenFiles {
    * Tells the MDS the size and mtime of this client's writes since it last did (one extendSize):
    * the end it wrote to, or when another client changed the inode since, the size on the OSTs.
    */
-  async flushMtime(st: InodeState, signal: AbortSignal | undefined): Promise<void> {
-    if (!st.mtimeDirty) return;
+  async flushMtime(st: InodeState, signal: AbortSignal | undefined): Promise<Attr | undefined> {
+    if (!st.mtimeDirty) return undefined;
     const dirty = st.dirtyEnd;
     st.dirtyEnd = 0;
     try {
       const layout = dirty < 0 ? await this.layout(st.ino, signal) : null;
       const end = dirty < 0 ? (layout ? await this.#io.glimpse(st.ino, layout, signal) : 0) : dirty;
-      await this.#extend(st, end, signal);
+      return await this.#extend(st, end, signal);
     } catch (err) {
       // Reported again by the next flush.
       st.mtimeDirty = true;
@@ -190,8 +190,10 @@ export class OpenFiles {
    */
   async attr(ino: number, signal?: AbortSignal): Promise<Attr> {
     const st = this.#inodes.peek(ino);
-    if (st?.mtimeDirty) await this.flushMtime(st, signal);
-    let attr = await this.#mds.call('getattr', { ino }, signal);
+    // The extendSize that reports this client's writes answers with the attributes: one round trip.
+    let attr =
+      (st?.mtimeDirty ? await this.flushMtime(st, signal) : undefined) ??
+      (await this.#mds.call('getattr', { ino }, signal));
     if (attr.sizeOnOsts) {
       const layout = await this.layout(ino, signal);
       const onOsts = layout ? await this.#io.glimpse(ino, layout, signal) : 0;
@@ -218,10 +220,11 @@ export class OpenFiles {
     return data.length;
   }
 
-  async #extend(st: InodeState, end: number, signal: AbortSignal | undefined): Promise<void> {
+  async #extend(st: InodeState, end: number, signal: AbortSignal | undefined): Promise<Attr> {
     st.mtimeDirty = false;
     const attr = await untilAborted(st.extender.extend(end), signal, 'extendSize');
     this.#inodes.noteGrowth(attr);
+    return attr;
   }
 }
 

@@ -29,6 +29,7 @@ export interface MdsMethods {
     result: { rootIno: number; fsname: string; graceMs: number };
   };
   lookup: { args: { cred: Credentials; parent: number; name: string }; result: Attr };
+  /** `sizeOnOsts` in the result: another client has the file open for writing (mds/size-on-osts.ts). */
   getattr: { args: { ino: number }; result: Attr };
   /** The layout with its current `stale` set (also in the results of `open` and `create`). */
   getLayout: { args: { ino: number }; result: Layout | null };
@@ -97,7 +98,7 @@ export interface MdsMethods {
    * transaction: one round trip for a written file's close.
    */
   release: { args: { xid: number; handle: number; end?: number }; result: null };
-  /** After a write: size = max(size, end), mtime = ctime = now. Returns the new attributes. */
+  /** After writes: size = max(size, end), mtime = ctime = now. Returns the new attributes (with `sizeOnOsts`, as getattr). */
   extendSize: { args: { ino: number; end: number }; result: Attr };
   /** Entries after `cookie` (0 = start; includes "." and ".."), at most `limit`; with `plus`, attributes too. */
   readdir: {

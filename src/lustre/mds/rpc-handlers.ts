@@ -73,7 +73,7 @@ function ident(a: Args, key: string): string {
 
 const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   lookup: (a, c) => c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a))),
-  getattr: (a, c) => c.mdt.read(() => withSizeOnOsts(c.mdt.store.db, c.mdt.ns.getattr(ino(a)))),
+  getattr: (a, c) => c.mdt.read(() => withSizeOnOsts(c.mdt.store.db, c.mdt.ns.getattr(ino(a)), c.client)),
   getLayout: (a, c) => {
     const i = ino(a);
     return c.mdt.read(() => withStale(c.mdt.store.db, i, c.mdt.ns.getLayout(i)));
@@ -159,7 +159,9 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   },
   extendSize: (a, c) => {
     const [i, end] = [ino(a), int(a, 'end')];
-    return c.mdt.mutate(c, undefined, undefined, (op) => extendSize(c.mdt.ns, op, i, end));
+    return c.mdt.mutate(c, undefined, undefined, (op) =>
+      withSizeOnOsts(c.mdt.store.db, extendSize(c.mdt.ns, op, i, end), c.client),
+    );
   },
   setxattr: (a, c) => {
     const [i, n, v, flags] = [ino(a), str(a, 'name', 4096), base64(a, 'value', 1 << 20), int(a, 'flags')];

@@ -36,6 +36,12 @@ test('sizeOnOsts is set while a writer has the file open, for every client; its 
     flags: 1, // O_WRONLY
   });
   assert.equal((await b.call('getattr', { ino: f.attr.ino })).sizeOnOsts, true, 'a writer has it open');
+  assert.equal(
+    (await a.call('getattr', { ino: f.attr.ino })).sizeOnOsts,
+    undefined,
+    'the writer itself knows its writes',
+  );
+  assert.equal((await a.call('extendSize', { ino: f.attr.ino, end: 10 })).size, 10);
   const reader = await b.call('open', { xid: b.nextXid(), cred: ROOT, ino: f.attr.ino, flags: 0 });
   // The writer's close carries the size of its writes (one round trip).
   await a.call('release', { xid: a.nextXid(), handle: f.handle!, end: 5000 });

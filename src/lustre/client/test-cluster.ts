@@ -10,6 +10,7 @@ import { MgsClient } from '../mgs/client.ts';
 import { type MgsServer, startMgs } from '../mgs/mgs-server.ts';
 import { OssClient } from '../oss/client.ts';
 import { type OssOptions, startOss } from '../oss/oss-server.ts';
+import { glimpseVia } from '../roles/glimpse.ts';
 import { OssPool, resyncVia } from '../roles/targets.ts';
 
 const MiB = 1 << 20;
@@ -25,6 +26,8 @@ export interface TestClusterOptions {
   baseDir?: string;
   /** Run each OSS in its own process (for measurements); default in this process. */
   ossInChildren?: boolean;
+  /** The MDS's grace period before it evicts a client that went away (ms). */
+  graceMs?: number;
 }
 
 interface Stoppable {
@@ -125,6 +128,8 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
         osts,
         ...(opts.replicas !== undefined && { replicas: opts.replicas }),
         resyncObject: resyncVia(mgsClient, fsname, resyncPool),
+        glimpse: glimpseVia(mgsClient, fsname, resyncPool),
+        ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),
         destroyObjects: async ({ target, objects }, signal) => {
           const t = (await mgsClient.getConfig(fsname, signal)).osts.find((o) => o.target === target);
           if (!t) return;

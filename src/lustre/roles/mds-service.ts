@@ -9,6 +9,7 @@ import { mdtPath } from '../mds/server.ts';
 import type { FileSystemConfig } from '../mgs/api.ts';
 import { MgsClient, registerLoop } from '../mgs/client.ts';
 import { RpcServer } from '../protocol/rpc-server.ts';
+import { glimpseVia } from './glimpse.ts';
 import { destroyVia, notReady, OssPool, ostInfos, resyncVia } from './targets.ts';
 
 const log = logger('mds');
@@ -70,6 +71,7 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
         osts: async () => ostInfos(await mgs.getConfig(fsname, AbortSignal.timeout(5_000))),
         destroyObjects: destroyVia(mgs, fsname, pool),
         resyncObject: resyncVia(mgs, fsname, pool),
+        glimpse: glimpseVia(mgs, fsname, pool),
         replicas: config.replicas,
         defaultLayout: config.defaultLayout,
         ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),

@@ -87,7 +87,9 @@ if (opts.sub === 'metadata' || opts.sub === 'all') {
   results['metadata'] = await metadataBench(opts.reps, opts.files);
 }
 if (opts.sub === 'striping' || opts.sub === 'all') {
-  console.log(`== striping: one file, fio 4 MiB direct, ${opts.size}, speed-up over 1 stripe`);
+  console.log(
+    `== striping: one file, fio 1 MiB direct libaio ×8, ${opts.size}, every OST paced to 32 MiB/s, speed-up over 1 stripe`,
+  );
   results['striping'] = await stripingBench(opts.reps, opts.size);
 }
 if (opts.sub === 'smallfiles' || opts.sub === 'all') {

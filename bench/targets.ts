@@ -28,8 +28,14 @@ export interface Targets {
  * synchronously here), and makes a local directory. Files under the Nacre mount's `dir` are
  * striped over `stripes` OSTs with 1 MiB stripes.
  */
-export async function startTargets(opts: { stripes?: number; memfs?: boolean } = {}): Promise<Targets> {
-  const cluster = await startFsCluster({ fsname: 'bench', ostCapacityBytes: 8 * 2 ** 30 });
+export async function startTargets(
+  opts: { stripes?: number; memfs?: boolean; ostBandwidth?: string } = {},
+): Promise<Targets> {
+  const cluster = await startFsCluster({
+    fsname: 'bench',
+    ostCapacityBytes: 8 * 2 ** 30,
+    ...(opts.ostBandwidth !== undefined && { ossArgs: ['--bandwidth', opts.ostBandwidth] }),
+  });
   let mem: FuseMount | undefined;
   const localDir = await mkdtemp(join(tmpdir(), 'nacre-bench-local-'));
   const memDir = await mkdtemp(join(tmpdir(), 'nacre-bench-memfs-'));

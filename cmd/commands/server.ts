@@ -20,6 +20,7 @@ interface ServerOptions {
   accountId: string;
   mountHost?: string;
   capacityScale?: number;
+  bandwidth?: number;
 }
 
 export function registerServer(program: Command): void {
@@ -48,6 +49,7 @@ export function registerServer(program: Command): void {
     .option('--host <node>', 'the node this server runs on, for local-first placement', defaultHost())
     .option('--capacity <size>', 'oss: space this server may give to OSTs (default: free disk)', sizeOption)
     .option('--unix-socket <path>', 'oss: also serve clients on this host over a unix socket')
+    .option('--bandwidth <size>', 'oss: bytes per second each OST may move (benchmarks)', sizeOption)
     .option('--region <region>', 'api: the Region callers sign for', 'us-east-1')
     .option('--account-id <id>', 'api: the 12-digit account id of ARNs', '123456789012')
     .option(
@@ -108,6 +110,7 @@ async function startRole(opts: ServerOptions): Promise<() => Promise<void>> {
         ...(opts.advertise !== undefined && { advertiseAddress: opts.advertise }),
         ...(opts.unixSocket !== undefined && { unixSocket: opts.unixSocket }),
         ...(opts.capacity !== undefined && { capacityBytes: opts.capacity }),
+        ...(opts.bandwidth !== undefined && { bandwidthBytesPerSec: opts.bandwidth }),
       });
       announceReady({
         role: 'oss',

@@ -126,6 +126,8 @@ export interface FsClusterOptions {
   fsname?: string;
   ossCount?: number;
   ostCapacityBytes?: number;
+  /** Extra arguments of every OSS server (e.g. a bandwidth budget for benchmarks). */
+  ossArgs?: string[];
 }
 
 /**
@@ -155,10 +157,10 @@ export async function startFsCluster(opts: FsClusterOptions = {}): Promise<FsClu
     const mgs = server('mgs', ['--role', 'mgs']);
     servers.push(mgs);
     await mgs.start();
-    const peer = (role: string, name: string) =>
-      server(name, ['--role', role, '--name', name, '--host', `e2e-${name}`, '--mgs', mgs.address]);
+    const peer = (role: string, name: string, extra: string[] = []) =>
+      server(name, ['--role', role, '--name', name, '--host', `e2e-${name}`, '--mgs', mgs.address, ...extra]);
     const mds = peer('mds', 'mds0');
-    const osses = Array.from({ length: ossCount }, (_, i) => peer('oss', `oss${i}`));
+    const osses = Array.from({ length: ossCount }, (_, i) => peer('oss', `oss${i}`, opts.ossArgs));
     servers.push(mds, ...osses);
     await Promise.all([mds, ...osses].map((s) => s.start()));
     const config = await createFileSystem(mgs.address, fsname, ossCount, ostCapacityBytes);

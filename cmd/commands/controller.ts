@@ -1,8 +1,6 @@
 // `nacre controller`: the operator reconciling FileSystem, DataRepositoryAssociation, DataRepositoryTask and Backup.
 import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
-import { runController } from '../../src/controller/run-controller.ts';
-import { startCsiController } from '../../src/csi/run-csi-controller.ts';
 
 interface ControllerFlags {
   kubeconfig?: string;
@@ -51,15 +49,17 @@ export function registerController(program: Command): void {
       const accessKeyId = process.env['NACRE_FSX_ACCESS_KEY_ID'];
       const secretAccessKey = process.env['NACRE_FSX_SECRET_ACCESS_KEY'];
       const podNamespace = process.env['POD_NAMESPACE'] ?? f.podNamespace;
+      // The Kubernetes client, gRPC and the AWS SDKs are loaded by this command only.
       const csi =
         f.csiEndpoint === undefined
           ? undefined
-          : await startCsiController({
+          : await (await import('../../src/csi/run-csi-controller.ts')).startCsiController({
               endpoint: f.csiEndpoint,
               namespace: podNamespace,
               signal: stop.signal,
               ...(f.kubeconfig !== undefined && { kubeconfig: f.kubeconfig }),
             });
+      const { runController } = await import('../../src/controller/run-controller.ts');
       await runController({
         defaultBackend: f.defaultBackend,
         workers: f.workers,

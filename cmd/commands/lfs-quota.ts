@@ -1,7 +1,6 @@
 // `nacre lfs project|setquota|quota`: Lustre's project quotas for paths on a Nacre mount.
 import { type Command, InvalidArgumentError } from 'commander';
 import type { LfsTarget } from '../../src/lustre/client/lfs.ts';
-import { lfsProject, lfsQuota, lfsSetquota } from '../../src/lustre/client/lfs-quota.ts';
 import { sizeOption } from './options.ts';
 
 const PROJID_MAX = 2 ** 32 - 2;
@@ -51,7 +50,7 @@ export function registerLfsQuota(lfs: Command, target: (path: string) => Promise
           throw new InvalidArgumentError('-C clears the project ID: give it without -p or -s');
         }
         process.stdout.write(
-          await lfsProject(await target(path), {
+          await (await import('../../src/lustre/client/lfs-quota.ts')).lfsProject(await target(path), {
             ...(o.projId !== undefined && { projectId: o.projId }),
             inherit: o.setInherit ?? false,
             clear: o.clear ?? false,
@@ -77,7 +76,7 @@ export function registerLfsQuota(lfs: Command, target: (path: string) => Promise
       if (o.blockHardlimit === undefined && o.inodeHardlimit === undefined) {
         throw new InvalidArgumentError('give -B and/or -I');
       }
-      await lfsSetquota(await target(path), o.projid, {
+      await (await import('../../src/lustre/client/lfs-quota.ts')).lfsSetquota(await target(path), o.projid, {
         ...(o.blockHardlimit !== undefined && { blockHardLimitBytes: o.blockHardlimit }),
         ...(o.inodeHardlimit !== undefined && { inodeHardLimit: o.inodeHardlimit }),
       });
@@ -88,6 +87,8 @@ export function registerLfsQuota(lfs: Command, target: (path: string) => Promise
     .requiredOption('-p, --projid <id>', 'project ID', projectOption)
     .argument('<mountpoint>', 'a Nacre mount (or any path on it)')
     .action(async (path: string, o: { projid: number }) => {
-      process.stdout.write(await lfsQuota(await target(path), o.projid));
+      process.stdout.write(
+        await (await import('../../src/lustre/client/lfs-quota.ts')).lfsQuota(await target(path), o.projid),
+      );
     });
 }

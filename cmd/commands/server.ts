@@ -2,14 +2,10 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/fsx-server.ts';
 import { ValidationError } from '../../src/lib/errors.ts';
 import { logger } from '../../src/lib/log.ts';
-import { startOpsServer } from '../../src/lib/ops-server.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
-import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
-import { createServerMetrics, type ServerMetrics } from '../../src/lustre/cluster/server-metrics.ts';
-import { startServerInProcess } from '../../src/lustre/cluster/servers.ts';
+import type { ServerMetrics } from '../../src/lustre/cluster/server-metrics.ts';
 import { addressOption, defaultHost, listenOption, sizeOption } from './options.ts';
 
 interface ServerOptions {
@@ -27,6 +23,7 @@ interface ServerOptions {
   mountHost?: string;
   capacityScale?: number;
   metricsAddress?: string;
+  bandwidth?: number;
 }
 
 export function registerServer(program: Command): void {
@@ -55,6 +52,7 @@ export function registerServer(program: Command): void {
     .option('--host <node>', 'the node this server runs on, for local-first placement', defaultHost())
     .option('--capacity <size>', 'oss: space this server may give to OSTs (default: free disk)', sizeOption)
     .option('--unix-socket <path>', 'oss: also serve clients on this host over a unix socket')
+    .option('--bandwidth <size>', 'oss: bytes per second each OST may move (benchmarks)', sizeOption)
     .option('--region <region>', 'api: the Region callers sign for', 'us-east-1')
     .option('--account-id <id>', 'api: the 12-digit account id of ARNs', '123456789012')
     .option(
@@ -72,13 +70,20 @@ export function registerServer(program: Command): void {
     )
     .action(async (opts: ServerOptions) => {
       const name = opts.name ?? `${opts.role}-${hostname()}`;
-      const metrics = opts.metricsAddress ? createServerMetrics(opts.role, name) : undefined;
+      // prom-client and the ops server are loaded only when metrics are served.
+      const metrics = opts.metricsAddress
+        ? (await import('../../src/lustre/cluster/server-metrics.ts')).createServerMetrics(opts.role, name)
+        : undefined;
       let serving = false;
       const ops =
         metrics && opts.metricsAddress
-          ? await startOpsServer(opts.metricsAddress, metrics.registry, {
-              notReady: () => (serving ? undefined : `the ${opts.role} server is starting`),
-            })
+          ? await (await import('../../src/lib/ops-server.ts')).startOpsServer(
+              opts.metricsAddress,
+              metrics.registry,
+              {
+                notReady: () => (serving ? undefined : `the ${opts.role} server is starting`),
+              },
+            )
           : undefined;
       if (ops) logger(opts.role).info('serving /healthz, /readyz and /metrics', { address: ops.address });
       let stop: () => Promise<void>;
@@ -108,6 +113,7 @@ async function startRole(opts: ServerOptions, metrics?: ServerMetrics): Promise<
     return opts.mgs;
   };
   if (opts.role === 'api') return startApi(opts, needMgs(), metrics);
+  const { startServerInProcess } = await import('../../src/lustre/cluster/servers.ts');
   const s = await startServerInProcess({
     role: opts.role,
     name,
@@ -118,6 +124,7 @@ async function startRole(opts: ServerOptions, metrics?: ServerMetrics): Promise<
     ...(opts.advertise !== undefined && { advertiseAddress: opts.advertise }),
     ...(opts.role === 'oss' && opts.unixSocket !== undefined && { unixSocket: opts.unixSocket }),
     ...(opts.role === 'oss' && opts.capacity !== undefined && { capacityBytes: opts.capacity }),
+    ...(opts.role === 'oss' && opts.bandwidth !== undefined && { bandwidthBytesPerSec: opts.bandwidth }),
   });
   announceReady({
     role: opts.role,
@@ -140,6 +147,8 @@ async function startApi(
   if (!accessKeyId || !secret) {
     throw new ValidationError('set NACRE_FSX_ACCESS_KEY_ID and NACRE_FSX_SECRET_ACCESS_KEY for the api role');
   }
+  const { MgsTargetAllocator, startFsxApi } = await import('../../src/fsx/server/fsx-server.ts');
+  const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
   const api = await startFsxApi({
     dataDir: opts.dataDir,
     listen: opts.listen,

@@ -6,8 +6,6 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { type Child, onShutdown, startChild } from '../../src/lib/supervisor.ts';
 import { formatSize } from '../../src/lib/units.ts';
-import { ensureFileSystem } from '../../src/lustre/cluster/create-file-system.ts';
-import { processLauncher, startFileSystemServers } from '../../src/lustre/cluster/servers.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
 import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
 import { mountForeground } from './mount.ts';
@@ -72,6 +70,9 @@ async function up(opts: UpOptions): Promise<void> {
     await stopAll();
   });
   try {
+    // Loaded here, not at start-up: `nacre --help` stays light.
+    const { processLauncher, startFileSystemServers } = await import('../../src/lustre/cluster/servers.ts');
+    const { ensureFileSystem } = await import('../../src/lustre/cluster/create-file-system.ts');
     // Each child is recorded as soon as it is up, so a failure of a later one stops the earlier ones.
     const { mgs } = await startFileSystemServers(
       { dataDir, ossCount: opts.osts, basePort: opts.port, host: defaultHost, unixSockets: true },

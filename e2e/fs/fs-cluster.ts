@@ -135,6 +135,8 @@ export interface FsClusterOptions {
   fsname?: string;
   ossCount?: number;
   ostCapacityBytes?: number;
+  /** Extra arguments of every OSS server (e.g. a bandwidth budget for benchmarks). */
+  ossArgs?: string[];
 }
 
 /**
@@ -173,7 +175,10 @@ export async function startFsCluster(opts: FsClusterOptions = {}): Promise<FsClu
     const { mgs, mds, osses } = await startFileSystemServers(
       { dataDir: dir, ossCount: opts.ossCount ?? 4, host: (name) => `e2e-${name}` },
       async (spec) => {
-        const s = serverIn(parts, spec.name, roleArgs(spec));
+        const s = serverIn(parts, spec.name, [
+          ...roleArgs(spec),
+          ...(spec.role === 'oss' ? (opts.ossArgs ?? []) : []),
+        ]);
         await s.start();
         return s;
       },

@@ -42,6 +42,11 @@ export interface Attr {
   ctimeMs: number;
   /** Bumped when an inode number is reused; 0 if numbers are never reused. */
   generation: number;
+  /**
+   * Set by the MDS's getattr while a client has the file open for writing: `size` may be behind
+   * the data on the OSTs, whose largest object end is then the size (see mds/size-on-osts.ts).
+   */
+  sizeOnOsts?: true;
 }
 
 /** Time to set: a number of ms since the epoch, or the server's current time. */

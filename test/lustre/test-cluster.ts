@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startChild } from '../../src/lib/supervisor.ts';
 import { waitFor } from '../../src/lib/wait-for.ts';
+import { glimpseVia } from '../../src/lustre/mds/glimpse.ts';
 import type { OstInfo } from '../../src/lustre/mds/layout.ts';
 import { type MdsServer, startMds } from '../../src/lustre/mds/mdt-server.ts';
 import { OssPool, resyncVia } from '../../src/lustre/mds/ost-targets.ts';
@@ -26,6 +27,8 @@ export interface TestClusterOptions {
   baseDir?: string;
   /** Run each OSS in its own process (for measurements); default in this process. */
   ossInChildren?: boolean;
+  /** The MDS's grace period before it evicts a client that went away (ms). */
+  graceMs?: number;
 }
 
 interface Stoppable {
@@ -128,6 +131,8 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
         osts,
         ...(opts.replicas !== undefined && { replicas: opts.replicas }),
         resyncObject: resyncVia(mgsClient, fsname, resyncPool),
+        glimpse: glimpseVia(mgsClient, fsname, resyncPool),
+        ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),
         destroyObjects: async ({ target, objects }, signal) => {
           const t = (await mgsClient.getConfig(fsname, signal)).osts.find((o) => o.target === target);
           if (!t) return;

@@ -123,8 +123,9 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
 /**
  * FileSystemClient of one mounted file system. Metadata calls go to the MDS (retried while it is
  * away, exactly once for mutations); file data goes straight to the OSTs in parallel stripes.
- * Reads see the size the MDS holds (fresh attributes for reads that reach the remembered end of
- * file); writes tell the MDS about a new end before they resolve. Data is not cached.
+ * Reads see the file's size (fresh attributes for reads that reach the remembered end of file: the
+ * MDS's size, or the OSTs' while a writer has it open); writes go to the OSTs only, and the MDS
+ * learns the new size at close(2), fsync and getattr (see OpenFiles). Data is not cached.
  */
 export class LustreClient implements FileSystemClient {
   readonly clientId: string;
@@ -178,7 +179,7 @@ export class LustreClient implements FileSystemClient {
   }
 
   async getattr(ino: number, signal?: AbortSignal): Promise<Attr> {
-    return this.#noted(await this.#mds.call('getattr', { ino }, signal));
+    return await this.#files.attr(ino, signal);
   }
 
   async setattr(
@@ -311,12 +312,12 @@ export class LustreClient implements FileSystemClient {
   }
 
   async flush(handle: FileHandle, lockOwner: bigint, signal?: AbortSignal): Promise<void> {
-    const f = this.#files.file(handle);
+    this.#files.file(handle); // EBADF for a handle that is not open
     // close(2) drops the owner's POSIX locks; skip the MDS round trip for inodes never locked here.
-    const unlock = this.#lockedInodes.has(handle.ino)
-      ? this.#mds.call('unlockOwner', { ino: handle.ino, owner: this.#owner(lockOwner) }, signal)
-      : undefined;
-    await Promise.all([unlock, this.#files.flushMtime(f.state, signal)]);
+    // The size and mtime of this client's writes go with the release that follows (one round trip);
+    // until then the handle is open for writing, so other clients glimpse the size from the OSTs.
+    if (!this.#lockedInodes.has(handle.ino)) return;
+    await this.#mds.call('unlockOwner', { ino: handle.ino, owner: this.#owner(lockOwner) }, signal);
   }
 
   release(handle: FileHandle, signal?: AbortSignal): Promise<void> {

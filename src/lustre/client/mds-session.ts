@@ -28,6 +28,8 @@ export interface MdsSessionOptions {
   onInvalidate?: (event: InvalidateEvent) => void;
   /** After every (re)connection to the MDS: state the MDS keeps only in memory (quota grants) may be gone. */
   onConnect?: () => void;
+  /** Every other push from the MDS (e.g. `blockingAst` for the client's lock cache). */
+  onPush?: (method: string, args: unknown) => void;
   /**
    * Where the MDS is now (from the MGS). Asked while the MDS stays unreachable, at most once per
    * second; a different answer moves the session there (an MDS restarted on another address).
@@ -54,6 +56,7 @@ export class MdsSession {
   readonly #fsname: string | undefined;
   readonly #onInvalidate: ((event: InvalidateEvent) => void) | undefined;
   readonly #onConnect: (() => void) | undefined;
+  readonly #onPush: MdsSessionOptions['onPush'];
   readonly #locate: MdsSessionOptions['locate'];
   #rpc: RpcClient;
   #locating: Promise<void> | undefined;
@@ -74,6 +77,7 @@ export class MdsSession {
     this.#xid = Date.now() * 1000;
     this.#onInvalidate = opts.onInvalidate;
     this.#onConnect = opts.onConnect;
+    this.#onPush = opts.onPush;
     this.#locate = opts.locate;
     this.#rpc = this.#connection(opts.address);
   }
@@ -120,7 +124,11 @@ export class MdsSession {
       timeoutMs: this.#callTimeoutMs,
       onConnect: (c) => this.#handshake(c),
       onPush: (method, args) => {
-        if (method !== 'invalidate' || !this.#onInvalidate) return;
+        if (method !== 'invalidate') {
+          this.#onPush?.(method, args);
+          return;
+        }
+        if (!this.#onInvalidate) return;
         const event = invalidateEvent(args);
         if (event) this.#onInvalidate(event);
         else this.#log.warn('ignoring a malformed invalidate push', { args });

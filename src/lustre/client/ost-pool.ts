@@ -105,6 +105,12 @@ export class OstPool {
     await this.#call(ost, signal, (c, target) => c.sync({ target, object }, signal));
   }
 
+  /** The object's size on the OST (0 for a missing object). */
+  async objectSize(ost: number, object: string, signal?: AbortSignal): Promise<number> {
+    const r = await this.#call(ost, signal, (c, target) => c.getattr({ target, object }, signal));
+    return r?.size ?? 0;
+  }
+
   statfs(ost: number, signal?: AbortSignal): Promise<StatTarget> {
     return this.#call(ost, signal, (c, target) => c.statfs(target, signal));
   }

@@ -2,9 +2,8 @@
 import { join } from 'node:path';
 import { ValidationError } from '../../lib/errors.ts';
 import { type Child, startChild } from '../../lib/supervisor.ts';
-import { type MdsService, startMdsService } from '../mds/mds-server.ts';
-import { startMgs } from '../mgs/mgs-server.ts';
-import { type OssServer, startOss } from '../oss/oss-server.ts';
+import type { MdsService } from '../mds/mds-server.ts';
+import type { OssServer } from '../oss/oss-server.ts';
 
 export type ServerRole = 'mgs' | 'mds' | 'oss';
 
@@ -25,6 +24,8 @@ export interface ServerSpec {
   capacityBytes?: number;
   /** The address other processes dial, if not the listening one. */
   advertiseAddress?: string;
+  /** oss: bytes per second each OST may move (benchmarks give every OST the same budget). */
+  bandwidthBytesPerSec?: number;
 }
 
 /** A started server: at least the "host:port" it answers on. */
@@ -94,6 +95,7 @@ export function roleArgs(spec: ServerSpec): string[] {
     ...(spec.unixSocket ? ['--unix-socket', spec.unixSocket] : []),
     ...(spec.capacityBytes !== undefined ? ['--capacity', String(spec.capacityBytes)] : []),
     ...(spec.advertiseAddress ? ['--advertise', spec.advertiseAddress] : []),
+    ...(spec.bandwidthBytesPerSec !== undefined ? ['--bandwidth', String(spec.bandwidthBytesPerSec)] : []),
   ];
 }
 
@@ -162,11 +164,14 @@ export async function startServerInProcess(spec: ServerSpec): Promise<InProcessS
   const { role, name } = spec;
   const advertise = spec.advertiseAddress !== undefined ? { advertiseAddress: spec.advertiseAddress } : {};
   switch (role) {
+    // Each role loads only its own modules: an OSS process never loads the MDS's SQLite code.
     case 'mgs': {
+      const { startMgs } = await import('../mgs/mgs-server.ts');
       const s = await startMgs({ dataDir: spec.dataDir, listen: spec.listen });
       return { name, role, address: s.address, close: () => s.close() };
     }
     case 'mds': {
+      const { startMdsService } = await import('../mds/mds-server.ts');
       const s = await startMdsService({
         dataDir: spec.dataDir,
         name,
@@ -178,6 +183,7 @@ export async function startServerInProcess(spec: ServerSpec): Promise<InProcessS
       return { name, role, address: s.address, lockCounts: () => s.lockCounts(), close: () => s.close() };
     }
     case 'oss': {
+      const { startOss } = await import('../oss/oss-server.ts');
       const s = await startOss({
         dataDir: spec.dataDir,
         name,
@@ -187,6 +193,7 @@ export async function startServerInProcess(spec: ServerSpec): Promise<InProcessS
         ...advertise,
         ...(spec.unixSocket !== undefined && { unixSocket: spec.unixSocket }),
         ...(spec.capacityBytes !== undefined && { capacityBytes: spec.capacityBytes }),
+        ...(spec.bandwidthBytesPerSec !== undefined && { bandwidthBytesPerSec: spec.bandwidthBytesPerSec }),
       });
       return {
         name,

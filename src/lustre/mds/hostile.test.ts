@@ -38,6 +38,8 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   setlk: ['ino', 'owner', 'lock'],
   flock: ['ino', 'handle', 'type'],
   unlockOwner: ['ino', 'owner'],
+  lockEnqueue: ['ino', 'kind', 'mode'],
+  lockCancel: ['id'],
   setstripe: ['xid', 'cred', 'ino', 'policy'],
   getstripe: ['ino'],
   getProject: ['ino'],

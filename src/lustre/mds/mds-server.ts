@@ -6,6 +6,7 @@ import { MgsClient } from '../protocol/mgs-client.ts';
 import type { FileSystemConfig } from '../protocol/mgs-messages.ts';
 import { registerLoop } from '../protocol/register-loop.ts';
 import { RpcServer } from '../protocol/rpc-server.ts';
+import { glimpseVia } from './glimpse.ts';
 import { Mdt } from './mdt.ts';
 import { mdtPath } from './mdt-server.ts';
 import { destroyVia, notReady, OssPool, ostInfos, resyncVia } from './ost-targets.ts';
@@ -73,6 +74,7 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
         osts: async () => ostInfos(await mgs.getConfig(fsname, AbortSignal.timeout(5_000))),
         destroyObjects: destroyVia(mgs, fsname, pool),
         resyncObject: resyncVia(mgs, fsname, pool),
+        glimpse: glimpseVia(mgs, fsname, pool),
         replicas: config.replicas,
         defaultLayout: config.defaultLayout,
         ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),

@@ -6,6 +6,7 @@ import { logger } from '../../lib/log.ts';
 import { RpcServer } from '../protocol/rpc-server.ts';
 import type { LayoutPolicy } from '../types.ts';
 import type { DestroyObjects } from './destroy-queue.ts';
+import type { Glimpse } from './evict-glimpse.ts';
 import { checkPolicy, type OstInfo } from './layout.ts';
 import { Mdt } from './mdt.ts';
 import type { ResyncObject } from './resync-queue.ts';
@@ -25,6 +26,8 @@ export interface MdsOptions {
   destroyObjects: DestroyObjects;
   /** Copies a good mirror object over a stale one (replicas 2); without it stale copies are never resynced. */
   resyncObject?: ResyncObject;
+  /** Reads a file's size from its OST objects (for files an evicted writer left open). */
+  glimpse?: Glimpse;
   /** 2 puts a mirror of every stripe on another server. Default 1. */
   replicas?: number;
   /** Layout of files in directories without a policy. Default 1 stripe of 1 MiB. */
@@ -78,6 +81,7 @@ export async function startMds(opts: MdsOptions): Promise<MdsServer> {
     osts: opts.osts,
     destroyObjects: opts.destroyObjects,
     ...(opts.resyncObject !== undefined && { resyncObject: opts.resyncObject }),
+    ...(opts.glimpse !== undefined && { glimpse: opts.glimpse }),
     ...(opts.replicas !== undefined && { replicas: opts.replicas }),
     ...(opts.defaultLayout !== undefined && { defaultLayout: opts.defaultLayout }),
     ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),

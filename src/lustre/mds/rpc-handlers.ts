@@ -6,9 +6,18 @@ import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { extendSize, openInode, release } from './handles.ts';
+import {
+  checkNotEvicted,
+  enqueueLock,
+  type LockHost,
+  lockManager,
+  lockRequest,
+  reconnected,
+} from './ldlm-service.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Caller, Mdt } from './mdt.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
+import { withSizeOnOsts } from './size-on-osts.ts';
 import { withStale } from './stale.ts';
 import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
 
@@ -21,7 +30,29 @@ export interface Attached extends Caller {
   mdt: Mdt;
 }
 
-export type Impl<M extends MdsMethod> = (a: Args, c: Attached) => Promise<MdsMethods[M]['result']>;
+export type Impl<M extends MdsMethod> = (
+  a: Args,
+  c: Attached,
+  signal: AbortSignal,
+) => Promise<MdsMethods[M]['result']>;
+
+const lockHosts = new WeakMap<Mdt, LockHost>();
+
+/** The MDT as the lock service sees it: a client's sessions are those attached to it under SESSION_KEY. */
+function lockHost(mdt: Mdt): LockHost {
+  let h = lockHosts.get(mdt);
+  if (!h) {
+    h = {
+      fsname: mdt.fsname,
+      sessionsOf: (client) =>
+        [...mdt.clients.sessions()].filter(
+          (s) => (s.data.get(SESSION_KEY) as Attached | undefined)?.client === client,
+        ),
+    };
+    lockHosts.set(mdt, h);
+  }
+  return h;
+}
 
 function attached(ctx: CallContext): Attached {
   const a = ctx.session.data.get(SESSION_KEY) as Attached | undefined;
@@ -43,7 +74,7 @@ function ident(a: Args, key: string): string {
 
 const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   lookup: (a, c) => c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a))),
-  getattr: (a, c) => c.mdt.read(() => c.mdt.ns.getattr(ino(a))),
+  getattr: (a, c) => c.mdt.read(() => withSizeOnOsts(c.mdt.store.db, c.mdt.ns.getattr(ino(a)), c.client)),
   getLayout: (a, c) => {
     const i = ino(a);
     return c.mdt.read(() => withStale(c.mdt.store.db, i, c.mdt.ns.getLayout(i)));
@@ -131,12 +162,18 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, i, r.layout), ...openGrant(c, i) }));
   },
   release: (a, c) => {
-    const h = int(a, 'handle', { min: 1 });
-    return c.mdt.mutate(c, xid(a), undefined, (op) => nil(release(c.mdt.ns, op, h)));
+    const [h, end] = [int(a, 'handle', { min: 1 }), optInt(a, 'end')];
+    return c.mdt.mutate(c, xid(a), undefined, (op) => {
+      const row = end === undefined ? undefined : c.mdt.store.getHandle(h);
+      if (row && row.client === c.client) extendSize(c.mdt.ns, op, row.ino, end!);
+      return nil(release(c.mdt.ns, op, h));
+    });
   },
   extendSize: (a, c) => {
     const [i, end] = [ino(a), int(a, 'end')];
-    return c.mdt.mutate(c, undefined, undefined, (op) => extendSize(c.mdt.ns, op, i, end));
+    return c.mdt.mutate(c, undefined, undefined, (op) =>
+      withSizeOnOsts(c.mdt.store.db, extendSize(c.mdt.ns, op, i, end), c.client),
+    );
   },
   setxattr: (a, c) => {
     const [i, n, v, flags] = [ino(a), str(a, 'name', 4096), base64(a, 'value', 1 << 20), int(a, 'flags')];
@@ -168,6 +205,10 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, owner] = [ino(a), str(a, 'owner', 512)];
     return c.mdt.read(() => nil(c.mdt.locks.unlockOwner(i, owner)));
   },
+  lockEnqueue: async (a, c, signal) => ({
+    id: (await enqueueLock(lockHost(c.mdt), c.client, lockRequest(a), signal)).id,
+  }),
+  lockCancel: async (a, c) => ({ cancelled: lockManager(lockHost(c.mdt)).cancel(c.client, int(a, 'id')) }),
   flock: (a, c) => {
     const [i, h, type] = [ino(a), int(a, 'handle', { min: 1 }), lockType(a, 'type')];
     return c.mdt.read(() => {
@@ -197,13 +238,15 @@ export function bindMdsHandlers(server: RpcServer, pick: (a: Args) => Mdt): void
     if (prev && prev.mdt !== mdt) throw new FsError('EINVAL', 'a session cannot change its file system');
     const attachedTo: Attached = { mdt, client, host, session: ctx.session };
     ctx.session.data.set(SESSION_KEY, attachedTo);
+    reconnected(lockHost(mdt), client);
     if (prev) return { rootIno: ROOT_INO, fsname: mdt.fsname, graceMs: mdt.graceMs };
     return mdt.connect(ctx.session, client, host);
   });
   for (const [method, impl] of Object.entries(impls) as [string, Impl<MdsMethod>][]) {
     server.handle(method, (raw, _payload, ctx) => {
       const caller = attached(ctx);
-      return impl(asArgs(raw), caller);
+      checkNotEvicted(lockHost(caller.mdt), caller.client);
+      return impl(asArgs(raw), caller, ctx.signal);
     });
   }
 }

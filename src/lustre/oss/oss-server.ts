@@ -7,6 +7,7 @@ import { MgsClient } from '../protocol/mgs-client.ts';
 import type { OssMethod, StatTarget } from '../protocol/oss-messages.ts';
 import { registerLoop } from '../protocol/register-loop.ts';
 import { type Handler, Reply, RpcServer } from '../protocol/rpc-server.ts';
+import { BandwidthBudget } from './bandwidth.ts';
 import { checkObjectId, checkTarget } from './names.ts';
 import { OssStore } from './oss-store.ts';
 
@@ -36,6 +37,8 @@ export interface OssOptions {
   registerIntervalMs?: number;
   /** Open object files kept in the LRU cache. Default 512. */
   maxOpenFiles?: number;
+  /** Bytes per second each target may read and write (benchmarks: the same budget on every OST). */
+  bandwidthBytesPerSec?: number;
 }
 
 export interface OssServer {
@@ -51,7 +54,8 @@ export async function startOss(opts: OssOptions): Promise<OssServer> {
   const store = await OssStore.open(opts.dataDir, opts.maxOpenFiles);
   const servers = [new RpcServer('oss')];
   if (opts.unixSocket) servers.push(new RpcServer('oss'));
-  for (const [method, handler] of Object.entries(ossHandlers(store))) {
+  const budget = opts.bandwidthBytesPerSec ? new BandwidthBudget(opts.bandwidthBytesPerSec) : undefined;
+  for (const [method, handler] of Object.entries(ossHandlers(store, budget))) {
     for (const s of servers) s.handle(method, handler);
   }
   const stop = new AbortController();
@@ -112,7 +116,7 @@ function offsetArg(args: Args, key: string, extent = 0): number {
 }
 
 /** The OssMethods handlers over one store. Arguments are checked here; errors leave as errno codes. */
-export function ossHandlers(store: OssStore): Record<OssMethod, Handler> {
+export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<OssMethod, Handler> {
   const h: Record<OssMethod, (a: Args, payload: Buffer | undefined) => Promise<unknown>> = {
     createTarget: async (a) => {
       await store.createTarget(checkTarget(a['target']), int(a, 'capacityBytes', { min: 1 }));
@@ -125,6 +129,7 @@ export function ossHandlers(store: OssStore): Record<OssMethod, Handler> {
     write: async (a, payload) => {
       const data = payload ?? Buffer.alloc(0);
       const t = store.get(checkTarget(a['target']));
+      await budget?.take(t.name, data.length);
       const written = await t.write(
         checkObjectId(a['object']),
         offsetArg(a, 'offset', data.length),
@@ -137,6 +142,7 @@ export function ossHandlers(store: OssStore): Record<OssMethod, Handler> {
       const t = store.get(checkTarget(a['target']));
       const length = int(a, 'length');
       if (length > MAX_READ) throw new FsError('EINVAL', `length ${length} exceeds ${MAX_READ}`);
+      await budget?.take(t.name, length);
       const data = await t.read(checkObjectId(a['object']), offsetArg(a, 'offset'), length);
       return new Reply({ length: data.length }, data);
     },

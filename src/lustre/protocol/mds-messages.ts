@@ -33,6 +33,7 @@ export interface MdsMethods {
     result: { rootIno: number; fsname: string; graceMs: number };
   };
   lookup: { args: { cred: Credentials; parent: number; name: string }; result: Attr };
+  /** `sizeOnOsts` in the result: another client has the file open for writing (mds/size-on-osts.ts). */
   getattr: { args: { ino: number }; result: Attr };
   /** The layout with its current `stale` set (also in the results of `open` and `create`). */
   getLayout: { args: { ino: number }; result: Layout | null };
@@ -96,9 +97,13 @@ export interface MdsMethods {
     args: { xid: number; cred: Credentials; ino: number; flags: number };
     result: { handle: number; attr: Attr; layout: Layout | null; grant?: QuotaGrant };
   };
-  /** Last close of a handle. Drops its flock locks; destroys the inode and its objects if unlinked and unused. */
-  release: { args: { xid: number; handle: number }; result: null };
-  /** After a write: size = max(size, end), mtime = ctime = now. Returns the new attributes. */
+  /**
+   * Last close of a handle. Drops its flock locks; destroys the inode and its objects if unlinked and
+   * unused. With `end`, first what extendSize does (the client's unreported writes), in the same
+   * transaction: one round trip for a written file's close.
+   */
+  release: { args: { xid: number; handle: number; end?: number }; result: null };
+  /** After writes: size = max(size, end), mtime = ctime = now. Returns the new attributes (with `sizeOnOsts`, as getattr). */
   extendSize: { args: { ino: number; end: number }; result: Attr };
   /** Entries after `cookie` (0 = start; includes "." and ".."), at most `limit`; with `plus`, attributes too. */
   readdir: {
@@ -155,6 +160,16 @@ export interface MdsMethods {
   flock: { args: { ino: number; handle: number; type: FileLock['type'] }; result: null };
   /** Drops every POSIX lock `owner` holds on `ino` (close(2) semantics). */
   unlockOwner: { args: { ino: number; owner: string }; result: null };
+  /**
+   * A cache lock (mds/ldlm.ts): resolves once granted, after conflicting holders of other clients
+   * cancelled (they get a `blockingAst` push with the lock) or were evicted for not answering.
+   */
+  lockEnqueue: {
+    args: { ino: number; kind: 'ibits' | 'data'; mode: 'PR' | 'PW'; bits?: number };
+    result: { id: number };
+  };
+  /** Gives a cache lock back; `cancelled` false if it was not held (e.g. dropped by an eviction). */
+  lockCancel: { args: { id: number }; result: { cancelled: boolean } };
   /** lfs setstripe on a directory (default for new files in it) or on an empty regular file. */
   setstripe: { args: { xid: number; cred: Credentials; ino: number; policy: LayoutPolicy }; result: null };
   /** lfs getstripe: a file's layout, or a directory's effective default policy. */

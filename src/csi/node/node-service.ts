@@ -17,6 +17,7 @@ import {
 } from './node-requests.ts';
 import type { Backend, NodeState, VolumeRecord } from './node-state.ts';
 import type { SystemMounts } from './system-mounts.ts';
+import { VolumeLocks } from './volume-locks.ts';
 import type { VolumeMonitor } from './volume-monitor.ts';
 
 export interface NodeServiceDeps {
@@ -26,27 +27,13 @@ export interface NodeServiceDeps {
   mountTable: MountTable;
   mounters: Record<Backend, Mounter>;
   monitor: VolumeMonitor;
+  /** Shared with the monitor, so its remounts never interleave with a call on the same volume. */
+  locks?: VolumeLocks;
   log: Logger;
 }
 
-/** Runs calls for one volume one after another (kubelet may repeat a call while the first still runs). */
-class VolumeLocks {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(volumeId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(volumeId) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.tails.set(volumeId, tail);
-    void tail.then(() => {
-      if (this.tails.get(volumeId) === tail) this.tails.delete(volumeId);
-    });
-    return next;
-  }
-}
-
 export function nodeService(deps: NodeServiceDeps): NodeService {
-  const locks = new VolumeLocks();
+  const locks = deps.locks ?? new VolumeLocks();
   const { state, mounts } = deps;
 
   /** Stages when nothing (alive) is mounted at the staging path; a healthy mount of the same source is success. */

@@ -55,7 +55,17 @@ export function nodeService(deps: NodeServiceDeps): NodeService {
     }
     await mkdir(rec.stagingPath, { recursive: true });
     await state.put(rec);
-    await mounter.mount(spec, rec.stagingPath, signal);
+    try {
+      await mounter.mount(spec, rec.stagingPath, signal);
+    } catch (err) {
+      // A failed stage leaves no record (it would count as an unhealthy volume for ever), unless a mount
+      // is there after all (a keeper that finished late) for the retry or NodeUnstageVolume to find.
+      const after = await deps.mountTable(AbortSignal.timeout(5_000)).catch(() => undefined);
+      if (after && !mountAt(after, rec.stagingPath) && Object.keys(rec.targets).length === 0) {
+        await state.remove(rec.volumeId);
+      }
+      throw err;
+    }
   }
 
   return {

@@ -86,3 +86,30 @@ describe('restoring a snapshot into a file-system-per-volume volume', () => {
     assert.deepEqual(store.names(), ['pvc-1']);
   });
 });
+
+describe('repeating CreateVolume for a file-system-per-volume volume', () => {
+  it('finds the same volume when the parameters arrive in another order (the provisioner sends a Go map)', async () => {
+    const store = fileSystemStore(1200);
+    const deps = {
+      stores: { fileSystems: store, backups: {} as ResourceStore<Backup> },
+      namespace: 'ns',
+      waitMs: 1_000,
+    };
+    const create = (spec: FileSystem['spec']) =>
+      createFsVolume(
+        deps,
+        { objectName: 'pvc-2', csiName: 'pvc-2', spec, range: { required: GIB, limit: 0 } },
+        AbortSignal.timeout(5_000),
+      );
+    const first = await create({
+      storageType: 'SSD',
+      lustreConfiguration: { deploymentType: 'PERSISTENT_2', perUnitStorageThroughput: 125 },
+    } as FileSystem['spec']);
+    const again = await create({
+      lustreConfiguration: { perUnitStorageThroughput: 125, deploymentType: 'PERSISTENT_2' },
+      storageType: 'SSD',
+    } as FileSystem['spec']);
+    assert.equal(again.volumeId, first.volumeId);
+    assert.deepEqual(store.names(), ['pvc-2']);
+  });
+});

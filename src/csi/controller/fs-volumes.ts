@@ -54,8 +54,17 @@ function terminalFailure(fs: FileSystem): CsiError | undefined {
   return undefined;
 }
 
+/** JSON with every object's keys sorted: StorageClass parameters arrive in any order (a Go map). */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+}
+
 function fingerprint(spec: FileSystemSpec, range: Range, snapshot: string | undefined): string {
-  const text = JSON.stringify({
+  const text = canonical({
     spec,
     required: range.required,
     limit: range.limit,

@@ -1,5 +1,7 @@
 // What every API operation works with: the durable state, the emulator's settings and the seams to the MGS and backups.
 import type { BackupService } from './backup-service.ts';
+import type { RepositoryJobs } from './repository-jobs.ts';
+import type { DataRepositoryService } from './repository-service.ts';
 import type { StateStore } from './state-store.ts';
 import type { TargetAllocator } from './target-allocator.ts';
 
@@ -40,6 +42,9 @@ export interface ApiContext {
   readonly backups: BackupService | undefined;
   readonly limits: Limits;
   readonly jobs: Jobs;
+  /** The HSM agent behind data repository associations and tasks; undefined when S3 is not configured. */
+  readonly repositories: DataRepositoryService | undefined;
+  readonly repositoryJobs: RepositoryJobs;
   /** The clock of resource timestamps and schedules (ms since the epoch). */
   now(): number;
 }

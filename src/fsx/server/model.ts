@@ -1,5 +1,6 @@
 // The emulator's resources as the FSx API returns them (wire shapes: timestamps are epoch seconds), plus the state it keeps beside them.
 import type { Tag } from './input.ts';
+import type { RepositoryState } from './repository-model.ts';
 
 export type DeploymentType = 'SCRATCH_1' | 'SCRATCH_2' | 'PERSISTENT_1' | 'PERSISTENT_2';
 export type StorageType = 'SSD' | 'HDD' | 'INTELLIGENT_TIERING';
@@ -126,4 +127,6 @@ export interface ApiState {
   fileSystems: Record<string, FileSystemRecord>;
   backups: Record<string, BackupRecord>;
   tokens: Record<string, TokenRecord>;
+  /** Data repository associations and tasks (absent in state written before they existed). */
+  repositories?: RepositoryState;
 }

@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import { lfsDf, lfsGetstripe, lfsSetstripe } from '../../src/lustre/client/lfs.ts';
 import { mountedPath } from '../../src/lustre/mounted-path.ts';
+import { registerLfsHsm } from './lfs-hsm.ts';
 import { defaultHost, intOption, sizeOption } from './options.ts';
 
-async function target(localPath: string) {
+export async function target(localPath: string) {
   const m = await mountedPath(localPath);
   return {
     mgsAddress: m.mgsAddress,
@@ -45,4 +46,5 @@ export function registerLfs(program: Command): void {
     .action(async (path: string) => {
       process.stdout.write(await lfsDf(await target(path)));
     });
+  registerLfsHsm(lfs, target);
 }

@@ -146,6 +146,11 @@ export class LustreClient implements FileSystemClient {
     this.#log = logger('lustre-client', { fsname: parts.config.fsname });
   }
 
+  /** The MDS session, for calls outside the FileSystemClient port (lfs hsm_*, the HSM agent). */
+  get mds(): MdsSession {
+    return this.#mds;
+  }
+
   /** Delivers an MDS invalidation: forgets cached sizes, then tells the listeners. */
   deliverInvalidate(event: InvalidateEvent): void {
     if (event.kind === 'inode') this.#inodes.invalidate(event.ino);

@@ -40,6 +40,12 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   unlockOwner: ['ino', 'owner'],
   setstripe: ['xid', 'cred', 'ino', 'policy'],
   getstripe: ['ino'],
+  hsmState: ['ino'],
+  hsmSet: ['xid', 'cred', 'ino', 'set', 'clear'],
+  hsmRelease: ['xid', 'cred', 'ino'],
+  hsmRestore: ['ino'],
+  hsmAgentPoll: ['timeoutMs'],
+  hsmRestoreDone: ['xid', 'ino', 'error', 'mtimeMs'],
 };
 
 const PLAUSIBLE: Record<string, unknown[]> = {
@@ -56,6 +62,10 @@ const PLAUSIBLE: Record<string, unknown[]> = {
   exclusive: [true, false],
   open: [true, false],
   plus: [true, false],
+  set: [0, 0x2, 0x10],
+  clear: [0, 0x10],
+  timeoutMs: [0, 5],
+  error: [null, 'S3 is down'],
 };
 
 const GARBAGE: unknown[] = [

@@ -3,12 +3,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/index.ts';
+import { S3Repositories } from '../../src/fsx/server/s3-repositories.ts';
 import { ValidationError } from '../../src/lib/errors.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
 import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
 import { startMgs } from '../../src/lustre/mgs/mgs-server.ts';
 import { startOss } from '../../src/lustre/oss/oss-server.ts';
 import { startMdsService } from '../../src/lustre/roles/mds-service.ts';
+import { S3ObjectStore } from '../../src/platform/s3-object-store.ts';
 import { addressOption, defaultHost, listenOption, sizeOption } from './options.ts';
 
 interface ServerOptions {
@@ -25,6 +27,8 @@ interface ServerOptions {
   accountId: string;
   mountHost?: string;
   capacityScale?: number;
+  s3Endpoint?: string;
+  s3Region?: string;
 }
 
 export function registerServer(program: Command): void {
@@ -60,9 +64,12 @@ export function registerServer(program: Command): void {
       'api: MGS address clients mount (DNSName of file systems; default --mgs)',
     )
     .option('--capacity-scale <bytes>', 'api: emulated bytes per FSx GiB (default 1 MiB)', sizeOption)
+    .option('--s3-endpoint <url>', 'api: the S3 server of data repositories, path-style (default: AWS S3)')
+    .option('--s3-region <region>', 'api: the Region of S3 requests (default --region)')
     .addHelpText(
       'after',
-      '\nThe api role reads its access keys from NACRE_FSX_ACCESS_KEY_ID and NACRE_FSX_SECRET_ACCESS_KEY.',
+      '\nThe api role reads its access keys from NACRE_FSX_ACCESS_KEY_ID and NACRE_FSX_SECRET_ACCESS_KEY,' +
+        "\nand S3 credentials from the AWS SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, web identity).",
     )
     .action(async (opts: ServerOptions) => {
       const stop = await startRole(opts);
@@ -129,6 +136,16 @@ async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => 
   if (!accessKeyId || !secret) {
     throw new ValidationError('set NACRE_FSX_ACCESS_KEY_ID and NACRE_FSX_SECRET_ACCESS_KEY for the api role');
   }
+  if (opts.s3Endpoint !== undefined && !/^https?:\/\/[^/]+\/?$/.test(opts.s3Endpoint))
+    throw new ValidationError(`--s3-endpoint ${opts.s3Endpoint} must be an http(s)://host[:port] URL`);
+  const store = new S3ObjectStore({
+    region: opts.s3Region ?? opts.region,
+    ...(opts.s3Endpoint !== undefined && { endpoint: opts.s3Endpoint }),
+  });
+  const repositories = new S3Repositories({
+    store,
+    connect: (fsname, signal) => connectLustre({ mgsAddress, fsname, host: opts.host, signal }),
+  });
   const api = await startFsxApi({
     dataDir: opts.dataDir,
     listen: opts.listen,
@@ -139,10 +156,13 @@ async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => 
     mountHost: opts.mountHost ?? mgsAddress,
     backupDir: join(opts.dataDir, 'backups'),
     connectClient: (fsname, signal) => connectLustre({ mgsAddress, fsname, host: opts.host, signal }),
+    repositories,
     ...(opts.capacityScale !== undefined && { capacityScale: opts.capacityScale }),
   });
   announceReady({ role: 'api', address: api.endpoint, endpoint: api.endpoint, region: opts.region });
   return async () => {
     await api.close();
+    await repositories.close();
+    store.close();
   };
 }

@@ -1,0 +1,167 @@
+// The HSM agent behind the FSx API: the DataRepositoryService over an ObjectStore and clients of the emulated file systems.
+import { type Logger, logger } from '../../lib/log.ts';
+import type { LustreClient } from '../../lustre/client/lustre-client.ts';
+import { exportPath } from '../../lustre/hsm/exporter.ts';
+import { importPrefix, keyOfPath, type RepositoryLink } from '../../lustre/hsm/importer.ts';
+import { releasePath } from '../../lustre/hsm/releaser.ts';
+import { type RestoreOptions, runRestorer } from '../../lustre/hsm/restorer.ts';
+import { emptyDir, ensureDir } from '../../lustre/hsm/tree.ts';
+import { isObjectStoreError, type ObjectStore } from '../../platform/object-store.ts';
+import type { DataRepositoryAssociation, DataRepositoryTask } from './repository-model.ts';
+import { parseS3Path } from './repository-rules.ts';
+import type { DataRepositoryService, TaskProgress, TaskScope } from './repository-service.ts';
+
+/** Connects an HSM agent client to the file system `fsname`; the caller closes it. */
+export type ConnectAgent = (fsname: string, signal: AbortSignal) => Promise<LustreClient>;
+
+export interface S3RepositoriesOptions {
+  store: ObjectStore;
+  connect: ConnectAgent;
+  restore?: RestoreOptions;
+  /** Clock of release ages (default Date.now). */
+  now?: () => number;
+}
+
+export function linkOf(a: DataRepositoryAssociation): RepositoryLink {
+  const { bucket, prefix } = parseS3Path(a.DataRepositoryPath);
+  return { bucket, prefix, fsPath: a.FileSystemPath, chunkBytes: a.ImportedFileChunkSize * 1024 * 1024 };
+}
+
+interface Agent {
+  client: Promise<LustreClient>;
+  stop: AbortController;
+  loop?: Promise<void>;
+}
+
+/**
+ * One agent client per file system with associations: it restores released files (long-polling
+ * its MDS) and runs the tasks. Clients are made on first use and closed when the file system has
+ * no association left, or at `close`.
+ */
+export class S3Repositories implements DataRepositoryService {
+  readonly #o: S3RepositoriesOptions;
+  readonly #agents = new Map<string, Agent>();
+  readonly #log: Logger = logger('hsm-agent');
+
+  constructor(opts: S3RepositoriesOptions) {
+    this.#o = opts;
+  }
+
+  async check(a: DataRepositoryAssociation, signal: AbortSignal): Promise<string | undefined> {
+    const { bucket, prefix } = parseS3Path(a.DataRepositoryPath);
+    try {
+      await this.#o.store.checkBucket(bucket, signal);
+      for await (const _ of this.#o.store.list(bucket, prefix, signal)) break;
+      return undefined;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      if (isObjectStoreError(err, 'NoSuchBucket'))
+        return `The S3 bucket ${bucket} does not exist. Create it or fix DataRepositoryPath.`;
+      if (isObjectStoreError(err, 'InvalidCredentials'))
+        return `S3 refused the emulator's credentials for ${a.DataRepositoryPath} (${why}). Fix the S3 access key the emulator runs with.`;
+      if (isObjectStoreError(err, 'AccessDenied'))
+        return `Access to ${a.DataRepositoryPath} is denied (${why}). Allow s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject for the emulator's credentials.`;
+      return `The S3 data repository ${a.DataRepositoryPath} cannot be reached: ${why}`;
+    }
+  }
+
+  async link(fsname: string, a: DataRepositoryAssociation, signal: AbortSignal): Promise<void> {
+    await ensureDir(await this.#client(fsname, signal), a.FileSystemPath, signal);
+  }
+
+  async run(
+    task: DataRepositoryTask,
+    scope: TaskScope,
+    progress: TaskProgress,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const c = await this.#client(scope.fsname, signal);
+    const link = linkOf(scope.association);
+    const paths = scope.paths ?? [link.fsPath];
+    const done = (o: { path: string; ok: boolean; errorCode?: string }) => progress.done(o);
+    for (const p of paths) {
+      if (task.Type === 'IMPORT_METADATA_FROM_REPOSITORY') {
+        const sub = p === link.fsPath ? '' : keyOfPath(link, p, true).slice(link.prefix.length);
+        await importPrefix(c, this.#o.store, link, sub, (n) => progress.found(n), done, signal);
+      } else if (task.Type === 'EXPORT_TO_REPOSITORY') {
+        await exportPath(c, this.#o.store, link, p, {}, (n) => progress.found(n), done, signal);
+      } else if (task.Type === 'RELEASE_DATA_FROM_FILESYSTEM') {
+        const days = task.ReleaseConfiguration?.DurationSinceLastAccess.Value ?? 0;
+        const now = (this.#o.now ?? Date.now)();
+        await releasePath(
+          c,
+          p,
+          days * 86_400_000,
+          now,
+          (n) => progress.found(n),
+          done,
+          (b) => progress.released(b),
+          signal,
+        );
+      } else throw new Error(`${task.Type} tasks are not supported on Lustre file systems`);
+    }
+  }
+
+  async writeReport(url: string, body: string, signal: AbortSignal): Promise<void> {
+    const { bucket, prefix } = parseS3Path(url, 'Report.Path');
+    await this.#o.store.put(bucket, prefix.replace(/\/$/, ''), Buffer.from(body), {}, signal);
+  }
+
+  async unlink(
+    fsname: string,
+    a: DataRepositoryAssociation,
+    deleteData: boolean,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (!deleteData) return;
+    await emptyDir(await this.#client(fsname, signal), a.FileSystemPath, signal);
+  }
+
+  watch(fsname: string, associations: DataRepositoryAssociation[]): void {
+    const agent = this.#agents.get(fsname);
+    if (associations.length === 0) {
+      if (agent) void this.#stop(fsname, agent);
+      return;
+    }
+    const a = agent ?? this.#start(fsname);
+    a.loop ??= a.client
+      .then((c) => runRestorer(c, this.#o.store, this.#o.restore ?? {}, a.stop.signal, this.#log))
+      .catch((err: unknown) => {
+        if (!a.stop.signal.aborted) this.#log.error('restore loop ended', { fsname, error: String(err) });
+      });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#agents].map(([fsname, a]) => this.#stop(fsname, a)));
+  }
+
+  #start(fsname: string): Agent {
+    const stop = new AbortController();
+    const client = (async () => {
+      const c = await this.#o.connect(fsname, AbortSignal.any([stop.signal, AbortSignal.timeout(60_000)]));
+      // Registers this client as an HSM agent: its opens do not wait for restores nor make files dirty.
+      await c.mds.call('hsmAgentPoll', { timeoutMs: 0 }, stop.signal);
+      return c;
+    })();
+    client.catch(() => {
+      if (this.#agents.get(fsname)?.client === client) this.#agents.delete(fsname);
+    });
+    const agent: Agent = { client, stop };
+    this.#agents.set(fsname, agent);
+    return agent;
+  }
+
+  async #stop(fsname: string, a: Agent): Promise<void> {
+    if (this.#agents.get(fsname) === a) this.#agents.delete(fsname);
+    a.stop.abort();
+    await a.loop;
+    await (await a.client.catch(() => undefined))?.close();
+  }
+
+  async #client(fsname: string, signal: AbortSignal): Promise<LustreClient> {
+    const a = this.#agents.get(fsname) ?? this.#start(fsname);
+    signal.throwIfAborted();
+    return await a.client;
+  }
+}

@@ -53,9 +53,9 @@ function kubectlRunner(cluster: Cluster) {
     });
 }
 
-async function startServers(dir: string): Promise<{ children: Child[]; api: string }> {
+async function startServers(dir: string, cluster: Cluster): Promise<{ children: Child[]; api: string }> {
   const children: Child[] = [];
-  const server = async (role: string, name: string, extra: string[] = []) => {
+  const server = async (role: string, name: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) => {
     const c = await startChild({
       name,
       command: process.execPath,
@@ -70,7 +70,12 @@ async function startServers(dir: string): Promise<{ children: Child[]; api: stri
         join(dir, name),
       ].concat(['--listen', '127.0.0.1:0', '--host', 'test-node'], extra),
       logFile: join(dir, 'logs', `${name}.log`),
-      env: { ...process.env, NACRE_FSX_ACCESS_KEY_ID: ACCESS_KEY, NACRE_FSX_SECRET_ACCESS_KEY: SECRET_KEY },
+      env: {
+        ...process.env,
+        NACRE_FSX_ACCESS_KEY_ID: ACCESS_KEY,
+        NACRE_FSX_SECRET_ACCESS_KEY: SECRET_KEY,
+        ...env,
+      },
       timeoutMs: 60_000,
     });
     children.push(c);
@@ -80,7 +85,19 @@ async function startServers(dir: string): Promise<{ children: Child[]; api: stri
     const mgs = (await server('mgs', 'mgs')).ready.address;
     await server('mds', 'mds0', ['--mgs', mgs]);
     await Promise.all([server('oss', 'oss0', ['--mgs', mgs]), server('oss', 'oss1', ['--mgs', mgs])]);
-    const api = await server('api', 'api', ['--mgs', mgs]);
+    // Data repositories live in the cluster's MinIO (credentials from the SDK's chain, as in production).
+    const minio = cluster.minio;
+    const s3 = minio
+      ? {
+          args: ['--s3-endpoint', minio.endpoint],
+          env: {
+            AWS_ACCESS_KEY_ID: minio.accessKey,
+            AWS_SECRET_ACCESS_KEY: minio.secretKey,
+            AWS_REGION: minio.region,
+          },
+        }
+      : { args: [], env: {} };
+    const api = await server('api', 'api', ['--mgs', mgs, ...s3.args], s3.env);
     return { children, api: String(api.ready['endpoint'] ?? `http://${api.ready.address}`) };
   } catch (err) {
     for (const c of children.reverse()) await c.stop(5_000);
@@ -95,7 +112,10 @@ async function startServers(dir: string): Promise<{ children: Child[]; api: stri
 export async function startOperatorEnv(opts: { servers?: boolean } = {}): Promise<OperatorEnv> {
   const dir = await mkdtemp(join(tmpdir(), 'nacre-operator-'));
   await mkdir(join(dir, 'logs'));
-  const cluster = await startCluster({ minio: false, signal: AbortSignal.timeout(40 * 60_000) });
+  const cluster = await startCluster({
+    minio: opts.servers !== false,
+    signal: AbortSignal.timeout(40 * 60_000),
+  });
   let servers: { children: Child[]; api: string } | undefined;
   try {
     const kubectl = kubectlRunner(cluster);
@@ -118,7 +138,7 @@ export async function startOperatorEnv(opts: { servers?: boolean } = {}): Promis
         fsx: undefined,
         stop: () => cluster.stop().then(() => rm(dir, { recursive: true, force: true })),
       };
-    servers = await startServers(dir);
+    servers = await startServers(dir, cluster);
     const sdk = new FSxClient({
       endpoint: servers.api,
       region: 'us-east-1',

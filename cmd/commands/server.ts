@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/index.ts';
+import { startS3EventServer } from '../../src/fsx/server/s3-event-server.ts';
 import { S3Repositories } from '../../src/fsx/server/s3-repositories.ts';
 import { ValidationError } from '../../src/lib/errors.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
@@ -11,7 +12,7 @@ import { startMgs } from '../../src/lustre/mgs/mgs-server.ts';
 import { startOss } from '../../src/lustre/oss/oss-server.ts';
 import { startMdsService } from '../../src/lustre/roles/mds-service.ts';
 import { S3ObjectStore } from '../../src/platform/s3-object-store.ts';
-import { addressOption, defaultHost, listenOption, sizeOption } from './options.ts';
+import { addressOption, defaultHost, intOption, listenOption, sizeOption } from './options.ts';
 
 interface ServerOptions {
   role: 'mgs' | 'mds' | 'oss' | 'api';
@@ -29,6 +30,9 @@ interface ServerOptions {
   capacityScale?: number;
   s3Endpoint?: string;
   s3Region?: string;
+  s3EventsListen?: { host: string; port: number };
+  s3NotificationArn?: string;
+  s3ListingInterval?: number;
 }
 
 export function registerServer(program: Command): void {
@@ -66,6 +70,20 @@ export function registerServer(program: Command): void {
     .option('--capacity-scale <bytes>', 'api: emulated bytes per FSx GiB (default 1 MiB)', sizeOption)
     .option('--s3-endpoint <url>', 'api: the S3 server of data repositories, path-style (default: AWS S3)')
     .option('--s3-region <region>', 'api: the Region of S3 requests (default --region)')
+    .option(
+      '--s3-events-listen <host:port>',
+      'api: serve the webhook S3 bucket notifications are sent to',
+      listenOption,
+    )
+    .option(
+      '--s3-notification-arn <arn>',
+      'api: queue ARN bucket notifications name (e.g. arn:minio:sqs::nacre:webhook)',
+    )
+    .option(
+      '--s3-listing-interval <ms>',
+      'api: automatic import lists the bucket this often as a fallback (0: never)',
+      intOption,
+    )
     .addHelpText(
       'after',
       '\nThe api role reads its access keys from NACRE_FSX_ACCESS_KEY_ID and NACRE_FSX_SECRET_ACCESS_KEY,' +
@@ -145,7 +163,12 @@ async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => 
   const repositories = new S3Repositories({
     store,
     connect: (fsname, signal) => connectLustre({ mgsAddress, fsname, host: opts.host, signal }),
+    ...(opts.s3NotificationArn !== undefined && { notificationArn: opts.s3NotificationArn }),
+    ...(opts.s3ListingInterval !== undefined && { listingIntervalMs: opts.s3ListingInterval }),
   });
+  const events = opts.s3EventsListen
+    ? await startS3EventServer({ listen: opts.s3EventsListen, onEvents: (b) => repositories.handleEvents(b) })
+    : undefined;
   const api = await startFsxApi({
     dataDir: opts.dataDir,
     listen: opts.listen,
@@ -161,6 +184,7 @@ async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => 
   });
   announceReady({ role: 'api', address: api.endpoint, endpoint: api.endpoint, region: opts.region });
   return async () => {
+    await events?.close();
     await api.close();
     await repositories.close();
     store.close();

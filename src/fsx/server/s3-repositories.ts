@@ -1,6 +1,12 @@
 // The HSM agent behind the FSx API: the DataRepositoryService over an ObjectStore and clients of the emulated file systems.
 import { type Logger, logger } from '../../lib/log.ts';
 import type { LustreClient } from '../../lustre/client/lustre-client.ts';
+import {
+  type AutoEvent,
+  applyObjectEvent,
+  parseEventRecords,
+  reconcileListing,
+} from '../../lustre/hsm/auto-import.ts';
 import { exportPath } from '../../lustre/hsm/exporter.ts';
 import { importPrefix, keyOfPath, type RepositoryLink } from '../../lustre/hsm/importer.ts';
 import { releasePath } from '../../lustre/hsm/releaser.ts';
@@ -20,6 +26,10 @@ export interface S3RepositoriesOptions {
   restore?: RestoreOptions;
   /** Clock of release ages (default Date.now). */
   now?: () => number;
+  /** The queue ARN bucket notifications go to (e.g. arn:minio:sqs::nacre:webhook); without it, listing only. */
+  notificationArn?: string;
+  /** How often associations with automatic import list their prefix as a fallback (default 60 s; 0: never). */
+  listingIntervalMs?: number;
 }
 
 export function linkOf(a: DataRepositoryAssociation): RepositoryLink {
@@ -31,6 +41,15 @@ interface Agent {
   client: Promise<LustreClient>;
   stop: AbortController;
   loop?: Promise<void>;
+  /** AVAILABLE associations with an automatic import policy. */
+  autoImport: DataRepositoryAssociation[];
+  /** Event and listing work of this file system, one at a time. */
+  chain: Promise<void>;
+  timer?: NodeJS.Timeout;
+}
+
+function importEvents(a: DataRepositoryAssociation): AutoEvent[] {
+  return a.S3?.AutoImportPolicy?.Events ?? [];
 }
 
 /**
@@ -68,6 +87,60 @@ export class S3Repositories implements DataRepositoryService {
 
   async link(fsname: string, a: DataRepositoryAssociation, signal: AbortSignal): Promise<void> {
     await ensureDir(await this.#client(fsname, signal), a.FileSystemPath, signal);
+    const events = importEvents(a);
+    if (events.length === 0 || !this.#o.notificationArn) return;
+    const { bucket, prefix } = parseS3Path(a.DataRepositoryPath);
+    try {
+      await this.#o.store.setNotification(
+        bucket,
+        {
+          id: a.AssociationId,
+          queueArn: this.#o.notificationArn,
+          prefix,
+          events: [
+            ...(events.some((e) => e !== 'DELETED') ? ['created' as const] : []),
+            ...(events.includes('DELETED') ? ['removed' as const] : []),
+          ],
+        },
+        signal,
+      );
+    } catch (err) {
+      // Automatic import still works through the periodic listing.
+      this.#log.warn('could not configure the bucket notification; falling back to listing', {
+        associationId: a.AssociationId,
+        error: String(err),
+      });
+    }
+  }
+
+  /** An S3 event notification body: applied to every association with automatic import it concerns. */
+  handleEvents(body: unknown): void {
+    const records = parseEventRecords(body);
+    if (records.length === 0) return;
+    for (const [fsname, agent] of this.#agents)
+      for (const dra of agent.autoImport) {
+        const link = linkOf(dra);
+        const mine = records.filter((r) => r.bucket === link.bucket && r.key.startsWith(link.prefix));
+        if (mine.length > 0)
+          this.#enqueue(fsname, agent, async (c, signal) => {
+            for (const r of mine)
+              await applyObjectEvent(c, this.#o.store, link, importEvents(dra), r, signal);
+          });
+      }
+  }
+
+  #enqueue(
+    fsname: string,
+    agent: Agent,
+    work: (c: LustreClient, signal: AbortSignal) => Promise<void>,
+  ): Promise<void> {
+    agent.chain = agent.chain
+      .then(async () => work(await agent.client, agent.stop.signal))
+      .catch((err: unknown) => {
+        if (!agent.stop.signal.aborted)
+          this.#log.warn('automatic import failed', { fsname, error: String(err) });
+      });
+    return agent.chain;
   }
 
   async run(
@@ -125,6 +198,21 @@ export class S3Repositories implements DataRepositoryService {
       return;
     }
     const a = agent ?? this.#start(fsname);
+    a.autoImport = associations.filter((d) => importEvents(d).length > 0);
+    const interval = this.#o.listingIntervalMs ?? 60_000;
+    if (a.autoImport.length > 0 && interval > 0 && !a.timer) {
+      a.timer = setInterval(() => {
+        for (const dra of a.autoImport)
+          void this.#enqueue(fsname, a, (c, signal) =>
+            reconcileListing(c, this.#o.store, linkOf(dra), importEvents(dra), signal).then(() => {}),
+          );
+      }, interval);
+      a.timer.unref();
+    }
+    if (a.autoImport.length === 0 && a.timer) {
+      clearInterval(a.timer);
+      delete a.timer;
+    }
     a.loop ??= a.client
       .then((c) => runRestorer(c, this.#o.store, this.#o.restore ?? {}, a.stop.signal, this.#log))
       .catch((err: unknown) => {
@@ -147,7 +235,7 @@ export class S3Repositories implements DataRepositoryService {
     client.catch(() => {
       if (this.#agents.get(fsname)?.client === client) this.#agents.delete(fsname);
     });
-    const agent: Agent = { client, stop };
+    const agent: Agent = { client, stop, autoImport: [], chain: Promise.resolve() };
     this.#agents.set(fsname, agent);
     return agent;
   }
@@ -155,7 +243,9 @@ export class S3Repositories implements DataRepositoryService {
   async #stop(fsname: string, a: Agent): Promise<void> {
     if (this.#agents.get(fsname) === a) this.#agents.delete(fsname);
     a.stop.abort();
+    if (a.timer) clearInterval(a.timer);
     await a.loop;
+    await a.chain;
     await (await a.client.catch(() => undefined))?.close();
   }
 

@@ -155,7 +155,10 @@ export async function describeDataRepositoryAssociations(ctx: ApiContext, body: 
   const all = repositoryState(ctx).associations;
   let items: DataRepositoryAssociation[];
   if (ids) items = [...new Set(ids)].map((id) => getAssociation(ctx, id).dra);
-  else items = Object.values(all).map((r) => r.dra);
+  else
+    items = Object.values(all)
+      .filter((r) => !r.legacyExportPath)
+      .map((r) => r.dra);
   for (const f of filters ?? []) {
     if (f.name === 'file-system-id') {
       for (const v of f.values)

@@ -403,3 +403,62 @@ test('associations and an interrupted task survive a restart; the task resumes a
   assert.equal(done.Lifecycle, 'SUCCEEDED');
   assert.equal(done.Status!.SucceededCount, 2);
 });
+
+test('legacy ImportPath/ExportPath/AutoImportPolicy link the file system at "/" and import at creation', async () => {
+  await rejectsWith(
+    h.fsx.send(
+      new CreateFileSystemCommand({
+        FileSystemType: 'LUSTRE',
+        StorageCapacity: 1200,
+        SubnetIds: [SUBNET],
+        LustreConfiguration: {
+          DeploymentType: 'SCRATCH_2',
+          ImportPath: 's3://bucket/in',
+          ExportPath: 's3://other/out',
+        },
+      }),
+    ),
+    BadRequest,
+    /same S3 bucket/,
+  );
+  const { FileSystem: created } = await h.fsx.send(
+    new CreateFileSystemCommand({
+      FileSystemType: 'LUSTRE',
+      StorageCapacity: 1200,
+      SubnetIds: [SUBNET],
+      LustreConfiguration: {
+        DeploymentType: 'SCRATCH_2',
+        ImportPath: 's3://bucket/in',
+        AutoImportPolicy: 'NEW_CHANGED',
+      },
+    }),
+  );
+  const cfg = created!.LustreConfiguration!.DataRepositoryConfiguration!;
+  assert.equal(cfg.Lifecycle, 'CREATING');
+  assert.equal(cfg.ImportPath, 's3://bucket/in');
+  assert.match(cfg.ExportPath!, /^s3:\/\/bucket\/FSxLustre\d{8}T\d{6}Z$/);
+  assert.equal(cfg.ImportedFileChunkSize, 1024);
+  const id = created!.FileSystemId!;
+  await waitFor('the link AVAILABLE', async () => {
+    const f = (await h.fsx.send(new DescribeFileSystemsCommand({ FileSystemIds: [id] }))).FileSystems![0]!;
+    return f.LustreConfiguration?.DataRepositoryConfiguration?.Lifecycle === 'AVAILABLE' ? f : undefined;
+  });
+  const { Associations } = await h.fsx.send(
+    new DescribeDataRepositoryAssociationsCommand({ Filters: [{ Name: 'file-system-id', Values: [id] }] }),
+  );
+  assert.deepEqual(Associations, [], 'a legacy link is not an association');
+  const { DataRepositoryTasks } = await h.fsx.send(
+    new DescribeDataRepositoryTasksCommand({ Filters: [{ Name: 'file-system-id', Values: [id] }] }),
+  );
+  assert.equal(DataRepositoryTasks?.[0]?.Type, 'IMPORT_METADATA_FROM_REPOSITORY');
+  await ended(DataRepositoryTasks![0]!.TaskId!);
+  const { DataRepositoryTask: exp } = await h.fsx.send(
+    new CreateDataRepositoryTaskCommand({
+      FileSystemId: id,
+      Type: 'EXPORT_TO_REPOSITORY',
+      Report: { Enabled: false },
+    }),
+  );
+  await ended(exp!.TaskId!);
+  assert.equal(repos.runs.at(-1)!.scope.exportPath, cfg.ExportPath, 'exports go to the ExportPath');
+});

@@ -117,6 +117,8 @@ export class JobRunner implements Jobs {
       case 'create':
         await this.#ensureTargets(rec);
         rec.fs.Lifecycle = 'AVAILABLE';
+        if (rec.fs.LustreConfiguration.DataRepositoryConfiguration)
+          this.#c.repositoryJobs.linkLegacy(rec.fs.FileSystemId);
         return;
       case 'restore':
         return await this.#restore(rec, job);

@@ -40,6 +40,15 @@ export interface LustreConfiguration {
   RootSquashConfiguration?: { RootSquash?: string; NoSquashNids?: string[] };
   MetadataConfiguration?: { Iops?: number; Mode: 'AUTOMATIC' | 'USER_PROVISIONED' };
   EfaEnabled?: boolean;
+  /** The legacy S3 link of CreateFileSystem's ImportPath/ExportPath (mirrors its hidden association). */
+  DataRepositoryConfiguration?: {
+    Lifecycle: string;
+    ImportPath: string;
+    ExportPath: string;
+    ImportedFileChunkSize: number;
+    AutoImportPolicy: string;
+    FailureDetails?: { Message: string };
+  };
 }
 
 export interface AdministrativeAction {

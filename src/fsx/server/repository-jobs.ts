@@ -3,8 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, logger } from '../../lib/log.ts';
 import { repositoryState } from './association-ops.ts';
 import type { ApiContext } from './context.ts';
-import type { AssociationRecord, DataRepositoryAssociation, TaskRecord } from './repository-model.ts';
-import { associationOf, normaliseFileSystemPath, parseS3Path } from './repository-rules.ts';
+import { newId } from './ids.ts';
+import type {
+  AssociationRecord,
+  DataRepositoryAssociation,
+  EventType,
+  TaskRecord,
+} from './repository-model.ts';
+import { associationOf, formatS3Path, normaliseFileSystemPath, parseS3Path } from './repository-rules.ts';
 import type { FileResult, TaskScope } from './repository-service.ts';
 import { addTask } from './task-ops.ts';
 
@@ -13,6 +19,8 @@ export interface RepositoryJobs {
   kickAssociation(id: string): void;
   kickTask(id: string): void;
   cancelTask(id: string): void;
+  /** Links a file system created with ImportPath through a hidden association at "/" (import at creation, as FSx does). */
+  linkLegacy(fileSystemId: string): void;
 }
 
 function message(err: unknown): string {
@@ -59,6 +67,44 @@ export class RepositoryJobRunner implements RepositoryJobs {
     this.#cancels.get(id)?.abort();
     const rec = repositoryState(this.#c).tasks[id];
     if (rec?.task.Lifecycle === 'CANCELING' && !this.#running.has(`task:${id}`)) this.kickTask(id);
+  }
+
+  linkLegacy(fileSystemId: string): void {
+    const fs = this.#c.store.state.fileSystems[fileSystemId];
+    const cfg = fs?.fs.LustreConfiguration.DataRepositoryConfiguration;
+    const state = repositoryState(this.#c);
+    if (
+      !fs ||
+      !cfg ||
+      Object.values(state.associations).some((a) => a.legacyExportPath && a.dra.FileSystemId === fileSystemId)
+    )
+      return;
+    const id = newId('dra');
+    const events = {
+      NONE: [],
+      NEW: ['NEW'],
+      NEW_CHANGED: ['NEW', 'CHANGED'],
+      NEW_CHANGED_DELETED: ['NEW', 'CHANGED', 'DELETED'],
+    }[cfg.AutoImportPolicy] as EventType[] | undefined;
+    const loc = parseS3Path(cfg.ImportPath, 'ImportPath');
+    state.associations[id] = {
+      dra: {
+        AssociationId: id,
+        ResourceARN: `arn:aws:fsx:${this.#c.region}:${this.#c.accountId}:association/${fileSystemId}/${id}`,
+        FileSystemId: fileSystemId,
+        Lifecycle: 'CREATING',
+        FileSystemPath: '/',
+        DataRepositoryPath: formatS3Path(loc),
+        BatchImportMetaDataOnCreate: true,
+        ImportedFileChunkSize: cfg.ImportedFileChunkSize,
+        ...(events?.length ? { S3: { AutoImportPolicy: { Events: events } } } : {}),
+        Tags: [],
+        CreationTime: this.#c.now() / 1000,
+      },
+      job: { kind: 'create' },
+      legacyExportPath: cfg.ExportPath,
+    };
+    void this.#c.store.commit().then(() => this.kickAssociation(id));
   }
 
   /** Picks up every association and task that was in flight when the emulator stopped. */
@@ -144,6 +190,13 @@ export class RepositoryJobRunner implements RepositoryJobs {
       rec.dra.FailureDetails = { Message: message(err) };
     }
     delete rec.job;
+    const legacy = rec.legacyExportPath ? this.#c.store.state.fileSystems[rec.dra.FileSystemId] : undefined;
+    const cfg = legacy?.fs.LustreConfiguration.DataRepositoryConfiguration;
+    if (cfg) {
+      cfg.Lifecycle = rec.dra.Lifecycle;
+      if (rec.dra.FailureDetails) cfg.FailureDetails = rec.dra.FailureDetails;
+      else delete cfg.FailureDetails;
+    }
     await store.commit();
     this.#watchAll();
     const next = Object.values(repositoryState(this.#c).tasks).find(
@@ -183,10 +236,10 @@ export class RepositoryJobRunner implements RepositoryJobs {
       .map((a) => a.dra)
       .filter((d) => d.FileSystemId === rec.task.FileSystemId && d.Lifecycle === 'AVAILABLE');
     const t = rec.task;
-    if (t.Paths.length === 0 || (t.Type === 'RELEASE_DATA_FROM_FILESYSTEM' && t.Paths.includes('/')))
-      return all.map((association) => ({ fsname, association, paths: undefined }));
     const scopes = new Map<string, TaskScope>();
-    for (const raw of t.Paths) {
+    const everything =
+      t.Paths.length === 0 || (t.Type === 'RELEASE_DATA_FROM_FILESYSTEM' && t.Paths.includes('/'));
+    for (const raw of everything ? [] : t.Paths) {
       let dra: DataRepositoryAssociation | undefined;
       let fsPath: string;
       if (t.Type === 'IMPORT_METADATA_FROM_REPOSITORY') {
@@ -216,7 +269,20 @@ export class RepositoryJobRunner implements RepositoryJobs {
       if (fsPath === dra.FileSystemPath) s.paths = undefined;
       scopes.set(dra.AssociationId, s);
     }
-    return [...scopes.values()];
+    const legacy = new Map(
+      Object.values(repositoryState(this.#c).associations)
+        .filter((a) => a.legacyExportPath)
+        .map((a) => [a.dra.AssociationId, a.legacyExportPath!]),
+    );
+    const out =
+      t.Paths.length === 0 || (t.Type === 'RELEASE_DATA_FROM_FILESYSTEM' && t.Paths.includes('/'))
+        ? all.map((association): TaskScope => ({ fsname, association, paths: undefined }))
+        : [...scopes.values()];
+    for (const s of out) {
+      const e = legacy.get(s.association.AssociationId);
+      if (e) s.exportPath = e;
+    }
+    return out;
   }
 
   async #runTask(id: string): Promise<void> {

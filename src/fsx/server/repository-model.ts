@@ -88,6 +88,8 @@ export type AssociationJob =
 export interface AssociationRecord {
   dra: DataRepositoryAssociation;
   job?: AssociationJob;
+  /** The link of a file system created with ImportPath: not listed by DescribeDataRepositoryAssociations; exports go to this S3 path. */
+  legacyExportPath?: string;
 }
 
 export interface TaskRecord {

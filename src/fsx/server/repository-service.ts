@@ -24,6 +24,8 @@ export interface TaskScope {
   fsname: string;
   association: DataRepositoryAssociation;
   paths: string[] | undefined;
+  /** Where exports go when not to the association's DataRepositoryPath (a legacy ExportPath). */
+  exportPath?: string;
 }
 
 /**

@@ -158,7 +158,10 @@ export class S3Repositories implements DataRepositoryService {
         const sub = p === link.fsPath ? '' : keyOfPath(link, p, true).slice(link.prefix.length);
         await importPrefix(c, this.#o.store, link, sub, (n) => progress.found(n), done, signal);
       } else if (task.Type === 'EXPORT_TO_REPOSITORY') {
-        await exportPath(c, this.#o.store, link, p, {}, (n) => progress.found(n), done, signal);
+        const target = scope.exportPath
+          ? { ...link, prefix: parseS3Path(scope.exportPath, 'ExportPath').prefix }
+          : link;
+        await exportPath(c, this.#o.store, target, p, {}, (n) => progress.found(n), done, signal);
       } else if (task.Type === 'RELEASE_DATA_FROM_FILESYSTEM') {
         const days = task.ReleaseConfiguration?.DurationSinceLastAccess.Value ?? 0;
         const now = (this.#o.now ?? Date.now)();

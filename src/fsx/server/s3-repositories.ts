@@ -7,7 +7,7 @@ import {
   parseEventRecords,
   reconcileListing,
 } from '../../lustre/hsm/auto-import.ts';
-import { exportPath } from '../../lustre/hsm/exporter.ts';
+import { autoExportPass, exportPath } from '../../lustre/hsm/exporter.ts';
 import { importPrefix, keyOfPath, type RepositoryLink } from '../../lustre/hsm/importer.ts';
 import { releasePath } from '../../lustre/hsm/releaser.ts';
 import { type RestoreOptions, runRestorer } from '../../lustre/hsm/restorer.ts';
@@ -30,6 +30,8 @@ export interface S3RepositoriesOptions {
   notificationArn?: string;
   /** How often associations with automatic import list their prefix as a fallback (default 60 s; 0: never). */
   listingIntervalMs?: number;
+  /** How often associations with automatic export look for closed new and changed files (default 2 s). */
+  autoExportIntervalMs?: number;
 }
 
 export function linkOf(a: DataRepositoryAssociation): RepositoryLink {
@@ -43,6 +45,9 @@ interface Agent {
   loop?: Promise<void>;
   /** AVAILABLE associations with an automatic import policy. */
   autoImport: DataRepositoryAssociation[];
+  /** AVAILABLE associations with an automatic export policy. */
+  autoExport: DataRepositoryAssociation[];
+  exportTimer?: NodeJS.Timeout;
   /** Event and listing work of this file system, one at a time. */
   chain: Promise<void>;
   timer?: NodeJS.Timeout;
@@ -216,6 +221,31 @@ export class S3Repositories implements DataRepositoryService {
       clearInterval(a.timer);
       delete a.timer;
     }
+    a.autoExport = associations.filter((d) => (d.S3?.AutoExportPolicy?.Events.length ?? 0) > 0);
+    if (a.autoExport.length > 0 && !a.exportTimer) {
+      let busy = false;
+      a.exportTimer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        void this.#enqueue(fsname, a, async (c, signal) => {
+          for (const dra of a.autoExport)
+            await autoExportPass(
+              c,
+              this.#o.store,
+              linkOf(dra),
+              dra.S3?.AutoExportPolicy?.Events ?? [],
+              signal,
+            );
+        }).finally(() => {
+          busy = false;
+        });
+      }, this.#o.autoExportIntervalMs ?? 2_000);
+      a.exportTimer.unref();
+    }
+    if (a.autoExport.length === 0 && a.exportTimer) {
+      clearInterval(a.exportTimer);
+      delete a.exportTimer;
+    }
     a.loop ??= a.client
       .then((c) => runRestorer(c, this.#o.store, this.#o.restore ?? {}, a.stop.signal, this.#log))
       .catch((err: unknown) => {
@@ -238,7 +268,7 @@ export class S3Repositories implements DataRepositoryService {
     client.catch(() => {
       if (this.#agents.get(fsname)?.client === client) this.#agents.delete(fsname);
     });
-    const agent: Agent = { client, stop, autoImport: [], chain: Promise.resolve() };
+    const agent: Agent = { client, stop, autoImport: [], autoExport: [], chain: Promise.resolve() };
     this.#agents.set(fsname, agent);
     return agent;
   }
@@ -247,6 +277,7 @@ export class S3Repositories implements DataRepositoryService {
     if (this.#agents.get(fsname) === a) this.#agents.delete(fsname);
     a.stop.abort();
     if (a.timer) clearInterval(a.timer);
+    if (a.exportTimer) clearInterval(a.exportTimer);
     await a.loop;
     await a.chain;
     await (await a.client.catch(() => undefined))?.close();

@@ -7,7 +7,7 @@ import { connectLustre, type LustreClient } from '../client/lustre-client.ts';
 import { startTestCluster, type TestCluster } from '../client/test-cluster.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_RELEASED } from '../mds/hsm.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
-import { exportPath } from './exporter.ts';
+import { autoExportPass, exportPath } from './exporter.ts';
 import { importPrefix, type RepositoryLink } from './importer.ts';
 import { formatPosixMetadata } from './posix-metadata.ts';
 import { releasePath } from './releaser.ts';
@@ -191,4 +191,27 @@ test('S3 down during a lazy load: EIO after bounded retries, the file stays rele
     store.down = false;
   }
   assert.equal((await readWhole(user, '/repo/mine')).length, 200_000);
+});
+
+test('automatic export takes new and changed files once they are closed, not while they are open', async () => {
+  const dir = await user.resolvePath('/repo', signal);
+  const { handle } = await user.create(ROOT_CREDENTIALS, dir.ino, 'auto', 0o100644, 0o1, signal);
+  await user.write(handle, 0, Buffer.from('v1'), signal);
+  assert.equal(await autoExportPass(agent, store, link, ['NEW', 'CHANGED'], signal), 0, 'open: not yet');
+  assert.equal(store.buckets.get('b')!.has('p/auto'), false);
+  await user.release(handle, signal);
+  assert.equal(await autoExportPass(agent, store, link, ['NEW', 'CHANGED'], signal), 1);
+  assert.equal(store.buckets.get('b')!.get('p/auto')!.body.toString(), 'v1');
+  const w = await user.open(
+    ROOT_CREDENTIALS,
+    (await user.resolvePath('/repo/auto', signal)).ino,
+    0o2,
+    signal,
+  );
+  await user.write(w, 0, Buffer.from('v2'), signal);
+  await user.release(w, signal);
+  assert.equal(await autoExportPass(agent, store, link, ['NEW'], signal), 0, 'CHANGED not in the policy');
+  assert.equal(await autoExportPass(agent, store, link, ['NEW', 'CHANGED'], signal), 1);
+  assert.equal(store.buckets.get('b')!.get('p/auto')!.body.toString(), 'v2');
+  assert.equal(await stateOf('/repo/auto'), HS_EXISTS | HS_ARCHIVED);
 });

@@ -4,8 +4,8 @@ import type { HsmState } from './hsm.ts';
 import type { RestoreRequest } from './hsm-coordinator.ts';
 
 export interface HsmMethods {
-  /** A file's HSM flags (Lustre's values), archive id and archive location. */
-  hsmState: { args: { ino: number }; result: HsmState };
+  /** A file's HSM flags (Lustre's values), archive id and archive location, and whether any client has it open. */
+  hsmState: { args: { ino: number }; result: HsmState & { open: boolean } };
   /** lfs hsm_set / hsm_clear; see hsm.ts for who may change what. */
   hsmSet: {
     args: {

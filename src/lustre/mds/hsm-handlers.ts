@@ -28,7 +28,7 @@ export const hsmImpls: { [M in keyof HsmMethods]: HsmImpl<M> } = {
     const i = ino(a);
     return c.mdt.read(() => {
       c.mdt.ns.inode(i);
-      return hsmGet(c.mdt.store.db, i);
+      return { ...hsmGet(c.mdt.store.db, i), open: c.mdt.store.openCount(i) > 0 };
     });
   },
   hsmSet: (a, c) => {

@@ -174,6 +174,9 @@ test('round trip: files written in a mount are exported with their metadata, rel
   assert.equal(await report.Body!.transformToString(), '', 'no failed files in the report');
   assert.match(await hsmState(`${d}/small`), /\(0x00000009\) exists archived/);
 
+  const used = async () =>
+    Number((await sh(nacreCli(`lfs df ${a.mount}`))).match(/filesystem_summary:\s+\d+\s+(\d+)/)![1]);
+  const usedBefore = await used();
   const released = await runTask({
     FileSystemId: a.fs.FileSystemId!,
     Type: 'RELEASE_DATA_FROM_FILESYSTEM',
@@ -190,6 +193,9 @@ test('round trip: files written in a mount are exported with their metadata, rel
     [await stat(`${d}/small`), await stat(`${d}/sub/big`)],
     statsBefore,
     'a released file keeps its metadata',
+  );
+  await until('lfs df counts the released space as free', async () =>
+    usedBefore - (await used()) >= 19 * 2 ** 20 ? true : undefined,
   );
   assert.equal(await sh(`sha256sum < ${d}/sub/big`), bigSum, 'read back from S3 on first access');
   assert.match(await hsmState(`${d}/sub/big`), /\(0x00000009\) exists archived/);

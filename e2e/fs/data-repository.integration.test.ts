@@ -25,6 +25,7 @@ let minio: MinioServer;
 let s3: S3Client;
 let fs: FsProcesses;
 let fsx: FSxClient;
+let apiEndpoint: string;
 
 before(async () => {
   minio = await startMinio();
@@ -48,8 +49,9 @@ before(async () => {
       AWS_REGION: minio.region,
     },
   );
+  apiEndpoint = String(api.child!.ready.address);
   fsx = new FSxClient({
-    endpoint: api.child!.ready.address,
+    endpoint: apiEndpoint,
     region: 'us-east-1',
     credentials: keys,
     maxAttempts: 1,
@@ -244,6 +246,36 @@ test('a bucket that does not exist makes the association MISCONFIGURED, saying s
   });
   assert.equal(dra.Lifecycle, 'MISCONFIGURED');
   assert.match(dra.FailureDetails!.Message!, /no-such-bucket does not exist/);
+});
+
+test('the AWS CLI drives associations and tasks with --endpoint-url', async () => {
+  const f = await mountedFileSystem('cli');
+  await sh(`mkdir -p ${f.mount}/cli && echo from-cli > ${f.mount}/cli/f`);
+  const endpoint = apiEndpoint;
+  const env = `AWS_ACCESS_KEY_ID=${keys.accessKeyId} AWS_SECRET_ACCESS_KEY=${keys.secretAccessKey} AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=''`;
+  const aws = async (args: string) =>
+    JSON.parse(
+      await sh(`${env} aws fsx ${args} --endpoint-url ${endpoint} --region us-east-1 --output json`),
+    ) as unknown;
+  const created = (await aws(
+    `create-data-repository-association --file-system-id ${f.fs.FileSystemId} --file-system-path /cli --data-repository-path s3://repo/cli/`,
+  )) as { Association: { AssociationId: string; Lifecycle: string } };
+  assert.equal(created.Association.Lifecycle, 'CREATING');
+  await until('AVAILABLE', async () => {
+    const d = (await aws(
+      `describe-data-repository-associations --association-ids ${created.Association.AssociationId}`,
+    )) as {
+      Associations: { Lifecycle: string }[];
+    };
+    return d.Associations[0]!.Lifecycle === 'AVAILABLE' ? true : undefined;
+  });
+  const task = (await aws(
+    `create-data-repository-task --file-system-id ${f.fs.FileSystemId} --type EXPORT_TO_REPOSITORY --paths cli --report Enabled=false`,
+  )) as { DataRepositoryTask: { TaskId: string } };
+  const done = await ended(task.DataRepositoryTask.TaskId);
+  assert.equal(done.Lifecycle, 'SUCCEEDED', done.FailureDetails?.Message);
+  const obj = await s3.send(new GetObjectCommand({ Bucket: 'repo', Key: 'cli/f' }));
+  assert.equal(await obj.Body!.transformToString(), 'from-cli\n');
 });
 
 test('with MinIO down a lazy load fails with EIO, and the same read works once MinIO is back', async () => {

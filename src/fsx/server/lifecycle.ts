@@ -241,6 +241,7 @@ export class JobRunner implements Jobs {
       await backups?.delete(id);
     }
     delete store.state.fileSystems[rec.fs.FileSystemId];
+    this.#c.repositoryJobs.forgetFileSystem(fsname);
   }
 
   async #runBackup(id: string): Promise<void> {

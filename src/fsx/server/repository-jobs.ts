@@ -21,6 +21,8 @@ export interface RepositoryJobs {
   cancelTask(id: string): void;
   /** Links a file system created with ImportPath through a hidden association at "/" (import at creation, as FSx does). */
   linkLegacy(fileSystemId: string): void;
+  /** A file system was deleted: its associations go and the agent lets go of it. */
+  forgetFileSystem(fsname: string): void;
 }
 
 function message(err: unknown): string {
@@ -67,6 +69,11 @@ export class RepositoryJobRunner implements RepositoryJobs {
     this.#cancels.get(id)?.abort();
     const rec = repositoryState(this.#c).tasks[id];
     if (rec?.task.Lifecycle === 'CANCELING' && !this.#running.has(`task:${id}`)) this.kickTask(id);
+  }
+
+  forgetFileSystem(fsname: string): void {
+    this.#c.repositories?.watch(fsname, []);
+    this.#watchAll();
   }
 
   linkLegacy(fileSystemId: string): void {
@@ -143,8 +150,12 @@ export class RepositoryJobRunner implements RepositoryJobs {
     const { state } = this.#c.store;
     const byFs = new Map<string, DataRepositoryAssociation[]>();
     for (const r of Object.values(state.fileSystems)) byFs.set(r.fs.FileSystemId, []);
-    for (const a of Object.values(repositoryState(this.#c).associations))
-      if (a.dra.Lifecycle === 'AVAILABLE') byFs.get(a.dra.FileSystemId)?.push(a.dra);
+    const associations = repositoryState(this.#c).associations;
+    for (const [id, a] of Object.entries(associations)) {
+      // A file system's associations go with it, as on FSx.
+      if (!byFs.has(a.dra.FileSystemId)) delete associations[id];
+      else if (a.dra.Lifecycle === 'AVAILABLE') byFs.get(a.dra.FileSystemId)?.push(a.dra);
+    }
     for (const [fsId, list] of byFs) {
       const fs = state.fileSystems[fsId];
       if (fs) svc.watch(fs.fs.LustreConfiguration.MountName, list);

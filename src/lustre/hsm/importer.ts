@@ -1,4 +1,5 @@
 // Import: S3 objects under a prefix become files, directories and symlinks with their POSIX metadata, content left released in S3.
+import { randomBytes } from 'node:crypto';
 import { FsError } from '../../lib/errors.ts';
 import type { ObjectStore, ObjectSummary } from '../../platform/object-store.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
@@ -127,13 +128,15 @@ export async function importObject(
   }
   const location = formatLocation({ bucket: link.bucket, key: o.key, etag: head.etag });
   let file: Attr;
+  let staged: string | undefined;
   if (existing && (existing.mode & S_IFMT) === S_IFREG) {
     const st = await c.mds.call('hsmState', { ino: existing.ino }, signal);
     if (parseLocation(st.location)?.etag === head.etag && !(st.flags & HS_DIRTY)) return;
     file = existing;
   } else {
-    if (existing) await removeEntry(c, parent.ino, name, existing, signal);
-    const made = await c.create(ROOT_CREDENTIALS, parent.ino, name, S_IFREG | perm, O_WRONLY, signal);
+    // A new file is made under a hidden name and renamed into place when complete, so nobody sees it half imported.
+    staged = `.${name}.nacre-import-${randomBytes(4).toString('hex')}`;
+    const made = await c.create(ROOT_CREDENTIALS, parent.ino, staged, S_IFREG | perm, O_WRONLY, signal);
     await c.release(made.handle, signal);
     const stripes = Math.max(1, Math.ceil(head.size / link.chunkBytes));
     await c.setstripe(
@@ -158,6 +161,10 @@ export async function importObject(
   const st = await c.mds.call('hsmState', { ino: file.ino }, signal);
   if (!(st.flags & HS_RELEASED))
     await c.mds.mutate('hsmRelease', { cred: ROOT_CREDENTIALS, ino: file.ino }, signal);
+  if (staged !== undefined) {
+    if (existing) await removeEntry(c, parent.ino, name, existing, signal);
+    await c.rename(ROOT_CREDENTIALS, parent.ino, staged, parent.ino, name, 0, signal);
+  }
 }
 
 async function removeEntry(

@@ -10,6 +10,7 @@ import {
   type HsmState,
 } from '../mds/hsm.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
+import { whileRestoring } from './hsm-wait.ts';
 import type { LfsTarget } from './lfs.ts';
 import { connectLustre } from './lustre-client.ts';
 
@@ -92,7 +93,7 @@ export function lfsHsmRelease(t: LfsTarget, cred = ROOT_CREDENTIALS): Promise<st
 
 export function lfsHsmRestore(t: LfsTarget): Promise<string> {
   return withFile(t, async (c, ino) => {
-    await c.mds.call('hsmRestore', { ino }, t.signal);
+    await whileRestoring(() => c.mds.call('hsmRestore', { ino }, t.signal), t.signal);
     return '';
   });
 }

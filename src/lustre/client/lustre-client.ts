@@ -19,6 +19,7 @@ import {
   type SetAttrChanges,
   type StatFs,
 } from '../types.ts';
+import { whileRestoring } from './hsm-wait.ts';
 import { InodeCache } from './inode-cache.ts';
 import { waitForLock } from './lock-wait.ts';
 import { MdsSession } from './mds-session.ts';
@@ -183,7 +184,10 @@ export class LustreClient implements FileSystemClient {
     changes: SetAttrChanges,
     signal?: AbortSignal,
   ): Promise<Attr> {
-    const attr = await this.#mds.mutate('setattr', { cred, ino, changes }, signal);
+    const attr = await whileRestoring(
+      () => this.#mds.mutate('setattr', { cred, ino, changes }, signal),
+      signal,
+    );
     if (changes.size !== undefined) {
       await this.#files.truncateObjects(ino, changes.size, signal);
     }
@@ -289,7 +293,7 @@ export class LustreClient implements FileSystemClient {
   // --- open files and data ------------------------------------------------------------------------
 
   async open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle> {
-    const r = await this.#mds.mutate('open', { cred, ino, flags }, signal);
+    const r = await whileRestoring(() => this.#mds.mutate('open', { cred, ino, flags }, signal), signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
     return await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal);
   }

@@ -46,7 +46,7 @@ export class HsmCoordinator {
     return seen !== undefined && Date.now() - seen < AGENT_TIMEOUT_MS;
   }
 
-  /** Resolves once `ino` is not released; EIO when the agent failed, ETIMEDOUT after `timeoutMs`. */
+  /** Resolves once `ino` is not released; EIO when the agent failed, EINPROGRESS (ask again) after `timeoutMs`. */
   async restore(ino: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (!(hsmGet(this.#mdt.store.db, ino).flags & HS_RELEASED)) return;
     let p = this.#pending.get(ino);
@@ -59,7 +59,7 @@ export class HsmCoordinator {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         entry.waiters = entry.waiters.filter((w) => w !== waiter);
-        reject(new FsError('ETIMEDOUT', `the restore of inode ${ino} from the archive is still running`));
+        reject(new FsError('EINPROGRESS', `the restore of inode ${ino} from the archive is still running`));
       }, timeoutMs);
       const waiter = {
         resolve: () => {

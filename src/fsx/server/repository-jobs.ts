@@ -208,8 +208,9 @@ export class RepositoryJobRunner implements RepositoryJobs {
       if (rec.dra.FailureDetails) cfg.FailureDetails = rec.dra.FailureDetails;
       else delete cfg.FailureDetails;
     }
-    await store.commit();
+    // The agent learns of the association before anyone can see it AVAILABLE (an event right after must not be missed).
     this.#watchAll();
+    await store.commit();
     const next = Object.values(repositoryState(this.#c).tasks).find(
       (t) => t.task.Lifecycle === 'PENDING' && t.associationIds.includes(id),
     );

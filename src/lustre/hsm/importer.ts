@@ -1,9 +1,10 @@
 // Import: S3 objects under a prefix become files, directories and symlinks with their POSIX metadata, content left released in S3.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FsError } from '../../lib/errors.ts';
 import type { ObjectStore, ObjectSummary } from '../../platform/object-store.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
-import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../mds/hsm.ts';
+import { HS_DIRTY } from '../mds/hsm.ts';
 import { type Attr, ROOT_CREDENTIALS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../types.ts';
 import { formatLocation, parseLocation, parsePosixMetadata } from './posix-metadata.ts';
 import { errorCode } from './report-codes.ts';
@@ -28,6 +29,8 @@ export interface FileOutcome {
 
 const O_WRONLY = 0o1;
 const STRIPE_SIZE = 1024 * 1024;
+/** Tries to swap a changed file in while it is open (about 10 s in all). */
+const REPLACE_ATTEMPTS = 10;
 
 /** The file system path of an object key (undefined for the prefix itself). */
 export function pathOfKey(link: RepositoryLink, key: string): string | undefined {
@@ -127,44 +130,37 @@ export async function importObject(
     return;
   }
   const location = formatLocation({ bucket: link.bucket, key: o.key, etag: head.etag });
-  let file: Attr;
-  let staged: string | undefined;
   if (existing && (existing.mode & S_IFMT) === S_IFREG) {
     const st = await c.mds.call('hsmState', { ino: existing.ino }, signal);
     if (parseLocation(st.location)?.etag === head.etag && !(st.flags & HS_DIRTY)) return;
-    file = existing;
-  } else {
-    // A new file is made under a hidden name and renamed into place when complete, so nobody sees it half imported.
-    staged = `.${name}.nacre-import-${randomBytes(4).toString('hex')}`;
-    const made = await c.create(ROOT_CREDENTIALS, parent.ino, staged, S_IFREG | perm, O_WRONLY, signal);
-    await c.release(made.handle, signal);
-    const stripes = Math.max(1, Math.ceil(head.size / link.chunkBytes));
-    await c.setstripe(
-      ROOT_CREDENTIALS,
-      made.attr.ino,
-      { stripeCount: Math.min(stripes, c.config.osts.length), stripeSize: STRIPE_SIZE, stripeOffset: -1 },
-      signal,
-    );
-    file = made.attr;
+    // The archive wins: the new version replaces the file in one step, once nobody has it open.
+    const replacement = { size: head.size, mode: perm, ...owner, ...times, location, archiveId: 1 };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await c.mds.mutate('hsmReplace', { cred: ROOT_CREDENTIALS, ino: existing.ino, replacement }, signal);
+        return;
+      } catch (err) {
+        if (!(err instanceof FsError && err.code === 'EBUSY') || attempt >= REPLACE_ATTEMPTS) throw err;
+        await sleep(Math.min(2000, 50 * 2 ** attempt), undefined, { signal });
+      }
+    }
   }
-  // The MDS records the size only: the objects stay empty until a restore fills them.
-  await c.mds.mutate(
-    'setattr',
-    { cred: ROOT_CREDENTIALS, ino: file.ino, changes: { mode: perm, ...owner, size: head.size, ...times } },
+  // A new file is made under a hidden name and renamed into place when complete, so nobody sees it half imported.
+  const staged = `.${name}.nacre-import-${randomBytes(4).toString('hex')}`;
+  const made = await c.create(ROOT_CREDENTIALS, parent.ino, staged, S_IFREG | perm, O_WRONLY, signal);
+  await c.release(made.handle, signal);
+  const stripes = Math.max(1, Math.ceil(head.size / link.chunkBytes));
+  await c.setstripe(
+    ROOT_CREDENTIALS,
+    made.attr.ino,
+    { stripeCount: Math.min(stripes, c.config.osts.length), stripeSize: STRIPE_SIZE, stripeOffset: -1 },
     signal,
   );
-  await c.mds.mutate(
-    'hsmSet',
-    { cred: ROOT_CREDENTIALS, ino: file.ino, set: HS_ARCHIVED, clear: HS_DIRTY, archiveId: 1, location },
-    signal,
-  );
-  const st = await c.mds.call('hsmState', { ino: file.ino }, signal);
-  if (!(st.flags & HS_RELEASED))
-    await c.mds.mutate('hsmRelease', { cred: ROOT_CREDENTIALS, ino: file.ino }, signal);
-  if (staged !== undefined) {
-    if (existing) await removeEntry(c, parent.ino, name, existing, signal);
-    await c.rename(ROOT_CREDENTIALS, parent.ino, staged, parent.ino, name, 0, signal);
-  }
+  // Never-written objects: the MDS records size and state only; a restore fills the objects.
+  const replacement = { size: head.size, mode: perm, ...owner, ...times, location, archiveId: 1 };
+  await c.mds.mutate('hsmReplace', { cred: ROOT_CREDENTIALS, ino: made.attr.ino, replacement }, signal);
+  if (existing) await removeEntry(c, parent.ino, name, existing, signal);
+  await c.rename(ROOT_CREDENTIALS, parent.ino, staged, parent.ino, name, 0, signal);
 }
 
 async function removeEntry(

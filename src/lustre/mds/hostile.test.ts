@@ -44,6 +44,7 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   hsmSet: ['xid', 'cred', 'ino', 'set', 'clear'],
   hsmRelease: ['xid', 'cred', 'ino'],
   hsmRestore: ['ino'],
+  hsmReplace: ['xid', 'cred', 'ino', 'replacement'],
   hsmAgentPoll: ['timeoutMs'],
   hsmRestoreDone: ['xid', 'ino', 'error', 'mtimeMs'],
 };

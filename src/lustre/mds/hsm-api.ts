@@ -1,6 +1,6 @@
 // The MDS's HSM RPCs (lfs hsm_state|hsm_set|hsm_release|hsm_restore and the HSM agent's), merged into MdsMethods.
 import type { Credentials } from '../types.ts';
-import type { HsmState } from './hsm.ts';
+import type { HsmReplacement, HsmState } from './hsm.ts';
 import type { RestoreRequest } from './hsm-coordinator.ts';
 
 export interface HsmMethods {
@@ -21,6 +21,11 @@ export interface HsmMethods {
   };
   /** lfs hsm_release: frees the OST objects of an archived, clean, closed file. */
   hsmRelease: { args: { xid: number; cred: Credentials; ino: number }; result: HsmState };
+  /** The HSM agent swaps in a newer archived version (see hsmReplace in hsm.ts). */
+  hsmReplace: {
+    args: { xid: number; cred: Credentials; ino: number; replacement: HsmReplacement };
+    result: HsmState;
+  };
   /** lfs hsm_restore: resolves when the file's content is back (EIO if the agent failed). */
   hsmRestore: { args: { ino: number }; result: HsmState };
   /** An HSM agent waits up to `timeoutMs` for a restore to do; null when there was none. */

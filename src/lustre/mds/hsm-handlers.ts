@@ -1,11 +1,20 @@
 // Binds the HSM RPCs to an MDT, and the HSM side of open: wait for a restore of a released file, mark an archived file dirty when opened for writing.
 import { FsError } from '../../lib/errors.ts';
-import { type Args, int, optStr } from '../protocol/args.ts';
-import { HS_RELEASED, hsmGet, hsmMarkDirty, hsmRelease, hsmRestored, hsmSet } from './hsm.ts';
+import { type Args, asArgs, int, num, optStr, str } from '../protocol/args.ts';
+import {
+  HS_RELEASED,
+  type HsmReplacement,
+  hsmGet,
+  hsmMarkDirty,
+  hsmRelease,
+  hsmReplace,
+  hsmRestored,
+  hsmSet,
+} from './hsm.ts';
 import type { HsmMethods } from './hsm-api.ts';
 import { coordinatorOf } from './hsm-coordinator.ts';
 import { blocksFor } from './inodes.ts';
-import { cred, ino } from './mds-args.ts';
+import { cred, ino, intIn } from './mds-args.ts';
 import type { Caller, Mdt } from './mdt.ts';
 
 interface Attached extends Caller {
@@ -46,6 +55,23 @@ export const hsmImpls: { [M in keyof HsmMethods]: HsmImpl<M> } = {
   hsmRelease: (a, c) => {
     const i = ino(a);
     return c.mdt.mutate(c, int(a, 'xid'), cred(a), (op) => hsmRelease(c.mdt.ns, op, i));
+  },
+  hsmReplace: (a, c) => {
+    const i = ino(a);
+    const r = asArgs(a['replacement']);
+    const id = (k: string) => (r[k] === undefined ? undefined : intIn(r, k, 0, 0xffffffff));
+    const replacement: HsmReplacement = {
+      size: int(r, 'size', { min: 0 }),
+      atimeMs: num(r, 'atimeMs'),
+      mtimeMs: num(r, 'mtimeMs'),
+      location: str(r, 'location', 4096),
+      archiveId: int(r, 'archiveId', { min: 0 }),
+    };
+    const [mode, uid, gid] = [id('mode'), id('uid'), id('gid')];
+    if (mode !== undefined) replacement.mode = mode;
+    if (uid !== undefined) replacement.uid = uid;
+    if (gid !== undefined) replacement.gid = gid;
+    return c.mdt.mutate(c, int(a, 'xid'), cred(a), (op) => hsmReplace(c.mdt.ns, op, i, replacement));
   },
   hsmRestore: async (a, c) => {
     const i = ino(a);

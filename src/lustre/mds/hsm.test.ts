@@ -205,3 +205,37 @@ test('truncating a released file to zero needs no restore and leaves it dirty, n
   await rpc(user, 'release', { xid: xid++, handle: h.handle });
   assert.equal((await state(ino)).flags, HS_EXISTS | HS_ARCHIVED | HS_DIRTY);
 });
+
+test('a newer archived version replaces a closed file in one step; never an open one', async () => {
+  const ino = await file('replaced');
+  const replacement = {
+    size: 777,
+    mode: 0o600,
+    uid: 7,
+    gid: 8,
+    atimeMs: 1000,
+    mtimeMs: 2000,
+    location: 's3://b/new',
+    archiveId: 1,
+  };
+  const h = (await rpc(user, 'open', { xid: xid++, cred: ALICE, ino, flags: 0 })) as { handle: number };
+  assert.equal(await code(rpc(user, 'hsmReplace', { xid: xid++, cred: ROOT, ino, replacement })), 'EBUSY');
+  assert.equal(await code(rpc(user, 'hsmReplace', { xid: xid++, cred: ALICE, ino, replacement })), 'EPERM');
+  await rpc(user, 'release', { xid: xid++, handle: h.handle });
+  const s = (await rpc(user, 'hsmReplace', { xid: xid++, cred: ROOT, ino, replacement })) as {
+    flags: number;
+  };
+  assert.equal(s.flags, HS_EXISTS | HS_ARCHIVED | HS_RELEASED);
+  const attr = (await rpc(user, 'getattr', { ino })) as {
+    size: number;
+    mode: number;
+    uid: number;
+    gid: number;
+    mtimeMs: number;
+  };
+  assert.deepEqual(
+    [attr.size, attr.mode & 0o7777, attr.uid, attr.gid, attr.mtimeMs],
+    [777, 0o600, 7, 8, 2000],
+  );
+  assert.equal((await state(ino)).location, 's3://b/new');
+});

@@ -172,3 +172,53 @@ export function releaseDraining(ns: NsCore, ino: number): boolean {
 export function hsmForget(db: DatabaseSync, ino: number): void {
   st(db).del.run(ino);
 }
+
+export interface HsmReplacement {
+  size: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  atimeMs: number;
+  mtimeMs: number;
+  location: string;
+  archiveId: number;
+}
+
+/**
+ * A newer version in the archive replaces the file (import of a changed object, the archive wins):
+ * in one step the file takes the new attributes and location and becomes released, its old objects
+ * freed. Root only; EBUSY while the file is open (never swapped under a reader); EINVAL for a
+ * non-regular file.
+ */
+export function hsmReplace(ns: NsCore, op: OpContext, ino: number, r: HsmReplacement): HsmState {
+  const row = ns.inode(ino);
+  if (typeOf(row.mode) !== S_IFREG)
+    throw new FsError('EINVAL', 'only regular files take a new archived version');
+  if (!isRoot(op.cred)) throw new FsError('EPERM', 'only root replaces a file from the archive');
+  if (ns.store.openCount(ino) > 0) throw new FsError('EBUSY', 'the file is open');
+  const cur = hsmGet(ns.store.db, ino);
+  if (!(cur.flags & HS_RELEASED)) {
+    const layout = ns.layoutOf(row);
+    if (layout) {
+      for (const { ost, object } of layoutObjects(ino, layout)) ns.store.queueDestroy(ost, object);
+      op.fx.destroyQueued = true;
+    }
+  }
+  row.size = r.size;
+  row.blocks = 0;
+  if (r.mode !== undefined) row.mode = (row.mode & ~0o7777) | (r.mode & 0o7777);
+  if (r.uid !== undefined) row.uid = r.uid;
+  if (r.gid !== undefined) row.gid = r.gid;
+  row.atime = r.atimeMs;
+  row.mtime = r.mtimeMs;
+  row.ctime = ns.clock();
+  ns.store.updateInode(row);
+  const next: HsmState = {
+    flags: HS_EXISTS | HS_ARCHIVED | HS_RELEASED | (cur.flags & (HS_NORELEASE | HS_NOARCHIVE)),
+    archiveId: r.archiveId,
+    location: r.location,
+  };
+  put(ns.store.db, ino, next);
+  op.fx.inode(ino, true);
+  return next;
+}

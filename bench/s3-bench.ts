@@ -6,13 +6,13 @@ import { parseArgs } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startMinio } from '../e2e/harness/minio-server.ts';
 import { connectLustre, type LustreClient } from '../src/lustre/client/lustre-client.ts';
-import { startTestCluster } from '../src/lustre/client/test-cluster.ts';
 import { exportPath } from '../src/lustre/hsm/exporter.ts';
 import { importPrefix, type RepositoryLink } from '../src/lustre/hsm/importer.ts';
 import { runRestorer } from '../src/lustre/hsm/restorer.ts';
 import { ensureDir, pool } from '../src/lustre/hsm/tree.ts';
 import { ROOT_CREDENTIALS } from '../src/lustre/types.ts';
 import { S3ObjectStore } from '../src/platform/s3-object-store.ts';
+import { startTestCluster } from '../test/lustre/test-cluster.ts';
 
 const { values } = parseArgs({
   options: {

@@ -6,9 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { type Child, onShutdown, startChild } from '../../src/lib/supervisor.ts';
 import { formatSize } from '../../src/lib/units.ts';
-import type { FileSystemConfig } from '../../src/lustre/mgs/api.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
-import { ensureFileSystem } from '../../src/lustre/roles/file-system.ts';
+import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
 import { mountForeground } from './mount.ts';
 import { defaultHost, intOption, sizeOption } from './options.ts';
 
@@ -73,38 +72,20 @@ async function up(opts: UpOptions): Promise<void> {
     await stopAll();
   });
   try {
+    // Loaded here, not at start-up: `nacre --help` stays light.
+    const { processLauncher, startFileSystemServers } = await import('../../src/lustre/cluster/servers.ts');
+    const { ensureFileSystem } = await import('../../src/lustre/cluster/create-file-system.ts');
     // Each child is recorded as soon as it is up, so a failure of a later one stops the earlier ones.
-    const server = async (role: string, name: string, port: number, extra: string[] = []) => {
-      const child = await startChild({
-        name,
-        command: process.execPath,
-        args: [
-          nacreEntry(),
-          'server',
-          '--role',
-          role,
-          '--name',
-          name,
-          '--data-dir',
-          join(dataDir, name),
-        ].concat(['--listen', `127.0.0.1:${port}`, '--host', defaultHost()], extra),
-        logFile: join(dataDir, 'logs', `${name}.log`),
-      });
-      children.push(child);
-      return child;
-    };
-    const mgsAddress = (await server('mgs', 'mgs', opts.port)).ready.address;
-    const withMgs = ['--mgs', mgsAddress];
-    await server('mds', 'mds0', opts.port + 1, withMgs);
-    await Promise.all(
-      Array.from({ length: opts.osts }, (_, i) =>
-        server('oss', `oss${i}`, opts.port + 2 + i, [
-          ...withMgs,
-          '--unix-socket',
-          join(dataDir, `oss${i}.sock`),
-        ]),
-      ),
+    const { mgs } = await startFileSystemServers(
+      { dataDir, ossCount: opts.osts, basePort: opts.port, host: defaultHost, unixSockets: true },
+      processLauncher({
+        nacre: nacreEntry(),
+        logDir: join(dataDir, 'logs'),
+        started: (s) => children.push(s.child),
+      }),
     );
+    const mgsAddress = mgs.address;
+    const withMgs = ['--mgs', mgsAddress];
     const config = await ensureFileSystem(
       mgsAddress,
       {
@@ -113,7 +94,7 @@ async function up(opts: UpOptions): Promise<void> {
         ostCapacityBytes: opts.ostSize,
         defaultLayout: { stripeCount: opts.stripeCount, stripeSize: opts.stripeSize, stripeOffset: -1 },
       },
-      { ossServers: opts.osts },
+      { ossServers: opts.osts, mdsServers: 1 },
     );
     let api: { endpoint: string; accessKeyId: string; secretAccessKey: string } | undefined;
     if (opts.api) {
@@ -123,7 +104,7 @@ async function up(opts: UpOptions): Promise<void> {
         command: process.execPath,
         args: [nacreEntry(), 'server', '--role', 'api', '--data-dir', join(dataDir, 'api')].concat([
           '--listen',
-          `127.0.0.1:${opts.port + 2 + opts.osts}`,
+          `127.0.0.1:${opts.port === 0 ? 0 : opts.port + 2 + opts.osts}`,
           ...withMgs,
           ...(opts.s3Endpoint ? ['--s3-endpoint', opts.s3Endpoint] : []),
         ]),

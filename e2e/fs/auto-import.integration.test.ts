@@ -11,12 +11,13 @@ import {
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type MinioServer, startMinio } from '../harness/minio-server.ts';
 import { freePorts } from '../harness/processes.ts';
-import { type FsProcesses, sh, shResult, startFsProcesses } from './processes.ts';
+import { type FsCluster, startFsCluster } from './fs-cluster.ts';
+import { sh, shResult } from './shell.ts';
 
 const keys = { accessKeyId: 'AKIAE2EAUTOIMPORT001', secretAccessKey: 'e2e-auto-import-secret-not-for-else' };
 let minio: MinioServer;
 let s3: S3Client;
-let fs: FsProcesses;
+let fs: FsCluster;
 let fsx: FSxClient;
 
 before(async () => {
@@ -29,7 +30,7 @@ before(async () => {
     credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
   });
   await s3.send(new CreateBucketCommand({ Bucket: 'auto' }));
-  fs = await startFsProcesses({ fsname: 'base' });
+  fs = await startFsCluster({ fsname: 'base' });
   const api = await fs.startServer(
     'api',
     [
@@ -57,7 +58,7 @@ before(async () => {
     },
   );
   fsx = new FSxClient({
-    endpoint: api.child!.ready.address,
+    endpoint: `http://${api.address}`,
     region: 'us-east-1',
     credentials: keys,
     maxAttempts: 1,
@@ -94,7 +95,9 @@ test('a new, a changed and a deleted object reach the mount through bucket notif
     const f = (await fsx.send(new DescribeFileSystemsCommand({ FileSystemIds: [id] }))).FileSystems![0]!;
     return f.Lifecycle === 'AVAILABLE' ? f : undefined;
   });
-  const m = await fs.mount('auto', `${desc.DNSName}@tcp:/${desc.LustreConfiguration!.MountName}`);
+  const m = (
+    await fs.mount('auto', { source: `${desc.DNSName}@tcp:/${desc.LustreConfiguration!.MountName}` })
+  ).point;
   const { Association } = await fsx.send(
     new CreateDataRepositoryAssociationCommand({
       FileSystemId: id,

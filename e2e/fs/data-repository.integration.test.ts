@@ -18,12 +18,15 @@ import {
 } from '@aws-sdk/client-fsx';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type MinioServer, startMinio } from '../harness/minio-server.ts';
-import { type FsProcesses, nacreCli, sh, shResult, startFsProcesses } from './processes.ts';
+import { type FsCluster, NACRE, startFsCluster } from './fs-cluster.ts';
+import { sh, shResult } from './shell.ts';
+
+const nacreCli = (args: string) => `${NACRE.join(' ')} ${args}`;
 
 const keys = { accessKeyId: 'AKIAE2EDRATEST000001', secretAccessKey: 'e2e-dra-secret-key-not-for-anything' };
 let minio: MinioServer;
 let s3: S3Client;
-let fs: FsProcesses;
+let fs: FsCluster;
 let fsx: FSxClient;
 let apiEndpoint: string;
 
@@ -36,7 +39,7 @@ before(async () => {
     credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
   });
   await s3.send(new CreateBucketCommand({ Bucket: 'repo' }));
-  fs = await startFsProcesses({ fsname: 'base' });
+  fs = await startFsCluster({ fsname: 'base' });
   const api = await fs.startServer(
     'api',
     ['--role', 'api', '--mgs', fs.mgs.address, '--s3-endpoint', minio.endpoint],
@@ -49,7 +52,7 @@ before(async () => {
       AWS_REGION: minio.region,
     },
   );
-  apiEndpoint = String(api.child!.ready.address);
+  apiEndpoint = `http://${api.address}`;
   fsx = new FSxClient({
     endpoint: apiEndpoint,
     region: 'us-east-1',
@@ -89,7 +92,9 @@ async function mountedFileSystem(name: string): Promise<{ fs: FileSystem; mount:
     assert.notEqual(f.Lifecycle, 'FAILED', f.FailureDetails?.Message);
     return f.Lifecycle === 'AVAILABLE' ? f : undefined;
   });
-  const mount = await fs.mount(name, `${desc.DNSName}@tcp:/${desc.LustreConfiguration!.MountName}`);
+  const mount = (
+    await fs.mount(name, { source: `${desc.DNSName}@tcp:/${desc.LustreConfiguration!.MountName}` })
+  ).point;
   return { fs: desc, mount };
 }
 

@@ -1,11 +1,12 @@
 // The data repository association operations of the FSx API: Create, Describe, Update and DeleteDataRepositoryAssociation.
-import { FsxApiError, unsupported } from './api-error.ts';
+
 import type { ApiContext } from './context.ts';
-import { checkTagKeys, creationKey, getFileSystem } from './file-systems.ts';
-import { withToken } from './idempotency.ts';
+import { checkTagKeys, creationKey, getFileSystem } from './file-systems/file-systems.ts';
+import { FsxApiError, unsupported } from './http/api-error.ts';
+import { withToken } from './http/idempotency.ts';
+import { Input, RULES, readTags } from './http/input.ts';
+import { paginate } from './http/pagination.ts';
 import { newId } from './ids.ts';
-import { Input, RULES, readTags } from './input.ts';
-import { paginate } from './pagination.ts';
 import {
   type AssociationRecord,
   type DataRepositoryAssociation,

@@ -23,9 +23,9 @@ import {
   UnsupportedOperation,
   UpdateDataRepositoryAssociationCommand,
 } from '@aws-sdk/client-fsx';
-import { rejectsWith } from './test-support/expect.ts';
-import { FakeRepositories } from './test-support/fake-repositories.ts';
-import { type Harness, SUBNET, startHarness, waitFor } from './test-support/harness.ts';
+import { rejectsWith } from '../../../test/fsx/expect.ts';
+import { FakeRepositories } from '../../../test/fsx/fake-repositories.ts';
+import { type Harness, SUBNET, startHarness, waitFor } from '../../../test/fsx/harness.ts';
 
 let h: Harness;
 const repos = new FakeRepositories();

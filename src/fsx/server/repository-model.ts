@@ -1,5 +1,5 @@
 // Data repository associations and tasks as the FSx API returns them (epoch-second timestamps), and the work the emulator keeps beside them.
-import type { Tag } from './input.ts';
+import type { Tag } from './http/input.ts';
 
 export type DataRepositoryLifecycle =
   | 'CREATING'

@@ -1,5 +1,5 @@
 // FSx's rules for data repository paths: FileSystemPath and DataRepositoryPath forms, overlaps, the 8-association limit, task paths.
-import { badRequest } from './api-error.ts';
+import { badRequest } from './http/api-error.ts';
 import type { FileSystemRecord } from './model.ts';
 import type { AssociationRecord, DataRepositoryAssociation } from './repository-model.ts';
 

@@ -1,12 +1,13 @@
 // The data repository task operations of the FSx API: CreateDataRepositoryTask, DescribeDataRepositoryTasks, CancelDataRepositoryTask.
-import { FsxApiError, incompatibleParameter, unsupported } from './api-error.ts';
+
 import { REPO_RULES, repositoryState } from './association-ops.ts';
 import type { ApiContext } from './context.ts';
-import { checkTagKeys, creationKey, getFileSystem } from './file-systems.ts';
-import { withToken } from './idempotency.ts';
+import { checkTagKeys, creationKey, getFileSystem } from './file-systems/file-systems.ts';
+import { FsxApiError, incompatibleParameter, unsupported } from './http/api-error.ts';
+import { withToken } from './http/idempotency.ts';
+import { Input, RULES, readTags } from './http/input.ts';
+import { paginate } from './http/pagination.ts';
 import { newId } from './ids.ts';
-import { Input, RULES, readTags } from './input.ts';
-import { paginate } from './pagination.ts';
 import {
   type CompletionReport,
   type DataRepositoryTask,

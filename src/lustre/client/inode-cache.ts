@@ -48,8 +48,13 @@ export interface InodeState {
   size: number | undefined;
   /** Open handles of this client on the inode. */
   opens: number;
-  /** Data was overwritten inside the file since the MDS last set mtime for this client. */
+  /** Data was written since the MDS last set mtime (and size) for this client. */
   mtimeDirty: boolean;
+  /**
+   * Largest end of this client's writes the MDS has not been told (0: none). -1: another client
+   * changed the inode since (a truncate, say), so the size to report is what the objects say.
+   */
+  dirtyEnd: number;
   extender: SizeExtender;
   /** Serialises O_APPEND writes of this client. */
   appendChain: Promise<unknown>;
@@ -78,6 +83,7 @@ export class InodeCache {
         size: undefined,
         opens: 0,
         mtimeDirty: false,
+        dirtyEnd: 0,
         extender: new SizeExtender((end) => this.#extend(ino, end)),
         appendChain: Promise.resolve(),
       };
@@ -109,6 +115,7 @@ export class InodeCache {
     // A mirrored layout is refetched too: its stale set may have changed (another client's markStale).
     if ((st.size === 0 && !st.layoutFixed) || st.layout?.mirrors) st.layout = undefined;
     st.size = undefined;
+    if (st.dirtyEnd > 0) st.dirtyEnd = -1;
   }
 
   /** The client closed its last handle: forget the inode. */

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
 import { FsError } from '../../lib/errors.ts';
 import { connectLustre, type LustreClient } from '../client/lustre-client.ts';
-import { startTestCluster, type TestCluster } from '../client/test-cluster.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_RELEASED } from '../mds/hsm.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
 import { autoExportPass, exportPath } from './exporter.ts';

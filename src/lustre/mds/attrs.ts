@@ -39,6 +39,7 @@ export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChange
   }
   if (c.mode !== undefined && !owner) throw new FsError('EPERM', 'only the owner may change the mode');
   if (c.size !== undefined) checkTruncate(op, row);
+  if (c.size !== undefined && c.size > row.size) ns.projects.checkGrowth(op.client, row, c.size);
   checkTimes(op, row, c.atimeMs, c.mtimeMs);
   if (Object.keys(c).length === 0) return toAttr(row);
   if ((c.uid !== undefined || c.gid !== undefined) && !isRoot(cred) && !isDir(row)) {

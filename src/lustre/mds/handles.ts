@@ -60,6 +60,7 @@ export function extendSize(ns: NsCore, op: OpContext, ino: number, end: number):
   if (typeOf(row.mode) !== S_IFREG) throw new FsError('EINVAL', 'not a regular file');
   const now = ns.clock();
   if (end > row.size) {
+    ns.projects.checkGrowth(op.client, row, end);
     row.size = end;
     row.blocks = blocksFor(end);
   }

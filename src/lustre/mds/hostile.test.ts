@@ -4,11 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { ROOT } from '../../../test/lustre/mds-fixtures.ts';
 import { isErrno } from '../../lib/errors.ts';
+import type { MdsMethod } from '../protocol/mds-messages.ts';
 import { RpcClient } from '../protocol/rpc-client.ts';
-import type { MdsMethod } from './api.ts';
-import { type MdsServer, startMds } from './server.ts';
-import { ROOT } from './testing.ts';
+import { type MdsServer, startMds } from './mdt-server.ts';
 
 const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   lookup: ['cred', 'parent', 'name'],
@@ -38,6 +38,8 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   setlk: ['ino', 'owner', 'lock'],
   flock: ['ino', 'handle', 'type'],
   unlockOwner: ['ino', 'owner'],
+  lockEnqueue: ['ino', 'kind', 'mode'],
+  lockCancel: ['id'],
   setstripe: ['xid', 'cred', 'ino', 'policy'],
   getstripe: ['ino'],
   hsmState: ['ino'],
@@ -47,6 +49,11 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   hsmReplace: ['xid', 'cred', 'ino', 'replacement'],
   hsmAgentPoll: ['timeoutMs'],
   hsmRestoreDone: ['xid', 'ino', 'error', 'mtimeMs'],
+  getProject: ['ino'],
+  setProject: ['xid', 'cred', 'ino', 'projectId', 'inherit'],
+  setQuota: ['xid', 'projectId', 'blockHardLimitBytes', 'inodeHardLimit'],
+  getQuota: ['projectId'],
+  quotaGrant: ['ino', 'end'],
 };
 
 const PLAUSIBLE: Record<string, unknown[]> = {
@@ -67,6 +74,7 @@ const PLAUSIBLE: Record<string, unknown[]> = {
   clear: [0, 0x10],
   timeoutMs: [0, 5],
   error: [null, 'S3 is down'],
+  inherit: [true, false],
 };
 
 const GARBAGE: unknown[] = [

@@ -1,14 +1,10 @@
 // The MDT's HSM coordinator: restore requests queued per file, handed to HSM agents that long-poll for work, waiters woken when a restore ends.
 import { FsError } from '../../lib/errors.ts';
+import type { RestoreRequest } from '../protocol/hsm-messages.ts';
 import { HS_RELEASED, hsmGet, releaseDraining } from './hsm.ts';
 import type { Mdt } from './mdt.ts';
 
-export interface RestoreRequest {
-  ino: number;
-  /** The archive location the agent recorded at import or archive time. */
-  location: string | null;
-  archiveId: number;
-}
+export type { RestoreRequest } from '../protocol/hsm-messages.ts';
 
 interface Pending {
   waiters: { resolve: () => void; reject: (err: Error) => void }[];

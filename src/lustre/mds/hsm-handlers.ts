@@ -1,6 +1,7 @@
 // Binds the HSM RPCs to an MDT, and the HSM side of open: wait for a restore of a released file, mark an archived file dirty when opened for writing.
 import { FsError } from '../../lib/errors.ts';
 import { type Args, asArgs, int, num, optStr, str } from '../protocol/args.ts';
+import type { HsmMethods } from '../protocol/hsm-messages.ts';
 import {
   HS_RELEASED,
   type HsmReplacement,
@@ -11,7 +12,6 @@ import {
   hsmRestored,
   hsmSet,
 } from './hsm.ts';
-import type { HsmMethods } from './hsm-api.ts';
 import { coordinatorOf } from './hsm-coordinator.ts';
 import { blocksFor } from './inodes.ts';
 import { cred, ino, intIn } from './mds-args.ts';

@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { ALICE, BOB, fourOsts, ROOT } from '../../../test/lustre/mds-fixtures.ts';
 import { RpcClient } from '../protocol/rpc-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_NORELEASE, HS_RELEASED } from './hsm.ts';
-import { type MdsServer, startMds } from './server.ts';
-import { ALICE, BOB, fourOsts, ROOT } from './testing.ts';
+import { type MdsServer, startMds } from './mdt-server.ts';
 
 let dir: string;
 let server: MdsServer;

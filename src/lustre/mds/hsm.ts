@@ -1,11 +1,14 @@
 // HSM state per file on the MDT (Lustre's hsm_state flags and archive location): read, set, release, and marking dirty on change.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { FsError } from '../../lib/errors.ts';
+import type { HsmReplacement, HsmState } from '../protocol/hsm-messages.ts';
 import { S_IFREG } from '../types.ts';
 import type { NsCore, OpContext } from './inodes.ts';
 import { typeOf } from './inodes.ts';
 import { layoutObjects } from './layout.ts';
 import { isRoot } from './perm.ts';
+
+export type { HsmReplacement, HsmState } from '../protocol/hsm-messages.ts';
 
 /** Lustre's HSM flags (lustre_user.h, enum hsm_states). */
 export const HS_NONE = 0;
@@ -27,13 +30,6 @@ CREATE TABLE IF NOT EXISTS hsm (
   archive_id INTEGER NOT NULL,
   location TEXT
 );`;
-
-export interface HsmState {
-  flags: number;
-  archiveId: number;
-  /** Where the archived copy is (the agent's own reference, e.g. "s3://bucket/key"), or null. */
-  location: string | null;
-}
 
 const statements = new WeakMap<DatabaseSync, Record<'get' | 'put' | 'del', StatementSync>>();
 
@@ -171,17 +167,6 @@ export function releaseDraining(ns: NsCore, ino: number): boolean {
 /** Forgets the state of a deleted inode. */
 export function hsmForget(db: DatabaseSync, ino: number): void {
   st(db).del.run(ino);
-}
-
-export interface HsmReplacement {
-  size: number;
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  atimeMs: number;
-  mtimeMs: number;
-  location: string;
-  archiveId: number;
 }
 
 /**

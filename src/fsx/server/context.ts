@@ -1,8 +1,7 @@
 // What every API operation works with: the durable state, the emulator's settings and the seams to the MGS and backups.
 import type { BackupService } from './backups/backup-service.ts';
 import type { TargetAllocator } from './file-systems/target-allocator.ts';
-import type { RepositoryJobs } from './repository-jobs.ts';
-import type { DataRepositoryService } from './repository-service.ts';
+import type { DataRepositoryService, RepositoryJobs } from './repository-service.ts';
 import type { StateStore } from './state-store.ts';
 
 /** Account quotas the emulator enforces (FSx's defaults unless configured). */

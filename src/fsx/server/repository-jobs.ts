@@ -11,19 +11,11 @@ import type {
   TaskRecord,
 } from './repository-model.ts';
 import { associationOf, formatS3Path, normaliseFileSystemPath, parseS3Path } from './repository-rules.ts';
-import type { FileResult, TaskScope } from './repository-service.ts';
-import { addTask } from './task-ops.ts';
+import type { FileResult, RepositoryJobs, TaskScope } from './repository-service.ts';
 
-/** What the operations ask of the runner. */
-export interface RepositoryJobs {
-  kickAssociation(id: string): void;
-  kickTask(id: string): void;
-  cancelTask(id: string): void;
-  /** Links a file system created with ImportPath through a hidden association at "/" (import at creation, as FSx does). */
-  linkLegacy(fileSystemId: string): void;
-  /** A file system was deleted: its associations go and the agent lets go of it. */
-  forgetFileSystem(fsname: string): void;
-}
+export type { RepositoryJobs } from './repository-service.ts';
+
+import { addTask } from './task-ops.ts';
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -55,3 +55,14 @@ export interface DataRepositoryService {
   /** Tells the agent which associations are AVAILABLE now (starts and stops automatic import and export). */
   watch(fsname: string, associations: DataRepositoryAssociation[]): void;
 }
+
+/** What the operations ask of the runner. */
+export interface RepositoryJobs {
+  kickAssociation(id: string): void;
+  kickTask(id: string): void;
+  cancelTask(id: string): void;
+  /** Links a file system created with ImportPath through a hidden association at "/" (import at creation, as FSx does). */
+  linkLegacy(fileSystemId: string): void;
+  /** A file system was deleted: its associations go and the agent lets go of it. */
+  forgetFileSystem(fsname: string): void;
+}

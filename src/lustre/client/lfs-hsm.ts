@@ -8,7 +8,7 @@ import {
   HS_NORELEASE,
   HS_RELEASED,
   type HsmState,
-} from '../mds/hsm.ts';
+} from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
 import { whileRestoring } from './hsm-wait.ts';
 import type { LfsTarget } from './lfs.ts';

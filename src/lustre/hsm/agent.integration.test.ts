@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
 import { FsError } from '../../lib/errors.ts';
 import { connectLustre, type LustreClient } from '../client/lustre-client.ts';
-import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_RELEASED } from '../mds/hsm.ts';
+import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_RELEASED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
 import { autoExportPass, exportPath } from './exporter.ts';
 import { importPrefix, type RepositoryLink } from './importer.ts';

@@ -1,7 +1,7 @@
 // Export: new and changed files, directories and symlinks of an association written to S3 with their POSIX metadata; files become archived.
 import type { ObjectStore } from '../../platform/object-store.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
-import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../mds/hsm.ts';
+import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../types.ts';
 import { type FileOutcome, keyOfPath, type RepositoryLink } from './importer.ts';
 import { formatLocation, formatPosixMetadata, parseLocation } from './posix-metadata.ts';

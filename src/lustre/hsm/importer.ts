@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FsError } from '../../lib/errors.ts';
 import type { ObjectStore, ObjectSummary } from '../../platform/object-store.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
-import { HS_DIRTY } from '../mds/hsm.ts';
+import { HS_DIRTY } from '../protocol/hsm-messages.ts';
 import { type Attr, ROOT_CREDENTIALS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../types.ts';
 import { formatLocation, parseLocation, parsePosixMetadata } from './posix-metadata.ts';
 import { errorCode } from './report-codes.ts';

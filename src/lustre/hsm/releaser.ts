@@ -1,7 +1,7 @@
 // Release: frees the OST space of archived, unchanged, closed files not accessed for a while; their metadata stays.
 import { FsError } from '../../lib/errors.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
-import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../mds/hsm.ts';
+import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS, S_IFDIR, S_IFMT, S_IFREG } from '../types.ts';
 import type { FileOutcome } from './importer.ts';
 import { errorCode } from './report-codes.ts';

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, logger } from '../../lib/log.ts';
 import { isObjectStoreError, type ObjectStore } from '../../platform/object-store.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
-import type { RestoreRequest } from '../mds/hsm-coordinator.ts';
+import type { RestoreRequest } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
 import { parseLocation } from './posix-metadata.ts';
 import { pool } from './tree.ts';

@@ -1,7 +1,19 @@
 // HSM state per file on the MDT (Lustre's hsm_state flags and archive location): read, set, release, and marking dirty on change.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { FsError } from '../../lib/errors.ts';
-import type { HsmReplacement, HsmState } from '../protocol/hsm-messages.ts';
+import {
+  HS_ALL,
+  HS_ARCHIVED,
+  HS_DIRTY,
+  HS_EXISTS,
+  HS_LOST,
+  HS_NOARCHIVE,
+  HS_NORELEASE,
+  HS_RELEASED,
+  HS_USER_MASK,
+  type HsmReplacement,
+  type HsmState,
+} from '../protocol/hsm-messages.ts';
 import { S_IFREG } from '../types.ts';
 import type { NsCore, OpContext } from './inodes.ts';
 import { typeOf } from './inodes.ts';
@@ -10,18 +22,18 @@ import { isRoot } from './perm.ts';
 
 export type { HsmReplacement, HsmState } from '../protocol/hsm-messages.ts';
 
-/** Lustre's HSM flags (lustre_user.h, enum hsm_states). */
-export const HS_NONE = 0;
-export const HS_EXISTS = 0x1;
-export const HS_DIRTY = 0x2;
-export const HS_RELEASED = 0x4;
-export const HS_ARCHIVED = 0x8;
-export const HS_NORELEASE = 0x10;
-export const HS_NOARCHIVE = 0x20;
-export const HS_LOST = 0x40;
-/** Flags a user may set or clear with hsm_set (the others are the HSM agent's, as root). */
-export const HS_USER_MASK = HS_NORELEASE | HS_NOARCHIVE;
-export const HS_ALL = 0x7f;
+export {
+  HS_ALL,
+  HS_ARCHIVED,
+  HS_DIRTY,
+  HS_EXISTS,
+  HS_LOST,
+  HS_NOARCHIVE,
+  HS_NONE,
+  HS_NORELEASE,
+  HS_RELEASED,
+  HS_USER_MASK,
+} from '../protocol/hsm-messages.ts';
 
 export const HSM_DDL = `
 CREATE TABLE IF NOT EXISTS hsm (

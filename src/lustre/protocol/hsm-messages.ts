@@ -1,6 +1,19 @@
 // The MDS's HSM messages: file HSM state, archive replacements, restore requests, and the RPCs of lfs hsm_* and the HSM agent.
 import type { Credentials } from '../types.ts';
 
+/** Lustre's HSM flags (lustre_user.h, enum hsm_states). */
+export const HS_NONE = 0;
+export const HS_EXISTS = 0x1;
+export const HS_DIRTY = 0x2;
+export const HS_RELEASED = 0x4;
+export const HS_ARCHIVED = 0x8;
+export const HS_NORELEASE = 0x10;
+export const HS_NOARCHIVE = 0x20;
+export const HS_LOST = 0x40;
+/** Flags a user may set or clear with hsm_set (the others are the HSM agent's, as root). */
+export const HS_USER_MASK = HS_NORELEASE | HS_NOARCHIVE;
+export const HS_ALL = 0x7f;
+
 export interface HsmMethods {
   /** A file's HSM flags (Lustre's values), archive id and archive location, and whether any client has it open. */
   hsmState: { args: { ino: number }; result: HsmState & { open: boolean } };

@@ -55,6 +55,18 @@ export interface SetAttrChanges {
   size?: number;
   atimeMs?: TimeSpec;
   mtimeMs?: TimeSpec;
+  /**
+   * Clear set-ID bits as Linux does when a caller without CAP_FSETID writes, truncates or chowns:
+   * S_ISUID always, S_ISGID when group-executable or when the caller is outside the file's group.
+   * Alone (after a write) it needs write permission or `fh`.
+   */
+  killSetId?: boolean;
+  /**
+   * The open file the change came through (ftruncate, a write): its access mode, not the file's
+   * permission bits, allows a size change or killSetId, as for a local file. The client's handle
+   * number at this port; the MDS's handle number on the wire.
+   */
+  fh?: number;
 }
 
 /**
@@ -190,6 +202,11 @@ export interface FileSystemClient {
   open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle>;
   /** Returns fewer bytes than asked only at end of file. Holes read as zeros. */
   read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * The caller (without CAP_FSETID) wrote through `handle` or opened it with O_TRUNC: clear the
+   * file's set-ID bits (see SetAttrChanges.killSetId). Cheap when the file has none.
+   */
+  killSetId?(cred: Credentials, handle: FileHandle, signal?: AbortSignal): Promise<void>;
   /** Writes all of `data` (or rejects). With O_APPEND the offset is the current end of file. Returns bytes written. */
   write(handle: FileHandle, offset: number, data: Buffer, signal?: AbortSignal): Promise<number>;
   /** Makes the file's data and size durable on the servers. */

@@ -46,6 +46,8 @@ export interface InodeState {
   layoutFixed: boolean;
   /** Last size the MDS reported; undefined when another client may have changed it since. */
   size: number | undefined;
+  /** Whether the mode has S_ISUID or S_ISGID, as last seen; undefined when it may have changed. */
+  setId: boolean | undefined;
   /** Open handles of this client on the inode. */
   opens: number;
   /** Data was overwritten inside the file since the MDS last set mtime for this client. */
@@ -76,6 +78,7 @@ export class InodeCache {
         layout: undefined,
         layoutFixed: false,
         size: undefined,
+        setId: undefined,
         opens: 0,
         mtimeDirty: false,
         extender: new SizeExtender((end) => this.#extend(ino, end)),
@@ -93,7 +96,9 @@ export class InodeCache {
   /** Records attributes fresh from the MDS for an inode the client tracks. */
   noteAttr(attr: Attr): void {
     const st = this.#inodes.get(attr.ino);
-    if (st) st.size = attr.size;
+    if (!st) return;
+    st.size = attr.size;
+    st.setId = (attr.mode & 0o6000) !== 0;
   }
 
   /** Records the reply of an extendSize: sizes only grow through it, so a late reply cannot shrink. */
@@ -109,6 +114,7 @@ export class InodeCache {
     // A mirrored layout is refetched too: its stale set may have changed (another client's markStale).
     if ((st.size === 0 && !st.layoutFixed) || st.layout?.mirrors) st.layout = undefined;
     st.size = undefined;
+    st.setId = undefined;
   }
 
   /** The client closed its last handle: forget the inode. */

@@ -178,7 +178,10 @@ export class LustreClient implements FileSystemClient {
     changes: SetAttrChanges,
     signal?: AbortSignal,
   ): Promise<Attr> {
-    const attr = await this.#mds.mutate('setattr', { cred, ino, changes }, signal);
+    const { fh, ...rest } = changes;
+    const wire: SetAttrChanges =
+      fh === undefined ? rest : { ...rest, fh: this.#files.file({ fh, ino, flags: 0 }).mdsHandle };
+    const attr = await this.#mds.mutate('setattr', { cred, ino, changes: wire }, signal);
     if (changes.size !== undefined) {
       await this.#files.truncateObjects(ino, changes.size, signal);
     }
@@ -291,6 +294,13 @@ export class LustreClient implements FileSystemClient {
 
   read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
     return this.#files.read(handle, offset, length, signal);
+  }
+
+  async killSetId(cred: Credentials, handle: FileHandle, signal?: AbortSignal): Promise<void> {
+    const f = this.#files.file(handle);
+    if (f.state.setId === false) return;
+    const changes: SetAttrChanges = { killSetId: true, fh: f.mdsHandle };
+    this.#noted(await this.#mds.mutate('setattr', { cred, ino: handle.ino, changes }, signal));
   }
 
   write(handle: FileHandle, offset: number, data: Buffer, signal?: AbortSignal): Promise<number> {

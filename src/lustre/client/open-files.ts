@@ -53,6 +53,7 @@ export class OpenFiles {
     state.opens++;
     state.layout = layout;
     state.size = attr.size;
+    state.setId = (attr.mode & 0o6000) !== 0;
     const handle: FileHandle = { fh: this.#nextFh++, ino: attr.ino, flags };
     this.#files.set(handle.fh, { handle, mdsHandle, state });
     if (truncate && layout) {

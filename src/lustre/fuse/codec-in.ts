@@ -10,6 +10,7 @@ import {
   FATTR_ATIME_NOW,
   FATTR_FH,
   FATTR_GID,
+  FATTR_KILL_SUIDGID,
   FATTR_MODE,
   FATTR_MTIME,
   FATTR_MTIME_NOW,
@@ -122,6 +123,7 @@ export function decodeSetattrIn(body: Buffer): SetattrIn {
   if (valid & FATTR_UID) changes.uid = body.readUInt32LE(76);
   if (valid & FATTR_GID) changes.gid = body.readUInt32LE(80);
   if (valid & FATTR_SIZE) changes.size = safeU64(body, 16);
+  if (valid & FATTR_KILL_SUIDGID) changes.killSetId = true;
   if (valid & FATTR_ATIME_NOW) changes.atimeMs = 'now';
   else if (valid & FATTR_ATIME)
     changes.atimeMs = joinMs(Number(body.readBigInt64LE(32)), body.readUInt32LE(56));
@@ -172,9 +174,10 @@ export function decodeLinkIn(body: Buffer): { oldNodeid: number; newName: string
   return { oldNodeid: readU64(body, 0), newName: readName(body, 8).name };
 }
 
-export function decodeOpenIn(body: Buffer): { flags: number } {
+/** fuse_open_in: open(2) flags, and FUSE_OPEN_* flags (`openFlags`). */
+export function decodeOpenIn(body: Buffer): { flags: number; openFlags: number } {
   need(body, 8);
-  return { flags: body.readUInt32LE(0) };
+  return { flags: body.readUInt32LE(0), openFlags: body.readUInt32LE(4) };
 }
 
 export function decodeCreateIn(body: Buffer): { flags: number; mode: number; name: string } {
@@ -189,13 +192,19 @@ export function decodeReadIn(body: Buffer): { fh: number; offset: number; size: 
 }
 
 /** fuse_write_in and its data; `data` is a view of the request buffer, not a copy. */
-export function decodeWriteIn(body: Buffer): { fh: number; offset: number; data: Buffer } {
+export function decodeWriteIn(body: Buffer): {
+  fh: number;
+  offset: number;
+  writeFlags: number;
+  data: Buffer;
+} {
   need(body, WRITE_IN_SIZE);
   const size = body.readUInt32LE(16);
   need(body, WRITE_IN_SIZE + size);
   return {
     fh: readU64(body, 0),
     offset: safeU64(body, 8),
+    writeFlags: body.readUInt32LE(20),
     data: body.subarray(WRITE_IN_SIZE, WRITE_IN_SIZE + size),
   };
 }

@@ -14,7 +14,14 @@ import {
 import { encodeCreateOut, encodeDirents, encodeLkOut, encodeOpenOut, encodeWriteOut } from './codec-out.ts';
 import type { Op, OpContext, Reply } from './op-types.ts';
 import { EMPTY } from './op-types.ts';
-import { FOPEN_DIRECT_IO, FUSE_FSYNC_FDATASYNC, FUSE_LK_FLOCK, Opcode } from './protocol.ts';
+import {
+  FOPEN_DIRECT_IO,
+  FUSE_FSYNC_FDATASYNC,
+  FUSE_LK_FLOCK,
+  FUSE_OPEN_KILL_SUIDGID,
+  FUSE_WRITE_KILL_SUIDGID,
+  Opcode,
+} from './protocol.ts';
 
 /** Smallest fuse_dirent and fuse_direntplus records (a name of up to 8 bytes): sizes the client's batch. */
 const MIN_DIRENT = 32;
@@ -35,9 +42,18 @@ function releaseUnsent(ctx: OpContext, handle: FileHandle): () => void {
 }
 
 const open: Op = (h, body) => {
-  const { flags } = decodeOpenIn(body);
+  const { flags, openFlags: fuseFlags } = decodeOpenIn(body);
   return async (ctx) => {
-    const handle = await ctx.client.open(await ctx.credentials(), h.nodeid, flags, ctx.signal);
+    const cred = await ctx.credentials();
+    const handle = await ctx.client.open(cred, h.nodeid, flags, ctx.signal);
+    if (fuseFlags & FUSE_OPEN_KILL_SUIDGID && ctx.client.killSetId) {
+      try {
+        await ctx.client.killSetId(cred, handle, ctx.signal);
+      } catch (err) {
+        releaseUnsent(ctx, handle)();
+        throw err;
+      }
+    }
     ctx.addHandle(handle);
     return { body: encodeOpenOut(handle.fh, openFlags(ctx)), onUnsent: releaseUnsent(ctx, handle) };
   };
@@ -63,10 +79,15 @@ const read: Op = (_h, body) => {
 };
 
 const write: Op = (_h, body) => {
-  const { fh, offset, data } = decodeWriteIn(body);
-  return async (ctx) => ({
-    body: encodeWriteOut(await ctx.client.write(ctx.handle(fh), offset, data, ctx.signal)),
-  });
+  const { fh, offset, writeFlags, data } = decodeWriteIn(body);
+  return async (ctx) => {
+    const handle = ctx.handle(fh);
+    // The writer lacks CAP_FSETID: set-ID bits go before the data lands, as in Linux's write path.
+    if (writeFlags & FUSE_WRITE_KILL_SUIDGID && ctx.client.killSetId) {
+      await ctx.client.killSetId(await ctx.credentials(), handle, ctx.signal);
+    }
+    return { body: encodeWriteOut(await ctx.client.write(handle, offset, data, ctx.signal)) };
+  };
 };
 
 const flush: Op = (_h, body) => {

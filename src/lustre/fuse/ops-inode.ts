@@ -51,8 +51,11 @@ const getattr: Op = (h, body) => {
 };
 
 const setattr: Op = (h, body) => {
-  const { changes } = decodeSetattrIn(body);
+  const { changes, fh } = decodeSetattrIn(body);
+  // Through an open file (ftruncate): the client checks the handle, the MDS its access mode.
+  if (fh !== undefined) changes.fh = fh;
   return async (ctx) => {
+    if (fh !== undefined) ctx.handle(fh);
     const attr = await ctx.client.setattr(await ctx.credentials(), h.nodeid, changes, ctx.signal);
     return { body: encodeAttrOut(attr, ctx.timeouts) };
   };

@@ -1,6 +1,7 @@
 // Open handles on the MDT: open with its access checks and O_TRUNC, release, and size growth after writes.
 import { FsError } from '../../lib/errors.ts';
 import { type Attr, type Layout, S_IFLNK, S_IFREG } from '../types.ts';
+import { checkFileSize } from './file-size.ts';
 import { blocksFor, isDir, type NsCore, type OpContext, toAttr, typeOf } from './inodes.ts';
 import { checkAccess, isRoot, MAY_READ, MAY_WRITE, S_ISGID, S_ISUID } from './perm.ts';
 
@@ -58,6 +59,7 @@ export function extendSize(ns: NsCore, op: OpContext, ino: number, end: number):
   const row = ns.inode(ino);
   if (isDir(row)) throw new FsError('EISDIR');
   if (typeOf(row.mode) !== S_IFREG) throw new FsError('EINVAL', 'not a regular file');
+  checkFileSize(ns.layoutOf(row), end);
   const now = ns.clock();
   if (end > row.size) {
     row.size = end;

@@ -1,7 +1,7 @@
 // `nacre mount <mgs>@tcp:/<fsname> <dir>`: a FUSE mount of an emulated file system, as a daemon or in the foreground.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { openSync } from 'node:fs';
+import { fstatSync, openSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -99,6 +99,7 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
   const logFile = opts.logFile ?? join('/tmp', `nacre-mount-${source.fsname}.log`);
   await mkdir(dirname(logFile), { recursive: true });
   const logFd = openSync(logFile, 'a');
+  const logStart = fstatSync(logFd).size;
   const nacre = fileURLToPath(new URL('../nacre.ts', import.meta.url));
   const global = program.opts<{ logFormat: string; logLevel: string; debug: string }>();
   const args = [
@@ -133,7 +134,8 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new NacreError('MountFailed', `mount failed (exit ${code}); see ${logFile}`));
+        const why = lastFailure(logFile, logStart);
+        reject(new NacreError('MountFailed', `${why ?? `mount failed (exit ${code})`}; see ${logFile}`));
       });
     });
   } catch (err) {
@@ -143,4 +145,15 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
   lines.close();
   child.stdout!.destroy();
   child.unref();
+}
+
+/** The error the mount process printed last ("nacre: …") in its log after `from`, without the prefix. */
+function lastFailure(logFile: string, from: number): string | undefined {
+  try {
+    const lines = readFileSync(logFile).subarray(from).toString('utf8').split('\n');
+    const last = lines.filter((l) => l.startsWith('nacre: ')).pop();
+    return last?.slice('nacre: '.length);
+  } catch {
+    return undefined;
+  }
 }

@@ -97,8 +97,11 @@ export class OpenFiles {
     if ((handle.flags & O_APPEND) === 0) return await this.#writeAt(f, offset, data, signal);
     const st = f.state;
     const turn = st.appendChain.then(async () => {
-      const size = (await this.#freshAttr(handle.ino, signal)).size;
-      return await this.#writeAt(f, size, data, signal);
+      if (data.length === 0) return 0;
+      // The MDS hands out the range, so appenders on other clients never land on the same bytes.
+      const attr = await this.#mds.mutate('reserveAppend', { ino: handle.ino, length: data.length }, signal);
+      this.#inodes.noteGrowth(attr);
+      return await this.#writeAt(f, attr.size - data.length, data, signal);
     });
     st.appendChain = turn.catch(() => undefined);
     return await turn;

@@ -93,6 +93,12 @@ export interface MdsMethods {
   };
   /** Last close of a handle. Drops its flock locks; destroys the inode and its objects if unlinked and unused. */
   release: { args: { xid: number; handle: number }; result: null };
+  /**
+   * An O_APPEND write of `length` bytes: reserves [size, size + length) for it atomically, so
+   * appenders on different clients never overlap (size += length, mtime = ctime = now). Returns
+   * the new attributes; the client writes its data at `size - length`. EFBIG past the largest file.
+   */
+  reserveAppend: { args: { xid: number; ino: number; length: number }; result: Attr };
   /** After a write: size = max(size, end), mtime = ctime = now. Returns the new attributes. */
   extendSize: { args: { ino: number; end: number }; result: Attr };
   /** Entries after `cookie` (0 = start; includes "." and ".."), at most `limit`; with `plus`, attributes too. */

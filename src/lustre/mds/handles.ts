@@ -71,3 +71,9 @@ export function extendSize(ns: NsCore, op: OpContext, ino: number, end: number):
   op.fx.inode(ino, true);
   return toAttr(row);
 }
+
+/** O_APPEND: size grows by `length` in one step, so the range [old size, new size) is the caller's alone. */
+export function reserveAppend(ns: NsCore, op: OpContext, ino: number, length: number): Attr {
+  const row = ns.inode(ino);
+  return extendSize(ns, op, ino, row.size + length);
+}

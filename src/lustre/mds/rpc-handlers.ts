@@ -5,7 +5,7 @@ import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import type { MdsMethod, MdsMethods } from './api.ts';
 import { getstripe, setstripe } from './attrs.ts';
-import { extendSize, openInode, release } from './handles.ts';
+import { extendSize, openInode, release, reserveAppend } from './handles.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Caller, Mdt } from './mdt.ts';
 import { withStale } from './stale.ts';
@@ -125,6 +125,10 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   extendSize: (a, c) => {
     const [i, end] = [ino(a), int(a, 'end')];
     return c.mdt.mutate(c, undefined, undefined, (op) => extendSize(c.mdt.ns, op, i, end));
+  },
+  reserveAppend: (a, c) => {
+    const [i, length] = [ino(a), int(a, 'length', { min: 1 })];
+    return c.mdt.mutate(c, xid(a), undefined, (op) => reserveAppend(c.mdt.ns, op, i, length));
   },
   setxattr: (a, c) => {
     const [i, n, v, flags] = [ino(a), str(a, 'name', 4096), base64(a, 'value', 1 << 20), int(a, 'flags')];

@@ -1,4 +1,5 @@
 // FUSE requests on open files and directories (open, I/O, sync, readdir, locks, fallocate) → FileSystemClient calls.
+import { FsError } from '../../lib/errors.ts';
 import type { Attr, FileHandle } from '../types.ts';
 import {
   decodeCreateIn,
@@ -31,6 +32,18 @@ function openFlags(ctx: OpContext): number {
   return ctx.directIo ? FOPEN_DIRECT_IO : 0;
 }
 
+/**
+ * The kernel looked a name up and then asks about its inode, which another client has destroyed
+ * meanwhile (a rename replaced the name): ESTALE makes it walk the path again (LOOKUP_REVAL) and
+ * find the name's new inode, where ENOENT would fail the open or stat of a name that exists.
+ */
+export function staleIfGone(err: unknown): never {
+  if (err instanceof FsError && err.code === 'ENOENT') {
+    throw new FsError('ESTALE', `the inode is gone (${err.message})`, { cause: err });
+  }
+  throw err;
+}
+
 /** Releases a handle the kernel never learnt about (its open reply could not be delivered). */
 function releaseUnsent(ctx: OpContext, handle: FileHandle): () => void {
   return () => {
@@ -45,7 +58,7 @@ const open: Op = (h, body) => {
   const { flags, openFlags: fuseFlags } = decodeOpenIn(body);
   return async (ctx) => {
     const cred = await ctx.credentials();
-    const handle = await ctx.client.open(cred, h.nodeid, flags, ctx.signal);
+    const handle = await ctx.client.open(cred, h.nodeid, flags, ctx.signal).catch(staleIfGone);
     if (fuseFlags & FUSE_OPEN_KILL_SUIDGID && ctx.client.killSetId) {
       try {
         await ctx.client.killSetId(cred, handle, ctx.signal);

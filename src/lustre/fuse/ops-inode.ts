@@ -24,6 +24,7 @@ import {
 } from './codec-out.ts';
 import type { Op, OpContext, Reply } from './op-types.ts';
 import { EMPTY, entryReply } from './op-types.ts';
+import { staleIfGone } from './ops-file.ts';
 import { Opcode } from './protocol.ts';
 
 function entry(ctx: OpContext, attr: Attr): Reply {
@@ -46,7 +47,7 @@ const lookup: Op = (h, body) => {
 const getattr: Op = (h, body) => {
   decodeGetattrIn(body);
   return async (ctx) => ({
-    body: encodeAttrOut(await ctx.client.getattr(h.nodeid, ctx.signal), ctx.timeouts),
+    body: encodeAttrOut(await ctx.client.getattr(h.nodeid, ctx.signal).catch(staleIfGone), ctx.timeouts),
   });
 };
 

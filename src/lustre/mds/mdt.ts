@@ -39,6 +39,8 @@ export interface MdtOptions {
   replyCacheSize?: number;
   clock?: () => number;
   ostRefreshMs?: number;
+  /** See NsConfig.unlinkLingerMs. Default 5 s. */
+  unlinkLingerMs?: number;
 }
 
 /** Credentials of operations that check no permissions (release, extendSize). */
@@ -71,6 +73,7 @@ export class Mdt {
   readonly #log: Logger;
   readonly #replyCacheSize: number;
   readonly #replySeq = new Map<string, number>();
+  #reaper: NodeJS.Timeout | undefined;
 
   constructor(o: MdtOptions) {
     this.fsname = o.fsname;
@@ -87,7 +90,13 @@ export class Mdt {
       layouts: new LayoutAllocator(o.replicas ?? 1),
       defaultPolicy: o.defaultLayout ?? DEFAULT_POLICY,
       osts: () => this.osts.current(),
+      unlinkLingerMs: o.unlinkLingerMs ?? 5_000,
     });
+    const linger = this.ns.unlinkLingerMs;
+    if (linger > 0) {
+      this.#reaper = setInterval(() => void this.#reapLingering(clock() - linger), Math.max(100, linger / 2));
+      this.#reaper.unref();
+    }
     this.destroyer = new DestroyQueue({
       store: this.store,
       commit: this.commit,
@@ -237,7 +246,27 @@ export class Mdt {
     }
   }
 
+  /** Destroys the orphans nobody has open whose last name went before `before` (see unlinkLingerMs). */
+  async #reapLingering(before: number): Promise<void> {
+    const fx = new Effects();
+    try {
+      await this.commit.apply(() => {
+        const old = this.store.db.prepare('SELECT ino FROM orphans WHERE since <= ?').all(before);
+        for (const { ino } of old as { ino: number }[]) {
+          if (this.store.openCount(ino) > 0) continue;
+          const row = this.store.getInode(ino);
+          if (row) this.ns.destroy(row, fx);
+          else this.store.removeOrphan(ino);
+        }
+      });
+      this.#afterCommit(fx, undefined);
+    } catch (err) {
+      this.#log.warn('destroying unlinked files failed; trying again later', { error: String(err) });
+    }
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.#reaper);
     this.clients.close();
     this.osts.stop();
     await this.destroyer.stop();

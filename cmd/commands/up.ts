@@ -4,13 +4,16 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { type Child, onShutdown, startChild } from '../../src/lib/supervisor.ts';
+import { logger } from '../../src/lib/log.ts';
+import { keepListenAddress, startRestartingChild } from '../../src/lib/restarting-child.ts';
+import { onShutdown, startChild } from '../../src/lib/supervisor.ts';
 import { formatSize } from '../../src/lib/units.ts';
 import type { FileSystemConfig } from '../../src/lustre/mgs/api.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
 import { ensureFileSystem } from '../../src/lustre/roles/file-system.ts';
 import { mountForeground } from './mount.ts';
 import { defaultHost, intOption, sizeOption } from './options.ts';
+import { checkPortsFree, clearDeadMount } from './up-preflight.ts';
 
 interface UpOptions {
   dataDir: string;
@@ -60,7 +63,7 @@ export function registerUp(program: Command): void {
 async function up(opts: UpOptions): Promise<void> {
   const dataDir = resolve(opts.dataDir);
   await mkdir(join(dataDir, 'logs'), { recursive: true });
-  const children: Child[] = [];
+  const children: { stop(): Promise<void> }[] = [];
   let unmount: (() => Promise<void>) | undefined;
   const stopAll = async () => {
     await unmount?.();
@@ -70,23 +73,38 @@ async function up(opts: UpOptions): Promise<void> {
     process.stderr.write(`\n${signal}: unmounting and stopping the servers…\n`);
     await stopAll();
   });
+  const preflight = AbortSignal.timeout(30_000);
+  if (opts.mount !== false) await clearDeadMount(resolve(opts.mount), preflight);
+  await checkPortsFree(
+    [
+      { port: opts.port, what: 'MGS' },
+      { port: opts.port + 1, what: 'MDS' },
+      ...Array.from({ length: opts.osts }, (_, i) => ({ port: opts.port + 2 + i, what: `OSS ${i}` })),
+      ...(opts.api ? [{ port: opts.port + 2 + opts.osts, what: 'FSx API' }] : []),
+    ],
+    preflight,
+  );
   try {
     // Each child is recorded as soon as it is up, so a failure of a later one stops the earlier ones.
+    // A server that dies is restarted with backoff on the same port and data, as a kubelet would.
     const server = async (role: string, name: string, port: number, extra: string[] = []) => {
-      const child = await startChild({
+      const args = [
+        nacreEntry(),
+        'server',
+        '--role',
+        role,
+        '--name',
+        name,
+        '--data-dir',
+        join(dataDir, name),
+      ].concat(['--listen', `127.0.0.1:${port}`, '--host', defaultHost()], extra);
+      const child = await startRestartingChild({
         name,
         command: process.execPath,
-        args: [
-          nacreEntry(),
-          'server',
-          '--role',
-          role,
-          '--name',
-          name,
-          '--data-dir',
-          join(dataDir, name),
-        ].concat(['--listen', `127.0.0.1:${port}`, '--host', defaultHost()], extra),
+        args,
+        restartArgs: keepListenAddress(args),
         logFile: join(dataDir, 'logs', `${name}.log`),
+        ...supervisionLog(join(dataDir, 'logs')),
       });
       children.push(child);
       return child;
@@ -197,4 +215,30 @@ function printSummary(s: {
   }
   lines.push('Press Ctrl-C to unmount and stop.');
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const supervisorLog = logger('supervisor');
+
+/** What `nacre up` says when a server dies and comes back. */
+function supervisionLog(logDir: string) {
+  return {
+    onExit: (e: { name: string; exit: number | string; restart: number; delayMs: number }) =>
+      supervisorLog.warn(`${e.name} died (${e.exit}); restarting it in ${e.delayMs} ms`, {
+        server: e.name,
+        exit: e.exit,
+        restart: e.restart,
+        log: join(logDir, `${e.name}.log`),
+      }),
+    onRestarted: (e: { name: string; restart: number; ready: { address: string } }) =>
+      supervisorLog.info(`${e.name} restarted`, {
+        server: e.name,
+        restart: e.restart,
+        address: e.ready.address,
+      }),
+    onRestartFailed: (e: { name: string; restart: number; error: Error }) =>
+      supervisorLog.warn(`${e.name} failed to restart: ${e.error.message}`, {
+        server: e.name,
+        restart: e.restart,
+      }),
+  };
 }

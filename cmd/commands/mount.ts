@@ -13,7 +13,7 @@ import { announceReady, type ReadyLine } from '../../src/lib/supervisor.ts';
 import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
 import { type FuseMount, mountFuse } from '../../src/lustre/fuse/index.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
-import { defaultHost, intOption } from './options.ts';
+import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
 const log = logger('mount');
 
@@ -24,6 +24,8 @@ export interface MountOptions {
   cached?: boolean;
   readAheadKb?: number;
   logFile?: string;
+  /** ms that I/O waits for an unreachable MDS or OST before EIO; Infinity: for ever. */
+  recovery: number;
 }
 
 export function registerMount(program: Command): void {
@@ -45,6 +47,7 @@ export function registerMount(program: Command): void {
     )
     .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
+    .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption, 60_000)
     .action(async (source: MountSource, dir: string, opts: MountOptions) => {
       const mountPoint = resolve(dir);
       if (opts.foreground) {
@@ -64,13 +67,15 @@ export function registerMount(program: Command): void {
 export async function mountForeground(
   source: MountSource,
   mountPoint: string,
-  opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'readAheadKb'>,
+  opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'readAheadKb' | 'recovery'>,
 ): Promise<FuseMount> {
   const client = await connectLustre({
     mgsAddress: source.mgsAddress,
     fsname: source.fsname,
     host: opts.host,
     clientId: randomUUID(),
+    retryDeadlineMs: opts.recovery,
+    recoveryMs: opts.recovery,
   });
   let mount: FuseMount;
   try {
@@ -115,6 +120,8 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
     opts.host,
     '--readers',
     String(opts.readers),
+    '--recovery',
+    formatRecovery(opts.recovery),
     ...(opts.cached ? ['--cached'] : []),
     ...(opts.readAheadKb !== undefined ? ['--read-ahead-kb', String(opts.readAheadKb)] : []),
   ];

@@ -12,7 +12,7 @@ import type { FileSystemConfig } from '../../src/lustre/mgs/api.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
 import { ensureFileSystem } from '../../src/lustre/roles/file-system.ts';
 import { mountForeground } from './mount.ts';
-import { defaultHost, intOption, sizeOption } from './options.ts';
+import { defaultHost, intOption, RECOVERY_HELP, recoveryOption, sizeOption } from './options.ts';
 import { checkPortsFree, clearDeadMount } from './up-preflight.ts';
 
 interface UpOptions {
@@ -26,6 +26,7 @@ interface UpOptions {
   port: number;
   api: boolean;
   cached?: boolean;
+  recovery: number;
 }
 
 export function registerUp(program: Command): void {
@@ -55,6 +56,7 @@ export function registerUp(program: Command): void {
       '--cached',
       'let the kernel cache pages and attributes (faster; overwrites are not coherent across mounts)',
     )
+    .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption, 60_000)
     .action(async (opts: UpOptions) => {
       await up(opts);
     });
@@ -160,6 +162,7 @@ async function up(opts: UpOptions): Promise<void> {
       const m = await mountForeground(source, mountPoint, {
         host: defaultHost(),
         readers: 8,
+        recovery: opts.recovery,
         ...(opts.cached !== undefined && { cached: opts.cached }),
       });
       unmount = () => m.unmount();

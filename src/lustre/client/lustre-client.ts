@@ -57,6 +57,11 @@ export interface ConnectLustreOptions {
   timeoutMs?: number;
   /** How long metadata calls keep retrying while the MDS is away (ms). Default 60 s. */
   retryDeadlineMs?: number;
+  /**
+   * How long I/O waits for an OST none of whose copies answers (a restarting OSS) before EIO;
+   * Infinity: for ever, like a hard mount. Default 0 (EIO at once).
+   */
+  recoveryMs?: number;
 }
 
 /**
@@ -100,6 +105,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       mds,
       pool,
       io: new StripedIo(pool, {
+        ...(opts.recoveryMs !== undefined && { recoveryMs: opts.recoveryMs }),
         markStale: async (ino, stripe, ost, s) =>
           void (await session.call('markStale', { ino, stripe, ost }, s)),
       }),

@@ -197,6 +197,12 @@ export class MdsSession {
       }
       if (Date.now() + backoff > giveUpAt) {
         const why = err instanceof Error ? err.message : String(err);
+        this.#log.warn('EIO to the application: the MDS stayed unreachable', {
+          mds: this.address,
+          call: method,
+          waitedMs: this.#retryDeadlineMs,
+          error: why,
+        });
         throw new FsError(
           'EIO',
           `MDS ${this.address} unreachable for ${this.#retryDeadlineMs} ms (${method}): ${why}`,

@@ -218,7 +218,8 @@ export class StripedIo {
         return await run();
       } catch (err) {
         if (!isLost(err) || signal?.aborted) throw err;
-        if (Date.now() + delay > giveUpAt) {
+        const left = giveUpAt - Date.now();
+        if (left <= 0) {
           this.#log.warn('EIO to the application: no copy of the object could be reached', {
             call: what,
             waitedMs: this.#recoveryMs,
@@ -229,7 +230,7 @@ export class StripedIo {
         if (attempt === 0)
           this.#log.warn('waiting for an OST to come back', { call: what, error: err.message });
         try {
-          await sleep(delay, undefined, signal ? { signal } : {});
+          await sleep(Math.min(delay, left), undefined, signal ? { signal } : {});
         } catch (e) {
           throw interrupted(e);
         }

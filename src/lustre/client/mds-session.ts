@@ -6,6 +6,9 @@ import type { MdsMethod, MdsMethods } from '../mds/api.ts';
 import { type Handshake, RpcClient } from '../protocol/rpc-client.ts';
 import type { InvalidateEvent } from '../types.ts';
 
+/** How often an idle session checks in with the MDS (and reconnects after a restart). */
+const KEEPALIVE_MS = 2_000;
+
 /** The MDS methods that change the namespace and so carry an xid. */
 export type MdsMutation = {
   [M in MdsMethod]: MdsMethods[M]['args'] extends { xid: number } ? M : never;
@@ -72,6 +75,24 @@ export class MdsSession {
     this.#onInvalidate = opts.onInvalidate;
     this.#locate = opts.locate;
     this.#rpc = this.#connection(opts.address);
+    // An idle client reconnects within seconds of an MDS restart, keeping its locks and handles
+    // (the MDS drops the locks of a client that stays away for its lock grace period).
+    this.#keepalive = setInterval(() => this.#ping(), KEEPALIVE_MS);
+    this.#keepalive.unref();
+  }
+
+  #keepalive: NodeJS.Timeout;
+  #pinging = false;
+
+  #ping(): void {
+    if (this.#pinging) return;
+    this.#pinging = true;
+    this.#rpc
+      .call('getattr', { ino: this.#rootIno }, { timeoutMs: KEEPALIVE_MS })
+      .catch(() => undefined)
+      .finally(() => {
+        this.#pinging = false;
+      });
   }
 
   /** The MDS address the session talks to. */
@@ -107,6 +128,7 @@ export class MdsSession {
 
   /** Closes the connection; calls in flight fail with EIO or EINTR. */
   close(): void {
+    clearInterval(this.#keepalive);
     this.#rpc.close();
   }
 

@@ -8,6 +8,7 @@ import { GroupCommit } from './commit.ts';
 import { type DestroyObjects, DestroyQueue } from './destroy-queue.ts';
 import { Effects, type OpContext } from './inodes.ts';
 import { DEFAULT_POLICY, LayoutAllocator, type OstInfo } from './layout.ts';
+import { LockJournal } from './lock-journal.ts';
 import { LockTable } from './locks.ts';
 import { Namespace } from './namespace.ts';
 import { OstDirectory } from './ost-directory.ts';
@@ -64,7 +65,7 @@ export class Mdt {
   readonly graceMs: number;
   readonly store: Store;
   readonly ns: Namespace;
-  readonly locks = new LockTable();
+  readonly locks: LockTable;
   readonly commit: GroupCommit;
   readonly clients: ClientRegistry;
   readonly osts: OstDirectory;
@@ -83,6 +84,9 @@ export class Mdt {
     const clock = o.clock ?? Date.now;
     this.store = new Store(o.path, { synchronous: o.synchronous ?? 'NORMAL', now: clock() });
     this.commit = new GroupCommit(this.store.db, { grouped: o.groupCommit ?? true });
+    const journal = new LockJournal(this.store.db);
+    this.locks = new LockTable((ino, state) => journal.save(ino, state));
+    this.locks.restore(journal.load());
     this.osts = new OstDirectory(o.osts, this.#log);
     this.ns = new Namespace({
       store: this.store,

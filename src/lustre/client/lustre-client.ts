@@ -374,7 +374,9 @@ export class LustreClient implements FileSystemClient {
       free += Math.max(0, u.stat.capacityBytes - u.stat.usedBytes);
       avail += u.stat.availBytes;
     }
-    const blocks = (n: number) => Math.floor(n / BLOCK);
+    // PERSISTENT keeps every object on `replicas` OSTs: what a user can store is that much less.
+    const copies = Math.max(1, this.config.replicas);
+    const blocks = (n: number) => Math.floor(n / copies / BLOCK);
     return {
       bsize: BLOCK,
       frsize: BLOCK,

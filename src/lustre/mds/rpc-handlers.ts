@@ -60,7 +60,13 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   getxattr: (a, c) =>
     c.mdt.read(() => getxattr(c.mdt.ns, cred(a), ino(a), str(a, 'name', 4096)).toString('base64')),
   listxattr: (a, c) => c.mdt.read(() => listxattr(c.mdt.ns, cred(a), ino(a))),
-  getstripe: (a, c) => c.mdt.read(() => getstripe(c.mdt.ns, ino(a))),
+  getstripe: (a, c) => {
+    const i = ino(a);
+    return c.mdt.read(() => {
+      const r = getstripe(c.mdt.ns, i);
+      return r.layout ? { ...r, layout: withStale(c.mdt.store.db, i, r.layout) ?? r.layout } : r;
+    });
+  },
   setattr: (a, c) => {
     const [i, ch] = [ino(a), changes(a)];
     return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.setattr(op, i, ch));

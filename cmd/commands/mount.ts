@@ -17,6 +17,10 @@ import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption }
 
 const log = logger('mount');
 
+/** Default waits for a server that is down: the MDS (every call needs it) longer than an OST (SCRATCH gives EIO). */
+const MDS_RECOVERY_MS = 60_000;
+const OST_RECOVERY_MS = 5_000;
+
 export interface MountOptions {
   foreground?: boolean;
   host: string;
@@ -24,8 +28,8 @@ export interface MountOptions {
   cached?: boolean;
   readAheadKb?: number;
   logFile?: string;
-  /** ms that I/O waits for an unreachable MDS or OST before EIO; Infinity: for ever. */
-  recovery: number;
+  /** ms that I/O waits for an unreachable MDS or OST before EIO; Infinity: for ever. Default: MDS 60 s, OSTs 5 s. */
+  recovery?: number;
 }
 
 export function registerMount(program: Command): void {
@@ -47,7 +51,11 @@ export function registerMount(program: Command): void {
     )
     .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
-    .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption, 60_000)
+    .option(
+      '--recovery <seconds|hard>',
+      `${RECOVERY_HELP} (default: 60 for the MDS, 5 for OSTs)`,
+      recoveryOption,
+    )
     .action(async (source: MountSource, dir: string, opts: MountOptions) => {
       const mountPoint = resolve(dir);
       if (opts.foreground) {
@@ -74,8 +82,8 @@ export async function mountForeground(
     fsname: source.fsname,
     host: opts.host,
     clientId: randomUUID(),
-    retryDeadlineMs: opts.recovery,
-    recoveryMs: opts.recovery,
+    retryDeadlineMs: opts.recovery ?? MDS_RECOVERY_MS,
+    recoveryMs: opts.recovery ?? OST_RECOVERY_MS,
   });
   let mount: FuseMount;
   try {
@@ -120,8 +128,7 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
     opts.host,
     '--readers',
     String(opts.readers),
-    '--recovery',
-    formatRecovery(opts.recovery),
+    ...(opts.recovery !== undefined ? ['--recovery', formatRecovery(opts.recovery)] : []),
     ...(opts.cached ? ['--cached'] : []),
     ...(opts.readAheadKb !== undefined ? ['--read-ahead-kb', String(opts.readAheadKb)] : []),
   ];

@@ -56,7 +56,12 @@ export function registerUp(program: Command): void {
       '--cached',
       'let the kernel cache pages and attributes (faster; overwrites are not coherent across mounts)',
     )
-    .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption, 60_000)
+    .option(
+      '--recovery <seconds|hard>',
+      `${RECOVERY_HELP} (the servers restart by themselves)`,
+      recoveryOption,
+      120_000,
+    )
     .action(async (opts: UpOptions) => {
       await up(opts);
     });

@@ -190,6 +190,7 @@ export class LustreClient implements FileSystemClient {
     const attr = await this.#mds.mutate('setattr', { cred, ino, changes: wire }, signal);
     if (changes.size !== undefined) {
       await this.#files.truncateObjects(ino, changes.size, signal);
+      await this.#mds.call('punched', { ino, size: changes.size }, signal);
     }
     return this.#noted(attr);
   }
@@ -294,8 +295,21 @@ export class LustreClient implements FileSystemClient {
 
   async open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle> {
     const r = await this.#mds.mutate('open', { cred, ino, flags }, signal);
+    if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
     return await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal);
+  }
+
+  /**
+   * A truncate whose client died before punching the objects: cut them now, before anyone can
+   * grow the file over the old bytes. If the file already grew past the pending size, its new
+   * bytes cannot be told from old ones: only the part past its current size is cut.
+   */
+  async #finishPunch(ino: number, punch: number, size: number, signal?: AbortSignal) {
+    const to = Math.max(punch, size);
+    this.#log.warn('finishing an unconfirmed truncate', { ino, size: to });
+    await this.#files.truncateObjects(ino, to, signal);
+    await this.#mds.call('punched', { ino, size: punch }, signal);
   }
 
   read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {

@@ -59,6 +59,7 @@ export class OpenFiles {
     if (truncate && layout) {
       try {
         await this.#io.truncate(attr.ino, layout, 0, signal);
+        await this.#mds.call('punched', { ino: attr.ino, size: 0 }, signal);
       } catch (err) {
         await this.release(handle, AbortSignal.timeout(2_000)).catch(() => undefined);
         throw err;

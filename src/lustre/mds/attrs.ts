@@ -14,6 +14,7 @@ import { O_ACCMODE } from './handles.ts';
 import { blocksFor, isDir, type NsCore, type OpContext, toAttr, typeOf } from './inodes.ts';
 import { checkPolicy, layoutObjects } from './layout.ts';
 import { checkAccess, inGroup, isOwnerOrRoot, isRoot, MAY_WRITE, S_ISGID, S_ISUID } from './perm.ts';
+import { recordPunch } from './punches.ts';
 import type { InodeRow } from './store.ts';
 
 const O_RDONLY = 0;
@@ -72,6 +73,7 @@ export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChange
       row.mode &= ~S_ISUID;
       if (row.mode & 0o010) row.mode &= ~S_ISGID;
     }
+    if (c.size < row.size) recordPunch(ns.store.db, ino, c.size);
     row.size = c.size;
     row.blocks = blocksFor(c.size);
     row.mtime = now;

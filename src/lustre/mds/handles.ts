@@ -4,6 +4,7 @@ import { type Attr, type Layout, S_IFLNK, S_IFREG } from '../types.ts';
 import { checkFileSize } from './file-size.ts';
 import { blocksFor, isDir, type NsCore, type OpContext, toAttr, typeOf } from './inodes.ts';
 import { checkAccess, isRoot, MAY_READ, MAY_WRITE, S_ISGID, S_ISUID } from './perm.ts';
+import { pendingPunch, recordPunch } from './punches.ts';
 
 export const O_ACCMODE = 0o3;
 export const O_WRONLY = 0o1;
@@ -20,7 +21,7 @@ export function openInode(
   op: OpContext,
   ino: number,
   flags: number,
-): { handle: number; attr: Attr; layout: Layout | null } {
+): { handle: number; attr: Attr; layout: Layout | null; punch?: number } {
   const row = ns.inode(ino);
   if (typeOf(row.mode) === S_IFLNK) throw new FsError('ELOOP', 'cannot open a symlink');
   const acc = flags & O_ACCMODE;
@@ -36,6 +37,7 @@ export function openInode(
       row.mode &= ~S_ISUID;
       if (row.mode & 0o010) row.mode &= ~S_ISGID;
     }
+    if (row.size !== 0) recordPunch(ns.store.db, ino, 0);
     row.size = 0;
     row.blocks = 0;
     row.mtime = now;
@@ -44,7 +46,8 @@ export function openInode(
     op.fx.inode(ino);
   }
   const handle = ns.store.insertHandle(ino, op.client, flags);
-  return { handle, attr: toAttr(row), layout: ns.layoutOf(row) };
+  const punch = pendingPunch(ns.store.db, ino);
+  return { handle, attr: toAttr(row), layout: ns.layoutOf(row), ...(punch !== undefined && { punch }) };
 }
 
 /** Closes a handle of the calling client (EBADF if it is not one). */

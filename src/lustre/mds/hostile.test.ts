@@ -29,6 +29,7 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   release: ['xid', 'handle'],
   extendSize: ['ino', 'end'],
   reserveAppend: ['xid', 'ino', 'length'],
+  punched: ['ino', 'size'],
   readdir: ['cred', 'ino', 'cookie', 'limit', 'plus'],
   statfs: [],
   getxattr: ['cred', 'ino', 'name'],

@@ -8,6 +8,7 @@ import { getstripe, setstripe } from './attrs.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Caller, Mdt } from './mdt.ts';
+import { clearPunch } from './punches.ts';
 import { withStale } from './stale.ts';
 import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
 
@@ -131,6 +132,10 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   extendSize: (a, c) => {
     const [i, end] = [ino(a), int(a, 'end')];
     return c.mdt.mutate(c, undefined, undefined, (op) => extendSize(c.mdt.ns, op, i, end));
+  },
+  punched: (a, c) => {
+    const [i, size] = [ino(a), int(a, 'size')];
+    return c.mdt.mutate(c, undefined, undefined, () => nil(clearPunch(c.mdt.store.db, i, size)));
   },
   reserveAppend: (a, c) => {
     const [i, length] = [ino(a), int(a, 'length', { min: 1 })];

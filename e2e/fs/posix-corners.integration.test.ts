@@ -83,3 +83,38 @@ test('truncate, ftruncate, unlink, utimensat, setxattr, fallocate answer as Linu
     DATA_CALLS.map((c) => `^${c}$`),
   );
 });
+
+/** Names that are not UTF-8: created, listed, renamed (also into another directory), linked, unlinked. */
+const BYTE_NAMES = `
+import errno, os, sys
+d = sys.argv[1].encode()
+def attempt(f):
+    try:
+        f()
+        return 'ok'
+    except OSError as e:
+        return errno.errorcode[e.errno]
+names = [b'caf\\xe9', b'\\xff\\xfe', b'ok-\\x80x', b'\\xed\\xa0\\x80']
+for n in names:
+    with open(d + b'/' + n, 'wb') as f:
+        f.write(n)
+print(sorted(os.listdir(d)))
+os.rename(d + b'/' + names[0], d + b'/\\xc0renamed')
+os.mkdir(d + b'/dir\\xa0')
+os.rename(d + b'/' + names[1], d + b'/dir\\xa0/\\xfe')
+os.link(d + b'/dir\\xa0/\\xfe', d + b'/hard\\xfe')
+print(sorted(os.listdir(d)), os.listdir(d + b'/dir\\xa0'), open(d + b'/hard\\xfe', 'rb').read())
+os.unlink(d + b'/' + names[2])
+os.symlink(b'target', d + b'/link\\xff')
+print(sorted(os.listdir(d)), os.readlink(d + b'/link\\xff'), os.stat(d + b'/\\xc0renamed').st_size)
+print(attempt(lambda: open(d + b'/' + b'\\xff' * 255, 'wb').close()), attempt(lambda: open(d + b'/' + b'\\xff' * 256, 'wb').close()))
+`;
+
+test('names that are not UTF-8 are created, listed, renamed, linked and unlinked as on ext4', async () => {
+  await sh(`mkdir ${m}/bytes ${local}/bytes`);
+  const [mine, linux] = await Promise.all([
+    py(BYTE_NAMES, [`${m}/bytes`]),
+    py(BYTE_NAMES, [`${local}/bytes`]),
+  ]);
+  assert.equal(mine, linux);
+});

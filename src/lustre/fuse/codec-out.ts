@@ -1,4 +1,6 @@
 // Encoders of what the daemon writes to /dev/fuse: reply headers, attributes, entries, directory records, notifications.
+
+import { nameToBytes } from '../names.ts';
 import type { Attr, DirEntry, FileLock, StatFs } from '../types.ts';
 import {
   ATTR_OUT_SIZE,
@@ -189,7 +191,7 @@ export function encodeDirents(
   plus: boolean,
   t: CacheTimeouts,
 ): { buf: Buffer; count: number } {
-  const names = entries.map((e) => Buffer.from(e.name, 'utf8'));
+  const names = entries.map((e) => nameToBytes(e.name));
   let total = 0;
   let count = 0;
   for (const name of names) {
@@ -228,7 +230,7 @@ export function encodeNotifyInvalInode(ino: number): Buffer {
 
 /** FUSE_NOTIFY_INVAL_ENTRY: drop the kernel's dentry `name` under `parent`. */
 export function encodeNotifyInvalEntry(parent: number, name: string): Buffer {
-  const nameBuf = Buffer.from(name, 'utf8');
+  const nameBuf = nameToBytes(name);
   const body = Buffer.alloc(16 + nameBuf.length + 1);
   writeU64(body, 0, parent);
   body.writeUInt32LE(nameBuf.length, 8);

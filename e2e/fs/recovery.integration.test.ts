@@ -75,3 +75,28 @@ test('an OSS that stays down: --recovery 3 gives EIO after about 3 s and logs wh
   assert.equal(done.stdout.split(' ')[0], sum.split(' ')[0]);
   assert.equal(await sh(`sha256sum < ${soft.point}/d/f`), sum, 'the soft mount reads it again too');
 });
+
+test('the MDS down: --recovery 3 gives EIO after about 3 s and logs why; a hard mount waits until it is back', async () => {
+  const soft = { point: join(fs.dir, 'soft'), log: join(fs.dir, 'logs', 'soft.log') };
+  const hard = { point: join(fs.dir, 'hard') };
+  await sh(`mkdir ${soft.point}/m && echo hello > ${soft.point}/m/f`);
+  await fs.mds.kill9();
+  const waiting = run(['cat', `${hard.point}/m/f`], { timeoutMs: 300_000 });
+  let hardDone = false;
+  void waiting.then(() => {
+    hardDone = true;
+  });
+  const started = Date.now();
+  const r = await run(['stat', `${soft.point}/m/f`], { timeoutMs: 120_000 });
+  const ms = Date.now() - started;
+  const log = await readFile(soft.log, 'utf8');
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /Input\/output error/);
+  assert.ok(ms >= 2_000, `EIO came after the recovery window (${ms} ms)`);
+  assert.match(log, /EIO to the application: the MDS stayed unreachable/);
+  assert.equal(hardDone, false, 'the hard mount reader is still waiting, not failed');
+  await fs.mds.start();
+  const done = await waiting;
+  assert.equal(done.code, 0, done.stderr);
+  assert.equal(done.stdout, 'hello\n');
+});

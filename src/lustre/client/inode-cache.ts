@@ -104,7 +104,9 @@ export class InodeCache {
   /** Records the reply of an extendSize: sizes only grow through it, so a late reply cannot shrink. */
   noteGrowth(attr: Attr): void {
     const st = this.#inodes.get(attr.ino);
-    if (st) st.size = Math.max(st.size ?? 0, attr.size);
+    if (!st) return;
+    st.size = Math.max(st.size ?? 0, attr.size);
+    st.setId = (attr.mode & 0o6000) !== 0;
   }
 
   /** Another client changed the inode. */

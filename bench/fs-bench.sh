@@ -2,19 +2,20 @@
 # Benchmark of the emulated file system through its FUSE mount, against the same fio jobs on the local
 # directory the OSTs store their objects in, measured in one run. Prints MiB/s and ops/s and the ratio.
 #
-# Usage: npm run bench:fs [-- --size 1G --files 2000 --stripes 4]
+# Usage: npm run bench:fs [-- --size 1G --files 2000 --stripes 4 --reps 3 --json results.json]
 # Needs root (FUSE) and fio. Not a test: the numbers are for people; nothing is asserted.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 
-size=1G files=2000 stripes=4 reps=3
+size=1G files=2000 stripes=4 reps=3 json=
 while (($#)); do
   case $1 in
     --size) size=$2; shift 2 ;;
     --files) files=$2; shift 2 ;;
     --stripes) stripes=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
+    --json) json=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -65,10 +66,12 @@ run() { # run <label> <unit> <metric> <fio args…>: interleaved repetitions, me
     l+=("$(fio_metric "$local_dir" "$@")")
     m+=("$(fio_metric "$mnt" "$@")")
   done
-  local lm mm
+  local lm mm ratio
   lm=$(median "${l[@]}") mm=$(median "${m[@]}")
-  printf '%-28s local %10s %-5s nacre %10s %-5s ratio %s\n' "$label" "$lm" "$unit" "$mm" "$unit" \
-    "$(python3 -c "print(f'{$mm/$lm:.3f}' if $lm else 'n/a')")"
+  ratio=$(python3 -c "print(f'{$mm/$lm:.3f}' if $lm else 'null')")
+  printf '%-28s local %10s %-5s nacre %10s %-5s ratio %s\n' "$label" "$lm" "$unit" "$mm" "$unit" "$ratio"
+  printf '{"label":"%s","unit":"%s","local":%s,"nacre":%s,"ratio":%s}\n' "$label" "$unit" "$lm" "$mm" "$ratio" \
+    >>"$work/results.jsonl"
 }
 
 echo "nacre fs bench: 4 OSTs on $(df -h "$work" | awk 'NR==2 {print $1}'), files striped over $stripes, medians of $reps"
@@ -78,3 +81,4 @@ run "seq write 1M (buffered)" MiB/s bw --rw=write --bs=1M --size="$size" --end_f
 run "file create" ops/s iops --ioengine=filecreate --nrfiles="$files" --filesize=4k --openfiles=1 --create_on_open=1
 run "file stat" ops/s iops --ioengine=filestat --nrfiles="$files" --filesize=4k --openfiles=1
 run "file unlink" ops/s iops --ioengine=filedelete --nrfiles="$files" --filesize=4k --openfiles=1
+if [[ -n $json ]]; then python3 -c 'import json,sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])], indent=2))' "$work/results.jsonl" >"$json"; fi

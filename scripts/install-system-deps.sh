@@ -2,11 +2,12 @@
 # Installs the Debian packages the integration tests use, only those missing (apt-get update first).
 #
 # openssl makes the test cluster's certificates; fio and fuse3 exercise FUSE mounts; awscli talks to
-# MinIO; iproute2 and util-linux give ip, nsenter, unshare, mount and flock. Go (>= 1.26, for
-# e2e/harness/build-tools.sh) is not a Debian package this recent and must already be installed.
+# MinIO; iproute2 and util-linux give ip, nsenter, unshare, mount and flock; shellcheck checks the
+# kind scripts. Go (>= 1.26, for e2e/harness/build-tools.sh) is not a Debian package this recent and
+# must already be installed.
 set -euo pipefail
 
-packages=(openssl fio fuse3 awscli iproute2 util-linux)
+packages=(openssl fio fuse3 awscli iproute2 util-linux shellcheck)
 
 log() { printf 'install-system-deps: %s\n' "$*" >&2; }
 

@@ -1,7 +1,6 @@
 // `nacre controller`: the operator reconciling FileSystem, DataRepositoryAssociation, DataRepositoryTask and Backup.
 import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
-import { runController } from '../../src/controller/run-controller.ts';
 
 interface ControllerFlags {
   kubeconfig?: string;
@@ -15,6 +14,7 @@ interface ControllerFlags {
   metricsAddress: string;
   leaderElection: boolean;
   podNamespace: string;
+  csiEndpoint?: string;
 }
 
 export function registerController(program: Command): void {
@@ -38,18 +38,34 @@ export function registerController(program: Command): void {
     .option('--metrics-address <host:port>', '/healthz, /readyz and /metrics', '0.0.0.0:8080')
     .option('--no-leader-election', 'reconcile without holding the Lease (one replica only)')
     .option('--pod-namespace <ns>', 'namespace of the Lease and the emulator Secret', 'nacre-system')
+    .option(
+      '--csi-endpoint <unix:///path>',
+      'also serve the CSI Identity and Controller services (driver csi.nacre.dev) on this unix socket',
+    )
     .action(async (f: ControllerFlags) => {
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
       const accessKeyId = process.env['NACRE_FSX_ACCESS_KEY_ID'];
       const secretAccessKey = process.env['NACRE_FSX_SECRET_ACCESS_KEY'];
+      const podNamespace = process.env['POD_NAMESPACE'] ?? f.podNamespace;
+      // The Kubernetes client, gRPC and the AWS SDKs are loaded by this command only.
+      const csi =
+        f.csiEndpoint === undefined
+          ? undefined
+          : await (await import('../../src/csi/run-csi-controller.ts')).startCsiController({
+              endpoint: f.csiEndpoint,
+              namespace: podNamespace,
+              signal: stop.signal,
+              ...(f.kubeconfig !== undefined && { kubeconfig: f.kubeconfig }),
+            });
+      const { runController } = await import('../../src/controller/run-controller.ts');
       await runController({
         defaultBackend: f.defaultBackend,
         workers: f.workers,
         metricsAddress: f.metricsAddress,
         leaderElection: f.leaderElection,
-        podNamespace: process.env['POD_NAMESPACE'] ?? f.podNamespace,
+        podNamespace,
         identity: process.env['POD_NAME'] ?? hostname(),
         signal: stop.signal,
         ...(f.kubeconfig !== undefined && { kubeconfig: f.kubeconfig }),
@@ -65,5 +81,6 @@ export function registerController(program: Command): void {
           },
         }),
       });
+      await csi?.close();
     });
 }

@@ -1,10 +1,13 @@
 // `nacre lfs setstripe|getstripe|df`: Lustre's lfs for paths on a Nacre mount.
 import type { Command } from 'commander';
-import { lfsDf, lfsGetstripe, lfsSetstripe } from '../../src/lustre/client/lfs.ts';
-import { mountedPath } from '../../src/lustre/mounted-path.ts';
+import { registerLfsQuota } from './lfs-quota.ts';
 import { defaultHost, intOption, sizeOption } from './options.ts';
 
-async function target(localPath: string) {
+/** The lfs implementation (and the client it uses), loaded only when an lfs command runs. */
+const lfsModule = () => import('../../src/lustre/client/lfs.ts');
+
+export async function target(localPath: string) {
+  const { mountedPath } = await import('../../src/lustre/mounted-path.ts');
   const m = await mountedPath(localPath);
   return {
     mgsAddress: m.mgsAddress,
@@ -25,6 +28,7 @@ export function registerLfs(program: Command): void {
     .option('-S, --stripe-size <size>', 'bytes per stripe, a multiple of 64K', sizeOption, sizeOption('1M'))
     .option('-i, --stripe-index <n>', 'first OST (-1: the MDS chooses)', intOption, -1)
     .action(async (path: string, o: { stripeCount: number; stripeSize: number; stripeIndex: number }) => {
+      const { lfsSetstripe } = await lfsModule();
       await lfsSetstripe(await target(path), {
         stripeCount: o.stripeCount,
         stripeSize: o.stripeSize,
@@ -36,6 +40,7 @@ export function registerLfs(program: Command): void {
     .description("show a file's layout (count, size, the OST of every stripe) or a directory's default")
     .argument('<path>', 'a file or directory on a Nacre mount')
     .action(async (path: string) => {
+      const { lfsGetstripe } = await lfsModule();
       process.stdout.write(await lfsGetstripe(await target(path)));
     });
   lfs
@@ -43,6 +48,8 @@ export function registerLfs(program: Command): void {
     .description('usage of every OST of the file system a path is on')
     .argument('[path]', 'a path on a Nacre mount', '.')
     .action(async (path: string) => {
+      const { lfsDf } = await lfsModule();
       process.stdout.write(await lfsDf(await target(path)));
     });
+  registerLfsQuota(lfs, target);
 }

@@ -10,8 +10,7 @@ import type { Command } from 'commander';
 import { DeadlineExceededError, NacreError } from '../../src/lib/errors.ts';
 import { logger } from '../../src/lib/log.ts';
 import { announceReady, type ReadyLine } from '../../src/lib/supervisor.ts';
-import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
-import { type FuseMount, mountFuse } from '../../src/lustre/fuse/index.ts';
+import type { FuseMount } from '../../src/lustre/fuse/index.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
@@ -77,6 +76,9 @@ export async function mountForeground(
   mountPoint: string,
   opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'readAheadKb' | 'recovery'>,
 ): Promise<FuseMount> {
+  // Loaded here, not at start-up: `nacre --help` and the other commands never pay for the client.
+  const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
+  const { mountFuse } = await import('../../src/lustre/fuse/index.ts');
   const client = await connectLustre({
     mgsAddress: source.mgsAddress,
     fsname: source.fsname,

@@ -2,13 +2,10 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { MgsTargetAllocator, startFsxApi } from '../../src/fsx/server/index.ts';
 import { ValidationError } from '../../src/lib/errors.ts';
+import { logger } from '../../src/lib/log.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
-import { connectLustre } from '../../src/lustre/client/lustre-client.ts';
-import { startMgs } from '../../src/lustre/mgs/mgs-server.ts';
-import { startOss } from '../../src/lustre/oss/oss-server.ts';
-import { startMdsService } from '../../src/lustre/roles/mds-service.ts';
+import type { ServerMetrics } from '../../src/lustre/cluster/server-metrics.ts';
 import { addressOption, defaultHost, listenOption, sizeOption } from './options.ts';
 
 interface ServerOptions {
@@ -25,6 +22,8 @@ interface ServerOptions {
   accountId: string;
   mountHost?: string;
   capacityScale?: number;
+  metricsAddress?: string;
+  bandwidth?: number;
 }
 
 export function registerServer(program: Command): void {
@@ -53,6 +52,7 @@ export function registerServer(program: Command): void {
     .option('--host <node>', 'the node this server runs on, for local-first placement', defaultHost())
     .option('--capacity <size>', 'oss: space this server may give to OSTs (default: free disk)', sizeOption)
     .option('--unix-socket <path>', 'oss: also serve clients on this host over a unix socket')
+    .option('--bandwidth <size>', 'oss: bytes per second each OST may move (benchmarks)', sizeOption)
     .option('--region <region>', 'api: the Region callers sign for', 'us-east-1')
     .option('--account-id <id>', 'api: the 12-digit account id of ARNs', '123456789012')
     .option(
@@ -60,75 +60,95 @@ export function registerServer(program: Command): void {
       'api: MGS address clients mount (DNSName of file systems; default --mgs)',
     )
     .option('--capacity-scale <bytes>', 'api: emulated bytes per FSx GiB (default 1 MiB)', sizeOption)
+    .option(
+      '--metrics-address <host:port>',
+      'serve /healthz, /readyz and /metrics here (default: not served)',
+    )
     .addHelpText(
       'after',
       '\nThe api role reads its access keys from NACRE_FSX_ACCESS_KEY_ID and NACRE_FSX_SECRET_ACCESS_KEY.',
     )
     .action(async (opts: ServerOptions) => {
-      const stop = await startRole(opts);
+      const name = opts.name ?? `${opts.role}-${hostname()}`;
+      // prom-client and the ops server are loaded only when metrics are served.
+      const metrics = opts.metricsAddress
+        ? (await import('../../src/lustre/cluster/server-metrics.ts')).createServerMetrics(opts.role, name)
+        : undefined;
+      let serving = false;
+      const ops =
+        metrics && opts.metricsAddress
+          ? await (await import('../../src/lib/ops-server.ts')).startOpsServer(
+              opts.metricsAddress,
+              metrics.registry,
+              {
+                notReady: () => (serving ? undefined : `the ${opts.role} server is starting`),
+              },
+            )
+          : undefined;
+      if (ops) logger(opts.role).info('serving /healthz, /readyz and /metrics', { address: ops.address });
+      let stop: () => Promise<void>;
+      try {
+        stop = await startRole(opts, metrics);
+      } catch (err) {
+        await ops?.close();
+        metrics?.close();
+        throw err;
+      }
+      serving = true;
       onShutdown(
         async () => {
           await stop();
+          await ops?.close();
+          metrics?.close();
         },
         { watchStdin: process.env[STOP_ON_STDIN_EOF] === '1' },
       );
     });
 }
 
-async function startRole(opts: ServerOptions): Promise<() => Promise<void>> {
+async function startRole(opts: ServerOptions, metrics?: ServerMetrics): Promise<() => Promise<void>> {
   const name = opts.name ?? `${opts.role}-${hostname()}`;
   const needMgs = () => {
     if (!opts.mgs) throw new ValidationError(`--mgs is required for --role ${opts.role}`);
     return opts.mgs;
   };
-  switch (opts.role) {
-    case 'mgs': {
-      const s = await startMgs({ dataDir: opts.dataDir, listen: opts.listen });
-      announceReady({ role: 'mgs', address: s.address });
-      return () => s.close();
-    }
-    case 'mds': {
-      const s = await startMdsService({
-        dataDir: opts.dataDir,
-        name,
-        host: opts.host,
-        listen: opts.listen,
-        mgsAddress: needMgs(),
-        ...(opts.advertise !== undefined && { advertiseAddress: opts.advertise }),
-      });
-      announceReady({ role: 'mds', name, address: s.address });
-      return () => s.close();
-    }
-    case 'oss': {
-      const s = await startOss({
-        dataDir: opts.dataDir,
-        name,
-        host: opts.host,
-        listen: opts.listen,
-        mgsAddress: needMgs(),
-        ...(opts.advertise !== undefined && { advertiseAddress: opts.advertise }),
-        ...(opts.unixSocket !== undefined && { unixSocket: opts.unixSocket }),
-        ...(opts.capacity !== undefined && { capacityBytes: opts.capacity }),
-      });
-      announceReady({
-        role: 'oss',
-        name,
-        address: s.address,
-        ...(s.localAddress && { localAddress: s.localAddress }),
-      });
-      return () => s.close();
-    }
-    case 'api':
-      return startApi(opts, needMgs());
-  }
+  if (opts.role === 'api') return startApi(opts, needMgs(), metrics);
+  const { startServerInProcess } = await import('../../src/lustre/cluster/servers.ts');
+  const s = await startServerInProcess({
+    role: opts.role,
+    name,
+    dataDir: opts.dataDir,
+    listen: opts.listen,
+    host: opts.host,
+    ...(opts.role !== 'mgs' && { mgsAddress: needMgs() }),
+    ...(opts.advertise !== undefined && { advertiseAddress: opts.advertise }),
+    ...(opts.role === 'oss' && opts.unixSocket !== undefined && { unixSocket: opts.unixSocket }),
+    ...(opts.role === 'oss' && opts.capacity !== undefined && { capacityBytes: opts.capacity }),
+    ...(opts.role === 'oss' && opts.bandwidth !== undefined && { bandwidthBytesPerSec: opts.bandwidth }),
+  });
+  announceReady({
+    role: opts.role,
+    ...(opts.role !== 'mgs' && { name }),
+    address: s.address,
+    ...(s.localAddress && { localAddress: s.localAddress }),
+  });
+  if (s.lockCounts) metrics?.watchLocks(s.lockCounts);
+  if (s.statTargets) metrics?.watchOsts(s.statTargets);
+  return () => s.close();
 }
 
-async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => Promise<void>> {
+async function startApi(
+  opts: ServerOptions,
+  mgsAddress: string,
+  metrics?: ServerMetrics,
+): Promise<() => Promise<void>> {
   const accessKeyId = process.env['NACRE_FSX_ACCESS_KEY_ID'];
   const secret = process.env['NACRE_FSX_SECRET_ACCESS_KEY'];
   if (!accessKeyId || !secret) {
     throw new ValidationError('set NACRE_FSX_ACCESS_KEY_ID and NACRE_FSX_SECRET_ACCESS_KEY for the api role');
   }
+  const { MgsTargetAllocator, startFsxApi } = await import('../../src/fsx/server/fsx-server.ts');
+  const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
   const api = await startFsxApi({
     dataDir: opts.dataDir,
     listen: opts.listen,
@@ -140,6 +160,7 @@ async function startApi(opts: ServerOptions, mgsAddress: string): Promise<() => 
     backupDir: join(opts.dataDir, 'backups'),
     connectClient: (fsname, signal) => connectLustre({ mgsAddress, fsname, host: opts.host, signal }),
     ...(opts.capacityScale !== undefined && { capacityScale: opts.capacityScale }),
+    ...(metrics && { onRequest: metrics.fsxRequest }),
   });
   announceReady({ role: 'api', address: api.endpoint, endpoint: api.endpoint, region: opts.region });
   return async () => {

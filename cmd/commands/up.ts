@@ -8,9 +8,8 @@ import { logger } from '../../src/lib/log.ts';
 import { keepListenAddress, startRestartingChild } from '../../src/lib/restarting-child.ts';
 import { onShutdown, startChild } from '../../src/lib/supervisor.ts';
 import { formatSize } from '../../src/lib/units.ts';
-import type { FileSystemConfig } from '../../src/lustre/mgs/api.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
-import { ensureFileSystem } from '../../src/lustre/roles/file-system.ts';
+import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
 import { mountForeground } from './mount.ts';
 import { defaultHost, intOption, RECOVERY_HELP, recoveryOption, sizeOption } from './options.ts';
 import { checkPortsFree, clearDeadMount } from './up-preflight.ts';
@@ -82,52 +81,42 @@ async function up(opts: UpOptions): Promise<void> {
   });
   const preflight = AbortSignal.timeout(30_000);
   if (opts.mount !== false) await clearDeadMount(resolve(opts.mount), preflight);
-  await checkPortsFree(
-    [
-      { port: opts.port, what: 'MGS' },
-      { port: opts.port + 1, what: 'MDS' },
-      ...Array.from({ length: opts.osts }, (_, i) => ({ port: opts.port + 2 + i, what: `OSS ${i}` })),
-      ...(opts.api ? [{ port: opts.port + 2 + opts.osts, what: 'FSx API' }] : []),
-    ],
-    preflight,
-  );
+  // Port 0 picks free ports: nothing to check.
+  if (opts.port !== 0)
+    await checkPortsFree(
+      [
+        { port: opts.port, what: 'MGS' },
+        { port: opts.port + 1, what: 'MDS' },
+        ...Array.from({ length: opts.osts }, (_, i) => ({ port: opts.port + 2 + i, what: `OSS ${i}` })),
+        ...(opts.api ? [{ port: opts.port + 2 + opts.osts, what: 'FSx API' }] : []),
+      ],
+      preflight,
+    );
   try {
+    // Loaded here, not at start-up: `nacre --help` stays light.
+    const { roleArgs, startFileSystemServers } = await import('../../src/lustre/cluster/servers.ts');
+    const { ensureFileSystem } = await import('../../src/lustre/cluster/create-file-system.ts');
     // Each child is recorded as soon as it is up, so a failure of a later one stops the earlier ones.
     // A server that dies is restarted with backoff on the same port and data, as a kubelet would.
-    const server = async (role: string, name: string, port: number, extra: string[] = []) => {
-      const args = [
-        nacreEntry(),
-        'server',
-        '--role',
-        role,
-        '--name',
-        name,
-        '--data-dir',
-        join(dataDir, name),
-      ].concat(['--listen', `127.0.0.1:${port}`, '--host', defaultHost()], extra);
-      const child = await startRestartingChild({
-        name,
-        command: process.execPath,
-        args,
-        restartArgs: keepListenAddress(args),
-        logFile: join(dataDir, 'logs', `${name}.log`),
-        ...supervisionLog(join(dataDir, 'logs')),
-      });
-      children.push(child);
-      return child;
-    };
-    const mgsAddress = (await server('mgs', 'mgs', opts.port)).ready.address;
-    const withMgs = ['--mgs', mgsAddress];
-    await server('mds', 'mds0', opts.port + 1, withMgs);
-    await Promise.all(
-      Array.from({ length: opts.osts }, (_, i) =>
-        server('oss', `oss${i}`, opts.port + 2 + i, [
-          ...withMgs,
-          '--unix-socket',
-          join(dataDir, `oss${i}.sock`),
-        ]),
-      ),
+    const { mgs } = await startFileSystemServers(
+      { dataDir, ossCount: opts.osts, basePort: opts.port, host: defaultHost, unixSockets: true },
+      async (spec) => {
+        const args = [nacreEntry(), 'server', ...roleArgs(spec), '--data-dir', spec.dataDir];
+        args.push('--listen', `${spec.listen.host}:${spec.listen.port}`);
+        const child = await startRestartingChild({
+          name: spec.name,
+          command: process.execPath,
+          args,
+          restartArgs: keepListenAddress(args),
+          logFile: join(dataDir, 'logs', `${spec.name}.log`),
+          ...supervisionLog(join(dataDir, 'logs')),
+        });
+        children.push(child);
+        return { address: child.ready.address };
+      },
     );
+    const mgsAddress = mgs.address;
+    const withMgs = ['--mgs', mgsAddress];
     const config = await ensureFileSystem(
       mgsAddress,
       {
@@ -136,7 +125,7 @@ async function up(opts: UpOptions): Promise<void> {
         ostCapacityBytes: opts.ostSize,
         defaultLayout: { stripeCount: opts.stripeCount, stripeSize: opts.stripeSize, stripeOffset: -1 },
       },
-      { ossServers: opts.osts },
+      { ossServers: opts.osts, mdsServers: 1 },
     );
     let api: { endpoint: string; accessKeyId: string; secretAccessKey: string } | undefined;
     if (opts.api) {
@@ -146,7 +135,7 @@ async function up(opts: UpOptions): Promise<void> {
         command: process.execPath,
         args: [nacreEntry(), 'server', '--role', 'api', '--data-dir', join(dataDir, 'api')].concat([
           '--listen',
-          `127.0.0.1:${opts.port + 2 + opts.osts}`,
+          `127.0.0.1:${opts.port === 0 ? 0 : opts.port + 2 + opts.osts}`,
           ...withMgs,
         ]),
         logFile: join(dataDir, 'logs', 'api.log'),

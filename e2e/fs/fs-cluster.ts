@@ -1,19 +1,28 @@
 // A whole emulated file system as separate processes (MGS, MDS, OSS servers, FUSE mounts) in a temp dir, for end-to-end tests.
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Child, startChild } from '../../src/lib/supervisor.ts';
-import type { FileSystemConfig } from '../../src/lustre/mgs/api.ts';
-import { MgsClient } from '../../src/lustre/mgs/client.ts';
+import { ensureFileSystem } from '../../src/lustre/cluster/create-file-system.ts';
+import { roleArgs, startFileSystemServers } from '../../src/lustre/cluster/servers.ts';
+import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
+import {
+  markOwner,
+  mountedUnder,
+  onAbnormalExit,
+  processesMentioning,
+  sweepStale,
+  takeDownSync,
+} from './leftovers.ts';
 import { killChildren, run } from './shell.ts';
 
 const nacre = fileURLToPath(new URL('../../cmd/nacre.ts', import.meta.url));
 const GiB = 2 ** 30;
+const PREFIX = 'nacre-e2e-';
 
 /** The nacre CLI as an argv prefix for child processes. */
 export const NACRE: readonly string[] = [process.execPath, nacre];
@@ -126,6 +135,8 @@ export interface FsClusterOptions {
   fsname?: string;
   ossCount?: number;
   ostCapacityBytes?: number;
+  /** Extra arguments of every OSS server (e.g. a bandwidth budget for benchmarks). */
+  ossArgs?: string[];
 }
 
 /**
@@ -133,112 +144,176 @@ export interface FsClusterOptions {
  * system of one OST per OSS through the MGS client. Nothing is mounted yet.
  */
 export async function startFsCluster(opts: FsClusterOptions = {}): Promise<FsCluster> {
-  const dir = await mkdtemp(join(tmpdir(), 'nacre-e2e-'));
+  await sweepStale(tmpdir(), PREFIX);
+  const dir = await mkdtemp(join(tmpdir(), PREFIX));
   // Traversable by the unprivileged user of the permission tests.
   await chmod(dir, 0o755);
+  await markOwner(dir);
   await mkdir(join(dir, 'logs'));
-  const fsname = opts.fsname ?? 'e2e';
-  const ossCount = opts.ossCount ?? 4;
-  const ostCapacityBytes = opts.ostCapacityBytes ?? 2 * GiB;
-  const log = (name: string) => join(dir, 'logs', `${name}.log`);
-  const server = (name: string, args: string[], env?: NodeJS.ProcessEnv) =>
-    new ServerProcess(name, join(dir, name), args, log(name), env);
-  const servers: ServerProcess[] = [];
-  const mounts: FsMount[] = [];
-  const stopOnExit = () => emergencyCleanup(dir, mounts, servers);
-  process.once('exit', stopOnExit);
+  const parts: Parts = {
+    dir,
+    fsname: opts.fsname ?? 'e2e',
+    ostCapacityBytes: opts.ostCapacityBytes ?? 2 * GiB,
+    servers: [],
+    mounts: [],
+  };
+  // Killed without its after hooks (a runner's timeout, Ctrl-C): take the mounts and servers down anyway.
+  const disarm = onAbnormalExit(() => {
+    killChildren();
+    takeDownSync(
+      dir,
+      parts.mounts.map((m) => m.pid),
+      parts.servers.flatMap((s) => (s.pid === undefined ? [] : [s.pid])),
+    );
+  });
   const stop = async () => {
-    process.off('exit', stopOnExit);
-    await stopAll(dir, mounts, servers);
+    disarm();
+    await stopAll(dir, parts.mounts, parts.servers);
   };
   try {
-    const mgs = server('mgs', ['--role', 'mgs']);
-    servers.push(mgs);
-    await mgs.start();
-    const peer = (role: string, name: string) =>
-      server(name, ['--role', role, '--name', name, '--host', `e2e-${name}`, '--mgs', mgs.address]);
-    const mds = peer('mds', 'mds0');
-    const osses = Array.from({ length: ossCount }, (_, i) => peer('oss', `oss${i}`));
-    servers.push(mds, ...osses);
-    await Promise.all([mds, ...osses].map((s) => s.start()));
-    const config = await createFileSystem(mgs.address, fsname, ossCount, ostCapacityBytes);
-    const source = `${mgs.address}@tcp:/${fsname}`;
-    const ossOf = (index: number) => {
-      const t = config.osts.find((o) => o.index === index);
-      const s = t && osses.find((o) => o.name === t.server);
-      if (!t || !s) throw new Error(`no OSS serves OST ${index}`);
-      return s;
-    };
-    const ostDir = (index: number) =>
-      join(ossOf(index).dataDir, config.osts.find((o) => o.index === index)!.target);
-    let scratchFiles = 0;
-    const cluster: FsCluster = {
-      dir,
-      fsname,
-      source,
-      mgs,
-      mds,
-      osses,
-      config,
-      ostCapacityBytes,
-      ossOf,
-      ostDir,
-      randomFile: async (bytes) => {
-        const data = randomBytes(bytes);
-        const path = join(dir, 'scratch', `random-${++scratchFiles}`);
-        await mkdir(join(dir, 'scratch'), { recursive: true });
-        await writeFile(path, data);
-        return { path, sha256: createHash('sha256').update(data).digest('hex') };
-      },
-      objectsOf: async (ino) => {
-        const found = await Promise.all(config.osts.map((t) => objectsIn(ostDir(t.index), ino)));
-        return found.flatMap((paths, i) =>
-          paths.map((path) => ({ ost: config.osts[i]!.index, stripe: Number(path.split('.').pop()), path })),
-        );
-      },
-      mount: async (name, mopts = {}) => {
-        const m = await startMount(dir, name, mopts.source ?? source, log(`mount-${name}`));
-        mounts.push(m);
-        return m;
-      },
-      startServer: async (name, args, env) => {
-        const s = server(name, args, env);
-        servers.push(s);
+    // Each server a ServerProcess of its own (restartable on the same port, killable with -9).
+    const { mgs, mds, osses } = await startFileSystemServers(
+      { dataDir: dir, ossCount: opts.ossCount ?? 4, host: (name) => `e2e-${name}` },
+      async (spec) => {
+        const s = serverIn(parts, spec.name, [
+          ...roleArgs(spec),
+          ...(spec.role === 'oss' ? (opts.ossArgs ?? []) : []),
+        ]);
         await s.start();
         return s;
       },
-      stop,
-    };
-    return cluster;
+    );
+    // One OST on each OSS, created once every server has registered (else OSTs double up on early ones).
+    const config = await ensureFileSystem(
+      mgs.address,
+      {
+        fsname: parts.fsname,
+        ostCount: osses.length,
+        ostCapacityBytes: parts.ostCapacityBytes,
+        defaultLayout: { stripeCount: 1, stripeSize: 2 ** 20, stripeOffset: -1 },
+      },
+      { ossServers: osses.length, mdsServers: 1 },
+    );
+    return assemble(parts, { mgs, mds, osses, config, stop });
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
   }
 }
 
-/** Waits until `ossCount` OSS servers have registered, then creates the file system (one OST each). */
-async function createFileSystem(
-  mgsAddress: string,
-  fsname: string,
-  ossCount: number,
-  ostCapacityBytes: number,
-): Promise<FileSystemConfig> {
-  const mgs = new MgsClient({ address: mgsAddress, timeoutMs: 30_000 });
-  try {
-    const deadline = Date.now() + 30_000;
-    while ((await mgs.listServers()).filter((s) => s.role === 'oss').length < ossCount) {
-      if (Date.now() > deadline) throw new Error(`${ossCount} OSS servers did not register within 30 s`);
-      await sleep(50);
+/** What a cluster is made of while it is being started; everything in it is stopped by `stop`. */
+interface Parts {
+  dir: string;
+  fsname: string;
+  ostCapacityBytes: number;
+  servers: ServerProcess[];
+  mounts: FsMount[];
+}
+
+const logOf = (dir: string, name: string) => join(dir, 'logs', `${name}.log`);
+
+/** A server with its data dir and log in the cluster's dir, stopped with the cluster (not started yet). */
+function serverIn(parts: Parts, name: string, args: string[], env?: NodeJS.ProcessEnv): ServerProcess {
+  const s = new ServerProcess(name, join(parts.dir, name), args, logOf(parts.dir, name), env);
+  parts.servers.push(s);
+  return s;
+}
+
+function assemble(
+  parts: Parts,
+  started: Pick<FsCluster, 'mgs' | 'mds' | 'osses' | 'config' | 'stop'>,
+): FsCluster {
+  const { dir } = parts;
+  const { config, osses } = started;
+  const source = `${started.mgs.address}@tcp:/${parts.fsname}`;
+  const ossOf = (index: number) => {
+    const t = config.osts.find((o) => o.index === index);
+    const s = t && osses.find((o) => o.name === t.server);
+    if (!t || !s) throw new Error(`no OSS serves OST ${index}`);
+    return s;
+  };
+  const ostDir = (index: number) =>
+    join(ossOf(index).dataDir, config.osts.find((o) => o.index === index)!.target);
+  let scratchFiles = 0;
+  return {
+    ...started,
+    dir,
+    fsname: parts.fsname,
+    source,
+    ostCapacityBytes: parts.ostCapacityBytes,
+    ossOf,
+    ostDir,
+    randomFile: async (bytes) => {
+      const data = randomBytes(bytes);
+      const path = join(dir, 'scratch', `random-${++scratchFiles}`);
+      await mkdir(join(dir, 'scratch'), { recursive: true });
+      await writeFile(path, data);
+      return { path, sha256: createHash('sha256').update(data).digest('hex') };
+    },
+    objectsOf: async (ino) => {
+      const found = await Promise.all(config.osts.map((t) => objectsIn(ostDir(t.index), ino)));
+      return found.flatMap((paths, i) =>
+        paths.map((path) => ({ ost: config.osts[i]!.index, stripe: Number(path.split('.').pop()), path })),
+      );
+    },
+    mount: async (name, mopts = {}) => {
+      const m = await startMount(dir, name, mopts.source ?? source, logOf(dir, `mount-${name}`));
+      parts.mounts.push(m);
+      return m;
+    },
+    startServer: async (name, args, env) => {
+      const s = serverIn(parts, name, args, env);
+      await s.start();
+      return s;
+    },
+  };
+}
+
+/** What `useFsCluster` gives a test file. */
+export interface TestFs {
+  /** Settles when the cluster is up and mounted; await it in the file's own `before` hooks (they run concurrently). */
+  readonly ready: Promise<void>;
+  readonly cluster: FsCluster;
+  /** Mount points by mount name. */
+  readonly mounts: Readonly<Record<string, string>>;
+}
+
+/**
+ * Registers hooks that start a cluster and mount it under each of `mounts` (each its own process)
+ * before the file's tests, and stop everything after them, even when they fail. `after` waits for a
+ * start still under way (node:test runs it early when a name filter leaves no test to run).
+ */
+export function useFsCluster(opts: FsClusterOptions & { mounts: string[] }): TestFs {
+  let cluster: FsCluster | undefined;
+  const mounts: Record<string, string> = {};
+  let stopped = false;
+  const start = Promise.withResolvers<void>();
+  // Rejections are reported through the hooks that await it.
+  start.promise.catch(() => undefined);
+  before(async () => {
+    if (stopped) return start.reject(new Error('stopped before it started'));
+    try {
+      cluster = await startFsCluster(opts);
+      for (const name of opts.mounts) mounts[name] = (await cluster.mount(name)).point;
+      start.resolve();
+    } catch (err) {
+      start.reject(err);
+      throw err;
     }
-    return await mgs.createFileSystem({
-      fsname,
-      ostCount: ossCount,
-      ostCapacityBytes,
-      defaultLayout: { stripeCount: 1, stripeSize: 2 ** 20, stripeOffset: -1 },
-    });
-  } finally {
-    mgs.close();
-  }
+  });
+  after(async () => {
+    stopped = true;
+    await start.promise.catch(() => undefined);
+    await cluster?.stop();
+  });
+  return {
+    ready: start.promise,
+    get cluster() {
+      if (!cluster) throw new Error('the cluster is not running (its before hook failed or has not run)');
+      return cluster;
+    },
+    mounts,
+  };
 }
 
 async function startMount(dir: string, name: string, source: string, logFile: string): Promise<FsMount> {
@@ -266,9 +341,10 @@ async function startMount(dir: string, name: string, source: string, logFile: st
 }
 
 async function stopAll(dir: string, mounts: FsMount[], servers: ServerProcess[]): Promise<void> {
+  // A test's leftover child (a lock holder, a dd stuck on a dead OST) would keep a mount busy.
+  killChildren();
   for (const m of [...mounts].reverse()) await m.unmount();
   for (const s of [...servers].reverse()) await s.stop();
-  killChildren();
   // A mount of this cluster left behind (not one of ours, or one umount could not take down).
   for (const p of mountedUnder(dir).reverse()) await run(['umount', '-l', p], { timeoutMs: 10_000 });
   const mountsLeft = mountedUnder(dir);
@@ -283,50 +359,6 @@ async function stopAll(dir: string, mounts: FsMount[], servers: ServerProcess[])
     );
   }
   await rm(dir, { recursive: true, force: true });
-}
-
-/** Last resort when the test process exits without its after hooks: detach mounts, kill servers. */
-function emergencyCleanup(dir: string, mounts: FsMount[], servers: ServerProcess[]): void {
-  killChildren();
-  for (const m of mounts) {
-    try {
-      process.kill(m.pid, 'SIGKILL');
-    } catch {
-      // Gone already.
-    }
-  }
-  for (const p of mountedUnder(dir).reverse()) spawnSync('umount', ['-l', p], { timeout: 5_000 });
-  for (const s of servers) {
-    try {
-      if (s.pid !== undefined) process.kill(s.pid, 'SIGKILL');
-    } catch {
-      // Gone already.
-    }
-  }
-}
-
-/** Mount points at or below `path`, from /proc/self/mountinfo (never touching the mounts themselves). */
-export function mountedUnder(path: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((p): p is string => p !== undefined)
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8))))
-    .filter((p) => p === path || p.startsWith(`${path}/`));
-}
-
-/** "pid cmdline" of live processes whose command line mentions `text`. */
-export function processesMentioning(text: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-      if (cmd.includes(text) && Number(pid) !== process.pid) found.push(`${pid} ${cmd.slice(0, 200)}`);
-    } catch {
-      // Exited while we looked.
-    }
-  }
-  return found;
 }
 
 /** Paths of the object files named `<ino>.<stripe>` under an OST directory's `objects/<xx>/`. */

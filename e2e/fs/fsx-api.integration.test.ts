@@ -14,45 +14,39 @@ import {
   FSxClient,
   UpdateFileSystemCommand,
 } from '@aws-sdk/client-fsx';
-import { type FsProcesses, sh, startFsProcesses } from './processes.ts';
+import { waitFor } from '../../src/lib/wait-for.ts';
+import { type FsCluster, useFsCluster } from './fs-cluster.ts';
+import { sh } from './shell.ts';
 
 const keys = { accessKeyId: 'AKIAE2ETESTKEY000001', secretAccessKey: 'e2e-secret-key-not-for-anything-else' };
-let fs: FsProcesses;
+let fs: FsCluster;
 let fsx: FSxClient;
 
+const t = useFsCluster({ fsname: 'base', mounts: [] });
 before(async () => {
-  fs = await startFsProcesses({ fsname: 'base' });
+  await t.ready;
+  fs = t.cluster;
   const api = await fs.startServer('api', ['--role', 'api', '--mgs', fs.mgs.address], {
     ...process.env,
     NACRE_FSX_ACCESS_KEY_ID: keys.accessKeyId,
     NACRE_FSX_SECRET_ACCESS_KEY: keys.secretAccessKey,
   });
   fsx = new FSxClient({
-    endpoint: api.child!.ready.address,
+    endpoint: `http://${api.address}`,
     region: 'us-east-1',
     credentials: keys,
     maxAttempts: 1,
   });
 });
-after(async () => {
-  fsx?.destroy();
-  await fs?.stop();
-});
+after(() => fsx?.destroy());
 
 async function describe(id: string): Promise<FileSystem> {
   const out = await fsx.send(new DescribeFileSystemsCommand({ FileSystemIds: [id] }));
   return out.FileSystems![0]!;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
+  waitFor(what, probe, { timeoutMs, intervalMs: 200 });
 
 const available = (id: string) =>
   until(`${id} AVAILABLE`, async () => {
@@ -75,7 +69,7 @@ test('an FSx file system is created, mounted from its DNSName and MountName, gro
   assert.match(id, /^fs-[0-9a-f]{17}$/);
   const fsDesc = await available(id);
   const source = `${fsDesc.DNSName}@tcp:/${fsDesc.LustreConfiguration!.MountName}`;
-  const m = await fs.mount('fsx', source);
+  const m = (await fs.mount('fsx', { source })).point;
   await sh(
     `mkdir ${m}/d && dd if=/dev/urandom of=${m}/d/data bs=1M count=6 status=none && ln -s d/data ${m}/link`,
   );
@@ -113,10 +107,11 @@ test('an FSx file system is created, mounted from its DNSName and MountName, gro
     }),
   );
   const restoredDesc = await available(restored.FileSystem!.FileSystemId!);
-  const r = await fs.mount(
-    'restored',
-    `${restoredDesc.DNSName}@tcp:/${restoredDesc.LustreConfiguration!.MountName}`,
-  );
+  const r = (
+    await fs.mount('restored', {
+      source: `${restoredDesc.DNSName}@tcp:/${restoredDesc.LustreConfiguration!.MountName}`,
+    })
+  ).point;
   assert.equal(await sh(`sha256sum < ${r}/d/data`), sum);
   assert.equal(await sh(`readlink ${r}/link`), 'd/data\n');
 

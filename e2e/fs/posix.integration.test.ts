@@ -1,18 +1,18 @@
 // POSIX through a real FUSE mount of the emulated file system in its own process: data, sizes, names, links, permissions, xattrs, statfs.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { type FsCluster, type FsMount, NACRE, startFsCluster } from './fs-cluster.ts';
+import { before, test } from 'node:test';
+import { type FsCluster, NACRE, useFsCluster } from './fs-cluster.ts';
 import { py, q, run, sh, shResult, waitFor } from './shell.ts';
 
 let fs: FsCluster;
 let m: string;
 
+const t = useFsCluster({ fsname: 'posix', mounts: ['a'] });
 before(async () => {
-  fs = await startFsCluster({ fsname: 'posix' });
-  const mount: FsMount = await fs.mount('a');
-  m = mount.point;
+  await t.ready;
+  fs = t.cluster;
+  m = t.mounts['a']!;
 });
-after(() => fs?.stop());
 
 /** Python prelude: `attempt(f)` prints the errno name f raised, or "ok". */
 const ATTEMPT = `

@@ -1,7 +1,9 @@
 // Child processes that drive the mounts (sh, dd, python3, flock, fio …): run to completion, or hold in the background; all killable by id.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { waitFor as waitForCondition } from '../../src/lib/wait-for.ts';
 
 /** How a child process ended, with its output. `code` is null when it was killed by a signal. */
 export interface RunResult {
@@ -182,23 +184,43 @@ export function hold(argv: string[]): Held {
 }
 
 /** Polls `check` until it returns true; rejects after `timeoutMs` naming what it waited for. */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 20_000) =>
+  waitForCondition(what, check, timeoutMs);
 
 /** True while process `pid` waits for an answer from a FUSE daemon (e.g. blocked on a lock), from /proc. */
 export async function waitingOnFuse(pid: number): Promise<boolean> {
   const wchan = await readFile(`/proc/${pid}/wchan`, 'utf8').catch(() => '');
   return wchan === 'request_wait_answer';
 }
+
+/**
+ * Python programs for the rename-replacement race: the writer replaces `current` with a new version
+ * `rounds` times (write a temp file, rename it over), then creates `done`; the reader opens and reads
+ * `current` until `done` appears and prints `reads=<n>` and one line per failed or torn read.
+ */
+export const RENAME_WRITER = `import os, sys
+d, rounds = sys.argv[1], int(sys.argv[2])
+for i in range(1, rounds + 1):
+    with open('%s/tmp.%d' % (d, i), 'w') as f:
+        f.write('version %d' % i)
+    os.rename('%s/tmp.%d' % (d, i), d + '/current')
+open(d + '/done', 'w').close()`;
+
+export const RENAME_READER = `import errno, os, sys
+d = sys.argv[1]
+reads, bad = 0, {}
+while not os.path.exists(d + '/done'):
+    reads += 1
+    try:
+        with open(d + '/current') as f:
+            got = f.read()
+        if not got.startswith('version '):
+            bad['torn read %r' % got] = bad.get('torn read %r' % got, 0) + 1
+    except OSError as e:
+        bad[errno.errorcode[e.errno]] = bad.get(errno.errorcode[e.errno], 0) + 1
+print('reads=%d' % reads)
+for k, v in sorted(bad.items()):
+    print('%s x%d' % (k, v))`;
 
 /** Single-quotes a string for sh. */
 export function q(s: string): string {

@@ -2,19 +2,20 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { after, before, test } from 'node:test';
-import { type FsCluster, NACRE, startFsCluster } from './fs-cluster.ts';
+import { before, test } from 'node:test';
+import { type FsCluster, NACRE, useFsCluster } from './fs-cluster.ts';
 import { sh } from './shell.ts';
 
 const MiB = 2 ** 20;
 let fs: FsCluster;
 let m: string;
 
+const t = useFsCluster({ fsname: 'stripes', mounts: ['a'] });
 before(async () => {
-  fs = await startFsCluster({ fsname: 'stripes' });
-  m = (await fs.mount('a')).point;
+  await t.ready;
+  fs = t.cluster;
+  m = t.mounts['a']!;
 });
-after(() => fs?.stop());
 
 const lfs = (args: string) => sh(`${NACRE.join(' ')} lfs ${args}`);
 

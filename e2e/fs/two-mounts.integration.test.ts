@@ -1,19 +1,19 @@
 // Two mounts of one file system, each its own process like two nodes: read-after-write, metadata coherence, flock and fcntl locks.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { type FsCluster, NACRE, startFsCluster } from './fs-cluster.ts';
+import { before, test } from 'node:test';
+import { type FsCluster, NACRE, useFsCluster } from './fs-cluster.ts';
 import { hold, py, sh, shResult, waitFor, waitingOnFuse } from './shell.ts';
 
 let fs: FsCluster;
 let a: string;
 let b: string;
 
+const t = useFsCluster({ fsname: 'twomnt', mounts: ['a', 'b'] });
 before(async () => {
-  fs = await startFsCluster({ fsname: 'twomnt' });
-  a = (await fs.mount('a')).point;
-  b = (await fs.mount('b')).point;
+  await t.ready;
+  fs = t.cluster;
+  [a, b] = [t.mounts['a']!, t.mounts['b']!];
 });
-after(() => fs?.stop());
 
 test('a write on mount A is read on mount B as soon as it returns, also through a descriptor B keeps open', async () => {
   for (let i = 0; i < 10; i++) {

@@ -3,6 +3,7 @@
 #
 # Usage: build-tools.sh [--path] [TOOL...]
 #   TOOL    kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
+#           csi-resizer csi-snapshotter snapshot-controller
 #           (default: all of them)
 #   --path  print the absolute path of each named tool's binary on stdout, one a line, after
 #           building whatever is missing
@@ -17,7 +18,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 gomods="$here/go"
 tools_dir=${NACRE_TOOLS_DIR:-$HOME/.cache/nacre/tools}
 jobs=${NACRE_BUILD_JOBS:-2}
-all_tools=(kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio)
+all_tools=(kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
+  csi-resizer csi-snapshotter snapshot-controller)
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS='-mod=readonly -buildvcs=false'
 
@@ -74,6 +76,21 @@ spec() {
     dir=external-provisioner-$v
     ldflags="-X main.version=$v"
     ;;
+  csi-resizer)
+    wrapper=resizer
+    pkg=github.com/kubernetes-csi/external-resizer/v2/cmd/csi-resizer
+    v=$(modver resizer github.com/kubernetes-csi/external-resizer/v2)
+    dir=external-resizer-$v
+    ldflags="-X main.version=$v"
+    ;;
+  csi-snapshotter | snapshot-controller)
+    # The VolumeSnapshot CRDs go beside the binaries, into crd/ (see build).
+    wrapper=snapshotter
+    pkg=github.com/kubernetes-csi/external-snapshotter/v8/cmd/$1
+    v=$(modver snapshotter github.com/kubernetes-csi/external-snapshotter/v8)
+    dir=external-snapshotter-$v
+    ldflags="-X main.version=$v"
+    ;;
   helm)
     wrapper=helm
     pkg=helm.sh/helm/v3/cmd/helm
@@ -114,6 +131,14 @@ build() {
     die "go build of $1 failed"
   fi
   mv -f "$tmp" "$dest/$1"
+  if [[ $wrapper == snapshotter ]]; then
+    # The snapshot.storage.k8s.io CRDs, from the snapshotter's client module at the same version.
+    local client
+    client=$(cd "$gomods/$wrapper" && go mod download -json "github.com/kubernetes-csi/external-snapshotter/client/v8@${dir#external-snapshotter-}" |
+      sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    mkdir -p "$dest/crd"
+    install -m 0644 "$client"/config/crd/snapshot.storage.k8s.io_*.yaml "$dest/crd/"
+  fi
   log "built $1 in $((SECONDS - start))s -> $dest/$1"
 }
 

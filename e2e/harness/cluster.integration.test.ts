@@ -20,8 +20,8 @@ import {
   setHeaderOptions,
   Watch,
 } from '@kubernetes/client-node';
+import { waitFor } from '../../src/lib/wait-for.ts';
 import { type Cluster, startCluster } from './cluster.ts';
-import { pollUntil } from './processes.ts';
 
 const GROUP = 'test.nacre.dev';
 const VERSION = 'v1';
@@ -64,9 +64,8 @@ after(async () => {
 });
 
 /** Polls `check` until it holds, failing with `what` after `timeoutMs`. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  assert.ok(await pollUntil(check, timeoutMs, { intervalMs: 200 }), `timed out waiting for ${what}`);
-}
+const eventually = (what: string, check: () => Promise<boolean>, timeoutMs = 30_000) =>
+  waitFor(what, check, { timeoutMs, intervalMs: 200 });
 
 function widget(name: string, labels: Record<string, string>, size: number): object {
   return { apiVersion: `${GROUP}/${VERSION}`, kind: 'Widget', metadata: { name, labels }, spec: { size } };

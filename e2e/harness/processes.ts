@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { DeadlineExceededError, NacreError } from '../../src/lib/errors.ts';
+import { waitFor } from '../../src/lib/wait-for.ts';
 
 /** What state.json records of a started server, enough for another process to stop it. */
 export interface ProcessRecord {
@@ -134,15 +134,13 @@ export async function pollUntil(
   timeoutMs: number,
   opts: { intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    opts.signal?.throwIfAborted();
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await delay(Math.min(opts.intervalMs ?? 100, Math.max(0, deadline - Date.now())), undefined, {
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-  }
+  return waitFor('a condition', check, { ...opts, timeoutMs }).then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof DeadlineExceededError) return false;
+      throw err;
+    },
+  );
 }
 
 /** `count` distinct free TCP ports on 127.0.0.1 (held open together so they differ, then released). */

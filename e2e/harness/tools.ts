@@ -12,9 +12,15 @@ export const TOOL_NAMES = [
   'csi-provisioner',
   'helm',
   'minio',
+  'csi-resizer',
+  'csi-snapshotter',
+  'snapshot-controller',
 ] as const;
 
 export type ToolName = (typeof TOOL_NAMES)[number];
+
+/** The tools every cluster needs (allToolPaths); the CSI sidecars are resolved by the tests that run them. */
+const CLUSTER_TOOLS = TOOL_NAMES.slice(0, 8);
 
 /** Absolute paths of every tool binary, under the field names tests use. */
 export interface ToolPaths {
@@ -68,7 +74,7 @@ export async function toolPath(name: ToolName, signal?: AbortSignal): Promise<st
 /** Every tool, built if missing, keyed as ToolPaths. */
 export async function allToolPaths(signal?: AbortSignal): Promise<ToolPaths> {
   const [kubeApiserver, kubeControllerManager, kubectl, etcd, csiSanity, provisioner, helm, minio] =
-    await toolPaths(TOOL_NAMES, signal);
+    await toolPaths(CLUSTER_TOOLS, signal);
   return {
     kubeApiserver: kubeApiserver!,
     kubeControllerManager: kubeControllerManager!,

@@ -1,7 +1,7 @@
 // The CRDs on a real kube-apiserver: they install, ACK-style manifests apply, and bad ones are refused with messages naming the field.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type OperatorEnv, startOperatorEnv } from '../controller/test-support/operator-env.ts';
+import { type OperatorEnv, startOperatorEnv } from '../../test/controller/operator-env.ts';
 
 let env: OperatorEnv;
 

@@ -2,8 +2,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DescribeBackupsCommand } from '@aws-sdk/client-fsx';
-import { type ControllerHarness, ready, startControllerHarness } from './test-support/controller-harness.ts';
-import { eventually } from './test-support/operator-env.ts';
+import {
+  type ControllerHarness,
+  ready,
+  startControllerHarness,
+} from '../../test/controller/controller-harness.ts';
+import { eventually } from '../../test/controller/operator-env.ts';
 
 let h: ControllerHarness;
 

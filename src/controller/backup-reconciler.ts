@@ -14,6 +14,7 @@ import {
   type ReconcileContext,
   releaseFinalizer,
   reportingFailures,
+  statusClientOf,
   tokens,
   withConditions,
   writeStatus,
@@ -30,7 +31,7 @@ export function backupReconciler(
   client: CustomResourceClient<Backup>,
   fileSystems: CustomResourceClient<FileSystem>,
 ): Reconciler {
-  const statusClient = client as unknown as CustomResourceClient<Managed<BackupStatus>>;
+  const statusClient = statusClientOf(client);
   return async (key, signal) => {
     const obj = await client.get(key.namespace, key.name, signal);
     if (!obj) return {};

@@ -23,6 +23,7 @@ import {
   releaseFinalizer,
   reportingFailures,
   type StatusBase,
+  statusClientOf,
   tokens,
   withConditions,
   writeStatus,
@@ -58,7 +59,7 @@ export function associationReconciler(
   client: CustomResourceClient<Dra>,
   fileSystems: CustomResourceClient<FileSystem>,
 ): Reconciler {
-  const sc = client as unknown as CustomResourceClient<Managed<DataRepositoryAssociationStatus>>;
+  const sc = statusClientOf(client);
   return async (key, signal) => {
     const obj = await client.get(key.namespace, key.name, signal);
     if (!obj) return {};
@@ -186,7 +187,7 @@ export function taskReconciler(
   client: CustomResourceClient<Task>,
   fileSystems: CustomResourceClient<FileSystem>,
 ): Reconciler {
-  const sc = client as unknown as CustomResourceClient<Managed<DataRepositoryTaskStatus>>;
+  const sc = statusClientOf(client);
   return async (key, signal) => {
     const obj = await client.get(key.namespace, key.name, signal);
     if (!obj) return {};

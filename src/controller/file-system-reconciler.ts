@@ -9,10 +9,10 @@ import {
   backendOf,
   ensureFinalizer,
   hasFinalizer,
-  type Managed,
   type ReconcileContext,
   releaseFinalizer,
   reportingFailures,
+  statusClientOf,
   tokens,
   withConditions,
   writeStatus,
@@ -40,7 +40,7 @@ export function fileSystemReconciler(
   return async (key, signal) => {
     const obj = await client.get(key.namespace, key.name, signal);
     if (!obj) return {};
-    const statusClient = client as unknown as CustomResourceClient<Managed<FileSystemStatus>>;
+    const statusClient = statusClientOf(client);
     return reportingFailures(ctx, statusClient, obj, signal, async () => {
       const backendName = backendOf(ctx, obj, obj.spec.backend);
       const run: Run = {
@@ -168,7 +168,7 @@ async function missing(r: Run, obj: FileSystem, id: string): Promise<ReconcileRe
   return { requeueAfterMs: r.ctx.slowPollMs };
 }
 
-const statusClient = (r: Run) => r.client as unknown as CustomResourceClient<Managed<FileSystemStatus>>;
+const statusClient = (r: Run) => statusClientOf(r.client);
 
 function readyFor(info: FileSystemInfo): ConditionUpdate {
   const id = info.fileSystemId;

@@ -2,10 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CreateFileSystemCommand } from '@aws-sdk/client-fsx';
+import {
+  type ControllerHarness,
+  ready,
+  startControllerHarness,
+} from '../../test/controller/controller-harness.ts';
+import { startCutProxy } from '../../test/controller/cut-proxy.ts';
+import { eventually } from '../../test/controller/operator-env.ts';
 import { getCondition } from './conditions.ts';
-import { type ControllerHarness, ready, startControllerHarness } from './test-support/controller-harness.ts';
-import { startCutProxy } from './test-support/cut-proxy.ts';
-import { eventually } from './test-support/operator-env.ts';
 
 let h: ControllerHarness;
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { logger } from '../lib/log.ts';
+import { waitFor } from '../lib/wait-for.ts';
 import { KubeError } from '../platform/kube.ts';
 import type { LeaseRecord, LeaseStore } from '../platform/kube-core.ts';
 import { LeaderElector } from './leader-election.ts';
@@ -23,13 +24,8 @@ class MemoryLease implements LeaseStore {
   }
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs = 5_000) =>
+  waitFor(what, cond, { timeoutMs, intervalMs: 5 });
 
 const timings = { leaseDurationMs: 300, renewDeadlineMs: 150, retryPeriodMs: 20 };
 

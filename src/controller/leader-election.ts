@@ -1,7 +1,9 @@
 // Leader election on a coordination.k8s.io Lease, as client-go's: one replica leads, the others wait for its lease to lapse.
+
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { NacreError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { LeaseRecord, LeaseStore } from '../platform/kube-core.ts';
 
@@ -64,7 +66,7 @@ export class LeaderElector {
     log.info('became the leader', { identity });
     this.#o.onLeading?.(true);
     const leading = new AbortController();
-    const stopLeading = () => leading.abort(new Error('leadership ended'));
+    const stopLeading = () => leading.abort(new NacreError('LeadershipEnded', 'leadership ended'));
     signal.addEventListener('abort', stopLeading, { once: true });
     const work = this.#o.lead(leading.signal).catch((err: unknown) => {
       log.error('the leader’s work failed', { error: err instanceof Error ? err.message : String(err) });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FsxError } from '../fsx/client.ts';
 import { logger } from '../lib/log.ts';
+import { waitFor } from '../lib/wait-for.ts';
 import { createMetrics } from './metrics.ts';
 import { type EventSource, type ObjectKey, ReconcileLoop } from './reconcile-loop.ts';
 import { ExponentialBackoff } from './work-queue.ts';
@@ -30,13 +31,8 @@ class FakeSource implements EventSource<Obj> {
 
 const obj = (name: string): Obj => ({ metadata: { name, namespace: 'ns' } });
 
-async function until(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs = 5_000) =>
+  waitFor(what, cond, { timeoutMs, intervalMs: 1 });
 
 test('throttling backs off with growing delays until the backend answers, then the key is forgotten', async () => {
   const source = new FakeSource();

@@ -1,4 +1,5 @@
 // One kind's control loop: informer events feed a rate-limited work queue, workers run the reconciler, errors back off.
+import { NacreError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { ExponentialBackoff, type RateLimiter, WorkQueue } from './work-queue.ts';
@@ -107,7 +108,7 @@ export class ReconcileLoop<T extends { metadata?: { name?: string; namespace?: s
   }
 
   /** Stops taking work, aborts reconciles in flight and waits for the workers to finish. */
-  async stop(reason: unknown = new Error('controller stopping')): Promise<void> {
+  async stop(reason: unknown = new NacreError('Stopping', 'controller stopping')): Promise<void> {
     clearInterval(this.#resync);
     this.queue.shutDown();
     this.#stop.abort(reason);

@@ -32,6 +32,19 @@ export interface StatusBase {
 
 export type Managed<S extends StatusBase = StatusBase> = Resource<string, object, S>;
 
+/** The status type of a managed kind. */
+export type StatusOf<T> = T extends Managed<infer S> ? S : never;
+
+/**
+ * The same client, typed for status writes: CustomResourceClient<T> is invariant in T, so a client of
+ * Backups is not a client of Managed<BackupStatus> to the compiler, though it is the same object.
+ */
+export function statusClientOf<T extends Managed>(
+  client: CustomResourceClient<T>,
+): CustomResourceClient<Managed<StatusOf<T>>> {
+  return client as unknown as CustomResourceClient<Managed<StatusOf<T>>>;
+}
+
 export function keyOf(obj: Managed): string {
   return `${obj.metadata.namespace ?? 'default'}/${obj.metadata.name}`;
 }

@@ -1,13 +1,13 @@
 // `nacre controller`: wires the kube and FSx edges, the four reconcile loops, leader election and the ops HTTP server.
 import { type FileSystem, GROUP, VERSION } from '../api/index.ts';
 import { logger } from '../lib/log.ts';
+import { startOpsServer } from '../lib/ops-server.ts';
 import { CustomResourceClient, loadKubeConfig } from '../platform/kube.ts';
 import { KubeEventRecorder, KubeLeaseStore, readSecret } from '../platform/kube-core.ts';
 import { BackendRegistry } from './backends.ts';
 import { backupReconciler } from './backup-reconciler.ts';
 import { associationReconciler, taskReconciler } from './data-repository-reconcilers.ts';
 import { fileSystemReconciler } from './file-system-reconciler.ts';
-import { startOpsServer } from './http-server.ts';
 import { defaultIdentity, LeaderElector } from './leader-election.ts';
 import { type ControllerMetrics, createMetrics } from './metrics.ts';
 import { ReconcileLoop, type Reconciler } from './reconcile-loop.ts';

@@ -8,7 +8,8 @@ import {
   UnsupportedOperation,
 } from '@aws-sdk/client-fsx';
 import type { FileSystemSpec } from '../api/index.ts';
-import { type FsxApi, FsxError, SdkFileSystemBackend } from './client.ts';
+import { type FsxApi, FsxError } from './client.ts';
+import { SdkFileSystemBackend } from './client-sdk.ts';
 
 interface Sent {
   command: string;

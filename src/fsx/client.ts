@@ -206,4 +206,3 @@ export function createFsxSdkClient(target: FsxEndpoint, opts: { maxAttempts?: nu
 }
 
 export { FsxError, type FsxErrorCode, isFsxError, translateFsxError } from './client-errors.ts';
-export { type SdkBackendOptions, SdkFileSystemBackend } from './client-sdk.ts';

@@ -23,6 +23,7 @@ export type Errno =
   | 'EBUSY'
   | 'EEXIST'
   | 'EXDEV'
+  | 'EDQUOT'
   | 'ENODEV'
   | 'ENOTDIR'
   | 'EISDIR'
@@ -54,7 +55,7 @@ const errnoNumbers = osConstants.errno as Readonly<Record<string, number>>;
 /** The Linux number of an errno name (for FUSE replies). */
 export function errnoNumber(name: Errno): number {
   const n = errnoNumbers[name];
-  if (n === undefined) throw new Error(`unknown errno ${name}`);
+  if (n === undefined) throw new NacreError('EINVAL', `unknown errno ${name}`);
   return n;
 }
 

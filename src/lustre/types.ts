@@ -42,6 +42,11 @@ export interface Attr {
   ctimeMs: number;
   /** Bumped when an inode number is reused; 0 if numbers are never reused. */
   generation: number;
+  /**
+   * Set by the MDS's getattr while a client has the file open for writing: `size` may be behind
+   * the data on the OSTs, whose largest object end is then the size (see mds/size-on-osts.ts).
+   */
+  sizeOnOsts?: true;
 }
 
 /** Time to set: a number of ms since the epoch, or the server's current time. */
@@ -136,6 +141,24 @@ export interface FileHandle {
   readonly flags: number;
 }
 
+/** A project's hard limits (Lustre project quotas); 0 = no limit. */
+export interface QuotaLimits {
+  blockHardLimitBytes: number;
+  inodeHardLimit: number;
+}
+
+/** A project's limits and usage: bytes of its regular files (512-byte blocks) and inodes carrying its ID. */
+export interface QuotaInfo extends QuotaLimits {
+  blockUsageBytes: number;
+  inodeUsage: number;
+}
+
+/** The MDS lets a client grow a file up to byte `end` (null: no block limit applies) for `ttlMs`. */
+export interface QuotaGrant {
+  end: number | null;
+  ttlMs: number;
+}
+
 export const RENAME_NOREPLACE = 1;
 export const RENAME_EXCHANGE = 2;
 
@@ -223,7 +246,8 @@ export interface FileSystemClient {
     plus: boolean,
     signal?: AbortSignal,
   ): Promise<DirEntry[]>;
-  statfs(signal?: AbortSignal): Promise<StatFs>;
+  /** `ino`: the inode the caller asked about (df on a path); a client may answer for its project. */
+  statfs(signal?: AbortSignal, ino?: number): Promise<StatFs>;
   getxattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<Buffer>;
   setxattr(
     cred: Credentials,

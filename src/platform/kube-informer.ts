@@ -7,13 +7,19 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { logger } from '../lib/log.ts';
-import type { KubeObjectLike } from './kube.ts';
 import { translateKubeError } from './kube-errors.ts';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
 const MIN_RESTART_MS = 500;
 const MAX_RESTART_MS = 30_000;
+
+/** The shape of any Kubernetes object, as loosely as the clients need it. */
+export interface KubeObjectLike {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+}
 
 /**
  * Keeps a local copy of every object of a kind and calls handlers on each change. `start` resolves

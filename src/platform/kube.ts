@@ -10,9 +10,10 @@ import {
   type ResponseContext,
 } from '@kubernetes/client-node';
 import { isKubeError, translateKubeError } from './kube-errors.ts';
-import { KubeInformer } from './kube-informer.ts';
+import { KubeInformer, type KubeObjectLike } from './kube-informer.ts';
 
 export { isKubeError, KubeError, type KubeErrorCode, translateKubeError } from './kube-errors.ts';
+export type { KubeObjectLike } from './kube-informer.ts';
 
 /** Request options that bind a call to `signal` and a deadline, and optionally set its Content-Type. */
 export function callOptions(
@@ -42,13 +43,6 @@ export function loadKubeConfig(path?: string): KubeConfig {
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   return kc;
-}
-
-/** The shape of any Kubernetes object, as loosely as the clients need it. */
-export interface KubeObjectLike {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
 }
 
 /** The namespaced objects of one custom resource kind. */

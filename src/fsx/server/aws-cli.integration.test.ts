@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { FileSystemConfig } from '../../lustre/mgs/api.ts';
 import {
   ACCESS_KEY,
   type Harness,
@@ -14,9 +13,10 @@ import {
   SUBNET,
   startHarness,
   waitFor,
-} from './test-support/harness.ts';
-import { MemoryFsClient } from './test-support/memory-fs-client.ts';
-import { buildSampleTree } from './test-support/tree.ts';
+} from '../../../test/fsx/harness.ts';
+import { MemoryFsClient } from '../../../test/fsx/memory-fs-client.ts';
+import { buildSampleTree } from '../../../test/fsx/tree.ts';
+import type { FileSystemConfig } from '../../lustre/protocol/mgs-messages.ts';
 
 /** The Debian package's AWS CLI v2 and, where present, a pyenv AWS CLI v1. */
 const CLIS = ['/usr/bin/aws', path.join(homedir(), '.pyenv/shims/aws')].filter((p) => existsSync(p));

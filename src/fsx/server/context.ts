@@ -1,7 +1,7 @@
 // What every API operation works with: the durable state, the emulator's settings and the seams to the MGS and backups.
-import type { BackupService } from './backup-service.ts';
+import type { BackupService } from './backups/backup-service.ts';
+import type { TargetAllocator } from './file-systems/target-allocator.ts';
 import type { StateStore } from './state-store.ts';
-import type { TargetAllocator } from './target-allocator.ts';
 
 /** Account quotas the emulator enforces (FSx's defaults unless configured). */
 export interface Limits {

@@ -13,13 +13,6 @@ import {
   type FSxClient,
   UpdateFileSystemCommand,
 } from '@aws-sdk/client-fsx';
-import { FsError } from '../../lib/errors.ts';
-import { MgsClient } from '../../lustre/mgs/client.ts';
-import { type MgsServer, startMgs } from '../../lustre/mgs/mgs-server.ts';
-import { parseMountSource } from '../../lustre/mount-source.ts';
-import { OssClient } from '../../lustre/oss/client.ts';
-import { type OssServer, startOss } from '../../lustre/oss/oss-server.ts';
-import { type FsxApi, MgsTargetAllocator, startFsxApi } from './index.ts';
 import {
   ACCESS_KEY,
   ACCOUNT,
@@ -28,7 +21,14 @@ import {
   SUBNET,
   sdkClient,
   waitFor,
-} from './test-support/harness.ts';
+} from '../../../test/fsx/harness.ts';
+import { FsError } from '../../lib/errors.ts';
+import { type MgsServer, startMgs } from '../../lustre/mgs/mgs-server.ts';
+import { parseMountSource } from '../../lustre/mount-source.ts';
+import { type OssServer, startOss } from '../../lustre/oss/oss-server.ts';
+import { MgsClient } from '../../lustre/protocol/mgs-client.ts';
+import { OssClient } from '../../lustre/protocol/oss-client.ts';
+import { type FsxApi, MgsTargetAllocator, startFsxApi } from './fsx-server.ts';
 
 const MiB = 1024 * 1024;
 let dir: string;

@@ -1,5 +1,5 @@
 // The emulator's resources as the FSx API returns them (wire shapes: timestamps are epoch seconds), plus the state it keeps beside them.
-import type { Tag } from './input.ts';
+import type { Tag } from './http/input.ts';
 
 export type DeploymentType = 'SCRATCH_1' | 'SCRATCH_2' | 'PERSISTENT_1' | 'PERSISTENT_2';
 export type StorageType = 'SSD' | 'HDD' | 'INTELLIGENT_TIERING';

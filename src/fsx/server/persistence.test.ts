@@ -11,7 +11,7 @@ import {
   TagResourceCommand,
   UpdateFileSystemCommand,
 } from '@aws-sdk/client-fsx';
-import { type Harness, SUBNET, startHarness, waitFor } from './test-support/harness.ts';
+import { type Harness, SUBNET, startHarness, waitFor } from '../../../test/fsx/harness.ts';
 
 let h: Harness;
 before(async () => {

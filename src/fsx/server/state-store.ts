@@ -1,6 +1,9 @@
 // The API's durable state: one JSON document, replaced atomically (write, fsync, rename, fsync dir) on every commit.
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileDurably } from '../../lib/durable-file.ts';
+import { NacreError } from '../../lib/errors.ts';
 import type { ApiState } from './model.ts';
 
 const FILE = 'fsx-api-state.json';
@@ -32,7 +35,11 @@ export class StateStore {
     let state = emptyState();
     try {
       const parsed = JSON.parse(await readFile(file, 'utf8')) as ApiState;
-      if (parsed.version !== 1) throw new Error(`${file}: unknown state version ${String(parsed.version)}`);
+      if (parsed.version !== 1)
+        throw new NacreError(
+          'UnknownStateVersion',
+          `${file}: unknown state version ${String(parsed.version)}`,
+        );
       state = { ...emptyState(), ...parsed };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -58,21 +65,6 @@ export class StateStore {
   }
 
   async #write(): Promise<void> {
-    const data = JSON.stringify(this.state);
-    const tmp = `${this.#file}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.#file);
-    const dir = await open(path.dirname(this.#file), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await writeFileDurably(this.#file, JSON.stringify(this.state));
   }
 }

@@ -1,10 +1,11 @@
 // The tagging operations of the FSx API: TagResource, UntagResource, ListTagsForResource on file systems and backups.
-import { FsxApiError, serviceLimit } from './api-error.ts';
+
 import type { ApiContext } from './context.ts';
-import { checkTagKeys } from './file-systems.ts';
+import { checkTagKeys } from './file-systems/file-systems.ts';
+import { FsxApiError, serviceLimit } from './http/api-error.ts';
+import { Input, RULES, readTags, type Tag } from './http/input.ts';
+import { paginate } from './http/pagination.ts';
 import { parseArn } from './ids.ts';
-import { Input, RULES, readTags, type Tag } from './input.ts';
-import { paginate } from './pagination.ts';
 
 type Body = Record<string, unknown>;
 

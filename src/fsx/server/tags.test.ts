@@ -12,8 +12,8 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-fsx';
-import { rejectsWith } from './test-support/expect.ts';
-import { ACCOUNT, type Harness, REGION, SUBNET, startHarness } from './test-support/harness.ts';
+import { rejectsWith } from '../../../test/fsx/expect.ts';
+import { ACCOUNT, type Harness, REGION, SUBNET, startHarness } from '../../../test/fsx/harness.ts';
 
 let h: Harness;
 let fs: FileSystem;

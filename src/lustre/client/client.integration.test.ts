@@ -2,12 +2,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
 import { FsError } from '../../lib/errors.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 import { ROOT_CREDENTIALS as ROOT, ROOT_INO } from '../types.ts';
 import { lfsDf, lfsGetstripe, setstripePath } from './lfs.ts';
 import { connectLustre, type LustreClient } from './lustre-client.ts';
 import { objectSize } from './striping.ts';
-import { startTestCluster, type TestCluster } from './test-cluster.ts';
 
 const MiB = 1 << 20;
 const O_RDONLY = 0;
@@ -43,13 +44,8 @@ after(async () => {
 
 const fsCode = (code: string) => (err: unknown) => err instanceof FsError && err.code === code;
 
-async function pollUntil(what: string, cond: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const pollUntil = (what: string, cond: () => Promise<boolean>, timeoutMs = 15_000) =>
+  waitFor(what, cond, timeoutMs);
 
 test('8 MiB over 4 stripes: written, read back, truncated, unlinked with its objects', async () => {
   const dir = await a.lookup(ROOT, ROOT_INO, 'wide');

@@ -50,8 +50,13 @@ export interface InodeState {
   setId: boolean | undefined;
   /** Open handles of this client on the inode. */
   opens: number;
-  /** Data was overwritten inside the file since the MDS last set mtime for this client. */
+  /** Data was written since the MDS last set mtime (and size) for this client. */
   mtimeDirty: boolean;
+  /**
+   * Largest end of this client's writes the MDS has not been told (0: none). -1: another client
+   * changed the inode since (a truncate, say), so the size to report is what the objects say.
+   */
+  dirtyEnd: number;
   extender: SizeExtender;
   /** Serialises O_APPEND writes of this client. */
   appendChain: Promise<unknown>;
@@ -81,6 +86,7 @@ export class InodeCache {
         setId: undefined,
         opens: 0,
         mtimeDirty: false,
+        dirtyEnd: 0,
         extender: new SizeExtender((end) => this.#extend(ino, end)),
         appendChain: Promise.resolve(),
       };
@@ -117,6 +123,7 @@ export class InodeCache {
     if ((st.size === 0 && !st.layoutFixed) || st.layout?.mirrors) st.layout = undefined;
     st.size = undefined;
     st.setId = undefined;
+    if (st.dirtyEnd > 0) st.dirtyEnd = -1;
   }
 
   /** The client closed its last handle: forget the inode. */

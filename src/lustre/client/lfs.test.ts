@@ -1,7 +1,7 @@
 // The text lfs getstripe and lfs df print, and size-update coalescing behind writes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { attrOf } from './fake-servers.ts';
+import { attrOf } from '../../../test/lustre/fake-servers.ts';
 import { SizeExtender } from './inode-cache.ts';
 import { formatDf, formatGetstripe } from './lfs.ts';
 

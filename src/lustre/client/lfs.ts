@@ -1,6 +1,6 @@
 // `nacre lfs setstripe | getstripe | df`: the work behind Lustre's lfs commands, returning the text to print.
 import { FsError } from '../../lib/errors.ts';
-import type { MdsMethods } from '../mds/api.ts';
+import type { MdsMethods } from '../protocol/mds-messages.ts';
 import { type Layout, type LayoutPolicy, ROOT_CREDENTIALS, S_IFDIR, S_IFMT } from '../types.ts';
 import { connectLustre, type LustreClient, type OstUsage } from './lustre-client.ts';
 
@@ -31,7 +31,7 @@ const O_WRONLY = 0o1;
 const O_EXCL = 0o200;
 
 /** Runs `fn` with a client of the target's file system, closing it afterwards. */
-async function withClient<T>(t: LfsTarget, fn: (c: LustreClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(t: LfsTarget, fn: (c: LustreClient) => Promise<T>): Promise<T> {
   const client = await connectLustre({
     mgsAddress: t.mgsAddress,
     fsname: t.fsname,
@@ -46,7 +46,7 @@ async function withClient<T>(t: LfsTarget, fn: (c: LustreClient) => Promise<T>):
   }
 }
 
-function shown(t: Pick<LfsTarget, 'mountPoint' | 'mgsAddress' | 'fsname'>, path: string): string {
+export function shown(t: Pick<LfsTarget, 'mountPoint' | 'mgsAddress' | 'fsname'>, path: string): string {
   const root = t.mountPoint ?? `${t.mgsAddress}@tcp:/${t.fsname}`;
   return `${root.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }

@@ -5,11 +5,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { FakeMds, FakeOss, fakeMgs, targetConfig } from '../../../test/lustre/fake-servers.ts';
 import { FsError } from '../../lib/errors.ts';
-import type { FileSystemConfig } from '../mgs/api.ts';
+import type { FileSystemConfig } from '../protocol/mgs-messages.ts';
 import type { RpcServer } from '../protocol/rpc-server.ts';
 import { type InvalidateEvent, type Layout, ROOT_CREDENTIALS as ROOT, ROOT_INO } from '../types.ts';
-import { FakeMds, FakeOss, fakeMgs, targetConfig } from './fake-servers.ts';
 import { connectLustre, type LustreClient } from './lustre-client.ts';
 
 const O_RDONLY = 0;
@@ -99,7 +99,9 @@ test('a 4-stripe write lands on the right objects at the right offsets and reads
   }
   const writes = w.oss.flatMap((o) => o.calls.filter((c) => c.method === 'write'));
   assert.equal(writes.length, 4, 'one write call per stripe');
-  assert.equal(w.mds.inode(h.ino).attr.size, offset + data.length);
+  assert.equal(w.mds.inode(h.ino).attr.size, 0, 'a write does not wait for the MDS');
+  await w.client.fsync(h, false);
+  assert.equal(w.mds.inode(h.ino).attr.size, offset + data.length, 'fsync tells the MDS the size');
 
   const back = await w.client.read(h, 0, offset + data.length + 4096);
   assert.equal(back.length, offset + data.length, 'short only at end of file');
@@ -208,6 +210,7 @@ test('O_APPEND writes at the size the MDS holds; truncate punches each object to
   const h = await w.client.open(ROOT, ino, O_WRONLY | O_APPEND);
   w.mds.inode(ino).attr.size = 2000; // another client wrote meanwhile
   await w.client.write(h, 0, Buffer.from('0123456789'));
+  await w.client.fsync(h, false);
   assert.equal(w.mds.inode(ino).attr.size, 2010);
   assert.equal(w.oss[0]!.object('fk-OST0000', `${ino}.0`).subarray(2000).toString(), '0123456789');
 

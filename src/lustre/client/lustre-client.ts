@@ -2,10 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
-import type { MdsMethods } from '../mds/api.ts';
-import type { FileSystemConfig } from '../mgs/api.ts';
-import { MgsClient } from '../mgs/client.ts';
-import type { StatTarget } from '../oss/api.ts';
+import type { MdsMethods } from '../protocol/mds-messages.ts';
+import { MgsClient } from '../protocol/mgs-client.ts';
+import type { FileSystemConfig } from '../protocol/mgs-messages.ts';
+import type { StatTarget } from '../protocol/oss-messages.ts';
 import {
   type Attr,
   type Credentials,
@@ -15,6 +15,8 @@ import {
   type FileSystemClient,
   type InvalidateEvent,
   type LayoutPolicy,
+  type QuotaInfo,
+  type QuotaLimits,
   ROOT_CREDENTIALS,
   type SetAttrChanges,
   type StatFs,
@@ -25,6 +27,7 @@ import { MdsSession } from './mds-session.ts';
 import { fetchConfig, mountError } from './mount-config.ts';
 import { O_ACCMODE, O_EXCL, O_RDONLY, O_TRUNC, OpenFiles } from './open-files.ts';
 import { dialAddress, OstPool } from './ost-pool.ts';
+import { projectStatfs } from './quota-statfs.ts';
 import { StripedIo } from './striped-io.ts';
 
 const BLOCK = 4096;
@@ -89,6 +92,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       callTimeoutMs: timeoutMs,
       ...(opts.retryDeadlineMs !== undefined && { retryDeadlineMs: opts.retryDeadlineMs }),
       onInvalidate: (event) => client?.deliverInvalidate(event),
+      onConnect: () => client?.mdsConnected(),
       locate: async (s) => dialAddress((await mgs.getConfig(opts.fsname, s)).mdt, opts.host),
     });
     mds = session;
@@ -125,8 +129,9 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
 /**
  * FileSystemClient of one mounted file system. Metadata calls go to the MDS (retried while it is
  * away, exactly once for mutations); file data goes straight to the OSTs in parallel stripes.
- * Reads see the size the MDS holds (fresh attributes for reads that reach the remembered end of
- * file); writes tell the MDS about a new end before they resolve. Data is not cached.
+ * Reads see the file's size (fresh attributes for reads that reach the remembered end of file: the
+ * MDS's size, or the OSTs' while a writer has it open); writes go to the OSTs only, and the MDS
+ * learns the new size at close(2), fsync and getattr (see OpenFiles). Data is not cached.
  */
 export class LustreClient implements FileSystemClient {
   readonly clientId: string;
@@ -164,6 +169,11 @@ export class LustreClient implements FileSystemClient {
     }
   }
 
+  /** The MDS session (re)connected: the MDS may have restarted, so quota grants are asked for again. */
+  mdsConnected(): void {
+    this.#files.forgetGrants();
+  }
+
   onInvalidate(listener: (event: InvalidateEvent) => void): void {
     this.#listeners.push(listener);
   }
@@ -175,7 +185,7 @@ export class LustreClient implements FileSystemClient {
   }
 
   async getattr(ino: number, signal?: AbortSignal): Promise<Attr> {
-    return this.#noted(await this.#mds.call('getattr', { ino }, signal));
+    return await this.#files.attr(ino, signal);
   }
 
   async setattr(
@@ -211,7 +221,7 @@ export class LustreClient implements FileSystemClient {
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
     const truncate = !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
-    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal);
+    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
     return { attr: r.attr, handle };
   }
 
@@ -297,7 +307,7 @@ export class LustreClient implements FileSystemClient {
     const r = await this.#mds.mutate('open', { cred, ino, flags }, signal);
     if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
-    return await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal);
+    return await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
   }
 
   /**
@@ -332,12 +342,12 @@ export class LustreClient implements FileSystemClient {
   }
 
   async flush(handle: FileHandle, lockOwner: bigint, signal?: AbortSignal): Promise<void> {
-    const f = this.#files.file(handle);
+    this.#files.file(handle); // EBADF for a handle that is not open
     // close(2) drops the owner's POSIX locks; skip the MDS round trip for inodes never locked here.
-    const unlock = this.#lockedInodes.has(handle.ino)
-      ? this.#mds.call('unlockOwner', { ino: handle.ino, owner: this.#owner(lockOwner) }, signal)
-      : undefined;
-    await Promise.all([unlock, this.#files.flushMtime(f.state, signal)]);
+    // The size and mtime of this client's writes go with the release that follows (one round trip);
+    // until then the handle is open for writing, so other clients glimpse the size from the OSTs.
+    if (!this.#lockedInodes.has(handle.ino)) return;
+    await this.#mds.call('unlockOwner', { ino: handle.ino, owner: this.#owner(lockOwner) }, signal);
   }
 
   release(handle: FileHandle, signal?: AbortSignal): Promise<void> {
@@ -376,9 +386,17 @@ export class LustreClient implements FileSystemClient {
 
   // --- file system ----------------------------------------------------------------------------------
 
-  /** MDS inode counts and the OSTs' space; OSTs that do not answer are left out. */
-  async statfs(signal?: AbortSignal): Promise<StatFs> {
-    const [counts, usage] = await Promise.all([this.#mds.call('statfs', {}, signal), this.ostUsage(signal)]);
+  /**
+   * MDS inode counts and the OSTs' space; OSTs that do not answer are left out. With `ino` of a
+   * directory passing on a project with limits, the project's limits and usage instead (as
+   * Lustre's statfs_project): df inside a sub-directory volume shows its quota.
+   */
+  async statfs(signal?: AbortSignal, ino?: number): Promise<StatFs> {
+    const args = ino === undefined ? {} : { ino };
+    const [counts, usage] = await Promise.all([
+      this.#mds.call('statfs', args, signal),
+      this.ostUsage(signal),
+    ]);
     let capacity = 0;
     let free = 0;
     let avail = 0;
@@ -390,7 +408,11 @@ export class LustreClient implements FileSystemClient {
     }
     // PERSISTENT keeps every object on `replicas` OSTs: what a user can store is that much less.
     const copies = Math.max(1, this.config.replicas);
-    const blocks = (n: number) => Math.floor(n / copies / BLOCK);
+    capacity /= copies;
+    free /= copies;
+    avail /= copies;
+    const blocks = (n: number) => Math.floor(n / BLOCK);
+    if (counts.project) return projectStatfs(counts.project, { capacity, free, avail }, counts);
     return {
       bsize: BLOCK,
       frsize: BLOCK,
@@ -415,6 +437,32 @@ export class LustreClient implements FileSystemClient {
         ? { index, target, stat: r.value }
         : { index, target, error: r.reason instanceof Error ? r.reason.message : String(r.reason) };
     });
+  }
+
+  // --- project quotas (lfs project, setquota, quota) --------------------------------------------------
+
+  /** Sets an inode's project ID; `inherit` (directories) passes it to new children. Changing the ID takes root. */
+  async setProject(
+    cred: Credentials,
+    ino: number,
+    projectId: number,
+    inherit: boolean,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await this.#mds.mutate('setProject', { cred, ino, projectId, inherit }, signal);
+  }
+
+  getProject(ino: number, signal?: AbortSignal): Promise<{ projectId: number; inherit: boolean }> {
+    return this.#mds.call('getProject', { ino }, signal);
+  }
+
+  /** Hard limits of a project (0 = no limit), enforced by the MDS with EDQUOT. */
+  async setQuota(projectId: number, limits: QuotaLimits, signal?: AbortSignal): Promise<void> {
+    await this.#mds.mutate('setQuota', { projectId, ...limits }, signal);
+  }
+
+  getQuota(projectId: number, signal?: AbortSignal): Promise<QuotaInfo> {
+    return this.#mds.call('getQuota', { projectId }, signal);
   }
 
   /** lfs getstripe: a file's layout, or a directory's default policy. */

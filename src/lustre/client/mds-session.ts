@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlineExceededError, FsError, NacreError, UnavailableError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
-import type { MdsMethod, MdsMethods } from '../mds/api.ts';
+import type { MdsMethod, MdsMethods } from '../protocol/mds-messages.ts';
 import { type Handshake, RpcClient } from '../protocol/rpc-client.ts';
 import type { InvalidateEvent } from '../types.ts';
 
@@ -29,6 +29,10 @@ export interface MdsSessionOptions {
   /** How long a call keeps retrying while the MDS is unreachable (ms). Default 60 s. */
   retryDeadlineMs?: number;
   onInvalidate?: (event: InvalidateEvent) => void;
+  /** After every (re)connection to the MDS: state the MDS keeps only in memory (quota grants) may be gone. */
+  onConnect?: () => void;
+  /** Every other push from the MDS (e.g. `blockingAst` for the client's lock cache). */
+  onPush?: (method: string, args: unknown) => void;
   /**
    * Where the MDS is now (from the MGS). Asked while the MDS stays unreachable, at most once per
    * second; a different answer moves the session there (an MDS restarted on another address).
@@ -54,6 +58,8 @@ export class MdsSession {
   readonly #host: string;
   readonly #fsname: string | undefined;
   readonly #onInvalidate: ((event: InvalidateEvent) => void) | undefined;
+  readonly #onConnect: (() => void) | undefined;
+  readonly #onPush: MdsSessionOptions['onPush'];
   readonly #locate: MdsSessionOptions['locate'];
   #rpc: RpcClient;
   #locating: Promise<void> | undefined;
@@ -73,6 +79,8 @@ export class MdsSession {
     this.#log = logger('lustre-client', { fsname: opts.fsname });
     this.#xid = Date.now() * 1000;
     this.#onInvalidate = opts.onInvalidate;
+    this.#onConnect = opts.onConnect;
+    this.#onPush = opts.onPush;
     this.#locate = opts.locate;
     this.#rpc = this.#connection(opts.address);
     // An idle client reconnects within seconds of an MDS restart, keeping its locks and handles
@@ -138,7 +146,11 @@ export class MdsSession {
       timeoutMs: this.#callTimeoutMs,
       onConnect: (c) => this.#handshake(c),
       onPush: (method, args) => {
-        if (method !== 'invalidate' || !this.#onInvalidate) return;
+        if (method !== 'invalidate') {
+          this.#onPush?.(method, args);
+          return;
+        }
+        if (!this.#onInvalidate) return;
         const event = invalidateEvent(args);
         if (event) this.#onInvalidate(event);
         else this.#log.warn('ignoring a malformed invalidate push', { args });
@@ -172,6 +184,7 @@ export class MdsSession {
     try {
       const { result } = await c.call<Result<'connect'>>('connect', this.#connectArgs());
       this.#rootIno = result.rootIno;
+      this.#onConnect?.();
     } catch (err) {
       // EAGAIN: this MDS does not serve the file system yet (just created): retry like an outage.
       if (err instanceof FsError && err.code === 'EAGAIN')
@@ -243,6 +256,7 @@ export class MdsSession {
   async #reattach(signal: AbortSignal | undefined): Promise<void> {
     const { result } = await this.#rpc.call<Result<'connect'>>('connect', this.#connectArgs(), { signal });
     this.#rootIno = result.rootIno;
+    this.#onConnect?.();
   }
 }
 

@@ -1,8 +1,8 @@
 // Mount-time helpers of connectLustre: fetching the config from the MGS with retries, and the error a failed mount reports.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlineExceededError, FsError, UnavailableError } from '../../lib/errors.ts';
-import type { FileSystemConfig } from '../mgs/api.ts';
-import type { MgsClient } from '../mgs/client.ts';
+import type { MgsClient } from '../protocol/mgs-client.ts';
+import type { FileSystemConfig } from '../protocol/mgs-messages.ts';
 
 /** How long a mount keeps trying an MGS that refuses or cannot be reached (a restart takes less). */
 export const MGS_UNREACHABLE_MS = 5_000;

@@ -1,8 +1,9 @@
-// The client's open files and their data path: handles, sizes from the MDS around reads and writes, striped I/O, truncation.
+// The client's open files and their data path: handles, sizes from the MDS and the OSTs, striped I/O, truncation.
 import { FsError } from '../../lib/errors.ts';
-import type { Attr, FileHandle, Layout } from '../types.ts';
+import type { Attr, FileHandle, Layout, QuotaGrant } from '../types.ts';
 import { type InodeCache, type InodeState, untilAborted } from './inode-cache.ts';
 import type { MdsSession } from './mds-session.ts';
+import { QuotaGrants } from './quota-grants.ts';
 import type { StripedIo } from './striped-io.ts';
 
 export const O_ACCMODE = 0o3;
@@ -21,10 +22,11 @@ export interface OpenFile {
 }
 
 /**
- * Open handles of one client and the bytes behind them. Reads clamp to the size the MDS holds,
- * asking it again when a read reaches the remembered end of file (another client may have
- * written past it); writes go to the OSTs first, then tell the MDS a new end of file (coalesced
- * per inode) before resolving. Errors are FsErrors: EBADF for an unknown handle or the wrong
+ * Open handles of one client and the bytes behind them. Reads clamp to the file size, asked again
+ * when a read reaches the remembered end of file (another client may have written past it): the
+ * MDS's size, or while some client has the file open for writing, the largest object end on the
+ * OSTs (Lustre's glimpse). Writes go to the OSTs only; the MDS learns the new size and mtime at
+ * close(2), fsync, release and this client's getattr, as Lustre's MDS does. Errors are FsErrors: EBADF for an unknown handle or the wrong
  * access mode, EINVAL for a bad range, the MDS's and OSS's errnos, EIO for lost servers.
  */
 export class OpenFiles {
@@ -32,7 +34,14 @@ export class OpenFiles {
   readonly #io: StripedIo;
   readonly #inodes: InodeCache;
   readonly #files = new Map<number, OpenFile>();
-  #nextFh = 1;
+  readonly #grants = new QuotaGrants((ino, end, signal) =>
+    this.#mds.call('quotaGrant', { ino, end }, signal),
+  );
+  /**
+   * Handle numbers start from the clock (×1024) so that a daemon that adopts a FUSE connection never
+   * hands the kernel a number its predecessor gave out (that would need 1024 opens per ms of its life).
+   */
+  #nextFh = Date.now() * 1024;
 
   constructor(mds: MdsSession, io: StripedIo, inodes: InodeCache) {
     this.#mds = mds;
@@ -48,7 +57,9 @@ export class OpenFiles {
     flags: number,
     truncate: boolean,
     signal: AbortSignal | undefined,
+    grant?: QuotaGrant,
   ): Promise<FileHandle> {
+    if (grant) this.#grants.seed(attr.ino, grant);
     const state = this.#inodes.get(attr.ino);
     state.opens++;
     state.layout = layout;
@@ -57,6 +68,7 @@ export class OpenFiles {
     const handle: FileHandle = { fh: this.#nextFh++, ino: attr.ino, flags };
     this.#files.set(handle.fh, { handle, mdsHandle, state });
     if (truncate && layout) {
+      state.dirtyEnd = 0;
       try {
         await this.#io.truncate(attr.ino, layout, 0, signal);
         await this.#mds.call('punched', { ino: attr.ino, size: 0 }, signal);
@@ -83,8 +95,7 @@ export class OpenFiles {
     if ((handle.flags & O_ACCMODE) === O_WRONLY) throw new FsError('EBADF', 'not open for reading');
     checkRange(offset, length);
     let size = f.state.size;
-    if (size === undefined || offset + length >= size)
-      size = (await this.#freshAttr(handle.ino, signal)).size;
+    if (size === undefined || offset + length >= size) size = (await this.attr(handle.ino, signal)).size;
     const end = Math.min(offset + length, size);
     if (end <= offset) return Buffer.alloc(0);
     const layout = await this.layout(handle.ino, signal);
@@ -122,12 +133,27 @@ export class OpenFiles {
     const f = this.file(handle);
     this.#files.delete(handle.fh);
     try {
-      await this.flushMtime(f.state, signal);
-      await this.#mds.mutate('release', { handle: f.mdsHandle }, signal);
+      const st = f.state;
+      if (st.mtimeDirty && st.dirtyEnd >= 0) {
+        // Size and mtime ride on the release: one round trip (the MDS applies both in one transaction).
+        const end = st.dirtyEnd;
+        st.mtimeDirty = false;
+        st.dirtyEnd = 0;
+        await this.#mds.mutate('release', { handle: f.mdsHandle, end }, signal);
+      } else {
+        await this.flushMtime(st, signal);
+        await this.#mds.mutate('release', { handle: f.mdsHandle }, signal);
+      }
     } finally {
       f.state.opens--;
+      if (f.state.opens <= 0) this.#grants.forget(handle.ino);
       this.#inodes.drop(handle.ino);
     }
+  }
+
+  /** Forgets every quota grant (the MDS reconnected and may have lost them); writers ask again. */
+  forgetGrants(): void {
+    this.#grants.forgetAll();
   }
 
   /** Mode 0 grows the size on the MDS; KEEP_SIZE changes nothing (objects are sparse files). */
@@ -143,6 +169,8 @@ export class OpenFiles {
 
   /** Punches every object of `ino` to its share of `size` (after the MDS recorded the size). */
   async truncateObjects(ino: number, size: number, signal?: AbortSignal): Promise<void> {
+    const st = this.#inodes.peek(ino);
+    if (st && st.dirtyEnd !== 0) st.dirtyEnd = Math.min(st.dirtyEnd < 0 ? size : st.dirtyEnd, size);
     const layout = await this.layout(ino, signal);
     if (layout) await this.#io.truncate(ino, layout, size, signal);
   }
@@ -156,9 +184,45 @@ export class OpenFiles {
     return layout;
   }
 
-  /** Sets mtime on the MDS once after writes that did not grow the file. */
-  async flushMtime(st: InodeState, signal: AbortSignal | undefined): Promise<void> {
-    if (st.mtimeDirty) await this.#extend(st, 0, signal);
+  /**
+   * Tells the MDS the size and mtime of this client's writes since it last did (one extendSize):
+   * the end it wrote to, or when another client changed the inode since, the size on the OSTs.
+   */
+  async flushMtime(st: InodeState, signal: AbortSignal | undefined): Promise<Attr | undefined> {
+    if (!st.mtimeDirty) return undefined;
+    const dirty = st.dirtyEnd;
+    st.dirtyEnd = 0;
+    try {
+      const layout = dirty < 0 ? await this.layout(st.ino, signal) : null;
+      const end = dirty < 0 ? (layout ? await this.#io.glimpse(st.ino, layout, signal) : 0) : dirty;
+      return await this.#extend(st, end, signal);
+    } catch (err) {
+      // Reported again by the next flush.
+      st.mtimeDirty = true;
+      st.dirtyEnd = dirty < 0 || st.dirtyEnd < 0 ? -1 : Math.max(dirty, st.dirtyEnd);
+      throw err;
+    }
+  }
+
+  /**
+   * Fresh attributes of `ino` with its current size: this client's unreported writes first go to
+   * the MDS; if another client may hold unreported writes (`sizeOnOsts`), the size is the larger of
+   * the MDS's and the OSTs' (a glimpse).
+   */
+  async attr(ino: number, signal?: AbortSignal): Promise<Attr> {
+    const st = this.#inodes.peek(ino);
+    // The extendSize that reports this client's writes answers with the attributes: one round trip.
+    let attr =
+      (st?.mtimeDirty ? await this.flushMtime(st, signal) : undefined) ??
+      (await this.#mds.call('getattr', { ino }, signal));
+    if (attr.sizeOnOsts) {
+      const layout = await this.layout(ino, signal);
+      const onOsts = layout ? await this.#io.glimpse(ino, layout, signal) : 0;
+      const { sizeOnOsts: _, ...rest } = attr;
+      attr = onOsts > rest.size ? { ...rest, size: onOsts, blocks: Math.ceil(onOsts / 512) } : rest;
+    }
+    this.#inodes.noteAttr(attr);
+    return attr;
   }
 
   async #writeAt(f: OpenFile, offset: number, data: Buffer, signal?: AbortSignal): Promise<number> {
@@ -166,24 +230,26 @@ export class OpenFiles {
     if (data.length === 0) return 0;
     const layout = await this.layout(f.handle.ino, signal);
     if (!layout) throw new FsError('EIO', `inode ${f.handle.ino} has no layout to write to`);
+    await this.#grants.reserve(f.handle.ino, f.state.size, offset + data.length, signal);
     await this.#io.write(f.handle.ino, layout, offset, data, signal);
-    f.state.layoutFixed = true;
+    const st = f.state;
+    st.layoutFixed = true;
     const end = offset + data.length;
-    const known = f.state.size;
-    if (known === undefined || end > known) await this.#extend(f.state, end, signal);
-    else f.state.mtimeDirty = true;
+    // No MDS call: the size is on the OSTs until the next flush (see flushMtime and attr).
+    st.size = Math.max(st.size ?? 0, end);
+    st.dirtyEnd = st.dirtyEnd < 0 ? -1 : Math.max(st.dirtyEnd, end);
+    st.mtimeDirty = true;
     return data.length;
   }
 
-  async #extend(st: InodeState, end: number, signal: AbortSignal | undefined): Promise<void> {
+  async #extend(st: InodeState, end: number, signal: AbortSignal | undefined): Promise<Attr> {
     st.mtimeDirty = false;
-    const attr = await untilAborted(st.extender.extend(end), signal, 'extendSize');
+    const attr = await untilAborted(st.extender.extend(end), signal, 'extendSize').catch((err: unknown) => {
+      // The MDS no longer honours this client's grant (it restarted, or a limit is new): ask before the next write.
+      if (err instanceof FsError && err.code === 'EDQUOT') this.#grants.forget(st.ino);
+      throw err;
+    });
     this.#inodes.noteGrowth(attr);
-  }
-
-  async #freshAttr(ino: number, signal: AbortSignal | undefined): Promise<Attr> {
-    const attr = await this.#mds.call('getattr', { ino }, signal);
-    this.#inodes.noteAttr(attr);
     return attr;
   }
 }

@@ -1,9 +1,9 @@
 // The client's OST connections: one OssClient per OSS (its unix socket when on this host), found by OST index, re-read from the MGS when a server moves.
 import { DeadlineExceededError, FsError, UnavailableError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
-import type { TargetConfig } from '../mgs/api.ts';
-import type { StatTarget } from '../oss/api.ts';
-import { OssClient } from '../oss/client.ts';
+import type { TargetConfig } from '../protocol/mgs-messages.ts';
+import { OssClient } from '../protocol/oss-client.ts';
+import type { StatTarget } from '../protocol/oss-messages.ts';
 
 export interface OstPoolOptions {
   osts: readonly TargetConfig[];
@@ -103,6 +103,12 @@ export class OstPool {
 
   async sync(ost: number, object: string, signal?: AbortSignal): Promise<void> {
     await this.#call(ost, signal, (c, target) => c.sync({ target, object }, signal));
+  }
+
+  /** The object's size on the OST (0 for a missing object). */
+  async objectSize(ost: number, object: string, signal?: AbortSignal): Promise<number> {
+    const r = await this.#call(ost, signal, (c, target) => c.getattr({ target, object }, signal));
+    return r?.size ?? 0;
   }
 
   statfs(ost: number, signal?: AbortSignal): Promise<StatTarget> {

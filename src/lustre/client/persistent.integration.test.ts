@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 import { ROOT_CREDENTIALS as ROOT, ROOT_INO } from '../types.ts';
 import { setstripePath } from './lfs.ts';
 import { connectLustre, type LustreClient } from './lustre-client.ts';
-import { startTestCluster, type TestCluster } from './test-cluster.ts';
 
 const MiB = 1 << 20;
 const O_RDWR = 2;
@@ -37,13 +38,7 @@ after(async () => {
   await p?.close();
 });
 
-async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs = 30_000) => waitFor(what, cond, timeoutMs);
 
 /** Reads a whole file through a fresh open (so the layout, with its stale set, comes from the MDS). */
 async function readBack(ino: number, length: number, via = c): Promise<Buffer> {

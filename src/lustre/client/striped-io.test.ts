@@ -33,6 +33,11 @@ function fakePool(down: Set<number>) {
     },
     async punch() {},
     async sync() {},
+    async objectSize(ost: number, object: string) {
+      calls.push(`size ${ost}`);
+      reach(ost);
+      return objects.get(`${ost}/${object}`)?.length ?? 0;
+    },
   };
   return { pool: pool as unknown as OstPool, objects, calls };
 }
@@ -94,4 +99,32 @@ test('a read fails over to the other copy when one is unreachable, but never to 
   assert.equal((await io.read(7, mirrored(), 0, 6)).toString(), 'mirror');
   const layout = { ...mirrored(), stale: [{ stripe: 0, ost: 1 }] };
   await assert.rejects(io.read(7, layout, 0, 6), { code: 'EIO' });
+});
+
+test('glimpse: the size is the largest object end over the stripes, skipping stale copies and surviving a lost mirror', async () => {
+  const { pool } = fakePool(new Set());
+  const io = new StripedIo(pool);
+  const layout: Layout = { stripeSize: 64 * KiB, stripeCount: 4, osts: [0, 1, 2, 3] };
+  assert.equal(await io.glimpse(5, layout), 0, 'no objects: an empty file');
+  // 64 KiB + 10 bytes written at 3 stripe widths + 100: stripe 3 holds the last byte.
+  await io.write(5, layout, 3 * 64 * KiB + 100, Buffer.alloc(64 * KiB + 10, 1));
+  assert.equal(await io.glimpse(5, layout), 4 * 64 * KiB + 110);
+  // A sparse write far out on stripe 1 (second row) moves the end there.
+  await io.write(5, layout, 5 * 64 * KiB + 7, Buffer.from('x'));
+  assert.equal(await io.glimpse(5, layout), 5 * 64 * KiB + 8);
+
+  const down = new Set<number>();
+  const m = fakePool(down);
+  const mio = new StripedIo(m.pool, { markStale: async () => {} });
+  const ml = mirrored();
+  await mio.write(8, ml, 0, Buffer.alloc(1000, 2));
+  m.objects.set('0/8.0', Buffer.alloc(5000)); // a stale copy that is longer must not count
+  ml.stale = [{ stripe: 0, ost: 0 }];
+  assert.equal(await mio.glimpse(8, ml), 1000);
+  ml.stale = [];
+  down.add(0);
+  m.objects.set('0/8.0', Buffer.alloc(1000));
+  assert.equal(await mio.glimpse(8, ml), 1000, 'the mirror answers for an unreachable primary');
+  down.add(1);
+  await assert.rejects(mio.glimpse(8, ml), (e: FsError) => e.code === 'EIO');
 });

@@ -4,7 +4,7 @@ import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import type { Layout } from '../types.ts';
 import { isUnreachable, type OstPool } from './ost-pool.ts';
-import { type Extent, mapRange, objectSize, stripeExtents } from './striping.ts';
+import { type Extent, fileOffset, mapRange, objectSize, stripeExtents } from './striping.ts';
 
 /** Largest OST call the client makes (bytes); bigger stripe extents are split. */
 export const MAX_OST_CALL = 16 * 1024 * 1024;
@@ -144,6 +144,32 @@ export class StripedIo {
       }),
       signal,
     );
+  }
+
+  /**
+   * Lustre's glimpse: the file's size as its objects tell it — the largest file offset any stripe
+   * holds data at, over every readable copy. EIO when a stripe has no copy that answers.
+   */
+  async glimpse(ino: number, layout: Layout, signal?: AbortSignal): Promise<number> {
+    const ends = await Promise.all(
+      layout.osts.map(async (_, stripe) => {
+        const object = objectId(ino, stripe);
+        let last: unknown;
+        for (const ost of readableCopies(layout, stripe)) {
+          try {
+            const size = await this.#pool.objectSize(ost, object, signal);
+            return size === 0 ? 0 : fileOffset(layout, stripe, size - 1) + 1;
+          } catch (err) {
+            if (signal?.aborted) throw interrupted(err);
+            if (!isUnreachable(err)) throw asFsError(err, `size of ${object} on ${this.#pool.name(ost)}`);
+            this.#markSuspect(ost, err);
+            last = err;
+          }
+        }
+        throw lost(object, this.#pool.name(layout.osts[stripe]!), last, 'glimpse');
+      }),
+    );
+    return Math.max(0, ...ends);
   }
 
   /** fsync of every object (and mirror) of the file. */

@@ -20,6 +20,7 @@ import {
   IN_HEADER_SIZE,
   joinMs,
   readU64,
+  readUnique,
   WRITE_IN_SIZE,
 } from './protocol.ts';
 
@@ -39,7 +40,7 @@ export function decodeInHeader(buf: Buffer): InHeader {
   return {
     len: buf.readUInt32LE(0),
     opcode: buf.readUInt32LE(4),
-    unique: readU64(buf, 8),
+    unique: readUnique(buf, 8),
     nodeid: readU64(buf, 16),
     uid: buf.readUInt32LE(24),
     gid: buf.readUInt32LE(28),
@@ -298,7 +299,7 @@ export function decodeAccessIn(body: Buffer): { mask: number } {
 /** fuse_interrupt_in: the unique id of the request to interrupt. */
 export function decodeInterruptIn(body: Buffer): number {
   need(body, 8);
-  return readU64(body, 0);
+  return readUnique(body, 0);
 }
 
 export function decodeFallocateIn(body: Buffer): {

@@ -19,6 +19,7 @@ import {
   STATFS_OUT_SIZE,
   splitMs,
   writeU64,
+  writeUnique,
 } from './protocol.ts';
 
 /** How long the kernel may cache names and attributes. */
@@ -32,7 +33,7 @@ export function encodeOutHeader(len: number, error: number, unique: number): Buf
   const buf = Buffer.allocUnsafe(OUT_HEADER_SIZE);
   buf.writeUInt32LE(len, 0);
   buf.writeInt32LE(error, 4);
-  writeU64(buf, 8, unique);
+  writeUnique(buf, 8, unique);
   return buf;
 }
 
@@ -236,4 +237,9 @@ export function encodeNotifyInvalEntry(parent: number, name: string): Buffer {
   body.writeUInt32LE(nameBuf.length, 8);
   nameBuf.copy(body, 16);
   return Buffer.concat([encodeOutHeader(OUT_HEADER_SIZE + body.length, NotifyCode.INVAL_ENTRY, 0), body]);
+}
+
+/** FUSE_NOTIFY_RESEND (Linux 6.9+): the kernel queues again every request a previous daemon read but never answered. */
+export function encodeNotifyResend(): Buffer {
+  return encodeOutHeader(OUT_HEADER_SIZE, NotifyCode.RESEND, 0);
 }

@@ -7,8 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { forceUnmount, isMounted, LineChild, py, run, sh } from './integration-kit.ts';
-import { MemoryClient } from './memory-client.ts';
+import { forceUnmount, isMounted, LineChild, py, run, sh } from '../../../test/lustre/fuse-kit.ts';
+import { MemoryClient } from '../../../test/lustre/memory-client.ts';
 import { type FuseMount, mountFuse } from './mount.ts';
 
 const MiB = 1 << 20;

@@ -117,7 +117,10 @@ const link: Op = (h, body) => {
     entry(ctx, await ctx.client.link(await ctx.credentials(), oldNodeid, h.nodeid, newName, ctx.signal));
 };
 
-const statfs: Op = () => async (ctx) => ({ body: encodeStatfsOut(await ctx.client.statfs(ctx.signal)) });
+/** The kernel names the inode df asked about: a directory under a project quota reports the quota. */
+const statfs: Op = (h) => async (ctx) => ({
+  body: encodeStatfsOut(await ctx.client.statfs(ctx.signal, h.nodeid)),
+});
 
 /**
  * ACCESS is only sent without default_permissions (we always mount with it, so the kernel checks

@@ -124,7 +124,7 @@ export const F_UNLCK = 2;
 /** The kernel's OFFSET_MAX: a lock that runs to end of file. */
 export const OFFSET_MAX = 0x7fff_ffff_ffff_ffffn;
 
-export const NotifyCode = { INVAL_INODE: 2, INVAL_ENTRY: 3 } as const;
+export const NotifyCode = { INVAL_INODE: 2, INVAL_ENTRY: 3, RESEND: 7 } as const;
 
 export const IN_HEADER_SIZE = 40;
 export const OUT_HEADER_SIZE = 16;
@@ -151,6 +151,28 @@ const TWO_32 = 0x1_0000_0000;
  */
 export function readU64(buf: Buffer, off: number): number {
   return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * TWO_32;
+}
+
+/** Bit 63 of a request's unique id: the kernel resent it after FUSE_NOTIFY_RESEND. */
+const RESEND_BIT = 0x8000_0000;
+
+/**
+ * A request's unique id as a number: a resent request (bit 63 set) becomes the negated id of the
+ * original, so it stays exact; `writeUnique` writes it back with the bit.
+ */
+export function readUnique(buf: Buffer, off: number): number {
+  const high = buf.readUInt32LE(off + 4);
+  if (!(high & RESEND_BIT)) return buf.readUInt32LE(off) + high * TWO_32;
+  return -(buf.readUInt32LE(off) + (high & ~RESEND_BIT) * TWO_32);
+}
+
+export function writeUnique(buf: Buffer, off: number, unique: number): void {
+  if (unique >= 0) {
+    writeU64(buf, off, unique);
+    return;
+  }
+  writeU64(buf, off, -unique);
+  buf.writeUInt32LE((buf.readUInt32LE(off + 4) | RESEND_BIT) >>> 0, off + 4);
 }
 
 /** Writes a non-negative integer up to 2^53 as u64; negative values are written as two's complement s64. */

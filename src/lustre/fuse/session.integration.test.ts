@@ -6,10 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { forceUnmount, isMounted, LineChild, py, run, sh, waitFor } from '../../../test/lustre/fuse-kit.ts';
+import { MemoryClient } from '../../../test/lustre/memory-client.ts';
 import { FsError } from '../../lib/errors.ts';
 import { type Credentials, type FileHandle, ROOT_CREDENTIALS, ROOT_INO } from '../types.ts';
-import { forceUnmount, isMounted, LineChild, py, run, sh, waitFor } from './integration-kit.ts';
-import { MemoryClient } from './memory-client.ts';
 import { type FuseMount, type MountFuseOptions, mountFuse } from './mount.ts';
 
 /** A memory client with a bug, a read that only ends when interrupted, and a record of mkdir credentials. */
@@ -174,7 +174,7 @@ print(open(p, "rb").read()[4096:4101].decode())`,
   it('mounts over a dead mount left by a killed daemon', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nacre-fuse-dead-'));
     const script = `import { mountFuse } from ${JSON.stringify(new URL('./mount.ts', import.meta.url).href)};
-import { MemoryClient } from ${JSON.stringify(new URL('./memory-client.ts', import.meta.url).href)};
+import { MemoryClient } from ${JSON.stringify(new URL('../../../test/lustre/memory-client.ts', import.meta.url).href)};
 await mountFuse({ client: new MemoryClient(), mountPoint: process.env.MNT, source: 'doomed' });
 console.log('mounted');
 setInterval(() => {}, 1000);`;

@@ -1,11 +1,11 @@
 // Unit tests of the FUSE session against a fake device: dispatch, errors, interrupts, forgets, hand-over, shutdown.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MemoryClient } from '../../../test/lustre/memory-client.ts';
 import { errnoNumber, FsError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
 import { type Credentials, type FileHandle, ROOT_CREDENTIALS, ROOT_INO } from '../types.ts';
 import type { FuseDevice } from './device.ts';
-import { MemoryClient } from './memory-client.ts';
 import { Opcode } from './protocol.ts';
 import { FuseSession } from './session.ts';
 

@@ -2,7 +2,14 @@
 import { constants as osConstants } from 'node:os';
 import { errnoNumber, FsError, toFsError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Credentials, FileHandle, FileSystemClient, InvalidateEvent } from '../types.ts';
+import {
+  type Credentials,
+  type FileHandle,
+  type FileSystemClient,
+  type InvalidateEvent,
+  ROOT_CREDENTIALS,
+} from '../types.ts';
+import { type AdoptedInit, type HandleRequest, handleRequest } from './adopt.ts';
 import {
   decodeBatchForgetIn,
   decodeForgetIn,
@@ -10,12 +17,12 @@ import {
   decodeInterruptIn,
   type InHeader,
 } from './codec-in.ts';
-import { type CacheTimeouts, encodeOutHeader } from './codec-out.ts';
+import { type CacheTimeouts, encodeNotifyResend, encodeOutHeader } from './codec-out.ts';
 import { GroupResolver } from './credentials.ts';
 import type { FuseDevice } from './device.ts';
 import { handleInit, type InitResult } from './init.ts';
 import { Notifier } from './notifier.ts';
-import type { OpContext, Reply } from './op-types.ts';
+import { EMPTY, type OpContext, type Reply, type Runner } from './op-types.ts';
 import { ops } from './ops.ts';
 import {
   FUSE_ROOT_ID,
@@ -55,6 +62,12 @@ export interface SessionOptions {
   log: Logger;
   /** How long an INTERRUPT waits for its request to show up before the kernel is told to resend it (default 1 s). */
   interruptGraceMs?: number;
+  /**
+   * Serve a connection a previous daemon initialized (this one inherited its /dev/fuse descriptor):
+   * no INIT is awaited, the kernel is asked to resend the requests the previous daemon read but
+   * never answered, and a file handle the kernel got from it is reopened by inode on first use.
+   */
+  adopt?: AdoptedInit;
 }
 
 /** Counters a caller can look at (tests, debug endpoints). */
@@ -78,6 +91,8 @@ export class FuseSession {
   private readonly opts: SessionOptions;
   private readonly groups: GroupResolver;
   private readonly handles = new Map<number, FileHandle>();
+  /** Reopens in progress of handles a previous daemon gave the kernel (adopted sessions). */
+  private readonly reopening = new Map<number, Promise<FileHandle>>();
   private readonly lookups = new Map<number, number>();
   private readonly inFlight = new Map<number, AbortController>();
   /** INTERRUPTs that arrived before their request was dispatched: target unique → INTERRUPT unique. */
@@ -104,10 +119,20 @@ export class FuseSession {
     this.bufferSize = readBufferSize(opts.maxWrite);
     this.log = opts.log;
     this.trace = opts.log.isDebugEnabled();
-    this.notifier = new Notifier(device, opts.log, (ino) => ino === FUSE_ROOT_ID || this.lookups.has(ino));
+    // An adopted session does not know which inodes the kernel learnt from the previous daemon.
+    const knowsAll = opts.adopt !== undefined;
+    this.notifier = new Notifier(
+      device,
+      opts.log,
+      (ino) => knowsAll || ino === FUSE_ROOT_ID || this.lookups.has(ino),
+    );
     this.initialized = new Promise((resolve) => {
       this.resolveInit = resolve;
     });
+    if (opts.adopt) {
+      this.init = { reply: Buffer.alloc(0), done: true, ...opts.adopt };
+      this.resolveInit(this.init);
+    }
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });
@@ -116,6 +141,11 @@ export class FuseSession {
   /** Starts the read loops. */
   start(): void {
     for (let i = 0; i < this.opts.readers; i++) this.readLoop();
+    if (this.opts.adopt) {
+      this.device.write(encodeNotifyResend(), (err) => {
+        if (err) this.log.warn('the kernel refused FUSE_NOTIFY_RESEND', { code: err.code });
+      });
+    }
   }
 
   /** Tells the kernel to drop what it caches for an inode or a name (no-op before INIT or after the end). */
@@ -222,7 +252,11 @@ export class FuseSession {
       this.send(h.unique, -ENOSYS);
       return false;
     }
-    const run = op(h, body);
+    let run = op(h, body);
+    if (this.opts.adopt) {
+      const req = handleRequest(h.opcode, body);
+      if (req && !this.handles.has(req.fh)) run = this.reopenFirst(h, req, run);
+    }
     const early = this.earlyInterrupts.get(h.unique);
     if (early) {
       // Interrupted before it started: the kernel accepts EINTR without the work being done.
@@ -262,6 +296,24 @@ export class FuseSession {
     } finally {
       this.inFlight.delete(h.unique);
     }
+  }
+
+  /** Runs `run` once the handle a previous daemon gave the kernel is open again in this one (adopted sessions). */
+  private reopenFirst(h: InHeader, req: HandleRequest, run: Runner): Runner {
+    return async (ctx) => {
+      if (!this.handles.has(req.fh)) {
+        if (req.nothingLeft) return EMPTY;
+        let pending = this.reopening.get(req.fh);
+        if (!pending) {
+          pending = this.opts.client.open(ROOT_CREDENTIALS, h.nodeid, req.reopenFlags, ctx.signal);
+          const done = () => void this.reopening.delete(req.fh);
+          pending.then(done, done);
+          this.reopening.set(req.fh, pending);
+        }
+        this.handles.set(req.fh, await pending);
+      }
+      return run(ctx);
+    };
   }
 
   /** The errno for a failed request: EINTR if interrupted, the FsError's code, else EIO and a log line. */

@@ -1,10 +1,10 @@
 // setattr rules, open and release with orphans, xattrs, and lfs setstripe/getstripe on the namespace.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { ALICE, BOB, CAROL, ROOT, TestNamespace } from '../../../test/lustre/mds-fixtures.ts';
 import { ROOT_INO, S_IFREG, XATTR_CREATE, XATTR_REPLACE } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { extendSize, O_TRUNC, O_WRONLY, openInode, release } from './handles.ts';
-import { ALICE, BOB, CAROL, ROOT, TestNamespace } from './testing.ts';
 import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
 
 let t: TestNamespace;

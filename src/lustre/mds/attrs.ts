@@ -49,6 +49,7 @@ export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChange
   if (c.mode !== undefined && !owner) throw new FsError('EPERM', 'only the owner may change the mode');
   const viaWritableFh = c.fh !== undefined && writableHandle(ns, op, ino, c.fh);
   if (c.size !== undefined) checkTruncate(ns, op, row, c.size, viaWritableFh);
+  if (c.size !== undefined && c.size > row.size) ns.projects.checkGrowth(op.client, row, c.size);
   checkTimes(op, row, c.atimeMs, c.mtimeMs);
   const before = row.mode;
   if (c.killSetId && !isDir(row)) killSetId(cred, row);

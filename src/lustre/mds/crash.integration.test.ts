@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ROOT, TestMdsClient } from '../../../test/lustre/mds-fixtures.ts';
 import { type Child, startChild } from '../../lib/supervisor.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 import { ROOT_INO, S_IFDIR } from '../types.ts';
-import { ROOT, TestMdsClient } from './testing.ts';
 
-const fixture = fileURLToPath(new URL('./testing-server.ts', import.meta.url));
+const fixture = fileURLToPath(new URL('../../../test/lustre/mds-process.ts', import.meta.url));
 let dir: string;
 
 before(async () => {
@@ -204,10 +205,14 @@ test('acknowledged operations survive kill -9 of the MDS; the tree stays consist
         checked += acked[k]!.size;
       }
       assert.ok(checked >= 1000, `checked ${checked} acknowledged paths`);
-      await waitFor(async () => {
-        const text = await readFile(join(dir, 'destroyed.jsonl'), 'utf8').catch(() => '');
-        return text.includes(`"${held.attr.ino}.0"`);
-      }, 'the orphan held by a client that never came back is destroyed');
+      await waitFor(
+        'the orphan held by a client that never came back is destroyed',
+        async () => {
+          const text = await readFile(join(dir, 'destroyed.jsonl'), 'utf8').catch(() => '');
+          return text.includes(`"${held.attr.ino}.0"`);
+        },
+        { timeoutMs: 10_000, intervalMs: 20 },
+      );
       const after = await v.call('statfs', {});
       assert.equal(after.files - after.ffree, inodes.size, 'inodes in use = inodes reachable (no leak)');
     } finally {
@@ -218,11 +223,3 @@ test('acknowledged operations survive kill -9 of the MDS; the tree stays consist
     await server.stop(5_000);
   }
 });
-
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

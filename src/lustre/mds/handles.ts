@@ -65,6 +65,7 @@ export function extendSize(ns: NsCore, op: OpContext, ino: number, end: number):
   checkFileSize(ns.layoutOf(row), end);
   const now = ns.clock();
   if (end > row.size) {
+    ns.projects.checkGrowth(op.client, row, end);
     row.size = end;
     row.blocks = blocksFor(end);
   }

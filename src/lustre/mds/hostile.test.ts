@@ -4,11 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { ROOT } from '../../../test/lustre/mds-fixtures.ts';
 import { isErrno } from '../../lib/errors.ts';
+import type { MdsMethod } from '../protocol/mds-messages.ts';
 import { RpcClient } from '../protocol/rpc-client.ts';
-import type { MdsMethod } from './api.ts';
-import { type MdsServer, startMds } from './server.ts';
-import { ROOT } from './testing.ts';
+import { type MdsServer, startMds } from './mdt-server.ts';
 
 const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   lookup: ['cred', 'parent', 'name'],
@@ -40,8 +40,15 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   setlk: ['ino', 'owner', 'lock'],
   flock: ['ino', 'handle', 'type'],
   unlockOwner: ['ino', 'owner'],
+  lockEnqueue: ['ino', 'kind', 'mode'],
+  lockCancel: ['id'],
   setstripe: ['xid', 'cred', 'ino', 'policy'],
   getstripe: ['ino'],
+  getProject: ['ino'],
+  setProject: ['xid', 'cred', 'ino', 'projectId', 'inherit'],
+  setQuota: ['xid', 'projectId', 'blockHardLimitBytes', 'inodeHardLimit'],
+  getQuota: ['projectId'],
+  quotaGrant: ['ino', 'end'],
 };
 
 const PLAUSIBLE: Record<string, unknown[]> = {
@@ -58,6 +65,7 @@ const PLAUSIBLE: Record<string, unknown[]> = {
   exclusive: [true, false],
   open: [true, false],
   plus: [true, false],
+  inherit: [true, false],
 };
 
 const GARBAGE: unknown[] = [

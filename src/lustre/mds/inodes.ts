@@ -13,6 +13,7 @@ import {
 } from '../types.ts';
 import { DEFAULT_POLICY, type LayoutAllocator, layoutObjects, type OstInfo } from './layout.ts';
 import { inGroup, isRoot, S_ISGID } from './perm.ts';
+import { ProjectQuotas } from './projects.ts';
 import type { InodeRow, NewInode, Store } from './store.ts';
 
 /** What an operation changed that others must hear about once it is durable. */
@@ -99,6 +100,8 @@ export class NsCore {
   readonly defaultPolicy: LayoutPolicy;
   readonly osts: () => readonly OstInfo[];
   readonly unlinkLingerMs: number;
+  /** Project IDs and quotas (their tables live in the same database). */
+  readonly projects: ProjectQuotas;
 
   constructor(cfg: NsConfig) {
     this.unlinkLingerMs = cfg.unlinkLingerMs ?? 0;
@@ -107,6 +110,7 @@ export class NsCore {
     this.layouts = cfg.layouts;
     this.defaultPolicy = cfg.defaultPolicy;
     this.osts = cfg.osts;
+    this.projects = new ProjectQuotas(this);
   }
 
   /** The inode, or ENOENT. */
@@ -156,6 +160,7 @@ export class NsCore {
     const gid = parent.mode & S_ISGID ? parent.gid : op.cred.gid;
     if (dir && parent.mode & S_ISGID) mode |= S_ISGID;
     if (!dir && mode & S_ISGID && !isRoot(op.cred) && !inGroup(op.cred, gid)) mode &= ~S_ISGID;
+    const project = this.projects.forNew(parent);
     const row: NewInode = {
       nlink: dir ? 2 : 1,
       uid: op.cred.uid,
@@ -174,6 +179,7 @@ export class NsCore {
       mode,
     };
     const ino = this.store.insertInode(row);
+    this.projects.assign(ino, project, dir);
     this.store.insertDentry(parent.ino, name, ino, typeOf(mode));
     this.store.adjustDir(parent.ino, dir ? 1 : 0, now);
     op.fx.entry(parent.ino, name);

@@ -1,8 +1,8 @@
 // Stripe placement: round-robin, free space, local-first, stripe offsets, replicas on other servers, policy checks.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { fourOsts } from '../../../test/lustre/mds-fixtures.ts';
 import { checkPolicy, LayoutAllocator, layoutObjects, type OstInfo } from './layout.ts';
-import { fourOsts } from './testing.ts';
 
 const policy = (stripeCount: number, extra: Partial<{ stripeOffset: number; localFirst: boolean }> = {}) => ({
   stripeSize: 1 << 20,

@@ -4,11 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
+import { fourOsts, ROOT } from '../../../test/lustre/mds-fixtures.ts';
 import { ROOT_INO } from '../types.ts';
 import { openInode } from './handles.ts';
 import { type Caller, Mdt } from './mdt.ts';
 import { Store } from './store.ts';
-import { fourOsts, ROOT } from './testing.ts';
 
 let dir: string;
 let mdt: Mdt;

@@ -6,6 +6,7 @@ import { type Credentials, type LayoutPolicy, ROOT_INO } from '../types.ts';
 import { ClientRegistry } from './clients.ts';
 import { GroupCommit } from './commit.ts';
 import { type DestroyObjects, DestroyQueue } from './destroy-queue.ts';
+import { type Glimpse, growTo, unreportedSizes } from './evict-glimpse.ts';
 import { Effects, type OpContext } from './inodes.ts';
 import { DEFAULT_POLICY, LayoutAllocator, type OstInfo } from './layout.ts';
 import { LockJournal } from './lock-journal.ts';
@@ -25,6 +26,8 @@ export interface MdtOptions {
   destroyObjects: DestroyObjects;
   /** Copies a good mirror object over a stale one; without it stale copies stay recorded (and unread). */
   resyncObject?: ResyncObject;
+  /** Reads a file's size from its OST objects, for the files an evicted writer left open. */
+  glimpse?: Glimpse;
   /** Delay after the last report of a stale copy before it is resynced. Default 1 s. */
   resyncSettleMs?: number;
   replicas?: number;
@@ -72,6 +75,7 @@ export class Mdt {
   readonly destroyer: DestroyQueue;
   readonly resyncer: ResyncQueue;
   readonly #log: Logger;
+  readonly #glimpse: Glimpse | undefined;
   readonly #replyCacheSize: number;
   readonly #replySeq = new Map<string, number>();
   #reaper: NodeJS.Timeout | undefined;
@@ -79,6 +83,7 @@ export class Mdt {
   constructor(o: MdtOptions) {
     this.fsname = o.fsname;
     this.graceMs = o.graceMs ?? 30_000;
+    this.#glimpse = o.glimpse;
     this.#log = logger('mds', { fsname: o.fsname });
     this.#replyCacheSize = o.replyCacheSize ?? 1024;
     const clock = o.clock ?? Date.now;
@@ -112,7 +117,9 @@ export class Mdt {
       store: this.store,
       commit: this.commit,
       osts: this.osts,
-      resync: o.resyncObject ?? (() => Promise.reject(new Error('this MDS cannot resync stale copies'))),
+      resync:
+        o.resyncObject ??
+        (() => Promise.reject(new FsError('EOPNOTSUPP', 'this MDS cannot resync stale copies'))),
       layoutOf: (ino) => {
         const row = this.store.getInode(ino);
         return row ? this.ns.layoutOf(row) : undefined;
@@ -236,7 +243,15 @@ export class Mdt {
     this.locks.dropClient(client);
     const fx = new Effects();
     try {
+      const glimpse = this.#glimpse;
+      const sizes = glimpse
+        ? await unreportedSizes(
+            { store: this.store, ns: this.ns, db: this.store.db, glimpse, log: this.#log },
+            client,
+          )
+        : new Map<number, number>();
       const n = await this.commit.apply(() => {
+        growTo(this.ns, this.store, fx, sizes);
         const handles = this.store.handlesOf(client);
         for (const h of handles) this.ns.closeHandle(h.handle, fx);
         this.store.deleteClient(client);

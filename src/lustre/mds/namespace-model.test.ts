@@ -1,8 +1,8 @@
 // Model-based test: random namespace operations against the MDS and a plain in-memory tree, compared after every step.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ROOT, TestNamespace } from '../../../test/lustre/mds-fixtures.ts';
 import { RENAME_EXCHANGE, RENAME_NOREPLACE, ROOT_INO, S_IFDIR, S_IFREG } from '../types.ts';
-import { ROOT, TestNamespace } from './testing.ts';
 
 interface MNode {
   ino: number;

@@ -1,8 +1,8 @@
 // The namespace operation by operation, errno by errno: names, create, mknod, mkdir, unlink, rmdir, link, symlink, readdir.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { ALICE, ROOT, TestNamespace } from '../../../test/lustre/mds-fixtures.ts';
 import { ROOT_INO, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG } from '../types.ts';
-import { ALICE, ROOT, TestNamespace } from './testing.ts';
 
 let t: TestNamespace;
 beforeEach(() => {

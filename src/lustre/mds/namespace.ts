@@ -136,6 +136,7 @@ export class Namespace extends NsCore {
     const dir = this.#creatable(op, newParent, newName);
     if (row.nlink === 0) throw new FsError('ENOENT', 'the inode was unlinked');
     if (row.nlink >= LINK_MAX) throw new FsError('EMLINK');
+    this.projects.checkMove(row, dir);
     row.nlink++;
     row.ctime = this.clock();
     this.store.updateInode(row);

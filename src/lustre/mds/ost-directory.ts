@@ -1,4 +1,5 @@
 // The MDS's cached view of the file system's OSTs, refreshed in the background from the MGS-backed source cmd/ wires in.
+import { DeadlineExceededError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { OstInfo } from './layout.ts';
 
@@ -51,7 +52,7 @@ export class OstDirectory {
     try {
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`no OST list within ${this.#timeoutMs} ms`)),
+          () => reject(new DeadlineExceededError(`no OST list within ${this.#timeoutMs} ms`)),
           this.#timeoutMs,
         );
       });

@@ -1,8 +1,8 @@
 // Permission checks of the namespace: mode bits by owner, group and other, supplementary groups, root, sticky directories.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { ALICE, BOB, CAROL, ROOT, TestNamespace } from '../../../test/lustre/mds-fixtures.ts';
 import { ROOT_INO } from '../types.ts';
-import { ALICE, BOB, CAROL, ROOT, TestNamespace } from './testing.ts';
 
 let t: TestNamespace;
 beforeEach(() => {

@@ -1,8 +1,8 @@
 // rename(2) on the namespace: replacing, moving directories, NOREPLACE and EXCHANGE, link counts and permissions.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
+import { ALICE, BOB, ROOT, TestNamespace } from '../../../test/lustre/mds-fixtures.ts';
 import { RENAME_EXCHANGE, RENAME_NOREPLACE, ROOT_INO, S_IFDIR, S_IFREG } from '../types.ts';
-import { ALICE, BOB, ROOT, TestNamespace } from './testing.ts';
 
 let t: TestNamespace;
 beforeEach(() => {

@@ -17,7 +17,8 @@ export interface RenameArgs {
  * Moves `parent/name` to `newParent/newName`, replacing a target (file over file, directory over
  * empty directory), or swapping the two with RENAME_EXCHANGE. Errors as Linux: EINVAL for bad
  * flags or moving a directory below itself, EBUSY for "." / "..", EEXIST with RENAME_NOREPLACE,
- * ENOTDIR / EISDIR / ENOTEMPTY for mismatched targets, EPERM in sticky directories, EACCES. When
+ * ENOTDIR / EISDIR / ENOTEMPTY for mismatched targets, EPERM in sticky directories, EACCES,
+ * EXDEV into a directory that passes on another project ID (as Lustre; mv then copies). When
  * both names are links of the same inode nothing changes.
  */
 export function rename(ns: NsCore, op: OpContext, a: RenameArgs): void {
@@ -47,6 +48,8 @@ export function rename(ns: NsCore, op: OpContext, a: RenameArgs): void {
   checkMove(ns, op, s, from, to);
   if (exchange) checkMove(ns, op, d!, to, from);
   else if (d) checkReplace(ns, s, d);
+  ns.projects.checkMove(s, to);
+  if (exchange) ns.projects.checkMove(d!, from);
   if (exchange) swap(ns, op, a, s, d!);
   else move(ns, op, a, s, d);
 }

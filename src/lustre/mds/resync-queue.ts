@@ -11,6 +11,7 @@
 // pushes an invalidation to them) before the stale copy becomes readable again.
 import type { Logger } from '../../lib/log.ts';
 import type { Layout } from '../types.ts';
+import { Backoff, BackoffQueue, targetOf } from './backoff-queue.ts';
 import type { GroupCommit } from './commit.ts';
 import type { OstDirectory } from './ost-directory.ts';
 import { clearStale, dropStale, type StaleRecord, staleRecords } from './stale.ts';
@@ -47,11 +48,8 @@ export interface ResyncQueueOptions {
  */
 export class ResyncQueue {
   readonly #o: Required<ResyncQueueOptions>;
-  readonly #stop = new AbortController();
-  readonly #backoff = new Map<number, { until: number; delay: number }>();
-  #running: Promise<void> | undefined;
-  #again = false;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #backoff: Backoff<number>;
+  readonly #queue: BackoffQueue;
 
   constructor(opts: ResyncQueueOptions) {
     this.#o = {
@@ -62,53 +60,48 @@ export class ResyncQueue {
       maxBackoffMs: 10_000,
       ...opts,
     };
+    this.#backoff = new Backoff(this.#o.minBackoffMs, this.#o.maxBackoffMs);
+    this.#queue = new BackoffQueue({
+      pass: (signal) => this.#drain(signal),
+      nextReadyAt: () => {
+        let next: number | undefined;
+        for (const r of staleRecords(this.#o.store.db)) next = Math.min(next ?? Infinity, this.#readyAt(r));
+        return next;
+      },
+    });
   }
 
   /** Starts a pass soon (or another pass after the running one). */
   wake(): void {
-    if (this.#stop.signal.aborted) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = this.#drain().finally(() => {
-      this.#running = undefined;
-      if (this.#again) {
-        this.#again = false;
-        this.wake();
-      }
-    });
+    this.#queue.wake();
   }
 
-  async stop(): Promise<void> {
-    this.#stop.abort();
-    clearTimeout(this.#timer);
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#queue.stop();
   }
 
   #readyAt(r: StaleRecord): number {
-    return Math.max(r.since + this.#o.settleMs, this.#backoff.get(r.ost)?.until ?? 0);
+    return Math.max(r.since + this.#o.settleMs, this.#backoff.until(r.ost));
   }
 
-  async #drain(): Promise<void> {
+  async #drain(stop: AbortSignal): Promise<void> {
     try {
       for (;;) {
         const now = Date.now();
         const ready = staleRecords(this.#o.store.db).filter((r) => this.#readyAt(r) <= now);
-        if (ready.length === 0 || this.#stop.signal.aborted) break;
+        if (ready.length === 0 || stop.aborted) break;
         for (const r of ready) {
-          if (this.#stop.signal.aborted) break;
-          if ((this.#backoff.get(r.ost)?.until ?? 0) > Date.now()) continue;
-          await this.#resync(r);
+          if (stop.aborted) break;
+          if (this.#backoff.until(r.ost) > Date.now()) continue;
+          await this.#resync(r, stop);
         }
       }
     } catch (err) {
-      if (!this.#stop.signal.aborted) this.#o.log.error('resync pass failed', { error: String(err) });
+      if (!stop.aborted) this.#o.log.error('resync pass failed', { error: String(err) });
     }
-    this.#scheduleRetry();
   }
 
-  async #resync(r: StaleRecord): Promise<void> {
+  async #resync(r: StaleRecord, stop: AbortSignal): Promise<void> {
     const layout = this.#o.layoutOf(r.ino);
     const primary = layout?.osts[r.stripe];
     const mirror = layout?.mirrors?.[r.stripe];
@@ -118,12 +111,12 @@ export class ResyncQueue {
     }
     const good = r.ost === primary ? mirror : primary;
     try {
-      const [from, to] = [await this.#target(good), await this.#target(r.ost)];
-      const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#o.callTimeoutMs)]);
+      const [from, to] = [await targetOf(this.#o.osts, good), await targetOf(this.#o.osts, r.ost)];
+      const signal = AbortSignal.any([stop, AbortSignal.timeout(this.#o.callTimeoutMs)]);
       const object = `${r.ino}.${r.stripe}`;
       await this.#o.resync({ fromTarget: from, toTarget: to, object }, signal);
       const cleared = await this.#o.commit.apply(() => clearStale(this.#o.store.db, r));
-      this.#backoff.delete(r.ost);
+      this.#backoff.succeeded(r.ost);
       if (cleared) this.#o.onCleared(r.ino);
       this.#o.log.info(cleared ? 'stale copy resynced' : 'copy written during resync; will copy again', {
         ino: r.ino,
@@ -131,32 +124,10 @@ export class ResyncQueue {
         ost: r.ost,
       });
     } catch (err) {
-      const prev = this.#backoff.get(r.ost)?.delay ?? 0;
-      const delay = Math.min(this.#o.maxBackoffMs, Math.max(this.#o.minBackoffMs, prev * 2));
-      this.#backoff.set(r.ost, { until: Date.now() + delay, delay });
-      if (!this.#stop.signal.aborted) {
+      const delay = this.#backoff.failed(r.ost);
+      if (!stop.aborted) {
         this.#o.log.warn('resyncing a stale copy failed; will retry', { ...r, delay, error: String(err) });
       }
     }
-  }
-
-  async #target(index: number): Promise<string> {
-    let info = this.#o.osts.byIndex(index);
-    if (!info) {
-      await this.#o.osts.refresh();
-      info = this.#o.osts.byIndex(index);
-    }
-    if (!info) throw new Error(`OST index ${index} is unknown`);
-    return info.target;
-  }
-
-  #scheduleRetry(): void {
-    clearTimeout(this.#timer);
-    if (this.#stop.signal.aborted) return;
-    let next = Number.POSITIVE_INFINITY;
-    for (const r of staleRecords(this.#o.store.db)) next = Math.min(next, this.#readyAt(r));
-    if (next === Number.POSITIVE_INFINITY) return;
-    this.#timer = setTimeout(() => this.wake(), Math.max(0, next - Date.now()));
-    this.#timer.unref();
   }
 }

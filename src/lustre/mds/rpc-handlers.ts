@@ -1,14 +1,24 @@
 // Binds every MdsMethods RPC to an MDT: argument checks (EINVAL, never a crash), the connect handshake, and dispatch.
 import { FsError } from '../../lib/errors.ts';
-import { type Args, asArgs, bool, int, optStr, str } from '../protocol/args.ts';
+import { type Args, asArgs, bool, int, optInt, optStr, str } from '../protocol/args.ts';
+import type { MdsMethod, MdsMethods } from '../protocol/mds-messages.ts';
 import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
-import type { MdsMethod, MdsMethods } from './api.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
+import {
+  checkNotEvicted,
+  enqueueLock,
+  type LockHost,
+  lockManager,
+  lockRequest,
+  reconnected,
+} from './ldlm-service.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Caller, Mdt } from './mdt.ts';
 import { clearPunch } from './punches.ts';
+import { openGrant, quotaImpls } from './quota-handlers.ts';
+import { withSizeOnOsts } from './size-on-osts.ts';
 import { withStale } from './stale.ts';
 import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
 
@@ -17,11 +27,33 @@ const SESSION_KEY = 'mds';
 /** The reply of operations that return nothing. */
 const nil = (_done: unknown): null => null;
 
-interface Attached extends Caller {
+export interface Attached extends Caller {
   mdt: Mdt;
 }
 
-type Impl<M extends MdsMethod> = (a: Args, c: Attached) => Promise<MdsMethods[M]['result']>;
+export type Impl<M extends MdsMethod> = (
+  a: Args,
+  c: Attached,
+  signal: AbortSignal,
+) => Promise<MdsMethods[M]['result']>;
+
+const lockHosts = new WeakMap<Mdt, LockHost>();
+
+/** The MDT as the lock service sees it: a client's sessions are those attached to it under SESSION_KEY. */
+function lockHost(mdt: Mdt): LockHost {
+  let h = lockHosts.get(mdt);
+  if (!h) {
+    h = {
+      fsname: mdt.fsname,
+      sessionsOf: (client) =>
+        [...mdt.clients.sessions()].filter(
+          (s) => (s.data.get(SESSION_KEY) as Attached | undefined)?.client === client,
+        ),
+    };
+    lockHosts.set(mdt, h);
+  }
+  return h;
+}
 
 function attached(ctx: CallContext): Attached {
   const a = ctx.session.data.get(SESSION_KEY) as Attached | undefined;
@@ -43,7 +75,7 @@ function ident(a: Args, key: string): string {
 
 const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   lookup: (a, c) => c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a))),
-  getattr: (a, c) => c.mdt.read(() => c.mdt.ns.getattr(ino(a))),
+  getattr: (a, c) => c.mdt.read(() => withSizeOnOsts(c.mdt.store.db, c.mdt.ns.getattr(ino(a)), c.client)),
   getLayout: (a, c) => {
     const i = ino(a);
     return c.mdt.read(() => withStale(c.mdt.store.db, i, c.mdt.ns.getLayout(i)));
@@ -57,7 +89,14 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     c.mdt.read(() =>
       c.mdt.ns.readdir(cred(a), ino(a), int(a, 'cookie'), int(a, 'limit', { min: 1 }), bool(a, 'plus')),
     ),
-  statfs: (_a, c) => c.mdt.read(() => c.mdt.ns.statfs()),
+  statfs: (a, c) => {
+    const i = optInt(a, 'ino', 1);
+    return c.mdt.read(() => {
+      const project = i === undefined ? undefined : c.mdt.ns.projects.statfsOf(i);
+      return { ...c.mdt.ns.statfs(), ...(project && { project }) };
+    });
+  },
+  ...quotaImpls,
   getxattr: (a, c) =>
     c.mdt.read(() => getxattr(c.mdt.ns, cred(a), ino(a), str(a, 'name', 4096)).toString('base64')),
   listxattr: (a, c) => c.mdt.read(() => listxattr(c.mdt.ns, cred(a), ino(a))),
@@ -83,7 +122,11 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     ];
     return c.mdt
       .mutate(c, xid(a), cred(a), (op) => c.mdt.ns.create(op, p, n, mode, excl, open, flags))
-      .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, r.attr.ino, r.layout) ?? r.layout }));
+      .then((r) => ({
+        ...r,
+        layout: withStale(c.mdt.store.db, r.attr.ino, r.layout) ?? r.layout,
+        ...openGrant(c, r.attr.ino),
+      }));
   },
   mknod: (a, c) => {
     const [p, n, mode, rdev] = [ino(a, 'parent'), name(a), int(a, 'mode'), int(a, 'rdev')];
@@ -123,15 +166,21 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, flags] = [ino(a), int(a, 'flags')];
     return c.mdt
       .mutate(c, xid(a), cred(a), (op) => openInode(c.mdt.ns, op, i, flags))
-      .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, i, r.layout) }));
+      .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, i, r.layout), ...openGrant(c, i) }));
   },
   release: (a, c) => {
-    const h = int(a, 'handle', { min: 1 });
-    return c.mdt.mutate(c, xid(a), undefined, (op) => nil(release(c.mdt.ns, op, h)));
+    const [h, end] = [int(a, 'handle', { min: 1 }), optInt(a, 'end')];
+    return c.mdt.mutate(c, xid(a), undefined, (op) => {
+      const row = end === undefined ? undefined : c.mdt.store.getHandle(h);
+      if (row && row.client === c.client) extendSize(c.mdt.ns, op, row.ino, end!);
+      return nil(release(c.mdt.ns, op, h));
+    });
   },
   extendSize: (a, c) => {
     const [i, end] = [ino(a), int(a, 'end')];
-    return c.mdt.mutate(c, undefined, undefined, (op) => extendSize(c.mdt.ns, op, i, end));
+    return c.mdt.mutate(c, undefined, undefined, (op) =>
+      withSizeOnOsts(c.mdt.store.db, extendSize(c.mdt.ns, op, i, end), c.client),
+    );
   },
   punched: (a, c) => {
     const [i, size] = [ino(a), int(a, 'size')];
@@ -171,6 +220,10 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, owner] = [ino(a), str(a, 'owner', 512)];
     return c.mdt.read(() => nil(c.mdt.locks.unlockOwner(i, owner)));
   },
+  lockEnqueue: async (a, c, signal) => ({
+    id: (await enqueueLock(lockHost(c.mdt), c.client, lockRequest(a), signal)).id,
+  }),
+  lockCancel: async (a, c) => ({ cancelled: lockManager(lockHost(c.mdt)).cancel(c.client, int(a, 'id')) }),
   flock: (a, c) => {
     const [i, h, type] = [ino(a), int(a, 'handle', { min: 1 }), lockType(a, 'type')];
     return c.mdt.read(() => {
@@ -200,13 +253,15 @@ export function bindMdsHandlers(server: RpcServer, pick: (a: Args) => Mdt): void
     if (prev && prev.mdt !== mdt) throw new FsError('EINVAL', 'a session cannot change its file system');
     const attachedTo: Attached = { mdt, client, host, session: ctx.session };
     ctx.session.data.set(SESSION_KEY, attachedTo);
+    reconnected(lockHost(mdt), client);
     if (prev) return { rootIno: ROOT_INO, fsname: mdt.fsname, graceMs: mdt.graceMs };
     return mdt.connect(ctx.session, client, host);
   });
   for (const [method, impl] of Object.entries(impls) as [string, Impl<MdsMethod>][]) {
     server.handle(method, (raw, _payload, ctx) => {
       const caller = attached(ctx);
-      return impl(asArgs(raw), caller);
+      checkNotEvicted(lockHost(caller.mdt), caller.client);
+      return impl(asArgs(raw), caller, ctx.signal);
     });
   }
 }

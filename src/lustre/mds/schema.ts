@@ -1,5 +1,7 @@
 // The MDT's on-disk schema (node:sqlite): opening a database, its pragmas, and the tables of one namespace.
+
 import { DatabaseSync } from 'node:sqlite';
+import { NacreError } from '../../lib/errors.ts';
 import { ROOT_INO, S_IFDIR } from '../types.ts';
 
 export type Synchronous = 'NORMAL' | 'FULL';
@@ -99,7 +101,10 @@ export function openDatabase(path: string, synchronous: Synchronous, now: number
     const version = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get();
     if (!version) initialise(db, now);
     else if (Number(version['value']) !== SCHEMA_VERSION) {
-      throw new Error(`MDT database ${path} has schema ${String(version['value'])}, want ${SCHEMA_VERSION}`);
+      throw new NacreError(
+        'SchemaMismatch',
+        `MDT database ${path} has schema ${String(version['value'])}, want ${SCHEMA_VERSION}`,
+      );
     }
     db.exec('COMMIT');
     return db;

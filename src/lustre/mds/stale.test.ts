@@ -4,11 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
+import { fourOsts, ROOT } from '../../../test/lustre/mds-fixtures.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 import { type Layout, ROOT_INO } from '../types.ts';
 import { type Caller, Mdt } from './mdt.ts';
 import type { ResyncObject } from './resync-queue.ts';
 import { withStale } from './stale.ts';
-import { fourOsts, ROOT } from './testing.ts';
 
 let dir: string;
 let mdt: Mdt;
@@ -47,13 +48,8 @@ async function mirroredFile(name: string): Promise<{ ino: number; layout: Layout
   return { ino: r.attr.ino, layout: r.layout };
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, cond: () => boolean, timeoutMs = 5_000) =>
+  waitFor(what, cond, { timeoutMs, intervalMs: 10 });
 
 test('markStale is idempotent, shows in the layout, and refuses nonsense', async () => {
   const { ino, layout } = await mirroredFile('f');

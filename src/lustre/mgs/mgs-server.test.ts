@@ -3,10 +3,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
-import { OssClient } from '../oss/client.ts';
+import { waitFor as waitForCondition } from '../../lib/wait-for.ts';
 import { type OssServer, startOss } from '../oss/oss-server.ts';
-import { MgsClient } from './client.ts';
+import { MgsClient } from '../protocol/mgs-client.ts';
+import { OssClient } from '../protocol/oss-client.ts';
 import { type MgsServer, startMgs } from './mgs-server.ts';
 
 const G = 2 ** 30;
@@ -16,16 +16,9 @@ let mgs: MgsServer;
 let client: MgsClient;
 const oss = new Map<string, OssServer>();
 
-/** Polls `check` until it returns a value other than undefined, or fails after `ms`. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
+/** Polls `check` until it returns a value other than undefined (errors count as not yet), or fails after `ms`. */
+const waitFor = <T>(what: string, check: () => Promise<T | undefined>, ms = 10_000) =>
+  waitForCondition(what, check, { timeoutMs: ms, intervalMs: 20, retryErrors: true });
 
 async function startOssNamed(name: string, mgsAddress: string): Promise<OssServer> {
   const s = await startOss({

@@ -2,8 +2,8 @@
 import { NacreError, toFsError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
 import { asArgs } from '../protocol/args.ts';
+import type { MgsMethod } from '../protocol/mgs-messages.ts';
 import { type Handler, RpcServer } from '../protocol/rpc-server.ts';
-import type { MgsMethod } from './api.ts';
 import { MgsService, type MgsServiceOptions } from './mgs-service.ts';
 import { checkFsname, checkServerInfo, normalizeCreate, ostCapacityArg, ostCountArg } from './validate.ts';
 

@@ -1,8 +1,8 @@
 // The MGS's operations: server registration, and the life cycle of file systems and their targets.
 import { FsError, NacreError, UnavailableError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
-import { OssClient } from '../oss/client.ts';
-import type { FileSystemConfig, ServerInfo, TargetConfig } from './api.ts';
+import type { FileSystemConfig, ServerInfo, TargetConfig } from '../protocol/mgs-messages.ts';
+import { OssClient } from '../protocol/oss-client.ts';
 import { mdtName, ostName, pickMds, placeOsts, targetConfig } from './placement.ts';
 import { type FsRecord, type RegisteredServer, Registry } from './registry.ts';
 import { type NormalizedRequest, sameRequest } from './validate.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ServerInfo } from './api.ts';
+import type { ServerInfo } from '../protocol/mgs-messages.ts';
 import { ostName, pickMds, placeOsts } from './placement.ts';
 
 const G = 2 ** 30;

@@ -1,6 +1,6 @@
 // Where new targets go: the MDT on the least loaded MDS, OSTs round-robin over OSS servers with room.
 import { FsError, NacreError } from '../../lib/errors.ts';
-import type { ServerInfo, TargetConfig } from './api.ts';
+import type { ServerInfo, TargetConfig } from '../protocol/mgs-messages.ts';
 
 export function ostName(fsname: string, index: number): string {
   return `${fsname}-OST${index.toString(16).padStart(4, '0')}`;

@@ -1,8 +1,8 @@
 // The MGS's persistent registry of servers and file systems: one JSON file replaced atomically on every change.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileDurably } from '../oss/durable-file.ts';
-import type { FileSystemConfig, ServerInfo, TargetConfig } from './api.ts';
+import { writeFileDurably } from '../../lib/durable-file.ts';
+import type { FileSystemConfig, ServerInfo, TargetConfig } from '../protocol/mgs-messages.ts';
 import type { NormalizedRequest } from './validate.ts';
 
 /**

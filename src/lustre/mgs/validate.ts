@@ -2,8 +2,8 @@
 import { FsError } from '../../lib/errors.ts';
 import { connectOptions } from '../protocol/address.ts';
 import { type Args, asArgs, bool, int, str } from '../protocol/args.ts';
+import type { ServerInfo } from '../protocol/mgs-messages.ts';
 import type { LayoutPolicy } from '../types.ts';
-import type { ServerInfo } from './api.ts';
 
 /** Most OSTs one file system may have (OST indexes are 16 bits in the target name; we stay lower). */
 export const MAX_OSTS = 1024;

@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Child, startChild } from '../../lib/supervisor.ts';
-import { OssClient } from './client.ts';
+import { OssClient } from '../protocol/oss-client.ts';
 
 const MiB = 1 << 20;
-const main = path.join(import.meta.dirname, 'main-for-tests.ts');
+const main = path.join(import.meta.dirname, '../../../test/lustre/oss-process.ts');
 let dir: string;
 
 before(async () => {

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { FsError } from '../../lib/errors.ts';
 import { encodeFrame } from '../protocol/frame.ts';
+import { OssClient } from '../protocol/oss-client.ts';
 import { RpcClient } from '../protocol/rpc-client.ts';
-import { OssClient } from './client.ts';
 import { objectDir } from './names.ts';
 import { type OssServer, startOss } from './oss-server.ts';
 

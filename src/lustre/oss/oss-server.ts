@@ -1,12 +1,13 @@
 // The OSS process: OssMethods handlers over TCP (and a unix socket for clients on the same host), MGS registration.
-import { NacreError, toFsError } from '../../lib/errors.ts';
+import { FsError, NacreError, toFsError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
-import { MgsClient } from '../mgs/client.ts';
-import { registerLoop } from '../mgs/register-loop.ts';
 import { formatTcpAddress } from '../protocol/address.ts';
 import { type Args, asArgs, bool, int } from '../protocol/args.ts';
+import { MgsClient } from '../protocol/mgs-client.ts';
+import type { OssMethod, StatTarget } from '../protocol/oss-messages.ts';
+import { registerLoop } from '../protocol/register-loop.ts';
 import { type Handler, Reply, RpcServer } from '../protocol/rpc-server.ts';
-import type { OssMethod } from './api.ts';
+import { BandwidthBudget } from './bandwidth.ts';
 import { checkObjectId, checkTarget } from './names.ts';
 import { OssStore } from './oss-store.ts';
 
@@ -36,11 +37,15 @@ export interface OssOptions {
   registerIntervalMs?: number;
   /** Open object files kept in the LRU cache. Default 512. */
   maxOpenFiles?: number;
+  /** Bytes per second each target may read and write (benchmarks: the same budget on every OST). */
+  bandwidthBytesPerSec?: number;
 }
 
 export interface OssServer {
   address: string;
   localAddress?: string;
+  /** Capacity, use and free space of every target this server holds (for metrics). */
+  statTargets(): Promise<StatTarget[]>;
   /** Stops serving and registering, and closes every object file. */
   close(): Promise<void>;
 }
@@ -49,7 +54,8 @@ export async function startOss(opts: OssOptions): Promise<OssServer> {
   const store = await OssStore.open(opts.dataDir, opts.maxOpenFiles);
   const servers = [new RpcServer('oss')];
   if (opts.unixSocket) servers.push(new RpcServer('oss'));
-  for (const [method, handler] of Object.entries(ossHandlers(store))) {
+  const budget = opts.bandwidthBytesPerSec ? new BandwidthBudget(opts.bandwidthBytesPerSec) : undefined;
+  for (const [method, handler] of Object.entries(ossHandlers(store, budget))) {
     for (const s of servers) s.handle(method, handler);
   }
   const stop = new AbortController();
@@ -76,6 +82,7 @@ export async function startOss(opts: OssOptions): Promise<OssServer> {
     return {
       address,
       ...(localAddress ? { localAddress } : {}),
+      statTargets: () => Promise.all(store.targets().map((t) => store.statfs(t.name))),
       close: async () => {
         stop.abort();
         await registering;
@@ -104,12 +111,12 @@ function advertised(listened: string, host: string): string {
 
 function offsetArg(args: Args, key: string, extent = 0): number {
   const v = int(args, key);
-  if (v + extent > MAX_OBJECT_END) throw new NacreError('EFBIG', `${key} + length exceeds ${MAX_OBJECT_END}`);
+  if (v + extent > MAX_OBJECT_END) throw new FsError('EFBIG', `${key} + length exceeds ${MAX_OBJECT_END}`);
   return v;
 }
 
 /** The OssMethods handlers over one store. Arguments are checked here; errors leave as errno codes. */
-export function ossHandlers(store: OssStore): Record<OssMethod, Handler> {
+export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<OssMethod, Handler> {
   const h: Record<OssMethod, (a: Args, payload: Buffer | undefined) => Promise<unknown>> = {
     createTarget: async (a) => {
       await store.createTarget(checkTarget(a['target']), int(a, 'capacityBytes', { min: 1 }));
@@ -122,6 +129,7 @@ export function ossHandlers(store: OssStore): Record<OssMethod, Handler> {
     write: async (a, payload) => {
       const data = payload ?? Buffer.alloc(0);
       const t = store.get(checkTarget(a['target']));
+      await budget?.take(t.name, data.length);
       const written = await t.write(
         checkObjectId(a['object']),
         offsetArg(a, 'offset', data.length),
@@ -133,7 +141,8 @@ export function ossHandlers(store: OssStore): Record<OssMethod, Handler> {
     read: async (a) => {
       const t = store.get(checkTarget(a['target']));
       const length = int(a, 'length');
-      if (length > MAX_READ) throw new NacreError('EINVAL', `length ${length} exceeds ${MAX_READ}`);
+      if (length > MAX_READ) throw new FsError('EINVAL', `length ${length} exceeds ${MAX_READ}`);
+      await budget?.take(t.name, length);
       const data = await t.read(checkObjectId(a['object']), offsetArg(a, 'offset'), length);
       return new Reply({ length: data.length }, data);
     },
@@ -149,7 +158,7 @@ export function ossHandlers(store: OssStore): Record<OssMethod, Handler> {
       const t = store.get(checkTarget(a['target']));
       const objects = a['objects'];
       if (!Array.isArray(objects) || objects.length > MAX_DESTROY) {
-        throw new NacreError('EINVAL', `argument "objects" must be an array of at most ${MAX_DESTROY} ids`);
+        throw new FsError('EINVAL', `argument "objects" must be an array of at most ${MAX_DESTROY} ids`);
       }
       await t.destroy(objects.map(checkObjectId));
       return null;

@@ -1,10 +1,10 @@
 // The OSTs of one OSS: loading them from the data directory, creating and destroying them, and free space.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FsError, NacreError } from '../../lib/errors.ts';
+import { fsyncDir } from '../../lib/durable-file.ts';
+import { FsError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
-import type { StatTarget } from './api.ts';
-import { fsyncDir } from './durable-file.ts';
+import type { StatTarget } from '../protocol/oss-messages.ts';
 import { HandleCache } from './handle-cache.ts';
 import { checkTarget } from './names.ts';
 import { OstTarget } from './ost-target.ts';
@@ -48,7 +48,7 @@ export class OssStore {
 
   get(name: string): OstTarget {
     const t = this.#targets.get(checkTarget(name));
-    if (!t) throw new NacreError('ENODEV', `no target ${name} on this server`);
+    if (!t) throw new FsError('ENODEV', `no target ${name} on this server`);
     return t;
   }
 

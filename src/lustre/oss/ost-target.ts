@@ -11,9 +11,9 @@
 import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { FsError, NacreError } from '../../lib/errors.ts';
-import type { StatTarget } from './api.ts';
-import { fsyncDir, writeFileDurably } from './durable-file.ts';
+import { fsyncDir, writeFileDurably } from '../../lib/durable-file.ts';
+import { FsError } from '../../lib/errors.ts';
+import type { StatTarget } from '../protocol/oss-messages.ts';
 import type { CachedObject, HandleCache } from './handle-cache.ts';
 import { objectDir, objectPath } from './names.ts';
 
@@ -219,7 +219,7 @@ export class OstTarget {
     exclusive: boolean,
     fn: (o: CachedObject) => Promise<T>,
   ): Promise<T | undefined> {
-    if (this.#closed) throw new NacreError('ENODEV', `target ${this.name} is being destroyed`);
+    if (this.#closed) throw new FsError('ENODEV', `target ${this.name} is being destroyed`);
     this.#inflight++;
     try {
       for (;;) {

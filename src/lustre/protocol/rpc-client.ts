@@ -221,7 +221,7 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal, address: string): Prom
       },
       (e: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
+        reject(e instanceof Error ? e : new NacreError('Unknown', String(e)));
       },
     );
   });

@@ -1,7 +1,7 @@
 // RPC server: method handlers over framed TCP or unix-socket connections, with per-connection sessions and pushes.
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
-import { FsError, NacreError } from '../../lib/errors.ts';
+import { FsError, NacreError, ValidationError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import { formatTcpAddress } from './address.ts';
 import { encodeFrame, FrameDecoder, KIND_ERROR, KIND_PUSH, KIND_REPLY, KIND_REQUEST } from './frame.ts';
@@ -39,12 +39,37 @@ export class Reply {
  */
 export type Handler = (args: unknown, payload: Buffer | undefined, ctx: CallContext) => Promise<unknown>;
 
+/** Watches every RpcServer in the process (metrics): calls, their outcome and size, and connections. */
+export interface RpcObserver {
+  /** One finished call; `outcome` is "ok" or the error code; `args` are the caller's, unchecked. */
+  call(
+    server: string,
+    method: string,
+    args: unknown,
+    outcome: string,
+    seconds: number,
+    bytesIn: number,
+    bytesOut: number,
+  ): void;
+  /** A connection opened (+1) or closed (-1); `unix` for unix-socket clients. */
+  connection(server: string, delta: 1 | -1, unix: boolean): void;
+}
+
+const observers = new Set<RpcObserver>();
+
+/** Adds an observer of every RpcServer in this process; returns its removal. */
+export function observeRpcServers(observer: RpcObserver): () => void {
+  observers.add(observer);
+  return () => observers.delete(observer);
+}
+
 let nextSessionId = 1;
 
 export class RpcServer {
   readonly #handlers = new Map<string, Handler>();
   readonly #sockets = new Set<net.Socket>();
   readonly #log: Logger;
+  readonly #name: string;
   readonly #server: net.Server;
   readonly #stop = new AbortController();
   #unixPath: string | undefined;
@@ -52,6 +77,7 @@ export class RpcServer {
 
   constructor(name: string) {
     this.#log = logger(name);
+    this.#name = name;
     this.#server = net.createServer((socket) => this.#accept(socket));
   }
 
@@ -116,7 +142,7 @@ export class RpcServer {
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const frame of decoder.push(chunk)) {
-          if (frame.kind !== KIND_REQUEST) throw new Error(`unexpected frame kind ${frame.kind}`);
+          if (frame.kind !== KIND_REQUEST) throw new ValidationError(`unexpected frame kind ${frame.kind}`);
           void this.#dispatch(socket, frame.id, frame.header, frame.payload, { session, signal });
         }
       } catch (err) {
@@ -128,8 +154,11 @@ export class RpcServer {
       }
     });
     socket.on('error', () => {});
+    const unix = socket.remoteAddress === undefined;
+    for (const o of observers) o.connection(this.#name, 1, unix);
     socket.on('close', () => {
       this.#sockets.delete(socket);
+      for (const o of observers) o.connection(this.#name, -1, unix);
       connection.abort();
       for (const l of closeListeners) {
         try {
@@ -150,6 +179,9 @@ export class RpcServer {
     ctx: CallContext,
   ) {
     let method = '?';
+    const started = observers.size > 0 ? performance.now() : 0;
+    let outcome = 'ok';
+    let bytesOut = 0;
     try {
       if (
         typeof header !== 'object' ||
@@ -162,16 +194,25 @@ export class RpcServer {
       const handler = this.#handlers.get(method);
       if (!handler) throw new NacreError('UnknownMethod', `no such method "${method}"`);
       const out = await handler((header as { a?: unknown }).a, payload, ctx);
+      if (out instanceof Reply) bytesOut = out.payload?.length ?? 0;
       if (socket.destroyed) return;
       if (out instanceof Reply) write(socket, encodeFrame(KIND_REPLY, id, { r: out.result }, out.payload));
       else write(socket, encodeFrame(KIND_REPLY, id, { r: out ?? null }));
     } catch (err) {
-      if (socket.destroyed) return;
       const code = err instanceof NacreError ? err.code : 'EIO';
+      outcome = code;
+      if (socket.destroyed) return;
       const message = err instanceof Error ? err.message : String(err);
       if (!(err instanceof NacreError)) this.#log.error('handler failed', { method, error: message });
       else this.#log.debug('handler error', { method, code, message });
       write(socket, encodeFrame(KIND_ERROR, id, { e: code, msg: message }));
+    } finally {
+      if (observers.size > 0) {
+        const seconds = (performance.now() - started) / 1000;
+        const args = (header as { a?: unknown } | null)?.a;
+        for (const o of observers)
+          o.call(this.#name, method, args, outcome, seconds, payload?.length ?? 0, bytesOut);
+      }
     }
   }
 }

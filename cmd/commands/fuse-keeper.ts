@@ -1,0 +1,142 @@
+// `nacre fuse-keeper` and `nacre fuse-serve`: a FUSE mount whose descriptor outlives its daemon (started by `nacre node`, not by hand).
+import { randomUUID } from 'node:crypto';
+import { openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { logger } from '../../src/lib/log.ts';
+import { announceReady } from '../../src/lib/supervisor.ts';
+import type { AdoptedInit } from '../../src/lustre/fuse/adopt.ts';
+import { runKeeper } from '../../src/lustre/fuse/keeper.ts';
+import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
+import { ExecRunner } from '../../src/platform/command-runner.ts';
+import { defaultHost, intOption } from './options.ts';
+
+interface KeeperFlags {
+  stateFile: string;
+  logFile: string;
+  host: string;
+  readers: number;
+  cached?: boolean;
+}
+
+interface ServeFlags {
+  fd: number;
+  adopt?: string;
+  host: string;
+  readers: number;
+  cached?: boolean;
+}
+
+function globalArgs(program: Command): string[] {
+  const g = program.opts<{ logFormat: string; logLevel: string; debug: string }>();
+  return [
+    `--log-format=${g.logFormat}`,
+    `--log-level=${g.logLevel}`,
+    ...(g.debug ? [`--debug=${g.debug}`] : []),
+  ];
+}
+
+export function registerFuseKeeper(program: Command): void {
+  program
+    .command('fuse-keeper', { hidden: true })
+    .description('mount with FUSE and keep the /dev/fuse descriptor, replacing the daemon whenever it dies')
+    .argument('<source>', '<host>[:port]@tcp:/<fsname>', parseMountSource)
+    .argument('<dir>', 'the mount point (real path)')
+    .requiredOption('--state-file <path>', 'where the keeper publishes its pid, the daemon pid and restarts')
+    .requiredOption('--log-file <path>', 'where daemons write their logs')
+    .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
+    .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
+    .option('--cached', 'let the kernel cache pages and attributes')
+    .action(async (source: MountSource, dir: string, f: KeeperFlags) => {
+      const log = logger('fuse-keeper', { mountPoint: dir });
+      // Whoever started us may be gone (kill -9 of the node plugin) before the ready line: never die of EPIPE.
+      process.stdout.on('error', () => undefined);
+      // The mount must outlive whoever started the keeper: termination requests are logged, not obeyed.
+      for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+        process.on(sig, () => log.warn(`ignoring ${sig}: unmount ${dir} to end this keeper`));
+      }
+      const nacre = fileURLToPath(new URL('../nacre-fuse.ts', import.meta.url));
+      const daemon = (adopt: AdoptedInit | undefined) => ({
+        command: process.execPath,
+        args: [
+          nacre,
+          ...globalArgs(program),
+          'fuse-serve',
+          formatMountSource(source),
+          dir,
+          '--fd',
+          '3',
+          '--host',
+          f.host,
+          '--readers',
+          String(f.readers),
+          ...(f.cached ? ['--cached'] : []),
+          ...(adopt ? ['--adopt', `${adopt.minor}:${adopt.flags}`] : []),
+        ],
+      });
+      await runKeeper(
+        {
+          source: formatMountSource(source),
+          mountPoint: dir,
+          stateFile: f.stateFile,
+          daemon,
+          logFd: openSync(f.logFile, 'a'),
+          runner: new ExecRunner(),
+          timeoutMs: 60_000,
+          log,
+        },
+        (state) => announceReady({ address: formatMountSource(source), ...state }),
+      );
+      log.info('mount gone; keeper done');
+      process.exit(0);
+    });
+
+  program
+    .command('fuse-serve', { hidden: true })
+    .description('serve a FUSE mount on an inherited /dev/fuse descriptor (run by fuse-keeper)')
+    .argument('<source>', '<host>[:port]@tcp:/<fsname>', parseMountSource)
+    .argument('<dir>', 'the mount point, for logs')
+    .option('--fd <n>', 'the /dev/fuse descriptor', intOption, 3)
+    .option(
+      '--adopt <minor:flags>',
+      'a previous daemon negotiated INIT: serve at once and resend lost requests',
+    )
+    .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
+    .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
+    .option('--cached', 'let the kernel cache pages and attributes')
+    .action(async (source: MountSource, dir: string, f: ServeFlags) => {
+      const log = logger('fuse', { mountPoint: dir });
+      process.stdout.on('error', () => undefined);
+      // Loaded here so that keepers, which share this module, do not carry the client.
+      const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
+      const { serveFuseFd } = await import('../../src/lustre/fuse/serve-fd.ts');
+      const client = await connectLustre({
+        mgsAddress: source.mgsAddress,
+        fsname: source.fsname,
+        host: f.host,
+        clientId: randomUUID(),
+      });
+      const [minor, flags] = (f.adopt ?? '').split(':');
+      const adopt = f.adopt ? { minor: Number(minor), flags: BigInt(flags ?? '0') } : undefined;
+      const served = await serveFuseFd(
+        {
+          client,
+          fd: f.fd,
+          readers: f.readers,
+          directIo: !f.cached,
+          ...(f.cached && { entryTimeoutMs: 1_000, attrTimeoutMs: 1_000 }),
+          log,
+          ...(adopt && { adopt }),
+        },
+        AbortSignal.timeout(60_000),
+      );
+      announceReady({
+        address: formatMountSource(source),
+        init: { minor: served.init.minor, flags: String(served.init.flags) },
+      });
+      log.info(adopt ? 'serving an adopted FUSE connection' : 'serving', { mountPoint: dir });
+      await served.closed;
+      await client.close();
+      process.exit(0);
+    });
+}

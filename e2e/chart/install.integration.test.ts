@@ -1,0 +1,304 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type Cluster, startCluster } from '../harness/cluster.ts';
+import { pollUntil } from '../harness/processes.ts';
+import { CHART_DIR, type KubeObject, parseManifests, run } from './helm.ts';
+import { type PersistentVolume, type Published, stageAndPublish } from './kubelet-calls.ts';
+import { type LocalRelease, type PodPlan, startLocalRelease } from './local-release.ts';
+
+const NS = 'nacre-system';
+// Small for this machine's disk: 4 GB of OSTs per node, 1 MiB per FSx GiB; 2400 GiB is two OSTs (one per 1200 GiB).
+const SET = ['--set', 'node.oss.capacity=4G', '--set', 'controller.replicas=1'];
+
+let cluster: Cluster;
+let dir: string;
+let release: LocalRelease | undefined;
+const published: Published[] = [];
+const NACRE = join(import.meta.dirname, '..', '..', 'cmd', 'nacre.ts');
+
+before(async () => {
+  cluster = await startCluster();
+  dir = await mkdtemp(join(tmpdir(), 'nacre-chart-'));
+});
+after(async () => {
+  for (const p of published) await p.release().catch(() => undefined);
+  await release?.stop();
+  await cluster?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const kubectl = (args: string[], input?: string) =>
+  run(cluster.tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, ...args], {
+    ...(input !== undefined && { input }),
+  });
+const helm = (args: string[]) =>
+  run(cluster.tools.helm, ['--kubeconfig', cluster.kubeconfigPath, ...args], { timeoutMs: 180_000 });
+
+async function manifests(): Promise<KubeObject[]> {
+  return parseManifests(await helm(['get', 'manifest', 'nacre', '-n', NS]));
+}
+const ref = (o: KubeObject) => `${o.kind}/${o.metadata.name}`;
+async function exists(o: KubeObject): Promise<boolean> {
+  const ns = o.metadata.namespace ? ['-n', o.metadata.namespace] : [];
+  const type = `${o.kind}.${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}`.replace(/\.$/, '');
+  const out = await kubectl(['get', ...ns, type, o.metadata.name, '--ignore-not-found', '-o', 'name']);
+  return out.trim() !== '';
+}
+async function secretData(name: string): Promise<Record<string, string>> {
+  return JSON.parse(await kubectl(['-n', NS, 'get', 'secret', name, '-o', 'jsonpath={.data}'])) as Record<
+    string,
+    string
+  >;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  assert.ok(await pollUntil(check, timeoutMs, { intervalMs: 500 }), `timed out waiting for ${what}`);
+}
+
+async function condition(kind: string, ns: string, name: string, type: string): Promise<string | undefined> {
+  const out = await kubectl(['-n', ns, 'get', kind, name, '-o', 'json', '--ignore-not-found']);
+  if (!out.trim()) return undefined;
+  const obj = JSON.parse(out) as { status?: { conditions?: { type: string; status: string }[] } };
+  return obj.status?.conditions?.find((c) => c.type === type)?.status;
+}
+
+test('helm install creates every object the chart renders; an upgrade keeps the generated keys', async () => {
+  await helm(['install', 'nacre', CHART_DIR, '-n', NS, '--create-namespace', ...SET]);
+  const objects = await manifests();
+  assert.ok(objects.length >= 25, `${objects.length} objects`);
+  for (const o of objects) assert.ok(await exists(o), `${ref(o)} was created`);
+  for (const crd of await readdir(join(CHART_DIR, 'crds')))
+    assert.match(
+      await kubectl([
+        'get',
+        'crd',
+        crd.replace(/^fsx\.nacre\.dev_(\w+)\.yaml$/, '$1.fsx.nacre.dev'),
+        '-o',
+        'name',
+      ]),
+      /customresourcedefinition/,
+    );
+
+  const before = await secretData('nacre-fsx-credentials');
+  const plane = await secretData('nacre-data-plane');
+  assert.ok(Buffer.from(before['secretAccessKey'] ?? '', 'base64').length >= 40);
+  await helm(['upgrade', 'nacre', CHART_DIR, '-n', NS, ...SET, '--set', 'controller.workers=2']);
+  assert.deepEqual(await secretData('nacre-fsx-credentials'), before, 'FSx keys survive an upgrade');
+  assert.deepEqual(await secretData('nacre-data-plane'), plane, 'the data-plane key survives an upgrade');
+});
+
+test('on the local harness, the rendered pods make a FileSystem Ready, bind a PVC, and share a striped file between two nodes', async () => {
+  const objects = await manifests();
+  const plans: PodPlan[] = [
+    {
+      kind: 'StatefulSet',
+      workload: 'nacre-mgs',
+      pod: 'nacre-mgs-0',
+      node: 'node-a',
+      containers: ['mgs', 'api'],
+      hosts: [`nacre-mgs.${NS}.svc`, `nacre-api.${NS}.svc`],
+    },
+    {
+      kind: 'StatefulSet',
+      workload: 'nacre-mds',
+      pod: 'nacre-mds-0',
+      node: 'node-a',
+      containers: ['mds'],
+      hosts: [`nacre-mds-0.nacre-mds.${NS}.svc`],
+    },
+    {
+      kind: 'DaemonSet',
+      workload: 'nacre-node',
+      pod: 'nacre-node-a',
+      node: 'node-a',
+      containers: ['oss', 'nacre'],
+      hosts: [],
+    },
+    {
+      kind: 'DaemonSet',
+      workload: 'nacre-node',
+      pod: 'nacre-node-b',
+      node: 'node-b',
+      containers: ['oss', 'nacre'],
+      hosts: [],
+    },
+    {
+      kind: 'Deployment',
+      workload: 'nacre-controller',
+      pod: 'nacre-controller-0',
+      node: 'node-a',
+      containers: ['nacre', 'csi-provisioner'],
+      hosts: [],
+    },
+  ];
+  release = await startLocalRelease({ cluster, namespace: NS, manifests: objects, dir, plans });
+
+  // 1. A FileSystem becomes Ready through the controller (its own ServiceAccount's RBAC) and the emulator.
+  await kubectl(['create', 'namespace', 'team']);
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'fsx.nacre.dev/v1alpha1',
+      kind: 'FileSystem',
+      metadata: { name: 'scratch', namespace: 'team' },
+      spec: { storageCapacity: 2400, lustreConfiguration: { deploymentType: 'SCRATCH_2' } },
+    }),
+  );
+  await waitFor(
+    'FileSystem team/scratch Ready',
+    async () => (await condition('filesystem', 'team', 'scratch', 'Ready')) === 'True',
+  );
+
+  // 2. Its OSTs are on both nodes' OSS (node-local storage), and every server reports it in /metrics.
+  const scrape = async (key: string) => {
+    const url = release?.metrics.get(key);
+    assert.ok(url, `no metrics endpoint for ${key}`);
+    return (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text();
+  };
+  for (const node of ['nacre-node-a/oss', 'nacre-node-b/oss'])
+    assert.match(
+      await scrape(node),
+      /^nacre_ost_free_bytes\{ost="[^"]+-OST[0-9a-f]{4}"/m,
+      `${node} serves an OST`,
+    );
+  assert.match(
+    await scrape('nacre-mgs-0/api'),
+    /nacre_fsx_server_requests_total\{[^}]*operation="CreateFileSystem"[^}]*outcome="ok"/,
+  );
+  assert.match(await scrape('nacre-mgs-0/mgs'), /nacre_rpc_calls_total\{[^}]*method="createFileSystem"/);
+  assert.match(await scrape('nacre-mds-0/mds'), /nacre_rpc_connected_clients/);
+  assert.match(
+    await scrape('nacre-controller-0/nacre'),
+    /nacre_fsx_api_calls_total\{[^}]*operation="CreateFileSystem"/,
+  );
+
+  // 3. A PVC of StorageClass nacre binds: external-provisioner → CSI CreateVolume → FileSystem → PV.
+  await kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'shared', namespace: 'team' },
+      spec: {
+        accessModes: ['ReadWriteMany'],
+        storageClassName: 'nacre',
+        resources: { requests: { storage: '2400Gi' } },
+      },
+    }),
+  );
+  await waitFor(
+    'PVC team/shared Bound',
+    async () =>
+      (await kubectl(['-n', 'team', 'get', 'pvc', 'shared', '-o', 'jsonpath={.status.phase}'])) === 'Bound',
+    180_000,
+  );
+
+  // 4. The kubelet's calls stage and publish the volume on both nodes; a writer on node-a and a
+  //    reader on node-b share a file striped over every OST, and each node reaches its own OSS over
+  //    its unix socket.
+  const pvName = (
+    await kubectl(['-n', 'team', 'get', 'pvc', 'shared', '-o', 'jsonpath={.spec.volumeName}'])
+  ).trim();
+  const pv = JSON.parse(await kubectl(['get', 'pv', pvName, '-o', 'json'])) as PersistentVolume;
+  const kubeletDir = (node: string) => join(dir, 'nodes', node, 'var', 'lib', 'kubelet');
+  const endpoint = (node: string) => `unix://${kubeletDir(node)}/plugins/csi.nacre.dev/csi.sock`;
+  const a = await stageAndPublish(endpoint('node-a'), kubeletDir('node-a'), pv, 'pod-writer');
+  published.push(a);
+  const b = await stageAndPublish(endpoint('node-b'), kubeletDir('node-b'), pv, 'pod-reader');
+  published.push(b);
+  await mkdir(join(a.targetPath, 'striped'));
+  await run(process.execPath, [
+    NACRE,
+    'lfs',
+    'setstripe',
+    '-c',
+    '-1',
+    '-S',
+    '1M',
+    join(a.targetPath, 'striped'),
+  ]);
+  const data = randomBytes(8 * 1024 * 1024);
+  await writeFile(join(a.targetPath, 'striped', 'f'), data);
+  const read = await readFile(join(b.targetPath, 'striped', 'f'));
+  assert.ok(read.equals(data), 'the reader on node-b sees the bytes the writer on node-a wrote');
+  for (const node of ['nacre-node-a/oss', 'nacre-node-b/oss']) {
+    const text = await scrape(node);
+    assert.match(
+      text,
+      /^nacre_rpc_bytes_total\{[^}]*method="write"[^}]*direction="in"[^}]*\} [1-9]/m,
+      `stripes on ${node}`,
+    );
+    assert.match(
+      text,
+      /^nacre_rpc_connected_clients\{[^}]*transport="unix"[^}]*\} [1-9]/m,
+      `local client of ${node}`,
+    );
+  }
+  for (const p of published.splice(0)) await p.release();
+
+  // 5. An upgrade to the next chart version keeps every file system and its data: the pods start
+  //    again from the upgraded release's manifests on the same disks and ports.
+  await release.stop();
+  const pods = release.pods;
+  release = undefined;
+  await run(cluster.tools.helm, ['package', CHART_DIR, '--version', '0.1.1', '-d', dir]);
+  await helm(['upgrade', 'nacre', join(dir, 'nacre-0.1.1.tgz'), '-n', NS, ...SET]);
+  const upgraded = await manifests();
+  assert.match(JSON.stringify(upgraded), /"helm.sh\/chart":"nacre-0.1.1"/);
+  release = await startLocalRelease({ cluster, namespace: NS, manifests: upgraded, dir, plans, reuse: pods });
+  await waitFor(
+    'FileSystem team/scratch Ready after the upgrade',
+    async () => (await condition('filesystem', 'team', 'scratch', 'Ready')) === 'True',
+  );
+  const again = await stageAndPublish(endpoint('node-b'), kubeletDir('node-b'), pv, 'pod-after-upgrade');
+  published.push(again);
+  const kept = await readFile(join(again.targetPath, 'striped', 'f'));
+  assert.ok(kept.equals(data), 'the file written before the upgrade reads back the same after it');
+  await rm(join(again.targetPath, 'striped'), { recursive: true });
+  for (const p of published.splice(0)) await p.release();
+
+  // 6. Deleting the claim and the FileSystem leaves no PV, no FileSystem and no OST behind.
+  await kubectl(['-n', 'team', 'delete', 'pvc', 'shared', '--wait=false']);
+  await kubectl(['-n', 'team', 'delete', 'filesystem', 'scratch', '--wait=false']);
+  await waitFor(
+    'every PV gone',
+    async () => (await kubectl(['get', 'pv', '-o', 'name'])).trim() === '',
+    180_000,
+  );
+  await waitFor(
+    'every FileSystem gone',
+    async () => (await kubectl(['get', 'filesystems', '-A', '-o', 'name'])).trim() === '',
+    180_000,
+  );
+  for (const node of ['node-a', 'node-b']) {
+    const ossDir = join(dir, 'nodes', node, 'var', 'lib', 'nacre', 'oss');
+    await waitFor(
+      `no OST left on ${node}`,
+      async () => (await readdir(ossDir)).every((e) => !/-OST[0-9a-f]{4}$/.test(e)),
+      60_000,
+    );
+  }
+  await release.stop();
+  release = undefined;
+});
+
+test('helm uninstall removes every object the chart made', async () => {
+  const objects = await manifests();
+  await helm(['uninstall', 'nacre', '-n', NS, '--wait', '--timeout', '2m']);
+  for (const o of objects) {
+    await waitFor(`${ref(o)} deleted`, async () => !(await exists(o)), 60_000);
+  }
+  // The pods the workloads' controllers made (no kubelet here: they stay Pending) go with them.
+  await waitFor(
+    'no pod of the release left',
+    async () =>
+      (
+        await kubectl(['-n', NS, 'get', 'pods', '-l', 'app.kubernetes.io/instance=nacre', '-o', 'name'])
+      ).trim() === '',
+    60_000,
+  );
+});

@@ -1,0 +1,256 @@
+// The CSI controller on the real kube-apiserver, operator and emulated file system: refusals, kill -9 mid-CreateVolume, and the real sidecars.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { status } from '@grpc/grpc-js';
+import { eventually } from '../../test/controller/operator-env.ts';
+import { LABEL_VOLUME } from './controller/stores.ts';
+import { type CsiClient, csiClient, mountCapability } from './test-support/csi-client.ts';
+import { type CsiEnv, startCsiEnv } from './test-support/csi-env.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+let env: CsiEnv;
+
+before(
+  async () => {
+    env = await startCsiEnv();
+  },
+  { timeout: 45 * 60_000 },
+);
+after(async () => {
+  await env?.stop();
+});
+
+const caps = [mountCapability()];
+const codeOf = (code: number, text?: RegExp) => (err: { code?: number; details?: string }) => {
+  assert.equal(err.code, code, `${err.code} ${err.details}`);
+  if (text) assert.match(err.details ?? '', text);
+  return true;
+};
+
+/** CreateVolume repeated while it answers Aborted (a file system still CREATING), as the external-provisioner does. */
+async function createVolume(
+  client: CsiClient,
+  req: object,
+): Promise<{ volume: { volumeId: string; capacityBytes: string; volumeContext: Record<string, string> } }> {
+  return eventually(
+    'CreateVolume to succeed',
+    async () => {
+      try {
+        return await client.controller('CreateVolume', req);
+      } catch (err) {
+        if ((err as { code?: number }).code === status.ABORTED) return undefined;
+        throw err;
+      }
+    },
+    180_000,
+  ) as never;
+}
+
+async function ownFileSystems(): Promise<string[]> {
+  const r = await env.h.env.kubectl([
+    'get',
+    'filesystems',
+    '-n',
+    env.namespace,
+    '-l',
+    `${LABEL_VOLUME}=true`,
+    '-o',
+    'name',
+  ]);
+  return r.stdout.split('\n').filter((l) => l !== '');
+}
+
+test('bad input is refused with the CSI code and a message saying what to fix, and creates nothing', async () => {
+  const c = env.client;
+  const before = await ownFileSystems();
+  await assert.rejects(
+    c.controller('CreateVolume', {
+      name: 'bad-1',
+      volumeCapabilities: caps,
+      parameters: { deploymentTyp: 'SCRATCH_2' },
+    }),
+    codeOf(status.INVALID_ARGUMENT, /unknown StorageClass parameter "deploymentTyp"/),
+  );
+  await assert.rejects(
+    c.controller('CreateVolume', { name: '', volumeCapabilities: caps }),
+    codeOf(status.INVALID_ARGUMENT, /name is required/),
+  );
+  await assert.rejects(
+    c.controller('CreateVolume', { name: 'bad-2', volumeCapabilities: [] }),
+    codeOf(status.INVALID_ARGUMENT, /volume_capabilities is required/),
+  );
+  await assert.rejects(
+    c.controller('CreateVolume', {
+      name: 'bad-3',
+      volumeCapabilities: [{ block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } }],
+    }),
+    codeOf(status.INVALID_ARGUMENT, /block access is not supported/),
+  );
+  await assert.rejects(
+    c.controller('CreateVolume', {
+      name: 'bad-4',
+      volumeCapabilities: caps,
+      capacityRange: { requiredBytes: String(10 * 2 ** 30), limitBytes: String(10 * 2 ** 30) },
+    }),
+    codeOf(status.OUT_OF_RANGE, /at least 1200 GiB/),
+  );
+  // The schema of the FileSystem resource refuses the value: nothing is stored.
+  await assert.rejects(
+    c.controller('CreateVolume', {
+      name: 'bad-5',
+      volumeCapabilities: caps,
+      parameters: { deploymentType: 'SCRATCH_9' },
+    }),
+    codeOf(status.INVALID_ARGUMENT, /deploymentType/),
+  );
+  await assert.rejects(
+    c.controller('CreateVolume', {
+      name: 'bad-6',
+      volumeCapabilities: caps,
+      parameters: { fileSystemName: 'nope' },
+    }),
+    codeOf(status.INVALID_ARGUMENT, /FileSystem main\/nope does not exist; create it first/),
+  );
+  await assert.rejects(
+    c.controller('ControllerExpandVolume', {
+      volumeId: 'fs/main/nope',
+      capacityRange: { requiredBytes: '1' },
+    }),
+    codeOf(status.NOT_FOUND),
+  );
+  await assert.rejects(
+    c.controller('ValidateVolumeCapabilities', { volumeId: 'garbage', volumeCapabilities: caps }),
+    codeOf(status.NOT_FOUND),
+  );
+  await assert.rejects(
+    c.controller('CreateSnapshot', { name: 's', sourceVolumeId: `dir/main/${env.shared}/x` }),
+    codeOf(status.FAILED_PRECONDITION, /only file-system-per-volume volumes have snapshots/),
+  );
+  assert.deepEqual(await c.controller('DeleteVolume', { volumeId: 'not-ours' }), {});
+  assert.deepEqual(await ownFileSystems(), before);
+});
+
+test('a file system per volume: created once, grown in FSx steps, its SCRATCH snapshot refused, deleted with its FileSystem', async () => {
+  const c = env.client;
+  const req = {
+    name: 'pvc-fs-one',
+    volumeCapabilities: caps,
+    parameters: { deploymentType: 'SCRATCH_2' },
+    capacityRange: { requiredBytes: String(100 * 2 ** 30) },
+  };
+  const { volume } = await createVolume(c, req);
+  assert.equal(volume.volumeId, 'fs/main/pvc-fs-one');
+  assert.equal(volume.capacityBytes, String(1200 * 2 ** 30));
+  assert.match(volume.volumeContext['dnsName'] ?? '', /^127\.0\.0\.1:\d+$/);
+  assert.match(volume.volumeContext['mountName'] ?? '', /^[a-z][a-z0-9]{7}$/);
+  assert.equal(
+    (await c.controller<{ volume: typeof volume }>('CreateVolume', req)).volume.volumeId,
+    volume.volumeId,
+  );
+  await assert.rejects(
+    c.controller('CreateVolume', { ...req, capacityRange: { requiredBytes: String(2000 * 2 ** 30) } }),
+    codeOf(status.ALREADY_EXISTS),
+  );
+  const grown = await c.controller<{ capacityBytes: string; nodeExpansionRequired: boolean }>(
+    'ControllerExpandVolume',
+    { volumeId: volume.volumeId, capacityRange: { requiredBytes: String(1500 * 2 ** 30) } },
+  );
+  assert.deepEqual(grown, { capacityBytes: String(2400 * 2 ** 30), nodeExpansionRequired: false });
+  await env.h.waitFor(
+    'main',
+    'pvc-fs-one',
+    'grown to 2400 GiB',
+    (s) => s.storageCapacity === 2400 && s.lifecycle === 'AVAILABLE',
+  );
+  await assert.rejects(
+    c.controller('CreateSnapshot', { name: 'snap-scratch', sourceVolumeId: volume.volumeId }),
+    codeOf(status.FAILED_PRECONDITION, /PERSISTENT/),
+  );
+  const fsId = volume.volumeContext['fileSystemId'];
+  await c.controller('DeleteVolume', { volumeId: volume.volumeId });
+  await eventually(
+    'the FileSystem to go',
+    async () => ((await env.h.getFs('main', 'pvc-fs-one')) ? undefined : true),
+    120_000,
+  );
+  assert.ok(
+    !(await env.h.fsx.fileSystems()).some((f) => f.FileSystemId === fsId && f.Lifecycle !== 'DELETING'),
+  );
+});
+
+function startControllerProcess(endpoint: string): ChildProcess {
+  const fsx = env.h.fsx;
+  return spawn(
+    process.execPath,
+    [
+      join(REPO, 'cmd', 'nacre.ts'),
+      'controller',
+      '--csi-endpoint',
+      endpoint,
+      '--kubeconfig',
+      env.h.env.cluster.kubeconfigPath,
+      // Its operator half watches an empty namespace: the harness's operator reconciles "main".
+      '--namespace',
+      'csi-kill-empty',
+      '--pod-namespace',
+      env.namespace,
+      '--no-leader-election',
+      '--metrics-address',
+      '127.0.0.1:0',
+      '--emulator-endpoint',
+      fsx.endpoint,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: {
+        ...process.env,
+        NACRE_FSX_ACCESS_KEY_ID: fsx.accessKeyId,
+        NACRE_FSX_SECRET_ACCESS_KEY: fsx.secretAccessKey,
+      },
+    },
+  );
+}
+
+test('kill -9 of `nacre controller` during CreateVolume: after a restart the repeat makes no second file system', async (t) => {
+  const endpoint = `unix://${join(env.dir, 'killed.sock')}`;
+  let child = startControllerProcess(endpoint);
+  t.after(() => child.kill('SIGKILL'));
+  const client = csiClient(endpoint);
+  t.after(() => client.close());
+  await eventually('the CSI socket to answer Probe', () => client.identity('Probe', {}, 2_000), 60_000);
+  const req = { name: 'pvc-killed', volumeCapabilities: caps, parameters: { deploymentType: 'SCRATCH_2' } };
+  const inFlight = client.controller('CreateVolume', req).then(
+    () => 'finished',
+    (err: { code?: number }) => err.code,
+  );
+  await eventually(
+    'the FileSystem to be created',
+    async () => (await env.h.getFs('main', 'pvc-killed')) ?? undefined,
+    30_000,
+  );
+  child.kill('SIGKILL');
+  await once(child, 'exit');
+  const outcome = await inFlight;
+  t.diagnostic(`the call in flight at the kill ended with: ${outcome}`);
+  child = startControllerProcess(endpoint);
+  await eventually(
+    'the restarted controller to answer Probe',
+    () => client.identity('Probe', {}, 2_000),
+    60_000,
+  );
+  const { volume } = await createVolume(client, req);
+  assert.equal(volume.volumeId, 'fs/main/pvc-killed');
+  const obj = await env.h.getFs('main', 'pvc-killed');
+  const tagged = await env.h.fileSystemsTagged(obj!.metadata.uid!);
+  assert.equal(tagged.length, 1, `file systems made for the volume: ${tagged.map((f) => f.FileSystemId)}`);
+  await client.controller('DeleteVolume', { volumeId: volume.volumeId });
+  await eventually(
+    'the FileSystem to go',
+    async () => ((await env.h.getFs('main', 'pvc-killed')) ? undefined : true),
+    120_000,
+  );
+});

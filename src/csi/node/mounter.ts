@@ -1,0 +1,187 @@
+// The Mounter port and its implementations: the kernel Lustre client (aws) and Nacre's FUSE client kept alive by a keeper (emulated).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { DeadlineExceededError, NacreError } from '../../lib/errors.ts';
+import { type KeeperState, readKeeperState } from '../../lustre/fuse/keeper.ts';
+import type { CommandRunner } from '../../platform/command-runner.ts';
+import { type MountTable, mountAt } from './mountinfo.ts';
+
+/** What to mount: Lustre's `<dnsName>@tcp:/<mountName>` with the StorageClass's mount options. */
+export interface MountSpec {
+  dnsName: string;
+  mountName: string;
+  options: readonly string[];
+}
+
+/**
+ * Mounts a file system on a directory. `mount` is not idempotent by itself: the node service reads
+ * the mount table first and calls it only when nothing is mounted there. It rejects with
+ * NacreError('MountFailed') carrying the mount command's own message, or DeadlineExceededError.
+ */
+export interface Mounter {
+  /** The file system type /proc/self/mountinfo shows for these mounts. */
+  readonly fsType: string;
+  /** The source /proc/self/mountinfo shows for `spec`. */
+  source(spec: MountSpec): string;
+  mount(spec: MountSpec, target: string, signal: AbortSignal): Promise<void>;
+}
+
+export function lustreSource(spec: MountSpec): string {
+  return `${spec.dnsName}@tcp:/${spec.mountName}`;
+}
+
+/** `mount -t lustre <dnsName>@tcp:/<mountName> <dir>` with the kernel Lustre client (FSx). */
+export class LustreKernelMounter implements Mounter {
+  readonly fsType = 'lustre';
+  private readonly runner: CommandRunner;
+  private readonly timeoutMs: number;
+
+  constructor(runner: CommandRunner, timeoutMs = 60_000) {
+    this.runner = runner;
+    this.timeoutMs = timeoutMs;
+  }
+
+  source(spec: MountSpec): string {
+    return lustreSource(spec);
+  }
+
+  async mount(spec: MountSpec, target: string, signal: AbortSignal): Promise<void> {
+    const options = spec.options.length > 0 ? ['-o', spec.options.join(',')] : [];
+    const args = ['-t', 'lustre', ...options, lustreSource(spec), target];
+    const r = await this.runner.run('mount', args, { timeoutMs: this.timeoutMs, signal });
+    if (r.code !== 0) {
+      throw new NacreError(
+        'MountFailed',
+        `mount ${args.join(' ')} failed (exit ${r.code}): ${r.stderr || r.stdout}`,
+      );
+    }
+  }
+}
+
+export interface FuseMounterOptions {
+  /** Holds keepers/<hash>.json (their state) and logs/<hash>.log. */
+  stateDir: string;
+  /** How to start `nacre fuse-keeper <source> <target> --state-file … --log-file …`. */
+  keeperCommand: (
+    source: string,
+    target: string,
+    stateFile: string,
+    logFile: string,
+  ) => {
+    command: string;
+    args: string[];
+  };
+  mountTable: MountTable;
+  timeoutMs?: number;
+}
+
+/**
+ * Nacre's FUSE client for emulated file systems, run by a keeper in its own session (so it outlives
+ * the node plugin) that replaces the daemon when it dies (see lustre/fuse/keeper.ts).
+ */
+export class FuseMounter implements Mounter {
+  readonly fsType = 'fuse.nacre';
+  private readonly opts: FuseMounterOptions;
+
+  constructor(opts: FuseMounterOptions) {
+    this.opts = opts;
+  }
+
+  source(spec: MountSpec): string {
+    return lustreSource(spec);
+  }
+
+  private files(target: string): { stateFile: string; logFile: string } {
+    const h = createHash('sha256').update(target).digest('hex').slice(0, 24);
+    return {
+      stateFile: join(this.opts.stateDir, 'keepers', `${h}.json`),
+      logFile: join(this.opts.stateDir, 'logs', `${h}.log`),
+    };
+  }
+
+  /** The keeper's published state for the mount at `target`, if a keeper runs there. */
+  keeperState(target: string): Promise<KeeperState | undefined> {
+    return readKeeperState(this.files(target).stateFile);
+  }
+
+  async mount(spec: MountSpec, target: string, signal: AbortSignal): Promise<void> {
+    const { stateFile, logFile } = this.files(target);
+    await mkdir(join(this.opts.stateDir, 'keepers'), { recursive: true });
+    await mkdir(join(this.opts.stateDir, 'logs'), { recursive: true });
+    // Longer than the keeper's own deadline (60 s), so a keeper that gives up cleans up first.
+    const timeoutMs = this.opts.timeoutMs ?? 90_000;
+    let outcome = '';
+    for (let attempt = 0; attempt < 2; attempt++) {
+      outcome = await this.startKeeper(spec, target, stateFile, logFile, timeoutMs, signal);
+      if (outcome === 'ready') return;
+      // A keeper from before a plugin crash may still be mounting here: wait for its mount, or for
+      // it to give up (then start one of our own once more).
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        signal.throwIfAborted();
+        if (mountAt(await this.opts.mountTable(signal), target)?.fsType === this.fsType) return;
+        if (!(await readFile(`${stateFile}.lock`, 'utf8').catch(() => ''))) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const tail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
+    throw new NacreError(
+      'MountFailed',
+      `mounting ${lustreSource(spec)} on ${target} failed (${outcome}): ${tail}`,
+    );
+  }
+
+  private async startKeeper(
+    spec: MountSpec,
+    target: string,
+    stateFile: string,
+    logFile: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const log = await open(logFile, 'a');
+    const { command, args } = this.opts.keeperCommand(lustreSource(spec), target, stateFile, logFile);
+    let child: ChildProcess;
+    try {
+      // Its own session: a signal to the plugin's process group, or its exit, leaves the mount alone.
+      child = spawn(command, args, { stdio: ['ignore', 'pipe', log.fd], detached: true, cwd: '/' });
+    } finally {
+      await log.close();
+    }
+    try {
+      return await this.waitReady(child, timeoutMs, signal);
+    } finally {
+      child.stdout?.destroy();
+      child.unref();
+    }
+  }
+
+  /** 'ready' once the keeper printed its ready line, else how it ended. */
+  private waitReady(child: ChildProcess, timeoutMs: number, signal: AbortSignal): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const lines = createInterface({ input: child.stdout! });
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new DeadlineExceededError(`the FUSE keeper did not mount within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = (v: string) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        lines.close();
+        resolve(v);
+      };
+      lines.on('line', (line) => {
+        if (line.startsWith('{"event":"ready"')) done('ready');
+      });
+      child.once('exit', (code, sig) => done(`keeper exited ${code ?? sig}`));
+    });
+  }
+}

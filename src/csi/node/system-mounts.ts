@@ -1,0 +1,112 @@
+// Bind mounts, unmounts and health probes of mounted paths, each a child process with a deadline (never a sync call on a mount that may hang).
+import { NacreError } from '../../lib/errors.ts';
+import type { CommandRunner } from '../../platform/command-runner.ts';
+import { type MountTable, mountAt } from './mountinfo.ts';
+
+/** statfs of a mounted path, in bytes and inodes. */
+export interface PathUsage {
+  totalBytes: number;
+  availableBytes: number;
+  usedBytes: number;
+  totalInodes: number;
+  freeInodes: number;
+  usedInodes: number;
+}
+
+export type Probe = { ok: true; usage: PathUsage } | { ok: false; message: string };
+
+export interface SystemMountsOptions {
+  runner: CommandRunner;
+  mountTable: MountTable;
+  /** Deadline of umount before it is done lazily, and of each probe (default 10 s, 3 s). */
+  unmountTimeoutMs?: number;
+  probeTimeoutMs?: number;
+}
+
+export class SystemMounts {
+  private readonly runner: CommandRunner;
+  private readonly table: MountTable;
+  private readonly unmountMs: number;
+  private readonly probeMs: number;
+
+  constructor(opts: SystemMountsOptions) {
+    this.runner = opts.runner;
+    this.table = opts.mountTable;
+    this.unmountMs = opts.unmountTimeoutMs ?? 10_000;
+    this.probeMs = opts.probeTimeoutMs ?? 3_000;
+  }
+
+  /** Bind-mounts `source` on `target`, then makes the bind read-only when asked (a bind takes no ro at first). */
+  async bind(source: string, target: string, readOnly: boolean, signal: AbortSignal): Promise<void> {
+    await this.must(['--bind', source, target], signal);
+    if (readOnly) await this.remountReadOnly(target, signal);
+  }
+
+  async remountReadOnly(target: string, signal: AbortSignal): Promise<void> {
+    await this.must(['-o', 'remount,bind,ro', target], signal);
+  }
+
+  private async must(args: string[], signal: AbortSignal): Promise<void> {
+    const r = await this.runner.run('mount', args, { timeoutMs: this.unmountMs, signal });
+    if (r.code !== 0) {
+      throw new NacreError('MountFailed', `mount ${args.join(' ')} failed (exit ${r.code}): ${r.stderr}`);
+    }
+  }
+
+  /**
+   * Unmounts every mount stacked on `path`. A busy mount or one whose server is gone (umount fails
+   * or misses its deadline) is detached lazily: the path is free at once, and the kernel lets go of
+   * the file system when the last user does. Resolves when nothing is mounted on `path`.
+   */
+  async unmount(path: string, signal: AbortSignal): Promise<void> {
+    for (let i = 0; i < 16 && mountAt(await this.table(signal), path); i++) {
+      const plain = await this.runner
+        .run('umount', ['-c', path], { timeoutMs: this.unmountMs, signal })
+        .catch((err: unknown) => ({ code: -1, stderr: String(err) }));
+      if (plain.code === 0) continue;
+      const lazy = await this.runner.run('umount', ['-c', '-l', path], { timeoutMs: this.unmountMs, signal });
+      if (lazy.code !== 0 && mountAt(await this.table(signal), path)) {
+        throw new NacreError('UnmountFailed', `umount -l ${path} failed (exit ${lazy.code}): ${lazy.stderr}`);
+      }
+    }
+  }
+
+  /** statfs of `path` in a child process: a dead FUSE mount answers ENOTCONN, a hung one misses the deadline. */
+  async probe(path: string, signal: AbortSignal): Promise<Probe> {
+    try {
+      const r = await this.runner.run('stat', ['-f', '-c', '%S %b %f %a %c %d', path], {
+        timeoutMs: this.probeMs,
+        signal,
+      });
+      if (r.code !== 0) return { ok: false, message: r.stderr || `stat -f exited ${r.code}` };
+      const [bsize = 0, blocks = 0, bfree = 0, bavail = 0, files = 0, ffree = 0] = r.stdout
+        .split(' ')
+        .map(Number);
+      const totalBytes = blocks * bsize;
+      const availableBytes = bavail * bsize;
+      const usedBytes = (blocks - bfree) * bsize;
+      return {
+        ok: true,
+        usage: {
+          totalBytes,
+          availableBytes,
+          usedBytes: Math.max(0, usedBytes),
+          totalInodes: files,
+          freeInodes: ffree,
+          usedInodes: Math.max(0, files - ffree),
+        },
+      };
+    } catch (err) {
+      signal.throwIfAborted();
+      return { ok: false, message: `${path} did not answer statfs: ${(err as Error).message}` };
+    }
+  }
+
+  /** Whether `path` exists as a directory (a child process, so a hung mount above it cannot block us). */
+  async isDirectory(path: string, signal: AbortSignal): Promise<boolean> {
+    const r = await this.runner
+      .run('test', ['-d', path], { timeoutMs: this.probeMs, signal })
+      .catch(() => undefined);
+    return r?.code === 0;
+  }
+}

@@ -1,0 +1,148 @@
+// Watches staged volumes: probes each mount, reads its keeper's state, and remounts a dead mount whose keeper is gone too.
+import { readFile } from 'node:fs/promises';
+import type { Logger } from '../../lib/log.ts';
+import type { KeeperState } from '../../lustre/fuse/keeper.ts';
+import type { Mounter } from './mounter.ts';
+import { type MountTable, mountAt } from './mountinfo.ts';
+import type { Backend, NodeState, VolumeRecord } from './node-state.ts';
+import type { SystemMounts } from './system-mounts.ts';
+
+export type Health =
+  | { ok: true }
+  | { ok: false; status: 'DEGRADED' | 'INACCESSIBLE'; reason: string; message: string };
+
+export interface VolumeMonitorOptions {
+  state: NodeState;
+  mounts: SystemMounts;
+  mountTable: MountTable;
+  mounters: Record<Backend, Mounter>;
+  /** The keeper's state of an emulated mount (undefined: no keeper runs for it). */
+  keeperState: (stagingPath: string) => Promise<KeeperState | undefined>;
+  /** Pass between checks (default 2 s). */
+  intervalMs?: number;
+  log: Logger;
+  /** Counts volumes by health after every pass (metrics). */
+  onPass?: (healthy: number, unhealthy: number) => void;
+}
+
+/** Whether `pid` runs (a zombie, killed but not yet reaped by its stopped parent, does not). */
+async function alive(pid: number): Promise<boolean> {
+  if (!pid) return false;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return stat !== '' && state !== 'Z' && state !== 'X';
+}
+
+/**
+ * Health of staged volumes. An emulated mount whose FUSE daemon dies is restored in place by its
+ * keeper (pods see a pause, not an error); this monitor reports it INACCESSIBLE until then. When the
+ * keeper is gone too, nothing can revive that mount: the monitor mounts the volume again at its
+ * staging path and binds it again into every published target (pods that hold the old mount must
+ * be restarted; new ones get the fresh mount).
+ */
+export class VolumeMonitor {
+  private readonly opts: VolumeMonitorOptions;
+
+  constructor(opts: VolumeMonitorOptions) {
+    this.opts = opts;
+  }
+
+  /** Whether the staged mount answers statfs now. */
+  async usable(rec: VolumeRecord, signal: AbortSignal): Promise<boolean> {
+    return (await this.opts.mounts.probe(rec.stagingPath, signal)).ok;
+  }
+
+  async check(rec: VolumeRecord, signal: AbortSignal): Promise<Health> {
+    const staged = mountAt(await this.opts.mountTable(signal), rec.stagingPath);
+    if (!staged) {
+      return {
+        ok: false,
+        status: 'INACCESSIBLE',
+        reason: 'NotMounted',
+        message: `nothing is mounted at ${rec.stagingPath}`,
+      };
+    }
+    const probe = await this.opts.mounts.probe(rec.stagingPath, signal);
+    if (rec.backend !== 'emulated') {
+      return probe.ok
+        ? { ok: true }
+        : { ok: false, status: 'INACCESSIBLE', reason: 'MountFailing', message: probe.message };
+    }
+    const keeper = await this.opts.keeperState(rec.stagingPath);
+    const keeperUp = keeper !== undefined && (await alive(keeper.keeperPid));
+    if (!probe.ok) {
+      const daemonUp = keeperUp && (await alive(keeper.daemonPid));
+      const [reason, message] = !keeperUp
+        ? ['MountDead', `${probe.message} (no keeper can restore it: the node plugin mounts it again)`]
+        : daemonUp
+          ? [
+              'NotResponding',
+              `${probe.message} (the FUSE daemon runs: are the file system's servers reachable?)`,
+            ]
+          : [
+              'DaemonRestarting',
+              `the FUSE daemon of ${rec.stagingPath} died; its keeper is starting another`,
+            ];
+      return { ok: false, status: 'INACCESSIBLE', reason, message };
+    }
+    if (!keeperUp) {
+      return {
+        ok: false,
+        status: 'DEGRADED',
+        reason: 'NoKeeper',
+        message: `the mount at ${rec.stagingPath} works but has no keeper: a daemon crash would not be recovered in place`,
+      };
+    }
+    return { ok: true };
+  }
+
+  /** Checks every staged volume every interval until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const interval = this.opts.intervalMs ?? 2_000;
+    while (!signal.aborted) {
+      let healthy = 0;
+      let unhealthy = 0;
+      for (const rec of await this.opts.state.list()) {
+        try {
+          const h = await this.check(rec, signal);
+          if (h.ok) healthy++;
+          else {
+            unhealthy++;
+            if (h.reason === 'MountDead' && /not connected/i.test(h.message)) await this.restore(rec, signal);
+          }
+        } catch (err) {
+          if (signal.aborted) return;
+          this.opts.log.warn('volume check failed', { volumeId: rec.volumeId, err: String(err) });
+        }
+      }
+      this.opts.onPass?.(healthy, unhealthy);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, interval);
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+    }
+  }
+
+  /** Mounts a dead volume again and binds it into its targets again. */
+  private async restore(rec: VolumeRecord, signal: AbortSignal): Promise<void> {
+    const { mounts, log } = this.opts;
+    if (!(await this.opts.state.get(rec.volumeId))) return; // unstaged meanwhile
+    log.warn('a staged mount is dead and has no keeper: mounting it again', { volumeId: rec.volumeId });
+    for (const target of Object.keys(rec.targets)) await mounts.unmount(target, signal);
+    await mounts.unmount(rec.stagingPath, signal);
+    const spec = { dnsName: rec.dnsName, mountName: rec.mountName, options: rec.options };
+    await this.opts.mounters[rec.backend].mount(spec, rec.stagingPath, signal);
+    for (const [target, t] of Object.entries(rec.targets)) {
+      const source = t.subPath ? `${rec.stagingPath}/${t.subPath}` : rec.stagingPath;
+      await mounts.bind(source, target, t.readOnly, signal);
+    }
+    log.info('volume mounted again', { volumeId: rec.volumeId, targets: Object.keys(rec.targets).length });
+  }
+}

@@ -1,0 +1,112 @@
+// Cache locks between two clients of a real MDS on loopback: the holder drops its cache before the other is granted; a silent holder is evicted.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fourOsts, TestMdsClient } from '../../../test/lustre/mds-fixtures.ts';
+import { ldlmSettings } from '../mds/ldlm-service.ts';
+import { type MdsServer, startMds } from '../mds/mdt-server.ts';
+import { ROOT_CREDENTIALS } from '../types.ts';
+import { LockCache } from './lock-cache.ts';
+import { MdsSession } from './mds-session.ts';
+
+let dir: string;
+let server: MdsServer;
+const closers: (() => void)[] = [];
+const savedTimeout = ldlmSettings.callbackTimeoutMs;
+
+before(async () => {
+  ldlmSettings.callbackTimeoutMs = 300;
+  dir = await mkdtemp(join(tmpdir(), 'nacre-ldlm-'));
+  server = await startMds({
+    dataDir: dir,
+    listen: { host: '127.0.0.1', port: 0 },
+    fsname: 'fs1',
+    osts: async () => fourOsts(),
+    destroyObjects: async () => {},
+    graceMs: 60_000,
+  });
+});
+after(async () => {
+  for (const c of closers) c();
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+  ldlmSettings.callbackTimeoutMs = savedTimeout;
+});
+
+function client(id: string): { mds: MdsSession; locks: LockCache } {
+  let locks: LockCache | undefined;
+  const mds = new MdsSession({
+    address: server.address,
+    clientId: id,
+    host: 'h',
+    onPush: (m, a) => locks?.handlePush(m, a),
+  });
+  locks = new LockCache(mds);
+  closers.push(() => mds.close());
+  return { mds, locks };
+}
+
+async function newFile(mds: MdsSession, name: string): Promise<number> {
+  const r = await mds.mutate('create', {
+    cred: ROOT_CREDENTIALS,
+    parent: 1,
+    name,
+    mode: 0o644,
+    exclusive: true,
+    open: false,
+    flags: 0,
+  });
+  return r.attr.ino;
+}
+
+test('a conflicting lock is granted only after the holder dropped its cache and cancelled', async () => {
+  const a = client('a');
+  const b = client('b');
+  const ino = await newFile(a.mds, 'f');
+  const events: string[] = [];
+  a.locks.onRevoke(async (lock) => {
+    events.push(`a drops ${lock.mode}`);
+    await new Promise((r) => setImmediate(r));
+    events.push('a dropped');
+  });
+  const pw = await a.locks.acquire({ ino, kind: 'data', mode: 'PW' });
+  assert.equal(await a.locks.acquire({ ino, kind: 'data', mode: 'PR' }), pw, 'a held PW covers PR');
+  await b.locks.acquire({ ino, kind: 'data', mode: 'PR' });
+  events.push('b granted');
+  assert.deepEqual(events, ['a drops PW', 'a dropped', 'b granted']);
+  assert.deepEqual(a.locks.held(ino), []);
+  // Two readers share; a writer calls the reader back.
+  await a.locks.acquire({ ino, kind: 'data', mode: 'PR' });
+  assert.equal(b.locks.held(ino).length, 1, 'PR locks are shared');
+  let bRevoked = 0;
+  b.locks.onRevoke(async () => {
+    bRevoked++;
+  });
+  await a.locks.acquire({ ino, kind: 'data', mode: 'PW' });
+  assert.equal(bRevoked, 1);
+  assert.deepEqual(b.locks.held(ino), []);
+});
+
+test('a holder that never answers is evicted: the waiter is granted, its calls fail with EIO until it reconnects', async () => {
+  const silent = new TestMdsClient(server.address, 'silent');
+  closers.push(() => silent.close());
+  const b = client('b2');
+  const ino = await newFile(b.mds, 'g');
+  await silent.call('lockEnqueue', { ino, kind: 'data', mode: 'PW' });
+  const started = Date.now();
+  await b.locks.acquire({ ino, kind: 'data', mode: 'PW' });
+  assert.ok(Date.now() - started >= 250, 'granted after the callback deadline');
+  assert.ok(
+    silent.pushes.some((p) => p.method === 'blockingAst'),
+    'the holder was called back',
+  );
+  await assert.rejects(silent.call('getattr', { ino }), (e: { code?: string; message?: string }) => {
+    assert.equal(e.code, 'EIO');
+    assert.match(String(e.message), /evicted/);
+    return true;
+  });
+  await silent.call('connect', { clientId: 'silent', host: 'node-a' });
+  assert.equal((await silent.call('getattr', { ino })).ino, ino, 'a reconnected client is served again');
+});

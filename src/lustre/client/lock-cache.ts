@@ -1,0 +1,116 @@
+// The client's cache locks (mds/ldlm.ts): reuse of a held lock, and the answer to a blocking callback — drop the cache, then cancel.
+import { FsError } from '../../lib/errors.ts';
+import { type Logger, logger } from '../../lib/log.ts';
+import type { MdsSession } from './mds-session.ts';
+
+export interface CacheLock {
+  id: number;
+  ino: number;
+  kind: 'ibits' | 'data';
+  mode: 'PR' | 'PW';
+  bits: number;
+}
+
+export type LockWant = Omit<CacheLock, 'id' | 'bits'> & { bits?: number };
+
+/** Deadline of one lockEnqueue (ms): the MDS may wait for another client's cancel or eviction first. */
+const ENQUEUE_TIMEOUT_MS = 30_000;
+const CANCEL_TIMEOUT_MS = 10_000;
+
+/** True when `held` lets its client cache what `want` asks for. */
+export function covers(held: CacheLock, want: LockWant): boolean {
+  if (held.ino !== want.ino || held.kind !== want.kind) return false;
+  if (want.mode === 'PW' && held.mode !== 'PW') return false;
+  return held.kind === 'data' || ((want.bits ?? 0) & ~held.bits) === 0;
+}
+
+/**
+ * Locks this client holds. `acquire` returns a held lock that covers the request or enqueues one
+ * (FsErrors of the MDS pass through; EINTR on abort). A `blockingAst` push for a held lock runs
+ * every revoke listener — the holder writes back and drops what it caches under the lock, e.g.
+ * the FUSE layer's NOTIFY_INVAL_INODE — and only then cancels the lock at the MDS, so the
+ * conflicting request is granted after the cache is gone. A listener that fails is logged and the
+ * lock is cancelled anyway (keeping it would only get this client evicted).
+ */
+export class LockCache {
+  readonly #mds: MdsSession;
+  readonly #held = new Map<number, CacheLock>();
+  readonly #revoke: ((lock: CacheLock) => Promise<void>)[] = [];
+  readonly #log: Logger = logger('lustre-client');
+
+  constructor(mds: MdsSession) {
+    this.#mds = mds;
+  }
+
+  onRevoke(listener: (lock: CacheLock) => Promise<void>): void {
+    this.#revoke.push(listener);
+  }
+
+  held(ino: number): CacheLock[] {
+    return [...this.#held.values()].filter((l) => l.ino === ino);
+  }
+
+  async acquire(want: LockWant, signal?: AbortSignal): Promise<CacheLock> {
+    for (const l of this.#held.values()) if (covers(l, want)) return l;
+    const deadline = AbortSignal.timeout(ENQUEUE_TIMEOUT_MS);
+    const s = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const args = {
+      ino: want.ino,
+      kind: want.kind,
+      mode: want.mode,
+      ...(want.bits !== undefined && { bits: want.bits }),
+    };
+    const { id } = await this.#mds.call('lockEnqueue', args, s);
+    const lock: CacheLock = { id, ino: want.ino, kind: want.kind, mode: want.mode, bits: want.bits ?? 0 };
+    this.#held.set(id, lock);
+    return lock;
+  }
+
+  /** Gives a lock back of the client's own accord (after dropping what it cached under it). */
+  async release(lock: CacheLock, signal?: AbortSignal): Promise<void> {
+    if (!this.#held.delete(lock.id)) return;
+    await this.#mds.call('lockCancel', { id: lock.id }, signal ?? AbortSignal.timeout(CANCEL_TIMEOUT_MS));
+  }
+
+  /** Routes an MDS push; returns true if it was a blocking callback (handled in the background). */
+  handlePush(method: string, args: unknown): boolean {
+    if (method !== 'blockingAst') return false;
+    const id = (args as { id?: unknown } | null)?.id;
+    if (typeof id !== 'number') {
+      this.#log.warn('ignoring a malformed blockingAst push', { args });
+      return true;
+    }
+    void this.#blocking(id);
+    return true;
+  }
+
+  /** Forgets every lock without telling the MDS: after an eviction, the MDS dropped them already. */
+  forgetAll(): CacheLock[] {
+    const all = [...this.#held.values()];
+    this.#held.clear();
+    return all;
+  }
+
+  async #blocking(id: number): Promise<void> {
+    const lock = this.#held.get(id);
+    // Not held (any more): already cancelled on our own, or a callback that crossed a release.
+    if (!lock) return;
+    this.#held.delete(id);
+    for (const l of this.#revoke) {
+      try {
+        await l(lock);
+      } catch (err) {
+        this.#log.error('dropping the cache under a revoked lock failed', {
+          ino: lock.ino,
+          error: String(err),
+        });
+      }
+    }
+    try {
+      await this.#mds.call('lockCancel', { id }, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
+    } catch (err) {
+      const why = err instanceof FsError ? err.code : String(err);
+      this.#log.warn('cancelling a revoked lock failed; the MDS will evict this client', { id, error: why });
+    }
+  }
+}

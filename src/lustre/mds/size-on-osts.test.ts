@@ -1,0 +1,54 @@
+// getattr over RPC says when the size may be on the OSTs only: while some client has the file open for writing.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fourOsts, ROOT, TestMdsClient } from '../../../test/lustre/mds-fixtures.ts';
+import { startMds } from './mdt-server.ts';
+
+test('sizeOnOsts is set while a writer has the file open, for every client; its release records the size and clears it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nacre-mds-'));
+  const server = await startMds({
+    dataDir: dir,
+    listen: { host: '127.0.0.1', port: 0 },
+    fsname: 'fs1',
+    osts: async () => fourOsts(),
+    destroyObjects: async () => {},
+    graceMs: 60_000,
+  });
+  const a = new TestMdsClient(server.address, 'a');
+  const b = new TestMdsClient(server.address, 'b');
+  t.after(async () => {
+    a.close();
+    b.close();
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const f = await a.call('create', {
+    xid: a.nextXid(),
+    cred: ROOT,
+    parent: 1,
+    name: 'f',
+    mode: 0o644,
+    exclusive: true,
+    open: true,
+    flags: 1, // O_WRONLY
+  });
+  assert.equal((await b.call('getattr', { ino: f.attr.ino })).sizeOnOsts, true, 'a writer has it open');
+  assert.equal(
+    (await a.call('getattr', { ino: f.attr.ino })).sizeOnOsts,
+    undefined,
+    'the writer itself knows its writes',
+  );
+  assert.equal((await a.call('extendSize', { ino: f.attr.ino, end: 10 })).size, 10);
+  const reader = await b.call('open', { xid: b.nextXid(), cred: ROOT, ino: f.attr.ino, flags: 0 });
+  // The writer's close carries the size of its writes (one round trip).
+  await a.call('release', { xid: a.nextXid(), handle: f.handle!, end: 5000 });
+  const after = await b.call('getattr', { ino: f.attr.ino });
+  assert.equal(after.sizeOnOsts, undefined, 'only a reader is left: the MDS size is exact');
+  assert.equal(after.size, 5000);
+  await b.call('release', { xid: b.nextXid(), handle: reader.handle });
+  const dirAttr = await b.call('getattr', { ino: 1 });
+  assert.equal(dirAttr.sizeOnOsts, undefined, 'never on a directory');
+});

@@ -1,0 +1,22 @@
+// Size on the OSTs (Lustre's glimpse): getattr tells a client when the MDS's size may be behind the objects.
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { type Attr, S_IFMT, S_IFREG } from '../types.ts';
+
+const statements = new WeakMap<DatabaseSync, StatementSync>();
+
+/**
+ * Clients write file data to the OSTs without telling the MDS; they report the new size at close,
+ * fsync and their own getattr. While another client has a regular file open for writing, the size
+ * here may therefore be behind: `sizeOnOsts` says so, and the caller takes the largest object end
+ * over the stripes (a glimpse) as the size. The caller's own handles do not count: it reports its
+ * own writes before asking. Once every writer has closed, the MDS size is exact.
+ */
+export function withSizeOnOsts(db: DatabaseSync, attr: Attr, caller: string): Attr {
+  if ((attr.mode & S_IFMT) !== S_IFREG) return attr;
+  let st = statements.get(db);
+  if (!st) {
+    st = db.prepare('SELECT 1 AS w FROM handles WHERE ino = ? AND (flags & 3) != 0 AND client != ? LIMIT 1');
+    statements.set(db, st);
+  }
+  return st.get(attr.ino, caller) ? { ...attr, sizeOnOsts: true } : attr;
+}

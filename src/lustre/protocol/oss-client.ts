@@ -1,0 +1,100 @@
+// Typed client of one OSS: one method per OssMethods call, over the unix socket when the server is on this host.
+import { FsError } from '../../lib/errors.ts';
+import type { OssMethods, StatTarget } from './oss-messages.ts';
+import { RpcClient } from './rpc-client.ts';
+
+export interface OssClientOptions {
+  /** "host:port" of the OSS. */
+  address: string;
+  /** "unix:/path" of the same OSS; used instead of `address` when given (the caller knows it is local). */
+  localAddress?: string | undefined;
+  /** Deadline of each call (ms). Default 30 s. */
+  timeoutMs?: number;
+}
+
+type Args<M extends keyof OssMethods> = OssMethods[M]['args'];
+
+/**
+ * Each method rejects as RpcClient does: FsError for errno codes the OSS returned (EINVAL for a bad
+ * target name, object id or range, ENOSPC for a full target, ENODEV for a target this server does
+ * not have), UnavailableError when the server cannot be reached or the connection dropped (the call
+ * may have run), DeadlineExceededError past the deadline. Calls are not retried.
+ */
+export class OssClient {
+  readonly #rpc: RpcClient;
+
+  constructor(opts: OssClientOptions) {
+    this.#rpc = new RpcClient({
+      address: opts.localAddress ?? opts.address,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+    });
+  }
+
+  /** The address this client dials. */
+  get address(): string {
+    return this.#rpc.address;
+  }
+
+  createTarget(target: string, capacityBytes: number, signal?: AbortSignal): Promise<null> {
+    return this.#call('createTarget', { target, capacityBytes }, signal);
+  }
+
+  destroyTarget(target: string, signal?: AbortSignal): Promise<null> {
+    return this.#call('destroyTarget', { target }, signal);
+  }
+
+  /** Writes all of `data`; durable against a server process kill on return, and on disk with `sync`. */
+  async write(args: Args<'write'>, data: Buffer, signal?: AbortSignal): Promise<number> {
+    const { result } = await this.#rpc.call<OssMethods['write']['result']>('write', args, {
+      payload: data,
+      signal,
+    });
+    return result.written;
+  }
+
+  /** Up to `length` bytes; fewer at the object's end; empty for a missing object. */
+  async read(args: Args<'read'>, signal?: AbortSignal): Promise<Buffer> {
+    const { result, payload } = await this.#rpc.call<OssMethods['read']['result']>('read', args, { signal });
+    const data = payload ?? Buffer.alloc(0);
+    if (data.length !== result.length) {
+      throw new FsError(
+        'EIO',
+        `OSS ${this.address} sent ${data.length} bytes but announced ${result.length}`,
+      );
+    }
+    return data;
+  }
+
+  punch(args: Args<'punch'>, signal?: AbortSignal): Promise<null> {
+    return this.#call('punch', args, signal);
+  }
+
+  sync(args: Args<'sync'>, signal?: AbortSignal): Promise<null> {
+    return this.#call('sync', args, signal);
+  }
+
+  destroy(args: Args<'destroy'>, signal?: AbortSignal): Promise<null> {
+    return this.#call('destroy', args, signal);
+  }
+
+  getattr(args: Args<'getattr'>, signal?: AbortSignal): Promise<OssMethods['getattr']['result']> {
+    return this.#call('getattr', args, signal);
+  }
+
+  statfs(target: string, signal?: AbortSignal): Promise<StatTarget> {
+    return this.#call('statfs', { target }, signal);
+  }
+
+  close(): void {
+    this.#rpc.close();
+  }
+
+  async #call<M extends keyof OssMethods>(
+    method: M,
+    args: Args<M>,
+    signal: AbortSignal | undefined,
+  ): Promise<OssMethods[M]['result']> {
+    const { result } = await this.#rpc.call<OssMethods[M]['result']>(method, args, { signal });
+    return result;
+  }
+}

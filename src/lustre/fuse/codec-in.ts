@@ -1,8 +1,8 @@
 // Decoders of what the kernel sends on /dev/fuse: the request header and each opcode's argument struct.
 import { isUtf8 } from 'node:buffer';
 import { FsError } from '../../lib/errors.ts';
-import { nameFromBytes } from '../names.ts';
 import type { FileLock, SetAttrChanges } from '../types.ts';
+import { nameFromBytes } from '../types.ts';
 import {
   F_RDLCK,
   F_UNLCK,

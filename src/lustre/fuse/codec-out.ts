@@ -1,7 +1,7 @@
 // Encoders of what the daemon writes to /dev/fuse: reply headers, attributes, entries, directory records, notifications.
 
-import { nameToBytes } from '../names.ts';
 import type { Attr, DirEntry, FileLock, StatFs } from '../types.ts';
+import { nameToBytes } from '../types.ts';
 import {
   ATTR_OUT_SIZE,
   align8,

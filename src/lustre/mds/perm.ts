@@ -1,7 +1,6 @@
 // POSIX access checks for the MDS: permission bits with supplementary groups, root bypass, sticky directories, name rules.
 import { FsError } from '../../lib/errors.ts';
-import { byteNameLength, isByteName } from '../names.ts';
-import { type Credentials, NAME_MAX, S_IFDIR, S_IFMT } from '../types.ts';
+import { byteNameLength, type Credentials, isByteName, NAME_MAX, S_IFDIR, S_IFMT } from '../types.ts';
 
 export const MAY_READ = 4;
 export const MAY_WRITE = 2;

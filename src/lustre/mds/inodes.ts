@@ -198,9 +198,14 @@ export class NsCore {
     fx.inode(ino);
     if (row.nlink > 0) {
       this.store.updateInode(row);
-    } else if (this.store.openCount(ino) > 0 || (this.unlinkLingerMs > 0 && typeOf(row.mode) === S_IFREG)) {
+    } else if (this.store.openCount(ino) > 0) {
       this.store.updateInode(row);
       this.store.addOrphan(ino, row.ctime);
+    } else if (this.unlinkLingerMs > 0 && typeOf(row.mode) === S_IFREG) {
+      // Lingering only for a racing open: its space leaves the project's quota now, as a delete's does.
+      this.store.updateInode(row);
+      this.store.addOrphan(ino, row.ctime);
+      this.store.db.prepare('DELETE FROM inode_projects WHERE ino = ?').run(ino);
     } else {
       this.destroy(row, fx);
     }

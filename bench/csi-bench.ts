@@ -5,11 +5,11 @@
 // (ControllerGetCapabilities), a Kubernetes GET of a FileSystem, and a mkdir through the striped client.
 import { parseArgs } from 'node:util';
 import { status } from '@grpc/grpc-js';
-import { mountCapability } from '../src/csi/test-support/csi-client.ts';
-import { startCsiEnv } from '../src/csi/test-support/csi-env.ts';
 import { connectLustre } from '../src/lustre/client/index.ts';
 import { parseMountSource } from '../src/lustre/mount-source.ts';
 import { ROOT_CREDENTIALS, ROOT_INO } from '../src/lustre/types.ts';
+import { mountCapability } from '../test/csi/csi-client.ts';
+import { startCsiEnv } from '../test/csi/csi-env.ts';
 
 const { values } = parseArgs({
   options: {

@@ -1,7 +1,7 @@
 // The kubelet's part on the harness (which has no kubelet): NodeStageVolume and NodePublishVolume of a bound PV on one node plugin, and their undoing, at the paths the kubelet uses.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { csiClient, mountCapability } from '../../src/csi/test-support/csi-client.ts';
+import { csiClient, mountCapability } from '../../test/csi/csi-client.ts';
 
 export interface PersistentVolume {
   metadata: { name: string };

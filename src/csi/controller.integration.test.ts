@@ -7,9 +7,9 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { status } from '@grpc/grpc-js';
 import { eventually } from '../../test/controller/operator-env.ts';
+import { type CsiClient, csiClient, mountCapability } from '../../test/csi/csi-client.ts';
+import { type CsiEnv, startCsiEnv } from '../../test/csi/csi-env.ts';
 import { LABEL_VOLUME } from './controller/stores.ts';
-import { type CsiClient, csiClient, mountCapability } from './test-support/csi-client.ts';
-import { type CsiEnv, startCsiEnv } from './test-support/csi-env.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 let env: CsiEnv;

@@ -8,9 +8,9 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { toolPath } from '../../e2e/harness/tools.ts';
 import { eventually } from '../../test/controller/operator-env.ts';
+import { csiClient } from '../../test/csi/csi-client.ts';
+import { type CsiEnv, startCsiEnv } from '../../test/csi/csi-env.ts';
 import { LABEL_SNAPSHOT, LABEL_VOLUME } from './controller/stores.ts';
-import { csiClient } from './test-support/csi-client.ts';
-import { type CsiEnv, startCsiEnv } from './test-support/csi-env.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 

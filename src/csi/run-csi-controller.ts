@@ -1,10 +1,10 @@
 // Wires the CSI Identity and Controller services for `nacre controller --csi-endpoint`: kube stores, file system connections, readiness.
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { type Backup, type FileSystem, GROUP, VERSION } from '../api/index.ts';
 import { logger } from '../lib/log.ts';
 import { connectLustre } from '../lustre/client/index.ts';
 import { parseMountSource } from '../lustre/mount-source.ts';
+import type { KubeConfig } from '../platform/kube.ts';
 import { CustomResourceClient, loadKubeConfig } from '../platform/kube.ts';
 import { customResourceLister } from '../platform/kube-list.ts';
 import { type ConnectFileSystem, FileSystemConnections } from './controller/connections.ts';

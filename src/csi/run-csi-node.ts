@@ -1,9 +1,9 @@
 // Wires `nacre node`: the CSI Identity and Node services on a unix socket, the mounters, the volume monitor, /healthz /readyz /metrics.
 import { access, mkdir } from 'node:fs/promises';
 import { Gauge, Registry } from 'prom-client';
+import { type CommandRunner, ExecRunner } from '../lib/command-runner.ts';
 import { logger } from '../lib/log.ts';
 import { startOpsServer } from '../lib/ops-server.ts';
-import { type CommandRunner, ExecRunner } from '../platform/command-runner.ts';
 import { identityService } from './identity.ts';
 import { FuseMounter, LustreKernelMounter } from './node/mounter.ts';
 import { procMountTable } from './node/mountinfo.ts';

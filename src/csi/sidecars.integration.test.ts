@@ -6,9 +6,9 @@ import { after, before, test } from 'node:test';
 import { type ProcessRecord, spawnServer, stopServer } from '../../e2e/harness/processes.ts';
 import { toolPath } from '../../e2e/harness/tools.ts';
 import { eventually } from '../../test/controller/operator-env.ts';
+import { type CsiEnv, startCsiEnv } from '../../test/csi/csi-env.ts';
 import { LABEL_SNAPSHOT, LABEL_VOLUME } from './controller/stores.ts';
 import { socketPathOf } from './server.ts';
-import { type CsiEnv, startCsiEnv } from './test-support/csi-env.ts';
 
 let env: CsiEnv;
 const sidecars: ProcessRecord[] = [];

@@ -14,6 +14,7 @@ import { KubeInformer, type KubeObjectLike } from './kube-informer.ts';
 
 export { isKubeError, KubeError, type KubeErrorCode, translateKubeError } from './kube-errors.ts';
 export type { KubeObjectLike } from './kube-informer.ts';
+export type { KubeConfig };
 
 /** Request options that bind a call to `signal` and a deadline, and optionally set its Content-Type. */
 export function callOptions(

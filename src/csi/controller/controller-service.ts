@@ -1,10 +1,9 @@
 // The CSI Controller service: requests checked and dispatched by volume kind to file-system, sub-directory and snapshot handlers.
-import type { FileSystem } from '../../api/index.ts';
 import { CsiError, invalidArgument } from '../csi-error.ts';
 import type { ControllerService, VolumeCapability } from '../proto.ts';
 import { objectNameFor, parseVolumeId, type VolumeId } from '../volume-id.ts';
 import { dirQuotaBytes, rangeOf } from './capacity.ts';
-import type { FileSystemConnections } from './connections.ts';
+import type { ControllerDeps } from './deps.ts';
 import {
   createDirVolume,
   type DirFileSystem,
@@ -13,20 +12,14 @@ import {
   findDirVolume,
   type SharedFs,
 } from './dir-volumes.ts';
-import { availableVolume, createFsVolume, deleteFsVolume, expandFsVolume } from './fs-volumes.ts';
+import { createFsVolume, deleteFsVolume, expandFsVolume } from './fs-volumes.ts';
 import { listSnapshots, listVolumes } from './listing.ts';
 import { type DirVolumeParams, parseVolumeParams } from './parameters.ts';
+import { sharedFs } from './shared-fs.ts';
 import { createSnapshot, deleteSnapshot, snapshotBackup } from './snapshots.ts';
-import { type ControllerStores, LABEL_SHARED, LABEL_VOLUME } from './stores.ts';
+import { LABEL_SHARED, LABEL_VOLUME } from './stores.ts';
 
-export interface ControllerDeps {
-  stores: ControllerStores;
-  connections: FileSystemConnections;
-  /** Namespace of the FileSystem and Backup resources the driver creates. */
-  namespace: string;
-  /** How long one call waits for a new file system or backup before answering "in progress" (default 8 s). */
-  waitMs?: number;
-}
+export type { ControllerDeps } from './deps.ts';
 
 const CAPABILITIES = [
   'CREATE_DELETE_VOLUME',
@@ -58,36 +51,6 @@ function volumeIdOf(text: string): VolumeId {
   } catch (err) {
     throw new CsiError('NotFound', err instanceof Error ? err.message : String(err));
   }
-}
-
-/** The shared FileSystem of a sub-directory volume, AVAILABLE on the emulated backend. */
-export async function sharedFs(
-  stores: ControllerStores,
-  namespace: string,
-  name: string,
-  signal: AbortSignal,
-): Promise<SharedFs> {
-  const fs: FileSystem | undefined = await stores.fileSystems.get(namespace, name, signal);
-  if (!fs) throw new CsiError('NotFound', `FileSystem ${namespace}/${name} does not exist`);
-  const backend = fs.status?.backend ?? fs.spec.backend;
-  if (backend === 'aws') {
-    throw invalidArgument(
-      `FileSystem ${namespace}/${name} is on aws: sub-directory volumes are made on emulated file systems (on aws, use a static PV with a sub-path)`,
-    );
-  }
-  const v = availableVolume(fs, '');
-  if (!v)
-    throw new CsiError(
-      'Unavailable',
-      `FileSystem ${namespace}/${name} is not AVAILABLE yet (${fs.status?.lifecycle ?? 'no status'}); retry`,
-    );
-  return {
-    namespace,
-    name,
-    fileSystemId: fs.status?.fileSystemID ?? '',
-    dnsName: fs.status?.dnsName ?? '',
-    mountName: fs.status?.mountName ?? '',
-  };
 }
 
 export function controllerService(deps: ControllerDeps): ControllerService {

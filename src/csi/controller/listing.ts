@@ -2,11 +2,11 @@
 import type { Backup, FileSystem } from '../../api/index.ts';
 import type { ControllerService, RequestOf, ResponseOf, Volume } from '../proto.ts';
 import { formatVolumeId, parseVolumeId } from '../volume-id.ts';
-import type { ControllerDeps } from './controller-service.ts';
-import { sharedFs } from './controller-service.ts';
+import type { ControllerDeps } from './deps.ts';
 import { listDirVolumes } from './dir-volumes.ts';
 import { availableVolume } from './fs-volumes.ts';
 import { page } from './pagination.ts';
+import { sharedFs } from './shared-fs.ts';
 import { formatSnapshotId, parseSnapshotId, snapshotOf } from './snapshots.ts';
 import { LABEL_SHARED, LABEL_SNAPSHOT, LABEL_VOLUME } from './stores.ts';
 

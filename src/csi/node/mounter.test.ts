@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CommandRunner, RunOptions } from '../../platform/command-runner.ts';
+import type { CommandRunner, RunOptions } from '../../lib/command-runner.ts';
 import { LustreKernelMounter } from './mounter.ts';
 
 /** Records command lines and answers with a scripted result. */

@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { CommandRunner } from '../../lib/command-runner.ts';
 import { DeadlineExceededError, NacreError } from '../../lib/errors.ts';
 import { type KeeperState, readKeeperState } from '../../lustre/fuse/keeper.ts';
-import type { CommandRunner } from '../../platform/command-runner.ts';
 import { type MountTable, mountAt } from './mountinfo.ts';
 
 /** What to mount: Lustre's `<dnsName>@tcp:/<mountName>` with the StorageClass's mount options. */

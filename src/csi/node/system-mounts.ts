@@ -1,6 +1,7 @@
 // Bind mounts, unmounts and health probes of mounted paths, each a child process with a deadline (never a sync call on a mount that may hang).
+
+import type { CommandRunner } from '../../lib/command-runner.ts';
 import { NacreError } from '../../lib/errors.ts';
-import type { CommandRunner } from '../../platform/command-runner.ts';
 import { type MountTable, mountAt } from './mountinfo.ts';
 
 /** statfs of a mounted path, in bytes and inodes. */

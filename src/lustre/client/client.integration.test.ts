@@ -5,10 +5,10 @@ import { after, before, test } from 'node:test';
 import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
 import { FsError } from '../../lib/errors.ts';
 import { waitFor } from '../../lib/wait-for.ts';
+import { objectSize } from '../striping.ts';
 import { ROOT_CREDENTIALS as ROOT, ROOT_INO } from '../types.ts';
 import { lfsDf, lfsGetstripe, setstripePath } from './lfs.ts';
 import { connectLustre, type LustreClient } from './lustre-client.ts';
-import { objectSize } from './striping.ts';
 
 const MiB = 1 << 20;
 const O_RDONLY = 0;

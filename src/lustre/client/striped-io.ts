@@ -2,9 +2,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
+import { type Extent, fileOffset, mapRange, objectSize, stripeExtents } from '../striping.ts';
 import type { Layout } from '../types.ts';
 import { isUnreachable, type OstPool } from './ost-pool.ts';
-import { type Extent, fileOffset, mapRange, objectSize, stripeExtents } from './striping.ts';
 
 /** Largest OST call the client makes (bytes); bigger stripe extents are split. */
 export const MAX_OST_CALL = 16 * 1024 * 1024;

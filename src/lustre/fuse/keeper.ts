@@ -3,9 +3,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import type { CommandRunner } from '../../lib/command-runner.ts';
 import { DeadlineExceededError, NacreError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { CommandRunner } from '../../platform/command-runner.ts';
 import type { AdoptedInit } from './adopt.ts';
 import { findMountDevice } from './mount.ts';
 

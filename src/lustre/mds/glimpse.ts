@@ -1,8 +1,8 @@
 // The MDS's glimpse: a file's size from its OST objects, asked of the OSS servers the MGS names.
 import { FsError } from '../../lib/errors.ts';
-import { fileOffset } from '../client/striping.ts';
 import type { Glimpse } from '../mds/evict-glimpse.ts';
 import type { MgsClient } from '../protocol/mgs-client.ts';
+import { fileOffset } from '../striping.ts';
 import type { OssPool } from './ost-targets.ts';
 
 /**

@@ -24,10 +24,15 @@ import {
 
 export type { QuotaGrant, QuotaInfo, QuotaLimits };
 
-import type { NsCore } from './inodes.ts';
 import { isOwnerOrRoot, isRoot } from './perm.ts';
 import { type GrantRow, type ProjectRow, QuotaStore } from './quota-schema.ts';
-import type { InodeRow } from './store.ts';
+import type { InodeRow, Store } from './store.ts';
+
+/** What the quotas need of the namespace (NsCore): its store and its inode rows (ENOENT when missing). */
+export interface QuotaNamespace {
+  readonly store: Store;
+  inode(ino: number): InodeRow;
+}
 
 /** Largest project ID (Lustre: 2^32 - 2; 2^32 - 1 is "no ID"). */
 export const PROJID_MAX = 2 ** 32 - 2;
@@ -46,9 +51,9 @@ const bytesOf = (size: number) => Math.ceil(size / 512) * 512;
 /** Project IDs, limits and grants of one MDT. Methods other than grants run inside the caller's transaction. */
 export class ProjectQuotas {
   readonly rows: QuotaStore;
-  readonly #ns: NsCore;
+  readonly #ns: QuotaNamespace;
 
-  constructor(ns: NsCore) {
+  constructor(ns: QuotaNamespace) {
     this.#ns = ns;
     this.rows = new QuotaStore(ns.store.db);
   }

@@ -1,9 +1,9 @@
 // The MDS's project-quota RPCs (lfs project, setquota, quota, and write grants), bound like the other MdsMethods.
 import { type Args, bool, int } from '../protocol/args.ts';
 import type { QuotaGrant } from '../types.ts';
+import type { Attached, Impl } from './handler-types.ts';
 import { cred, ino, intIn } from './mds-args.ts';
 import { PROJID_MAX } from './projects.ts';
-import type { Attached, Impl } from './rpc-handlers.ts';
 
 /** For open and create replies: `{ grant }` when no block limit applies to the file, so its writer need not ask. */
 export function openGrant(c: Attached, ino: number): { grant?: QuotaGrant } {

@@ -5,6 +5,7 @@ import type { MdsMethod, MdsMethods } from '../protocol/mds-messages.ts';
 import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
+import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
 import {
   checkNotEvicted,
@@ -15,27 +16,19 @@ import {
   reconnected,
 } from './ldlm-service.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
-import type { Caller, Mdt } from './mdt.ts';
+import type { Mdt } from './mdt.ts';
 import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
 import { withStale } from './stale.ts';
 import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
 
+export type { Attached, Impl } from './handler-types.ts';
+
 const SESSION_KEY = 'mds';
 
 /** The reply of operations that return nothing. */
 const nil = (_done: unknown): null => null;
-
-export interface Attached extends Caller {
-  mdt: Mdt;
-}
-
-export type Impl<M extends MdsMethod> = (
-  a: Args,
-  c: Attached,
-  signal: AbortSignal,
-) => Promise<MdsMethods[M]['result']>;
 
 const lockHosts = new WeakMap<Mdt, LockHost>();
 

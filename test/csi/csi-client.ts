@@ -1,6 +1,6 @@
 // For tests and benchmarks: a CSI client on a unix socket whose calls return promises with a deadline.
 import * as grpc from '@grpc/grpc-js';
-import { csiPackage } from '../proto.ts';
+import { csiPackage } from '../../src/csi/proto.ts';
 
 export type CsiCall = <Res = Record<string, unknown>>(
   method: string,

@@ -1,6 +1,6 @@
 // Outside commands (mount, umount, stat) as child processes with a deadline: the seam the CSI node's mounters drive.
 import { spawn } from 'node:child_process';
-import { DeadlineExceededError, NacreError } from '../lib/errors.ts';
+import { DeadlineExceededError, NacreError } from './errors.ts';
 
 export interface CommandResult {
   /** Exit code, or null when a signal ended it. */

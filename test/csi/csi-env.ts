@@ -2,13 +2,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type ControllerHarness,
-  ready,
-  startControllerHarness,
-} from '../../../test/controller/controller-harness.ts';
-import { startCsiController } from '../run-csi-controller.ts';
-import type { CsiServer } from '../server.ts';
+import { startCsiController } from '../../src/csi/run-csi-controller.ts';
+import type { CsiServer } from '../../src/csi/server.ts';
+import { type ControllerHarness, ready, startControllerHarness } from '../controller/controller-harness.ts';
 import { type CsiClient, csiClient } from './csi-client.ts';
 
 export interface CsiEnv {

@@ -1,0 +1,12 @@
+// What the CSI controller service is built from: its Kubernetes stores and its file-system connections.
+import type { FileSystemConnections } from './connections.ts';
+import type { ControllerStores } from './stores.ts';
+
+export interface ControllerDeps {
+  stores: ControllerStores;
+  connections: FileSystemConnections;
+  /** Namespace of the FileSystem and Backup resources the driver creates. */
+  namespace: string;
+  /** How long one call waits for a new file system or backup before answering "in progress" (default 8 s). */
+  waitMs?: number;
+}

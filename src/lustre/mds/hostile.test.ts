@@ -28,6 +28,8 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   open: ['xid', 'cred', 'ino', 'flags'],
   release: ['xid', 'handle'],
   extendSize: ['ino', 'end'],
+  reserveAppend: ['xid', 'ino', 'length'],
+  punched: ['ino', 'size'],
   readdir: ['cred', 'ino', 'cookie', 'limit', 'plus'],
   statfs: [],
   getxattr: ['cred', 'ino', 'name'],

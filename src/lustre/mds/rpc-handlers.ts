@@ -6,7 +6,7 @@ import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import type { Attached, Impl } from './handler-types.ts';
-import { extendSize, openInode, release } from './handles.ts';
+import { extendSize, openInode, release, reserveAppend } from './handles.ts';
 import { hsmBeforeOpen, hsmImpls, hsmOnOpen, hsmOnResize } from './hsm-handlers.ts';
 import {
   checkNotEvicted,
@@ -18,6 +18,7 @@ import {
 } from './ldlm-service.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Mdt } from './mdt.ts';
+import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
 import { withStale } from './stale.ts';
@@ -94,7 +95,13 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   getxattr: (a, c) =>
     c.mdt.read(() => getxattr(c.mdt.ns, cred(a), ino(a), str(a, 'name', 4096)).toString('base64')),
   listxattr: (a, c) => c.mdt.read(() => listxattr(c.mdt.ns, cred(a), ino(a))),
-  getstripe: (a, c) => c.mdt.read(() => getstripe(c.mdt.ns, ino(a))),
+  getstripe: (a, c) => {
+    const i = ino(a);
+    return c.mdt.read(() => {
+      const r = getstripe(c.mdt.ns, i);
+      return r.layout ? { ...r, layout: withStale(c.mdt.store.db, i, r.layout) ?? r.layout } : r;
+    });
+  },
   setattr: async (a, c) => {
     const [i, ch] = [ino(a), changes(a)];
     if (ch.size !== undefined && ch.size > 0) await hsmBeforeOpen(c, i, 0);
@@ -179,6 +186,14 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     return c.mdt.mutate(c, undefined, undefined, (op) =>
       withSizeOnOsts(c.mdt.store.db, extendSize(c.mdt.ns, op, i, end), c.client),
     );
+  },
+  punched: (a, c) => {
+    const [i, size] = [ino(a), int(a, 'size')];
+    return c.mdt.mutate(c, undefined, undefined, () => nil(clearPunch(c.mdt.store.db, i, size)));
+  },
+  reserveAppend: (a, c) => {
+    const [i, length] = [ino(a), int(a, 'length', { min: 1 })];
+    return c.mdt.mutate(c, xid(a), undefined, (op) => reserveAppend(c.mdt.ns, op, i, length));
   },
   setxattr: (a, c) => {
     const [i, n, v, flags] = [ino(a), str(a, 'name', 4096), base64(a, 'value', 1 << 20), int(a, 'flags')];

@@ -6,6 +6,9 @@ import type { MdsMethod, MdsMethods } from '../protocol/mds-messages.ts';
 import { type Handshake, RpcClient } from '../protocol/rpc-client.ts';
 import type { InvalidateEvent } from '../types.ts';
 
+/** How often an idle session checks in with the MDS (and reconnects after a restart). */
+const KEEPALIVE_MS = 2_000;
+
 /** The MDS methods that change the namespace and so carry an xid. */
 export type MdsMutation = {
   [M in MdsMethod]: MdsMethods[M]['args'] extends { xid: number } ? M : never;
@@ -80,6 +83,24 @@ export class MdsSession {
     this.#onPush = opts.onPush;
     this.#locate = opts.locate;
     this.#rpc = this.#connection(opts.address);
+    // An idle client reconnects within seconds of an MDS restart, keeping its locks and handles
+    // (the MDS drops the locks of a client that stays away for its lock grace period).
+    this.#keepalive = setInterval(() => this.#ping(), KEEPALIVE_MS);
+    this.#keepalive.unref();
+  }
+
+  #keepalive: NodeJS.Timeout;
+  #pinging = false;
+
+  #ping(): void {
+    if (this.#pinging) return;
+    this.#pinging = true;
+    this.#rpc
+      .call('getattr', { ino: this.#rootIno }, { timeoutMs: KEEPALIVE_MS })
+      .catch(() => undefined)
+      .finally(() => {
+        this.#pinging = false;
+      });
   }
 
   /** The MDS address the session talks to. */
@@ -115,6 +136,7 @@ export class MdsSession {
 
   /** Closes the connection; calls in flight fail with EIO or EINTR. */
   close(): void {
+    clearInterval(this.#keepalive);
     this.#rpc.close();
   }
 
@@ -210,6 +232,12 @@ export class MdsSession {
       }
       if (Date.now() + backoff > giveUpAt) {
         const why = err instanceof Error ? err.message : String(err);
+        this.#log.warn('EIO to the application: the MDS stayed unreachable', {
+          mds: this.address,
+          call: method,
+          waitedMs: this.#retryDeadlineMs,
+          error: why,
+        });
         throw new FsError(
           'EIO',
           `MDS ${this.address} unreachable for ${this.#retryDeadlineMs} ms (${method}): ${why}`,

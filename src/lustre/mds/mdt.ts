@@ -238,12 +238,18 @@ export class Mdt {
           )
         : new Map<number, number>();
       const n = await this.commit.apply(() => {
+        // A reconnect during the glimpse wins: the client reports its own sizes and keeps its handles.
+        if (this.clients.attached(client)) return -1;
         growTo(this.ns, this.store, fx, sizes);
         const handles = this.store.handlesOf(client);
         for (const h of handles) this.ns.closeHandle(h.handle, fx);
         this.store.deleteClient(client);
         return handles.length;
       });
+      if (n < 0) {
+        this.#log.info('client reconnected during its eviction: eviction abandoned', { client });
+        return;
+      }
       this.#replySeq.delete(client);
       this.#afterCommit(fx, undefined);
       this.#log.info('evicted client', { client, handles: n });

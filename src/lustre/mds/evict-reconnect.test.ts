@@ -34,7 +34,9 @@ test('a client that reconnects while its eviction glimpses the OSTs keeps its ha
   });
   const caller: Caller = { client: 'c1', host: 'node-a', session: undefined };
   await mdt.connect(session(1), 'c1', 'node-a');
-  const f = await mdt.mutate(caller, 1, ROOT, (op) => mdt.ns.create(op, ROOT_INO, 'f', 0o644, true, false, 0));
+  const f = await mdt.mutate(caller, 1, ROOT, (op) =>
+    mdt.ns.create(op, ROOT_INO, 'f', 0o644, true, false, 0),
+  );
   const { handle } = await mdt.mutate(caller, 2, ROOT, (op) => openInode(mdt.ns, op, f.attr.ino, 1));
 
   // The grace period ran out (the eviction starts), then the client's reconnect arrives during the glimpse.

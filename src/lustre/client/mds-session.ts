@@ -39,6 +39,9 @@ export interface MdsSessionOptions {
 
 const FIRST_BACKOFF_MS = 20;
 const MAX_BACKOFF_MS = 1_000;
+/** Keep-alive pings go out every quarter of the MDS's grace period (as Lustre pings at obd_timeout / 4), within these bounds. */
+const MIN_PING_MS = 100;
+const MAX_PING_MS = 10_000;
 
 /**
  * One client's session with the MDS. Every call resolves with the MDS's reply or rejects with an
@@ -66,6 +69,12 @@ export class MdsSession {
   readonly #log: Logger;
   #xid: number;
   #rootIno = 1;
+  /** Keep-alive: the MDS evicts a client that stays away for its grace period, even one with nothing to ask. */
+  #pingTimer: NodeJS.Timeout | undefined;
+  #pingMs = 0;
+  #lastAnswer = 0;
+  #pinging = false;
+  #closed = false;
 
   constructor(opts: MdsSessionOptions) {
     this.clientId = opts.clientId;
@@ -115,7 +124,37 @@ export class MdsSession {
 
   /** Closes the connection; calls in flight fail with EIO or EINTR. */
   close(): void {
+    this.#closed = true;
+    clearTimeout(this.#pingTimer);
     this.#rpc.close();
+  }
+
+  /**
+   * After every connect: keep the session attached. Writes go to the OSTs only, so a writer can go
+   * a long time without an MDS call; if the MDS restarts meanwhile, a client that only reconnected
+   * on demand would be evicted (its open handles closed) and the sizes of its later writes lost.
+   */
+  #keepAlive(announced: number): void {
+    const graceMs = Number.isFinite(announced) && announced > 0 ? announced : 30_000;
+    this.#lastAnswer = Date.now();
+    this.#pingMs = Math.min(MAX_PING_MS, Math.max(MIN_PING_MS, Math.floor(graceMs / 4)));
+    if (this.#pingTimer || this.#closed) return;
+    const tick = () => {
+      this.#pingTimer = undefined;
+      if (this.#closed) return;
+      if (!this.#pinging && Date.now() - this.#lastAnswer >= this.#pingMs) {
+        this.#pinging = true;
+        this.#retrying('getattr', { ino: this.#rootIno }, AbortSignal.timeout(graceMs))
+          .catch((err: unknown) => this.#log.debug('MDS keep-alive failed', { error: String(err) }))
+          .finally(() => {
+            this.#pinging = false;
+          });
+      }
+      this.#pingTimer = setTimeout(tick, this.#pingMs);
+      this.#pingTimer.unref();
+    };
+    this.#pingTimer = setTimeout(tick, this.#pingMs);
+    this.#pingTimer.unref();
   }
 
   #connection(address: string): RpcClient {
@@ -162,6 +201,7 @@ export class MdsSession {
     try {
       const { result } = await c.call<Result<'connect'>>('connect', this.#connectArgs());
       this.#rootIno = result.rootIno;
+      this.#keepAlive(result.graceMs);
       this.#onConnect?.();
     } catch (err) {
       // EAGAIN: this MDS does not serve the file system yet (just created): retry like an outage.
@@ -193,6 +233,7 @@ export class MdsSession {
       let err: unknown;
       try {
         const { result } = await this.#rpc.call<Result<M>>(method, args, { signal, timeoutMs });
+        this.#lastAnswer = Date.now();
         if (attempts > 0) this.#log.info('MDS answered again', { method, attempts });
         return result;
       } catch (e) {
@@ -228,6 +269,7 @@ export class MdsSession {
   async #reattach(signal: AbortSignal | undefined): Promise<void> {
     const { result } = await this.#rpc.call<Result<'connect'>>('connect', this.#connectArgs(), { signal });
     this.#rootIno = result.rootIno;
+    this.#keepAlive(result.graceMs);
     this.#onConnect?.();
   }
 }

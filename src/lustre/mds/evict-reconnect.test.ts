@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fourOsts, ROOT } from '../../../test/lustre/mds-fixtures.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 import type { ServerSession } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import { openInode } from './handles.ts';
@@ -33,13 +34,16 @@ test('a client that reconnects while its eviction glimpses the OSTs keeps its ha
     await rm(dir, { recursive: true, force: true });
   });
   const caller: Caller = { client: 'c1', host: 'node-a', session: undefined };
-  await mdt.connect(session(1), 'c1', 'node-a');
+  const first = session(1);
+  await mdt.connect(first, 'c1', 'node-a');
   const f = await mdt.mutate(caller, 1, ROOT, (op) =>
     mdt.ns.create(op, ROOT_INO, 'f', 0o644, true, false, 0),
   );
   const { handle } = await mdt.mutate(caller, 2, ROOT, (op) => openInode(mdt.ns, op, f.attr.ino, 1));
 
-  // The grace period ran out (the eviction starts), then the client's reconnect arrives during the glimpse.
+  // Its connection dropped and the grace period ran out (the eviction starts), then the client's
+  // reconnect arrives during the glimpse.
+  mdt.clients.detach('c1', first);
   const evicting = mdt.evict('c1');
   await glimpsing.promise;
   await mdt.connect(session(2), 'c1', 'node-a');
@@ -55,4 +59,36 @@ test('a client that reconnects while its eviction glimpses the OSTs keeps its ha
     mdt.ns.closeHandle(handle, op.fx);
     return null;
   });
+});
+
+test('an eviction whose glimpse fails keeps the handles and tries again: the size is not lost to an OST that was briefly away', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nacre-evict-'));
+  let glimpses = 0;
+  const mdt = await Mdt.open({
+    path: join(dir, 'mdt.db'),
+    fsname: 'fs',
+    osts: async () => fourOsts(),
+    destroyObjects: async () => {},
+    graceMs: 100,
+    glimpse: async () => {
+      glimpses++;
+      if (glimpses === 1) throw new Error('OST restarting');
+      return 7000;
+    },
+  });
+  t.after(async () => {
+    await mdt.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const caller: Caller = { client: 'c1', host: 'node-a', session: undefined };
+  const f = await mdt.mutate(caller, 1, ROOT, (op) =>
+    mdt.ns.create(op, ROOT_INO, 'f', 0o644, true, false, 0),
+  );
+  const { handle } = await mdt.mutate(caller, 2, ROOT, (op) => openInode(mdt.ns, op, f.attr.ino, 1));
+
+  await mdt.evict('c1');
+  assert.equal(mdt.store.getHandle(handle)?.client, 'c1', 'not evicted while the size cannot be read');
+  await waitFor('the eviction to be retried', () => mdt.store.getHandle(handle) === undefined, 5_000);
+  assert.equal(mdt.ns.inode(f.attr.ino).size, 7000, 'the size the objects have');
+  assert.deepEqual(mdt.store.clients(), []);
 });

@@ -1,7 +1,7 @@
 // `nacre mount <mgs>@tcp:/<fsname> <dir>`: a FUSE mount of an emulated file system, as a daemon or in the foreground.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { openSync } from 'node:fs';
+import { fstatSync, openSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,9 +12,13 @@ import { logger } from '../../src/lib/log.ts';
 import { announceReady, type ReadyLine } from '../../src/lib/supervisor.ts';
 import type { FuseMount } from '../../src/lustre/fuse/index.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
-import { defaultHost, intOption } from './options.ts';
+import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
 const log = logger('mount');
+
+/** Default waits for a server that is down: the MDS (every call needs it) longer than an OST (SCRATCH gives EIO). */
+const MDS_RECOVERY_MS = 60_000;
+const OST_RECOVERY_MS = 5_000;
 
 export interface MountOptions {
   foreground?: boolean;
@@ -23,6 +27,8 @@ export interface MountOptions {
   cached?: boolean;
   readAheadKb?: number;
   logFile?: string;
+  /** ms that I/O waits for an unreachable MDS or OST before EIO; Infinity: for ever. Default: MDS 60 s, OSTs 5 s. */
+  recovery?: number;
 }
 
 export function registerMount(program: Command): void {
@@ -44,6 +50,11 @@ export function registerMount(program: Command): void {
     )
     .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
+    .option(
+      '--recovery <seconds|hard>',
+      `${RECOVERY_HELP} (default: 60 for the MDS, 5 for OSTs)`,
+      recoveryOption,
+    )
     .action(async (source: MountSource, dir: string, opts: MountOptions) => {
       const mountPoint = resolve(dir);
       if (opts.foreground) {
@@ -63,7 +74,7 @@ export function registerMount(program: Command): void {
 export async function mountForeground(
   source: MountSource,
   mountPoint: string,
-  opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'readAheadKb'>,
+  opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'readAheadKb' | 'recovery'>,
 ): Promise<FuseMount> {
   // Loaded here, not at start-up: `nacre --help` and the other commands never pay for the client.
   const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
@@ -73,6 +84,8 @@ export async function mountForeground(
     fsname: source.fsname,
     host: opts.host,
     clientId: randomUUID(),
+    retryDeadlineMs: opts.recovery ?? MDS_RECOVERY_MS,
+    recoveryMs: opts.recovery ?? OST_RECOVERY_MS,
   });
   let mount: FuseMount;
   try {
@@ -101,6 +114,7 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
   const logFile = opts.logFile ?? join('/tmp', `nacre-mount-${source.fsname}.log`);
   await mkdir(dirname(logFile), { recursive: true });
   const logFd = openSync(logFile, 'a');
+  const logStart = fstatSync(logFd).size;
   const nacre = fileURLToPath(new URL('../nacre.ts', import.meta.url));
   const global = program.opts<{ logFormat: string; logLevel: string; debug: string }>();
   const args = [
@@ -116,6 +130,7 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
     opts.host,
     '--readers',
     String(opts.readers),
+    ...(opts.recovery !== undefined ? ['--recovery', formatRecovery(opts.recovery)] : []),
     ...(opts.cached ? ['--cached'] : []),
     ...(opts.readAheadKb !== undefined ? ['--read-ahead-kb', String(opts.readAheadKb)] : []),
   ];
@@ -135,7 +150,8 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new NacreError('MountFailed', `mount failed (exit ${code}); see ${logFile}`));
+        const why = lastFailure(logFile, logStart);
+        reject(new NacreError('MountFailed', `${why ?? `mount failed (exit ${code})`}; see ${logFile}`));
       });
     });
   } catch (err) {
@@ -145,4 +161,15 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
   lines.close();
   child.stdout!.destroy();
   child.unref();
+}
+
+/** The error the mount process printed last ("nacre: …") in its log after `from`, without the prefix. */
+function lastFailure(logFile: string, from: number): string | undefined {
+  try {
+    const lines = readFileSync(logFile).subarray(from).toString('utf8').split('\n');
+    const last = lines.filter((l) => l.startsWith('nacre: ')).pop();
+    return last?.slice('nacre: '.length);
+  } catch {
+    return undefined;
+  }
 }

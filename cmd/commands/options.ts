@@ -37,6 +37,25 @@ export function intOption(text: string): number {
   return n;
 }
 
+/** "hard" → Infinity (wait for ever), else seconds ≥ 0 → milliseconds. */
+export function recoveryOption(text: string): number {
+  if (text === 'hard') return Number.POSITIVE_INFINITY;
+  const s = Number(text);
+  if (text.trim() === '' || !Number.isFinite(s) || s < 0) {
+    throw new InvalidArgumentError(`"${text}" is neither "hard" nor a number of seconds`);
+  }
+  return s * 1000;
+}
+
+/** The text recoveryOption parses back to `ms`. */
+export function formatRecovery(ms: number): string {
+  return ms === Number.POSITIVE_INFINITY ? 'hard' : String(ms / 1000);
+}
+
+/** Help of the --recovery option of `nacre mount` and `nacre up`. */
+export const RECOVERY_HELP =
+  'how long I/O waits for a server that is down (restarting) before it fails with EIO, in seconds; "hard" waits for ever';
+
 export function defaultHost(): string {
   return process.env['NODE_NAME'] ?? hostname();
 }

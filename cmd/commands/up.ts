@@ -4,12 +4,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { type Child, onShutdown, startChild } from '../../src/lib/supervisor.ts';
+import { logger } from '../../src/lib/log.ts';
+import { keepListenAddress, startRestartingChild } from '../../src/lib/restarting-child.ts';
+import { onShutdown, startChild } from '../../src/lib/supervisor.ts';
 import { formatSize } from '../../src/lib/units.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
 import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
 import { mountForeground } from './mount.ts';
-import { defaultHost, intOption, sizeOption } from './options.ts';
+import { defaultHost, intOption, RECOVERY_HELP, recoveryOption, sizeOption } from './options.ts';
+import { checkPortsFree, clearDeadMount } from './up-preflight.ts';
 
 interface UpOptions {
   dataDir: string;
@@ -22,6 +25,8 @@ interface UpOptions {
   port: number;
   api: boolean;
   cached?: boolean;
+  s3Endpoint?: string;
+  recovery: number;
 }
 
 export function registerUp(program: Command): void {
@@ -47,9 +52,16 @@ export function registerUp(program: Command): void {
       10988,
     )
     .option('--no-api', 'do not serve the FSx API')
+    .option('--s3-endpoint <url>', 'S3 server of data repositories (path-style, e.g. MinIO); default AWS S3')
     .option(
       '--cached',
       'let the kernel cache pages and attributes (faster; overwrites are not coherent across mounts)',
+    )
+    .option(
+      '--recovery <seconds|hard>',
+      `${RECOVERY_HELP} (the servers restart by themselves)`,
+      recoveryOption,
+      120_000,
     )
     .action(async (opts: UpOptions) => {
       await up(opts);
@@ -59,7 +71,7 @@ export function registerUp(program: Command): void {
 async function up(opts: UpOptions): Promise<void> {
   const dataDir = resolve(opts.dataDir);
   await mkdir(join(dataDir, 'logs'), { recursive: true });
-  const children: Child[] = [];
+  const children: { stop(): Promise<void> }[] = [];
   let unmount: (() => Promise<void>) | undefined;
   const stopAll = async () => {
     await unmount?.();
@@ -69,18 +81,41 @@ async function up(opts: UpOptions): Promise<void> {
     process.stderr.write(`\n${signal}: unmounting and stopping the servers…\n`);
     await stopAll();
   });
+  const preflight = AbortSignal.timeout(30_000);
+  if (opts.mount !== false) await clearDeadMount(resolve(opts.mount), preflight);
+  // Port 0 picks free ports: nothing to check.
+  if (opts.port !== 0)
+    await checkPortsFree(
+      [
+        { port: opts.port, what: 'MGS' },
+        { port: opts.port + 1, what: 'MDS' },
+        ...Array.from({ length: opts.osts }, (_, i) => ({ port: opts.port + 2 + i, what: `OSS ${i}` })),
+        ...(opts.api ? [{ port: opts.port + 2 + opts.osts, what: 'FSx API' }] : []),
+      ],
+      preflight,
+    );
   try {
     // Loaded here, not at start-up: `nacre --help` stays light.
-    const { processLauncher, startFileSystemServers } = await import('../../src/lustre/cluster/servers.ts');
+    const { roleArgs, startFileSystemServers } = await import('../../src/lustre/cluster/servers.ts');
     const { ensureFileSystem } = await import('../../src/lustre/cluster/create-file-system.ts');
     // Each child is recorded as soon as it is up, so a failure of a later one stops the earlier ones.
+    // A server that dies is restarted with backoff on the same port and data, as a kubelet would.
     const { mgs } = await startFileSystemServers(
       { dataDir, ossCount: opts.osts, basePort: opts.port, host: defaultHost, unixSockets: true },
-      processLauncher({
-        nacre: nacreEntry(),
-        logDir: join(dataDir, 'logs'),
-        started: (s) => children.push(s.child),
-      }),
+      async (spec) => {
+        const args = [nacreEntry(), 'server', ...roleArgs(spec), '--data-dir', spec.dataDir];
+        args.push('--listen', `${spec.listen.host}:${spec.listen.port}`);
+        const child = await startRestartingChild({
+          name: spec.name,
+          command: process.execPath,
+          args,
+          restartArgs: keepListenAddress(args),
+          logFile: join(dataDir, 'logs', `${spec.name}.log`),
+          ...supervisionLog(join(dataDir, 'logs')),
+        });
+        children.push(child);
+        return { address: child.ready.address };
+      },
     );
     const mgsAddress = mgs.address;
     const withMgs = ['--mgs', mgsAddress];
@@ -104,6 +139,7 @@ async function up(opts: UpOptions): Promise<void> {
           '--listen',
           `127.0.0.1:${opts.port === 0 ? 0 : opts.port + 2 + opts.osts}`,
           ...withMgs,
+          ...(opts.s3Endpoint ? ['--s3-endpoint', opts.s3Endpoint] : []),
         ]),
         logFile: join(dataDir, 'logs', 'api.log'),
         env: {
@@ -123,6 +159,7 @@ async function up(opts: UpOptions): Promise<void> {
       const m = await mountForeground(source, mountPoint, {
         host: defaultHost(),
         readers: 8,
+        recovery: opts.recovery,
         ...(opts.cached !== undefined && { cached: opts.cached }),
       });
       unmount = () => m.unmount();
@@ -178,4 +215,30 @@ function printSummary(s: {
   }
   lines.push('Press Ctrl-C to unmount and stop.');
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const supervisorLog = logger('supervisor');
+
+/** What `nacre up` says when a server dies and comes back. */
+function supervisionLog(logDir: string) {
+  return {
+    onExit: (e: { name: string; exit: number | string; restart: number; delayMs: number }) =>
+      supervisorLog.warn(`${e.name} died (${e.exit}); restarting it in ${e.delayMs} ms`, {
+        server: e.name,
+        exit: e.exit,
+        restart: e.restart,
+        log: join(logDir, `${e.name}.log`),
+      }),
+    onRestarted: (e: { name: string; restart: number; ready: { address: string } }) =>
+      supervisorLog.info(`${e.name} restarted`, {
+        server: e.name,
+        restart: e.restart,
+        address: e.ready.address,
+      }),
+    onRestartFailed: (e: { name: string; restart: number; error: Error }) =>
+      supervisorLog.warn(`${e.name} failed to restart: ${e.error.message}`, {
+        server: e.name,
+        restart: e.restart,
+      }),
+  };
 }

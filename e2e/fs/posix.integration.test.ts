@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { type FsCluster, NACRE, useFsCluster } from './fs-cluster.ts';
-import { py, q, run, sh, shResult, waitFor } from './shell.ts';
+import { py, q, RENAME_READER, RENAME_WRITER, run, sh, shResult, waitFor } from './shell.ts';
 
 let fs: FsCluster;
 let m: string;
@@ -315,4 +315,15 @@ test('statfs: df shows the capacity of the four OSTs and lfs df lists them', asy
   assert.equal(await sh(`stat -f -c %l ${m}`), '255\n', 'the longest name');
   const lfsDf = await sh(`${NACRE.join(' ')} lfs df ${m}`);
   for (let i = 0; i < 4; i++) assert.match(lfsDf, new RegExp(`${fs.fsname}-OST000${i}`));
+});
+
+test('a file replaced with rename is never missing or torn for a reader in another process', async () => {
+  await sh(`mkdir ${m}/replace && printf 'version 0' > ${m}/replace/current`);
+  const [, reader] = await Promise.all([
+    py(RENAME_WRITER, [`${m}/replace`, '300']),
+    py(RENAME_READER, [`${m}/replace`]),
+  ]);
+  const [reads, ...failures] = reader.trim().split('\n');
+  assert.ok(Number(reads!.split('=')[1]) >= 50, `the reader overlapped the renames (${reads})`);
+  assert.deepEqual(failures, [], `open/read of the name being replaced failed (${reads})`);
 });

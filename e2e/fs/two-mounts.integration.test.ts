@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { type FsCluster, NACRE, useFsCluster } from './fs-cluster.ts';
-import { hold, py, sh, shResult, waitFor, waitingOnFuse } from './shell.ts';
+import { hold, py, RENAME_READER, RENAME_WRITER, sh, shResult, waitFor, waitingOnFuse } from './shell.ts';
 
 let fs: FsCluster;
 let a: string;
@@ -198,4 +198,34 @@ sys.stdin.read()`,
   }
   const after = await py(`${PROBE}\nprint(setlk(W, 0, 0), getlk(W, 0, 0))`, [`${a}/ranges`]);
   assert.equal(after, 'ok unlocked\n', 'no lock outlives its holders');
+});
+
+test('a file replaced with rename on A is never missing or torn for a reader on B', async () => {
+  await sh(`mkdir ${a}/replace && printf 'version 0' > ${a}/replace/current`);
+  const [, reader] = await Promise.all([
+    py(RENAME_WRITER, [`${a}/replace`, '300']),
+    py(RENAME_READER, [`${b}/replace`]),
+  ]);
+  const [reads, ...failures] = reader.trim().split('\n');
+  assert.ok(Number(reads!.split('=')[1]) >= 50, `the reader overlapped the renames (${reads})`);
+  assert.deepEqual(failures, [], `open/read on B of the name A replaces failed (${reads})`);
+});
+
+test('O_APPEND writers on both mounts at once: every line lands, none overwritten', async () => {
+  await sh(`touch ${a}/shared.log`);
+  const appender = (mount: string, tag: string) =>
+    py(
+      `import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+for i in range(300):
+    os.write(fd, ('%s %05d ................\\n' % (sys.argv[2], i)).encode())`,
+      [`${mount}/shared.log`, tag],
+    );
+  await Promise.all([appender(a, 'A'), appender(b, 'B')]);
+  const lines = (await sh(`cat ${b}/shared.log`)).trim().split('\n');
+  for (const tag of ['A', 'B']) {
+    const mine = lines.filter((l) => l.startsWith(`${tag} `)).length;
+    assert.equal(mine, 300, `lines appended on mount ${tag} that survived (file has ${lines.length} lines)`);
+  }
+  assert.equal(lines.length, 600);
 });

@@ -60,6 +60,18 @@ export interface SetAttrChanges {
   size?: number;
   atimeMs?: TimeSpec;
   mtimeMs?: TimeSpec;
+  /**
+   * Clear set-ID bits as Linux does when a caller without CAP_FSETID writes, truncates or chowns:
+   * S_ISUID always, S_ISGID when group-executable or when the caller is outside the file's group.
+   * Alone (after a write) it needs write permission or `fh`.
+   */
+  killSetId?: boolean;
+  /**
+   * The open file the change came through (ftruncate, a write): its access mode, not the file's
+   * permission bits, allows a size change or killSetId, as for a local file. The client's handle
+   * number at this port; the MDS's handle number on the wire.
+   */
+  fh?: number;
 }
 
 /**
@@ -213,6 +225,11 @@ export interface FileSystemClient {
   open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle>;
   /** Returns fewer bytes than asked only at end of file. Holes read as zeros. */
   read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * The caller (without CAP_FSETID) wrote through `handle` or opened it with O_TRUNC: clear the
+   * file's set-ID bits (see SetAttrChanges.killSetId). Cheap when the file has none.
+   */
+  killSetId?(cred: Credentials, handle: FileHandle, signal?: AbortSignal): Promise<void>;
   /** Writes all of `data` (or rejects). With O_APPEND the offset is the current end of file. Returns bytes written. */
   write(handle: FileHandle, offset: number, data: Buffer, signal?: AbortSignal): Promise<number>;
   /** Makes the file's data and size durable on the servers. */
@@ -278,3 +295,32 @@ export interface FileSystemClient {
 export type InvalidateEvent =
   | { kind: 'inode'; ino: number }
   | { kind: 'entry'; parent: number; name: string };
+
+// --- Names as bytes: Linux allows any byte but "/" and NUL in a name; one that is not UTF-8 travels as "/" and its bytes in hex.
+
+/** Whether `name` is the "/"-and-hex form of a name that is not UTF-8 ("/" cannot be part of a real name). */
+export function isByteName(name: string): boolean {
+  return name.startsWith('/');
+}
+
+/** A name's bytes as the kernel sent them → the string the file system stores (UTF-8 text when it is UTF-8). */
+export function nameFromBytes(bytes: Buffer): string {
+  if (Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes)) return bytes.toString('utf8');
+  return `/${bytes.toString('hex')}`;
+}
+
+/** The bytes the kernel gets back for a stored name. */
+export function nameToBytes(name: string): Buffer {
+  return isByteName(name) ? Buffer.from(name.slice(1), 'hex') : Buffer.from(name, 'utf8');
+}
+
+/**
+ * Checks the "/"-and-hex form: EINVAL unless it is lower-case hex of bytes that contain neither
+ * "/" nor NUL and are not UTF-8 (so every name has exactly one form). Returns the byte length.
+ */
+export function byteNameLength(name: string): number | 'invalid' {
+  if (!/^\/(?:[0-9a-f]{2})+$/.test(name)) return 'invalid';
+  const bytes = Buffer.from(name.slice(1), 'hex');
+  if (bytes.includes(0) || bytes.includes(0x2f) || nameFromBytes(bytes) !== name) return 'invalid';
+  return bytes.length;
+}

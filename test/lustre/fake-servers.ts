@@ -167,6 +167,12 @@ export class FakeMds {
       n.attr.size = Math.max(n.attr.size, a['end'] as number);
       return n.attr;
     });
+    on('punched', () => null);
+    on('reserveAppend', (a) => {
+      const n = this.inode(a['ino'] as number);
+      n.attr.size += a['length'] as number;
+      return n.attr;
+    });
     on('setattr', (a) => {
       const n = this.inode(a['ino'] as number);
       const size = (a['changes'] as { size?: number }).size;

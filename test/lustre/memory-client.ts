@@ -59,8 +59,14 @@ export class MemoryClient implements FileSystemClient {
     return { ...this.tree.node(ino).attr };
   }
 
-  async setattr(_cred: Credentials, ino: number, c: SetAttrChanges): Promise<Attr> {
+  async setattr(cred: Credentials, ino: number, c: SetAttrChanges): Promise<Attr> {
     const n = this.tree.node(ino);
+    if (c.killSetId && !isDir(n)) {
+      // Linux's rule for a caller without CAP_FSETID: S_ISUID goes; S_ISGID if group-executable or not its group.
+      n.attr.mode &= ~0o4000;
+      const inGroup = cred.uid === 0 || cred.gid === n.attr.gid || cred.groups.includes(n.attr.gid);
+      if (n.attr.mode & 0o010 || !inGroup) n.attr.mode &= ~0o2000;
+    }
     if (c.size !== undefined) {
       if (isDir(n)) throw new FsError('EISDIR');
       if ((n.attr.mode & S_IFMT) !== S_IFREG) throw new FsError('EINVAL');

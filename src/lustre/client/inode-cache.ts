@@ -46,6 +46,8 @@ export interface InodeState {
   layoutFixed: boolean;
   /** Last size the MDS reported; undefined when another client may have changed it since. */
   size: number | undefined;
+  /** Whether the mode has S_ISUID or S_ISGID, as last seen; undefined when it may have changed. */
+  setId: boolean | undefined;
   /** Open handles of this client on the inode. */
   opens: number;
   /** Data was written since the MDS last set mtime (and size) for this client. */
@@ -81,6 +83,7 @@ export class InodeCache {
         layout: undefined,
         layoutFixed: false,
         size: undefined,
+        setId: undefined,
         opens: 0,
         mtimeDirty: false,
         dirtyEnd: 0,
@@ -99,13 +102,17 @@ export class InodeCache {
   /** Records attributes fresh from the MDS for an inode the client tracks. */
   noteAttr(attr: Attr): void {
     const st = this.#inodes.get(attr.ino);
-    if (st) st.size = attr.size;
+    if (!st) return;
+    st.size = attr.size;
+    st.setId = (attr.mode & 0o6000) !== 0;
   }
 
   /** Records the reply of an extendSize: sizes only grow through it, so a late reply cannot shrink. */
   noteGrowth(attr: Attr): void {
     const st = this.#inodes.get(attr.ino);
-    if (st) st.size = Math.max(st.size ?? 0, attr.size);
+    if (!st) return;
+    st.size = Math.max(st.size ?? 0, attr.size);
+    st.setId = (attr.mode & 0o6000) !== 0;
   }
 
   /** Another client changed the inode. */
@@ -115,6 +122,7 @@ export class InodeCache {
     // A mirrored layout is refetched too: its stale set may have changed (another client's markStale).
     if ((st.size === 0 && !st.layoutFixed) || st.layout?.mirrors) st.layout = undefined;
     st.size = undefined;
+    st.setId = undefined;
     if (st.dirtyEnd > 0) st.dirtyEnd = -1;
   }
 

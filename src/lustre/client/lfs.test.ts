@@ -26,6 +26,21 @@ test('getstripe of a file lists each stripe with its OST index and object, mirro
   );
 });
 
+test('getstripe marks a stale copy (one that missed writes while its server was away)', () => {
+  const text = formatGetstripe('/mnt/fs/f', 17, false, {
+    layout: {
+      stripeSize: 1048576,
+      stripeCount: 2,
+      osts: [3, 0],
+      mirrors: [1, 2],
+      stale: [{ stripe: 1, ost: 2 }],
+    },
+    policy: null,
+  });
+  assert.match(text, /\n\t {5}3\t {10}17\.0\t {13}1\n/);
+  assert.match(text, /\n\t {5}0\t {10}17\.1\t {13}2\tstale copy on OST 2\n/);
+});
+
 test('getstripe of a directory prints its default policy on one line', () => {
   const text = formatGetstripe('/mnt/fs/d', 5, true, {
     layout: null,

@@ -125,7 +125,10 @@ function layoutLines(ino: number, l: Layout): string[] {
   for (let i = 0; i < l.osts.length; i++) {
     const mirror = l.mirrors?.[i];
     const row = `\t${String(l.osts[i]).padStart(6)}\t${`${ino}.${i}`.padStart(14)}`;
-    lines.push(mirror === undefined ? row : `${row}\t${String(mirror).padStart(14)}`);
+    // A copy that missed writes while its server was away, until the MDS has resynced it.
+    const stale = l.stale?.find((s) => s.stripe === i)?.ost;
+    const mark = stale === undefined ? '' : `\tstale copy on OST ${stale}`;
+    lines.push(`${mirror === undefined ? row : `${row}\t${String(mirror).padStart(14)}`}${mark}`);
   }
   return lines;
 }

@@ -21,6 +21,7 @@ import {
   type SetAttrChanges,
   type StatFs,
 } from '../types.ts';
+import { whileRestoring } from './hsm-wait.ts';
 import { InodeCache } from './inode-cache.ts';
 import { waitForLock } from './lock-wait.ts';
 import { MdsSession } from './mds-session.ts';
@@ -60,6 +61,11 @@ export interface ConnectLustreOptions {
   timeoutMs?: number;
   /** How long metadata calls keep retrying while the MDS is away (ms). Default 60 s. */
   retryDeadlineMs?: number;
+  /**
+   * How long I/O waits for an OST none of whose copies answers (a restarting OSS) before EIO;
+   * Infinity: for ever, like a hard mount. Default 0 (EIO at once).
+   */
+  recoveryMs?: number;
 }
 
 /**
@@ -104,6 +110,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       mds,
       pool,
       io: new StripedIo(pool, {
+        ...(opts.recoveryMs !== undefined && { recoveryMs: opts.recoveryMs }),
         markStale: async (ino, stripe, ost, s) =>
           void (await session.call('markStale', { ino, stripe, ost }, s)),
       }),
@@ -151,6 +158,11 @@ export class LustreClient implements FileSystemClient {
     this.#log = logger('lustre-client', { fsname: parts.config.fsname });
   }
 
+  /** The MDS session, for calls outside the FileSystemClient port (lfs hsm_*, the HSM agent). */
+  get mds(): MdsSession {
+    return this.#mds;
+  }
+
   /** Delivers an MDS invalidation: forgets cached sizes, then tells the listeners. */
   deliverInvalidate(event: InvalidateEvent): void {
     if (event.kind === 'inode') this.#inodes.invalidate(event.ino);
@@ -188,9 +200,16 @@ export class LustreClient implements FileSystemClient {
     changes: SetAttrChanges,
     signal?: AbortSignal,
   ): Promise<Attr> {
-    const attr = await this.#mds.mutate('setattr', { cred, ino, changes }, signal);
+    const { fh, ...rest } = changes;
+    const wire: SetAttrChanges =
+      fh === undefined ? rest : { ...rest, fh: this.#files.file({ fh, ino, flags: 0 }).mdsHandle };
+    const attr = await whileRestoring(
+      () => this.#mds.mutate('setattr', { cred, ino, changes: wire }, signal),
+      signal,
+    );
     if (changes.size !== undefined) {
       await this.#files.truncateObjects(ino, changes.size, signal);
+      await this.#mds.call('punched', { ino, size: changes.size }, signal);
     }
     return this.#noted(attr);
   }
@@ -294,13 +313,33 @@ export class LustreClient implements FileSystemClient {
   // --- open files and data ------------------------------------------------------------------------
 
   async open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle> {
-    const r = await this.#mds.mutate('open', { cred, ino, flags }, signal);
+    const r = await whileRestoring(() => this.#mds.mutate('open', { cred, ino, flags }, signal), signal);
+    if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
     return await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
   }
 
+  /**
+   * A truncate whose client died before punching the objects: cut them now, before anyone can
+   * grow the file over the old bytes. If the file already grew past the pending size, its new
+   * bytes cannot be told from old ones: only the part past its current size is cut.
+   */
+  async #finishPunch(ino: number, punch: number, size: number, signal?: AbortSignal) {
+    const to = Math.max(punch, size);
+    this.#log.warn('finishing an unconfirmed truncate', { ino, size: to });
+    await this.#files.truncateObjects(ino, to, signal);
+    await this.#mds.call('punched', { ino, size: punch }, signal);
+  }
+
   read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
     return this.#files.read(handle, offset, length, signal);
+  }
+
+  async killSetId(cred: Credentials, handle: FileHandle, signal?: AbortSignal): Promise<void> {
+    const f = this.#files.file(handle);
+    if (f.state.setId === false) return;
+    const changes: SetAttrChanges = { killSetId: true, fh: f.mdsHandle };
+    this.#noted(await this.#mds.mutate('setattr', { cred, ino: handle.ino, changes }, signal));
   }
 
   write(handle: FileHandle, offset: number, data: Buffer, signal?: AbortSignal): Promise<number> {
@@ -376,6 +415,11 @@ export class LustreClient implements FileSystemClient {
       free += Math.max(0, u.stat.capacityBytes - u.stat.usedBytes);
       avail += u.stat.availBytes;
     }
+    // PERSISTENT keeps every object on `replicas` OSTs: what a user can store is that much less.
+    const copies = Math.max(1, this.config.replicas);
+    capacity /= copies;
+    free /= copies;
+    avail /= copies;
     const blocks = (n: number) => Math.floor(n / BLOCK);
     if (counts.project) return projectStatfs(counts.project, { capacity, free, avail }, counts);
     return {

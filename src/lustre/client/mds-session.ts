@@ -6,6 +6,9 @@ import type { MdsMethod, MdsMethods } from '../protocol/mds-messages.ts';
 import { type Handshake, RpcClient } from '../protocol/rpc-client.ts';
 import type { InvalidateEvent } from '../types.ts';
 
+/** How often an idle session checks in with the MDS (and reconnects after a restart). */
+const KEEPALIVE_MS = 2_000;
+
 /** The MDS methods that change the namespace and so carry an xid. */
 export type MdsMutation = {
   [M in MdsMethod]: MdsMethods[M]['args'] extends { xid: number } ? M : never;
@@ -39,9 +42,6 @@ export interface MdsSessionOptions {
 
 const FIRST_BACKOFF_MS = 20;
 const MAX_BACKOFF_MS = 1_000;
-/** Keep-alive pings go out every quarter of the MDS's grace period (as Lustre pings at obd_timeout / 4), within these bounds. */
-const MIN_PING_MS = 100;
-const MAX_PING_MS = 10_000;
 
 /**
  * One client's session with the MDS. Every call resolves with the MDS's reply or rejects with an
@@ -69,12 +69,6 @@ export class MdsSession {
   readonly #log: Logger;
   #xid: number;
   #rootIno = 1;
-  /** Keep-alive: the MDS evicts a client that stays away for its grace period, even one with nothing to ask. */
-  #pingTimer: NodeJS.Timeout | undefined;
-  #pingMs = 0;
-  #lastAnswer = 0;
-  #pinging = false;
-  #closed = false;
 
   constructor(opts: MdsSessionOptions) {
     this.clientId = opts.clientId;
@@ -89,6 +83,24 @@ export class MdsSession {
     this.#onPush = opts.onPush;
     this.#locate = opts.locate;
     this.#rpc = this.#connection(opts.address);
+    // An idle client reconnects within seconds of an MDS restart, keeping its locks and handles
+    // (the MDS drops the locks of a client that stays away for its lock grace period).
+    this.#keepalive = setInterval(() => this.#ping(), KEEPALIVE_MS);
+    this.#keepalive.unref();
+  }
+
+  #keepalive: NodeJS.Timeout;
+  #pinging = false;
+
+  #ping(): void {
+    if (this.#pinging) return;
+    this.#pinging = true;
+    this.#rpc
+      .call('getattr', { ino: this.#rootIno }, { timeoutMs: KEEPALIVE_MS })
+      .catch(() => undefined)
+      .finally(() => {
+        this.#pinging = false;
+      });
   }
 
   /** The MDS address the session talks to. */
@@ -124,37 +136,8 @@ export class MdsSession {
 
   /** Closes the connection; calls in flight fail with EIO or EINTR. */
   close(): void {
-    this.#closed = true;
-    clearTimeout(this.#pingTimer);
+    clearInterval(this.#keepalive);
     this.#rpc.close();
-  }
-
-  /**
-   * After every connect: keep the session attached. Writes go to the OSTs only, so a writer can go
-   * a long time without an MDS call; if the MDS restarts meanwhile, a client that only reconnected
-   * on demand would be evicted (its open handles closed) and the sizes of its later writes lost.
-   */
-  #keepAlive(announced: number): void {
-    const graceMs = Number.isFinite(announced) && announced > 0 ? announced : 30_000;
-    this.#lastAnswer = Date.now();
-    this.#pingMs = Math.min(MAX_PING_MS, Math.max(MIN_PING_MS, Math.floor(graceMs / 4)));
-    if (this.#pingTimer || this.#closed) return;
-    const tick = () => {
-      this.#pingTimer = undefined;
-      if (this.#closed) return;
-      if (!this.#pinging && Date.now() - this.#lastAnswer >= this.#pingMs) {
-        this.#pinging = true;
-        this.#retrying('getattr', { ino: this.#rootIno }, AbortSignal.timeout(graceMs))
-          .catch((err: unknown) => this.#log.debug('MDS keep-alive failed', { error: String(err) }))
-          .finally(() => {
-            this.#pinging = false;
-          });
-      }
-      this.#pingTimer = setTimeout(tick, this.#pingMs);
-      this.#pingTimer.unref();
-    };
-    this.#pingTimer = setTimeout(tick, this.#pingMs);
-    this.#pingTimer.unref();
   }
 
   #connection(address: string): RpcClient {
@@ -201,7 +184,6 @@ export class MdsSession {
     try {
       const { result } = await c.call<Result<'connect'>>('connect', this.#connectArgs());
       this.#rootIno = result.rootIno;
-      this.#keepAlive(result.graceMs);
       this.#onConnect?.();
     } catch (err) {
       // EAGAIN: this MDS does not serve the file system yet (just created): retry like an outage.
@@ -233,7 +215,6 @@ export class MdsSession {
       let err: unknown;
       try {
         const { result } = await this.#rpc.call<Result<M>>(method, args, { signal, timeoutMs });
-        this.#lastAnswer = Date.now();
         if (attempts > 0) this.#log.info('MDS answered again', { method, attempts });
         return result;
       } catch (e) {
@@ -251,6 +232,12 @@ export class MdsSession {
       }
       if (Date.now() + backoff > giveUpAt) {
         const why = err instanceof Error ? err.message : String(err);
+        this.#log.warn('EIO to the application: the MDS stayed unreachable', {
+          mds: this.address,
+          call: method,
+          waitedMs: this.#retryDeadlineMs,
+          error: why,
+        });
         throw new FsError(
           'EIO',
           `MDS ${this.address} unreachable for ${this.#retryDeadlineMs} ms (${method}): ${why}`,
@@ -269,7 +256,6 @@ export class MdsSession {
   async #reattach(signal: AbortSignal | undefined): Promise<void> {
     const { result } = await this.#rpc.call<Result<'connect'>>('connect', this.#connectArgs(), { signal });
     this.#rootIno = result.rootIno;
-    this.#keepAlive(result.graceMs);
     this.#onConnect?.();
   }
 }

@@ -4,22 +4,32 @@ import { DeadlineExceededError, FsError, UnavailableError } from '../../lib/erro
 import type { MgsClient } from '../protocol/mgs-client.ts';
 import type { FileSystemConfig } from '../protocol/mgs-messages.ts';
 
-/** The file system's config, retried while the MGS is unreachable or still creating it, until `signal` aborts. */
+/** How long a mount keeps trying an MGS that refuses or cannot be reached (a restart takes less). */
+export const MGS_UNREACHABLE_MS = 5_000;
+
+/**
+ * The file system's config, retried while the MGS is still creating it (until `signal` aborts)
+ * and while it cannot be reached, for at most `unreachableMs`: then the connection error (naming
+ * the address) is the answer, as a mount with a wrong address should fail fast.
+ */
 export async function fetchConfig(
   mgs: MgsClient,
   fsname: string,
   signal: AbortSignal,
+  unreachableMs = MGS_UNREACHABLE_MS,
 ): Promise<FileSystemConfig> {
   let delay = 50;
+  let unreachableSince: number | undefined;
   for (;;) {
     try {
       return await mgs.getConfig(fsname, signal);
     } catch (err) {
-      const retry =
-        err instanceof UnavailableError ||
-        err instanceof DeadlineExceededError ||
-        (err instanceof FsError && err.code === 'EAGAIN');
+      const unreachable = err instanceof UnavailableError || err instanceof DeadlineExceededError;
+      const retry = unreachable || (err instanceof FsError && err.code === 'EAGAIN');
       if (!retry || signal.aborted) throw err;
+      if (!unreachable) unreachableSince = undefined;
+      else if (unreachableSince === undefined) unreachableSince = Date.now();
+      else if (Date.now() - unreachableSince >= unreachableMs) throw err;
     }
     await sleep(delay, undefined, { signal });
     delay = Math.min(1_000, delay * 2);

@@ -64,12 +64,14 @@ export class OpenFiles {
     state.opens++;
     state.layout = layout;
     state.size = attr.size;
+    state.setId = (attr.mode & 0o6000) !== 0;
     const handle: FileHandle = { fh: this.#nextFh++, ino: attr.ino, flags };
     this.#files.set(handle.fh, { handle, mdsHandle, state });
     if (truncate && layout) {
       state.dirtyEnd = 0;
       try {
         await this.#io.truncate(attr.ino, layout, 0, signal);
+        await this.#mds.call('punched', { ino: attr.ino, size: 0 }, signal);
       } catch (err) {
         await this.release(handle, AbortSignal.timeout(2_000)).catch(() => undefined);
         throw err;
@@ -107,8 +109,11 @@ export class OpenFiles {
     if ((handle.flags & O_APPEND) === 0) return await this.#writeAt(f, offset, data, signal);
     const st = f.state;
     const turn = st.appendChain.then(async () => {
-      const size = (await this.attr(handle.ino, signal)).size;
-      return await this.#writeAt(f, size, data, signal);
+      if (data.length === 0) return 0;
+      // The MDS hands out the range, so appenders on other clients never land on the same bytes.
+      const attr = await this.#mds.mutate('reserveAppend', { ino: handle.ino, length: data.length }, signal);
+      this.#inodes.noteGrowth(attr);
+      return await this.#writeAt(f, attr.size - data.length, data, signal);
     });
     st.appendChain = turn.catch(() => undefined);
     return await turn;

@@ -50,6 +50,11 @@ async function readBack(ino: number, length: number, via = c): Promise<Buffer> {
   }
 }
 
+test('df shows the usable capacity: half of the OSTs, as every object has two copies', async () => {
+  const st = await c.statfs();
+  assert.equal(st.blocks * st.bsize, Math.floor((4 * 256 * MiB) / 2 / st.bsize) * st.bsize);
+});
+
 test('with one OSS down, writes succeed; the stale copies are resynced when it returns', async () => {
   const dir = (await c.resolvePath('/d')).ino;
   const old = await c.create(ROOT, dir, 'old', 0o644, O_RDWR);
@@ -70,6 +75,8 @@ test('with one OSS down, writes succeed; the stale copies are resynced when it r
   await c.release(old.handle);
   await c.release(fresh.handle);
   assert.ok(p.staleCount() >= 1, 'the down copy of stripe 0 is recorded stale');
+  const shown = (await c.getstripe(old.attr.ino)).layout!;
+  assert.deepEqual(shown.stale, [{ stripe: 0, ost: victim }], 'lfs getstripe sees the stale copy');
   assert.ok(
     (await readBack(old.attr.ino, expectOld.length)).equals(expectOld),
     'old file reads the new data',

@@ -1,4 +1,5 @@
 // Striped data I/O on a file's OST objects: parallel stripe reads and writes, mirrors, punch and sync fan-out.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import { type Extent, fileOffset, mapRange, objectSize, stripeExtents } from '../striping.ts';
@@ -64,8 +65,16 @@ export class StripedIo {
   readonly #log: Logger = logger('lustre-client');
   readonly #markStale: MarkStale | undefined;
 
-  constructor(pool: OstPool, opts: { maxCall?: number; markStale?: MarkStale } = {}) {
+  readonly #recoveryMs: number;
+
+  /**
+   * `recoveryMs`: how long a call whose every copy is unreachable waits for a server to come back
+   * (retrying with backoff), as Lustre clients wait through a target's recovery, before it fails
+   * with EIO; Infinity waits like a hard mount. Default 0: EIO at once.
+   */
+  constructor(pool: OstPool, opts: { maxCall?: number; markStale?: MarkStale; recoveryMs?: number } = {}) {
     this.#pool = pool;
+    this.#recoveryMs = opts.recoveryMs ?? 0;
     this.#maxCall = opts.maxCall ?? MAX_OST_CALL;
     this.#markStale = opts.markStale;
   }
@@ -177,7 +186,11 @@ export class StripedIo {
   }
 
   /** Reads one extent from the first copy that answers, trying OSTs that failed lately last. */
-  async #readExtent(ino: number, layout: Layout, e: Extent, signal?: AbortSignal): Promise<Buffer> {
+  #readExtent(ino: number, layout: Layout, e: Extent, signal?: AbortSignal): Promise<Buffer> {
+    return this.#riding('read', signal, () => this.#readExtentOnce(ino, layout, e, signal));
+  }
+
+  async #readExtentOnce(ino: number, layout: Layout, e: Extent, signal?: AbortSignal): Promise<Buffer> {
     const object = objectId(ino, e.stripe);
     const copies = readableCopies(layout, e.stripe);
     const now = Date.now();
@@ -204,7 +217,55 @@ export class StripedIo {
    * stale is reported again after a `changes` call (a write or truncate), so the MDS's resync
    * knows that the good copy changed under it.
    */
-  async #mirrored(
+  #mirrored(
+    ino: number,
+    layout: Layout,
+    stripe: number,
+    what: string,
+    changes: boolean,
+    signal: AbortSignal | undefined,
+    fn: (ost: number) => Promise<void>,
+  ): Promise<void> {
+    return this.#riding(what, signal, () =>
+      this.#mirroredOnce(ino, layout, stripe, what, changes, signal, fn),
+    );
+  }
+
+  /**
+   * Runs `run` again while it fails because no copy could be reached, for up to `recoveryMs` (the
+   * calls are idempotent: the same bytes at the same offsets). Past that the EIO stands, logged at
+   * warn with the server and the call, so a user can tell why an application got it.
+   */
+  async #riding<T>(what: string, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
+    const giveUpAt = Date.now() + this.#recoveryMs;
+    let delay = 100;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (!isLost(err) || signal?.aborted) throw err;
+        const left = giveUpAt - Date.now();
+        if (left <= 0) {
+          this.#log.warn('EIO to the application: no copy of the object could be reached', {
+            call: what,
+            waitedMs: this.#recoveryMs,
+            error: err.message,
+          });
+          throw err;
+        }
+        if (attempt === 0)
+          this.#log.warn('waiting for an OST to come back', { call: what, error: err.message });
+        try {
+          await sleep(Math.min(delay, left), undefined, signal ? { signal } : {});
+        } catch (e) {
+          throw interrupted(e);
+        }
+        delay = Math.min(2_000, delay * 2);
+      }
+    }
+  }
+
+  async #mirroredOnce(
     ino: number,
     layout: Layout,
     stripe: number,
@@ -288,6 +349,11 @@ export class StripedIo {
     }
     this.#suspect.set(ost, Date.now() + SUSPECT_MS);
   }
+}
+
+/** An EIO made by `lost`: no copy could be reached (as opposed to an errno an OSS answered). */
+function isLost(err: unknown): err is FsError {
+  return err instanceof FsError && err.code === 'EIO' && isUnreachable(err.cause);
 }
 
 function lost(object: string, where: string, cause: unknown, what = 'read'): FsError {

@@ -2,6 +2,7 @@
 import { isUtf8 } from 'node:buffer';
 import { FsError } from '../../lib/errors.ts';
 import type { FileLock, SetAttrChanges } from '../types.ts';
+import { nameFromBytes } from '../types.ts';
 import {
   F_RDLCK,
   F_UNLCK,
@@ -10,6 +11,7 @@ import {
   FATTR_ATIME_NOW,
   FATTR_FH,
   FATTR_GID,
+  FATTR_KILL_SUIDGID,
   FATTR_MODE,
   FATTR_MTIME,
   FATTR_MTIME_NOW,
@@ -54,8 +56,16 @@ function need(body: Buffer, size: number): void {
 export function readName(body: Buffer, off: number): { name: string; next: number } {
   const end = body.indexOf(0, off);
   if (end < 0) throw new FsError('EINVAL', 'unterminated name');
+  // Any bytes: a name that is not UTF-8 travels in its "/"-and-hex form (see lustre/names.ts).
+  return { name: nameFromBytes(body.subarray(off, end)), next: end + 1 };
+}
+
+/** A NUL-terminated string that must be UTF-8 (a symlink target, an xattr name). */
+function readText(body: Buffer, off: number): { name: string; next: number } {
+  const end = body.indexOf(0, off);
+  if (end < 0) throw new FsError('EINVAL', 'unterminated name');
   const bytes = body.subarray(off, end);
-  if (!isUtf8(bytes)) throw new FsError('EINVAL', 'name is not UTF-8');
+  if (!isUtf8(bytes)) throw new FsError('EINVAL', 'not UTF-8');
   return { name: bytes.toString('utf8'), next: end + 1 };
 }
 
@@ -123,6 +133,7 @@ export function decodeSetattrIn(body: Buffer): SetattrIn {
   if (valid & FATTR_UID) changes.uid = body.readUInt32LE(76);
   if (valid & FATTR_GID) changes.gid = body.readUInt32LE(80);
   if (valid & FATTR_SIZE) changes.size = safeU64(body, 16);
+  if (valid & FATTR_KILL_SUIDGID) changes.killSetId = true;
   if (valid & FATTR_ATIME_NOW) changes.atimeMs = 'now';
   else if (valid & FATTR_ATIME)
     changes.atimeMs = joinMs(Number(body.readBigInt64LE(32)), body.readUInt32LE(56));
@@ -145,7 +156,7 @@ export function decodeMkdirIn(body: Buffer): { mode: number; name: string } {
 /** SYMLINK carries the new entry's name, then the link target. */
 export function decodeSymlinkIn(body: Buffer): { name: string; target: string } {
   const first = readName(body, 0);
-  return { name: first.name, target: readName(body, first.next).name };
+  return { name: first.name, target: readText(body, first.next).name };
 }
 
 export interface RenameIn {
@@ -173,9 +184,10 @@ export function decodeLinkIn(body: Buffer): { oldNodeid: number; newName: string
   return { oldNodeid: readU64(body, 0), newName: readName(body, 8).name };
 }
 
-export function decodeOpenIn(body: Buffer): { flags: number } {
+/** fuse_open_in: open(2) flags, and FUSE_OPEN_* flags (`openFlags`). */
+export function decodeOpenIn(body: Buffer): { flags: number; openFlags: number } {
   need(body, 8);
-  return { flags: body.readUInt32LE(0) };
+  return { flags: body.readUInt32LE(0), openFlags: body.readUInt32LE(4) };
 }
 
 export function decodeCreateIn(body: Buffer): { flags: number; mode: number; name: string } {
@@ -190,13 +202,19 @@ export function decodeReadIn(body: Buffer): { fh: number; offset: number; size: 
 }
 
 /** fuse_write_in and its data; `data` is a view of the request buffer, not a copy. */
-export function decodeWriteIn(body: Buffer): { fh: number; offset: number; data: Buffer } {
+export function decodeWriteIn(body: Buffer): {
+  fh: number;
+  offset: number;
+  writeFlags: number;
+  data: Buffer;
+} {
   need(body, WRITE_IN_SIZE);
   const size = body.readUInt32LE(16);
   need(body, WRITE_IN_SIZE + size);
   return {
     fh: readU64(body, 0),
     offset: safeU64(body, 8),
+    writeFlags: body.readUInt32LE(20),
     data: body.subarray(WRITE_IN_SIZE, WRITE_IN_SIZE + size),
   };
 }

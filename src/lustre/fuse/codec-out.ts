@@ -1,5 +1,7 @@
 // Encoders of what the daemon writes to /dev/fuse: reply headers, attributes, entries, directory records, notifications.
+
 import type { Attr, DirEntry, FileLock, StatFs } from '../types.ts';
+import { nameToBytes } from '../types.ts';
 import {
   ATTR_OUT_SIZE,
   align8,
@@ -190,7 +192,7 @@ export function encodeDirents(
   plus: boolean,
   t: CacheTimeouts,
 ): { buf: Buffer; count: number } {
-  const names = entries.map((e) => Buffer.from(e.name, 'utf8'));
+  const names = entries.map((e) => nameToBytes(e.name));
   let total = 0;
   let count = 0;
   for (const name of names) {
@@ -229,7 +231,7 @@ export function encodeNotifyInvalInode(ino: number): Buffer {
 
 /** FUSE_NOTIFY_INVAL_ENTRY: drop the kernel's dentry `name` under `parent`. */
 export function encodeNotifyInvalEntry(parent: number, name: string): Buffer {
-  const nameBuf = Buffer.from(name, 'utf8');
+  const nameBuf = nameToBytes(name);
   const body = Buffer.alloc(16 + nameBuf.length + 1);
   writeU64(body, 0, parent);
   body.writeUInt32LE(nameBuf.length, 8);

@@ -175,11 +175,13 @@ describe('request decoders', () => {
     assert.deepEqual(c, { flags: 0o101, mode: 0o100600, name: 'f.txt' });
   });
 
-  it('rejects names that are not UTF-8 or not terminated', () => {
-    const bad = Buffer.concat([u64(1), Buffer.from([0xff, 0xfe, 0]), Buffer.from('x\0')]);
+  it('carries names that are not UTF-8 in their "/"-and-hex form; rejects unterminated ones', () => {
+    const bytes = Buffer.concat([u64(1), Buffer.from([0xff, 0xfe, 0]), Buffer.from('x\0')]);
+    assert.deepEqual(decodeRenameIn(bytes, false), { newParent: 1, flags: 0, name: '/fffe', newName: 'x' });
     assert.throws(
-      () => decodeRenameIn(bad, false),
+      () => decodeSymlinkIn(Buffer.from([0x61, 0, 0xff, 0])),
       (e: FsError) => e.code === 'EINVAL',
+      'a symlink target must be UTF-8',
     );
     assert.throws(
       () => decodeSymlinkIn(Buffer.from('abc')),

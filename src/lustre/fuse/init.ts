@@ -21,9 +21,11 @@ const PAGE_SIZE = 4096;
  * - EXPORT_SUPPORT: lookups of "." and ".." (NFS re-export);
  * - DO_READDIRPLUS, READDIRPLUS_AUTO: attributes with directory listings when the kernel wants them;
  * - AUTO_INVAL_DATA: cached pages are dropped when a getattr shows another client changed the file.
- * Not asked: WRITEBACK_CACHE (breaks cross-client coherency), HANDLE_KILLPRIV (the kernel clears
- * setuid bits itself with a SETATTR, so the client needs no special case), DONT_MASK (the kernel
- * applies the umask before sending modes).
+ * - HANDLE_KILLPRIV_V2: writes, truncates and chowns say when they must clear set-ID bits, and the
+ *   file system clears them by Linux's rules (S_ISGID also for callers outside the file's group,
+ *   which the kernel's own SETATTR fallback misses; direct-I/O writes have no fallback at all).
+ * Not asked: WRITEBACK_CACHE (breaks cross-client coherency), DONT_MASK (the kernel applies the
+ * umask before sending modes).
  */
 export const WANTED_FLAGS =
   InitFlag.ASYNC_READ |
@@ -37,7 +39,8 @@ export const WANTED_FLAGS =
   InitFlag.READDIRPLUS_AUTO |
   InitFlag.ASYNC_DIO |
   InitFlag.PARALLEL_DIROPS |
-  InitFlag.MAX_PAGES;
+  InitFlag.MAX_PAGES |
+  InitFlag.HANDLE_KILLPRIV_V2;
 
 /** DIRECT_IO_ALLOW_MMAP: programs can mmap(MAP_SHARED) files opened with FOPEN_DIRECT_IO (SQLite's -shm file). */
 export const WANTED_FLAGS2 = InitFlag2.DIRECT_IO_ALLOW_MMAP;

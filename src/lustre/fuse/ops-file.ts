@@ -1,4 +1,5 @@
 // FUSE requests on open files and directories (open, I/O, sync, readdir, locks, fallocate) → FileSystemClient calls.
+import { FsError } from '../../lib/errors.ts';
 import type { Attr, FileHandle } from '../types.ts';
 import {
   decodeCreateIn,
@@ -14,7 +15,14 @@ import {
 import { encodeCreateOut, encodeDirents, encodeLkOut, encodeOpenOut, encodeWriteOut } from './codec-out.ts';
 import type { Op, OpContext, Reply } from './op-types.ts';
 import { EMPTY } from './op-types.ts';
-import { FOPEN_DIRECT_IO, FUSE_FSYNC_FDATASYNC, FUSE_LK_FLOCK, Opcode } from './protocol.ts';
+import {
+  FOPEN_DIRECT_IO,
+  FUSE_FSYNC_FDATASYNC,
+  FUSE_LK_FLOCK,
+  FUSE_OPEN_KILL_SUIDGID,
+  FUSE_WRITE_KILL_SUIDGID,
+  Opcode,
+} from './protocol.ts';
 
 /** Smallest fuse_dirent and fuse_direntplus records (a name of up to 8 bytes): sizes the client's batch. */
 const MIN_DIRENT = 32;
@@ -22,6 +30,18 @@ const MIN_DIRENTPLUS = 160;
 
 function openFlags(ctx: OpContext): number {
   return ctx.directIo ? FOPEN_DIRECT_IO : 0;
+}
+
+/**
+ * The kernel looked a name up and then asks about its inode, which another client has destroyed
+ * meanwhile (a rename replaced the name): ESTALE makes it walk the path again (LOOKUP_REVAL) and
+ * find the name's new inode, where ENOENT would fail the open or stat of a name that exists.
+ */
+export function staleIfGone(err: unknown): never {
+  if (err instanceof FsError && err.code === 'ENOENT') {
+    throw new FsError('ESTALE', `the inode is gone (${err.message})`, { cause: err });
+  }
+  throw err;
 }
 
 /** Releases a handle the kernel never learnt about (its open reply could not be delivered). */
@@ -35,9 +55,18 @@ function releaseUnsent(ctx: OpContext, handle: FileHandle): () => void {
 }
 
 const open: Op = (h, body) => {
-  const { flags } = decodeOpenIn(body);
+  const { flags, openFlags: fuseFlags } = decodeOpenIn(body);
   return async (ctx) => {
-    const handle = await ctx.client.open(await ctx.credentials(), h.nodeid, flags, ctx.signal);
+    const cred = await ctx.credentials();
+    const handle = await ctx.client.open(cred, h.nodeid, flags, ctx.signal).catch(staleIfGone);
+    if (fuseFlags & FUSE_OPEN_KILL_SUIDGID && ctx.client.killSetId) {
+      try {
+        await ctx.client.killSetId(cred, handle, ctx.signal);
+      } catch (err) {
+        releaseUnsent(ctx, handle)();
+        throw err;
+      }
+    }
     ctx.addHandle(handle);
     return { body: encodeOpenOut(handle.fh, openFlags(ctx)), onUnsent: releaseUnsent(ctx, handle) };
   };
@@ -63,10 +92,15 @@ const read: Op = (_h, body) => {
 };
 
 const write: Op = (_h, body) => {
-  const { fh, offset, data } = decodeWriteIn(body);
-  return async (ctx) => ({
-    body: encodeWriteOut(await ctx.client.write(ctx.handle(fh), offset, data, ctx.signal)),
-  });
+  const { fh, offset, writeFlags, data } = decodeWriteIn(body);
+  return async (ctx) => {
+    const handle = ctx.handle(fh);
+    // The writer lacks CAP_FSETID: set-ID bits go before the data lands, as in Linux's write path.
+    if (writeFlags & FUSE_WRITE_KILL_SUIDGID && ctx.client.killSetId) {
+      await ctx.client.killSetId(await ctx.credentials(), handle, ctx.signal);
+    }
+    return { body: encodeWriteOut(await ctx.client.write(handle, offset, data, ctx.signal)) };
+  };
 };
 
 const flush: Op = (_h, body) => {

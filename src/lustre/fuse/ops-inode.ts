@@ -24,6 +24,7 @@ import {
 } from './codec-out.ts';
 import type { Op, OpContext, Reply } from './op-types.ts';
 import { EMPTY, entryReply } from './op-types.ts';
+import { staleIfGone } from './ops-file.ts';
 import { Opcode } from './protocol.ts';
 
 function entry(ctx: OpContext, attr: Attr): Reply {
@@ -46,13 +47,16 @@ const lookup: Op = (h, body) => {
 const getattr: Op = (h, body) => {
   decodeGetattrIn(body);
   return async (ctx) => ({
-    body: encodeAttrOut(await ctx.client.getattr(h.nodeid, ctx.signal), ctx.timeouts),
+    body: encodeAttrOut(await ctx.client.getattr(h.nodeid, ctx.signal).catch(staleIfGone), ctx.timeouts),
   });
 };
 
 const setattr: Op = (h, body) => {
-  const { changes } = decodeSetattrIn(body);
+  const { changes, fh } = decodeSetattrIn(body);
+  // Through an open file (ftruncate): the client checks the handle, the MDS its access mode.
+  if (fh !== undefined) changes.fh = fh;
   return async (ctx) => {
+    if (fh !== undefined) ctx.handle(fh);
     const attr = await ctx.client.setattr(await ctx.credentials(), h.nodeid, changes, ctx.signal);
     return { body: encodeAttrOut(attr, ctx.timeouts) };
   };

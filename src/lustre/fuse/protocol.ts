@@ -82,6 +82,8 @@ export const InitFlag = {
   PARALLEL_DIROPS: 1 << 18,
   HANDLE_KILLPRIV: 1 << 19,
   MAX_PAGES: 1 << 22,
+  /** The file system clears set-ID bits itself: FATTR_KILL_SUIDGID, FUSE_WRITE_KILL_SUIDGID, FUSE_OPEN_KILL_SUIDGID. */
+  HANDLE_KILLPRIV_V2: 1 << 28,
   INIT_EXT: 1 << 30,
 } as const;
 
@@ -100,6 +102,13 @@ export const FATTR_MTIME = 1 << 5;
 export const FATTR_FH = 1 << 6;
 export const FATTR_ATIME_NOW = 1 << 7;
 export const FATTR_MTIME_NOW = 1 << 8;
+/** With HANDLE_KILLPRIV_V2: a truncate or chown by a caller without CAP_FSETID (chown: any caller) clears set-ID bits. */
+export const FATTR_KILL_SUIDGID = 1 << 11;
+
+/** fuse_write_in.write_flags: the writer lacks CAP_FSETID, so the write clears set-ID bits. */
+export const FUSE_WRITE_KILL_SUIDGID = 1 << 2;
+/** fuse_open_in.open_flags: an O_TRUNC open by a caller without CAP_FSETID clears set-ID bits. */
+export const FUSE_OPEN_KILL_SUIDGID = 1 << 0;
 
 export const FOPEN_DIRECT_IO = 1 << 0;
 export const FOPEN_KEEP_CACHE = 1 << 1;

@@ -2,25 +2,34 @@
 import { FsError } from '../../lib/errors.ts';
 import {
   type Attr,
+  type Credentials,
   type Layout,
   type LayoutPolicy,
   S_IFREG,
   type SetAttrChanges,
   type TimeSpec,
 } from '../types.ts';
+import { checkFileSize } from './file-size.ts';
+import { O_ACCMODE } from './handles.ts';
 import { blocksFor, isDir, type NsCore, type OpContext, toAttr, typeOf } from './inodes.ts';
 import { checkPolicy, layoutObjects } from './layout.ts';
 import { checkAccess, inGroup, isOwnerOrRoot, isRoot, MAY_WRITE, S_ISGID, S_ISUID } from './perm.ts';
+import { recordPunch } from './punches.ts';
 import type { InodeRow } from './store.ts';
+
+const O_RDONLY = 0;
 
 /**
  * Applies `changes` as Linux's notify_change does. chmod: owner or root (EPERM); a non-root caller
  * outside the file's group loses S_ISGID. chown: only root changes the uid; the owner may change
  * the gid to a group it belongs to (EPERM otherwise); a chown by non-root clears S_ISUID and
  * S_ISGID (the latter only with group execute) of non-directories. size: EISDIR on directories,
- * EINVAL on other non-regular files, EACCES without write permission; records the size only.
- * Explicit times: owner or root (EPERM); "now": also anyone with write permission (EACCES).
- * Every change sets ctime; a size change also sets mtime unless given.
+ * EINVAL on other non-regular files, EACCES without write permission (or a handle `fh` of this
+ * client open for writing on the inode: ftruncate), EFBIG past the largest size the layout can
+ * hold; records the size only. killSetId clears set-ID bits by Linux's rules (alone it needs write
+ * permission or `fh`). Explicit times: owner or root (EPERM); "now": also anyone with write
+ * permission (EACCES). Every change sets ctime; a size change also sets mtime unless given. A
+ * change that fails changes nothing.
  */
 export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChanges): Attr {
   const row = ns.inode(ino);
@@ -38,10 +47,18 @@ export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChange
     throw new FsError('EPERM', 'not allowed to change the group');
   }
   if (c.mode !== undefined && !owner) throw new FsError('EPERM', 'only the owner may change the mode');
-  if (c.size !== undefined) checkTruncate(op, row);
+  const viaWritableFh = c.fh !== undefined && writableHandle(ns, op, ino, c.fh);
+  if (c.size !== undefined) checkTruncate(ns, op, row, c.size, viaWritableFh);
   if (c.size !== undefined && c.size > row.size) ns.projects.checkGrowth(op.client, row, c.size);
   checkTimes(op, row, c.atimeMs, c.mtimeMs);
-  if (Object.keys(c).length === 0) return toAttr(row);
+  const before = row.mode;
+  if (c.killSetId && !isDir(row)) killSetId(cred, row);
+  if (c.killSetId && !hasChange({ ...c, killSetId: false })) {
+    // After a write: nothing to do unless a set-ID bit goes, and then only with the right to write.
+    if (row.mode === before) return toAttr(row);
+    if (!viaWritableFh) checkAccess(cred, { ...row, mode: before }, MAY_WRITE);
+  }
+  if (!hasChange(c)) return toAttr(row);
   if ((c.uid !== undefined || c.gid !== undefined) && !isRoot(cred) && !isDir(row)) {
     row.mode &= ~S_ISUID;
     if (row.mode & 0o010) row.mode &= ~S_ISGID;
@@ -57,6 +74,7 @@ export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChange
       row.mode &= ~S_ISUID;
       if (row.mode & 0o010) row.mode &= ~S_ISGID;
     }
+    if (c.size < row.size) recordPunch(ns.store.db, ino, c.size);
     row.size = c.size;
     row.blocks = blocksFor(c.size);
     row.mtime = now;
@@ -69,10 +87,31 @@ export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChange
   return toAttr(row);
 }
 
-function checkTruncate(op: OpContext, row: InodeRow): void {
+function hasChange(c: SetAttrChanges): boolean {
+  return Object.entries(c).some(([k, v]) => k !== 'fh' && v !== undefined && v !== false);
+}
+
+/** Linux's rule for a writer without CAP_FSETID (setattr_should_drop_sgid): S_ISUID always goes. */
+export function killSetId(cred: Credentials, row: InodeRow): void {
+  row.mode &= ~S_ISUID;
+  if (row.mode & S_ISGID && (row.mode & 0o010 || !(isRoot(cred) || inGroup(cred, row.gid)))) {
+    row.mode &= ~S_ISGID;
+  }
+}
+
+/** Whether `fh` is a handle of the calling client on `ino`, open for writing (EBADF if it is not its handle). */
+function writableHandle(ns: NsCore, op: OpContext, ino: number, fh: number): boolean {
+  const h = ns.store.getHandle(fh);
+  if (!h || h.client !== op.client || h.ino !== ino)
+    throw new FsError('EBADF', `no open handle ${fh} on inode ${ino}`);
+  return (h.flags & O_ACCMODE) !== O_RDONLY;
+}
+
+function checkTruncate(ns: NsCore, op: OpContext, row: InodeRow, size: number, viaFh: boolean): void {
   if (isDir(row)) throw new FsError('EISDIR');
   if (typeOf(row.mode) !== S_IFREG) throw new FsError('EINVAL', 'only regular files have a size to set');
-  checkAccess(op.cred, row, MAY_WRITE);
+  if (!viaFh) checkAccess(op.cred, row, MAY_WRITE);
+  checkFileSize(ns.layoutOf(row), size);
 }
 
 function checkTimes(op: OpContext, row: InodeRow, atime?: TimeSpec, mtime?: TimeSpec): void {

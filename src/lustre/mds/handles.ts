@@ -1,8 +1,10 @@
 // Open handles on the MDT: open with its access checks and O_TRUNC, release, and size growth after writes.
 import { FsError } from '../../lib/errors.ts';
 import { type Attr, type Layout, S_IFLNK, S_IFREG } from '../types.ts';
+import { checkFileSize } from './file-size.ts';
 import { blocksFor, isDir, type NsCore, type OpContext, toAttr, typeOf } from './inodes.ts';
 import { checkAccess, isRoot, MAY_READ, MAY_WRITE, S_ISGID, S_ISUID } from './perm.ts';
+import { pendingPunch, recordPunch } from './punches.ts';
 
 export const O_ACCMODE = 0o3;
 export const O_WRONLY = 0o1;
@@ -19,7 +21,7 @@ export function openInode(
   op: OpContext,
   ino: number,
   flags: number,
-): { handle: number; attr: Attr; layout: Layout | null } {
+): { handle: number; attr: Attr; layout: Layout | null; punch?: number } {
   const row = ns.inode(ino);
   if (typeOf(row.mode) === S_IFLNK) throw new FsError('ELOOP', 'cannot open a symlink');
   const acc = flags & O_ACCMODE;
@@ -35,6 +37,7 @@ export function openInode(
       row.mode &= ~S_ISUID;
       if (row.mode & 0o010) row.mode &= ~S_ISGID;
     }
+    if (row.size !== 0) recordPunch(ns.store.db, ino, 0);
     row.size = 0;
     row.blocks = 0;
     row.mtime = now;
@@ -43,7 +46,8 @@ export function openInode(
     op.fx.inode(ino);
   }
   const handle = ns.store.insertHandle(ino, op.client, flags);
-  return { handle, attr: toAttr(row), layout: ns.layoutOf(row) };
+  const punch = pendingPunch(ns.store.db, ino);
+  return { handle, attr: toAttr(row), layout: ns.layoutOf(row), ...(punch !== undefined && { punch }) };
 }
 
 /** Closes a handle of the calling client (EBADF if it is not one). */
@@ -58,6 +62,7 @@ export function extendSize(ns: NsCore, op: OpContext, ino: number, end: number):
   const row = ns.inode(ino);
   if (isDir(row)) throw new FsError('EISDIR');
   if (typeOf(row.mode) !== S_IFREG) throw new FsError('EINVAL', 'not a regular file');
+  checkFileSize(ns.layoutOf(row), end);
   const now = ns.clock();
   if (end > row.size) {
     ns.projects.checkGrowth(op.client, row, end);
@@ -69,4 +74,10 @@ export function extendSize(ns: NsCore, op: OpContext, ino: number, end: number):
   ns.store.updateInode(row);
   op.fx.inode(ino, true);
   return toAttr(row);
+}
+
+/** O_APPEND: size grows by `length` in one step, so the range [old size, new size) is the caller's alone. */
+export function reserveAppend(ns: NsCore, op: OpContext, ino: number, length: number): Attr {
+  const row = ns.inode(ino);
+  return extendSize(ns, op, ino, row.size + length);
 }

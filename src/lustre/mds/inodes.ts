@@ -55,6 +55,13 @@ export interface NsConfig {
   defaultPolicy: LayoutPolicy;
   /** The OSTs known now (a cached list). */
   osts: () => readonly OstInfo[];
+  /**
+   * How long a regular file whose last name went (and that nobody has open) stays an orphan that
+   * can still be opened by inode, before its destruction: a client that looked the name up just
+   * before a rename replaced it then opens the old file, as on a local file system, not ENOENT.
+   * 0 (the default) destroys it at once.
+   */
+  unlinkLingerMs?: number;
 }
 
 export function typeOf(mode: number): number {
@@ -92,10 +99,12 @@ export class NsCore {
   readonly layouts: LayoutAllocator;
   readonly defaultPolicy: LayoutPolicy;
   readonly osts: () => readonly OstInfo[];
+  readonly unlinkLingerMs: number;
   /** Project IDs and quotas (their tables live in the same database). */
   readonly projects: ProjectQuotas;
 
   constructor(cfg: NsConfig) {
+    this.unlinkLingerMs = cfg.unlinkLingerMs ?? 0;
     this.store = cfg.store;
     this.clock = cfg.clock;
     this.layouts = cfg.layouts;
@@ -180,7 +189,7 @@ export class NsCore {
 
   /**
    * Drops one name of `ino` (a directory loses its only one). At zero links the inode becomes an
-   * orphan while handles are open, else it is destroyed.
+   * orphan while handles are open (a regular file also for `unlinkLingerMs`), else it is destroyed.
    */
   dropLink(ino: number, fx: Effects): void {
     const row = this.inode(ino);
@@ -192,6 +201,11 @@ export class NsCore {
     } else if (this.store.openCount(ino) > 0) {
       this.store.updateInode(row);
       this.store.addOrphan(ino, row.ctime);
+    } else if (this.unlinkLingerMs > 0 && typeOf(row.mode) === S_IFREG) {
+      // Lingering only for a racing open: its space leaves the project's quota now, as a delete's does.
+      this.store.updateInode(row);
+      this.store.addOrphan(ino, row.ctime);
+      this.store.db.prepare('DELETE FROM inode_projects WHERE ino = ?').run(ino);
     } else {
       this.destroy(row, fx);
     }

@@ -16,12 +16,19 @@ interface Flock {
   client: string;
 }
 
+/** One inode's locks as the journal keeps them. */
+export interface LockState {
+  ranges: RangeLock[];
+  flocks: [number, Flock][];
+}
+
 function conflicts(a: 'read' | 'write', b: 'read' | 'write'): boolean {
   return a === 'write' || b === 'write';
 }
 
 /**
- * Locks live in memory only and are lost when the MDS restarts. All calls are non-blocking:
+ * Locks live in memory; with `persist`, every change of an inode's locks is handed to it (the
+ * MDT writes it to its database) and `restore` loads them back after a restart. All calls are non-blocking:
  * a conflicting request fails with EAGAIN and the client retries for F_SETLKW / blocking flock.
  * POSIX locks of one owner never overlap each other: a new lock splits or replaces the owner's
  * existing ranges and merges with adjacent ones of the same type.
@@ -29,6 +36,26 @@ function conflicts(a: 'read' | 'write', b: 'read' | 'write'): boolean {
 export class LockTable {
   readonly #ranges = new Map<number, RangeLock[]>();
   readonly #flocks = new Map<number, Map<number, Flock>>();
+  readonly #persist: ((ino: number, state: LockState | undefined) => void) | undefined;
+
+  constructor(persist?: (ino: number, state: LockState | undefined) => void) {
+    this.#persist = persist;
+  }
+
+  /** Loads the locks a journal kept (before serving). */
+  restore(states: Map<number, LockState>): void {
+    for (const [ino, s] of states) {
+      if (s.ranges.length > 0) this.#ranges.set(ino, s.ranges);
+      if (s.flocks.length > 0) this.#flocks.set(ino, new Map(s.flocks));
+    }
+  }
+
+  #changed(ino: number): void {
+    if (!this.#persist) return;
+    const ranges = this.#ranges.get(ino) ?? [];
+    const flocks = [...(this.#flocks.get(ino) ?? new Map<number, Flock>())];
+    this.#persist(ino, ranges.length + flocks.length > 0 ? { ranges, flocks } : undefined);
+  }
 
   /** F_GETLK: the first lock of another owner that conflicts with `lock`, or `lock` with type 'unlock'. */
   getlk(ino: number, owner: string, lock: FileLock): FileLock {
@@ -102,6 +129,7 @@ export class LockTable {
     }
     if (held.size > 0) this.#flocks.set(ino, held);
     else this.#flocks.delete(ino);
+    this.#changed(ino);
   }
 
   /** A handle was released: its flock goes; so do the client's POSIX locks on `ino` if it has no other handle there. */
@@ -125,6 +153,7 @@ export class LockTable {
     for (const [ino, held] of [...this.#flocks]) {
       for (const [h, l] of [...held]) if (l.client === client) held.delete(h);
       if (held.size === 0) this.#flocks.delete(ino);
+      this.#changed(ino);
     }
   }
 
@@ -137,8 +166,10 @@ export class LockTable {
   }
 
   #setRanges(ino: number, list: RangeLock[]): void {
+    const had = this.#ranges.has(ino);
     if (list.length > 0) this.#ranges.set(ino, list);
     else this.#ranges.delete(ino);
+    if (had || list.length > 0) this.#changed(ino);
   }
 }
 

@@ -68,6 +68,8 @@ export function changes(a: Args): SetAttrChanges {
   if (c['uid'] !== undefined) out.uid = intIn(c, 'uid', 0, ID_MAX);
   if (c['gid'] !== undefined) out.gid = intIn(c, 'gid', 0, ID_MAX);
   if (c['size'] !== undefined) out.size = int(c, 'size');
+  if (c['killSetId'] !== undefined) out.killSetId = bool(c, 'killSetId');
+  if (c['fh'] !== undefined) out.fh = int(c, 'fh', { min: 1 });
   const atime = time(c, 'atimeMs');
   const mtime = time(c, 'mtimeMs');
   if (atime !== undefined) out.atimeMs = atime;

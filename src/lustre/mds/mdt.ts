@@ -9,6 +9,7 @@ import { type DestroyObjects, DestroyQueue } from './destroy-queue.ts';
 import { type Glimpse, growTo, unreportedSizes } from './evict-glimpse.ts';
 import { Effects, type OpContext } from './inodes.ts';
 import { DEFAULT_POLICY, LayoutAllocator, type OstInfo } from './layout.ts';
+import { LockJournal } from './lock-journal.ts';
 import { LockTable } from './locks.ts';
 import { Namespace } from './namespace.ts';
 import { OstDirectory } from './ost-directory.ts';
@@ -42,6 +43,8 @@ export interface MdtOptions {
   replyCacheSize?: number;
   clock?: () => number;
   ostRefreshMs?: number;
+  /** See NsConfig.unlinkLingerMs. Default 5 s. */
+  unlinkLingerMs?: number;
 }
 
 /** Credentials of operations that check no permissions (release, extendSize). */
@@ -68,7 +71,7 @@ export class Mdt {
   readonly graceMs: number;
   readonly store: Store;
   readonly ns: Namespace;
-  readonly locks = new LockTable();
+  readonly locks: LockTable;
   readonly commit: GroupCommit;
   readonly clients: ClientRegistry;
   readonly osts: OstDirectory;
@@ -80,6 +83,7 @@ export class Mdt {
   readonly #replySeq = new Map<string, number>();
   readonly #evictRetries = new Map<string, NodeJS.Timeout>();
   #closed = false;
+  #reaper: NodeJS.Timeout | undefined;
 
   constructor(o: MdtOptions) {
     this.fsname = o.fsname;
@@ -90,6 +94,9 @@ export class Mdt {
     const clock = o.clock ?? Date.now;
     this.store = new Store(o.path, { synchronous: o.synchronous ?? 'NORMAL', now: clock() });
     this.commit = new GroupCommit(this.store.db, { grouped: o.groupCommit ?? true });
+    const journal = new LockJournal(this.store.db);
+    this.locks = new LockTable((ino, state) => journal.save(ino, state));
+    this.locks.restore(journal.load());
     this.osts = new OstDirectory(o.osts, this.#log);
     this.ns = new Namespace({
       store: this.store,
@@ -97,7 +104,13 @@ export class Mdt {
       layouts: new LayoutAllocator(o.replicas ?? 1),
       defaultPolicy: o.defaultLayout ?? DEFAULT_POLICY,
       osts: () => this.osts.current(),
+      unlinkLingerMs: o.unlinkLingerMs ?? 5_000,
     });
+    const linger = this.ns.unlinkLingerMs;
+    if (linger > 0) {
+      this.#reaper = setInterval(() => void this.#reapLingering(clock() - linger), Math.max(100, linger / 2));
+      this.#reaper.unref();
+    }
     this.destroyer = new DestroyQueue({
       store: this.store,
       commit: this.commit,
@@ -280,10 +293,30 @@ export class Mdt {
     }
   }
 
+  /** Destroys the orphans nobody has open whose last name went before `before` (see unlinkLingerMs). */
+  async #reapLingering(before: number): Promise<void> {
+    const fx = new Effects();
+    try {
+      await this.commit.apply(() => {
+        const old = this.store.db.prepare('SELECT ino FROM orphans WHERE since <= ?').all(before);
+        for (const { ino } of old as { ino: number }[]) {
+          if (this.store.openCount(ino) > 0) continue;
+          const row = this.store.getInode(ino);
+          if (row) this.ns.destroy(row, fx);
+          else this.store.removeOrphan(ino);
+        }
+      });
+      this.#afterCommit(fx, undefined);
+    } catch (err) {
+      this.#log.warn('destroying unlinked files failed; trying again later', { error: String(err) });
+    }
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     for (const t of this.#evictRetries.values()) clearTimeout(t);
     this.#evictRetries.clear();
+    clearInterval(this.#reaper);
     this.clients.close();
     this.osts.stop();
     await this.destroyer.stop();

@@ -1,6 +1,6 @@
 // POSIX access checks for the MDS: permission bits with supplementary groups, root bypass, sticky directories, name rules.
 import { FsError } from '../../lib/errors.ts';
-import { type Credentials, NAME_MAX, S_IFDIR, S_IFMT } from '../types.ts';
+import { byteNameLength, type Credentials, isByteName, NAME_MAX, S_IFDIR, S_IFMT } from '../types.ts';
 
 export const MAY_READ = 4;
 export const MAY_WRITE = 2;
@@ -64,6 +64,13 @@ export function isOwnerOrRoot(cred: Credentials, inode: Owned): boolean {
  */
 export function checkName(name: string): void {
   if (name.length === 0) throw new FsError('EINVAL', 'empty name');
+  if (isByteName(name)) {
+    // A name that is not UTF-8, in its "/"-and-hex form.
+    const length = byteNameLength(name);
+    if (length === 'invalid') throw new FsError('EINVAL', 'bad byte-name form');
+    if (length > NAME_MAX) throw new FsError('ENAMETOOLONG');
+    return;
+  }
   if (name.includes('/') || name.includes('\0')) throw new FsError('EINVAL', `bad character in name`);
   if (!name.isWellFormed()) throw new FsError('EINVAL', 'name is not well-formed Unicode');
   if (Buffer.byteLength(name) > NAME_MAX) throw new FsError('ENAMETOOLONG');

@@ -6,7 +6,8 @@ import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import type { Attached, Impl } from './handler-types.ts';
-import { extendSize, openInode, release } from './handles.ts';
+import { extendSize, openInode, release, reserveAppend } from './handles.ts';
+import { hsmBeforeOpen, hsmImpls, hsmOnOpen, hsmOnResize } from './hsm-handlers.ts';
 import {
   checkNotEvicted,
   enqueueLock,
@@ -17,6 +18,7 @@ import {
 } from './ldlm-service.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Mdt } from './mdt.ts';
+import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
 import { withStale } from './stale.ts';
@@ -66,6 +68,7 @@ function ident(a: Args, key: string): string {
 }
 
 const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
+  ...hsmImpls,
   lookup: (a, c) => c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a))),
   getattr: (a, c) => c.mdt.read(() => withSizeOnOsts(c.mdt.store.db, c.mdt.ns.getattr(ino(a)), c.client)),
   getLayout: (a, c) => {
@@ -92,10 +95,21 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   getxattr: (a, c) =>
     c.mdt.read(() => getxattr(c.mdt.ns, cred(a), ino(a), str(a, 'name', 4096)).toString('base64')),
   listxattr: (a, c) => c.mdt.read(() => listxattr(c.mdt.ns, cred(a), ino(a))),
-  getstripe: (a, c) => c.mdt.read(() => getstripe(c.mdt.ns, ino(a))),
-  setattr: (a, c) => {
+  getstripe: (a, c) => {
+    const i = ino(a);
+    return c.mdt.read(() => {
+      const r = getstripe(c.mdt.ns, i);
+      return r.layout ? { ...r, layout: withStale(c.mdt.store.db, i, r.layout) ?? r.layout } : r;
+    });
+  },
+  setattr: async (a, c) => {
     const [i, ch] = [ino(a), changes(a)];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.setattr(op, i, ch));
+    if (ch.size !== undefined && ch.size > 0) await hsmBeforeOpen(c, i, 0);
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => {
+      const attr = c.mdt.ns.setattr(op, i, ch);
+      if (ch.size !== undefined) hsmOnResize(c, i, ch.size);
+      return attr;
+    });
   },
   create: (a, c) => {
     const [p, n, mode, excl, open, flags] = [
@@ -148,10 +162,15 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [p, n, t] = [ino(a, 'parent'), name(a), str(a, 'target', 16_384)];
     return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.symlink(op, p, n, t));
   },
-  open: (a, c) => {
+  open: async (a, c) => {
     const [i, flags] = [ino(a), int(a, 'flags')];
+    await hsmBeforeOpen(c, i, flags);
     return c.mdt
-      .mutate(c, xid(a), cred(a), (op) => openInode(c.mdt.ns, op, i, flags))
+      .mutate(c, xid(a), cred(a), (op) => {
+        const r = openInode(c.mdt.ns, op, i, flags);
+        hsmOnOpen(c, i, flags);
+        return r;
+      })
       .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, i, r.layout), ...openGrant(c, i) }));
   },
   release: (a, c) => {
@@ -167,6 +186,14 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     return c.mdt.mutate(c, undefined, undefined, (op) =>
       withSizeOnOsts(c.mdt.store.db, extendSize(c.mdt.ns, op, i, end), c.client),
     );
+  },
+  punched: (a, c) => {
+    const [i, size] = [ino(a), int(a, 'size')];
+    return c.mdt.mutate(c, undefined, undefined, () => nil(clearPunch(c.mdt.store.db, i, size)));
+  },
+  reserveAppend: (a, c) => {
+    const [i, length] = [ino(a), int(a, 'length', { min: 1 })];
+    return c.mdt.mutate(c, xid(a), undefined, (op) => reserveAppend(c.mdt.ns, op, i, length));
   },
   setxattr: (a, c) => {
     const [i, n, v, flags] = [ino(a), str(a, 'name', 4096), base64(a, 'value', 1 << 20), int(a, 'flags')];

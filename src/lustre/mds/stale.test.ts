@@ -25,6 +25,8 @@ async function open(resyncObject: ResyncObject = never): Promise<Mdt> {
     resyncObject,
     resyncSettleMs: 0,
     replicas: 2,
+    // Unlinked files go at once (not after the window that lets a racing open find them).
+    unlinkLingerMs: 0,
   });
   return mdt;
 }

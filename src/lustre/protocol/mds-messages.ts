@@ -19,8 +19,9 @@ import type {
   QuotaLimits,
   SetAttrChanges,
 } from '../types.ts';
+import type { HsmMethods } from './hsm-messages.ts';
 
-export interface MdsMethods {
+export interface MdsMethods extends HsmMethods {
   /**
    * First call on a connection (any other call before it fails with ENOTCONN). Re-attaching with
    * the same clientId within `graceMs` keeps its open handles; its locks are kept only within a
@@ -95,7 +96,8 @@ export interface MdsMethods {
   /** Opens; with O_TRUNC sets size 0 (the client truncates objects). The handle keeps an unlinked inode alive. */
   open: {
     args: { xid: number; cred: Credentials; ino: number; flags: number };
-    result: { handle: number; attr: Attr; layout: Layout | null; grant?: QuotaGrant };
+    /** `punch`: a truncate to that size was never confirmed punched (its client died): cut the objects first. */
+    result: { handle: number; attr: Attr; layout: Layout | null; grant?: QuotaGrant; punch?: number };
   };
   /**
    * Last close of a handle. Drops its flock locks; destroys the inode and its objects if unlinked and
@@ -103,6 +105,14 @@ export interface MdsMethods {
    * transaction: one round trip for a written file's close.
    */
   release: { args: { xid: number; handle: number; end?: number }; result: null };
+  /**
+   * An O_APPEND write of `length` bytes: reserves [size, size + length) for it atomically, so
+   * appenders on different clients never overlap (size += length, mtime = ctime = now). Returns
+   * the new attributes; the client writes its data at `size - length`. EFBIG past the largest file.
+   */
+  reserveAppend: { args: { xid: number; ino: number; length: number }; result: Attr };
+  /** The client cut `ino`'s objects to `size` after a truncate (or a pending punch it got with open). */
+  punched: { args: { ino: number; size: number }; result: null };
   /** After writes: size = max(size, end), mtime = ctime = now. Returns the new attributes (with `sizeOnOsts`, as getattr). */
   extendSize: { args: { ino: number; end: number }; result: Attr };
   /** Entries after `cookie` (0 = start; includes "." and ".."), at most `limit`; with `plus`, attributes too. */

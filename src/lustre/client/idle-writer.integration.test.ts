@@ -7,7 +7,8 @@ import { ROOT_CREDENTIALS as ROOT, ROOT_INO } from '../types.ts';
 import { connectLustre } from './lustre-client.ts';
 import { MdsSession } from './mds-session.ts';
 
-const GRACE_MS = 1_000;
+// Longer than the session's 2 s keep-alive (mds-session.ts), as the default 30 s is.
+const GRACE_MS = 3_000;
 
 test('a writer that makes no MDS call while the MDS restarts keeps its handle: writes after the restart keep their size', async (t) => {
   const cluster = await startTestCluster({

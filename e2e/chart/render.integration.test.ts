@@ -132,6 +132,8 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     '--host=$(NODE_NAME)',
   ]);
   assert.equal(plugin.securityContext?.['privileged'], true);
+  // FUSE keepers live in this pod by default: a rolling update would end the node's mounts.
+  assert.deepEqual((ds['spec'] as { updateStrategy: unknown }).updateStrategy, { type: 'OnDelete' });
   const kubelet = plugin.volumeMounts?.find((m) => m.mountPath === '/var/lib/kubelet');
   assert.equal(kubelet?.mountPropagation, 'Bidirectional');
   assert.ok(plugin.volumeMounts?.some((m) => m.mountPath === '/dev/fuse'));

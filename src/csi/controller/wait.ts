@@ -1,5 +1,6 @@
 // Bounded polling inside one CSI call: wait for a resource to settle, never past the call's deadline.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { DeadlineExceededError } from '../../lib/errors.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 
 /**
  * Calls `check` every `intervalMs` until it returns a value, `waitMs` passes, or `signal` aborts;
@@ -9,15 +10,14 @@ export async function pollFor<T>(
   check: (signal: AbortSignal) => Promise<T | undefined>,
   opts: { waitMs: number; intervalMs?: number; signal: AbortSignal },
 ): Promise<T | undefined> {
-  const until = Date.now() + opts.waitMs;
-  for (;;) {
-    const v = await check(opts.signal);
-    if (v !== undefined) return v;
-    if (Date.now() + (opts.intervalMs ?? 250) > until || opts.signal.aborted) return undefined;
-    try {
-      await sleep(opts.intervalMs ?? 250, undefined, { signal: opts.signal });
-    } catch {
-      return undefined;
-    }
+  try {
+    return await waitFor('the resource to settle', () => check(opts.signal), {
+      timeoutMs: opts.waitMs,
+      intervalMs: opts.intervalMs ?? 250,
+      signal: opts.signal,
+    });
+  } catch (err) {
+    if (err instanceof DeadlineExceededError || opts.signal.aborted) return undefined;
+    throw err;
   }
 }

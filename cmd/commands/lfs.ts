@@ -1,5 +1,6 @@
 // `nacre lfs setstripe|getstripe|df`: Lustre's lfs for paths on a Nacre mount.
 import type { Command } from 'commander';
+import { registerLfsHsm } from './lfs-hsm.ts';
 import { registerLfsQuota } from './lfs-quota.ts';
 import { defaultHost, intOption, sizeOption } from './options.ts';
 
@@ -51,5 +52,6 @@ export function registerLfs(program: Command): void {
       const { lfsDf } = await lfsModule();
       process.stdout.write(await lfsDf(await target(path)));
     });
+  registerLfsHsm(lfs, target);
   registerLfsQuota(lfs, target);
 }

@@ -6,7 +6,7 @@ import { ValidationError } from '../../src/lib/errors.ts';
 import { logger } from '../../src/lib/log.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
 import type { ServerMetrics } from '../../src/lustre/cluster/server-metrics.ts';
-import { addressOption, defaultHost, listenOption, sizeOption } from './options.ts';
+import { addressOption, defaultHost, intOption, listenOption, sizeOption } from './options.ts';
 
 interface ServerOptions {
   role: 'mgs' | 'mds' | 'oss' | 'api';
@@ -24,6 +24,11 @@ interface ServerOptions {
   capacityScale?: number;
   metricsAddress?: string;
   bandwidth?: number;
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3EventsListen?: { host: string; port: number };
+  s3NotificationArn?: string;
+  s3ListingInterval?: number;
 }
 
 export function registerServer(program: Command): void {
@@ -60,6 +65,22 @@ export function registerServer(program: Command): void {
       'api: MGS address clients mount (DNSName of file systems; default --mgs)',
     )
     .option('--capacity-scale <bytes>', 'api: emulated bytes per FSx GiB (default 1 MiB)', sizeOption)
+    .option('--s3-endpoint <url>', 'api: the S3 server of data repositories, path-style (default: AWS S3)')
+    .option('--s3-region <region>', 'api: the Region of S3 requests (default --region)')
+    .option(
+      '--s3-events-listen <host:port>',
+      'api: serve the webhook S3 bucket notifications are sent to',
+      listenOption,
+    )
+    .option(
+      '--s3-notification-arn <arn>',
+      'api: queue ARN bucket notifications name (e.g. arn:minio:sqs::nacre:webhook)',
+    )
+    .option(
+      '--s3-listing-interval <ms>',
+      'api: automatic import lists the bucket this often as a fallback (0: never)',
+      intOption,
+    )
     .option(
       '--metrics-address <host:port>',
       'serve /healthz, /readyz and /metrics here (default: not served)',
@@ -149,6 +170,24 @@ async function startApi(
   }
   const { MgsTargetAllocator, startFsxApi } = await import('../../src/fsx/server/fsx-server.ts');
   const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
+  const { S3ObjectStore } = await import('../../src/platform/s3-object-store.ts');
+  const { S3Repositories } = await import('../../src/fsx/server/s3-repositories.ts');
+  const { startS3EventServer } = await import('../../src/fsx/server/s3-event-server.ts');
+  if (opts.s3Endpoint !== undefined && !/^https?:\/\/[^/]+\/?$/.test(opts.s3Endpoint))
+    throw new ValidationError(`--s3-endpoint ${opts.s3Endpoint} must be an http(s)://host[:port] URL`);
+  const store = new S3ObjectStore({
+    region: opts.s3Region ?? opts.region,
+    ...(opts.s3Endpoint !== undefined && { endpoint: opts.s3Endpoint }),
+  });
+  const repositories = new S3Repositories({
+    store,
+    connect: (fsname, signal) => connectLustre({ mgsAddress, fsname, host: opts.host, signal }),
+    ...(opts.s3NotificationArn !== undefined && { notificationArn: opts.s3NotificationArn }),
+    ...(opts.s3ListingInterval !== undefined && { listingIntervalMs: opts.s3ListingInterval }),
+  });
+  const events = opts.s3EventsListen
+    ? await startS3EventServer({ listen: opts.s3EventsListen, onEvents: (b) => repositories.handleEvents(b) })
+    : undefined;
   const api = await startFsxApi({
     dataDir: opts.dataDir,
     listen: opts.listen,
@@ -159,11 +198,15 @@ async function startApi(
     mountHost: opts.mountHost ?? mgsAddress,
     backupDir: join(opts.dataDir, 'backups'),
     connectClient: (fsname, signal) => connectLustre({ mgsAddress, fsname, host: opts.host, signal }),
+    repositories,
     ...(opts.capacityScale !== undefined && { capacityScale: opts.capacityScale }),
     ...(metrics && { onRequest: metrics.fsxRequest }),
   });
   announceReady({ role: 'api', address: api.endpoint, endpoint: api.endpoint, region: opts.region });
   return async () => {
+    await events?.close();
     await api.close();
+    await repositories.close();
+    store.close();
   };
 }

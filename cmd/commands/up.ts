@@ -25,6 +25,7 @@ interface UpOptions {
   port: number;
   api: boolean;
   cached?: boolean;
+  s3Endpoint?: string;
   recovery: number;
 }
 
@@ -51,6 +52,7 @@ export function registerUp(program: Command): void {
       10988,
     )
     .option('--no-api', 'do not serve the FSx API')
+    .option('--s3-endpoint <url>', 'S3 server of data repositories (path-style, e.g. MinIO); default AWS S3')
     .option(
       '--cached',
       'let the kernel cache pages and attributes (faster; overwrites are not coherent across mounts)',
@@ -137,6 +139,7 @@ async function up(opts: UpOptions): Promise<void> {
           '--listen',
           `127.0.0.1:${opts.port === 0 ? 0 : opts.port + 2 + opts.osts}`,
           ...withMgs,
+          ...(opts.s3Endpoint ? ['--s3-endpoint', opts.s3Endpoint] : []),
         ]),
         logFile: join(dataDir, 'logs', 'api.log'),
         env: {

@@ -1,7 +1,8 @@
 // Backups, restores, data repository associations and tasks against a real kube-apiserver and the emulator's real servers.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { DescribeBackupsCommand } from '@aws-sdk/client-fsx';
+import { DescribeBackupsCommand, DescribeDataRepositoryAssociationsCommand } from '@aws-sdk/client-fsx';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   type ControllerHarness,
   ready,
@@ -79,22 +80,58 @@ test('a Backup of a SCRATCH file system is refused by the backend and reported, 
   assert.equal((await h.env.kubectl(['delete', 'fsxbackup', 'bk2', '-n', 'main', '--timeout=30s'])).code, 0);
 });
 
-test('associations and tasks the emulator does not offer yet report its UnsupportedOperation, and delete cleanly', async () => {
+test('an association and an export task map to the emulator with their status mirrored, and delete cleanly', async () => {
+  const minio = h.env.cluster.minio!;
+  const s3 = new S3Client({
+    endpoint: minio.endpoint,
+    region: minio.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: 'operator-repo' }));
+  s3.destroy();
   await h.apply('main', 'FileSystem', 'linked', PERSISTENT);
+  await h.waitFor('main', 'linked', 'Ready', ready);
   const dra =
-    '  fileSystemRef:\n    name: linked\n  fileSystemPath: /ns1\n  dataRepositoryPath: s3://bucket/prefix/\n';
+    '  fileSystemRef:\n    name: linked\n  fileSystemPath: /ns1\n  dataRepositoryPath: s3://operator-repo/prefix/\n';
   await h.apply('main', 'DataRepositoryAssociation', 'dra1', dra);
-  const synced = await h.waitForCondition('fsxdra', 'main', 'dra1', 'Synced', 'Unsupported');
-  assert.match(synced, /CreateDataRepositoryAssociation: UnsupportedOperation: .*not yet supported/);
-  assert.equal((await h.env.kubectl(['delete', 'fsxdra', 'dra1', '-n', 'main', '--timeout=30s'])).code, 0);
+  await h.waitForCondition('fsxdra', 'main', 'dra1', 'Ready', 'Available');
+  const got = await h.env.kubectl([
+    'get',
+    'fsxdra',
+    'dra1',
+    '-n',
+    'main',
+    '-o',
+    'jsonpath={.status.associationID}|{.status.lifecycle}',
+  ]);
+  const [draId, lifecycle] = got.stdout.split('|');
+  assert.match(draId ?? '', /^dra-[0-9a-f]{17}$/);
+  assert.equal(lifecycle, 'AVAILABLE');
 
   const task =
     '  fileSystemRef:\n    name: linked\n  type: EXPORT_TO_REPOSITORY\n  report:\n    enabled: false\n';
   await h.apply('main', 'DataRepositoryTask', 'export1', task);
-  const tsynced = await h.waitForCondition('fsxtask', 'main', 'export1', 'Synced', 'Unsupported');
-  assert.match(tsynced, /CreateDataRepositoryTask: UnsupportedOperation/);
+  await h.waitForCondition('fsxtask', 'main', 'export1', 'Ready', 'Succeeded');
+  const t = await h.env.kubectl([
+    'get',
+    'fsxtask',
+    'export1',
+    '-n',
+    'main',
+    '-o',
+    'jsonpath={.status.taskID}|{.status.lifecycle}',
+  ]);
+  assert.match(t.stdout, /^task-[0-9a-f]{17}\|SUCCEEDED$/);
   assert.equal(
     (await h.env.kubectl(['delete', 'fsxtask', 'export1', '-n', 'main', '--timeout=30s'])).code,
     0,
+  );
+  assert.equal((await h.env.kubectl(['delete', 'fsxdra', 'dra1', '-n', 'main', '--timeout=60s'])).code, 0);
+  await assert.rejects(
+    h.fsx.sdk.send(new DescribeDataRepositoryAssociationsCommand({ AssociationIds: [draId!] })),
+    {
+      name: 'DataRepositoryAssociationNotFound',
+    },
   );
 });

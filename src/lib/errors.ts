@@ -48,7 +48,8 @@ export type Errno =
   | 'EINTR'
   | 'ENOTCONN'
   | 'E2BIG'
-  | 'ECONNREFUSED';
+  | 'ECONNREFUSED'
+  | 'EINPROGRESS';
 
 const errnoNumbers = osConstants.errno as Readonly<Record<string, number>>;
 

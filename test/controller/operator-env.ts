@@ -56,7 +56,19 @@ function kubectlRunner(cluster: Cluster) {
     });
 }
 
-async function startServers(dir: string): Promise<{ children: Child[]; api: string }> {
+/** Data repositories live in the cluster's MinIO (credentials from the SDK's chain, as in production). */
+function s3Args(cluster: Cluster): string[] {
+  return cluster.minio ? ['--s3-endpoint', cluster.minio.endpoint] : [];
+}
+
+function s3Env(cluster: Cluster): NodeJS.ProcessEnv {
+  const m = cluster.minio;
+  return m
+    ? { AWS_ACCESS_KEY_ID: m.accessKey, AWS_SECRET_ACCESS_KEY: m.secretKey, AWS_REGION: m.region }
+    : {};
+}
+
+async function startServers(dir: string, cluster: Cluster): Promise<{ children: Child[]; api: string }> {
   const children: Child[] = [];
   const env = {
     ...process.env,
@@ -87,9 +99,9 @@ async function startServers(dir: string): Promise<{ children: Child[]; api: stri
         'api',
         '--data-dir',
         join(dir, 'api'),
-      ].concat(['--listen', '127.0.0.1:0', '--host', 'test-node', '--mgs', mgs.address]),
+      ].concat(['--listen', '127.0.0.1:0', '--host', 'test-node', '--mgs', mgs.address], s3Args(cluster)),
       logFile: join(dir, 'logs', 'api.log'),
-      env,
+      env: { ...env, ...s3Env(cluster) },
       timeoutMs: 60_000,
     });
     children.push(api);
@@ -107,7 +119,10 @@ async function startServers(dir: string): Promise<{ children: Child[]; api: stri
 export async function startOperatorEnv(opts: { servers?: boolean } = {}): Promise<OperatorEnv> {
   const dir = await mkdtemp(join(tmpdir(), 'nacre-operator-'));
   await mkdir(join(dir, 'logs'));
-  const cluster = await startCluster({ minio: false, signal: AbortSignal.timeout(40 * 60_000) });
+  const cluster = await startCluster({
+    minio: opts.servers !== false,
+    signal: AbortSignal.timeout(40 * 60_000),
+  });
   let servers: { children: Child[]; api: string } | undefined;
   try {
     const kubectl = kubectlRunner(cluster);
@@ -130,7 +145,7 @@ export async function startOperatorEnv(opts: { servers?: boolean } = {}): Promis
         fsx: undefined,
         stop: () => cluster.stop().then(() => rm(dir, { recursive: true, force: true })),
       };
-    servers = await startServers(dir);
+    servers = await startServers(dir, cluster);
     const sdk = new FSxClient({
       endpoint: servers.api,
       region: 'us-east-1',

@@ -1,6 +1,7 @@
 // What every API operation works with: the durable state, the emulator's settings and the seams to the MGS and backups.
 import type { BackupService } from './backups/backup-service.ts';
 import type { TargetAllocator } from './file-systems/target-allocator.ts';
+import type { DataRepositoryService, RepositoryJobs } from './repository-service.ts';
 import type { StateStore } from './state-store.ts';
 
 /** Account quotas the emulator enforces (FSx's defaults unless configured). */
@@ -40,6 +41,9 @@ export interface ApiContext {
   readonly backups: BackupService | undefined;
   readonly limits: Limits;
   readonly jobs: Jobs;
+  /** The HSM agent behind data repository associations and tasks; undefined when S3 is not configured. */
+  readonly repositories: DataRepositoryService | undefined;
+  readonly repositoryJobs: RepositoryJobs;
   /** The clock of resource timestamps and schedules (ms since the epoch). */
   now(): number;
 }

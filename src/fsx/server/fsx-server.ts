@@ -4,6 +4,12 @@ import path from 'node:path';
 import { ValidationError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
 import { formatTcpAddress } from '../../lustre/protocol/address.ts';
+import {
+  createDataRepositoryAssociation,
+  deleteDataRepositoryAssociation,
+  describeDataRepositoryAssociations,
+  updateDataRepositoryAssociation,
+} from './association-ops.ts';
 import { startAutoBackups } from './backups/auto-backups.ts';
 import {
   createBackup,
@@ -24,8 +30,15 @@ import { startHealthChecks } from './file-systems/health.ts';
 import { JobRunner } from './file-systems/lifecycle.ts';
 import { DEFAULT_CAPACITY_SCALE, type TargetAllocator } from './file-systems/target-allocator.ts';
 import { createFsxHttpServer, type HttpOptions, type Operation } from './http/http.ts';
+import { RepositoryJobRunner } from './repository-jobs.ts';
+import type { DataRepositoryService } from './repository-service.ts';
 import { StateStore } from './state-store.ts';
 import { listTagsForResource, tagResource, untagResource } from './tag-ops.ts';
+import {
+  cancelDataRepositoryTask,
+  createDataRepositoryTask,
+  describeDataRepositoryTasks,
+} from './task-ops.ts';
 
 export type { ConnectClient } from './backups/backup-service.ts';
 export type { Limits } from './context.ts';
@@ -34,6 +47,7 @@ export {
   MgsTargetAllocator,
   type TargetAllocator,
 } from './file-systems/target-allocator.ts';
+export type { DataRepositoryService } from './repository-service.ts';
 
 export interface FsxApiOptions {
   /** Directory of the API's state (fsx-api-state.json). */
@@ -62,6 +76,8 @@ export interface FsxApiOptions {
   autoBackupIntervalMs?: number;
   /** How often the MGS is asked whether AVAILABLE file systems still exist (default 1 min). */
   healthIntervalMs?: number;
+  /** The HSM agent that links file systems to S3; without it, data repository operations are unsupported. */
+  repositories?: DataRepositoryService;
   /** Clock of timestamps and backup schedules (default Date.now); tests move it. */
   clock?: () => number;
   /** Told of every answered request (metrics); see HttpOptions. */
@@ -87,6 +103,13 @@ const OPERATIONS: Record<string, Operation> = {
   TagResource: tagResource,
   UntagResource: untagResource,
   ListTagsForResource: listTagsForResource,
+  CreateDataRepositoryAssociation: createDataRepositoryAssociation,
+  DescribeDataRepositoryAssociations: describeDataRepositoryAssociations,
+  UpdateDataRepositoryAssociation: updateDataRepositoryAssociation,
+  DeleteDataRepositoryAssociation: deleteDataRepositoryAssociation,
+  CreateDataRepositoryTask: createDataRepositoryTask,
+  DescribeDataRepositoryTasks: describeDataRepositoryTasks,
+  CancelDataRepositoryTask: cancelDataRepositoryTask,
 };
 
 function checkOptions(opts: FsxApiOptions): void {
@@ -111,6 +134,7 @@ export async function startFsxApi(opts: FsxApiOptions): Promise<FsxApi> {
       )
     : undefined;
   const jobs = new JobRunner({ retryForMs: opts.retryForMs ?? 10 * 60_000 });
+  const repositoryJobs = new RepositoryJobRunner();
   const ctx: ApiContext = {
     store,
     region: opts.region,
@@ -121,9 +145,12 @@ export async function startFsxApi(opts: FsxApiOptions): Promise<FsxApi> {
     backups,
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     jobs,
+    repositories: opts.repositories,
+    repositoryJobs,
     now: opts.clock ?? Date.now,
   };
   jobs.attach(ctx);
+  repositoryJobs.attach(ctx);
   const server = createFsxHttpServer({
     ctx,
     operations: OPERATIONS,
@@ -140,6 +167,7 @@ export async function startFsxApi(opts: FsxApiOptions): Promise<FsxApi> {
   const addr = server.address() as AddressInfo;
   const endpoint = `http://${formatTcpAddress(addr.address, addr.port)}`;
   jobs.resumeAll();
+  repositoryJobs.resumeAll();
   const stopAutoBackups = backups ? startAutoBackups(ctx, opts.autoBackupIntervalMs ?? 60_000) : () => {};
   const stopHealthChecks = startHealthChecks(ctx, opts.healthIntervalMs ?? 60_000);
   log.info('FSx API listening', { endpoint, region: opts.region, backups: backups !== undefined });
@@ -151,6 +179,7 @@ export async function startFsxApi(opts: FsxApiOptions): Promise<FsxApi> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await jobs.close();
+      await repositoryJobs.close();
       await closed;
       await store.commit();
     },

@@ -2,7 +2,7 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 
 /** `<prefix>-` followed by 17 lowercase hex digits, like fs-0123456789abcdef0. */
-export function newId(prefix: 'fs' | 'backup' | 'eni'): string {
+export function newId(prefix: 'fs' | 'backup' | 'eni' | 'dra' | 'task'): string {
   return `${prefix}-${randomBytes(9).toString('hex').slice(0, 17)}`;
 }
 

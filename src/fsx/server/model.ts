@@ -1,5 +1,6 @@
 // The emulator's resources as the FSx API returns them (wire shapes: timestamps are epoch seconds), plus the state it keeps beside them.
 import type { Tag } from './http/input.ts';
+import type { RepositoryState } from './repository-model.ts';
 
 export type DeploymentType = 'SCRATCH_1' | 'SCRATCH_2' | 'PERSISTENT_1' | 'PERSISTENT_2';
 export type StorageType = 'SSD' | 'HDD' | 'INTELLIGENT_TIERING';
@@ -39,6 +40,15 @@ export interface LustreConfiguration {
   RootSquashConfiguration?: { RootSquash?: string; NoSquashNids?: string[] };
   MetadataConfiguration?: { Iops?: number; Mode: 'AUTOMATIC' | 'USER_PROVISIONED' };
   EfaEnabled?: boolean;
+  /** The legacy S3 link of CreateFileSystem's ImportPath/ExportPath (mirrors its hidden association). */
+  DataRepositoryConfiguration?: {
+    Lifecycle: string;
+    ImportPath: string;
+    ExportPath: string;
+    ImportedFileChunkSize: number;
+    AutoImportPolicy: string;
+    FailureDetails?: { Message: string };
+  };
 }
 
 export interface AdministrativeAction {
@@ -126,4 +136,6 @@ export interface ApiState {
   fileSystems: Record<string, FileSystemRecord>;
   backups: Record<string, BackupRecord>;
   tokens: Record<string, TokenRecord>;
+  /** Data repository associations and tasks (absent in state written before they existed). */
+  repositories?: RepositoryState;
 }

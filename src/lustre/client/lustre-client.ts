@@ -21,6 +21,7 @@ import {
   type SetAttrChanges,
   type StatFs,
 } from '../types.ts';
+import { whileRestoring } from './hsm-wait.ts';
 import { InodeCache } from './inode-cache.ts';
 import { waitForLock } from './lock-wait.ts';
 import { MdsSession } from './mds-session.ts';
@@ -157,6 +158,11 @@ export class LustreClient implements FileSystemClient {
     this.#log = logger('lustre-client', { fsname: parts.config.fsname });
   }
 
+  /** The MDS session, for calls outside the FileSystemClient port (lfs hsm_*, the HSM agent). */
+  get mds(): MdsSession {
+    return this.#mds;
+  }
+
   /** Delivers an MDS invalidation: forgets cached sizes, then tells the listeners. */
   deliverInvalidate(event: InvalidateEvent): void {
     if (event.kind === 'inode') this.#inodes.invalidate(event.ino);
@@ -197,7 +203,10 @@ export class LustreClient implements FileSystemClient {
     const { fh, ...rest } = changes;
     const wire: SetAttrChanges =
       fh === undefined ? rest : { ...rest, fh: this.#files.file({ fh, ino, flags: 0 }).mdsHandle };
-    const attr = await this.#mds.mutate('setattr', { cred, ino, changes: wire }, signal);
+    const attr = await whileRestoring(
+      () => this.#mds.mutate('setattr', { cred, ino, changes: wire }, signal),
+      signal,
+    );
     if (changes.size !== undefined) {
       await this.#files.truncateObjects(ino, changes.size, signal);
       await this.#mds.call('punched', { ino, size: changes.size }, signal);
@@ -304,7 +313,7 @@ export class LustreClient implements FileSystemClient {
   // --- open files and data ------------------------------------------------------------------------
 
   async open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle> {
-    const r = await this.#mds.mutate('open', { cred, ino, flags }, signal);
+    const r = await whileRestoring(() => this.#mds.mutate('open', { cred, ino, flags }, signal), signal);
     if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
     return await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);

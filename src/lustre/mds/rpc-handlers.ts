@@ -7,6 +7,7 @@ import { ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
+import { hsmBeforeOpen, hsmImpls, hsmOnOpen, hsmOnResize } from './hsm-handlers.ts';
 import {
   checkNotEvicted,
   enqueueLock,
@@ -67,6 +68,7 @@ function ident(a: Args, key: string): string {
 }
 
 const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
+  ...hsmImpls,
   lookup: (a, c) => c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a))),
   getattr: (a, c) => c.mdt.read(() => withSizeOnOsts(c.mdt.store.db, c.mdt.ns.getattr(ino(a)), c.client)),
   getLayout: (a, c) => {
@@ -100,9 +102,14 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       return r.layout ? { ...r, layout: withStale(c.mdt.store.db, i, r.layout) ?? r.layout } : r;
     });
   },
-  setattr: (a, c) => {
+  setattr: async (a, c) => {
     const [i, ch] = [ino(a), changes(a)];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.setattr(op, i, ch));
+    if (ch.size !== undefined && ch.size > 0) await hsmBeforeOpen(c, i, 0);
+    return c.mdt.mutate(c, xid(a), cred(a), (op) => {
+      const attr = c.mdt.ns.setattr(op, i, ch);
+      if (ch.size !== undefined) hsmOnResize(c, i, ch.size);
+      return attr;
+    });
   },
   create: (a, c) => {
     const [p, n, mode, excl, open, flags] = [
@@ -155,10 +162,15 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [p, n, t] = [ino(a, 'parent'), name(a), str(a, 'target', 16_384)];
     return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.symlink(op, p, n, t));
   },
-  open: (a, c) => {
+  open: async (a, c) => {
     const [i, flags] = [ino(a), int(a, 'flags')];
+    await hsmBeforeOpen(c, i, flags);
     return c.mdt
-      .mutate(c, xid(a), cred(a), (op) => openInode(c.mdt.ns, op, i, flags))
+      .mutate(c, xid(a), cred(a), (op) => {
+        const r = openInode(c.mdt.ns, op, i, flags);
+        hsmOnOpen(c, i, flags);
+        return r;
+      })
       .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, i, r.layout), ...openGrant(c, i) }));
   },
   release: (a, c) => {

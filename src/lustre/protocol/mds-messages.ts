@@ -19,8 +19,9 @@ import type {
   QuotaLimits,
   SetAttrChanges,
 } from '../types.ts';
+import type { HsmMethods } from './hsm-messages.ts';
 
-export interface MdsMethods {
+export interface MdsMethods extends HsmMethods {
   /**
    * First call on a connection (any other call before it fails with ENOTCONN). Re-attaching with
    * the same clientId within `graceMs` keeps its open handles; its locks are kept only within a

@@ -289,7 +289,7 @@ const RULES: [string, CreateFileSystemCommandInput, Parameters<typeof rejectsWit
     BadRequest,
   ],
   [
-    'S3 data repository links are not emulated yet',
+    'ImportPath is UnsupportedOperation when the emulator has no S3 configured',
     req({ ImportPath: 's3://bucket/prefix' }),
     UnsupportedOperation,
   ],

@@ -76,6 +76,7 @@ export async function createFileSystem(ctx: ApiContext, body: Body): Promise<unk
     lustre,
     region: ctx.region,
     accountId: ctx.accountId,
+    linkable: ctx.repositories !== undefined,
   });
   const { response, fresh } = withToken(
     ctx,

@@ -62,6 +62,18 @@ function lustreConfiguration(ctx: ApiContext, id: string, n: NewFileSystem): Lus
   if (md?.Mode)
     c.MetadataConfiguration = { Mode: md.Mode, Iops: md.Iops ?? automaticIops(n.StorageCapacity) };
   if (l.EfaEnabled !== undefined) c.EfaEnabled = l.EfaEnabled;
+  if (l.ImportPath !== undefined) {
+    // FSx's default ExportPath: a timestamped prefix in the import bucket.
+    const stamp = new Date(ctx.now()).toISOString().replace(/[-:]|\.\d+/g, '');
+    const bucket = /^s3:\/\/[^/]+/.exec(l.ImportPath)?.[0] ?? l.ImportPath;
+    c.DataRepositoryConfiguration = {
+      Lifecycle: 'CREATING',
+      ImportPath: l.ImportPath,
+      ExportPath: l.ExportPath ?? `${bucket}/FSxLustre${stamp}`,
+      ImportedFileChunkSize: l.ImportedFileChunkSize ?? 1024,
+      AutoImportPolicy: l.AutoImportPolicy ?? 'NONE',
+    };
+  }
   return c;
 }
 

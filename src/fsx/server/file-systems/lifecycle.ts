@@ -117,6 +117,8 @@ export class JobRunner implements Jobs {
       case 'create':
         await this.#ensureTargets(rec);
         rec.fs.Lifecycle = 'AVAILABLE';
+        if (rec.fs.LustreConfiguration.DataRepositoryConfiguration)
+          this.#c.repositoryJobs.linkLegacy(rec.fs.FileSystemId);
         return;
       case 'restore':
         return await this.#restore(rec, job);
@@ -240,6 +242,7 @@ export class JobRunner implements Jobs {
       await backups?.delete(id);
     }
     delete store.state.fileSystems[rec.fs.FileSystemId];
+    this.#c.repositoryJobs.forgetFileSystem(fsname);
   }
 
   async #runBackup(id: string): Promise<void> {

@@ -1,6 +1,7 @@
 // FSx for Lustre's rules for a file system's settings: capacity steps, throughput tiers, combinations that are required or forbidden.
 import { badRequest, incompatibleParameter, invalidThroughput, unsupported } from '../http/api-error.ts';
 import type { DeploymentType, FileSystem, StorageType } from '../model.ts';
+import { parseS3Path } from '../repository-rules.ts';
 import type {
   LogConfigInput,
   LustreCreateInput,
@@ -133,7 +134,7 @@ function checkBackupSettings(
     throw badRequest(`Automatic backups are not supported for the ${d} deployment type.`);
 }
 
-function checkDataRepository(d: DeploymentType, c: LustreCreateInput): void {
+function checkDataRepository(d: DeploymentType, c: LustreCreateInput, linkable: boolean): void {
   const linked =
     c.ImportPath !== undefined || c.ExportPath !== undefined || c.ImportedFileChunkSize !== undefined;
   if (d === 'PERSISTENT_2' && (linked || (c.AutoImportPolicy && c.AutoImportPolicy !== 'NONE')))
@@ -144,10 +145,15 @@ function checkDataRepository(d: DeploymentType, c: LustreCreateInput): void {
     throw badRequest('ExportPath requires ImportPath.');
   if (c.AutoImportPolicy && c.AutoImportPolicy !== 'NONE' && c.ImportPath === undefined)
     throw badRequest('AutoImportPolicy requires ImportPath.');
-  if (linked)
+  if (!linked) return;
+  if (!linkable)
     throw unsupported(
-      'Linking an S3 data repository (ImportPath, ExportPath) is not yet supported by the Nacre FSx emulator.',
+      'This Nacre FSx emulator has no S3 data repository configured (ImportPath, ExportPath); start it with --s3-endpoint.',
     );
+  if (c.ImportPath === undefined) return;
+  const imp = parseS3Path(c.ImportPath, 'ImportPath');
+  if (c.ExportPath !== undefined && parseS3Path(c.ExportPath, 'ExportPath').bucket !== imp.bucket)
+    throw badRequest('The ExportPath must be in the same S3 bucket as the ImportPath.');
 }
 
 export interface CreateSettings {
@@ -158,6 +164,8 @@ export interface CreateSettings {
   lustre: LustreCreateInput;
   region: string;
   accountId: string;
+  /** Whether the emulator can link S3 (legacy ImportPath/ExportPath); otherwise they are UnsupportedOperation. */
+  linkable?: boolean;
 }
 
 /** Every rule of a new Lustre file system's settings. Returns the deployment type and Lustre version to use. */
@@ -194,7 +202,7 @@ export function checkCreate(s: CreateSettings): { deployment: DeploymentType; ve
     throw badRequest('EfaEnabled requires the PERSISTENT_2 deployment type with a MetadataConfiguration.');
   checkLog(c.LogConfiguration, s.region, s.accountId);
   checkRootSquash(c.RootSquashConfiguration);
-  checkDataRepository(d, c);
+  checkDataRepository(d, c, s.linkable ?? false);
   return { deployment: d, version: checkVersion(d, s.FileSystemTypeVersion, c.MetadataConfiguration) };
 }
 

@@ -136,7 +136,7 @@ test('an operation the emulator does not know is UnsupportedOperation, not a cra
   await rejectsWith(client.send(new DescribeFileSystemsCommand({})), UnsupportedOperation, /LaunchRocket/);
 });
 
-test('data repository operations are UnsupportedOperation saying they come later', async () => {
+test('without an S3 data repository configured, associations are UnsupportedOperation saying how to configure one', async () => {
   await rejectsWith(
     h.fsx.send(
       new CreateDataRepositoryAssociationCommand({
@@ -145,7 +145,7 @@ test('data repository operations are UnsupportedOperation saying they come later
       }),
     ),
     UnsupportedOperation,
-    /later/,
+    /--s3-endpoint/,
   );
 });
 

@@ -12,15 +12,7 @@ const MAX_BODY = 1024 * 1024;
 export type Operation = (ctx: ApiContext, body: Record<string, unknown>) => Promise<unknown>;
 
 /** FSx operations the emulator knows but does not provide yet, with the reason given to callers. */
-const LATER: Record<string, string> = {
-  CreateDataRepositoryAssociation: 'data repository associations',
-  DescribeDataRepositoryAssociations: 'data repository associations',
-  UpdateDataRepositoryAssociation: 'data repository associations',
-  DeleteDataRepositoryAssociation: 'data repository associations',
-  CreateDataRepositoryTask: 'data repository tasks',
-  DescribeDataRepositoryTasks: 'data repository tasks',
-  CancelDataRepositoryTask: 'data repository tasks',
-};
+const LATER: Record<string, string> = {};
 
 export interface HttpOptions {
   ctx: ApiContext;

@@ -1,0 +1,194 @@
+// Benchmark (not a test) of the S3 data repository against one MinIO in one run: cold reads of released files vs direct parallel
+// ranged GETs of the same objects, and export vs direct multipart PUTs of the same data. Prints MiB/s, files/s and ratios (medians).
+// Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3]
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { startMinio } from '../e2e/harness/minio-server.ts';
+import { connectLustre, type LustreClient } from '../src/lustre/client/lustre-client.ts';
+import { exportPath } from '../src/lustre/hsm/exporter.ts';
+import { importPrefix, type RepositoryLink } from '../src/lustre/hsm/importer.ts';
+import { runRestorer } from '../src/lustre/hsm/restorer.ts';
+import { ensureDir, pool } from '../src/lustre/hsm/tree.ts';
+import { ROOT_CREDENTIALS } from '../src/lustre/types.ts';
+import { S3ObjectStore } from '../src/platform/s3-object-store.ts';
+import { startTestCluster } from '../test/lustre/test-cluster.ts';
+
+const { values } = parseArgs({
+  options: {
+    'large-mib': { type: 'string', default: '256' },
+    'large-files': { type: 'string', default: '4' },
+    'small-files': { type: 'string', default: '1000' },
+    'small-kib': { type: 'string', default: '4' },
+    reps: { type: 'string', default: '3' },
+  },
+});
+const MiB = 1024 * 1024;
+const largeBytes = Number(values['large-mib']) * MiB;
+const largeFiles = Number(values['large-files']);
+const smallFiles = Number(values['small-files']);
+const smallBytes = Number(values['small-kib']) * 1024;
+const reps = Number(values.reps);
+const PART = 16 * MiB;
+const RANGE = 8 * MiB;
+const signal = AbortSignal.timeout(60 * 60_000);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+async function timed(fn: () => Promise<void>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+const minio = await startMinio();
+const cluster = await startTestCluster({ ossCount: 4, ostCapacityBytes: 8 * 1024 * MiB });
+const creds = { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey };
+const admin = new S3Client({
+  endpoint: minio.endpoint,
+  region: minio.region,
+  forcePathStyle: true,
+  credentials: creds,
+});
+await admin.send(new CreateBucketCommand({ Bucket: 'bench' }));
+admin.destroy();
+const store = new S3ObjectStore({ endpoint: minio.endpoint, region: minio.region, credentials: creds });
+const connect = () =>
+  connectLustre({ mgsAddress: cluster.mgsAddress, fsname: cluster.fsname, host: 'bench', signal });
+const agent = await connect();
+await agent.mds.call('hsmAgentPoll', { timeoutMs: 0 }, signal);
+const stopAgent = new AbortController();
+const restorer = runRestorer(agent, store, { files: 4, concurrency: 8, partBytes: RANGE }, stopAgent.signal);
+const user = await connect();
+
+const large = Array.from({ length: largeFiles }, () => randomBytes(largeBytes));
+const small = Array.from({ length: smallFiles }, () => randomBytes(smallBytes));
+
+async function writeFile(c: LustreClient, dir: number, name: string, data: Buffer): Promise<void> {
+  const { handle } = await c.create(ROOT_CREDENTIALS, dir, name, 0o100644, 0o1, signal);
+  for (let off = 0; off < data.length; off += 4 * MiB)
+    await c.write(handle, off, data.subarray(off, off + 4 * MiB), signal);
+  await c.release(handle, signal);
+}
+
+async function readAll(c: LustreClient, path: string, size: number): Promise<void> {
+  const attr = await c.resolvePath(path, signal);
+  const h = await c.open(ROOT_CREDENTIALS, attr.ino, 0, signal);
+  const offsets = Array.from({ length: Math.ceil(size / RANGE) }, (_, i) => i * RANGE);
+  await pool(offsets, 8, async (off) => {
+    await c.read(h, off, RANGE, signal);
+  });
+  await c.release(h, signal);
+}
+
+const link = (prefix: string, fsPath: string): RepositoryLink => ({
+  bucket: 'bench',
+  prefix,
+  fsPath,
+  chunkBytes: 1024 * MiB,
+});
+const rows: Record<string, { base: number[]; nacre: number[] }> = {
+  'cold read, large files': { base: [], nacre: [] },
+  'export, large files': { base: [], nacre: [] },
+  'export, small files': { base: [], nacre: [] },
+};
+
+for (let rep = 0; rep < reps; rep++) {
+  // Direct multipart PUTs of the large files, then direct PUTs of the small ones: the baselines.
+  rows['export, large files']!.base.push(
+    await timed(() =>
+      pool(large.keys(), 4, async (i) => {
+        await store.putMultipart(
+          'bench',
+          `direct${rep}/large/${i}`,
+          largeBytes,
+          async (o, l) => large[i]!.subarray(o, o + l),
+          {},
+          { partSize: PART, concurrency: 4 },
+          signal,
+        );
+      }),
+    ),
+  );
+  rows['export, small files']!.base.push(
+    await timed(() =>
+      pool(
+        small.keys(),
+        16,
+        async (i) => void (await store.put('bench', `direct${rep}/small/${i}`, small[i]!, {}, signal)),
+      ),
+    ),
+  );
+  // The same data written into the file system (not timed), then exported.
+  const dir = await ensureDir(user, `/out${rep}/large`, signal);
+  for (const [i, d] of large.entries()) await writeFile(user, dir.ino, String(i), d);
+  const sdir = await ensureDir(user, `/out${rep}/small`, signal);
+  await pool(small.keys(), 16, (i) => writeFile(user, sdir.ino, String(i), small[i]!));
+  const noop = () => {};
+  rows['export, large files']!.nacre.push(
+    await timed(() =>
+      exportPath(
+        agent,
+        store,
+        link(`exported${rep}/`, `/out${rep}`),
+        `/out${rep}/large`,
+        { files: 4 },
+        noop,
+        noop,
+        signal,
+      ),
+    ),
+  );
+  rows['export, small files']!.nacre.push(
+    await timed(() =>
+      exportPath(
+        agent,
+        store,
+        link(`exported${rep}/`, `/out${rep}`),
+        `/out${rep}/small`,
+        { files: 16 },
+        noop,
+        noop,
+        signal,
+      ),
+    ),
+  );
+  // Cold reads: the direct objects imported as released files, read whole through a client; vs ranged GETs of them.
+  await importPrefix(agent, store, link(`direct${rep}/large/`, `/cold${rep}`), '', noop, noop, signal);
+  rows['cold read, large files']!.base.push(
+    await timed(() =>
+      pool(large.keys(), 4, async (i) => {
+        const offsets = Array.from({ length: Math.ceil(largeBytes / RANGE) }, (_, k) => k * RANGE);
+        await pool(
+          offsets,
+          8,
+          async (o) => void (await store.getRange('bench', `direct${rep}/large/${i}`, o, RANGE, signal)),
+        );
+      }),
+    ),
+  );
+  rows['cold read, large files']!.nacre.push(
+    await timed(() => pool(large.keys(), 4, (i) => readAll(user, `/cold${rep}/${i}`, largeBytes))),
+  );
+}
+
+const totalLarge = (largeBytes * largeFiles) / MiB;
+console.log(
+  `S3 data repository vs direct S3, MinIO on loopback, ${reps} reps (medians); large: ${largeFiles} × ${largeBytes / MiB} MiB, small: ${smallFiles} × ${smallBytes / 1024} KiB`,
+);
+for (const [name, r] of Object.entries(rows)) {
+  const [b, n] = [median(r.base), median(r.nacre)];
+  const unit = name.includes('small')
+    ? (s: number) => `${(smallFiles / s).toFixed(0)} files/s`
+    : (s: number) => `${(totalLarge / s).toFixed(0)} MiB/s`;
+  console.log(
+    `${name.padEnd(24)} direct ${unit(b).padStart(12)}   nacre ${unit(n).padStart(12)}   ratio ${(b / n).toFixed(2)}`,
+  );
+}
+
+stopAgent.abort();
+await restorer;
+await user.close();
+await agent.close();
+store.close();
+await cluster.close();
+await minio.stop();

@@ -1,0 +1,150 @@
+// Automatic import through real MinIO bucket notifications: a new, a changed and a deleted object reach a mounted file system.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  CreateDataRepositoryAssociationCommand,
+  CreateFileSystemCommand,
+  DescribeDataRepositoryAssociationsCommand,
+  DescribeFileSystemsCommand,
+  FSxClient,
+} from '@aws-sdk/client-fsx';
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { type MinioServer, startMinio } from '../harness/minio-server.ts';
+import { freePorts } from '../harness/processes.ts';
+import { type FsCluster, startFsCluster } from './fs-cluster.ts';
+import { sh, shResult } from './shell.ts';
+
+const keys = { accessKeyId: 'AKIAE2EAUTOIMPORT001', secretAccessKey: 'e2e-auto-import-secret-not-for-else' };
+let minio: MinioServer;
+let s3: S3Client;
+let fs: FsCluster;
+let fsx: FSxClient;
+
+before(async () => {
+  const [port] = await freePorts(1);
+  minio = await startMinio({ webhooks: { nacre: `http://127.0.0.1:${port}/` } });
+  s3 = new S3Client({
+    endpoint: minio.endpoint,
+    region: minio.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
+  });
+  await s3.send(new CreateBucketCommand({ Bucket: 'auto' }));
+  fs = await startFsCluster({ fsname: 'base' });
+  const api = await fs.startServer(
+    'api',
+    [
+      '--role',
+      'api',
+      '--mgs',
+      fs.mgs.address,
+      '--s3-endpoint',
+      minio.endpoint,
+      '--s3-events-listen',
+      `127.0.0.1:${port}`,
+      '--s3-notification-arn',
+      'arn:minio:sqs::nacre:webhook',
+      // No listing fallback: what arrives, arrives through the notifications.
+      '--s3-listing-interval',
+      '0',
+    ],
+    {
+      ...process.env,
+      NACRE_FSX_ACCESS_KEY_ID: keys.accessKeyId,
+      NACRE_FSX_SECRET_ACCESS_KEY: keys.secretAccessKey,
+      AWS_ACCESS_KEY_ID: minio.accessKey,
+      AWS_SECRET_ACCESS_KEY: minio.secretKey,
+      AWS_REGION: minio.region,
+    },
+  );
+  fsx = new FSxClient({
+    endpoint: `http://${api.address}`,
+    region: 'us-east-1',
+    credentials: keys,
+    maxAttempts: 1,
+  });
+});
+after(async () => {
+  fsx?.destroy();
+  s3?.destroy();
+  await fs?.stop();
+  await minio?.stop();
+});
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('a new, a changed and a deleted object reach the mount through bucket notifications', async () => {
+  const { FileSystem: created } = await fsx.send(
+    new CreateFileSystemCommand({
+      FileSystemType: 'LUSTRE',
+      StorageCapacity: 1200,
+      SubnetIds: ['subnet-0123456789abcdef0'],
+      LustreConfiguration: { DeploymentType: 'PERSISTENT_2', PerUnitStorageThroughput: 125 },
+    }),
+  );
+  const id = created!.FileSystemId!;
+  const desc = await until('AVAILABLE', async () => {
+    const f = (await fsx.send(new DescribeFileSystemsCommand({ FileSystemIds: [id] }))).FileSystems![0]!;
+    return f.Lifecycle === 'AVAILABLE' ? f : undefined;
+  });
+  const m = (
+    await fs.mount('auto', { source: `${desc.DNSName}@tcp:/${desc.LustreConfiguration!.MountName}` })
+  ).point;
+  const { Association } = await fsx.send(
+    new CreateDataRepositoryAssociationCommand({
+      FileSystemId: id,
+      FileSystemPath: '/in',
+      DataRepositoryPath: 's3://auto/feed/',
+      S3: { AutoImportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] } },
+    }),
+  );
+  await until('association AVAILABLE', async () => {
+    const a = (
+      await fsx.send(
+        new DescribeDataRepositoryAssociationsCommand({ AssociationIds: [Association!.AssociationId!] }),
+      )
+    ).Associations![0]!;
+    assert.notEqual(a.Lifecycle, 'MISCONFIGURED', a.FailureDetails?.Message);
+    return a.Lifecycle === 'AVAILABLE' ? true : undefined;
+  });
+  const put = (key: string, body: string) =>
+    s3.send(
+      new PutObjectCommand({
+        Bucket: 'auto',
+        Key: key,
+        Body: body,
+        Metadata: { 'file-owner': '1500', 'file-group': '1600', 'file-permissions': '0100600' },
+      }),
+    );
+  await put('feed/dir/new.txt', 'first version\n');
+  const content = async (p: string) => {
+    const r = await shResult(`cat ${p}`);
+    return r.code === 0 ? r.stdout : undefined;
+  };
+  assert.equal(
+    await until('the new object appears', () => content(`${m}/in/dir/new.txt`)),
+    'first version\n',
+  );
+  assert.equal(await sh(`stat -c '%u %g %a' ${m}/in/dir/new.txt`), '1500 1600 600\n');
+  await put('feed/dir/new.txt', 'second, longer version\n');
+  await until('the changed object is seen', async () =>
+    (await content(`${m}/in/dir/new.txt`)) === 'second, longer version\n' ? true : undefined,
+  );
+  await s3.send(new DeleteObjectCommand({ Bucket: 'auto', Key: 'feed/dir/new.txt' }));
+  await until('the deleted object goes', async () =>
+    (await shResult(`test -e ${m}/in/dir/new.txt`)).code !== 0 ? true : undefined,
+  );
+  assert.equal(
+    (await shResult(`test -d ${m}/in/dir`)).code,
+    0,
+    'its directory stays (S3 has no directories to delete)',
+  );
+});

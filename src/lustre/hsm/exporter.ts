@@ -1,0 +1,159 @@
+// Export: new and changed files, directories and symlinks of an association written to S3 with their POSIX metadata; files become archived.
+import type { ObjectStore } from '../../platform/object-store.ts';
+import type { LustreClient } from '../client/lustre-client.ts';
+import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../protocol/hsm-messages.ts';
+import { ROOT_CREDENTIALS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../types.ts';
+import { type FileOutcome, keyOfPath, type RepositoryLink } from './importer.ts';
+import { formatLocation, formatPosixMetadata, parseLocation } from './posix-metadata.ts';
+import { errorCode } from './report-codes.ts';
+import { lookupPath, pool, type WalkEntry, walk } from './tree.ts';
+
+export interface ExportOptions {
+  /** Files larger than this go up in parts (default 16 MiB, also the part size). */
+  multipartBytes?: number;
+  /** Parts in flight per file (default 4). */
+  partConcurrency?: number;
+  /** Files exported at once (default 8). */
+  files?: number;
+}
+
+/**
+ * Exports one entry. A regular file already archived and not dirty is skipped (returns false); a
+ * released one too (its content is in S3 already). The dirty flag is cleared only if the file did
+ * not change while it was uploaded, so a write during an export is exported next time.
+ */
+export async function exportEntry(
+  c: LustreClient,
+  store: ObjectStore,
+  link: RepositoryLink,
+  e: WalkEntry,
+  opts: ExportOptions,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const type = e.attr.mode & S_IFMT;
+  const meta = formatPosixMetadata(e.attr);
+  if (type === S_IFDIR) {
+    await store.put(link.bucket, keyOfPath(link, e.path, true), Buffer.alloc(0), meta, signal);
+    return true;
+  }
+  if (type === S_IFLNK) {
+    const target = await c.readlink(e.attr.ino, signal);
+    await store.put(link.bucket, keyOfPath(link, e.path), Buffer.from(target), meta, signal);
+    return true;
+  }
+  if (type !== S_IFREG) return false;
+  const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
+  if (st.flags & HS_RELEASED) return false;
+  const key = keyOfPath(link, e.path);
+  const current = parseLocation(st.location);
+  if (
+    st.flags & HS_ARCHIVED &&
+    !(st.flags & HS_DIRTY) &&
+    current?.key === key &&
+    current.bucket === link.bucket
+  )
+    return false;
+  const before = await c.getattr(e.attr.ino, signal);
+  const handle = await c.open(ROOT_CREDENTIALS, e.attr.ino, 0, signal);
+  let etag: string;
+  try {
+    const size = before.size;
+    const partBytes = opts.multipartBytes ?? 16 * 1024 * 1024;
+    const read = (offset: number, length: number, s: AbortSignal) => c.read(handle, offset, length, s);
+    etag =
+      size <= partBytes
+        ? await store.put(link.bucket, key, await read(0, size, signal), meta, signal)
+        : await store.putMultipart(
+            link.bucket,
+            key,
+            size,
+            read,
+            meta,
+            { partSize: partBytes, concurrency: opts.partConcurrency ?? 4 },
+            signal,
+          );
+  } finally {
+    await c.release(handle, signal);
+  }
+  const after = await c.getattr(e.attr.ino, signal);
+  const unchanged = after.mtimeMs === before.mtimeMs && after.size === before.size;
+  await c.mds.mutate(
+    'hsmSet',
+    {
+      cred: ROOT_CREDENTIALS,
+      ino: e.attr.ino,
+      set: HS_ARCHIVED,
+      clear: unchanged ? HS_DIRTY : 0,
+      archiveId: 1,
+      location: formatLocation({ bucket: link.bucket, key, etag }),
+    },
+    signal,
+  );
+  return true;
+}
+
+/** Exports everything under `path` (a file or directory inside the association), reporting each file exported or failed. */
+export async function exportPath(
+  c: LustreClient,
+  store: ObjectStore,
+  link: RepositoryLink,
+  path: string,
+  opts: ExportOptions,
+  found: (n: number) => void,
+  done: (o: FileOutcome) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const root = await lookupPath(c, path, signal);
+  if (!root) throw new Error(`${path} does not exist in the file system`);
+  const top: WalkEntry = { path, attr: root };
+  async function* entries(): AsyncIterable<WalkEntry> {
+    if ((root!.mode & S_IFMT) !== S_IFDIR) yield top;
+    else {
+      if (path !== link.fsPath) yield top;
+      yield* walk(c, top, signal);
+    }
+  }
+  await pool(entries(), opts.files ?? 8, async (e) => {
+    try {
+      if (await exportEntry(c, store, link, e, opts, signal)) {
+        found(1);
+        done({ path: e.path.slice(1), ok: true });
+      }
+    } catch (err) {
+      if (signal.aborted) throw err;
+      found(1);
+      done({ path: e.path.slice(1), ok: false, errorCode: errorCode(err) });
+    }
+  });
+}
+
+/**
+ * Automatic export (AutoExportPolicy NEW / CHANGED): exports the files under the association that
+ * are new (never archived) or changed (dirty) and closed — a file still open is exported after its
+ * last close, by a later pass. Returns how many entries were exported.
+ */
+export async function autoExportPass(
+  c: LustreClient,
+  store: ObjectStore,
+  link: RepositoryLink,
+  events: readonly string[],
+  signal: AbortSignal,
+): Promise<number> {
+  const root = await lookupPath(c, link.fsPath, signal);
+  if (!root) return 0;
+  let exported = 0;
+  await pool(walk(c, { path: link.fsPath, attr: root }, signal), 8, async (e) => {
+    const type = e.attr.mode & S_IFMT;
+    if (type !== S_IFREG && type !== S_IFLNK) return;
+    if (type === S_IFLNK) {
+      if (!events.includes('NEW') || (await store.head(link.bucket, keyOfPath(link, e.path), signal))) return;
+    } else {
+      const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
+      if (st.open || st.flags & HS_RELEASED) return;
+      const isNew = !(st.flags & HS_ARCHIVED);
+      if (isNew ? !events.includes('NEW') : !(st.flags & HS_DIRTY) || !events.includes('CHANGED')) return;
+    }
+    if (await exportEntry(c, store, link, e, {}, signal)) exported++;
+  });
+  return exported;
+}

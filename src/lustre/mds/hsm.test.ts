@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ALICE, BOB, fourOsts, ROOT } from '../../../test/lustre/mds-fixtures.ts';
+import { RpcClient } from '../protocol/rpc-client.ts';
+import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_NORELEASE, HS_RELEASED } from './hsm.ts';
+import { type MdsServer, startMds } from './mdt-server.ts';
+
+let dir: string;
+let server: MdsServer;
+let user: RpcClient;
+let agent: RpcClient;
+const destroyed: string[] = [];
+let xid = 1;
+
+/** The result of one call. */
+async function rpc(c: RpcClient, method: string, args: unknown): Promise<unknown> {
+  return (await c.call(method, args)).result;
+}
+
+async function connect(id: string): Promise<RpcClient> {
+  const c = new RpcClient({ address: server.address, timeoutMs: 30_000 });
+  await c.call('connect', { clientId: id, host: 'h' });
+  return c;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nacre-mds-hsm-'));
+  server = await startMds({
+    dataDir: dir,
+    listen: { host: '127.0.0.1', port: 0 },
+    fsname: 'fs',
+    osts: async () => fourOsts(),
+    destroyObjects: async (o) => {
+      destroyed.push(...o.objects);
+    },
+  });
+  user = await connect('user');
+  agent = await connect('agent');
+});
+after(async () => {
+  user.close();
+  agent.close();
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(name: string): Promise<number> {
+  const r = (await rpc(user, 'create', {
+    xid: xid++,
+    cred: ROOT,
+    parent: 1,
+    name,
+    mode: 0o100644,
+    exclusive: true,
+    open: false,
+    flags: 0,
+  })) as {
+    attr: { ino: number };
+  };
+  await rpc(user, 'setattr', {
+    xid: xid++,
+    cred: ROOT,
+    ino: r.attr.ino,
+    changes: { size: 5000, uid: ALICE.uid, gid: ALICE.gid },
+  });
+  return r.attr.ino;
+}
+
+const state = async (ino: number) =>
+  (await rpc(user, 'hsmState', { ino })) as { flags: number; location: string | null };
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'OK',
+    (e: { code?: string }) => e.code,
+  );
+
+test('hsm flags: only root archives, the owner sets norelease, released is never set by hand', async () => {
+  const ino = await file('flags');
+  assert.deepEqual(await state(ino), { flags: 0, archiveId: 0, location: null, open: false });
+  assert.equal(
+    await code(rpc(user, 'hsmSet', { xid: xid++, cred: ALICE, ino, set: HS_ARCHIVED, clear: 0 })),
+    'EPERM',
+  );
+  assert.equal(
+    await code(rpc(user, 'hsmSet', { xid: xid++, cred: BOB, ino, set: HS_NORELEASE, clear: 0 })),
+    'EPERM',
+  );
+  assert.equal(
+    await code(rpc(user, 'hsmSet', { xid: xid++, cred: ROOT, ino, set: HS_RELEASED, clear: 0 })),
+    'EINVAL',
+  );
+  assert.equal(
+    await code(rpc(user, 'hsmSet', { xid: xid++, cred: ROOT, ino, set: 0x100, clear: 0 })),
+    'EINVAL',
+  );
+  const s = (await rpc(user, 'hsmSet', {
+    xid: xid++,
+    cred: ROOT,
+    ino,
+    set: HS_ARCHIVED,
+    clear: 0,
+    archiveId: 1,
+    location: 's3://b/k',
+  })) as {
+    flags: number;
+  };
+  assert.equal(s.flags, HS_EXISTS | HS_ARCHIVED, 'archived implies exists');
+  assert.equal((await state(ino)).location, 's3://b/k');
+});
+
+test('release frees the objects, keeps size and layout; a dirty, unarchived or open file is not released', async () => {
+  const ino = await file('rel');
+  assert.equal(await code(rpc(user, 'hsmRelease', { xid: xid++, cred: ROOT, ino })), 'EPERM', 'not archived');
+  await rpc(user, 'hsmSet', {
+    xid: xid++,
+    cred: ROOT,
+    ino,
+    set: HS_ARCHIVED,
+    clear: 0,
+    location: 's3://b/rel',
+  });
+  const h = (await rpc(user, 'open', { xid: xid++, cred: ALICE, ino, flags: 0 })) as { handle: number };
+  assert.equal(await code(rpc(user, 'hsmRelease', { xid: xid++, cred: ALICE, ino })), 'EBUSY', 'open');
+  await rpc(user, 'release', { xid: xid++, handle: h.handle });
+  const before = (await rpc(user, 'getstripe', { ino })) as { layout: unknown };
+  const r = (await rpc(user, 'hsmRelease', { xid: xid++, cred: ALICE, ino })) as { flags: number };
+  assert.equal(r.flags, HS_EXISTS | HS_ARCHIVED | HS_RELEASED);
+  const attr = (await rpc(user, 'getattr', { ino })) as { size: number; blocks: number };
+  assert.equal(attr.size, 5000);
+  assert.equal(attr.blocks, 0);
+  assert.deepEqual(await rpc(user, 'getstripe', { ino }), before);
+  const deadline = Date.now() + 10_000;
+  while (!destroyed.some((o) => o.startsWith(`${ino}.`)) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+  assert.ok(
+    destroyed.some((o) => o.startsWith(`${ino}.`)),
+    `objects of ${ino} destroyed: ${destroyed.join(' ')}`,
+  );
+
+  const dirty = await file('dirty');
+  await rpc(user, 'hsmSet', { xid: xid++, cred: ROOT, ino: dirty, set: HS_ARCHIVED, clear: 0 });
+  const w = (await rpc(user, 'open', { xid: xid++, cred: ALICE, ino: dirty, flags: 1 })) as {
+    handle: number;
+  };
+  await rpc(user, 'release', { xid: xid++, handle: w.handle });
+  assert.equal((await state(dirty)).flags, HS_EXISTS | HS_ARCHIVED | HS_DIRTY, 'opened for writing: dirty');
+  assert.equal(await code(rpc(user, 'hsmRelease', { xid: xid++, cred: ROOT, ino: dirty })), 'EPERM');
+});
+
+test('opening a released file waits for one restore by the agent; concurrent openers share it; a failure is EIO', async () => {
+  const ino = await file('lazy');
+  await rpc(user, 'hsmSet', {
+    xid: xid++,
+    cred: ROOT,
+    ino,
+    set: HS_ARCHIVED,
+    clear: 0,
+    location: 's3://b/lazy',
+  });
+  await rpc(user, 'hsmRelease', { xid: xid++, cred: ROOT, ino });
+  await rpc(agent, 'hsmAgentPoll', { timeoutMs: 0 });
+  const opens = [1, 2, 3].map(
+    () => rpc(user, 'open', { xid: xid++, cred: ALICE, ino, flags: 0 }) as Promise<{ handle: number }>,
+  );
+  const req = (await rpc(agent, 'hsmAgentPoll', { timeoutMs: 10_000 })) as { ino: number; location: string };
+  assert.deepEqual([req.ino, req.location], [ino, 's3://b/lazy']);
+  assert.equal(await rpc(agent, 'hsmAgentPoll', { timeoutMs: 100 }), null, 'one restore for three openers');
+  let opened = false;
+  void Promise.all(opens).then(() => {
+    opened = true;
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(opened, false, 'openers wait while the restore runs');
+  const done = (await rpc(agent, 'hsmRestoreDone', {
+    xid: xid++,
+    ino,
+    error: null,
+    mtimeMs: 1_600_000_000_000,
+  })) as { flags: number };
+  assert.equal(done.flags, HS_EXISTS | HS_ARCHIVED);
+  for (const h of await Promise.all(opens)) await rpc(user, 'release', { xid: xid++, handle: h.handle });
+  assert.equal(((await rpc(user, 'getattr', { ino })) as { mtimeMs: number }).mtimeMs, 1_600_000_000_000);
+
+  await rpc(user, 'hsmRelease', { xid: xid++, cred: ROOT, ino });
+  const failing = code(rpc(user, 'open', { xid: xid++, cred: ALICE, ino, flags: 0 }));
+  const again = (await rpc(agent, 'hsmAgentPoll', { timeoutMs: 10_000 })) as { ino: number };
+  await rpc(agent, 'hsmRestoreDone', { xid: xid++, ino: again.ino, error: 'S3 unavailable', mtimeMs: null });
+  assert.equal(await failing, 'EIO');
+  assert.equal((await state(ino)).flags & HS_RELEASED, HS_RELEASED, 'still released after a failed restore');
+  assert.equal(
+    await code(rpc(user, 'hsmRestoreDone', { xid: xid++, ino, error: null, mtimeMs: null })),
+    'EPERM',
+    'not an agent',
+  );
+});
+
+test('truncating a released file to zero needs no restore and leaves it dirty, not released', async () => {
+  const ino = await file('trunc');
+  await rpc(user, 'hsmSet', { xid: xid++, cred: ROOT, ino, set: HS_ARCHIVED, clear: 0 });
+  await rpc(user, 'hsmRelease', { xid: xid++, cred: ROOT, ino });
+  const h = (await rpc(user, 'open', { xid: xid++, cred: ALICE, ino, flags: 0o1001 })) as { handle: number };
+  await rpc(user, 'release', { xid: xid++, handle: h.handle });
+  assert.equal((await state(ino)).flags, HS_EXISTS | HS_ARCHIVED | HS_DIRTY);
+});
+
+test('a newer archived version replaces a closed file in one step; never an open one', async () => {
+  const ino = await file('replaced');
+  const replacement = {
+    size: 777,
+    mode: 0o600,
+    uid: 7,
+    gid: 8,
+    atimeMs: 1000,
+    mtimeMs: 2000,
+    location: 's3://b/new',
+    archiveId: 1,
+  };
+  const h = (await rpc(user, 'open', { xid: xid++, cred: ALICE, ino, flags: 0 })) as { handle: number };
+  assert.equal(await code(rpc(user, 'hsmReplace', { xid: xid++, cred: ROOT, ino, replacement })), 'EBUSY');
+  assert.equal(await code(rpc(user, 'hsmReplace', { xid: xid++, cred: ALICE, ino, replacement })), 'EPERM');
+  await rpc(user, 'release', { xid: xid++, handle: h.handle });
+  const s = (await rpc(user, 'hsmReplace', { xid: xid++, cred: ROOT, ino, replacement })) as {
+    flags: number;
+  };
+  assert.equal(s.flags, HS_EXISTS | HS_ARCHIVED | HS_RELEASED);
+  const attr = (await rpc(user, 'getattr', { ino })) as {
+    size: number;
+    mode: number;
+    uid: number;
+    gid: number;
+    mtimeMs: number;
+  };
+  assert.deepEqual(
+    [attr.size, attr.mode & 0o7777, attr.uid, attr.gid, attr.mtimeMs],
+    [777, 0o600, 7, 8, 2000],
+  );
+  assert.equal((await state(ino)).location, 's3://b/new');
+});

@@ -1,0 +1,77 @@
+// The MDS's HSM messages: file HSM state, archive replacements, restore requests, and the RPCs of lfs hsm_* and the HSM agent.
+import type { Credentials } from '../types.ts';
+
+/** Lustre's HSM flags (lustre_user.h, enum hsm_states). */
+export const HS_NONE = 0;
+export const HS_EXISTS = 0x1;
+export const HS_DIRTY = 0x2;
+export const HS_RELEASED = 0x4;
+export const HS_ARCHIVED = 0x8;
+export const HS_NORELEASE = 0x10;
+export const HS_NOARCHIVE = 0x20;
+export const HS_LOST = 0x40;
+/** Flags a user may set or clear with hsm_set (the others are the HSM agent's, as root). */
+export const HS_USER_MASK = HS_NORELEASE | HS_NOARCHIVE;
+export const HS_ALL = 0x7f;
+
+export interface HsmMethods {
+  /** A file's HSM flags (Lustre's values), archive id and archive location, and whether any client has it open. */
+  hsmState: { args: { ino: number }; result: HsmState & { open: boolean } };
+  /** lfs hsm_set / hsm_clear; see hsm.ts for who may change what. */
+  hsmSet: {
+    args: {
+      xid: number;
+      cred: Credentials;
+      ino: number;
+      set: number;
+      clear: number;
+      archiveId?: number;
+      location?: string | null;
+    };
+    result: HsmState;
+  };
+  /** lfs hsm_release: frees the OST objects of an archived, clean, closed file. */
+  hsmRelease: { args: { xid: number; cred: Credentials; ino: number }; result: HsmState };
+  /** The HSM agent swaps in a newer archived version (see hsmReplace in hsm.ts). */
+  hsmReplace: {
+    args: { xid: number; cred: Credentials; ino: number; replacement: HsmReplacement };
+    result: HsmState;
+  };
+  /** lfs hsm_restore: resolves when the file's content is back (EIO if the agent failed). */
+  hsmRestore: { args: { ino: number }; result: HsmState };
+  /** An HSM agent waits up to `timeoutMs` for a restore to do; null when there was none. */
+  hsmAgentPoll: { args: { timeoutMs: number }; result: RestoreRequest | null };
+  /**
+   * The agent ends a restore: with `error` null the content is on the OSTs (RELEASED is cleared and
+   * mtime set back to `mtimeMs`); otherwise the file stays released and the openers get EIO.
+   */
+  hsmRestoreDone: {
+    args: { xid: number; ino: number; error: string | null; mtimeMs: number | null };
+    result: HsmState;
+  };
+}
+
+export interface HsmState {
+  flags: number;
+  archiveId: number;
+  /** Where the archived copy is (the agent's own reference, e.g. "s3://bucket/key"), or null. */
+  location: string | null;
+}
+
+export interface HsmReplacement {
+  size: number;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  atimeMs: number;
+  mtimeMs: number;
+  location: string;
+  archiveId: number;
+}
+
+export interface RestoreRequest {
+  ino: number;
+  /** The archive location the agent recorded at import or archive time. */
+  location: string | null;
+  archiveId: number;
+}

@@ -1,0 +1,337 @@
+// ObjectStore over @aws-sdk/client-s3: path-style addressing for MinIO, a deadline on every call, SDK errors translated once here.
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutBucketNotificationConfigurationCommand,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import {
+  type MultipartOptions,
+  type NotificationEvent,
+  type ObjectHead,
+  type ObjectStore,
+  ObjectStoreError,
+  type ObjectSummary,
+  type PartReader,
+} from './object-store.ts';
+
+/** The slice of the SDK this adapter uses (a seam for tests). */
+export type S3Api = Pick<S3Client, 'send' | 'destroy'>;
+
+export interface S3ObjectStoreOptions {
+  /** e.g. "http://127.0.0.1:9000"; undefined: AWS S3 itself. */
+  endpoint?: string;
+  region: string;
+  /** Path-style addressing (bucket in the path), as MinIO needs; default true with an endpoint. */
+  forcePathStyle?: boolean;
+  /** Static credentials; without them, the SDK's default chain (AWS_* variables, profile, web identity). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Deadline of one small call (default 30 s). */
+  timeoutMs?: number;
+  /** Deadline of one part or ranged GET (default 120 s). */
+  transferTimeoutMs?: number;
+}
+
+const NOT_FOUND = new Set(['NotFound', 'NoSuchKey']);
+const BAD_CREDENTIALS = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidToken',
+  'ExpiredToken',
+]);
+
+/** The ObjectStoreError for whatever an SDK call threw. */
+export function translateS3Error(err: unknown, what: string): ObjectStoreError {
+  if (err instanceof ObjectStoreError) return err;
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const name = e?.name ?? 'Error';
+  const status = e?.$metadata?.httpStatusCode;
+  const msg = `${what}: ${name}${e?.message && e.message !== name ? ` (${e.message})` : ''}`;
+  if (name === 'NoSuchBucket') return new ObjectStoreError('NoSuchBucket', msg, { cause: err });
+  if (NOT_FOUND.has(name) || status === 404) return new ObjectStoreError('NoSuchKey', msg, { cause: err });
+  if (BAD_CREDENTIALS.has(name)) return new ObjectStoreError('InvalidCredentials', msg, { cause: err });
+  if (name === 'AccessDenied' || status === 403)
+    return new ObjectStoreError('AccessDenied', msg, { cause: err });
+  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429)
+    return new ObjectStoreError('Invalid', msg, { cause: err });
+  return new ObjectStoreError('Unavailable', msg, { cause: err });
+}
+
+function s3Events(events: NotificationEvent[]): ('s3:ObjectCreated:*' | 's3:ObjectRemoved:*')[] {
+  return events.map((e) => (e === 'created' ? 's3:ObjectCreated:*' : 's3:ObjectRemoved:*'));
+}
+
+export class S3ObjectStore implements ObjectStore {
+  readonly #s3: S3Api;
+  readonly #timeoutMs: number;
+  readonly #transferMs: number;
+
+  constructor(opts: S3ObjectStoreOptions, api?: S3Api) {
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#transferMs = opts.transferTimeoutMs ?? 120_000;
+    const config: S3ClientConfig = {
+      region: opts.region,
+      forcePathStyle: opts.forcePathStyle ?? opts.endpoint !== undefined,
+      maxAttempts: 2,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: this.#transferMs },
+    };
+    if (opts.endpoint) config.endpoint = opts.endpoint;
+    if (opts.credentials) config.credentials = opts.credentials;
+    this.#s3 = api ?? new S3Client(config);
+  }
+
+  close(): void {
+    this.#s3.destroy();
+  }
+
+  async #call<T>(
+    what: string,
+    signal: AbortSignal,
+    timeoutMs: number,
+    fn: (s: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const s = AbortSignal.any([signal, deadline]);
+    try {
+      return await fn(s);
+    } catch (err) {
+      if (signal.aborted) throw signal.reason ?? err;
+      if (deadline.aborted)
+        throw new ObjectStoreError('Unavailable', `${what}: no answer within ${timeoutMs} ms`, {
+          cause: err,
+        });
+      throw translateS3Error(err, what);
+    }
+  }
+
+  checkBucket(bucket: string, signal: AbortSignal): Promise<void> {
+    return this.#call(`HeadBucket ${bucket}`, signal, this.#timeoutMs, async (abortSignal) => {
+      try {
+        await this.#s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal });
+      } catch (err) {
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 404)
+          throw new ObjectStoreError('NoSuchBucket', `The S3 bucket ${bucket} does not exist.`, {
+            cause: err,
+          });
+        throw err;
+      }
+    });
+  }
+
+  async *list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectSummary> {
+    let token: string | undefined;
+    do {
+      const page = await this.#call(
+        `ListObjectsV2 s3://${bucket}/${prefix}`,
+        signal,
+        this.#timeoutMs,
+        (abortSignal) =>
+          this.#s3.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: prefix,
+              ContinuationToken: token,
+              MaxKeys: 1000,
+            }),
+            { abortSignal },
+          ),
+      );
+      for (const o of page.Contents ?? [])
+        if (o.Key !== undefined)
+          yield {
+            key: o.Key,
+            size: o.Size ?? 0,
+            mtimeMs: o.LastModified?.getTime() ?? 0,
+            etag: o.ETag ?? '',
+          };
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectHead | undefined> {
+    try {
+      const h = await this.#call(`HeadObject s3://${bucket}/${key}`, signal, this.#timeoutMs, (abortSignal) =>
+        this.#s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }),
+      );
+      return {
+        key,
+        size: h.ContentLength ?? 0,
+        mtimeMs: h.LastModified?.getTime() ?? 0,
+        etag: h.ETag ?? '',
+        metadata: { ...h.Metadata },
+      };
+    } catch (err) {
+      if (err instanceof ObjectStoreError && err.code === 'NoSuchKey') return undefined;
+      throw err;
+    }
+  }
+
+  getRange(
+    bucket: string,
+    key: string,
+    offset: number,
+    length: number,
+    signal: AbortSignal,
+  ): Promise<Buffer> {
+    if (length <= 0) return Promise.resolve(Buffer.alloc(0));
+    return this.#call(`GetObject s3://${bucket}/${key}`, signal, this.#transferMs, async (abortSignal) => {
+      try {
+        const out = await this.#s3.send(
+          new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
+          { abortSignal },
+        );
+        return Buffer.from(await out.Body!.transformToByteArray());
+      } catch (err) {
+        if ((err as { name?: string }).name === 'InvalidRange') return Buffer.alloc(0);
+        throw err;
+      }
+    });
+  }
+
+  put(
+    bucket: string,
+    key: string,
+    body: Buffer,
+    metadata: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<string> {
+    return this.#call(`PutObject s3://${bucket}/${key}`, signal, this.#transferMs, async (abortSignal) => {
+      const out = await this.#s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          Metadata: metadata,
+          ContentLength: body.length,
+        }),
+        { abortSignal },
+      );
+      return out.ETag ?? '';
+    });
+  }
+
+  async putMultipart(
+    bucket: string,
+    key: string,
+    size: number,
+    read: PartReader,
+    metadata: Record<string, string>,
+    opts: MultipartOptions,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const where = `s3://${bucket}/${key}`;
+    const created = await this.#call(
+      `CreateMultipartUpload ${where}`,
+      signal,
+      this.#timeoutMs,
+      (abortSignal) =>
+        this.#s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: metadata }), {
+          abortSignal,
+        }),
+    );
+    const uploadId = created.UploadId!;
+    const count = Math.max(1, Math.ceil(size / opts.partSize));
+    const etags: string[] = new Array(count);
+    let next = 0;
+    const worker = async () => {
+      while (next < count) {
+        const i = next++;
+        const offset = i * opts.partSize;
+        const body = await read(offset, Math.min(opts.partSize, size - offset), signal);
+        etags[i] = await this.#call(
+          `UploadPart ${i + 1} ${where}`,
+          signal,
+          this.#transferMs,
+          async (abortSignal) => {
+            const out = await this.#s3.send(
+              new UploadPartCommand({
+                Bucket: bucket,
+                Key: key,
+                UploadId: uploadId,
+                PartNumber: i + 1,
+                Body: body,
+                ContentLength: body.length,
+              }),
+              { abortSignal },
+            );
+            return out.ETag ?? '';
+          },
+        );
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(opts.concurrency, count) }, worker));
+      const done = await this.#call(
+        `CompleteMultipartUpload ${where}`,
+        signal,
+        this.#timeoutMs,
+        (abortSignal) =>
+          this.#s3.send(
+            new CompleteMultipartUploadCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: uploadId,
+              MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+            }),
+            { abortSignal },
+          ),
+      );
+      return done.ETag ?? '';
+    } catch (err) {
+      await this.#s3
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), {
+          abortSignal: AbortSignal.timeout(this.#timeoutMs),
+        })
+        .catch(() => {});
+      throw err;
+    }
+  }
+
+  delete(bucket: string, key: string, signal: AbortSignal): Promise<void> {
+    return this.#call(`DeleteObject s3://${bucket}/${key}`, signal, this.#timeoutMs, async (abortSignal) => {
+      await this.#s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
+    });
+  }
+
+  setNotification(
+    bucket: string,
+    target: { id: string; queueArn: string; prefix: string; events: NotificationEvent[] },
+    signal: AbortSignal,
+  ): Promise<void> {
+    return this.#call(
+      `PutBucketNotificationConfiguration ${bucket}`,
+      signal,
+      this.#timeoutMs,
+      async (abortSignal) => {
+        await this.#s3.send(
+          new PutBucketNotificationConfigurationCommand({
+            Bucket: bucket,
+            NotificationConfiguration: {
+              QueueConfigurations: [
+                {
+                  Id: target.id,
+                  QueueArn: target.queueArn,
+                  Events: s3Events(target.events),
+                  Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: target.prefix }] } },
+                },
+              ],
+            },
+          }),
+          { abortSignal },
+        );
+      },
+    );
+  }
+}

@@ -1,6 +1,6 @@
 // Reconciles Backup objects with FSx backups: create once (idempotently), mirror the lifecycle, delete or retain.
 import { API_VERSION, type Backup, type BackupStatus, type FileSystem } from '../api/index.ts';
-import type { BackupInfo } from '../fsx/client.ts';
+import type { BackupInfo } from '../fsx/backend.ts';
 import type { CustomResourceClient } from '../platform/kube.ts';
 import {
   backendFor,

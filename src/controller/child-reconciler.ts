@@ -1,6 +1,6 @@
 // The one skeleton of reconcilers for resources that live on a file system (Backup, DataRepositoryAssociation, DataRepositoryTask), and the lifecycle→Ready table they read.
 import { API_VERSION, type FileSystem } from '../api/index.ts';
-import type { FileSystemBackend } from '../fsx/client.ts';
+import type { FileSystemBackend } from '../fsx/backend.ts';
 import type { CustomResourceClient } from '../platform/kube.ts';
 import { type ConditionUpdate, refusedAtGeneration } from './conditions.ts';
 import {

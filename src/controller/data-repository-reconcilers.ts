@@ -8,7 +8,7 @@ import {
   type DataRepositoryTaskStatus,
   type FileSystem,
 } from '../api/index.ts';
-import type { AssociationInfo, FileSystemBackend, TaskInfo } from '../fsx/client.ts';
+import type { AssociationInfo, FileSystemBackend, TaskInfo } from '../fsx/backend.ts';
 import type { CustomResourceClient } from '../platform/kube.ts';
 import {
   backendFor,

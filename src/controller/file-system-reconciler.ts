@@ -1,6 +1,6 @@
 // Reconciles FileSystem objects with FSx file systems: idempotent creation, adoption, updates, status mirroring, deletion or retention.
 import { API_VERSION, type Backend, type FileSystem, type FileSystemStatus, type Tag } from '../api/index.ts';
-import { type FileSystemBackend, type FileSystemInfo, isFsxError } from '../fsx/client.ts';
+import { type FileSystemBackend, type FileSystemInfo, isFsxError } from '../fsx/backend.ts';
 import type { CustomResourceClient } from '../platform/kube.ts';
 import { type LifecycleTable, lifecycleReady } from './child-reconciler.ts';
 import { type ConditionUpdate, getCondition, refusedAtGeneration } from './conditions.ts';

@@ -139,7 +139,14 @@ export class OpenFiles {
         const end = st.dirtyEnd;
         st.mtimeDirty = false;
         st.dirtyEnd = 0;
-        await this.#mds.mutate('release', { handle: f.mdsHandle, end }, signal);
+        try {
+          await this.#mds.mutate('release', { handle: f.mdsHandle, end }, signal);
+        } catch (err) {
+          // Not told: the next flush of this inode (getattr, fsync) reports it (the MDS keeps the max).
+          st.mtimeDirty = true;
+          st.dirtyEnd = st.dirtyEnd < 0 ? -1 : Math.max(end, st.dirtyEnd);
+          throw err;
+        }
       } else {
         await this.flushMtime(st, signal);
         await this.#mds.mutate('release', { handle: f.mdsHandle }, signal);
@@ -147,7 +154,8 @@ export class OpenFiles {
     } finally {
       f.state.opens--;
       if (f.state.opens <= 0) this.#grants.forget(handle.ino);
-      this.#inodes.drop(handle.ino);
+      // An unreported size keeps the inode's state (its next getattr reports it).
+      if (!f.state.mtimeDirty) this.#inodes.drop(handle.ino);
     }
   }
 

@@ -16,13 +16,14 @@ describe('adopting a FUSE connection', () => {
     assert.equal(readUnique(buf, 0), 42);
   });
 
-  it('reads the handle and open flags of READ and WRITE, and marks FLUSH/RELEASE/FSYNC as nothing left to do', () => {
+  it('reads the handle and open flags of READ and WRITE, and marks FLUSH/RELEASE as nothing left to do; FSYNC reopens (the dead daemon’s writes must become durable)', () => {
     const body = Buffer.alloc(40);
     body.writeBigUInt64LE(77n, 0);
     body.writeUInt32LE(0o2001 | 0o100, 32); // O_WRONLY | O_APPEND | O_CREAT
     assert.deepEqual(handleRequest(Opcode.WRITE, body), { fh: 77, nothingLeft: false, reopenFlags: 0o2001 });
     assert.equal(handleRequest(Opcode.RELEASE, body)?.nothingLeft, true);
     assert.equal(handleRequest(Opcode.FLUSH, body)?.nothingLeft, true);
+    assert.deepEqual(handleRequest(Opcode.FSYNC, body), { fh: 77, nothingLeft: false, reopenFlags: 0o2 });
     assert.equal(handleRequest(Opcode.GETLK, body)?.reopenFlags, 0o2);
     assert.equal(handleRequest(Opcode.LOOKUP, body), undefined);
   });

@@ -20,8 +20,12 @@ const FH_FIRST: ReadonlySet<number> = new Set([
   Opcode.FALLOCATE,
 ]);
 
-/** On a handle the new daemon never opened these have nothing left to do: the dead daemon's client state is gone. */
-const NOTHING_LEFT: ReadonlySet<number> = new Set([Opcode.FLUSH, Opcode.RELEASE, Opcode.FSYNC]);
+/**
+ * On a handle the new daemon never opened these have nothing left to do: the dead daemon's client
+ * state is gone. Not FSYNC: the objects may hold the dead daemon's unsynced writes, and fsync must
+ * not succeed before they are durable, so it reopens the file and syncs every object.
+ */
+const NOTHING_LEFT: ReadonlySet<number> = new Set([Opcode.FLUSH, Opcode.RELEASE]);
 
 const O_RDWR = 0o2;
 const O_ACCMODE = 0o3;
@@ -29,7 +33,7 @@ const O_APPEND = 0o2000;
 
 export interface HandleRequest {
   fh: number;
-  /** Reply success without reopening (FLUSH, RELEASE, FSYNC of a handle this daemon never opened). */
+  /** Reply success without reopening (FLUSH, RELEASE of a handle this daemon never opened). */
   nothingLeft: boolean;
   /** Flags to reopen the inode with: the open's access mode and O_APPEND when the request says them, else O_RDWR. */
   reopenFlags: number;

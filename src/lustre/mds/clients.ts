@@ -54,6 +54,11 @@ export class ClientRegistry {
     }
   }
 
+  /** The client has a live session (it reconnected, say, while its eviction was under way). */
+  attached(client: string): boolean {
+    return (this.#clients.get(client)?.sessions.size ?? 0) > 0;
+  }
+
   host(client: string): string {
     return this.#clients.get(client)?.host ?? '';
   }

@@ -15,13 +15,13 @@ const GLIMPSE_TIMEOUT_MS = 10_000;
 /**
  * Clients write to the OSTs without telling the MDS and report sizes at close and fsync, so a
  * client that disappears can leave files whose objects end past the size recorded here. For each
- * regular file `client` has open for writing, the objects' size (0 entries for files whose OSTs do
- * not answer: those keep the recorded size, and the failure is logged).
+ * regular file `client` has open for writing, the objects' size; `failed` counts the files whose
+ * OSTs did not answer (no entry: each failure is logged).
  */
 export async function unreportedSizes(
   deps: { store: Store; ns: Namespace; db: DatabaseSync; glimpse: Glimpse; log: Logger },
   client: string,
-): Promise<Map<number, number>> {
+): Promise<{ sizes: Map<number, number>; failed: number }> {
   const inos = new Set(
     deps.store
       .handlesOf(client)
@@ -29,6 +29,7 @@ export async function unreportedSizes(
       .map((h) => h.ino),
   );
   const out = new Map<number, number>();
+  let failed = 0;
   await Promise.all(
     [...inos].map(async (ino) => {
       try {
@@ -36,6 +37,7 @@ export async function unreportedSizes(
         if (!layout) return;
         out.set(ino, await deps.glimpse(ino, layout, AbortSignal.timeout(GLIMPSE_TIMEOUT_MS)));
       } catch (err) {
+        failed++;
         deps.log.warn('cannot read the size of an evicted writer’s file from its OSTs', {
           client,
           ino,
@@ -44,7 +46,7 @@ export async function unreportedSizes(
       }
     }),
   );
-  return out;
+  return { sizes: out, failed };
 }
 
 /** Inside the eviction's transaction: each inode grows to its glimpsed size (never shrinks). */

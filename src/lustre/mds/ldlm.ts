@@ -92,7 +92,9 @@ export class LockManager {
       signal?.addEventListener(
         'abort',
         () => {
-          if (this.#removeWaiter(waiter)) reject(new FsError('EINTR', 'lock request interrupted'));
+          if (!this.#removeWaiter(waiter)) return;
+          reject(new FsError('EINTR', 'lock request interrupted'));
+          this.#progress(lock.ino); // requests queued behind it may be grantable now
         },
         { once: true },
       );

@@ -63,6 +63,9 @@ export interface Caller {
  * a repeated (client, xid) from that cache, and only after commit pushes invalidations and wakes
  * the destroy log. `read` answers once every earlier mutation is durable.
  */
+/** How many times an eviction reads its files' sizes from the OSTs before it gives up on those that fail. */
+const EVICT_GLIMPSE_TRIES = 5;
+
 export class Mdt {
   readonly fsname: string;
   readonly graceMs: number;
@@ -78,6 +81,8 @@ export class Mdt {
   readonly #glimpse: Glimpse | undefined;
   readonly #replyCacheSize: number;
   readonly #replySeq = new Map<string, number>();
+  readonly #evictRetries = new Map<string, NodeJS.Timeout>();
+  #closed = false;
   #reaper: NodeJS.Timeout | undefined;
 
   constructor(o: MdtOptions) {
@@ -238,25 +243,48 @@ export class Mdt {
     return value;
   }
 
-  /** Releases every handle of a client that did not come back, and forgets it. */
-  async evict(client: string): Promise<void> {
+  /**
+   * Releases every handle of a client that did not come back, and forgets it. While the size of a
+   * file it had open for writing cannot be read from the OSTs, the eviction waits and tries again
+   * (every grace period, EVICT_GLIMPSE_TRIES times in all), as closing the handle would lose it.
+   */
+  async evict(client: string, attempt = 1): Promise<void> {
+    this.#evictRetries.delete(client);
+    if (this.clients.attached(client)) return;
     this.locks.dropClient(client);
     const fx = new Effects();
     try {
       const glimpse = this.#glimpse;
-      const sizes = glimpse
+      const { sizes, failed } = glimpse
         ? await unreportedSizes(
             { store: this.store, ns: this.ns, db: this.store.db, glimpse, log: this.#log },
             client,
           )
-        : new Map<number, number>();
+        : { sizes: new Map<number, number>(), failed: 0 };
+      if (failed > 0 && attempt < EVICT_GLIMPSE_TRIES && !this.#closed) {
+        this.#log.warn('eviction postponed: sizes of its files cannot be read from the OSTs', {
+          client,
+          files: failed,
+          retryInMs: this.graceMs,
+        });
+        const timer = setTimeout(() => void this.evict(client, attempt + 1), this.graceMs);
+        timer.unref();
+        this.#evictRetries.set(client, timer);
+        return;
+      }
       const n = await this.commit.apply(() => {
+        // A reconnect during the glimpse wins: the client reports its own sizes and keeps its handles.
+        if (this.clients.attached(client)) return -1;
         growTo(this.ns, this.store, fx, sizes);
         const handles = this.store.handlesOf(client);
         for (const h of handles) this.ns.closeHandle(h.handle, fx);
         this.store.deleteClient(client);
         return handles.length;
       });
+      if (n < 0) {
+        this.#log.info('client reconnected during its eviction: eviction abandoned', { client });
+        return;
+      }
       this.#replySeq.delete(client);
       this.#afterCommit(fx, undefined);
       this.#log.info('evicted client', { client, handles: n });
@@ -285,6 +313,9 @@ export class Mdt {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    for (const t of this.#evictRetries.values()) clearTimeout(t);
+    this.#evictRetries.clear();
     clearInterval(this.#reaper);
     this.clients.close();
     this.osts.stop();

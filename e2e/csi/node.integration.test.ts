@@ -167,7 +167,7 @@ describe('nacre node (CSI Node service) on real FUSE mounts', { timeout: 600_000
       [
         'NodePublishVolume',
         { ...publishReq(a, 'x'), stagingTargetPath: join(a.dir, 'never-staged') },
-        status.NOT_FOUND,
+        status.FAILED_PRECONDITION,
         /NodeStageVolume first/,
       ],
       [

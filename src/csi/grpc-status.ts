@@ -108,7 +108,10 @@ export function toGrpcStatus(err: unknown): Pick<StatusObject, 'code' | 'details
   else if (err instanceof KubeError) code = kubeStatus(err);
   else if (err instanceof DeadlineExceededError) code = Status.DEADLINE_EXCEEDED;
   else if (err instanceof UnavailableError) code = Status.UNAVAILABLE;
-  else if (err instanceof NacreError && err.code === 'BackendUnavailable') code = Status.UNAVAILABLE;
+  else if (err instanceof NacreError && (err.code === 'BackendUnavailable' || err.code === 'ServerStopping'))
+    code = Status.UNAVAILABLE;
+  // Not a final error for the kubelet: it treats the operation as maybe done (and cleans up after it).
+  else if (err instanceof NacreError && err.code === 'Cancelled') code = Status.CANCELLED;
   else if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'))
     code = Status.DEADLINE_EXCEEDED;
   else code = Status.INTERNAL;

@@ -10,6 +10,7 @@ import { procMountTable } from './node/mountinfo.ts';
 import { nodeService } from './node/node-service.ts';
 import { NodeState } from './node/node-state.ts';
 import { SystemMounts } from './node/system-mounts.ts';
+import { VolumeLocks } from './node/volume-locks.ts';
 import { VolumeMonitor } from './node/volume-monitor.ts';
 import { startCsiServer } from './server.ts';
 
@@ -48,6 +49,7 @@ export async function startCsiNode(opts: CsiNodeOptions): Promise<{ close(): Pro
   const mounters = { emulated: fuse, aws: new LustreKernelMounter(runner) };
   const mounts = new SystemMounts({ runner, mountTable });
   const state = new NodeState(opts.stateDir);
+  const locks = new VolumeLocks();
   const registry = new Registry();
   const volumes = new Gauge({
     name: 'nacre_node_volumes',
@@ -61,6 +63,7 @@ export async function startCsiNode(opts: CsiNodeOptions): Promise<{ close(): Pro
     mountTable,
     mounters,
     keeperState: (p) => fuse.keeperState(p),
+    locks,
     intervalMs: opts.monitorIntervalMs ?? 2_000,
     log,
     onPass: (healthy, unhealthy) => {
@@ -75,7 +78,7 @@ export async function startCsiNode(opts: CsiNodeOptions): Promise<{ close(): Pro
       { name: '/dev/fuse', check: () => access('/dev/fuse') },
     ],
   });
-  const node = nodeService({ nodeId: opts.nodeId, state, mounts, mountTable, mounters, monitor, log });
+  const node = nodeService({ nodeId: opts.nodeId, state, mounts, mountTable, mounters, monitor, locks, log });
   const server = await startCsiServer({ endpoint: opts.endpoint, identity, node, signal: opts.signal, log });
   const ops = opts.metricsAddress
     ? await startOpsServer(opts.metricsAddress, registry, { notReady: () => undefined })

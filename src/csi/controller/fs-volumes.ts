@@ -54,8 +54,17 @@ function terminalFailure(fs: FileSystem): CsiError | undefined {
   return undefined;
 }
 
+/** JSON with every object's keys sorted: StorageClass parameters arrive in any order (a Go map). */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+}
+
 function fingerprint(spec: FileSystemSpec, range: Range, snapshot: string | undefined): string {
-  const text = JSON.stringify({
+  const text = canonical({
     spec,
     required: range.required,
     limit: range.limit,
@@ -154,20 +163,36 @@ export async function createFsVolume(
     if (settled.code !== 'Aborted') await fileSystems.delete(ns, req.objectName, signal);
     throw settled;
   }
-  if (req.range.limit !== 0 && Number(settled.capacityBytes) > req.range.limit) {
-    throw new CsiError(
-      'OutOfRange',
-      `the restored file system has ${settled.capacityBytes} bytes, above the limit of ${req.range.limit}`,
-    );
-  }
-  if (Number(settled.capacityBytes) < req.range.required) {
-    throw new CsiError(
-      'OutOfRange',
-      `the restored file system has ${settled.capacityBytes} bytes, below the ${req.range.required} required; grow it after restore`,
-    );
+  const outOfRange = restoredOutOfRange(settled, req);
+  if (outOfRange) {
+    // A restore that cannot be this volume: delete it, or nothing ever would (the provisioner calls
+    // DeleteVolume only for volumes CreateVolume returned). Never one that was grown since: a volume in use.
+    const cur = await fileSystems.get(ns, req.objectName, signal);
+    if (cur?.spec.backupID && cur.spec.storageCapacity === req.spec.storageCapacity) {
+      await fileSystems.delete(ns, req.objectName, signal);
+    }
+    throw outOfRange;
   }
   if (req.snapshot) settled.contentSource = { snapshot: { snapshotId: req.snapshot.snapshotId } };
   return settled;
+}
+
+/** OutOfRange when a file system restored from a backup (its size is the backup's) misses the requested range. */
+function restoredOutOfRange(v: Volume, req: CreateFsVolume): CsiError | undefined {
+  const bytes = Number(v.capacityBytes);
+  if (req.range.limit !== 0 && bytes > req.range.limit) {
+    return new CsiError(
+      'OutOfRange',
+      `the restored file system has ${bytes} bytes, above the limit of ${req.range.limit}: allow at least the snapshot's size`,
+    );
+  }
+  if (bytes < req.range.required) {
+    return new CsiError(
+      'OutOfRange',
+      `the restored file system has ${bytes} bytes, below the ${req.range.required} required: ask for at most the snapshot's size, then expand the claim`,
+    );
+  }
+  return undefined;
 }
 
 /** Deletes the FileSystem of a volume (the operator deletes the file system, then the object). Gone already is success. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CommandRunner, RunOptions } from '../../lib/command-runner.ts';
-import { LustreKernelMounter } from './mounter.ts';
+import { FuseMounter, LustreKernelMounter } from './mounter.ts';
 
 /** Records command lines and answers with a scripted result. */
 class ScriptedRunner implements CommandRunner {
@@ -63,5 +63,25 @@ describe('LustreKernelMounter', () => {
       '/t',
     ]);
     assert.equal(m.source(spec), 'fs-0123.fsx.us-east-1.amazonaws.com@tcp:/abcdef');
+  });
+});
+
+describe('FuseMounter', () => {
+  const fuse = new FuseMounter({
+    stateDir: '/nonexistent',
+    keeperCommand: () => ({ command: 'false', args: [] }),
+    mountTable: async () => [],
+  });
+
+  it('names the source as the mount shows it, so a repeated NodeStageVolume recognises its own mount', () => {
+    // The keeper mounts <host>:<port>@tcp:/<fsname>, adding Lustre's MGS port when the DNS name has none.
+    assert.equal(
+      fuse.source({ dnsName: 'mgs.example', mountName: 'fs', options: [] }),
+      'mgs.example:988@tcp:/fs',
+    );
+    assert.equal(
+      fuse.source({ dnsName: 'mgs.example:9400', mountName: 'fs', options: [] }),
+      'mgs.example:9400@tcp:/fs',
+    );
   });
 });

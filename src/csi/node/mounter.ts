@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import type { CommandRunner } from '../../lib/command-runner.ts';
 import { DeadlineExceededError, NacreError } from '../../lib/errors.ts';
 import { type KeeperState, readKeeperState } from '../../lustre/fuse/keeper.ts';
+import { formatMountSource, parseMountSource } from '../../lustre/mount-source.ts';
 import { type MountTable, mountAt } from './mountinfo.ts';
 
 /** What to mount: Lustre's `<dnsName>@tcp:/<mountName>` with the StorageClass's mount options. */
@@ -90,8 +91,9 @@ export class FuseMounter implements Mounter {
     this.opts = opts;
   }
 
+  /** As the keeper mounts it, so as mountinfo shows it: with the MGS port (988 when the DNS name has none). */
   source(spec: MountSpec): string {
-    return lustreSource(spec);
+    return formatMountSource(parseMountSource(lustreSource(spec)));
   }
 
   private files(target: string): { stateFile: string; logFile: string } {

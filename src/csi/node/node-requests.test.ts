@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { VolumeCapability } from '../proto.ts';
-import { mountCapability, readOnlyMode, requirePath, stageContext, subPathOf } from './node-requests.ts';
+import {
+  mountCapability,
+  notStaged,
+  readOnlyMode,
+  requirePath,
+  stageContext,
+  subPathOf,
+} from './node-requests.ts';
 
 const cap = (mode: string, block = false) =>
   ({
@@ -75,5 +82,11 @@ describe('CSI node request checks', () => {
       code(() => subPathOf({ subPath: 'a/../../etc' })),
       /must not contain/,
     );
+  });
+
+  it('a publish before NodeStageVolume succeeded is FailedPrecondition (CSI spec), saying to stage first', () => {
+    const err = notStaged('static/default/fs', '/var/lib/kubelet/staging/x');
+    assert.equal(err.code, 'FailedPrecondition');
+    assert.match(err.message, /NodeStageVolume first/);
   });
 });

@@ -73,8 +73,9 @@ export function subPathOf(ctx: Record<string, string>): string {
   return sub;
 }
 
+/** FailedPrecondition, as the CSI spec answers a publish whose NodeStageVolume has not succeeded. */
 export const notStaged = (volumeId: string, stagingPath: string): CsiError =>
   new CsiError(
-    'NotFound',
+    'FailedPrecondition',
     `volume ${volumeId} is not staged at ${stagingPath} on this node: call NodeStageVolume first`,
   );

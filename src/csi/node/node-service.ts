@@ -17,6 +17,7 @@ import {
 } from './node-requests.ts';
 import type { Backend, NodeState, VolumeRecord } from './node-state.ts';
 import type { SystemMounts } from './system-mounts.ts';
+import { VolumeLocks } from './volume-locks.ts';
 import type { VolumeMonitor } from './volume-monitor.ts';
 
 export interface NodeServiceDeps {
@@ -26,27 +27,13 @@ export interface NodeServiceDeps {
   mountTable: MountTable;
   mounters: Record<Backend, Mounter>;
   monitor: VolumeMonitor;
+  /** Shared with the monitor, so its remounts never interleave with a call on the same volume. */
+  locks?: VolumeLocks;
   log: Logger;
 }
 
-/** Runs calls for one volume one after another (kubelet may repeat a call while the first still runs). */
-class VolumeLocks {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(volumeId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(volumeId) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.tails.set(volumeId, tail);
-    void tail.then(() => {
-      if (this.tails.get(volumeId) === tail) this.tails.delete(volumeId);
-    });
-    return next;
-  }
-}
-
 export function nodeService(deps: NodeServiceDeps): NodeService {
-  const locks = new VolumeLocks();
+  const locks = deps.locks ?? new VolumeLocks();
   const { state, mounts } = deps;
 
   /** Stages when nothing (alive) is mounted at the staging path; a healthy mount of the same source is success. */
@@ -68,7 +55,17 @@ export function nodeService(deps: NodeServiceDeps): NodeService {
     }
     await mkdir(rec.stagingPath, { recursive: true });
     await state.put(rec);
-    await mounter.mount(spec, rec.stagingPath, signal);
+    try {
+      await mounter.mount(spec, rec.stagingPath, signal);
+    } catch (err) {
+      // A failed stage leaves no record (it would count as an unhealthy volume for ever), unless a mount
+      // is there after all (a keeper that finished late) for the retry or NodeUnstageVolume to find.
+      const after = await deps.mountTable(AbortSignal.timeout(5_000)).catch(() => undefined);
+      if (after && !mountAt(after, rec.stagingPath) && Object.keys(rec.targets).length === 0) {
+        await state.remove(rec.volumeId);
+      }
+      throw err;
+    }
   }
 
   return {

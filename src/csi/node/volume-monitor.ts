@@ -6,6 +6,7 @@ import type { Mounter } from './mounter.ts';
 import { type MountTable, mountAt } from './mountinfo.ts';
 import type { Backend, NodeState, VolumeRecord } from './node-state.ts';
 import type { SystemMounts } from './system-mounts.ts';
+import { VolumeLocks } from './volume-locks.ts';
 
 export type Health =
   | { ok: true }
@@ -21,8 +22,15 @@ export interface VolumeMonitorOptions {
   /** Pass between checks (default 2 s). */
   intervalMs?: number;
   log: Logger;
+  /** Shared with the node service: a remount waits for a running call on the volume (e.g. an unstage). */
+  locks?: VolumeLocks;
   /** Counts volumes by health after every pass (metrics). */
   onPass?: (healthy: number, unhealthy: number) => void;
+}
+
+/** A mount only a new mount can revive: its FUSE connection is gone and no keeper holds it. */
+function deadWithoutKeeper(h: Health): boolean {
+  return !h.ok && h.reason === 'MountDead' && /not connected/i.test(h.message);
 }
 
 /** Whether `pid` runs (a zombie, killed but not yet reaped by its stopped parent, does not). */
@@ -42,9 +50,11 @@ async function alive(pid: number): Promise<boolean> {
  */
 export class VolumeMonitor {
   private readonly opts: VolumeMonitorOptions;
+  private readonly locks: VolumeLocks;
 
   constructor(opts: VolumeMonitorOptions) {
     this.opts = opts;
+    this.locks = opts.locks ?? new VolumeLocks();
   }
 
   /** Whether the staged mount answers statfs now. */
@@ -108,7 +118,8 @@ export class VolumeMonitor {
           if (h.ok) healthy++;
           else {
             unhealthy++;
-            if (h.reason === 'MountDead' && /not connected/i.test(h.message)) await this.restore(rec, signal);
+            if (deadWithoutKeeper(h))
+              await this.locks.run(rec.volumeId, () => this.restore(rec.volumeId, signal));
           }
         } catch (err) {
           if (signal.aborted) return;
@@ -130,10 +141,12 @@ export class VolumeMonitor {
     }
   }
 
-  /** Mounts a dead volume again and binds it into its targets again. */
-  private async restore(rec: VolumeRecord, signal: AbortSignal): Promise<void> {
+  /** Mounts a dead volume again and binds it into its targets again, as its record says now (under the volume's lock). */
+  private async restore(volumeId: string, signal: AbortSignal): Promise<void> {
     const { mounts, log } = this.opts;
-    if (!(await this.opts.state.get(rec.volumeId))) return; // unstaged meanwhile
+    const rec = await this.opts.state.get(volumeId);
+    if (!rec) return; // unstaged meanwhile
+    if (!deadWithoutKeeper(await this.check(rec, signal))) return; // staged again meanwhile
     log.warn('a staged mount is dead and has no keeper: mounting it again', { volumeId: rec.volumeId });
     for (const target of Object.keys(rec.targets)) await mounts.unmount(target, signal);
     await mounts.unmount(rec.stagingPath, signal);

@@ -59,16 +59,16 @@ test('nothing that ships imports test-only code, e2e or benchmarks', () => {
   assert.deepEqual(bad, []);
 });
 
-/** SDKs reach the code only through a seam: Kubernetes and any other in src/platform, FSx in src/fsx/client*, gRPC in src/csi. */
+/** SDKs reach the code only through a seam: Kubernetes and any other in src/platform, FSx in src/fsx/backend*, gRPC in src/csi. */
 const SDKS = ['@aws-sdk/', '@smithy/', '@kubernetes/', '@grpc/'];
 function sdkAllowed(from: string, pkg: string): boolean {
   if (from.startsWith('src/platform/')) return true;
-  if (/^src\/fsx\/client[^/]*\.ts$/.test(from)) return pkg === '@aws-sdk/client-fsx';
+  if (/^src\/fsx\/backend[^/]*\.ts$/.test(from)) return pkg === '@aws-sdk/client-fsx';
   if (from.startsWith('src/csi/')) return pkg.startsWith('@grpc/');
   return false;
 }
 
-test('only src/platform, src/fsx/client* and (for gRPC) src/csi import an SDK', () => {
+test('only src/platform, src/fsx/backend* and (for gRPC) src/csi import an SDK', () => {
   const bad = edges
     .filter((e) => !e.local && SDKS.some((s) => e.to.startsWith(s)) && !sdkAllowed(e.from, e.to))
     .map(show);
@@ -95,11 +95,11 @@ const LAYERS: Record<string, string[]> = {
   'src/lustre/fuse/': ['src/lib/', 'src/lustre/types.ts', 'src/lustre/client/'],
   'src/api/': ['src/lib/'],
   'src/platform/': ['src/lib/'],
-  'src/fsx/client': ['src/lib/', 'src/api/', 'src/fsx/client'],
+  'src/fsx/backend': ['src/lib/', 'src/api/', 'src/fsx/backend'],
   'src/controller/': [
     'src/lib/',
     'src/api/',
-    'src/fsx/client',
+    'src/fsx/backend',
     'src/platform/',
     'src/lustre/mount-source.ts',
   ],

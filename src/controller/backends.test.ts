@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { FsxApi, FsxEndpoint } from '../fsx/client.ts';
+import type { FsxApi, FsxEndpoint } from '../fsx/backend.ts';
 import { BackendRegistry, BackendUnavailableError } from './backends.ts';
 
 const signal = new AbortController().signal;

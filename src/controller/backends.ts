@@ -1,7 +1,7 @@
 // Picks the FileSystemBackend for a resource's backend (aws or emulated) and builds its FSx client once, with credentials from config or a Secret.
 import type { Backend } from '../api/index.ts';
-import { createFsxSdkClient, type FileSystemBackend, type FsxApi, type FsxEndpoint } from '../fsx/client.ts';
-import { SdkFileSystemBackend } from '../fsx/client-sdk.ts';
+import { createFsxSdkClient, type FileSystemBackend, type FsxApi, type FsxEndpoint } from '../fsx/backend.ts';
+import { SdkFileSystemBackend } from '../fsx/backend-sdk.ts';
 import { NacreError } from '../lib/errors.ts';
 
 /** The backend cannot be used: it is not configured, or its credentials cannot be read. Retried with backoff. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FileSystemSpec } from '../api/index.ts';
-import type { FileSystemInfo } from '../fsx/client.ts';
+import type { FileSystemInfo } from '../fsx/backend.ts';
 import { fileSystemDiff } from './file-system-diff.ts';
 
 const current: FileSystemInfo = {

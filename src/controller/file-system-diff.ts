@@ -1,7 +1,7 @@
 // Which of a FileSystem spec's changeable settings differ from the file system the backend reports: the UpdateFileSystem to send.
 import { isDeepStrictEqual } from 'node:util';
 import type { FileSystemSpec, LustreConfiguration } from '../api/index.ts';
-import type { FileSystemInfo, FileSystemLustreUpdate, FileSystemUpdate } from '../fsx/client.ts';
+import type { FileSystemInfo, FileSystemLustreUpdate, FileSystemUpdate } from '../fsx/backend.ts';
 
 type Updatable = keyof FileSystemLustreUpdate;
 

@@ -1,7 +1,8 @@
 // Reconciles FileSystem objects with FSx file systems: idempotent creation, adoption, updates, status mirroring, deletion or retention.
 import { API_VERSION, type Backend, type FileSystem, type FileSystemStatus, type Tag } from '../api/index.ts';
-import { type FileSystemBackend, type FileSystemInfo, isFsxError } from '../fsx/client.ts';
+import { type FileSystemBackend, type FileSystemInfo, isFsxError } from '../fsx/backend.ts';
 import type { CustomResourceClient } from '../platform/kube.ts';
+import { type LifecycleTable, lifecycleReady } from './child-reconciler.ts';
 import { type ConditionUpdate, getCondition, refusedAtGeneration } from './conditions.ts';
 import { fileSystemDiff } from './file-system-diff.ts';
 import type { ReconcileResult, Reconciler } from './reconcile-loop.ts';
@@ -180,41 +181,15 @@ function readyFor(info: FileSystemInfo): ConditionUpdate {
       reason: 'Updating',
       message: `file system ${id} is usable while it is updated`,
     };
-  switch (info.lifecycle) {
-    case 'AVAILABLE':
-      return {
-        type: 'Ready',
-        status: 'True',
-        reason: 'Available',
-        message: `file system ${id} is AVAILABLE`,
-      };
-    case 'CREATING':
-      return { type: 'Ready', status: 'False', reason: 'Creating', message: `file system ${id} is CREATING` };
-    case 'DELETING':
-      return { type: 'Ready', status: 'False', reason: 'Deleting', message: `file system ${id} is DELETING` };
-    case 'FAILED':
-      return {
-        type: 'Ready',
-        status: 'False',
-        reason: 'Failed',
-        message: info.failureMessage ?? `file system ${id} FAILED`,
-      };
-    case 'MISCONFIGURED':
-      return {
-        type: 'Ready',
-        status: 'False',
-        reason: 'Misconfigured',
-        message: info.failureMessage ?? `file system ${id} is MISCONFIGURED`,
-      };
-    default:
-      return {
-        type: 'Ready',
-        status: 'Unknown',
-        reason: 'UnknownLifecycle',
-        message: `file system ${id} is ${info.lifecycle}`,
-      };
-  }
+  return lifecycleReady(FILE_SYSTEM, id, info);
 }
+
+const FILE_SYSTEM: LifecycleTable = {
+  noun: 'file system',
+  ready: { AVAILABLE: 'Available' },
+  notReady: { CREATING: 'Creating', DELETING: 'Deleting', FAILED: 'Failed', MISCONFIGURED: 'Misconfigured' },
+  unknownStatus: 'Unknown',
+};
 
 function statusFrom(r: Run, obj: FileSystem, info: FileSystemInfo): FileSystemStatus {
   const s: FileSystemStatus = {

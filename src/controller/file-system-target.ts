@@ -1,6 +1,6 @@
 // Resolves the file system a Backup, association or task works on: by reference to a FileSystem object or by FSx ID, and waits until it is AVAILABLE.
 import type { Backend, FileSystem } from '../api/index.ts';
-import type { FileSystemBackend } from '../fsx/client.ts';
+import type { FileSystemBackend } from '../fsx/backend.ts';
 import type { CustomResourceClient } from '../platform/kube.ts';
 import type { ReconcileContext } from './reconcile-support.ts';
 

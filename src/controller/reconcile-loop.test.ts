@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FsxError } from '../fsx/client.ts';
+import { FsxError } from '../fsx/backend.ts';
 import { logger } from '../lib/log.ts';
 import { waitFor } from '../lib/wait-for.ts';
 import { createMetrics } from './metrics.ts';

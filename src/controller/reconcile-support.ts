@@ -1,7 +1,7 @@
 // What every reconciler shares: the context it runs in, finalizers, status writes with Events on each transition, and failures turned into conditions.
 import { isDeepStrictEqual } from 'node:util';
 import { API_VERSION, type Backend, type Condition, FINALIZER, type Resource } from '../api/index.ts';
-import { isFsxError } from '../fsx/client.ts';
+import { isFsxError } from '../fsx/backend.ts';
 import type { Logger } from '../lib/log.ts';
 import type { CustomResourceClient } from '../platform/kube.ts';
 import type { EventRecorder } from '../platform/kube-core.ts';

@@ -1,6 +1,6 @@
 // Domain errors → gRPC status, in one place for every CSI service.
 import { status as Status, type StatusObject } from '@grpc/grpc-js';
-import { FsxError } from '../fsx/client-errors.ts';
+import { FsxError } from '../fsx/backend-errors.ts';
 import {
   DeadlineExceededError,
   FsError,

@@ -1,4 +1,4 @@
-// A small in-memory FileSystemClient with POSIX semantics: the seam fake the FUSE adapter's tests mount.
+// A small in-memory FileSystemClient with POSIX semantics: the one seam fake, mounted by the FUSE adapter's tests and read by the backup tests.
 import { FsError } from '../../src/lib/errors.ts';
 import {
   type Attr,
@@ -37,6 +37,8 @@ export class MemoryClient implements FileSystemClient {
   private readonly locks = new LockTable();
   private readonly listeners: Array<(e: InvalidateEvent) => void> = [];
   private nextFh = 1;
+  /** Read calls by inode, for tests that check what was read (an unchanged file is not read again). */
+  readonly reads = new Map<number, number>();
 
   /** Tells the mounts that another client changed something (what an MDS lease revocation would do). */
   invalidate(event: InvalidateEvent): void {
@@ -76,8 +78,8 @@ export class MemoryClient implements FileSystemClient {
     if (c.uid !== undefined) n.attr.uid = c.uid;
     if (c.gid !== undefined) n.attr.gid = c.gid;
     if (c.atimeMs !== undefined) n.attr.atimeMs = c.atimeMs === 'now' ? Date.now() : c.atimeMs;
-    if (c.mtimeMs !== undefined) n.attr.mtimeMs = c.mtimeMs === 'now' ? Date.now() : c.mtimeMs;
-    n.attr.ctimeMs = Date.now();
+    this.tree.touch(n, 'c');
+    if (c.mtimeMs !== undefined) n.attr.mtimeMs = c.mtimeMs === 'now' ? n.attr.ctimeMs : c.mtimeMs;
     return { ...n.attr };
   }
 
@@ -171,6 +173,7 @@ export class MemoryClient implements FileSystemClient {
   }
 
   async read(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
+    this.reads.set(handle.ino, (this.reads.get(handle.ino) ?? 0) + 1);
     const n = this.tree.node(handle.ino);
     return n.data.read(offset, Math.max(offset, Math.min(n.attr.size, offset + length)));
   }
@@ -287,6 +290,9 @@ export class MemoryClient implements FileSystemClient {
   flock(handle: FileHandle, _o: bigint, type: FileLock['type'], wait: boolean, signal?: AbortSignal) {
     return this.locks.flock(handle.ino, handle.fh, type, wait, signal);
   }
+
+  /** A memory file system outlives its connections: close ends nothing, and a reconnect sees the same tree. */
+  async close(): Promise<void> {}
 
   async fallocate(handle: FileHandle, mode: number, offset: number, length: number): Promise<void> {
     if (mode !== 0) throw new FsError('EOPNOTSUPP');

@@ -89,8 +89,12 @@ export class MemoryTree {
     return e && this.node(e.ino);
   }
 
+  /**
+   * Sets ctime (and mtime) to now. Times move forward on every change of a node, even within one
+   * millisecond (by a microsecond, which FUSE carries), so a change is always visible in the times.
+   */
   touch(n: Node, what: 'c' | 'mc'): void {
-    const now = Date.now();
+    const now = Math.max(Date.now(), n.attr.ctimeMs + 0.001);
     n.attr.ctimeMs = now;
     if (what === 'mc') n.attr.mtimeMs = now;
   }

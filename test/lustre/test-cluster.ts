@@ -1,15 +1,19 @@
-// Test and benchmark support: the real MGS, MDS and OSS servers in this process, on port 0 and temp dirs, with one file system.
+// Test and benchmark support: the real MGS, MDS and OSS servers, started the shared way on port 0 in a temp dir, with one file system.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startChild } from '../../src/lib/supervisor.ts';
 import { waitFor } from '../../src/lib/wait-for.ts';
-import { glimpseVia } from '../../src/lustre/mds/glimpse.ts';
-import type { OstInfo } from '../../src/lustre/mds/layout.ts';
-import { type MdsServer, startMds } from '../../src/lustre/mds/mdt-server.ts';
-import { OssPool, resyncVia } from '../../src/lustre/mds/ost-targets.ts';
-import { type MgsServer, startMgs } from '../../src/lustre/mgs/mgs-server.ts';
-import { type OssOptions, startOss } from '../../src/lustre/oss/oss-server.ts';
+import { ensureFileSystem } from '../../src/lustre/cluster/create-file-system.ts';
+import {
+  type InProcessServer,
+  type InProcessTuning,
+  inProcessLauncher,
+  processLauncher,
+  type RunningServer,
+  type ServerSpec,
+  startFileSystemServers,
+  startServerInProcess,
+} from '../../src/lustre/cluster/servers.ts';
 import { MgsClient } from '../../src/lustre/protocol/mgs-client.ts';
 import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
 import { OssClient } from '../../src/lustre/protocol/oss-client.ts';
@@ -25,14 +29,10 @@ export interface TestClusterOptions {
   replicas?: number;
   /** Where the temp directory goes (default the OS temp dir). */
   baseDir?: string;
-  /** Run each OSS in its own process (for measurements); default in this process. */
+  /** Run each OSS in its own `nacre server` process (for measurements); default in this process. */
   ossInChildren?: boolean;
   /** The MDS's grace period before it evicts a client that went away (ms). */
   graceMs?: number;
-}
-
-interface Stoppable {
-  close(): Promise<void>;
 }
 
 export interface TestCluster {
@@ -55,100 +55,93 @@ export interface TestCluster {
 }
 
 /**
- * Starts an MGS, `ossCount` OSS (one host each; OSS 0 on `localHost` with a unix socket), creates a
- * file system of one OST per OSS, and starts its MDS (registered with the MGS under its address).
- * Everything listens on 127.0.0.1 port 0 inside `dir`; `close` stops it all and removes `dir`.
+ * Starts an MGS, an MDS and `ossCount` OSS (one host each; OSS 0 on `localHost`, and then every OSS
+ * with a unix socket) with the shared startFileSystemServers, creates a file system of one OST per
+ * OSS and waits until the MDS serves it. Everything listens on 127.0.0.1 port 0 inside `dir`;
+ * `close` stops it all and removes `dir`.
  */
 export async function startTestCluster(opts: TestClusterOptions = {}): Promise<TestCluster> {
   const fsname = opts.fsname ?? 'tfs';
   const ossCount = opts.ossCount ?? 4;
+  const ostCapacityBytes = opts.ostCapacityBytes ?? 1024 * MiB;
   const dir = await mkdtemp(path.join(opts.baseDir ?? tmpdir(), 'nacre-cluster-'));
-  const mgs: MgsServer = await startMgs({
-    dataDir: path.join(dir, 'mgs'),
-    listen: { host: '127.0.0.1', port: 0 },
+  const tuning: InProcessTuning = {
+    registerIntervalMs: 200,
+    pollMs: 100,
+    ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),
+  };
+  /** Running servers by name, and what each was started with. */
+  const running = new Map<string, { close(): Promise<void> }>();
+  const specs = new Map<string, ServerSpec>();
+  const ports = new Map<string, number>();
+  let mds: InProcessServer | undefined;
+  const inProcess = inProcessLauncher({
+    tuning,
+    started: (s) => {
+      running.set(s.name, s);
+      if (s.role === 'mds') mds = s;
+    },
   });
-  const mgsClient = new MgsClient({ address: mgs.address, timeoutMs: 30_000 });
-  const oss = new Map<string, Stoppable>();
-  let mds: MdsServer | undefined;
-  let mdsPort = 0;
+  const children = processLauncher({
+    nacre: path.join(import.meta.dirname, '../../cmd/nacre.ts'),
+    logDir: dir,
+    started: (c) => running.set(c.name, { close: () => c.stop() }),
+  });
+  const launch = (spec: ServerSpec): Promise<RunningServer> => {
+    specs.set(spec.name, spec);
+    return spec.role === 'oss' && opts.ossInChildren ? children(spec) : inProcess(spec);
+  };
+  let mgsClient: MgsClient | undefined;
   const ossClients: OssClient[] = [];
-  const ossOptions = new Map<string, OssOptions>();
-  const resyncPool = new OssPool();
+  const stop = async (name: string) => {
+    const s = running.get(name);
+    running.delete(name);
+    await s?.close();
+  };
   const close = async () => {
-    await mds?.close();
-    resyncPool.close();
-    for (const s of oss.values()) await s.close();
     for (const c of ossClients) c.close();
-    mgsClient.close();
-    await mgs.close();
+    mgsClient?.close();
+    for (const name of [...running.keys()].sort((a, b) => stopOrder(a) - stopOrder(b))) await stop(name);
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < ossCount; i++) {
-      const name = `oss-${i}`;
-      const ossOpts: OssOptions = {
-        dataDir: path.join(dir, name),
-        name,
-        host: i === 0 && opts.localHost ? opts.localHost : `host-${i}`,
-        listen: { host: '127.0.0.1', port: 0 },
-        ...(i === 0 && { unixSocket: path.join(dir, 'oss-0.sock') }),
-        mgsAddress: mgs.address,
-        capacityBytes: 2 * (opts.ostCapacityBytes ?? 1024 * MiB),
-        registerIntervalMs: 200,
-      };
-      const started = opts.ossInChildren ? await ossChild(ossOpts, dir) : await startOss(ossOpts);
-      oss.set(name, started);
-      const port = 'address' in started ? Number(String(started.address).split(':').at(-1)) : 0;
-      ossOptions.set(name, { ...ossOpts, listen: { host: '127.0.0.1', port } });
-    }
-    await waitFor(
-      `${ossCount} OSS registered at the MGS`,
-      async () => (await mgsClient.listServers()).filter((s) => s.role === 'oss').length === ossCount,
-      { intervalMs: 20 },
+    const { mgs } = await startFileSystemServers(
+      {
+        dataDir: dir,
+        ossCount,
+        unixSockets: opts.localHost !== undefined,
+        host: (name) => (name === 'oss0' && opts.localHost ? opts.localHost : `host-${name}`),
+        ossCapacityBytes: 2 * ostCapacityBytes,
+      },
+      launch,
     );
-    // The MDS does not register itself yet: register a placeholder, create, then move it to its real address.
-    const mdsInfo = { name: 'mds-0', role: 'mds' as const, host: 'host-m', capacityBytes: 1024 * MiB };
-    await mgsClient.registerServer({ ...mdsInfo, address: '127.0.0.1:9' });
-    await mgsClient.createFileSystem({
-      fsname,
-      ostCount: ossCount,
-      ostCapacityBytes: opts.ostCapacityBytes ?? 1024 * MiB,
-      ...(opts.replicas !== undefined && { replicas: opts.replicas }),
-    });
-    const osts = async (): Promise<OstInfo[]> =>
-      (await mgsClient.getConfig(fsname)).osts.map((t) => ({
-        index: t.index,
-        target: t.target,
-        host: t.host,
-        server: t.server,
-      }));
-    const startMdsNow = async (o: { newPort?: boolean } = {}) => {
-      if (o.newPort) mdsPort = 0;
-      mds = await startMds({
-        dataDir: path.join(dir, 'mds'),
-        listen: { host: '127.0.0.1', port: mdsPort },
+    const mgsAddress = mgs.address;
+    const client = new MgsClient({ address: mgsAddress, timeoutMs: 30_000 });
+    mgsClient = client;
+    await ensureFileSystem(
+      mgsAddress,
+      {
         fsname,
-        osts,
+        ostCount: ossCount,
+        ostCapacityBytes,
         ...(opts.replicas !== undefined && { replicas: opts.replicas }),
-        resyncObject: resyncVia(mgsClient, fsname, resyncPool),
-        glimpse: glimpseVia(mgsClient, fsname, resyncPool),
-        ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),
-        destroyObjects: async ({ target, objects }, signal) => {
-          const t = (await mgsClient.getConfig(fsname, signal)).osts.find((o) => o.target === target);
-          if (!t) return;
-          const c = new OssClient({ address: t.address });
-          try {
-            await c.destroy({ target, objects }, signal);
-          } finally {
-            c.close();
-          }
-        },
+      },
+      { ossServers: ossCount, mdsServers: 1 },
+    );
+    const mdsServing = () =>
+      waitFor(`the MDS to serve ${fsname}`, () => mds?.staleCount?.(fsname) !== undefined, {
+        intervalMs: 20,
       });
-      mdsPort = Number(mds.address.slice(mds.address.lastIndexOf(':') + 1));
-      await mgsClient.registerServer({ ...mdsInfo, address: mds.address });
+    await mdsServing();
+    /** Starts a stopped server again in this process, on its data directory and `port`. */
+    const restart = async (name: string, port: number): Promise<InProcessServer> => {
+      const spec = specs.get(name);
+      if (!spec || running.has(name)) throw new Error(`${name} is running or unknown`);
+      const s = await startServerInProcess({ ...spec, listen: { ...spec.listen, port } }, tuning);
+      running.set(name, s);
+      return s;
     };
-    await startMdsNow();
-    const config = () => mgsClient.getConfig(fsname);
+    const config = () => client.getConfig(fsname);
     const serverOf = async (ost: number) => {
       const t = (await config()).osts.find((o) => o.index === ost);
       if (!t) throw new Error(`no OST ${ost}`);
@@ -157,34 +150,38 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     return {
       dir,
       fsname,
-      mgsAddress: mgs.address,
+      mgsAddress,
       config,
       ossFor: async (ost) => {
         const t = await serverOf(ost);
-        const client = new OssClient({ address: t.address });
-        ossClients.push(client);
-        return { client, target: t.target };
+        const c = new OssClient({ address: t.address });
+        ossClients.push(c);
+        return { client: c, target: t.target };
       },
       stopOssOf: async (ost) => {
         const t = await serverOf(ost);
-        await oss.get(t.server)?.close();
-        oss.delete(t.server);
+        ports.set(t.server, portOf(t.address));
+        await stop(t.server);
       },
       restartOssOf: async (ost) => {
         const t = await serverOf(ost);
-        const o = ossOptions.get(t.server);
-        if (!o || oss.has(t.server)) throw new Error(`OSS ${t.server} is running or unknown`);
-        oss.set(t.server, await startOss(o));
+        await restart(t.server, ports.get(t.server) ?? portOf(t.address));
       },
       staleCount: () => {
-        if (!mds) throw new Error('the MDS is stopped');
-        return mds.staleCount();
+        const n = mds && running.has(mds.name) ? mds.staleCount?.(fsname) : undefined;
+        if (n === undefined) throw new Error('the MDS is stopped');
+        return n;
       },
       stopMds: async () => {
-        await mds?.close();
-        mds = undefined;
+        if (!mds) return;
+        ports.set(mds.name, portOf(mds.address));
+        await stop(mds.name);
       },
-      startMds: startMdsNow,
+      startMds: async (o = {}) => {
+        const name = mds?.name ?? 'mds0';
+        mds = await restart(name, o.newPort ? 0 : (ports.get(name) ?? 0));
+        await mdsServing();
+      },
       close,
     };
   } catch (err) {
@@ -193,13 +190,11 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
   }
 }
 
-/** An OSS in its own Node process (test/lustre/oss-process.ts). */
-async function ossChild(opts: OssOptions, dir: string): Promise<Stoppable> {
-  const child = await startChild({
-    name: opts.name,
-    command: process.execPath,
-    args: [path.join(import.meta.dirname, './oss-process.ts'), JSON.stringify(opts)],
-    logFile: path.join(dir, `${opts.name}.log`),
-  });
-  return { close: () => child.stop() };
+function portOf(address: string): number {
+  return Number(address.slice(address.lastIndexOf(':') + 1));
+}
+
+/** Servers stop MDS first, then the OSS, the MGS last. */
+function stopOrder(name: string): number {
+  return name.startsWith('mds') ? 0 : name === 'mgs' ? 2 : 1;
 }

@@ -14,16 +14,16 @@ import {
   startHarness,
   waitFor,
 } from '../../../test/fsx/harness.ts';
-import { MemoryFsClient } from '../../../test/fsx/memory-fs-client.ts';
 import { buildSampleTree } from '../../../test/fsx/tree.ts';
+import { MemoryClient } from '../../../test/lustre/memory-client.ts';
 import type { FileSystemConfig } from '../../lustre/protocol/mgs-messages.ts';
 
 /** The Debian package's AWS CLI v2 and, where present, a pyenv AWS CLI v1. */
 const CLIS = ['/usr/bin/aws', path.join(homedir(), '.pyenv/shims/aws')].filter((p) => existsSync(p));
 
-const memory = new WeakMap<FileSystemConfig, MemoryFsClient>();
-function memoryOf(cfg: FileSystemConfig): MemoryFsClient {
-  const c = memory.get(cfg) ?? new MemoryFsClient();
+const memory = new WeakMap<FileSystemConfig, MemoryClient>();
+function memoryOf(cfg: FileSystemConfig): MemoryClient {
+  const c = memory.get(cfg) ?? new MemoryClient();
   memory.set(cfg, c);
   return c;
 }

@@ -18,7 +18,12 @@ test('an evicted writer’s unreported writes are found on the OSTs: the file ke
   t.after(() => cluster.close());
   const mdt = (await cluster.config()).mdt;
   // The writer: an MDS session and direct OST writes, as a client whose process then dies (no release).
-  const writer = new MdsSession({ address: mdt.address, clientId: 'doomed-writer', host: 'h' });
+  const writer = new MdsSession({
+    address: mdt.address,
+    fsname: cluster.fsname,
+    clientId: 'doomed-writer',
+    host: 'h',
+  });
   const created = await writer.mutate('create', {
     cred: ROOT_CREDENTIALS,
     parent: ROOT_INO,
@@ -44,7 +49,12 @@ test('an evicted writer’s unreported writes are found on the OSTs: the file ke
 
   writer.close(); // the writer's mount dies: no release, no size report
   // Wait (with a deadline) until the MDS has evicted it: its handle is gone, so getattr no longer says sizeOnOsts.
-  const raw = new MdsSession({ address: mdt.address, clientId: 'observer', host: 'h' });
+  const raw = new MdsSession({
+    address: mdt.address,
+    fsname: cluster.fsname,
+    clientId: 'observer',
+    host: 'h',
+  });
   t.after(() => raw.close());
   const deadline = Date.now() + 15_000;
   let attr = await raw.call('getattr', { ino });

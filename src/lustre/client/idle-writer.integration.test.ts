@@ -29,6 +29,7 @@ test('a writer that makes no MDS call while the MDS restarts keeps its handle: w
   await cluster.startMds();
   const observer = new MdsSession({
     address: (await cluster.config()).mdt.address,
+    fsname: cluster.fsname,
     clientId: 'observer',
     host: 'h',
   });

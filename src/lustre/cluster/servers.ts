@@ -46,6 +46,8 @@ export interface FileSystemServersOptions {
   host?: (name: string) => string;
   /** OSS i also serves `<dataDir>/oss<i>.sock` for clients on this host. */
   unixSockets?: boolean;
+  /** Space each OSS may give to OSTs (default: free disk). */
+  ossCapacityBytes?: number;
 }
 
 export interface FileSystemServers<S extends RunningServer> {
@@ -73,6 +75,7 @@ export async function startFileSystemServers<S extends RunningServer>(
     host: opts.host?.(name) ?? 'localhost',
     ...(mgsAddress !== undefined && { mgsAddress }),
     ...(role === 'oss' && opts.unixSockets && { unixSocket: join(opts.dataDir, `${name}.sock`) }),
+    ...(role === 'oss' && opts.ossCapacityBytes !== undefined && { capacityBytes: opts.ossCapacityBytes }),
   });
   const mgs = await launch(spec('mgs', 'mgs', 0));
   const [mds, ...osses] = await Promise.all([
@@ -154,13 +157,28 @@ export interface InProcessServer extends RunningServer {
   readonly localAddress?: string;
   /** mds: locks held per MDT, for metrics. */
   readonly lockCounts?: () => ReturnType<MdsService['lockCounts']>;
+  /** mds: stale mirror copies of a file system's MDT; undefined while it is not served yet. */
+  readonly staleCount?: MdsService['staleCount'];
   /** oss: space of each OST, for metrics. */
   readonly statTargets?: () => ReturnType<OssServer['statTargets']>;
   close(): Promise<void>;
 }
 
+/** Knobs of a server in this process that `nacre server` has no flag for (tests shorten them). */
+export interface InProcessTuning {
+  /** mds, oss: time between registrations with the MGS (ms). Default 3000. */
+  registerIntervalMs?: number;
+  /** mds: how often it asks the MGS which MDTs to serve (ms). Default 1000. */
+  pollMs?: number;
+  /** mds: how long clients from before a restart, or gone away, may take to come back (ms). Default 30 s. */
+  graceMs?: number;
+}
+
 /** Starts one server in this process: what `nacre server --role mgs|mds|oss` runs. */
-export async function startServerInProcess(spec: ServerSpec): Promise<InProcessServer> {
+export async function startServerInProcess(
+  spec: ServerSpec,
+  tuning: InProcessTuning = {},
+): Promise<InProcessServer> {
   const { role, name } = spec;
   const advertise = spec.advertiseAddress !== undefined ? { advertiseAddress: spec.advertiseAddress } : {};
   switch (role) {
@@ -179,8 +197,18 @@ export async function startServerInProcess(spec: ServerSpec): Promise<InProcessS
         listen: spec.listen,
         mgsAddress: needMgs(spec),
         ...advertise,
+        ...(tuning.registerIntervalMs !== undefined && { registerIntervalMs: tuning.registerIntervalMs }),
+        ...(tuning.pollMs !== undefined && { pollMs: tuning.pollMs }),
+        ...(tuning.graceMs !== undefined && { graceMs: tuning.graceMs }),
       });
-      return { name, role, address: s.address, lockCounts: () => s.lockCounts(), close: () => s.close() };
+      return {
+        name,
+        role,
+        address: s.address,
+        lockCounts: () => s.lockCounts(),
+        staleCount: (fsname) => s.staleCount(fsname),
+        close: () => s.close(),
+      };
     }
     case 'oss': {
       const { startOss } = await import('../oss/oss-server.ts');
@@ -194,6 +222,7 @@ export async function startServerInProcess(spec: ServerSpec): Promise<InProcessS
         ...(spec.unixSocket !== undefined && { unixSocket: spec.unixSocket }),
         ...(spec.capacityBytes !== undefined && { capacityBytes: spec.capacityBytes }),
         ...(spec.bandwidthBytesPerSec !== undefined && { bandwidthBytesPerSec: spec.bandwidthBytesPerSec }),
+        ...(tuning.registerIntervalMs !== undefined && { registerIntervalMs: tuning.registerIntervalMs }),
       });
       return {
         name,
@@ -209,10 +238,10 @@ export async function startServerInProcess(spec: ServerSpec): Promise<InProcessS
 
 /** Launches each server in this process; every server is handed to `started` as soon as it is up. */
 export function inProcessLauncher(
-  opts: { started?: (server: InProcessServer) => void } = {},
+  opts: { started?: (server: InProcessServer) => void; tuning?: InProcessTuning } = {},
 ): ServerLauncher<InProcessServer> {
   return async (spec) => {
-    const s = await startServerInProcess(spec);
+    const s = await startServerInProcess(spec, opts.tuning);
     opts.started?.(s);
     return s;
   };

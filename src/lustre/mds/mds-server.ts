@@ -26,6 +26,8 @@ export interface MdsServiceOptions {
   mgsAddress: string;
   /** How often the MGS is asked which MDTs to serve (ms). Default 1000. */
   pollMs?: number;
+  /** How often it registers with the MGS (ms). Default 3000. */
+  registerIntervalMs?: number;
   graceMs?: number;
   synchronous?: Synchronous;
 }
@@ -34,6 +36,8 @@ export interface MdsService {
   address: string;
   /** Locks held on each MDT served, by fsname (for metrics). */
   lockCounts(): Map<string, number>;
+  /** Mirror copies the MDT of `fsname` has recorded stale and not resynced yet; undefined while it is not served here. */
+  staleCount(fsname: string): number | undefined;
   close(): Promise<void>;
 }
 
@@ -61,6 +65,7 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
     mgs,
     { name: opts.name, role: 'mds', address, host: opts.host, capacityBytes: 0 },
     stop.signal,
+    opts.registerIntervalMs !== undefined ? { intervalMs: opts.registerIntervalMs } : {},
   );
 
   const sync = async (configs: FileSystemConfig[]) => {
@@ -112,6 +117,7 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
   return {
     address,
     lockCounts: () => new Map([...mdts].map(([fsname, mdt]) => [fsname, mdt.locks.count()])),
+    staleCount: (fsname) => mdts.get(fsname)?.staleCount(),
     close: async () => {
       stop.abort();
       await Promise.all([registering, polling]);

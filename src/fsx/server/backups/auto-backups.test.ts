@@ -8,14 +8,14 @@ import {
   type FileSystem,
 } from '@aws-sdk/client-fsx';
 import { type Harness, SUBNET, startHarness, waitFor } from '../../../../test/fsx/harness.ts';
-import { MemoryFsClient } from '../../../../test/fsx/memory-fs-client.ts';
+import { MemoryClient } from '../../../../test/lustre/memory-client.ts';
 import { lastDailyTime } from './auto-backups.ts';
 
 const DAY = 24 * 3600_000;
 let offset = 0;
 let h: Harness;
 before(async () => {
-  const client = new MemoryFsClient();
+  const client = new MemoryClient();
   h = await startHarness({
     connectClient: async () => client,
     clock: () => Date.now() + offset,

@@ -3,8 +3,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { MemoryFsClient } from '../../../../test/fsx/memory-fs-client.ts';
 import { buildSampleTree, dumpTree, overwrite } from '../../../../test/fsx/tree.ts';
+import { MemoryClient } from '../../../../test/lustre/memory-client.ts';
 import { type FileHandle, ROOT_CREDENTIALS, ROOT_INO } from '../../../lustre/types.ts';
 import { takeBackup } from './backup-engine.ts';
 import { restoreBackup } from './backup-restore.ts';
@@ -28,26 +28,26 @@ const signal = () => AbortSignal.timeout(10_000);
 test('a restored backup has the same tree, content, links, owners, modes, times and xattrs', async () => {
   const storeDir = path.join(dir, 'a');
   const store = await DiskBackupStore.open(storeDir);
-  const source = new MemoryFsClient();
+  const source = new MemoryClient();
   await buildSampleTree(source);
   const { manifest } = await takeBackup(source, store, {
     backupId: 'backup-0000000000000000a',
     signal: signal(),
   });
-  const target = new MemoryFsClient();
+  const target = new MemoryClient();
   await restoreBackup(target, store, manifest, signal());
   const [want, got] = [await dumpTree(source), await dumpTree(target)];
   assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort());
   for (const p of Object.keys(want)) assert.deepEqual(got[p], want[p], p);
   assert.equal(got['big-hardlink']!.nlink, 2);
-  const sparse = target.nodes.get((await target.lookup(ROOT_CREDENTIALS, ROOT_INO, 'sparse.img')).ino)!;
-  assert.equal(sparse.attr.size, 3 * 1024 * 1024);
+  const sparse = await target.getattr((await target.lookup(ROOT_CREDENTIALS, ROOT_INO, 'sparse.img')).ino);
+  assert.equal(sparse.size, 3 * 1024 * 1024);
 });
 
 test('an unchanged second backup stores nothing new and does not re-read files', async () => {
   const storeDir = path.join(dir, 'b');
   const store = await DiskBackupStore.open(storeDir);
-  const source = new MemoryFsClient();
+  const source = new MemoryClient();
   await buildSampleTree(source);
   const first = await takeBackup(source, store, { backupId: 'backup-0000000000000000b', signal: signal() });
   assert.ok(first.newChunks >= 3);
@@ -67,7 +67,7 @@ test('an unchanged second backup stores nothing new and does not re-read files',
 test('an incremental backup stores only the chunks that changed', async () => {
   const storeDir = path.join(dir, 'c');
   const store = await DiskBackupStore.open(storeDir);
-  const source = new MemoryFsClient();
+  const source = new MemoryClient();
   const { big } = await buildSampleTree(source);
   const first = await takeBackup(source, store, { backupId: 'backup-0000000000000000d', signal: signal() });
   await overwrite(source, big, 1024 * 1024 + 10, Buffer.from('changed'));
@@ -78,7 +78,7 @@ test('an incremental backup stores only the chunks that changed', async () => {
   });
   assert.equal(second.newChunks, 1);
   assert.equal(second.newBytes, 1024 * 1024);
-  const target = new MemoryFsClient();
+  const target = new MemoryClient();
   await restoreBackup(target, store, second.manifest, signal());
   assert.deepEqual(
     (await dumpTree(target))['docs/deep/big.bin']!.sha256,
@@ -89,7 +89,7 @@ test('an incremental backup stores only the chunks that changed', async () => {
 test('deleting a backup frees the chunks no other backup uses, and only those', async () => {
   const storeDir = path.join(dir, 'd');
   const store = await DiskBackupStore.open(storeDir);
-  const source = new MemoryFsClient();
+  const source = new MemoryClient();
   const { big } = await buildSampleTree(source);
   const first = await takeBackup(source, store, { backupId: 'backup-0000000000000000f', signal: signal() });
   const before = await chunkFiles(storeDir);
@@ -102,7 +102,7 @@ test('deleting a backup frees the chunks no other backup uses, and only those', 
   assert.equal(await chunkFiles(storeDir), before + 1);
   await store.deleteBackup('backup-0000000000000000f');
   assert.equal(await chunkFiles(storeDir), before);
-  const target = new MemoryFsClient();
+  const target = new MemoryClient();
   await restoreBackup(target, store, second.manifest, signal());
   assert.equal(
     (await dumpTree(target))['docs/deep/big.bin']!.sha256,
@@ -115,7 +115,7 @@ test('deleting a backup frees the chunks no other backup uses, and only those', 
 
 test('a file that changes while it is read is read again', async () => {
   const store = await DiskBackupStore.open(path.join(dir, 'e'));
-  const source = new MemoryFsClient();
+  const source = new MemoryClient();
   const { big } = await buildSampleTree(source);
   const read = source.read.bind(source);
   let changed = false;
@@ -131,7 +131,7 @@ test('a file that changes while it is read is read again', async () => {
     backupId: 'backup-00000000000000011',
     signal: signal(),
   });
-  const target = new MemoryFsClient();
+  const target = new MemoryClient();
   await restoreBackup(target, store, manifest, signal());
   const got = (await dumpTree(target))['docs/deep/big.bin']!;
   assert.ok(changed);

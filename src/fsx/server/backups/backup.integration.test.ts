@@ -30,9 +30,11 @@ import {
 } from '../../../../test/fsx/harness.ts';
 import { buildSampleTree, dumpTree, overwrite } from '../../../../test/fsx/tree.ts';
 import { connectLustre, type LustreClient } from '../../../lustre/client/index.ts';
-import { type MdsService, startMdsService } from '../../../lustre/mds/mds-server.ts';
-import { type MgsServer, startMgs } from '../../../lustre/mgs/mgs-server.ts';
-import { type OssServer, startOss } from '../../../lustre/oss/oss-server.ts';
+import {
+  type InProcessServer,
+  inProcessLauncher,
+  startFileSystemServers,
+} from '../../../lustre/cluster/servers.ts';
 import { MgsClient } from '../../../lustre/protocol/mgs-client.ts';
 import { ROOT_CREDENTIALS, ROOT_INO } from '../../../lustre/types.ts';
 import { type FsxApi, MgsTargetAllocator, startFsxApi } from '../fsx-server.ts';
@@ -41,9 +43,9 @@ const { O_WRONLY, O_CREAT } = constants;
 
 const MiB = 1024 * 1024;
 let dir: string;
-let mgs: MgsServer;
-let mds: MdsService;
-const oss: OssServer[] = [];
+let mgs: InProcessServer;
+/** Every server started, in start order (the MGS first). */
+const servers: InProcessServer[] = [];
 let allocator: MgsTargetAllocator;
 let api: FsxApi;
 let fsx: FSxClient;
@@ -55,28 +57,18 @@ function connect(fsname: string, signal?: AbortSignal): Promise<LustreClient> {
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'nacre-fsx-backup-'));
-  mgs = await startMgs({ dataDir: path.join(dir, 'mgs'), listen: { host: '127.0.0.1', port: 0 } });
-  for (const name of ['oss-a', 'oss-b']) {
-    oss.push(
-      await startOss({
-        dataDir: path.join(dir, name),
-        name,
-        host: `host-${name}`,
-        listen: { host: '127.0.0.1', port: 0 },
-        mgsAddress: mgs.address,
-        capacityBytes: 16 * 1024 * MiB,
-        registerIntervalMs: 200,
-      }),
-    );
-  }
-  mds = await startMdsService({
-    dataDir: path.join(dir, 'mds'),
-    name: 'mds-0',
-    host: 'host-mds',
-    listen: { host: '127.0.0.1', port: 0 },
-    mgsAddress: mgs.address,
-    pollMs: 100,
-  });
+  ({ mgs } = await startFileSystemServers(
+    {
+      dataDir: dir,
+      ossCount: 2,
+      host: (name) => `host-${name}`,
+      ossCapacityBytes: 16 * 1024 * MiB,
+    },
+    inProcessLauncher({
+      tuning: { registerIntervalMs: 200, pollMs: 100 },
+      started: (server) => servers.push(server),
+    }),
+  ));
   const mgsClient = new MgsClient({ address: mgs.address });
   await waitFor('servers registered', async () => {
     const s = await mgsClient.listServers();
@@ -104,9 +96,7 @@ after(async () => {
   fsx.destroy();
   await api.close();
   allocator.close();
-  await mds.close();
-  for (const s of oss) await s.close();
-  await mgs.close();
+  for (const s of servers.reverse()) await s.close();
   await rm(dir, { recursive: true, force: true });
 });
 

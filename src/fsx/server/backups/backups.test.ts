@@ -30,15 +30,15 @@ import {
   startHarness,
   waitFor,
 } from '../../../../test/fsx/harness.ts';
-import { MemoryFsClient } from '../../../../test/fsx/memory-fs-client.ts';
 import { buildSampleTree, dumpTree } from '../../../../test/fsx/tree.ts';
+import { MemoryClient } from '../../../../test/lustre/memory-client.ts';
 import type { FileSystemConfig } from '../../../lustre/protocol/mgs-messages.ts';
 import { ROOT_CREDENTIALS, ROOT_INO } from '../../../lustre/types.ts';
 
 const { O_WRONLY, O_CREAT } = constants;
 
 /** One in-memory file system per MGS file system config: recreated targets start empty. */
-const clients = new WeakMap<FileSystemConfig, MemoryFsClient>();
+const clients = new WeakMap<FileSystemConfig, MemoryClient>();
 let h: Harness;
 let gate: Promise<void> | undefined;
 
@@ -54,13 +54,13 @@ before(async () => {
 });
 after(() => h.close());
 
-function memoryOf(cfg: FileSystemConfig): MemoryFsClient {
-  const c = clients.get(cfg) ?? new MemoryFsClient();
+function memoryOf(cfg: FileSystemConfig): MemoryClient {
+  const c = clients.get(cfg) ?? new MemoryClient();
   clients.set(cfg, c);
   return c;
 }
 
-function clientOf(fs: FileSystem): MemoryFsClient {
+function clientOf(fs: FileSystem): MemoryClient {
   return memoryOf(h.allocator.fileSystems.get(fs.LustreConfiguration!.MountName!)!);
 }
 

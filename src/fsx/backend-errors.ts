@@ -1,4 +1,4 @@
-// The FSx client's domain errors: every SDK or network error is translated here, once, into one FsxError code.
+// The FSx backend's domain errors: every SDK or network error is translated here, once, into one FsxError code.
 import { NacreError } from '../lib/errors.ts';
 
 /**

@@ -27,8 +27,8 @@ import type {
   FileSystemUpdate,
   FsxApi,
   TaskInfo,
-} from './client.ts';
-import { FsxError, isFsxError, translateFsxError } from './client-errors.ts';
+} from './backend.ts';
+import { FsxError, isFsxError, translateFsxError } from './backend-errors.ts';
 import {
   associationInfo,
   backupInfo,
@@ -41,7 +41,7 @@ import {
   tagsToSdk,
   taskInfo,
   updateFileSystemRequest,
-} from './client-shapes.ts';
+} from './backend-shapes.ts';
 
 export interface SdkBackendOptions {
   /** Deadline of each API call (default 30 s). */

@@ -25,7 +25,7 @@ import type {
   FileSystemInfo,
   FileSystemUpdate,
   TaskInfo,
-} from './client.ts';
+} from './backend.ts';
 
 /** The same value with every object key's first letter upper-cased (the spec's nested names are FSx's, camelCased). */
 export function pascalKeys(value: unknown): unknown {

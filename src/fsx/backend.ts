@@ -106,7 +106,7 @@ export interface TaskInfo {
 
 /**
  * FSx for Lustre as the controller sees it. Every method takes an AbortSignal and has its own
- * deadline. Failures are FsxError (see client-errors.ts); `describe*` return undefined for a
+ * deadline. Failures are FsxError (see backend-errors.ts); `describe*` return undefined for a
  * resource that does not exist, `delete*` treat one as already deleted. Creation is idempotent by
  * clientRequestToken: a repeat with the same token and request returns the first result; with a
  * different request it fails with IdempotencyConflict.
@@ -205,4 +205,4 @@ export function createFsxSdkClient(target: FsxEndpoint, opts: { maxAttempts?: nu
   });
 }
 
-export { FsxError, type FsxErrorCode, isFsxError, translateFsxError } from './client-errors.ts';
+export { FsxError, type FsxErrorCode, isFsxError, translateFsxError } from './backend-errors.ts';

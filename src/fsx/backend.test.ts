@@ -8,8 +8,8 @@ import {
   UnsupportedOperation,
 } from '@aws-sdk/client-fsx';
 import type { FileSystemSpec } from '../api/index.ts';
-import { type FsxApi, FsxError } from './client.ts';
-import { SdkFileSystemBackend } from './client-sdk.ts';
+import { type FsxApi, FsxError } from './backend.ts';
+import { SdkFileSystemBackend } from './backend-sdk.ts';
 
 interface Sent {
   command: string;

@@ -3,11 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ExecRunner } from '../../src/lib/command-runner.ts';
 import { logger } from '../../src/lib/log.ts';
 import { announceReady } from '../../src/lib/supervisor.ts';
 import type { AdoptedInit } from '../../src/lustre/fuse/adopt.ts';
-import { runKeeper } from '../../src/lustre/fuse/keeper.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
 import { defaultHost, intOption } from './options.ts';
 
@@ -74,6 +72,8 @@ export function registerFuseKeeper(program: Command): void {
           ...(adopt ? ['--adopt', `${adopt.minor}:${adopt.flags}`] : []),
         ],
       });
+      const { ExecRunner } = await import('../../src/lib/command-runner.ts');
+      const { runKeeper } = await import('../../src/lustre/fuse/keeper.ts');
       await runKeeper(
         {
           source: formatMountSource(source),

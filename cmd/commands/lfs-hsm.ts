@@ -1,13 +1,10 @@
 // `nacre lfs hsm_state|hsm_set|hsm_clear|hsm_release|hsm_restore <path>`: Lustre's HSM commands on a Nacre mount.
 import type { Command } from 'commander';
 import type { LfsTarget } from '../../src/lustre/client/lfs.ts';
-import {
-  HSM_FLAG_NAMES,
-  lfsHsmRelease,
-  lfsHsmRestore,
-  lfsHsmSet,
-  lfsHsmState,
-} from '../../src/lustre/client/lfs-hsm.ts';
+import { HSM_FLAG_NAMES } from '../../src/lustre/protocol/hsm-messages.ts';
+
+/** The HSM commands and the client they use, loaded only when one runs. */
+const hsm = () => import('../../src/lustre/client/lfs-hsm.ts');
 
 /** The caller's credentials: the MDS checks who may change what. */
 function caller() {
@@ -20,7 +17,7 @@ export function registerLfsHsm(lfs: Command, target: (path: string) => Promise<L
     .description("a file's HSM state (exists, archived, released, dirty, …) with Lustre's flag values")
     .argument('<path>', 'a file on a Nacre mount')
     .action(async (path: string) => {
-      process.stdout.write(await lfsHsmState(await target(path)));
+      process.stdout.write(await (await hsm()).lfsHsmState(await target(path)));
     });
   for (const clear of [false, true]) {
     const cmd = lfs
@@ -33,7 +30,7 @@ export function registerLfsHsm(lfs: Command, target: (path: string) => Promise<L
     cmd.action(async (path: string, o: Record<string, boolean>) => {
       let flags = 0;
       for (const [name, bit] of Object.entries(HSM_FLAG_NAMES)) if (o[name]) flags |= bit;
-      await lfsHsmSet(await target(path), flags, clear, caller());
+      await (await hsm()).lfsHsmSet(await target(path), flags, clear, caller());
     });
   }
   lfs
@@ -43,13 +40,13 @@ export function registerLfsHsm(lfs: Command, target: (path: string) => Promise<L
     )
     .argument('<path>', 'a file on a Nacre mount')
     .action(async (path: string) => {
-      await lfsHsmRelease(await target(path), caller());
+      await (await hsm()).lfsHsmRelease(await target(path), caller());
     });
   lfs
     .command('hsm_restore')
     .description('bring the content of a released file back from the archive now')
     .argument('<path>', 'a file on a Nacre mount')
     .action(async (path: string) => {
-      await lfsHsmRestore(await target(path));
+      await (await hsm()).lfsHsmRestore(await target(path));
     });
 }

@@ -1,7 +1,6 @@
 // `nacre node`: the CSI node plugin (Identity + Node services) of one Kubernetes node.
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { startCsiNode } from '../../src/csi/run-csi-node.ts';
 import { announceReady } from '../../src/lib/supervisor.ts';
 import { defaultHost } from './options.ts';
 
@@ -43,6 +42,8 @@ export function registerNode(program: Command): void {
       // A container's processes all die with it: keepers must be started where they outlive it.
       const prefix = f.keeperCommand?.trim().split(/\s+/) ?? [process.execPath, nacre];
       const g = program.opts<{ logFormat: string; logLevel: string; debug: string }>();
+      // gRPC and the CSI node service are loaded by this command only.
+      const { startCsiNode } = await import('../../src/csi/run-csi-node.ts');
       const node = await startCsiNode({
         endpoint: f.csiEndpoint,
         nodeId: f.nodeId,

@@ -12,7 +12,6 @@ import { formatMountSource } from '../../src/lustre/mount-source.ts';
 import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
 import { mountForeground } from './mount.ts';
 import { defaultHost, intOption, RECOVERY_HELP, recoveryOption, sizeOption } from './options.ts';
-import { checkPortsFree, clearDeadMount } from './up-preflight.ts';
 
 interface UpOptions {
   dataDir: string;
@@ -81,6 +80,7 @@ async function up(opts: UpOptions): Promise<void> {
     process.stderr.write(`\n${signal}: unmounting and stopping the servers…\n`);
     await stopAll();
   });
+  const { checkPortsFree, clearDeadMount } = await import('./up-preflight.ts');
   const preflight = AbortSignal.timeout(30_000);
   if (opts.mount !== false) await clearDeadMount(resolve(opts.mount), preflight);
   // Port 0 picks free ports: nothing to check.

@@ -9,20 +9,13 @@ import {
   HS_RELEASED,
   type HsmState,
 } from '../protocol/hsm-messages.ts';
+
+export { HSM_FLAG_NAMES } from '../protocol/hsm-messages.ts';
+
 import { ROOT_CREDENTIALS } from '../types.ts';
 import { whileRestoring } from './hsm-wait.ts';
 import type { LfsTarget } from './lfs.ts';
 import { connectLustre } from './lustre-client.ts';
-
-/** lfs hsm_set/hsm_clear flag options, by their lfs names. */
-export const HSM_FLAG_NAMES: Readonly<Record<string, number>> = {
-  exists: HS_EXISTS,
-  dirty: HS_DIRTY,
-  archived: HS_ARCHIVED,
-  norelease: HS_NORELEASE,
-  noarchive: HS_NOARCHIVE,
-  lost: HS_LOST,
-};
 
 /** Lustre's hsm_state line: "<path>: (0x0000000d) released exists archived, archive_id:1". */
 export function formatHsmState(path: string, s: HsmState): string {

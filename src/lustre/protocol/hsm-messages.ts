@@ -12,6 +12,16 @@ export const HS_NOARCHIVE = 0x20;
 export const HS_LOST = 0x40;
 /** Flags a user may set or clear with hsm_set (the others are the HSM agent's, as root). */
 export const HS_USER_MASK = HS_NORELEASE | HS_NOARCHIVE;
+
+/** lfs hsm_set/hsm_clear flag options, by their lfs names. */
+export const HSM_FLAG_NAMES: Readonly<Record<string, number>> = {
+  exists: HS_EXISTS,
+  dirty: HS_DIRTY,
+  archived: HS_ARCHIVED,
+  norelease: HS_NORELEASE,
+  noarchive: HS_NOARCHIVE,
+  lost: HS_LOST,
+};
 export const HS_ALL = 0x7f;
 
 export interface HsmMethods {

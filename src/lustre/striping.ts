@@ -3,6 +3,9 @@
 // Byte `off` of a file lies in block b = floor(off / stripeSize), on stripe b % stripeCount, in row
 // floor(b / stripeCount); its offset inside that stripe's object is row * stripeSize + off % stripeSize.
 
+import { FsError } from '../lib/errors.ts';
+import type { Layout } from './types.ts';
+
 /** The part of a Layout the math needs. Both fields are positive safe integers. */
 export interface StripeGeometry {
   stripeSize: number;
@@ -121,4 +124,62 @@ function cut(c: Chunk, maxLength: number): Chunk[] {
     });
   }
   return out;
+}
+
+/** The object id of stripe `stripe` of inode `ino`, as the OSS addresses it. */
+export function objectId(ino: number, stripe: number): string {
+  return `${ino}.${stripe}`;
+}
+
+/** The OSTs holding stripe `stripe`: the primary, then the mirror if the layout has one. */
+export function copiesOf(layout: Layout, stripe: number): number[] {
+  const primary = layout.osts[stripe];
+  if (primary === undefined) throw new FsError('EIO', `layout has no OST for stripe ${stripe}`);
+  const mirror = layout.mirrors?.[stripe];
+  return mirror === undefined ? [primary] : [primary, mirror];
+}
+
+/** The OST whose copy of stripe `stripe` the layout marks stale, if any. */
+export function staleCopy(layout: Layout, stripe: number): number | undefined {
+  return layout.stale?.find((s) => s.stripe === stripe)?.ost;
+}
+
+/** The copies of stripe `stripe` that may be read: every copy but a stale one. */
+export function readableCopies(layout: Layout, stripe: number): number[] {
+  const stale = staleCopy(layout, stripe);
+  return copiesOf(layout, stripe).filter((ost) => ost !== stale);
+}
+
+/** How a glimpse reaches one copy of a stripe's object, and what a failure means. */
+export interface GlimpseCopies {
+  /** The size of the object of `stripe` on `ost`; rejects when that copy cannot tell. */
+  sizeOf(ost: number, stripe: number): Promise<number>;
+  /** A copy failed: return to try the stripe's next readable copy, throw to end the glimpse. */
+  passOver(err: unknown, ost: number, stripe: number): void;
+  /** The error when no readable copy of `stripe` answered (`last`: the last copy's error). */
+  noCopy(stripe: number, last: unknown): Error;
+}
+
+/**
+ * Lustre's glimpse: the file's size as its objects tell it, the largest file offset any stripe
+ * holds data at, each stripe asked of its first readable copy that answers (stale copies skipped).
+ * The client and the MDS (for an evicted writer) both glimpse through this.
+ */
+export async function glimpseLayout(layout: Layout, copies: GlimpseCopies): Promise<number> {
+  const ends = await Promise.all(
+    layout.osts.map(async (_, stripe) => {
+      let last: unknown;
+      for (const ost of readableCopies(layout, stripe)) {
+        try {
+          const size = await copies.sizeOf(ost, stripe);
+          return size === 0 ? 0 : fileOffset(layout, stripe, size - 1) + 1;
+        } catch (err) {
+          copies.passOver(err, ost, stripe);
+          last = err;
+        }
+      }
+      throw copies.noCopy(stripe, last);
+    }),
+  );
+  return Math.max(0, ...ends);
 }

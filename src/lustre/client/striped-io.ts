@@ -2,7 +2,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
-import { type Extent, fileOffset, mapRange, objectSize, stripeExtents } from '../striping.ts';
+import {
+  copiesOf,
+  type Extent,
+  glimpseLayout,
+  mapRange,
+  objectId,
+  objectSize,
+  readableCopies,
+  staleCopy,
+  stripeExtents,
+} from '../striping.ts';
 import type { Layout } from '../types.ts';
 import { isUnreachable, type OstPool } from './ost-pool.ts';
 
@@ -10,22 +20,6 @@ import { isUnreachable, type OstPool } from './ost-pool.ts';
 export const MAX_OST_CALL = 16 * 1024 * 1024;
 /** How long an OST that failed is asked after its mirror (ms). */
 const SUSPECT_MS = 5_000;
-
-/** The object id of stripe `stripe` of inode `ino`, as the OSS addresses it. */
-export function objectId(ino: number, stripe: number): string {
-  return `${ino}.${stripe}`;
-}
-
-/** The OST whose copy of stripe `stripe` the layout marks stale, if any. */
-export function staleCopy(layout: Layout, stripe: number): number | undefined {
-  return layout.stale?.find((s) => s.stripe === stripe)?.ost;
-}
-
-/** The copies of stripe `stripe` that may be read: every copy but a stale one. */
-export function readableCopies(layout: Layout, stripe: number): number[] {
-  const stale = staleCopy(layout, stripe);
-  return copiesOf(layout, stripe).filter((ost) => ost !== stale);
-}
 
 /**
  * Reports to the MDS that `ost`'s copy of a stripe missed a write (MdsMethods.markStale); resolves
@@ -35,14 +29,6 @@ export type MarkStale = (ino: number, stripe: number, ost: number, signal?: Abor
 
 /** The outcome of one OST call. */
 type Attempt = { ok: true } | { ok: false; unreachable: boolean; err: FsError };
-
-/** The OSTs holding stripe `stripe`: the primary, then the mirror if the layout has one. */
-export function copiesOf(layout: Layout, stripe: number): number[] {
-  const primary = layout.osts[stripe];
-  if (primary === undefined) throw new FsError('EIO', `layout has no OST for stripe ${stripe}`);
-  const mirror = layout.mirrors?.[stripe];
-  return mirror === undefined ? [primary] : [primary, mirror];
-}
 
 /**
  * Moves file bytes to and from OST objects. Errors are FsErrors: the OSS's errno as it sent it
@@ -151,25 +137,17 @@ export class StripedIo {
    * holds data at, over every readable copy. EIO when a stripe has no copy that answers.
    */
   async glimpse(ino: number, layout: Layout, signal?: AbortSignal): Promise<number> {
-    const ends = await Promise.all(
-      layout.osts.map(async (_, stripe) => {
-        const object = objectId(ino, stripe);
-        let last: unknown;
-        for (const ost of readableCopies(layout, stripe)) {
-          try {
-            const size = await this.#pool.objectSize(ost, object, signal);
-            return size === 0 ? 0 : fileOffset(layout, stripe, size - 1) + 1;
-          } catch (err) {
-            if (signal?.aborted) throw interrupted(err);
-            if (!isUnreachable(err)) throw asFsError(err, `size of ${object} on ${this.#pool.name(ost)}`);
-            this.#markSuspect(ost, err);
-            last = err;
-          }
-        }
-        throw lost(object, this.#pool.name(layout.osts[stripe]!), last, 'glimpse');
-      }),
-    );
-    return Math.max(0, ...ends);
+    return glimpseLayout(layout, {
+      sizeOf: (ost, stripe) => this.#pool.objectSize(ost, objectId(ino, stripe), signal),
+      passOver: (err, ost, stripe) => {
+        if (signal?.aborted) throw interrupted(err);
+        if (!isUnreachable(err))
+          throw asFsError(err, `size of ${objectId(ino, stripe)} on ${this.#pool.name(ost)}`);
+        this.#markSuspect(ost, err);
+      },
+      noCopy: (stripe, last) =>
+        lost(objectId(ino, stripe), this.#pool.name(layout.osts[stripe]!), last, 'glimpse'),
+    });
   }
 
   /** fsync of every object (and mirror) of the file. */

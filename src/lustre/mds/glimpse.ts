@@ -2,7 +2,7 @@
 import { FsError } from '../../lib/errors.ts';
 import type { Glimpse } from '../mds/evict-glimpse.ts';
 import type { MgsClient } from '../protocol/mgs-client.ts';
-import { fileOffset } from '../striping.ts';
+import { glimpseLayout, objectId } from '../striping.ts';
 import type { OssPool } from './ost-targets.ts';
 
 /**
@@ -12,26 +12,16 @@ import type { OssPool } from './ost-targets.ts';
 export function glimpseVia(mgs: MgsClient, fsname: string, pool: OssPool): Glimpse {
   return async (ino, layout, signal) => {
     const targets = new Map((await mgs.getConfig(fsname, signal)).osts.map((t) => [t.index, t]));
-    const ends = await Promise.all(
-      layout.osts.map(async (primary, stripe) => {
-        const stale = layout.stale?.find((s) => s.stripe === stripe)?.ost;
-        const mirror = layout.mirrors?.[stripe];
-        const copies = (mirror === undefined ? [primary] : [primary, mirror]).filter((o) => o !== stale);
-        let last: unknown;
-        for (const ost of copies) {
-          const t = targets.get(ost);
-          if (!t) continue;
-          try {
-            const attr = await pool.get(t).getattr({ target: t.target, object: `${ino}.${stripe}` }, signal);
-            const size = attr?.size ?? 0;
-            return size === 0 ? 0 : fileOffset(layout, stripe, size - 1) + 1;
-          } catch (err) {
-            last = err;
-          }
-        }
-        throw new FsError('EIO', `no copy of object ${ino}.${stripe} answered`, { cause: last });
-      }),
-    );
-    return Math.max(0, ...ends);
+    return glimpseLayout(layout, {
+      sizeOf: async (ost, stripe) => {
+        const t = targets.get(ost);
+        if (!t) throw new FsError('ENODEV', `OST ${ost} is not in the file system's configuration`);
+        const attr = await pool.get(t).getattr({ target: t.target, object: objectId(ino, stripe) }, signal);
+        return attr?.size ?? 0;
+      },
+      passOver: () => {},
+      noCopy: (stripe, last) =>
+        new FsError('EIO', `no copy of object ${objectId(ino, stripe)} answered`, { cause: last }),
+    });
   };
 }

@@ -1,6 +1,7 @@
 // Sub-directory volumes: a directory per PV on a shared emulated FileSystem, with stripe settings, a project quota and onDelete.
 import { FsError } from '../../lib/errors.ts';
-import type { Attr, Credentials, DirEntry, LayoutPolicy } from '../../lustre/types.ts';
+import type { LustreClient } from '../../lustre/client/lustre-client.ts';
+import type { DirEntry } from '../../lustre/types.ts';
 import { ROOT_CREDENTIALS, ROOT_INO } from '../../lustre/types.ts';
 import { CsiError } from '../csi-error.ts';
 import type { Volume } from '../proto.ts';
@@ -16,58 +17,23 @@ const DELETING = '.deleting-';
 /** The extended attribute that records a volume's onDelete. */
 export const ON_DELETE_XATTR = 'trusted.csi.nacre.dev.onDelete';
 
-export interface QuotaLimits {
-  blockHardLimitBytes: number;
-  inodeHardLimit: number;
-}
-
 /** The slice of the striped client (LustreClient) sub-directory volumes use. */
-export interface DirFileSystem {
-  lookup(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<Attr>;
-  mkdir(cred: Credentials, parent: number, name: string, mode: number, signal?: AbortSignal): Promise<Attr>;
-  rmdir(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<void>;
-  unlink(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<void>;
-  rename(
-    cred: Credentials,
-    parent: number,
-    name: string,
-    newParent: number,
-    newName: string,
-    flags: number,
-    signal?: AbortSignal,
-  ): Promise<void>;
-  readdir(
-    cred: Credentials,
-    ino: number,
-    cookie: number,
-    limit: number,
-    plus: boolean,
-    signal?: AbortSignal,
-  ): Promise<DirEntry[]>;
-  setxattr(
-    cred: Credentials,
-    ino: number,
-    name: string,
-    value: Buffer,
-    flags: number,
-    signal?: AbortSignal,
-  ): Promise<void>;
-  getxattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<Buffer>;
-  setstripe(cred: Credentials, ino: number, policy: LayoutPolicy, signal?: AbortSignal): Promise<void>;
-  statfs(signal?: AbortSignal): Promise<{ blocks: number; bavail: number; bsize: number; frsize?: number }>;
-  setProject(
-    cred: Credentials,
-    ino: number,
-    projectId: number,
-    inherit: boolean,
-    signal?: AbortSignal,
-  ): Promise<void>;
-  setQuota(projectId: number, limits: QuotaLimits, signal?: AbortSignal): Promise<void>;
-  getQuota(
-    projectId: number,
-    signal?: AbortSignal,
-  ): Promise<QuotaLimits & { blockUsageBytes: number; inodeUsage: number }>;
-}
+export type DirFileSystem = Pick<
+  LustreClient,
+  | 'lookup'
+  | 'mkdir'
+  | 'rmdir'
+  | 'unlink'
+  | 'rename'
+  | 'readdir'
+  | 'setxattr'
+  | 'getxattr'
+  | 'setstripe'
+  | 'statfs'
+  | 'setProject'
+  | 'setQuota'
+  | 'getQuota'
+>;
 
 /** The shared file system a volume lives on, as the FileSystem resource describes it. */
 export interface SharedFs {

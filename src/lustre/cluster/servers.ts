@@ -181,6 +181,16 @@ export async function startServerInProcess(
 ): Promise<InProcessServer> {
   const { role, name } = spec;
   const advertise = spec.advertiseAddress !== undefined ? { advertiseAddress: spec.advertiseAddress } : {};
+  /** What the MDS and an OSS are both started with: their data, address, node, MGS and registration. */
+  const peer = () => ({
+    dataDir: spec.dataDir,
+    name,
+    host: spec.host,
+    listen: spec.listen,
+    mgsAddress: needMgs(spec),
+    ...advertise,
+    ...(tuning.registerIntervalMs !== undefined && { registerIntervalMs: tuning.registerIntervalMs }),
+  });
   switch (role) {
     // Each role loads only its own modules: an OSS process never loads the MDS's SQLite code.
     case 'mgs': {
@@ -191,13 +201,7 @@ export async function startServerInProcess(
     case 'mds': {
       const { startMdsService } = await import('../mds/mds-server.ts');
       const s = await startMdsService({
-        dataDir: spec.dataDir,
-        name,
-        host: spec.host,
-        listen: spec.listen,
-        mgsAddress: needMgs(spec),
-        ...advertise,
-        ...(tuning.registerIntervalMs !== undefined && { registerIntervalMs: tuning.registerIntervalMs }),
+        ...peer(),
         ...(tuning.pollMs !== undefined && { pollMs: tuning.pollMs }),
         ...(tuning.graceMs !== undefined && { graceMs: tuning.graceMs }),
       });
@@ -213,16 +217,10 @@ export async function startServerInProcess(
     case 'oss': {
       const { startOss } = await import('../oss/oss-server.ts');
       const s = await startOss({
-        dataDir: spec.dataDir,
-        name,
-        host: spec.host,
-        listen: spec.listen,
-        mgsAddress: needMgs(spec),
-        ...advertise,
+        ...peer(),
         ...(spec.unixSocket !== undefined && { unixSocket: spec.unixSocket }),
         ...(spec.capacityBytes !== undefined && { capacityBytes: spec.capacityBytes }),
         ...(spec.bandwidthBytesPerSec !== undefined && { bandwidthBytesPerSec: spec.bandwidthBytesPerSec }),
-        ...(tuning.registerIntervalMs !== undefined && { registerIntervalMs: tuning.registerIntervalMs }),
       });
       return {
         name,

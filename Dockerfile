@@ -8,11 +8,11 @@ ARG GO_IMAGE=golang:1.26-bookworm
 # script passes it): the CSI services load it at run time.
 FROM ${GO_IMAGE} AS csi-proto
 ARG CSI_SPEC_VERSION=v1.13.0
-WORKDIR /work
+WORKDIR /proto
 RUN dir=$(GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json \
       "github.com/container-storage-interface/spec@${CSI_SPEC_VERSION}" \
       | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') \
-  && cp "$dir/csi.proto" /work/csi.proto
+  && cp "$dir/csi.proto" /proto/csi.proto
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -31,7 +31,7 @@ COPY package.json ./
 COPY cmd ./cmd
 COPY src ./src
 COPY crds ./crds
-COPY --from=csi-proto /work/csi.proto ./proto/csi.proto
+COPY --from=csi-proto /proto/csi.proto ./proto/csi.proto
 RUN printf '#!/bin/sh\nexec node /app/cmd/nacre.ts "$@"\n' > /usr/local/bin/nacre \
   && chmod 0755 /usr/local/bin/nacre \
   && nacre --version

@@ -1,4 +1,5 @@
 // Automatic import through real MinIO bucket notifications: a new, a changed and a deleted object reach a mounted file system.
+
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -9,6 +10,7 @@ import {
   FSxClient,
 } from '@aws-sdk/client-fsx';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { waitFor } from '../../src/lib/wait-for.ts';
 import { type MinioServer, startMinio } from '../harness/minio-server.ts';
 import { freePorts } from '../harness/processes.ts';
 import { type FsCluster, startFsCluster } from './fs-cluster.ts';
@@ -71,15 +73,8 @@ after(async () => {
   await minio?.stop();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
+  waitFor(what, probe, { timeoutMs, intervalMs: 200 });
 
 test('a new, a changed and a deleted object reach the mount through bucket notifications', async () => {
   const { FileSystem: created } = await fsx.send(

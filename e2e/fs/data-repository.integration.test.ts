@@ -1,5 +1,6 @@
 // S3 data repositories end to end: the emulator's FSx API with a real MinIO, real servers and FUSE mounts —
 // export with POSIX metadata, release, lazy load, import into a second file system, MinIO down and back.
+
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -17,6 +18,7 @@ import {
   FSxClient,
 } from '@aws-sdk/client-fsx';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { waitFor } from '../../src/lib/wait-for.ts';
 import { type MinioServer, startMinio } from '../harness/minio-server.ts';
 import { type FsCluster, NACRE, startFsCluster } from './fs-cluster.ts';
 import { sh, shResult } from './shell.ts';
@@ -67,15 +69,8 @@ after(async () => {
   await minio?.stop();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
+  waitFor(what, probe, { timeoutMs, intervalMs: 200 });
 
 async function mountedFileSystem(name: string): Promise<{ fs: FileSystem; mount: string }> {
   const created = await fsx.send(

@@ -4,7 +4,7 @@
 # Usage: build-tools.sh [--path] [TOOL...]
 #   TOOL    kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
 #           csi-resizer csi-snapshotter snapshot-controller
-#           (default: all of them)
+#           (default: all of them), or e2e.test (the Kubernetes e2e suite; built only when named)
 #   --path  print the absolute path of each named tool's binary on stdout, one a line, after
 #           building whatever is missing
 #
@@ -39,10 +39,26 @@ modver() {
   printf '%s' "$v"
 }
 
-# spec TOOL: sets wrapper, pkg, dir (cache folder name) and ldflags for TOOL.
+# spec TOOL: sets wrapper, pkg, dir (cache folder name), ldflags and gocmd (go build, or go test -c
+# for a test binary) for TOOL.
 spec() {
   local v
+  gocmd=(build)
   case $1 in
+  e2e.test)
+    # The e2e suite's test binary, at the same Kubernetes version as the control plane.
+    wrapper=e2e
+    pkg=k8s.io/kubernetes/test/e2e
+    v=$(modver e2e k8s.io/kubernetes)
+    dir=kubernetes-$v
+    gocmd=(test -c)
+    local minor=${v#v1.}
+    minor=${minor%%.*}
+    ldflags=''
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ldflags+=" -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+    done
+    ;;
   kube-apiserver | kube-controller-manager | kubectl)
     wrapper=k8s
     pkg=k8s.io/kubernetes/cmd/$1
@@ -117,7 +133,7 @@ spec() {
 
 # build TOOL: builds TOOL into the cache unless it is there already.
 build() {
-  local wrapper pkg dir ldflags
+  local wrapper pkg dir ldflags gocmd
   spec "$1"
   local dest="$tools_dir/$dir"
   [[ -x $dest/$1 ]] && return 0
@@ -125,7 +141,7 @@ build() {
   local tmp="$dest/.$1.partial.$$"
   log "building $1 ($dir) from go/$wrapper ..."
   local start=$SECONDS
-  if ! (cd "$gomods/$wrapper" && nice -n 10 go build -p "$jobs" \
+  if ! (cd "$gomods/$wrapper" && nice -n 10 go "${gocmd[@]}" -p "$jobs" \
     -ldflags "-s -w $ldflags" -o "$tmp" "$pkg"); then
     rm -f "$tmp"
     die "go build of $1 failed"

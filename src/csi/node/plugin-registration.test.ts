@@ -7,12 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
+import { kubeletRegistrationClient } from '../../../test/csi/kubelet-registration.ts';
 import { waitFor } from '../../lib/wait-for.ts';
 import {
-  type PluginInfo,
   type RegistrationStatus,
-  registrationService,
   registrationSocketPath,
   startPluginRegistration,
 } from './plugin-registration.ts';
@@ -25,23 +23,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The kubelet's plugin watcher: dial the socket, GetInfo, then NotifyRegistrationStatus (its deadlines: 1 s and 5 s). */
-function kubelet(socketPath: string) {
-  const Client = registrationService();
-  const client = new Client(`unix://${socketPath}`, grpc.credentials.createInsecure());
-  const call = <Res>(method: string, req: object, ms: number): Promise<Res> =>
-    new Promise((resolve, reject) => {
-      const fn = (client as unknown as Record<string, Function>)[method]!;
-      fn.call(client, req, { deadline: Date.now() + ms }, (err: grpc.ServiceError | null, res: Res) =>
-        err ? reject(err) : resolve(res),
-      );
-    });
-  return {
-    getInfo: () => call<PluginInfo>('GetInfo', {}, 1_000),
-    notify: (s: RegistrationStatus) => call<object>('NotifyRegistrationStatus', s, 5_000),
-    close: () => client.close(),
-  };
-}
+const kubelet = kubeletRegistrationClient;
 
 test('the kubelet gets the driver, its CSI endpoint and versions, and its verdict is reported', async () => {
   const reg = join(dir, 'plugins_registry');

@@ -4,7 +4,8 @@
 # Usage: build-tools.sh [--path] [TOOL...]
 #   TOOL    kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
 #           csi-resizer csi-snapshotter snapshot-controller
-#           (default: all of them), or e2e.test (the Kubernetes e2e suite; built only when named)
+#           (default: all of them), or e2e.test and agnhost (the Kubernetes e2e suite and the test
+#           program its pods run; built only when named)
 #   --path  print the absolute path of each named tool's binary on stdout, one a line, after
 #           building whatever is missing
 #
@@ -58,6 +59,14 @@ spec() {
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       ldflags+=" -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
     done
+    ;;
+  agnhost)
+    # The e2e suite's test program (its subPath specs run agnhost mounttest), from the same module.
+    wrapper=e2e
+    pkg=k8s.io/kubernetes/test/images/agnhost
+    v=$(modver e2e k8s.io/kubernetes)
+    dir=kubernetes-$v
+    ldflags=''
     ;;
   kube-apiserver | kube-controller-manager | kubectl)
     wrapper=k8s

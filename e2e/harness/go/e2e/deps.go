@@ -6,6 +6,7 @@ package e2e
 
 import (
 	_ "k8s.io/kubernetes/test/e2e"
+	_ "k8s.io/kubernetes/test/images/agnhost"
 	_ "github.com/onsi/ginkgo/v2"
 	_ "go.yaml.in/yaml/v2"
 	_ "k8s.io/component-base/version"

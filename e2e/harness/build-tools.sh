@@ -4,10 +4,11 @@
 # Usage: build-tools.sh [--path] [TOOL...]
 #   TOOL    kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
 #           csi-resizer csi-snapshotter snapshot-controller
-#           (default: all of them), or e2e.test and agnhost (the Kubernetes e2e suite and the test
-#           program its pods run; built only when named)
+#           (default: all of them)
 #   --path  print the absolute path of each named tool's binary on stdout, one a line, after
 #           building whatever is missing
+#   e2e.test and agnhost (the Kubernetes e2e suite and the test program its pods run) are built
+#   only when named.
 #
 # Binaries land in ${NACRE_TOOLS_DIR:-$HOME/.cache/nacre/tools}/<name>-<version>/<binary>; the
 # versions come from the wrapper modules in go/ (one go.mod + go.sum each), so bumping a version
@@ -40,34 +41,10 @@ modver() {
   printf '%s' "$v"
 }
 
-# spec TOOL: sets wrapper, pkg, dir (cache folder name), ldflags and gocmd (go build, or go test -c
-# for a test binary) for TOOL.
+# spec TOOL: sets wrapper, pkg, dir (cache folder name) and ldflags for TOOL.
 spec() {
   local v
-  gocmd=(build)
   case $1 in
-  e2e.test)
-    # The e2e suite's test binary, at the same Kubernetes version as the control plane.
-    wrapper=e2e
-    pkg=k8s.io/kubernetes/test/e2e
-    v=$(modver e2e k8s.io/kubernetes)
-    dir=kubernetes-$v
-    gocmd=(test -c)
-    local minor=${v#v1.}
-    minor=${minor%%.*}
-    ldflags=''
-    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-      ldflags+=" -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
-    done
-    ;;
-  agnhost)
-    # The e2e suite's test program (its subPath specs run agnhost mounttest), from the same module.
-    wrapper=e2e
-    pkg=k8s.io/kubernetes/test/images/agnhost
-    v=$(modver e2e k8s.io/kubernetes)
-    dir=kubernetes-$v
-    ldflags=''
-    ;;
   kube-apiserver | kube-controller-manager | kubectl)
     wrapper=k8s
     pkg=k8s.io/kubernetes/cmd/$1
@@ -123,6 +100,21 @@ spec() {
     dir=helm-$v
     ldflags="-X helm.sh/helm/v3/internal/version.version=$v -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
     ;;
+  e2e.test | agnhost)
+    # The e2e suite's test binary (go test -c) and agnhost (its subPath specs run agnhost
+    # mounttest), at the same Kubernetes version as the control plane.
+    wrapper=e2e
+    pkg=k8s.io/kubernetes/test/e2e
+    [[ $1 == agnhost ]] && pkg=k8s.io/kubernetes/test/images/agnhost
+    v=$(modver e2e k8s.io/kubernetes)
+    dir=kubernetes-$v
+    local minor=${v#v1.}
+    minor=${minor%%.*}
+    ldflags=''
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ldflags+=" -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+    done
+    ;;
   minio)
     wrapper=minio
     pkg=github.com/minio/minio
@@ -142,8 +134,11 @@ spec() {
 
 # build TOOL: builds TOOL into the cache unless it is there already.
 build() {
-  local wrapper pkg dir ldflags gocmd
+  local wrapper pkg dir ldflags
   spec "$1"
+  # A test binary is linked by go test -c, everything else by go build.
+  local gocmd=(build)
+  [[ $1 == e2e.test ]] && gocmd=(test -c)
   local dest="$tools_dir/$dir"
   [[ -x $dest/$1 ]] && return 0
   mkdir -p "$dest"

@@ -16,6 +16,7 @@
 # the Debian base (key: package versions), node (its hash), node_modules (the lock), the app (always
 # re-tarred: a few MB). The archive is <cache>/nacre-<version>-<key>.tar, key from the layers'
 # digests; a second run with nothing changed prints the same path without writing anything.
+# Archives and layers no run has used for a day are removed.
 # Prints the archive's path on stdout; progress on stderr.
 set -euo pipefail
 
@@ -141,7 +142,10 @@ if [[ ! -f $node_layer ]]; then
   tar_layer "$work/node" "$node_layer"
 fi
 
-deps_layer="$cache/layers/node-modules-$(keyof "$(sha "$root/package.json")" "$(sha "$root/package-lock.json")").tar"
+# Keyed by the dependencies and the lock, not the rest of package.json (scripts change often).
+deps=$("$node_bin" -p 'const p = require(process.argv[1]); JSON.stringify([p.dependencies, p.overrides])' \
+  "$root/package.json")
+deps_layer="$cache/layers/node-modules-$(keyof "$deps" "$(sha "$root/package-lock.json")").tar"
 if [[ ! -f $deps_layer ]]; then
   log "production node_modules (npm install --omit=dev) ..."
   mkdir -p "$work/deps/app"
@@ -171,6 +175,11 @@ layers=("$base_layer" "$node_layer" "$deps_layer" "$work/app.tar")
 digests=()
 for l in "${layers[@]}"; do digests+=("$(layer_sha "$l")"); done
 out="$cache/nacre-$version-$(keyof "$name" "${digests[@]}").tar"
+# What this run uses is fresh; what no run used for a day goes (other checkouts may share the cache).
+touch "${layers[@]:0:3}"
+[[ -f $out ]] && touch "$out"
+find "$cache" -maxdepth 2 \( -name 'nacre-*.tar' -o -name '*.tar.sha256' -o -path '*/layers/*.tar' \) \
+  -mmin +1440 -delete 2>/dev/null || true
 if [[ -f $out ]]; then
   log "up to date: $out"
   printf '%s\n' "$out"
@@ -219,9 +228,5 @@ EOF
 tar --create --file "$out.tmp" --directory "$oci" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
   oci-layout index.json manifest.json blobs
 mv "$out.tmp" "$out"
-# Only the newest archive and its layers stay in the cache.
-for f in "$cache"/nacre-*.tar "$cache"/layers/*.tar; do
-  [[ $f == "$out" || " ${layers[*]} " == *" $f "* ]] || rm -f "$f" "$f.sha256"
-done
 log "built $out"
 printf '%s\n' "$out"

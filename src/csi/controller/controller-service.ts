@@ -146,6 +146,7 @@ export function controllerService(deps: ControllerDeps): ControllerService {
           spec: params.spec,
           range,
           ...(snapshot && { snapshot }),
+          ...(params.association && { association: params.association }),
         },
         signal,
       );

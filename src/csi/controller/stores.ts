@@ -1,5 +1,5 @@
-// The Kubernetes seam of the CSI controller: FileSystem and Backup resources, read and written with a signal and a deadline.
-import type { Backup, FileSystem } from '../../api/index.ts';
+// The Kubernetes seam of the CSI controller: FileSystem, Backup and DataRepositoryAssociation resources, read and written with a signal and a deadline.
+import type { Backup, DataRepositoryAssociation, FileSystem } from '../../api/index.ts';
 
 /**
  * One kind of custom resource in the API server. `get` gives undefined for a missing object;
@@ -17,6 +17,8 @@ export interface ResourceStore<T> {
 export interface ControllerStores {
   fileSystems: ResourceStore<FileSystem>;
   backups: ResourceStore<Backup>;
+  /** The S3 associations of file-system-per-volume volumes (named as their FileSystem). */
+  associations: ResourceStore<DataRepositoryAssociation>;
 }
 
 /** Labels and annotations the driver puts on what it creates. */

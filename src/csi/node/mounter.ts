@@ -8,6 +8,7 @@ import type { CommandRunner } from '../../lib/command-runner.ts';
 import { DeadlineExceededError, NacreError } from '../../lib/errors.ts';
 import { type KeeperState, readKeeperState } from '../../lustre/fuse/keeper.ts';
 import { formatMountSource, parseMountSource } from '../../lustre/mount-source.ts';
+import { fuseKeeperArgs, parseFuseMountFlags } from './fuse-options.ts';
 import { type MountTable, mountAt } from './mountinfo.ts';
 
 /** What to mount: Lustre's `<dnsName>@tcp:/<mountName>` with the StorageClass's mount options. */
@@ -145,7 +146,9 @@ export class FuseMounter implements Mounter {
     signal: AbortSignal,
   ): Promise<string> {
     const log = await open(logFile, 'a');
-    const { command, args } = this.opts.keeperCommand(lustreSource(spec), target, stateFile, logFile);
+    const base = this.opts.keeperCommand(lustreSource(spec), target, stateFile, logFile);
+    const { command } = base;
+    const args = [...base.args, ...fuseKeeperArgs(parseFuseMountFlags(spec.options))];
     let child: ChildProcess;
     try {
       // Its own session: a signal to the plugin's process group, or its exit, leaves the mount alone.

@@ -36,6 +36,8 @@ export interface KeeperOptions {
   runner: CommandRunner;
   /** Deadline for mount(8) and for a daemon's ready line. */
   timeoutMs: number;
+  /** Per-mount flags for mount(8) -o, e.g. ["ro", "noatime"]. */
+  mountFlags?: readonly string[];
   log: Logger;
 }
 
@@ -108,7 +110,9 @@ export async function runKeeper(opts: KeeperOptions, onReady: (s: KeeperState) =
   const unlock = await lockMount(opts.stateFile);
   const fd = openSync('/dev/fuse', 'r+');
   try {
-    const options = 'fd=3,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions';
+    const options = ['fd=3,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions']
+      .concat(opts.mountFlags ?? [])
+      .join(',');
     const m = await opts.runner.run(
       'mount',
       ['-i', '-t', 'fuse.nacre', '-o', options, opts.source, opts.mountPoint],

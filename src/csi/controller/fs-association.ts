@@ -1,12 +1,12 @@
 // The S3 data repository association of a file-system-per-volume volume: a DataRepositoryAssociation resource beside its FileSystem, at "/".
 import { API_VERSION, type DataRepositoryAssociation } from '../../api/index.ts';
 import { getCondition } from '../../controller/conditions.ts';
+import { waitWithin } from '../../lib/wait-for.ts';
 import { isKubeError } from '../../platform/kube-errors.ts';
 import { CsiError } from '../csi-error.ts';
 import type { AssociationParams } from './s3-parameters.ts';
 import { terminalFailure } from './settling.ts';
 import { ANNOTATION_NAME, type ControllerStores, LABEL_VOLUME } from './stores.ts';
-import { pollFor } from './wait.ts';
 
 /**
  * Creates (or finds again) the association named as the volume's FileSystem and returns once it is
@@ -42,14 +42,15 @@ export async function ensureAssociation(
       if (!isKubeError(err, 'Conflict')) throw err;
     }
   }
-  const settled = await pollFor(
-    async (s) => {
-      const cur = await associations.get(ns, name, s);
+  const settled = await waitWithin(
+    `DataRepositoryAssociation ${ns}/${name} to settle`,
+    async () => {
+      const cur = await associations.get(ns, name, signal);
       if (!cur) return new CsiError('Aborted', `DataRepositoryAssociation ${ns}/${name} vanished; retry`);
       if (getCondition(cur.status?.conditions, 'Ready')?.status === 'True') return 'ready' as const;
       return terminalFailure(cur, 'data repository association');
     },
-    { waitMs: deps.waitMs, signal },
+    { timeoutMs: deps.waitMs, intervalMs: 250, signal },
   );
   if (settled === 'ready') return;
   if (settled === undefined) {

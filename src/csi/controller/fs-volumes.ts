@@ -1,6 +1,7 @@
 // Volumes that are a file system each: a FileSystem resource per PV, created, grown, restored from a Backup and deleted through the operator.
 import { createHash } from 'node:crypto';
 import { API_VERSION, type Backup, type FileSystem, type FileSystemSpec } from '../../api/index.ts';
+import { waitWithin } from '../../lib/wait-for.ts';
 import { isKubeError } from '../../platform/kube-errors.ts';
 import { CsiError } from '../csi-error.ts';
 import type { Volume } from '../proto.ts';
@@ -10,7 +11,6 @@ import { ensureAssociation } from './fs-association.ts';
 import type { AssociationParams } from './s3-parameters.ts';
 import { dataRepositoryReady, terminalFailure } from './settling.ts';
 import { ANNOTATION_NAME, ANNOTATION_REQUEST, type ControllerStores, LABEL_VOLUME } from './stores.ts';
-import { pollFor } from './wait.ts';
 
 export interface FsVolumeDeps {
   stores: ControllerStores;
@@ -131,9 +131,10 @@ export async function createFsVolume(
   if (fs.metadata.deletionTimestamp) {
     throw new CsiError('Aborted', `volume "${req.csiName}" is being deleted; retry once it is gone`);
   }
-  const settled = await pollFor(
-    async (s) => {
-      const cur = await fileSystems.get(ns, req.objectName, s);
+  const settled = await waitWithin(
+    `FileSystem ${ns}/${req.objectName} to settle`,
+    async () => {
+      const cur = await fileSystems.get(ns, req.objectName, signal);
       if (!cur)
         return new CsiError(
           'Aborted',
@@ -143,7 +144,7 @@ export async function createFsVolume(
       if (link instanceof CsiError) return link;
       return (link ? availableVolume(cur, volumeId) : undefined) ?? terminalFailure(cur);
     },
-    { waitMs: deps.waitMs, signal },
+    { timeoutMs: deps.waitMs, intervalMs: 250, signal },
   );
   if (settled === undefined) {
     throw new CsiError(

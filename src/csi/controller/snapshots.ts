@@ -1,12 +1,12 @@
 // Snapshots of file-system-per-volume volumes: a Backup resource per VolumeSnapshotContent (FSx CreateBackup through the operator).
 import { API_VERSION, type Backup, type FileSystem } from '../../api/index.ts';
+import { waitWithin } from '../../lib/wait-for.ts';
 import { isKubeError } from '../../platform/kube-errors.ts';
 import { CsiError, invalidArgument } from '../csi-error.ts';
 import type { Snapshot } from '../proto.ts';
 import { formatVolumeId, objectNameFor } from '../volume-id.ts';
 import { GIB } from './capacity.ts';
 import { ANNOTATION_NAME, type ControllerStores, LABEL_SNAPSHOT, LABEL_VOLUME } from './stores.ts';
-import { pollFor } from './wait.ts';
 
 /** Snapshot IDs: `snap/<namespace>/<backup>` names the Backup resource. */
 export function formatSnapshotId(namespace: string, backup: string): string {
@@ -111,14 +111,15 @@ export async function createSnapshot(
     throw new CsiError('AlreadyExists', `snapshot "${req.name}" exists for another volume`);
   }
   const size = fs.status?.storageCapacity ?? fs.spec.storageCapacity ?? 0;
-  const settled = await pollFor(
-    async (s) => {
-      const cur = await backups.get(ns, name, s);
+  const settled = await waitWithin(
+    `Backup ${ns}/${name} to settle`,
+    async () => {
+      const cur = await backups.get(ns, name, signal);
       if (!cur) return new CsiError('Aborted', `Backup ${ns}/${name} vanished while being created; retry`);
       if (cur.status?.lifecycle === 'AVAILABLE') return cur;
       return backupFailure(cur);
     },
-    { waitMs: deps.waitMs, signal },
+    { timeoutMs: deps.waitMs, intervalMs: 250, signal },
   );
   if (settled instanceof CsiError) {
     if (settled.code !== 'Aborted') await backups.delete(ns, name, signal);

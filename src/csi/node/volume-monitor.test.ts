@@ -44,13 +44,14 @@ describe('VolumeMonitor', () => {
         targets: {},
       };
       await state.put(rec);
-      // A dead FUSE mount with no keeper: statfs says "not connected", umount takes it away.
+      // A dead FUSE mount with no keeper: statfs fails with ENOTCONN (stat's message in another locale), umount takes it away.
       let mounted = true;
       const mountTable = async () => (mounted ? [entry(STAGING)] : []);
       const runner: CommandRunner = {
         async run(command) {
           if (command === 'stat')
-            return { code: 1, stdout: '', stderr: 'Transport endpoint is not connected' };
+            return { code: 1, stdout: '', stderr: 'stat: Transportendpunkt ist nicht verbunden' };
+          if (command === process.execPath) return { code: 0, stdout: 'ENOTCONN', stderr: '' };
           if (command === 'umount') mounted = false;
           return { code: 0, stdout: '', stderr: '' };
         },
@@ -101,4 +102,61 @@ describe('VolumeMonitor', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  for (const [errno, restored] of [
+    ['ENOTCONN', true],
+    ['EIO', false],
+  ] as const) {
+    it(`a mount without keeper whose statfs fails with ${errno} is ${restored ? '' : 'not '}mounted again, whatever the locale of stat's message`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'nacre-monitor-'));
+      const stop = new AbortController();
+      try {
+        const state = new NodeState(dir);
+        await state.put({
+          volumeId: 'static/default/fs',
+          backend: 'emulated',
+          stagingPath: STAGING,
+          source: 'mgs@tcp:/fs',
+          dnsName: 'mgs',
+          mountName: 'fs',
+          options: [],
+          targets: {},
+        });
+        const mountTable = async () => [entry(STAGING)];
+        const runner: CommandRunner = {
+          async run(command) {
+            if (command === 'stat') return { code: 1, stdout: '', stderr: 'stat: Fehler (ungültig)' };
+            if (command === process.execPath) return { code: 0, stdout: errno, stderr: '' };
+            return { code: 0, stdout: '', stderr: '' };
+          },
+        };
+        const remounts: string[] = [];
+        const fuse: Mounter = {
+          fsType: 'fuse.nacre',
+          source: () => 'mgs@tcp:/fs',
+          async mount(_spec, target) {
+            remounts.push(target);
+          },
+        };
+        let passes = 0;
+        const running = new VolumeMonitor({
+          state,
+          mounts: new SystemMounts({ runner, mountTable }),
+          mountTable,
+          mounters: { emulated: fuse, aws: fuse },
+          keeperState: async () => undefined,
+          intervalMs: 10,
+          log: logger('test'),
+          onPass: () => passes++,
+        }).run(stop.signal);
+        await waitFor('two monitor passes', () => passes >= 2);
+        stop.abort();
+        await running;
+        assert.equal(remounts.length > 0, restored, `remounts: ${remounts.join(', ')}`);
+      } finally {
+        stop.abort();
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

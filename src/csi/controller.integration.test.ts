@@ -254,3 +254,98 @@ test('kill -9 of `nacre controller` during CreateVolume: after a restart the rep
     120_000,
   );
 });
+
+test('ListVolumes lists every namespace the driver works in, and what it reaches when a shared file system does not answer', async (t) => {
+  const c = env.client;
+  await env.h.env.kubectl(['create', 'namespace', 'other']);
+  await env.h.controllerFor(t, 'other');
+  await env.h.apply(
+    'other',
+    'FileSystem',
+    'shared2',
+    '  storageCapacity: 1200\n  lustreConfiguration:\n    deploymentType: SCRATCH_2\n',
+  );
+  await env.h.waitFor('other', 'shared2', 'Ready', (s) => s.lifecycle === 'AVAILABLE');
+  const dir = (name: string, parameters: Record<string, string>) =>
+    c.controller<{ volume: { volumeId: string } }>('CreateVolume', {
+      name,
+      volumeCapabilities: caps,
+      parameters,
+      capacityRange: { requiredBytes: String(2 ** 30) },
+    });
+  const here = (await dir('pvc-list-main', { fileSystemName: env.shared })).volume.volumeId;
+  const there = (await dir('pvc-list-other', { fileSystemName: 'shared2', fileSystemNamespace: 'other' }))
+    .volume.volumeId;
+  const listed = async () =>
+    (await c.controller<{ entries: { volume: { volumeId: string } }[] }>('ListVolumes', {})).entries.map(
+      (e) => e.volume.volumeId,
+    );
+  const all = await listed();
+  assert.ok(all.includes(here) && all.includes(there), all.join(' '));
+
+  // A shared file system the driver used whose servers are gone: ListVolumes answers without its volumes.
+  await env.h.env.kubectl(['create', 'namespace', 'unreachable']);
+  await env.h.apply('unreachable', 'FileSystem', 'gone', '  storageCapacity: 1200\n');
+  await env.h.env.kubectl(['label', 'filesystem', 'gone', '-n', 'unreachable', 'csi.nacre.dev/shared=true']);
+  const patched = await env.h.env.kubectl([
+    'patch',
+    'filesystem',
+    'gone',
+    '-n',
+    'unreachable',
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    '{"status":{"lifecycle":"AVAILABLE","backend":"emulated","dnsName":"127.0.0.1:9","mountName":"gonefs"}}',
+  ]);
+  assert.equal(patched.code, 0, patched.stderr);
+  const started = Date.now();
+  const partial = await listed();
+  assert.ok(partial.includes(here) && partial.includes(there), partial.join(' '));
+  assert.ok(Date.now() - started < 30_000, `ListVolumes took ${Date.now() - started} ms`);
+  for (const id of [here, there]) await c.controller('DeleteVolume', { volumeId: id });
+});
+
+test('a snapshot keeps the size the volume had when it was taken', async () => {
+  const c = env.client;
+  const { volume } = await createVolume(c, {
+    name: 'pvc-snap-size',
+    volumeCapabilities: caps,
+    parameters: { deploymentType: 'PERSISTENT_2', perUnitStorageThroughput: '125' },
+    capacityRange: { requiredBytes: String(1200 * 2 ** 30) },
+  });
+  const snapshot = async () =>
+    eventually(
+      'the snapshot to be ready',
+      async () => {
+        const r = await c.controller<{
+          snapshot: { snapshotId: string; sizeBytes: string; readyToUse: boolean };
+        }>('CreateSnapshot', { name: 'snap-size', sourceVolumeId: volume.volumeId });
+        return r.snapshot.readyToUse ? r.snapshot : undefined;
+      },
+      120_000,
+    );
+  const taken = await snapshot();
+  assert.equal(taken.sizeBytes, String(1200 * 2 ** 30));
+  await c.controller('ControllerExpandVolume', {
+    volumeId: volume.volumeId,
+    capacityRange: { requiredBytes: String(2400 * 2 ** 30) },
+  });
+  await env.h.waitFor(
+    'main',
+    'pvc-snap-size',
+    'grown',
+    (s) => s.storageCapacity === 2400 && s.lifecycle === 'AVAILABLE',
+  );
+  assert.equal((await snapshot()).sizeBytes, String(1200 * 2 ** 30), 'CreateSnapshot repeated');
+  const listed = await c.controller<{ entries: { snapshot: { snapshotId: string; sizeBytes: string } }[] }>(
+    'ListSnapshots',
+    { snapshotId: taken.snapshotId },
+  );
+  assert.deepEqual(
+    listed.entries.map((e) => e.snapshot.sizeBytes),
+    [String(1200 * 2 ** 30)],
+  );
+  await c.controller('DeleteSnapshot', { snapshotId: taken.snapshotId });
+  await c.controller('DeleteVolume', { volumeId: volume.volumeId });
+});

@@ -89,6 +89,7 @@ export async function startCsiController(opts: CsiControllerOptions): Promise<Cs
     connections,
     namespace: opts.namespace,
     ...(opts.waitMs !== undefined && { waitMs: opts.waitMs }),
+    log,
   });
   const server = await startCsiServer({
     endpoint: opts.endpoint,

@@ -6,7 +6,13 @@ import { CsiError, invalidArgument } from '../csi-error.ts';
 import type { Snapshot } from '../proto.ts';
 import { formatVolumeId, objectNameFor } from '../volume-id.ts';
 import { GIB } from './capacity.ts';
-import { ANNOTATION_NAME, type ControllerStores, LABEL_SNAPSHOT, LABEL_VOLUME } from './stores.ts';
+import {
+  ANNOTATION_NAME,
+  ANNOTATION_SIZE_GIB,
+  type ControllerStores,
+  LABEL_SNAPSHOT,
+  LABEL_VOLUME,
+} from './stores.ts';
 
 /** Snapshot IDs: `snap/<namespace>/<backup>` names the Backup resource. */
 export function formatSnapshotId(namespace: string, backup: string): string {
@@ -25,7 +31,13 @@ function timestamp(text: string | undefined): { seconds: string; nanos: number }
   return { seconds: String(Math.floor(t / 1000)), nanos: (t % 1000) * 1_000_000 };
 }
 
-/** The CSI view of a Backup resource the driver made. */
+/** The size of the volume when its snapshot was taken, as CreateSnapshot recorded it; else `fallbackGiB`. */
+export function snapshotSizeGiB(b: Backup, fallbackGiB: number): number {
+  const recorded = Number(b.metadata.annotations?.[ANNOTATION_SIZE_GIB]);
+  return Number.isSafeInteger(recorded) && recorded > 0 ? recorded : fallbackGiB;
+}
+
+/** The CSI view of a Backup resource the driver made; `sizeGiB` for one made before sizes were recorded. */
 export function snapshotOf(b: Backup, sizeGiB: number): Snapshot {
   const ns = b.metadata.namespace ?? '';
   return {
@@ -37,7 +49,7 @@ export function snapshotOf(b: Backup, sizeGiB: number): Snapshot {
     }),
     creationTime: timestamp(b.status?.creationTime ?? b.metadata.creationTimestamp),
     readyToUse: b.status?.lifecycle === 'AVAILABLE',
-    sizeBytes: String(sizeGiB * GIB),
+    sizeBytes: String(snapshotSizeGiB(b, sizeGiB) * GIB),
   };
 }
 
@@ -86,6 +98,7 @@ export async function createSnapshot(
     );
   }
   const name = objectNameFor(req.name);
+  const size = fs.status?.storageCapacity ?? fs.spec.storageCapacity ?? 0;
   let b = await backups.get(ns, name, signal);
   if (!b) {
     const obj: Backup = {
@@ -95,7 +108,7 @@ export async function createSnapshot(
         name,
         namespace: ns,
         labels: { [LABEL_SNAPSHOT]: 'true' },
-        annotations: { [ANNOTATION_NAME]: req.name },
+        annotations: { [ANNOTATION_NAME]: req.name, [ANNOTATION_SIZE_GIB]: String(size) },
       },
       spec: { fileSystemRef: { name: req.source.fileSystem } },
     };
@@ -110,7 +123,6 @@ export async function createSnapshot(
   if (b.spec.fileSystemRef?.name !== req.source.fileSystem) {
     throw new CsiError('AlreadyExists', `snapshot "${req.name}" exists for another volume`);
   }
-  const size = fs.status?.storageCapacity ?? fs.spec.storageCapacity ?? 0;
   const settled = await waitWithin(
     `Backup ${ns}/${name} to settle`,
     async () => {

@@ -4,7 +4,8 @@ import type { Backup, DataRepositoryAssociation, FileSystem } from '../../api/in
 /**
  * One kind of custom resource in the API server. `get` gives undefined for a missing object;
  * `delete` is not an error when it is already gone; failures are KubeError (Conflict when `create`
- * finds the name taken, Invalid when the schema refuses the object).
+ * finds the name taken, Invalid when the schema refuses the object). `list` with namespace ""
+ * lists every namespace.
  */
 export interface ResourceStore<T> {
   get(namespace: string, name: string, signal: AbortSignal): Promise<T | undefined>;
@@ -28,5 +29,7 @@ export const LABEL_SNAPSHOT = 'csi.nacre.dev/snapshot';
 export const LABEL_SHARED = 'csi.nacre.dev/shared';
 /** The CSI name the object was created for. */
 export const ANNOTATION_NAME = 'csi.nacre.dev/name';
+/** On a Backup: the volume's capacity in GiB when the snapshot was taken (its CSI size_bytes). */
+export const ANNOTATION_SIZE_GIB = 'csi.nacre.dev/size-gib';
 /** A fingerprint of the request that created it: a repeat with a different request is AlreadyExists. */
 export const ANNOTATION_REQUEST = 'csi.nacre.dev/request';

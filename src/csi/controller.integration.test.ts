@@ -9,7 +9,6 @@ import { status } from '@grpc/grpc-js';
 import { eventually } from '../../test/controller/operator-env.ts';
 import { type CsiClient, csiClient, mountCapability } from '../../test/csi/csi-client.ts';
 import { type CsiEnv, startCsiEnv } from '../../test/csi/csi-env.ts';
-import { LABEL_VOLUME } from './controller/stores.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 let env: CsiEnv;
@@ -50,23 +49,9 @@ async function createVolume(
   ) as never;
 }
 
-async function ownFileSystems(): Promise<string[]> {
-  const r = await env.h.env.kubectl([
-    'get',
-    'filesystems',
-    '-n',
-    env.namespace,
-    '-l',
-    `${LABEL_VOLUME}=true`,
-    '-o',
-    'name',
-  ]);
-  return r.stdout.split('\n').filter((l) => l !== '');
-}
-
 test('bad input is refused with the CSI code and a message saying what to fix, and creates nothing', async () => {
   const c = env.client;
-  const before = await ownFileSystems();
+  const before = await env.leftovers();
   await assert.rejects(
     c.controller('CreateVolume', {
       name: 'bad-1',
@@ -131,7 +116,7 @@ test('bad input is refused with the CSI code and a message saying what to fix, a
     codeOf(status.FAILED_PRECONDITION, /only file-system-per-volume volumes have snapshots/),
   );
   assert.deepEqual(await c.controller('DeleteVolume', { volumeId: 'not-ours' }), {});
-  assert.deepEqual(await ownFileSystems(), before);
+  assert.deepEqual(await env.leftovers(), before);
 });
 
 test('a file system per volume: created once, grown in FSx steps, its SCRATCH snapshot refused, deleted with its FileSystem', async () => {

@@ -63,19 +63,18 @@ export class LustreKernelMounter implements Mounter {
   }
 }
 
+/** How to start `nacre fuse-keeper <source> <target> --state-file … --log-file …` (the mounter appends the mount options' flags). */
+export type KeeperCommand = (
+  source: string,
+  target: string,
+  stateFile: string,
+  logFile: string,
+) => { command: string; args: string[] };
+
 export interface FuseMounterOptions {
   /** Holds keepers/<hash>.json (their state) and logs/<hash>.log. */
   stateDir: string;
-  /** How to start `nacre fuse-keeper <source> <target> --state-file … --log-file …`. */
-  keeperCommand: (
-    source: string,
-    target: string,
-    stateFile: string,
-    logFile: string,
-  ) => {
-    command: string;
-    args: string[];
-  };
+  keeperCommand: KeeperCommand;
   mountTable: MountTable;
   timeoutMs?: number;
 }

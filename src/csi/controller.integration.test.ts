@@ -240,10 +240,10 @@ test('kill -9 of `nacre controller` during CreateVolume: after a restart the rep
   );
 });
 
-test('ListVolumes lists every namespace the driver works in, and what it reaches when a shared file system does not answer', async (t) => {
+test('ListVolumes lists every namespace the driver works in, and what it reaches when a shared file system does not answer; volume health names those', async (t) => {
   const c = env.client;
   await env.h.env.kubectl(['create', 'namespace', 'other']);
-  await env.h.controllerFor(t, 'other');
+  const other = await env.h.controllerFor(t, 'other');
   await env.h.apply(
     'other',
     'FileSystem',
@@ -267,28 +267,55 @@ test('ListVolumes lists every namespace the driver works in, and what it reaches
     );
   const all = await listed();
   assert.ok(all.includes(here) && all.includes(there), all.join(' '));
+  type Health = { volumeId: string; healthStatuses: { status: string; reason: string }[] };
+  const health = async (volumeId: string) =>
+    (await c.controller<{ volumeHealth: Health }>('ControllerGetVolumeHealth', { volumeId })).volumeHealth
+      .healthStatuses;
+  assert.deepEqual(await health(here), []);
+  assert.deepEqual(await health(there), []);
 
-  // A shared file system the driver used whose servers are gone: ListVolumes answers without its volumes.
+  // The servers of "other"/shared2 move out of reach (its operator stopped, its status pointing at a closed port),
+  // and a shared file system of a third namespace was never reachable.
+  await other.stop();
+  const unreachable =
+    '{"status":{"lifecycle":"AVAILABLE","backend":"emulated","dnsName":"127.0.0.1:9","mountName":"gonefs"}}';
+  const patch = async (ns: string, name: string) => {
+    const r = await env.h.env.kubectl([
+      'patch',
+      'filesystem',
+      name,
+      '-n',
+      ns,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      unreachable,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+  };
+  await patch('other', 'shared2');
   await env.h.env.kubectl(['create', 'namespace', 'unreachable']);
   await env.h.apply('unreachable', 'FileSystem', 'gone', '  storageCapacity: 1200\n');
   await env.h.env.kubectl(['label', 'filesystem', 'gone', '-n', 'unreachable', 'csi.nacre.dev/shared=true']);
-  const patched = await env.h.env.kubectl([
-    'patch',
-    'filesystem',
-    'gone',
-    '-n',
-    'unreachable',
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    '{"status":{"lifecycle":"AVAILABLE","backend":"emulated","dnsName":"127.0.0.1:9","mountName":"gonefs"}}',
-  ]);
-  assert.equal(patched.code, 0, patched.stderr);
+  await patch('unreachable', 'gone');
   const started = Date.now();
   const partial = await listed();
-  assert.ok(partial.includes(here) && partial.includes(there), partial.join(' '));
+  assert.ok(partial.includes(here) && !partial.includes(there), partial.join(' '));
   assert.ok(Date.now() - started < 30_000, `ListVolumes took ${Date.now() - started} ms`);
-  for (const id of [here, there]) await c.controller('DeleteVolume', { volumeId: id });
+  assert.deepEqual(
+    (await health(there)).map((e) => `${e.status} ${e.reason}`),
+    ['INACCESSIBLE FileSystemUnreachable'],
+  );
+  const abnormal = await c.controller<{ entries: Health[] }>('ControllerListVolumeHealth', {});
+  assert.deepEqual(
+    abnormal.entries.map((e) => [e.volumeId, e.healthStatuses.map((h) => h.reason)]),
+    [[there, ['FileSystemUnreachable']]],
+  );
+  await assert.rejects(
+    c.controller('ControllerGetVolumeHealth', { volumeId: 'dir/main/shared/no-such-volume' }),
+    codeOf(status.NOT_FOUND),
+  );
+  await c.controller('DeleteVolume', { volumeId: here });
 });
 
 test('a snapshot keeps the size the volume had when it was taken', async () => {

@@ -35,23 +35,45 @@ export async function listVolumes(
   return { entries: entries.map((volume) => ({ volume, status: { publishedNodeIds: [] } })), nextToken };
 }
 
-/** The volume directories of one shared file system; none when it is not AVAILABLE or does not answer in time. */
-async function sharedVolumes(deps: ControllerDeps, fs: FileSystem, signal: AbortSignal): Promise<Volume[]> {
-  const namespace = fs.metadata.namespace ?? deps.namespace;
-  const name = fs.metadata.name;
-  const bounded = AbortSignal.any([signal, AbortSignal.timeout(deps.listTimeoutMs ?? 5_000)]);
+/** Runs `fn` with a signal that also ends after `ms`; rejects when that time is up even if `fn` does not follow its signal. */
+export async function within<T>(
+  signal: AbortSignal,
+  ms: number,
+  fn: (s: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const bounded = AbortSignal.any([signal, AbortSignal.timeout(ms)]);
   // A connection being opened does not follow the call's signal: the wait for it is bounded here.
   const timedOut = new Promise<never>((_, reject) =>
     bounded.addEventListener('abort', () => reject(bounded.reason), { once: true }),
   );
   timedOut.catch(() => undefined);
-  const list = async () => {
-    const target = await sharedFs(deps.stores, namespace, name, bounded);
-    const client = await deps.connections.get(target, bounded);
-    return await listDirVolumes(client, target, bounded);
-  };
+  return Promise.race([fn(bounded), timedOut]);
+}
+
+/** Volume IDs last listed on each shared file system ("ns/name"), for health reports while it cannot be reached. */
+const lastSeen = new WeakMap<ControllerDeps, Map<string, string[]>>();
+
+export function volumesLastSeen(deps: ControllerDeps, namespace: string, name: string): string[] {
+  return lastSeen.get(deps)?.get(`${namespace}/${name}`) ?? [];
+}
+
+/** The volume directories of one shared file system; none when it is not AVAILABLE or does not answer in time. */
+async function sharedVolumes(deps: ControllerDeps, fs: FileSystem, signal: AbortSignal): Promise<Volume[]> {
+  const namespace = fs.metadata.namespace ?? deps.namespace;
+  const name = fs.metadata.name;
   try {
-    return await Promise.race([list(), timedOut]);
+    const volumes = await within(signal, deps.listTimeoutMs ?? 5_000, async (s) => {
+      const target = await sharedFs(deps.stores, namespace, name, s);
+      const client = await deps.connections.get(target, s);
+      return await listDirVolumes(client, target, s);
+    });
+    const seen = lastSeen.get(deps) ?? new Map<string, string[]>();
+    lastSeen.set(deps, seen);
+    seen.set(
+      `${namespace}/${name}`,
+      volumes.map((v) => v.volumeId ?? ''),
+    );
+    return volumes;
   } catch (err) {
     signal.throwIfAborted();
     deps.log?.warn('ListVolumes leaves out the volumes of a shared file system it cannot reach', {

@@ -82,14 +82,15 @@ export async function listDir(fs: DirFileSystem, ino: number, signal: AbortSigna
   }
 }
 
-/** Removes `name` in `parent` and everything below it; gone already is success. */
+/** Removes `name` in `parent` and everything below it (`found`: its attributes, already looked up); gone already is success. */
 async function removeTree(
   fs: DirFileSystem,
   parent: number,
   name: string,
   signal: AbortSignal,
+  found?: { ino: number; mode: number },
 ): Promise<void> {
-  const attr = await lookupOrUndefined(fs, parent, name, signal);
+  const attr = found ?? (await lookupOrUndefined(fs, parent, name, signal));
   if (!attr) return;
   if ((attr.mode & S_IFMT) !== S_IFDIR) {
     await fs.unlink(ROOT_CREDENTIALS, parent, name, signal).catch(ignoreEnoent);
@@ -113,7 +114,7 @@ async function removeVolumeTree(fs: DirFileSystem, parent: number, name: string,
   if ((d.mode & S_IFMT) === S_IFDIR) {
     await fs.setQuota(d.ino, { blockHardLimitBytes: 0, inodeHardLimit: 0 }, signal);
   }
-  await removeTree(fs, parent, name, signal);
+  await removeTree(fs, parent, name, signal, d);
 }
 
 /** What a volume was created with, as REQUEST_XATTR holds it: fixed key order, absent stripe settings as null. */

@@ -133,8 +133,10 @@ export function nodeService(deps: NodeServiceDeps): NodeService {
       const volumeId = requireField(req.volumeId, 'volume_id', call);
       const stagingPath = requirePath(req.stagingTargetPath, 'staging_target_path', call);
       const targetPath = requirePath(req.targetPath, 'target_path', call);
-      mountCapability(req.volumeCapability, call);
-      const readOnly = req.readonly || readOnlyMode(req.volumeCapability);
+      const flags = mountCapability(req.volumeCapability, call);
+      // An `ro` mount option makes the pod's bind read-only too, whatever the staging mount is.
+      const readOnly =
+        req.readonly || readOnlyMode(req.volumeCapability) || flags.some((f) => f.split(',').includes('ro'));
       const singleWriter = req.volumeCapability?.accessMode?.mode === 'SINGLE_NODE_SINGLE_WRITER';
       const subPath = subPathOf(req.volumeContext);
       return locks.run(volumeId, async () => {

@@ -44,7 +44,7 @@ export function registerFuseKeeper(program: Command): void {
     .requiredOption('--log-file <path>', 'where daemons write their logs')
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
-    .option('--cached', 'let the kernel cache pages and attributes')
+    .option('--cached', "keep file data in the kernel's page cache under the MDS's data locks")
     .action(async (source: MountSource, dir: string, f: KeeperFlags) => {
       const log = logger('fuse-keeper', { mountPoint: dir });
       // Whoever started us may be gone (kill -9 of the node plugin) before the ready line: never die of EPIPE.
@@ -103,13 +103,14 @@ export function registerFuseKeeper(program: Command): void {
     )
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
-    .option('--cached', 'let the kernel cache pages and attributes')
+    .option('--cached', "keep file data in the kernel's page cache under the MDS's data locks")
     .action(async (source: MountSource, dir: string, f: ServeFlags) => {
       const log = logger('fuse', { mountPoint: dir });
       process.stdout.on('error', () => undefined);
       // Loaded here so that keepers, which share this module, do not carry the client.
       const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
       const { serveFuseFd } = await import('../../src/lustre/fuse/serve-fd.ts');
+      const { cachingClient } = await import('../../src/lustre/client/data-locks.ts');
       const client = await connectLustre({
         mgsAddress: source.mgsAddress,
         fsname: source.fsname,
@@ -120,11 +121,10 @@ export function registerFuseKeeper(program: Command): void {
       const adopt = f.adopt ? { minor: Number(minor), flags: BigInt(flags ?? '0') } : undefined;
       const served = await serveFuseFd(
         {
-          client,
+          client: f.cached ? cachingClient(client) : client,
           fd: f.fd,
           readers: f.readers,
           directIo: !f.cached,
-          ...(f.cached && { entryTimeoutMs: 1_000, attrTimeoutMs: 1_000 }),
           log,
           ...(adopt && { adopt }),
         },

@@ -46,7 +46,7 @@ export function registerMount(program: Command): void {
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
     .option(
       '--cached',
-      'let the kernel cache pages and attributes (faster; overwrites are not coherent across mounts)',
+      "keep file data in the kernel's page cache under the MDS's data locks (coherent across mounts; attributes and names stay uncached)",
     )
     .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
@@ -79,6 +79,7 @@ export async function mountForeground(
   // Loaded here, not at start-up: `nacre --help` and the other commands never pay for the client.
   const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
   const { mountFuse } = await import('../../src/lustre/fuse/index.ts');
+  const { cachingClient } = await import('../../src/lustre/client/data-locks.ts');
   const client = await connectLustre({
     mgsAddress: source.mgsAddress,
     fsname: source.fsname,
@@ -90,12 +91,11 @@ export async function mountForeground(
   let mount: FuseMount;
   try {
     mount = await mountFuse({
-      client,
+      client: opts.cached ? cachingClient(client) : client,
       mountPoint,
       source: formatMountSource(source),
       readers: opts.readers,
       directIo: !opts.cached,
-      ...(opts.cached ? { entryTimeoutMs: 1_000, attrTimeoutMs: 1_000 } : {}),
       ...(opts.readAheadKb !== undefined && { readAheadKb: opts.readAheadKb }),
     });
   } catch (err) {

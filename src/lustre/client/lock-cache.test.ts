@@ -110,3 +110,26 @@ test('a holder that never answers is evicted: the waiter is granted, its calls f
   await silent.call('connect', { clientId: 'silent', host: 'node-a' });
   assert.equal((await silent.call('getattr', { ino })).ino, ino, 'a reconnected client is served again');
 });
+
+test('a lock called back before its grant reached the holder is used, then given back, not left to eviction', async () => {
+  const [a, b, c] = [client('early-a'), client('early-b'), client('early-c')];
+  const ino = await newFile(a.mds, 'early');
+  const release = Promise.withResolvers<void>();
+  const revoking = Promise.withResolvers<void>();
+  a.locks.onRevoke(async () => {
+    revoking.resolve();
+    await release.promise;
+  });
+  await a.locks.acquire({ ino, kind: 'data', mode: 'PW' });
+  const forB = b.locks.acquire({ ino, kind: 'data', mode: 'PW' });
+  await revoking.promise;
+  const forC = c.locks.acquire({ ino, kind: 'data', mode: 'PW' });
+  await c.mds.call('getattr', { ino: 1 }); // same connection: C's request is queued at the MDS by now
+  // A cancels: the MDS grants B and, C waiting, calls B's lock back at once — before B has its grant.
+  release.resolve();
+  const [lb, lc] = await Promise.all([forB, forC]);
+  assert.equal(lb.ino, ino);
+  assert.equal(lc.ino, ino);
+  assert.deepEqual(b.locks.held(ino), [], 'B gave its lock back once it had it');
+  assert.equal((await b.mds.call('getattr', { ino: 1 })).ino, 1, 'B was not evicted');
+});

@@ -16,6 +16,8 @@ export type LockWant = Omit<CacheLock, 'id' | 'bits'> & { bits?: number };
 /** Deadline of one lockEnqueue (ms): the MDS may wait for another client's cancel or eviction first. */
 const ENQUEUE_TIMEOUT_MS = 30_000;
 const CANCEL_TIMEOUT_MS = 10_000;
+/** Callbacks for unknown lock ids remembered at most. */
+const EARLY_MAX = 1024;
 
 /** True when `held` lets its client cache what `want` asks for. */
 export function covers(held: CacheLock, want: LockWant): boolean {
@@ -36,6 +38,9 @@ export class LockCache {
   readonly #mds: MdsSession;
   readonly #held = new Map<number, CacheLock>();
   readonly #revoke: ((lock: CacheLock) => Promise<void>)[] = [];
+  readonly #enqueuing = new Map<string, Promise<CacheLock>>();
+  /** Ids of locks called back before this client knew it held them. */
+  readonly #early = new Set<number>();
   readonly #log: Logger = logger('lustre-client');
 
   constructor(mds: MdsSession) {
@@ -52,8 +57,26 @@ export class LockCache {
 
   async acquire(want: LockWant, signal?: AbortSignal): Promise<CacheLock> {
     for (const l of this.#held.values()) if (covers(l, want)) return l;
-    const deadline = AbortSignal.timeout(ENQUEUE_TIMEOUT_MS);
-    const s = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    // Concurrent misses for the same lock share one enqueue.
+    const key = `${want.ino}/${want.kind}/${want.mode}/${want.bits ?? 0}`;
+    const pending = this.#enqueuing.get(key);
+    const p = pending ?? this.#enqueue(want).finally(() => this.#enqueuing.delete(key));
+    this.#enqueuing.set(key, p);
+    if (!signal) return await p;
+    signal.throwIfAborted();
+    const interrupted = Promise.withResolvers<never>();
+    const onAbort = () => interrupted.reject(new FsError('EINTR', 'lock request interrupted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await Promise.race([p, interrupted.promise]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** One enqueue, bounded by its own deadline only: several callers may wait for it. */
+  async #enqueue(want: LockWant): Promise<CacheLock> {
+    const s = AbortSignal.timeout(ENQUEUE_TIMEOUT_MS);
     const args = {
       ino: want.ino,
       kind: want.kind,
@@ -63,6 +86,10 @@ export class LockCache {
     const { id } = await this.#mds.call('lockEnqueue', args, s);
     const lock: CacheLock = { id, ino: want.ino, kind: want.kind, mode: want.mode, bits: want.bits ?? 0 };
     this.#held.set(id, lock);
+    if (this.#early.delete(id)) {
+      // Called back before its grant reached us: the caller uses it once, then it goes back.
+      setImmediate(() => void this.#blocking(id));
+    }
     return lock;
   }
 
@@ -80,8 +107,19 @@ export class LockCache {
       this.#log.warn('ignoring a malformed blockingAst push', { args });
       return true;
     }
-    void this.#blocking(id);
+    if (this.#held.has(id)) void this.#blocking(id);
+    else this.#rememberEarly(id);
     return true;
+  }
+
+  /**
+   * A callback for a lock not held: either one this client gave back already, or a grant whose
+   * reply has not arrived yet (the MDS may call a lock back as soon as it grants it). Remembered
+   * for the reply; the oldest are forgotten beyond EARLY_MAX.
+   */
+  #rememberEarly(id: number): void {
+    this.#early.add(id);
+    if (this.#early.size > EARLY_MAX) this.#early.delete(this.#early.values().next().value!);
   }
 
   /** Forgets every lock without telling the MDS: after an eviction, the MDS dropped them already. */
@@ -91,11 +129,31 @@ export class LockCache {
     return all;
   }
 
+  /**
+   * The MDS no longer knows this client's locks (it reconnected: the MDS drops a client's locks at
+   * every connect, and after an eviction): forgets them all and runs the revoke listeners for each,
+   * so nothing stays cached under a lock that is gone. Nothing is cancelled at the MDS.
+   */
+  async lost(): Promise<void> {
+    this.#early.clear(); // a restarted MDS numbers its locks from 1 again
+    await Promise.all(this.forgetAll().map((lock) => this.#dropCache(lock)));
+  }
+
   async #blocking(id: number): Promise<void> {
     const lock = this.#held.get(id);
     // Not held (any more): already cancelled on our own, or a callback that crossed a release.
     if (!lock) return;
     this.#held.delete(id);
+    await this.#dropCache(lock);
+    try {
+      await this.#mds.call('lockCancel', { id }, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
+    } catch (err) {
+      const why = err instanceof FsError ? err.code : String(err);
+      this.#log.warn('cancelling a revoked lock failed; the MDS will evict this client', { id, error: why });
+    }
+  }
+
+  async #dropCache(lock: CacheLock): Promise<void> {
     for (const l of this.#revoke) {
       try {
         await l(lock);
@@ -105,12 +163,6 @@ export class LockCache {
           error: String(err),
         });
       }
-    }
-    try {
-      await this.#mds.call('lockCancel', { id }, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
-    } catch (err) {
-      const why = err instanceof FsError ? err.code : String(err);
-      this.#log.warn('cancelling a revoked lock failed; the MDS will evict this client', { id, error: why });
     }
   }
 }

@@ -23,6 +23,7 @@ import {
 } from '../types.ts';
 import { whileRestoring } from './hsm-wait.ts';
 import { InodeCache } from './inode-cache.ts';
+import { LockCache } from './lock-cache.ts';
 import { waitForLock } from './lock-wait.ts';
 import { MdsSession } from './mds-session.ts';
 import { fetchConfig, mountError } from './mount-config.ts';
@@ -44,6 +45,8 @@ export interface LustreClientParts {
   pool: OstPool;
   io: StripedIo;
   inodes: InodeCache;
+  /** The client's cache locks, fed the MDS's blocking callbacks. */
+  locks?: LockCache;
   /** Closed with the client when given. */
   mgs?: MgsClient;
 }
@@ -85,6 +88,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
   try {
     const config = await fetchConfig(mgs, opts.fsname, signal);
     let client: LustreClient | undefined;
+    let locks: LockCache | undefined;
     const session = new MdsSession({
       address: dialAddress(config.mdt, opts.host),
       clientId,
@@ -94,6 +98,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       ...(opts.retryDeadlineMs !== undefined && { retryDeadlineMs: opts.retryDeadlineMs }),
       onInvalidate: (event) => client?.deliverInvalidate(event),
       onConnect: () => client?.mdsConnected(),
+      onPush: (method, args) => void locks?.handlePush(method, args),
       locate: async (s) => dialAddress((await mgs.getConfig(opts.fsname, s)).mdt, opts.host),
     });
     mds = session;
@@ -104,6 +109,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       refresh: async (s) => (await mgs.getConfig(opts.fsname, s)).osts,
     });
     const inodes = new InodeCache((ino, end) => session.call('extendSize', { ino, end }));
+    locks = new LockCache(session);
     client = new LustreClient({
       clientId,
       config,
@@ -115,6 +121,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
           void (await session.call('markStale', { ino, stripe, ost }, s)),
       }),
       inodes,
+      locks,
       mgs,
     });
     await client.getattr(session.rootIno, signal);
@@ -142,7 +149,8 @@ export class LustreClient implements FileSystemClient {
   readonly #inodes: InodeCache;
   readonly #mgs: MgsClient | undefined;
   readonly #files: OpenFiles;
-  readonly #listeners: ((e: InvalidateEvent) => void)[] = [];
+  readonly #listeners: ((e: InvalidateEvent) => void | Promise<void>)[] = [];
+  readonly #locks: LockCache | undefined;
   /** Inodes this client has taken POSIX locks on: only their close(2) must drop locks at the MDS. */
   readonly #lockedInodes = new Set<number>();
   readonly #log: Logger;
@@ -155,6 +163,7 @@ export class LustreClient implements FileSystemClient {
     this.#inodes = parts.inodes;
     this.#files = new OpenFiles(parts.mds, parts.io, parts.inodes);
     this.#mgs = parts.mgs;
+    this.#locks = parts.locks;
     this.#log = logger('lustre-client', { fsname: parts.config.fsname });
   }
 
@@ -168,19 +177,33 @@ export class LustreClient implements FileSystemClient {
     if (event.kind === 'inode') this.#inodes.invalidate(event.ino);
     for (const l of this.#listeners) {
       try {
-        l(event);
+        void l(event);
       } catch (err) {
         this.#log.error('invalidate listener failed', { error: String(err) });
       }
     }
   }
 
-  /** The MDS session (re)connected: the MDS may have restarted, so quota grants are asked for again. */
-  mdsConnected(): void {
-    this.#files.forgetGrants();
+  /** The client's cache locks (absent for clients built without them, in tests). */
+  get locks(): LockCache | undefined {
+    return this.#locks;
   }
 
-  onInvalidate(listener: (event: InvalidateEvent) => void): void {
+  /**
+   * The MDS session (re)connected: the MDS may have restarted, so quota grants are asked for again,
+   * and it dropped this client's cache locks, so what was cached under them is dropped too.
+   */
+  mdsConnected(): void {
+    this.#files.forgetGrants();
+    void this.#locks?.lost();
+  }
+
+  /** Has every listener (the mount's kernel cache) drop the pages and attributes of `ino`; resolves once they have. */
+  async dropCache(ino: number): Promise<void> {
+    await Promise.all(this.#listeners.map(async (l) => l({ kind: 'inode', ino })));
+  }
+
+  onInvalidate(listener: (event: InvalidateEvent) => void | Promise<void>): void {
     this.#listeners.push(listener);
   }
 

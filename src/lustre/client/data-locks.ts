@@ -124,5 +124,6 @@ export function withDataLocks(client: FileSystemClient, locks: DataLocks): FileS
 export function cachingClient(client: LustreClient): FileSystemClient {
   if (!client.locks)
     throw new Error('cachingClient needs a client with cache locks (connectLustre makes one)');
+  client.cachePagesUnderLocks();
   return withDataLocks(client, new DataLocks(client.locks, (ino) => client.dropCache(ino)));
 }

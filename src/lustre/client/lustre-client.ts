@@ -151,6 +151,7 @@ export class LustreClient implements FileSystemClient {
   readonly #files: OpenFiles;
   readonly #listeners: ((e: InvalidateEvent) => void | Promise<void>)[] = [];
   readonly #locks: LockCache | undefined;
+  #pagesUnderLocks = false;
   /** Inodes this client has taken POSIX locks on: only their close(2) must drop locks at the MDS. */
   readonly #lockedInodes = new Set<number>();
   readonly #log: Logger;
@@ -175,6 +176,9 @@ export class LustreClient implements FileSystemClient {
   /** Delivers an MDS invalidation: forgets cached sizes, then tells the listeners. */
   deliverInvalidate(event: InvalidateEvent): void {
     if (event.kind === 'inode') this.#inodes.invalidate(event.ino);
+    // Pages are dropped by lock revocations, and attributes are not cached: the push, arriving at
+    // any time, would only make the kernel discard a fresh GETATTR reply that crossed it.
+    if (event.kind === 'inode' && this.#pagesUnderLocks) return;
     for (const l of this.#listeners) {
       try {
         void l(event);
@@ -196,6 +200,11 @@ export class LustreClient implements FileSystemClient {
   mdsConnected(): void {
     this.#files.forgetGrants();
     void this.#locks?.lost();
+  }
+
+  /** The mount caches pages only under data locks (client/data-locks.ts): inode pushes are not passed on. */
+  cachePagesUnderLocks(): void {
+    this.#pagesUnderLocks = true;
   }
 
   /** Has every listener (the mount's kernel cache) drop the pages and attributes of `ino`; resolves once they have. */

@@ -39,6 +39,7 @@ export class LockCache {
   readonly #held = new Map<number, CacheLock>();
   readonly #revoke: ((lock: CacheLock) => Promise<void>)[] = [];
   readonly #enqueuing = new Map<string, Promise<CacheLock>>();
+  #recovering = false;
   /** Ids of locks called back before this client knew it held them. */
   readonly #early = new Set<number>();
   readonly #log: Logger = logger('lustre-client');
@@ -99,8 +100,12 @@ export class LockCache {
     await this.#mds.call('lockCancel', { id: lock.id }, signal ?? AbortSignal.timeout(CANCEL_TIMEOUT_MS));
   }
 
-  /** Routes an MDS push; returns true if it was a blocking callback (handled in the background). */
+  /** Routes an MDS push; returns true if it was a blocking callback or an eviction (handled in the background). */
   handlePush(method: string, args: unknown): boolean {
+    if (method === 'evicted') {
+      void this.#evicted(args);
+      return true;
+    }
     if (method !== 'blockingAst') return false;
     const id = (args as { id?: unknown } | null)?.id;
     if (typeof id !== 'number') {
@@ -137,6 +142,39 @@ export class LockCache {
   async lost(): Promise<void> {
     this.#early.clear(); // a restarted MDS numbers its locks from 1 again
     await Promise.all(this.forgetAll().map((lock) => this.#dropCache(lock)));
+  }
+
+  /** The MDS evicted this client (it missed a callback): drop every cache, then connect again. */
+  async #evicted(args: unknown): Promise<void> {
+    if (this.#recovering) return;
+    this.#recovering = true;
+    const reason = (args as { reason?: unknown } | null)?.reason;
+    this.#log.warn(
+      'evicted by the MDS: dropping cached data and reconnecting; calls fail with EIO until then',
+      {
+        reason: typeof reason === 'string' ? reason : undefined,
+      },
+    );
+    try {
+      await this.lost();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.#mds.reconnect(AbortSignal.timeout(CANCEL_TIMEOUT_MS));
+          this.#log.warn('reconnected to the MDS after an eviction');
+          return;
+        } catch (err) {
+          if (attempt >= 5) {
+            this.#log.error('reconnecting after an eviction failed; the next connection drop retries', {
+              error: String(err),
+            });
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
+    } finally {
+      this.#recovering = false;
+    }
   }
 
   async #blocking(id: number): Promise<void> {

@@ -253,6 +253,11 @@ export class MdsSession {
     }
   }
 
+  /** Connects again on the current connection (after an eviction: the MDS then serves this client again). */
+  reconnect(signal?: AbortSignal): Promise<void> {
+    return this.#reattach(signal);
+  }
+
   async #reattach(signal: AbortSignal | undefined): Promise<void> {
     const { result } = await this.#rpc.call<Result<'connect'>>('connect', this.#connectArgs(), { signal });
     this.#rootIno = result.rootIno;

@@ -36,6 +36,8 @@ function state(host: LockHost, callbackTimeoutMs: number): State {
     onEvict: (client, reason) => {
       evicted.add(client);
       log.warn('evicted client', { fsname: host.fsname, client, reason });
+      // Told, it drops its caches and reconnects; until then its calls fail with EIO.
+      for (const s of host.sessionsOf(client)) s.push('evicted', { reason });
     },
   });
   st = { manager, evicted };

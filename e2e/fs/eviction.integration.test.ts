@@ -1,0 +1,40 @@
+// A caching mount whose daemon stops answering (SIGSTOP) while it holds a lock another mount needs: it is evicted, the other goes on, and it comes back with fresh data.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { useFsCluster } from './fs-cluster.ts';
+import { sh, shResult, waitFor } from './shell.ts';
+
+const t = useFsCluster({ fsname: 'evict', mounts: [] });
+
+test('a stopped mount holding a read lock is evicted after the callback deadline; resumed, it reconnects and reads what was written', async () => {
+  await t.ready;
+  const fs = t.cluster;
+  const a = await fs.mount('a', { args: ['--cached'] });
+  const b = await fs.mount('b', { args: ['--cached'] });
+  await sh(`printf 'version 1' > ${a.point}/f`);
+  assert.equal(await sh(`cat ${b.point}/f`), 'version 1', 'B reads (and caches) the file under a PR lock');
+  process.kill(b.pid, 'SIGSTOP');
+  try {
+    // A's write needs PW: B is called back, does not answer, and is evicted (10 s), then A goes on.
+    const started = Date.now();
+    await sh(`printf 'version 2' > ${a.point}/f`, { timeoutMs: 40_000 });
+    assert.ok(Date.now() - started >= 5_000, 'the write waited for the callback deadline');
+  } finally {
+    process.kill(b.pid, 'SIGCONT');
+  }
+  const mdsLog = await readFile(join(fs.dir, 'logs', 'mds0.log'), 'utf8');
+  assert.match(mdsLog, /evicted client/, 'the MDS logged the eviction');
+  // Until B has reconnected its calls may fail with EIO; it must never read the old version.
+  const seen = new Set<string>();
+  await waitFor('B reads version 2', async () => {
+    const r = await shResult(`cat ${b.point}/f`);
+    seen.add(r.code === 0 ? r.stdout : r.stderr.replace(/^.*: /, '').trim());
+    return r.code === 0 && r.stdout === 'version 2';
+  });
+  assert.ok(!seen.has('version 1'), `B never served the data it cached before its eviction (saw ${[...seen]})`);
+  const bLog = await readFile(join(fs.dir, 'logs', 'mount-b.log'), 'utf8');
+  assert.match(bLog, /warn.*evicted by the MDS/, 'B logged its eviction at warn');
+  assert.match(bLog, /reconnected to the MDS after an eviction/);
+});

@@ -33,7 +33,10 @@ test('a stopped mount holding a read lock is evicted after the callback deadline
     seen.add(r.code === 0 ? r.stdout : r.stderr.replace(/^.*: /, '').trim());
     return r.code === 0 && r.stdout === 'version 2';
   });
-  assert.ok(!seen.has('version 1'), `B never served the data it cached before its eviction (saw ${[...seen]})`);
+  assert.ok(
+    !seen.has('version 1'),
+    `B never served the data it cached before its eviction (saw ${[...seen]})`,
+  );
   const bLog = await readFile(join(fs.dir, 'logs', 'mount-b.log'), 'utf8');
   assert.match(bLog, /warn.*evicted by the MDS/, 'B logged its eviction at warn');
   assert.match(bLog, /reconnected to the MDS after an eviction/);

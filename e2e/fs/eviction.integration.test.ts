@@ -1,10 +1,10 @@
-// A caching mount whose daemon stops answering (SIGSTOP) while it holds a lock another mount needs: it is evicted, the other goes on, and it comes back with fresh data.
+// Cache locks when a party fails: a caching mount that stops answering (SIGSTOP) is evicted and comes back with fresh data; after an MDS restart no writer goes ahead of a mount still caching.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { useFsCluster } from './fs-cluster.ts';
-import { sh, shResult, waitFor } from './shell.ts';
+import { hold, sh, shResult, waitFor } from './shell.ts';
 
 const t = useFsCluster({ fsname: 'evict', mounts: [] });
 
@@ -40,4 +40,36 @@ test('a stopped mount holding a read lock is evicted after the callback deadline
   const bLog = await readFile(join(fs.dir, 'logs', 'mount-b.log'), 'utf8');
   assert.match(bLog, /warn.*evicted by the MDS/, 'B logged its eviction at warn');
   assert.match(bLog, /reconnected to the MDS after an eviction/);
+});
+
+test('after kill -9 of the MDS, a write waits until a mount that cached the file (shared mmap) is back and has dropped it', async () => {
+  await t.ready;
+  const fs = t.cluster;
+  const a = await fs.mount('ra', { args: ['--cached'] });
+  const b = await fs.mount('rb', { args: ['--cached'] });
+  await sh(`printf 'version 1' > ${a.point}/m`);
+  // Reads through a shared mapping: page faults, no GETATTR, nothing that would reconnect B.
+  const mapped = hold([
+    'python3',
+    '-c',
+    `import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+m = mmap.mmap(fd, 9, mmap.MAP_SHARED, mmap.PROT_READ)
+for line in sys.stdin:
+    print(m[0:9].decode(), flush=True)`,
+    `${b.point}/m`,
+  ]);
+  try {
+    mapped.send('read\n');
+    await mapped.waitForLines(1);
+    assert.equal(mapped.lines[0], 'version 1');
+    await fs.mds.kill9();
+    await fs.mds.start();
+    await sh(`printf 'version 2' | dd of=${a.point}/m conv=notrunc status=none`, { timeoutMs: 40_000 });
+    mapped.send('read\n');
+    await mapped.waitForLines(2);
+    assert.equal(mapped.lines[1], 'version 2', "B's mapping shows A's write as soon as it returned");
+  } finally {
+    await mapped.release();
+  }
 });

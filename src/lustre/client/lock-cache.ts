@@ -52,8 +52,9 @@ export class LockCache {
     this.#revoke.push(listener);
   }
 
-  held(ino: number): CacheLock[] {
-    return [...this.#held.values()].filter((l) => l.ino === ino);
+  /** Locks held on `ino`, or all of them. */
+  held(ino?: number): CacheLock[] {
+    return [...this.#held.values()].filter((l) => ino === undefined || l.ino === ino);
   }
 
   async acquire(want: LockWant, signal?: AbortSignal): Promise<CacheLock> {
@@ -145,6 +146,20 @@ export class LockCache {
   }
 
   /** The MDS evicted this client (it missed a callback): drop every cache, then connect again. */
+  /**
+   * `lost`, waiting at most `ms` (before a connect: an invalidation can wait for pages whose read
+   * waits for that very connection; such a read gets a new lock once connected, so fresh data).
+   */
+  async lostWithin(ms: number): Promise<void> {
+    if (this.#held.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    });
+    await Promise.race([this.lost(), bounded]);
+    clearTimeout(timer);
+  }
+
   async #evicted(args: unknown): Promise<void> {
     if (this.#recovering) return;
     this.#recovering = true;

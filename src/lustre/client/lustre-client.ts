@@ -33,6 +33,8 @@ import { projectStatfs } from './quota-statfs.ts';
 import { StripedIo } from './striped-io.ts';
 
 const BLOCK = 4096;
+/** How long a (re)connect waits for the caches under the client's locks to be dropped (ms). */
+const DROP_BEFORE_CONNECT_MS = 2_000;
 
 /** One OST's space as lfs df shows it. */
 export type OstUsage = { index: number; target: string } & ({ stat: StatTarget } | { error: string });
@@ -99,6 +101,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       onInvalidate: (event) => client?.deliverInvalidate(event),
       onConnect: () => client?.mdsConnected(),
       onPush: (method, args) => void locks?.handlePush(method, args),
+      beforeConnect: async () => locks?.lostWithin(DROP_BEFORE_CONNECT_MS),
       locate: async (s) => dialAddress((await mgs.getConfig(opts.fsname, s)).mdt, opts.host),
     });
     mds = session;
@@ -193,13 +196,9 @@ export class LustreClient implements FileSystemClient {
     return this.#locks;
   }
 
-  /**
-   * The MDS session (re)connected: the MDS may have restarted, so quota grants are asked for again,
-   * and it dropped this client's cache locks, so what was cached under them is dropped too.
-   */
+  /** The MDS session (re)connected: the MDS may have restarted, so quota grants are asked for again. */
   mdsConnected(): void {
     this.#files.forgetGrants();
-    void this.#locks?.lost();
   }
 
   /** The mount caches pages only under data locks (client/data-locks.ts): inode pushes are not passed on. */

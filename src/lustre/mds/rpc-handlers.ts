@@ -43,6 +43,7 @@ function lockHost(mdt: Mdt): LockHost {
         [...mdt.clients.sessions()].filter(
           (s) => (s.data.get(SESSION_KEY) as Attached | undefined)?.client === client,
         ),
+      awaitedClients: () => mdt.clients.pending(),
     };
     lockHosts.set(mdt, h);
   }

@@ -119,6 +119,11 @@ export function registerFuseKeeper(program: Command): void {
       });
       const [minor, flags] = (f.adopt ?? '').split(':');
       const adopt = f.adopt ? { minor: Number(minor), flags: BigInt(flags ?? '0') } : undefined;
+      if (adopt && f.cached) {
+        log.warn(
+          'adopting a --cached mount: pages the previous daemon cached under its locks stay until the kernel drops them; another mount writing meanwhile is not seen through them',
+        );
+      }
       const served = await serveFuseFd(
         {
           client: f.cached ? cachingClient(client) : client,

@@ -48,7 +48,7 @@ export function registerMount(program: Command): void {
       '--cached',
       "keep file data in the kernel's page cache under the MDS's data locks (coherent across mounts; attributes and names stay uncached)",
     )
-    .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached', intOption)
+    .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached (default 4096)', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
     .option(
       '--recovery <seconds|hard>',
@@ -69,6 +69,9 @@ export function registerMount(program: Command): void {
       process.stdout.write(`mounted ${formatMountSource(source)} on ${mountPoint}\n`);
     });
 }
+
+/** Read-ahead of a --cached mount unless --read-ahead-kb says otherwise. */
+const CACHED_READ_AHEAD_KB = 4096;
 
 /** Connects to the file system and mounts it in this process; resolves once mounted. */
 export async function mountForeground(
@@ -97,6 +100,8 @@ export async function mountForeground(
       readers: opts.readers,
       directIo: !opts.cached,
       ...(opts.readAheadKb !== undefined && { readAheadKb: opts.readAheadKb }),
+      // Cached: pages read ahead stay useful (they are kept under the data lock), so read far ahead.
+      ...(opts.readAheadKb === undefined && opts.cached && { readAheadKb: CACHED_READ_AHEAD_KB }),
     });
   } catch (err) {
     await client.close();

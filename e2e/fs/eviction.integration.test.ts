@@ -73,3 +73,20 @@ for line in sys.stdin:
     await mapped.release();
   }
 });
+
+test('a --cached mount that is unmounted gives its locks back: the next writer is not held up by an eviction', async () => {
+  await t.ready;
+  const fs = t.cluster;
+  const w = await fs.mount('gone', { args: ['--cached'] });
+  const c = await fs.mount('next', { args: ['--cached'] });
+  await sh(`printf 'from w' > ${w.point}/handed`);
+  await w.unmount();
+  const evictions = async () =>
+    (await readFile(join(fs.dir, 'logs', 'mds0.log'), 'utf8'))
+      .split('\n')
+      .filter((l) => /evicted client/.test(l)).length;
+  const before = await evictions();
+  await sh(`printf 'from c' > ${c.point}/handed`);
+  assert.equal(await sh(`cat ${c.point}/handed`), 'from c');
+  assert.equal(await evictions(), before, 'no client was evicted for the write to go ahead');
+});

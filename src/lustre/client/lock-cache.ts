@@ -101,6 +101,11 @@ export class LockCache {
     await this.#mds.call('lockCancel', { id: lock.id }, signal ?? AbortSignal.timeout(CANCEL_TIMEOUT_MS));
   }
 
+  /** Gives every lock back (the client is going away); failures are ignored: the MDS drops them at its eviction. */
+  async releaseAll(signal?: AbortSignal): Promise<void> {
+    await Promise.allSettled(this.held().map((l) => this.release(l, signal)));
+  }
+
   /** Routes an MDS push; returns true if it was a blocking callback or an eviction (handled in the background). */
   handlePush(method: string, args: unknown): boolean {
     if (method === 'evicted') {

@@ -531,6 +531,8 @@ export class LustreClient implements FileSystemClient {
   async close(): Promise<void> {
     const signal = AbortSignal.timeout(2_000);
     await Promise.allSettled(this.#files.handles().map((h) => this.release(h, signal)));
+    // Unmounted: nothing is cached any more, and another client need not wait for our eviction.
+    await this.#locks?.releaseAll(signal);
     this.#mds.close();
     this.#pool.close();
     this.#mgs?.close();

@@ -80,6 +80,22 @@ export function coherenceTests(fsname: string, mountArgs: string[]): void {
     }
   });
 
+  test('a truncate and a regrowth on A are seen at once by a reader on B that keeps the file open', async () => {
+    await py(`open(__import__('sys').argv[1], 'wb').write(b'x' * 8192)`, [`${a}/shrink`]);
+    const onB = await agent(`${b}/shrink`);
+    try {
+      assert.equal((await ask(onB, 'r 0 9000')).length, 8192);
+      await sh(`truncate -s 100 ${a}/shrink`);
+      assert.equal((await ask(onB, 'r 0 9000')).length, 100, 'B reads the shorter file');
+      assert.equal(await ask(onB, 'r 4000 10'), '<eof>', 'nothing past the new end');
+      await sh(`printf 'tail' | dd of=${a}/shrink bs=1 seek=6000 conv=notrunc status=none`);
+      const got = await ask(onB, 'r 5998 10');
+      assert.equal(got, '\0\0tail', 'B reads the hole and the bytes A wrote past the old end');
+    } finally {
+      await onB.release();
+    }
+  });
+
   test('create, unlink and rename on A are seen at once on B: no stale negative or positive name', async () => {
     await sh(`mkdir ${a}/names`);
     for (let i = 0; i < 4; i++) {

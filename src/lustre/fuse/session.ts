@@ -359,7 +359,7 @@ export class FuseSession {
 
   private onInit(h: InHeader, body: Buffer): void {
     try {
-      const result = handleInit(body, this.opts.maxWrite);
+      const result = handleInit(body, this.opts.maxWrite, !this.opts.directIo);
       this.send(h.unique, 0, result.reply);
       if (result.done) {
         this.init = result;

@@ -39,7 +39,12 @@ export interface StartClusterOptions {
   readyTimeoutMs?: number;
   /** Progress lines (default: none). */
   progress?: (message: string) => void;
+  /** Record every API request (who, verb, resource, namespace, response code) in auditLogPath(dir). */
+  audit?: boolean;
 }
+
+/** The API server's audit log (JSON lines, level Metadata) of a cluster started with `audit`. */
+export const auditLogPath = (dir: string): string => join(dir, 'logs', 'audit.log');
 
 export interface MinioEndpoint {
   /** http://127.0.0.1:PORT */
@@ -152,11 +157,10 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
       );
     }
     await waitReady(etcd, deadline, signal, () => httpOk(`http://127.0.0.1:${etcdPort}/health`));
-    const apiserver = await start(
-      'kube-apiserver',
-      tools.kubeApiserver,
-      apiserverArgs(dir, pki, etcdPort!, apiPort!),
-    );
+    const apiserver = await start('kube-apiserver', tools.kubeApiserver, [
+      ...apiserverArgs(dir, pki, etcdPort!, apiPort!),
+      ...(opts.audit ? await auditArgs(dir) : []),
+    ]);
     const probe = (path: string) => apiGet(state.server, pems, path);
     await waitReady(apiserver, deadline, signal, () => probe('/readyz'));
     const kcm = await start(
@@ -280,6 +284,14 @@ function apiserverArgs(dir: string, pki: Pki, etcdPort: number, port: number): s
     '--authorization-mode=RBAC',
     '--allow-privileged=true',
   ];
+}
+
+async function auditArgs(dir: string): Promise<string[]> {
+  const policy = join(dir, 'audit-policy.yaml');
+  const rules =
+    'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n';
+  await writeFile(policy, rules);
+  return [`--audit-policy-file=${policy}`, `--audit-log-path=${auditLogPath(dir)}`, '--audit-log-maxsize=0'];
 }
 
 function controllerManagerArgs(state: ClusterState, pki: Pki): string[] {

@@ -2,31 +2,70 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type Cluster, startCluster } from '../harness/cluster.ts';
-import { pollUntil } from '../harness/processes.ts';
+import { parse, stringify } from 'yaml';
+import { auditLogPath, type Cluster, startCluster } from '../harness/cluster.ts';
+import { type ProcessRecord, pollUntil, spawnServer, stopServer } from '../harness/processes.ts';
+import { toolPath } from '../harness/tools.ts';
 import { CHART_DIR, type KubeObject, parseManifests, run } from './helm.ts';
 import { type PersistentVolume, type Published, stageAndPublish } from './kubelet-calls.ts';
-import { type LocalRelease, type PodPlan, startLocalRelease } from './local-release.ts';
+import {
+  type LocalRelease,
+  mountsUnder,
+  type PodPlan,
+  processesUnder,
+  startLocalRelease,
+} from './local-release.ts';
+import { auditCalls, rbacFindings } from './rbac-audit.ts';
+import { growClaim, snapshotAndRestore, type VolumeWorld } from './volume-scenarios.ts';
 
 const NS = 'nacre-system';
-// Small for this machine's disk: 4 GB of OSTs per node, 1 MiB per FSx GiB; 2400 GiB is two OSTs (one per 1200 GiB).
-const SET = ['--set', 'node.oss.capacity=4G', '--set', 'controller.replicas=1'];
+// Small for this machine's disk: 8 GB of OSTs per node (sparse), 1 MiB per FSx GiB; 2400 GiB is
+// two OSTs (one per 1200 GiB). The PERSISTENT class is on, deleting its volumes, for the snapshots.
+const SET = ['--set', 'node.oss.capacity=8G', '--set', 'controller.replicas=1'];
+let values: string[];
 
 let cluster: Cluster;
 let dir: string;
 let release: LocalRelease | undefined;
 const published: Published[] = [];
+let snapshotController: ProcessRecord | undefined;
 const NACRE = join(import.meta.dirname, '..', '..', 'cmd', 'nacre.ts');
 
 before(async () => {
-  cluster = await startCluster();
+  cluster = await startCluster({ audit: true });
   dir = await mkdtemp(join(tmpdir(), 'nacre-chart-'));
+  // The snapshot CRDs and the snapshot controller are the cluster's, not the chart's (as on kind).
+  const snapshotter = await toolPath('csi-snapshotter');
+  const crdDir = join(dirname(snapshotter), 'crd');
+  for (const f of await readdir(crdDir)) await kubectl(['apply', '-f', join(crdDir, f)]);
+  const kinds = ['volumesnapshots', 'volumesnapshotcontents', 'volumesnapshotclasses'];
+  await kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    ...kinds.map((k) => `crd/${k}.snapshot.storage.k8s.io`),
+  ]);
+  snapshotController = await spawnServer({
+    name: 'snapshot-controller',
+    command: await toolPath('snapshot-controller'),
+    args: [`--kubeconfig=${cluster.kubeconfigPath}`, '--leader-election=false'],
+    logFile: join(dir, 'snapshot-controller.log'),
+    keep: false,
+  });
+  const chartValues = parse(await readFile(join(CHART_DIR, 'values.yaml'), 'utf8')) as {
+    storageClasses: { name: string; enabled: boolean; reclaimPolicy: string }[];
+  };
+  for (const sc of chartValues.storageClasses)
+    if (sc.name === 'nacre-persistent') Object.assign(sc, { enabled: true, reclaimPolicy: 'Delete' });
+  await writeFile(join(dir, 'values.yaml'), stringify({ storageClasses: chartValues.storageClasses }));
+  values = ['-f', join(dir, 'values.yaml'), ...SET];
 });
 after(async () => {
   for (const p of published) await p.release().catch(() => undefined);
   await release?.stop();
+  if (snapshotController) await stopServer(snapshotController);
   await cluster?.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -67,7 +106,7 @@ async function condition(kind: string, ns: string, name: string, type: string): 
 }
 
 test('helm install creates every object the chart renders; an upgrade keeps the generated keys', async () => {
-  await helm(['install', 'nacre', CHART_DIR, '-n', NS, '--create-namespace', ...SET]);
+  await helm(['install', 'nacre', CHART_DIR, '-n', NS, '--create-namespace', ...values]);
   const objects = await manifests();
   assert.ok(objects.length >= 25, `${objects.length} objects`);
   for (const o of objects) assert.ok(await exists(o), `${ref(o)} was created`);
@@ -86,7 +125,7 @@ test('helm install creates every object the chart renders; an upgrade keeps the 
   const before = await secretData('nacre-fsx-credentials');
   const plane = await secretData('nacre-data-plane');
   assert.ok(Buffer.from(before['secretAccessKey'] ?? '', 'base64').length >= 40);
-  await helm(['upgrade', 'nacre', CHART_DIR, '-n', NS, ...SET, '--set', 'controller.workers=2']);
+  await helm(['upgrade', 'nacre', CHART_DIR, '-n', NS, ...values, '--set', 'controller.workers=2']);
   assert.deepEqual(await secretData('nacre-fsx-credentials'), before, 'FSx keys survive an upgrade');
   assert.deepEqual(await secretData('nacre-data-plane'), plane, 'the data-plane key survives an upgrade');
 });
@@ -131,7 +170,7 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
       workload: 'nacre-controller',
       pod: 'nacre-controller-0',
       node: 'node-a',
-      containers: ['nacre', 'csi-provisioner'],
+      containers: ['nacre', 'csi-provisioner', 'csi-resizer', 'csi-snapshotter'],
       hosts: [],
     },
   ];
@@ -152,6 +191,31 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
     'FileSystem team/scratch Ready',
     async () => (await condition('filesystem', 'team', 'scratch', 'Ready')) === 'True',
   );
+
+  // 1b. The operator's other kinds, in a user's namespace: each is reconciled to a status (the
+  //     emulator refuses them on a SCRATCH_2 file system without a repository: Synced False says
+  //     why), then deleted, its finalizer released.
+  const others = {
+    Backup: {},
+    DataRepositoryAssociation: { fileSystemPath: '/ns1', dataRepositoryPath: 's3://nowhere/prefix/' },
+    DataRepositoryTask: { type: 'EXPORT_TO_REPOSITORY', report: { enabled: false } },
+  };
+  for (const [kind, spec] of Object.entries(others)) {
+    const body = { apiVersion: 'fsx.nacre.dev/v1alpha1', kind, metadata: { name: 'x', namespace: 'team' } };
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({ ...body, spec: { fileSystemRef: { name: 'scratch' }, ...spec } }),
+    );
+    await waitFor(
+      `${kind} team/x reconciled`,
+      async () => (await condition(kind, 'team', 'x', 'Synced')) !== undefined,
+    );
+    await kubectl(['-n', 'team', 'delete', kind, 'x', '--wait=false']);
+    await waitFor(
+      `${kind} team/x deleted`,
+      async () => (await condition(kind, 'team', 'x', 'Synced')) === undefined,
+    );
+  }
 
   // 2. Its OSTs are on both nodes' OSS (node-local storage), and every server reports it in /metrics.
   const scrape = async (key: string) => {
@@ -240,13 +304,23 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
   }
   for (const p of published.splice(0)) await p.release();
 
+  // 4b. The release's resizer grows the claim; its snapshotter snapshots a PERSISTENT claim that
+  //     is restored into a new one, read on the other node.
+  const world: VolumeWorld = {
+    kubectl,
+    namespace: 'team',
+    publish: (node, v, uid) => stageAndPublish(endpoint(node), kubeletDir(node), v, uid),
+  };
+  await growClaim(world, 'shared', '4800Gi');
+  await snapshotAndRestore(world, 'nacre-persistent', 'nacre');
+
   // 5. An upgrade to the next chart version keeps every file system and its data: the pods start
   //    again from the upgraded release's manifests on the same disks and ports.
   await release.stop();
   const pods = release.pods;
   release = undefined;
   await run(cluster.tools.helm, ['package', CHART_DIR, '--version', '0.1.1', '-d', dir]);
-  await helm(['upgrade', 'nacre', join(dir, 'nacre-0.1.1.tgz'), '-n', NS, ...SET]);
+  await helm(['upgrade', 'nacre', join(dir, 'nacre-0.1.1.tgz'), '-n', NS, ...values]);
   const upgraded = await manifests();
   assert.match(JSON.stringify(upgraded), /"helm.sh\/chart":"nacre-0.1.1"/);
   release = await startLocalRelease({ cluster, namespace: NS, manifests: upgraded, dir, plans, reuse: pods });
@@ -286,11 +360,31 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
   release = undefined;
 });
 
+test("every kube call the release's components made was granted by the chart, and every rule of Nacre's own was used", async () => {
+  const calls = await auditCalls(auditLogPath(cluster.dir));
+  const own = ['ClusterRole/nacre-controller', 'Role/nacre-controller'];
+  assert.deepEqual(rbacFindings(calls, await manifests(), NS, own), []);
+});
+
 test('helm uninstall removes every object the chart made', async () => {
   const objects = await manifests();
   await helm(['uninstall', 'nacre', '-n', NS, '--wait', '--timeout', '2m']);
   for (const o of objects) {
     await waitFor(`${ref(o)} deleted`, async () => !(await exists(o)), 60_000);
+  }
+  // Nothing of it is left on the "nodes" either: no mount, no process, no PV, no FileSystem or
+  // Backup, no OST data.
+  assert.deepEqual(await mountsUnder(dir), []);
+  assert.deepEqual(await processesUnder(dir), []);
+  assert.equal((await kubectl(['get', 'pv', '-o', 'name'])).trim(), '');
+  assert.equal((await kubectl(['get', 'filesystems,backups', '-A', '-o', 'name'])).trim(), '');
+  for (const node of ['node-a', 'node-b']) {
+    const ossDir = join(dir, 'nodes', node, 'var', 'lib', 'nacre', 'oss');
+    assert.deepEqual(
+      (await readdir(ossDir)).filter((e) => /-OST[0-9a-f]{4}$/.test(e)),
+      [],
+      `${node}'s OSTs`,
+    );
   }
   // The pods the workloads' controllers made (no kubelet here: they stay Pending) go with them.
   await waitFor(

@@ -17,13 +17,14 @@ import {
   processesUnder,
   startLocalRelease,
 } from './local-release.ts';
+import { localFirstPlacement } from './placement-scenario.ts';
 import { auditCalls, rbacFindings } from './rbac-audit.ts';
 import { growClaim, snapshotAndRestore, type VolumeWorld } from './volume-scenarios.ts';
 
 const NS = 'nacre-system';
 // Small for this machine's disk: 8 GB of OSTs per node (sparse), 1 MiB per FSx GiB; 2400 GiB is
 // two OSTs (one per 1200 GiB). The PERSISTENT class is on, deleting its volumes, for the snapshots.
-const SET = ['--set', 'node.oss.capacity=8G', '--set', 'controller.replicas=1'];
+const SET = ['--set', 'node.osts.size=8G', '--set', 'node.osts.count=2', '--set', 'controller.replicas=1'];
 let values: string[];
 
 let cluster: Cluster;
@@ -154,7 +155,7 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
       workload: 'nacre-node',
       pod: 'nacre-node-a',
       node: 'node-a',
-      containers: ['oss', 'nacre'],
+      containers: ['oss', 'oss-1', 'nacre'],
       hosts: [],
     },
     {
@@ -162,7 +163,7 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
       workload: 'nacre-node',
       pod: 'nacre-node-b',
       node: 'node-b',
-      containers: ['oss', 'nacre'],
+      containers: ['oss', 'oss-1', 'nacre'],
       hosts: [],
     },
     {
@@ -314,6 +315,16 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
   await growClaim(world, 'shared', '4800Gi');
   await snapshotAndRestore(world, 'nacre-persistent', 'nacre');
 
+  // 4c. Local-first placement (the default): two OSS per node, a 4800 GiB claim has an OST on each.
+  const osses = ['a', 'b'].flatMap((n) =>
+    ['oss', 'oss-1'].map((c) => ({
+      key: `nacre-node-${n}/${c}`,
+      node: `node-${n}`,
+      scrape: () => scrape(`nacre-node-${n}/${c}`),
+    })),
+  );
+  await localFirstPlacement({ ...world, osses }, 'nacre', '4800Gi');
+
   // 5. An upgrade to the next chart version keeps every file system and its data: the pods start
   //    again from the upgraded release's manifests on the same disks and ports.
   await release.stop();
@@ -349,12 +360,12 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
     180_000,
   );
   for (const node of ['node-a', 'node-b']) {
-    const ossDir = join(dir, 'nodes', node, 'var', 'lib', 'nacre', 'oss');
-    await waitFor(
-      `no OST left on ${node}`,
-      async () => (await readdir(ossDir)).every((e) => !/-OST[0-9a-f]{4}$/.test(e)),
-      60_000,
-    );
+    for (const ossDir of ['oss', 'oss-1'].map((d) => join(dir, 'nodes', node, 'var', 'lib', 'nacre', d)))
+      await waitFor(
+        `no OST left on ${node}`,
+        async () => (await readdir(ossDir)).every((e) => !/-OST[0-9a-f]{4}$/.test(e)),
+        60_000,
+      );
   }
   await release.stop();
   release = undefined;
@@ -378,14 +389,13 @@ test('helm uninstall removes every object the chart made', async () => {
   assert.deepEqual(await processesUnder(dir), []);
   assert.equal((await kubectl(['get', 'pv', '-o', 'name'])).trim(), '');
   assert.equal((await kubectl(['get', 'filesystems,backups', '-A', '-o', 'name'])).trim(), '');
-  for (const node of ['node-a', 'node-b']) {
-    const ossDir = join(dir, 'nodes', node, 'var', 'lib', 'nacre', 'oss');
-    assert.deepEqual(
-      (await readdir(ossDir)).filter((e) => /-OST[0-9a-f]{4}$/.test(e)),
-      [],
-      `${node}'s OSTs`,
-    );
-  }
+  for (const node of ['node-a', 'node-b'])
+    for (const ossDir of ['oss', 'oss-1'].map((d) => join(dir, 'nodes', node, 'var', 'lib', 'nacre', d)))
+      assert.deepEqual(
+        (await readdir(ossDir)).filter((e) => /-OST[0-9a-f]{4}$/.test(e)),
+        [],
+        `${node}'s OSTs`,
+      );
   // The pods the workloads' controllers made (no kubelet here: they stay Pending) go with them.
   await waitFor(
     'no pod of the release left',

@@ -19,7 +19,7 @@ import {
 } from './local-release.ts';
 import { localFirstPlacement } from './placement-scenario.ts';
 import { auditCalls, rbacFindings } from './rbac-audit.ts';
-import { growClaim, snapshotAndRestore, type VolumeWorld } from './volume-scenarios.ts';
+import { growClaim, reconcileOtherKinds, snapshotAndRestore, type VolumeWorld } from './volume-scenarios.ts';
 
 const NS = 'nacre-system';
 // Small for this machine's disk: 8 GB of OSTs per node (sparse), 1 MiB per FSx GiB; 2400 GiB is
@@ -131,7 +131,7 @@ test('helm install creates every object the chart renders; an upgrade keeps the 
   assert.deepEqual(await secretData('nacre-data-plane'), plane, 'the data-plane key survives an upgrade');
 });
 
-test('on the local harness, the rendered pods make a FileSystem Ready, bind a PVC, and share a striped file between two nodes', async () => {
+test('on the local harness, the rendered pods make a FileSystem Ready, bind, grow, snapshot and restore PVCs, place stripes local-first, share a striped file between two nodes, and keep it through an upgrade and a rollback', async () => {
   const objects = await manifests();
   const plans: PodPlan[] = [
     {
@@ -196,27 +196,7 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
   // 1b. The operator's other kinds, in a user's namespace: each is reconciled to a status (the
   //     emulator refuses them on a SCRATCH_2 file system without a repository: Synced False says
   //     why), then deleted, its finalizer released.
-  const others = {
-    Backup: {},
-    DataRepositoryAssociation: { fileSystemPath: '/ns1', dataRepositoryPath: 's3://nowhere/prefix/' },
-    DataRepositoryTask: { type: 'EXPORT_TO_REPOSITORY', report: { enabled: false } },
-  };
-  for (const [kind, spec] of Object.entries(others)) {
-    const body = { apiVersion: 'fsx.nacre.dev/v1alpha1', kind, metadata: { name: 'x', namespace: 'team' } };
-    await kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({ ...body, spec: { fileSystemRef: { name: 'scratch' }, ...spec } }),
-    );
-    await waitFor(
-      `${kind} team/x reconciled`,
-      async () => (await condition(kind, 'team', 'x', 'Synced')) !== undefined,
-    );
-    await kubectl(['-n', 'team', 'delete', kind, 'x', '--wait=false']);
-    await waitFor(
-      `${kind} team/x deleted`,
-      async () => (await condition(kind, 'team', 'x', 'Synced')) === undefined,
-    );
-  }
+  await reconcileOtherKinds({ kubectl, namespace: 'team' }, 'scratch');
 
   // 2. Its OSTs are on both nodes' OSS (node-local storage), and every server reports it in /metrics.
   const scrape = async (key: string) => {
@@ -325,26 +305,38 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
   );
   await localFirstPlacement({ ...world, osses }, 'nacre', '4800Gi');
 
-  // 5. An upgrade to the next chart version keeps every file system and its data: the pods start
-  //    again from the upgraded release's manifests on the same disks and ports.
-  await release.stop();
-  const pods = release.pods;
-  release = undefined;
+  // 5. An upgrade to the next chart version, and a rollback from it, keep every file system and
+  //    its data: each time the pods start again from the release's manifests on the same disks.
   await run(cluster.tools.helm, ['package', CHART_DIR, '--version', '0.1.1', '-d', dir]);
-  await helm(['upgrade', 'nacre', join(dir, 'nacre-0.1.1.tgz'), '-n', NS, ...values]);
-  const upgraded = await manifests();
-  assert.match(JSON.stringify(upgraded), /"helm.sh\/chart":"nacre-0.1.1"/);
-  release = await startLocalRelease({ cluster, namespace: NS, manifests: upgraded, dir, plans, reuse: pods });
-  await waitFor(
-    'FileSystem team/scratch Ready after the upgrade',
-    async () => (await condition('filesystem', 'team', 'scratch', 'Ready')) === 'True',
-  );
-  const again = await stageAndPublish(endpoint('node-b'), kubeletDir('node-b'), pv, 'pod-after-upgrade');
-  published.push(again);
-  const kept = await readFile(join(again.targetPath, 'striped', 'f'));
-  assert.ok(kept.equals(data), 'the file written before the upgrade reads back the same after it');
-  await rm(join(again.targetPath, 'striped'), { recursive: true });
-  for (const p of published.splice(0)) await p.release();
+  const history = JSON.parse(await helm(['history', 'nacre', '-n', NS, '-o', 'json'])) as {
+    revision: number;
+  }[];
+  const lastOf010 = Math.max(...history.map((h) => h.revision));
+  const changes: [string, string[]][] = [
+    ['0.1.1', ['upgrade', 'nacre', join(dir, 'nacre-0.1.1.tgz'), '-n', NS, ...values]],
+    ['0.1.0', ['rollback', 'nacre', String(lastOf010), '-n', NS]],
+  ];
+  for (const [version, command] of changes) {
+    await release.stop();
+    const pods = release.pods;
+    release = undefined;
+    await helm(command);
+    const now = await manifests();
+    assert.match(
+      JSON.stringify(now),
+      new RegExp(`"helm.sh/chart":"nacre-${version.replaceAll('.', '\\.')}"`),
+    );
+    release = await startLocalRelease({ cluster, namespace: NS, manifests: now, dir, plans, reuse: pods });
+    await waitFor(
+      `FileSystem team/scratch Ready on chart ${version}`,
+      async () => (await condition('filesystem', 'team', 'scratch', 'Ready')) === 'True',
+    );
+    const again = await stageAndPublish(endpoint('node-b'), kubeletDir('node-b'), pv, `pod-on-${version}`);
+    published.push(again);
+    const kept = await readFile(join(again.targetPath, 'striped', 'f'));
+    assert.ok(kept.equals(data), `the file written before reads back the same on chart ${version}`);
+    for (const p of published.splice(0)) await p.release();
+  }
 
   // 6. Deleting the claim and the FileSystem leaves no PV, no FileSystem and no OST behind.
   await kubectl(['-n', 'team', 'delete', 'pvc', 'shared', '--wait=false']);

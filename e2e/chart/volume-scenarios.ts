@@ -6,11 +6,15 @@ import { join } from 'node:path';
 import { pollUntil } from '../harness/processes.ts';
 import type { PersistentVolume, Published } from './kubelet-calls.ts';
 
-/** What the scenarios need from the install test: kubectl, and the kubelet's calls on a node. */
-export interface VolumeWorld {
+/** What the scenarios need from the install test: kubectl (in `namespace`). */
+export interface KubeWorld {
   kubectl(args: string[], input?: string): Promise<string>;
-  publish(node: string, pv: PersistentVolume, podUid: string): Promise<Published>;
   namespace: string;
+}
+
+/** ... and the kubelet's calls on a node. */
+export interface VolumeWorld extends KubeWorld {
+  publish(node: string, pv: PersistentVolume, podUid: string): Promise<Published>;
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
@@ -126,4 +130,37 @@ export async function snapshotAndRestore(w: VolumeWorld, storageClass: string, s
       async () =>
         (await w.kubectl(['get', 'pv', pv.metadata.name, '--ignore-not-found', '-o', 'name'])).trim() === '',
     );
+}
+
+/**
+ * The operator's other kinds on FileSystem `fs`: a Backup, a DataRepositoryAssociation and a
+ * DataRepositoryTask are each reconciled to a Synced condition (on a SCRATCH_2 file system without
+ * a repository the emulator refuses them, and the condition says why), then deleted, their
+ * finalizer released.
+ */
+export async function reconcileOtherKinds(w: KubeWorld, fs: string): Promise<void> {
+  const synced = async (kind: string) => {
+    const out = await w.kubectl(['-n', w.namespace, 'get', kind, 'x', '-o', 'json', '--ignore-not-found']);
+    if (!out.trim()) return undefined;
+    const obj = JSON.parse(out) as { status?: { conditions?: { type: string; status: string }[] } };
+    return obj.status?.conditions?.find((c) => c.type === 'Synced')?.status;
+  };
+  const others = {
+    Backup: {},
+    DataRepositoryAssociation: { fileSystemPath: '/ns1', dataRepositoryPath: 's3://nowhere/prefix/' },
+    DataRepositoryTask: { type: 'EXPORT_TO_REPOSITORY', report: { enabled: false } },
+  };
+  for (const [kind, spec] of Object.entries(others)) {
+    const metadata = { name: 'x', namespace: w.namespace };
+    const body = {
+      apiVersion: 'fsx.nacre.dev/v1alpha1',
+      kind,
+      metadata,
+      spec: { fileSystemRef: { name: fs }, ...spec },
+    };
+    await w.kubectl(['apply', '-f', '-'], JSON.stringify(body));
+    await waitFor(`${kind} ${w.namespace}/x reconciled`, async () => (await synced(kind)) !== undefined);
+    await w.kubectl(['-n', w.namespace, 'delete', kind, 'x', '--wait=false']);
+    await waitFor(`${kind} ${w.namespace}/x deleted`, async () => (await synced(kind)) === undefined);
+  }
 }

@@ -303,7 +303,8 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind, gro
       scrape: () => scrape(`nacre-node-${n}/${c}`),
     })),
   );
-  await localFirstPlacement({ ...world, osses }, 'nacre', '4800Gi');
+  const lfs = (args: string[]) => run(process.execPath, [NACRE, 'lfs', ...args]);
+  await localFirstPlacement({ ...world, osses, lfs }, 'nacre', '4800Gi');
 
   // 5. An upgrade to the next chart version, and a rollback from it, keep every file system and
   //    its data: each time the pods start again from the release's manifests on the same disks.

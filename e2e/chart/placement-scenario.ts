@@ -4,19 +4,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pollUntil } from '../harness/processes.ts';
-import { run } from './helm.ts';
 import { boundClaim, type VolumeWorld } from './volume-scenarios.ts';
 
-const NACRE = join(import.meta.dirname, '..', '..', 'cmd', 'nacre.ts');
-
 export interface PlacementWorld extends VolumeWorld {
+  /** Runs `nacre lfs <args>` as a user on a node would; its stdout. */
+  lfs(args: string[]): Promise<string>;
   /** The text of /metrics of every OSS container, by "<pod>/<container>", and the node it is on. */
   osses: { key: string; node: string; scrape(): Promise<string> }[];
 }
 
 /** The OST index of every stripe of `file`, from `nacre lfs getstripe`. */
-async function stripeOsts(file: string): Promise<number[]> {
-  const out = await run(process.execPath, [NACRE, 'lfs', 'getstripe', file]);
+async function stripeOsts(w: PlacementWorld, file: string): Promise<number[]> {
+  const out = await w.lfs(['getstripe', file]);
   const rows = [...out.matchAll(/^\s+(\d+)\s+\S+/gm)].map((m) => Number(m[1]));
   assert.ok(rows.length > 0, `no stripes in:\n${out}`);
   return rows;
@@ -53,15 +52,15 @@ export async function localFirstPlacement(w: PlacementWorld, storageClass: strin
   try {
     const single = join(onA.targetPath, 'single');
     await mkdir(single);
-    await run(process.execPath, [NACRE, 'lfs', 'setstripe', '-c', '1', single]);
+    await w.lfs(['setstripe', '-c', '1', single]);
     await writeFile(join(single, 'from-a'), data);
     await writeFile(join(onB.targetPath, 'single', 'from-b'), data);
     await mkdir(join(onA.targetPath, 'wide'));
-    await run(process.execPath, [NACRE, 'lfs', 'setstripe', '-c', '-1', join(onA.targetPath, 'wide')]);
+    await w.lfs(['setstripe', '-c', '-1', join(onA.targetPath, 'wide')]);
     await writeFile(join(onA.targetPath, 'wide', 'f'), data);
-    const [a] = await stripeOsts(join(onA.targetPath, 'single', 'from-a'));
-    const [b] = await stripeOsts(join(onA.targetPath, 'single', 'from-b'));
-    const wide = await stripeOsts(join(onA.targetPath, 'wide', 'f'));
+    const [a] = await stripeOsts(w, join(onA.targetPath, 'single', 'from-a'));
+    const [b] = await stripeOsts(w, join(onA.targetPath, 'single', 'from-b'));
+    const wide = await stripeOsts(w, join(onA.targetPath, 'wide', 'f'));
     near = await ossOf(w, fsname, a!);
     assert.equal(near.node, 'node-a', `node-a's single-stripe file is on ${near.key}`);
     assert.equal((await ossOf(w, fsname, b!)).node, 'node-b', "node-b's single-stripe file");

@@ -29,6 +29,8 @@ export interface MinioOptions {
 export interface StartClusterOptions {
   /** Also run a MinIO server (true, or its options). */
   minio?: boolean | MinioOptions;
+  /** Record every API request (who, verb, resource, namespace, response code) in auditLogPath(dir). */
+  audit?: boolean;
   /** Aborting stops whatever was started and rejects. */
   signal?: AbortSignal;
   /** Directory for state, PKI, data and logs; by default a fresh temp dir that stop() removes. */
@@ -39,8 +41,6 @@ export interface StartClusterOptions {
   readyTimeoutMs?: number;
   /** Progress lines (default: none). */
   progress?: (message: string) => void;
-  /** Record every API request (who, verb, resource, namespace, response code) in auditLogPath(dir). */
-  audit?: boolean;
 }
 
 /** The API server's audit log (JSON lines, level Metadata) of a cluster started with `audit`. */

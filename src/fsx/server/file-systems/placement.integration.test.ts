@@ -1,14 +1,14 @@
-// Stripe placement end to end over the real MGS, MDS and four OSS in this process: a file system created local-first puts a node's new files on that node's OST; one created spread goes round-robin.
+// The emulator's placement end to end over the real MGS, MDS and four OSS in this process: a file system the target allocator creates local-first puts a node's new files on that node's OST; one created spread goes round-robin.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
-import { setstripePath } from '../client/lfs.ts';
-import { connectLustre, type LustreClient } from '../client/lustre-client.ts';
-import { ensureFileSystem } from '../cluster/create-file-system.ts';
-import { MgsClient } from '../protocol/mgs-client.ts';
-import { ROOT_CREDENTIALS as ROOT, ROOT_INO } from '../types.ts';
-import { placementLayout } from './placement.ts';
+import { startTestCluster, type TestCluster } from '../../../../test/lustre/test-cluster.ts';
+import { setstripePath } from '../../../lustre/client/lfs.ts';
+import { connectLustre, type LustreClient } from '../../../lustre/client/lustre-client.ts';
+import { placementLayout } from '../../../lustre/mds/placement.ts';
+import { MgsClient } from '../../../lustre/protocol/mgs-client.ts';
+import { ROOT_CREDENTIALS as ROOT, ROOT_INO } from '../../../lustre/types.ts';
+import { MgsTargetAllocator } from './target-allocator.ts';
 
 const MiB = 1 << 20;
 const NODE = 'node-a';
@@ -20,12 +20,18 @@ before(async () => {
   // OSS 0 runs on node-a; the others each on a host of their own. The cluster's own file system
   // (tfs) is made without a placement: spread, as before placements.
   cluster = await startTestCluster({ localHost: NODE, ossCount: 4, ostCapacityBytes: 64 * MiB });
-  await ensureFileSystem(cluster.mgsAddress, {
-    fsname: 'near',
-    ostCount: 4,
-    ostCapacityBytes: 64 * MiB,
+  // What `nacre server --role=api --placement=local-first` hands the MGS with every new file system.
+  const allocator = new MgsTargetAllocator(cluster.mgsAddress, {
     defaultLayout: placementLayout('local-first'),
   });
+  try {
+    await allocator.createFileSystem(
+      { fsname: 'near', ostCount: 4, ostCapacityBytes: 64 * MiB },
+      AbortSignal.timeout(30_000),
+    );
+  } finally {
+    allocator.close();
+  }
 });
 after(async () => {
   for (const c of clients) await c.close();

@@ -18,7 +18,7 @@ import {
   startLocalRelease,
 } from './local-release.ts';
 import { localFirstPlacement } from './placement-scenario.ts';
-import { auditCalls, rbacFindings } from './rbac-audit.ts';
+import { auditCalls, callSummary, rbacFindings } from './rbac-audit.ts';
 import { growClaim, reconcileOtherKinds, snapshotAndRestore, type VolumeWorld } from './volume-scenarios.ts';
 
 const NS = 'nacre-system';
@@ -364,8 +364,9 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind, gro
   release = undefined;
 });
 
-test("every kube call the release's components made was granted by the chart, and every rule of Nacre's own was used", async () => {
+test("every kube call the release's components made was granted by the chart, and every rule of Nacre's own was used", async (t) => {
   const calls = await auditCalls(auditLogPath(cluster.dir));
+  t.diagnostic(callSummary(calls, NS).join('\n'));
   const own = ['ClusterRole/nacre-controller', 'Role/nacre-controller'];
   assert.deepEqual(rbacFindings(calls, await manifests(), NS, own), []);
 });

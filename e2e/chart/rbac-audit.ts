@@ -162,3 +162,17 @@ export function rbacFindings(
   }
   return problems;
 }
+
+/** The distinct calls of the release's ServiceAccounts, one line each: agent, verb, resource, scope. */
+export function callSummary(calls: ApiCall[], namespace: string): string[] {
+  const prefix = `system:serviceaccount:${namespace}:`;
+  const lines = calls
+    .filter((c) => c.user.startsWith(prefix))
+    .map((c) => {
+      const scope =
+        c.namespace === undefined ? 'cluster' : c.namespace === namespace ? 'install ns' : 'other ns';
+      const who = `${c.user.slice(prefix.length)} ${c.userAgent.split('/')[0]}`;
+      return `${who}: ${c.verb} ${c.group ? `${c.group}/` : ''}${c.resource} (${scope})`;
+    });
+  return [...new Set(lines)].sort();
+}

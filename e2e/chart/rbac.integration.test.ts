@@ -115,14 +115,11 @@ const SIDECARS = new Set([
   ...['get', 'list', 'watch', 'create', 'delete'].map((v) => `/persistentvolumes:${v}`),
   ...['get', 'list', 'watch', 'update'].map((v) => `/persistentvolumeclaims:${v}`),
   ...['get', 'list', 'watch'].map((v) => `storage.k8s.io/storageclasses:${v}`),
-  ...['get', 'list', 'watch'].map((v) => `storage.k8s.io/csinodes:${v}`),
-  ...['get', 'list', 'watch'].map((v) => `/nodes:${v}`),
   ...['get', 'list', 'watch', 'update'].map((v) => `snapshot.storage.k8s.io/volumesnapshots:${v}`),
-  ...['list', 'watch', 'create', 'update', 'patch'].map((v) => `/events:${v}`),
-  // external-resizer: PV size, claim status, VolumeAttributesClasses
+  ...['create', 'update', 'patch'].map((v) => `/events:${v}`),
+  // external-resizer: PV size, claim status
   '/persistentvolumes:patch',
   '/persistentvolumeclaims/status:patch',
-  ...['get', 'list', 'watch'].map((v) => `storage.k8s.io/volumeattributesclasses:${v}`),
   // external-snapshotter sidecar: classes, contents and their status, its group-snapshot informer
   ...['get', 'list', 'watch'].map((v) => `snapshot.storage.k8s.io/volumesnapshotclasses:${v}`),
   ...['get', 'list', 'watch', 'update', 'patch'].map(
@@ -131,19 +128,19 @@ const SIDECARS = new Set([
   ...['update', 'patch'].map((v) => `snapshot.storage.k8s.io/volumesnapshotcontents/status:${v}`),
   ...['list', 'watch'].map((v) => `groupsnapshot.storage.k8s.io/volumegroupsnapshotcontents:${v}`),
 ]);
-const SIDECAR_LEASES = new Set(
-  ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'].map(
-    (v) => `coordination.k8s.io/leases:${v}`,
-  ),
-);
+/** external-provisioner with the Topology feature (csiDriver.topology): the nodes' topology too. */
+const TOPOLOGY = ['get', 'list', 'watch'].flatMap((v) => [`storage.k8s.io/csinodes:${v}`, `/nodes:${v}`]);
+const SIDECAR_LEASES = new Set(['get', 'create', 'update'].map((v) => `coordination.k8s.io/leases:${v}`));
 
 let objects: KubeObject[];
 let aws: KubeObject[];
+let topology: KubeObject[];
 
 before(async () => {
   const helm = await toolPath('helm');
   objects = await renderChart(helm);
   aws = await renderChart(helm, { valuesFiles: [join(ROOT, 'charts/nacre/ci/aws-values.yaml')] });
+  topology = await renderChart(helm, { set: ['csiDriver.topology=true'] });
 });
 
 const rules = (objs: KubeObject[], kind: string, name: string) =>
@@ -196,6 +193,11 @@ test("the sidecars' rules are what external-provisioner, -resizer and -snapshott
   assert.deepEqual(
     [...grants(rules(objects, 'Role', 'nacre-csi-sidecars'))].sort(),
     [...SIDECAR_LEASES].sort(),
+  );
+  assert.deepEqual(
+    [...grants(rules(topology, 'ClusterRole', 'nacre-csi-sidecars'))].sort(),
+    [...SIDECARS, ...TOPOLOGY].sort(),
+    'with csiDriver.topology the provisioner reads nodes and CSINodes',
   );
 });
 

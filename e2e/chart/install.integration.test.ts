@@ -368,7 +368,12 @@ test("every kube call the release's components made was granted by the chart, an
   const calls = await auditCalls(auditLogPath(cluster.dir));
   t.diagnostic(callSummary(calls, NS).join('\n'));
   const own = ['ClusterRole/nacre-controller', 'Role/nacre-controller'];
-  assert.deepEqual(rbacFindings(calls, await manifests(), NS, own), []);
+  // CreateVolume makes a DataRepositoryAssociation only for S3 parameters on PERSISTENT_2, which
+  // this scenario has no S3 server for (e2e/csi/s3-volume.integration.test.ts runs that path).
+  const notExercised = {
+    'Role/nacre-controller: fsx.nacre.dev/datarepositoryassociations:create': 'S3-linked volumes',
+  };
+  assert.deepEqual(rbacFindings(calls, await manifests(), NS, own, notExercised), []);
 });
 
 test('helm uninstall removes every object the chart made', async () => {

@@ -80,7 +80,7 @@ async function codeNeeds(): Promise<{ cluster: Set<string>; install: Set<string>
   assert.ok(plurals.includes('filesystems'), 'the controller names the filesystems resource');
   assert.deepEqual(
     csiPlurals.sort(),
-    ['backups', 'filesystems'],
+    ['backups', 'datarepositoryassociations', 'filesystems'],
     'the CSI controller works with these kinds',
   );
   const cluster = new Set<string>();

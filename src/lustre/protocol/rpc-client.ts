@@ -10,6 +10,7 @@ import {
 } from '../../lib/errors.ts';
 import { connectOptions } from './address.ts';
 import { encodeFrame, FrameDecoder, KIND_ERROR, KIND_PUSH, KIND_REPLY } from './frame.ts';
+import { authenticateToServer, type DataPlaneSecurity, dataPlaneSecurity } from './handshake.ts';
 
 export interface CallOptions {
   payload?: Buffer | undefined;
@@ -45,6 +46,8 @@ export interface RpcClientOptions {
    * connection is closed and the calls waiting for it reject with its error.
    */
   onConnect?: (connection: Handshake) => Promise<void>;
+  /** Key (and TLS) of the data plane; default: the process's (configureDataPlane). */
+  security?: DataPlaneSecurity;
 }
 
 /**
@@ -166,8 +169,9 @@ export class RpcClient {
         p.reject(err);
       }
     });
-    if (this.#opts.onConnect) {
-      // The handshake runs on this socket before any other call may use it.
+    const key = (this.#opts.security ?? dataPlaneSecurity()).key;
+    if (this.#opts.onConnect || key) {
+      // The handshakes run on this socket before any other call may use it.
       const direct: Handshake = {
         call: <T>(method: string, args: unknown, opts: CallOptions = {}) => {
           const timeoutMs = opts.timeoutMs ?? this.#opts.timeoutMs ?? 30_000;
@@ -177,7 +181,8 @@ export class RpcClient {
         },
       };
       try {
-        await this.#opts.onConnect(direct);
+        if (key) await authenticateToServer(direct, key, this.address);
+        await this.#opts.onConnect?.(direct);
       } catch (err) {
         socket.destroy();
         throw err;

@@ -5,6 +5,9 @@ import { FsError, NacreError, ValidationError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import { formatTcpAddress } from './address.ts';
 import { encodeFrame, FrameDecoder, KIND_ERROR, KIND_PUSH, KIND_REPLY, KIND_REQUEST } from './frame.ts';
+import { type DataPlaneSecurity, dataPlaneSecurity, SERVER_HANDSHAKE_MS, ServerHandshake } from './handshake.ts';
+import { RejectionLog, type RejectionReason } from './rejections.ts';
+import { gateFrame } from './server-gate.ts';
 
 /** One client connection. Handlers may keep per-connection state in `data`. */
 export interface ServerSession {
@@ -53,6 +56,8 @@ export interface RpcObserver {
   ): void;
   /** A connection opened (+1) or closed (-1); `unix` for unix-socket clients. */
   connection(server: string, delta: 1 | -1, unix: boolean): void;
+  /** A connection dropped or a call refused before any handler ran (malformed frame, authentication). */
+  rejected?(server: string, reason: RejectionReason): void;
 }
 
 const observers = new Set<RpcObserver>();
@@ -74,10 +79,15 @@ export class RpcServer {
   readonly #stop = new AbortController();
   #unixPath: string | undefined;
   readonly #connectListeners: ((session: ServerSession) => void)[] = [];
+  readonly #key: Buffer | undefined;
+  readonly #rejections: RejectionLog;
 
-  constructor(name: string) {
+  /** `security` defaults to the process's (configureDataPlane); with a key, every connection must authenticate first. */
+  constructor(name: string, opts: { security?: DataPlaneSecurity } = {}) {
     this.#log = logger(name);
     this.#name = name;
+    this.#key = (opts.security ?? dataPlaneSecurity()).key;
+    this.#rejections = new RejectionLog(this.#log);
     this.#server = net.createServer((socket) => this.#accept(socket));
   }
 
@@ -111,6 +121,7 @@ export class RpcServer {
   /** Stops accepting, aborts in-flight calls and closes every connection. */
   async close(): Promise<void> {
     this.#stop.abort();
+    this.#rejections.close();
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     if (this.#unixPath) await rm(this.#unixPath, { force: true });
@@ -139,17 +150,32 @@ export class RpcServer {
     };
     const signal = AbortSignal.any([connection.signal, this.#stop.signal]);
     const decoder = new FrameDecoder();
+    const handshake = this.#key ? new ServerHandshake(this.#key, this.#name) : undefined;
+    const reject = (reason: RejectionReason, detail: string) => {
+      this.#rejections.record(reason, session.remote, detail);
+      for (const o of observers) o.rejected?.(this.#name, reason);
+    };
+    const handshakeTimer = handshake
+      ? setTimeout(() => {
+          reject('auth-timeout', `not authenticated within ${SERVER_HANDSHAKE_MS} ms`);
+          socket.destroy();
+        }, SERVER_HANDSHAKE_MS)
+      : undefined;
     socket.on('data', (chunk: Buffer) => {
       try {
         for (const frame of decoder.push(chunk)) {
           if (frame.kind !== KIND_REQUEST) throw new ValidationError(`unexpected frame kind ${frame.kind}`);
+          if (handshake && !handshake.authenticated) {
+            // Nothing but the handshake runs before the client has proved it holds the key.
+            const done = gateFrame(socket, handshake, frame, reject);
+            if (done === 'refused') return;
+            if (done === 'authenticated') clearTimeout(handshakeTimer);
+            continue;
+          }
           void this.#dispatch(socket, frame.id, frame.header, frame.payload, { session, signal });
         }
       } catch (err) {
-        this.#log.warn('dropping connection after a malformed frame', {
-          remote: session.remote,
-          error: String(err),
-        });
+        reject('malformed', String(err));
         socket.destroy();
       }
     });
@@ -157,6 +183,7 @@ export class RpcServer {
     const unix = socket.remoteAddress === undefined;
     for (const o of observers) o.connection(this.#name, 1, unix);
     socket.on('close', () => {
+      clearTimeout(handshakeTimer);
       this.#sockets.delete(socket);
       for (const o of observers) o.connection(this.#name, -1, unix);
       connection.abort();

@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { announceReady } from '../../src/lib/supervisor.ts';
+import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost } from './options.ts';
 
 interface NodeFlags {
@@ -57,6 +58,7 @@ export function registerNode(program: Command): void {
             `--log-format=${g.logFormat}`,
             `--log-level=${g.logLevel}`,
             ...(g.debug ? [`--debug=${g.debug}`] : []),
+            ...dataPlaneKeyArgs(program),
             'fuse-keeper',
             source,
             target,

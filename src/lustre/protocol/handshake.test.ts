@@ -111,7 +111,10 @@ test('garbage on the socket drops the connection and counts a malformed frame', 
   const { s, closed } = raw(keyedAddress);
   s.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
   await closed;
-  await waitFor('the malformed frame counted', () => rejected.filter((r) => r === 'malformed').length > count);
+  await waitFor(
+    'the malformed frame counted',
+    () => rejected.filter((r) => r === 'malformed').length > count,
+  );
 });
 
 test('a forged proof (HMAC with another key) is refused, counted, and the READ after it never runs', async () => {

@@ -44,11 +44,14 @@ export class RejectionLog {
     this.#timer = undefined;
     for (const [reason, s] of this.#seen) {
       if (s.suppressed > 0) {
-        this.#log.warn(`refused ${s.suppressed} more connections (${describe(reason)}) without logging each`, {
-          reason,
-          count: s.suppressed,
-          intervalSeconds: this.#intervalMs / 1000,
-        });
+        this.#log.warn(
+          `refused ${s.suppressed} more connections (${describe(reason)}) without logging each`,
+          {
+            reason,
+            count: s.suppressed,
+            intervalSeconds: this.#intervalMs / 1000,
+          },
+        );
       }
     }
     this.#seen.clear();

@@ -5,7 +5,12 @@ import { FsError, NacreError, ValidationError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import { formatTcpAddress } from './address.ts';
 import { encodeFrame, FrameDecoder, KIND_ERROR, KIND_PUSH, KIND_REPLY, KIND_REQUEST } from './frame.ts';
-import { type DataPlaneSecurity, dataPlaneSecurity, SERVER_HANDSHAKE_MS, ServerHandshake } from './handshake.ts';
+import {
+  type DataPlaneSecurity,
+  dataPlaneSecurity,
+  SERVER_HANDSHAKE_MS,
+  ServerHandshake,
+} from './handshake.ts';
 import { RejectionLog, type RejectionReason } from './rejections.ts';
 import { gateFrame } from './server-gate.ts';
 

@@ -11,7 +11,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { NacreError, ValidationError } from '../../lib/errors.ts';
-import type { Handshake } from './rpc-client.ts';
 
 export const AUTH_HELLO = 'nacre.authHello';
 export const AUTH_PROVE = 'nacre.authProve';
@@ -23,6 +22,11 @@ export const MIN_KEY_LENGTH = 32;
 export const SERVER_HANDSHAKE_MS = 10_000;
 /** Deadline of each handshake call on the client. */
 export const CLIENT_HANDSHAKE_MS = 5_000;
+
+/** The connection being set up (RpcClient's Handshake), as much of it as the handshake uses. */
+export interface HandshakeConnection {
+  call<T>(method: string, args: unknown, opts?: { timeoutMs?: number }): Promise<{ result: T }>;
+}
 
 /** How this process's data-plane connections are secured. No key: connections are not authenticated. */
 export interface DataPlaneSecurity {
@@ -91,7 +95,11 @@ function sameProof(expected: Buffer, got: unknown): boolean {
  * Runs the client side on a new connection. Rejects with AuthenticationError when the server does
  * not prove it holds `key` (another key, or a server started without one) or refuses our proof.
  */
-export async function authenticateToServer(conn: Handshake, key: Buffer, address: string): Promise<void> {
+export async function authenticateToServer(
+  conn: HandshakeConnection,
+  key: Buffer,
+  address: string,
+): Promise<void> {
   const cn = randomBytes(NONCE_BYTES);
   let hello: { server?: unknown; sn?: unknown; proof?: unknown };
   try {

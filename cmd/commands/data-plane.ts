@@ -50,3 +50,20 @@ export async function ensureDataPlaneKeyFile(dataDir: string, signal: AbortSigna
   configureDataPlane({ key: await readDataPlaneKey(file, signal) });
   return file;
 }
+
+/**
+ * The key flag for FUSE keepers of `nacre node`: they outlive the plugin's container (and its Secret
+ * mount) and start new daemons that read the key again, so the key is copied (0600) into the state
+ * directory, which is on the host, and the keepers read it there.
+ */
+export async function keeperKeyArgs(
+  program: Command,
+  stateDir: string,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const file = program.opts<{ dataPlaneKeyFile?: string }>().dataPlaneKeyFile;
+  if (!file) return [];
+  const copy = join(stateDir, 'data-plane.key');
+  await writeFileDurably(copy, await readFile(file, { signal }), { signal, mode: 0o600 });
+  return [`--data-plane-key-file=${copy}`];
+}

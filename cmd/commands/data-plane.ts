@@ -3,12 +3,15 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileDurably } from '../../src/lib/durable-file.ts';
+import { ValidationError } from '../../src/lib/errors.ts';
 import { logger } from '../../src/lib/log.ts';
 import {
   configureDataPlane,
+  dataPlaneSecurity,
   generateDataPlaneKey,
   readDataPlaneKey,
 } from '../../src/lustre/protocol/handshake.ts';
+import { readDataPlaneTls } from '../../src/lustre/protocol/tls.ts';
 
 export const KEY_FILE_ENV = 'NACRE_DATA_PLANE_KEY_FILE';
 
@@ -16,22 +19,56 @@ export const KEY_FILE_HELP =
   "file holding the file system's shared data-plane key (at least 32 characters); every MGS/MDS/OSS " +
   `connection proves it holds the same key (default $${KEY_FILE_ENV}; none: unauthenticated)`;
 
-/** Adds --data-plane-key-file to a program's global options. */
+interface DataPlaneFlags {
+  dataPlaneKeyFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  tlsDir?: string;
+}
+
+/** Adds --data-plane-key-file and the TLS files to a program's global options. */
 export function addDataPlaneKeyOption(program: Command): Command {
-  return program.option('--data-plane-key-file <path>', KEY_FILE_HELP, process.env[KEY_FILE_ENV]);
+  return program
+    .option('--data-plane-key-file <path>', KEY_FILE_HELP, process.env[KEY_FILE_ENV])
+    .option('--tls-cert <pem>', "TLS on every data-plane connection: this process's certificate")
+    .option('--tls-key <pem>', "TLS: this process's private key")
+    .option('--tls-ca <pem>', "TLS: the CA every peer's certificate must chain to")
+    .option('--tls-dir <dir>', 'TLS: a directory with tls.crt, tls.key and ca.crt (a Kubernetes TLS Secret)');
 }
 
-/** The global flag as arguments for a child process of the same CLI. */
+/** The TLS files the flags name: all three, or none. */
+function tlsFiles(f: DataPlaneFlags): { cert: string; key: string; ca: string } | undefined {
+  const files = f.tlsDir
+    ? { cert: join(f.tlsDir, 'tls.crt'), key: join(f.tlsDir, 'tls.key'), ca: join(f.tlsDir, 'ca.crt') }
+    : { cert: f.tlsCert, key: f.tlsKey, ca: f.tlsCa };
+  const given = [files.cert, files.key, files.ca].filter((x) => x !== undefined).length;
+  if (given === 0) return undefined;
+  if (given < 3)
+    throw new ValidationError('TLS needs --tls-cert, --tls-key and --tls-ca together (or --tls-dir)');
+  return files as { cert: string; key: string; ca: string };
+}
+
+/** The global flags as arguments for a child process of the same CLI. */
 export function dataPlaneKeyArgs(program: Command): string[] {
-  const file = program.opts<{ dataPlaneKeyFile?: string }>().dataPlaneKeyFile;
-  return file ? [`--data-plane-key-file=${file}`] : [];
+  const f = program.opts<DataPlaneFlags>();
+  const t = tlsFiles(f);
+  return [
+    ...(f.dataPlaneKeyFile ? [`--data-plane-key-file=${f.dataPlaneKeyFile}`] : []),
+    ...(t ? [`--tls-cert=${t.cert}`, `--tls-key=${t.key}`, `--tls-ca=${t.ca}`] : []),
+  ];
 }
 
-/** Reads the key file named by the flag (a clear error if it is missing or unreadable) and applies it. */
+/** Reads the key and TLS files the flags name (a clear error if one is missing or unreadable) and applies them. */
 export async function applyDataPlaneKeyFlag(cmd: Command): Promise<void> {
-  const file = cmd.opts<{ dataPlaneKeyFile?: string }>().dataPlaneKeyFile;
-  if (!file) return;
-  configureDataPlane({ key: await readDataPlaneKey(file, AbortSignal.timeout(10_000)) });
+  const f = cmd.opts<DataPlaneFlags>();
+  const signal = AbortSignal.timeout(10_000);
+  const t = tlsFiles(f);
+  if (!f.dataPlaneKeyFile && !t) return;
+  configureDataPlane({
+    ...(f.dataPlaneKeyFile && { key: await readDataPlaneKey(f.dataPlaneKeyFile, signal) }),
+    ...(t && { tls: await readDataPlaneTls(t, signal) }),
+  });
 }
 
 /**
@@ -47,7 +84,7 @@ export async function ensureDataPlaneKeyFile(dataDir: string, signal: AbortSigna
     await writeFileDurably(file, `${generateDataPlaneKey()}\n`, { signal, mode: 0o600 });
     logger('up').info('generated a data-plane key', { file });
   }
-  configureDataPlane({ key: await readDataPlaneKey(file, signal) });
+  configureDataPlane({ ...dataPlaneSecurity(), key: await readDataPlaneKey(file, signal) });
   return file;
 }
 
@@ -61,9 +98,10 @@ export async function keeperKeyArgs(
   stateDir: string,
   signal: AbortSignal,
 ): Promise<string[]> {
-  const file = program.opts<{ dataPlaneKeyFile?: string }>().dataPlaneKeyFile;
-  if (!file) return [];
+  const file = program.opts<DataPlaneFlags>().dataPlaneKeyFile;
+  const tls = dataPlaneKeyArgs(program).filter((a) => a.startsWith('--tls-'));
+  if (!file) return tls;
   const copy = join(stateDir, 'data-plane.key');
   await writeFileDurably(copy, await readFile(file, { signal }), { signal, mode: 0o600 });
-  return [`--data-plane-key-file=${copy}`];
+  return [`--data-plane-key-file=${copy}`, ...tls];
 }

@@ -10,7 +10,7 @@ import { onShutdown, startChild } from '../../src/lib/supervisor.ts';
 import { formatSize } from '../../src/lib/units.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
 import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
-import { ensureDataPlaneKeyFile } from './data-plane.ts';
+import { dataPlaneKeyArgs, ensureDataPlaneKeyFile } from './data-plane.ts';
 import { mountForeground } from './mount.ts';
 import { defaultHost, intOption, RECOVERY_HELP, recoveryOption, sizeOption } from './options.ts';
 import {
@@ -69,11 +69,12 @@ export function registerUp(program: Command): void {
       120_000,
     )
     .action(async (opts: UpOptions) => {
-      await up(opts, program.opts<{ dataPlaneKeyFile?: string }>().dataPlaneKeyFile);
+      const tlsArgs = dataPlaneKeyArgs(program).filter((a) => a.startsWith('--tls-'));
+      await up(opts, program.opts<{ dataPlaneKeyFile?: string }>().dataPlaneKeyFile, tlsArgs);
     });
 }
 
-async function up(opts: UpOptions, givenKeyFile: string | undefined): Promise<void> {
+async function up(opts: UpOptions, givenKeyFile: string | undefined, tlsArgs: string[]): Promise<void> {
   const dataDir = resolve(opts.dataDir);
   await mkdir(join(dataDir, 'logs'), { recursive: true });
   const children: { stop(): Promise<void> }[] = [];
@@ -90,7 +91,7 @@ async function up(opts: UpOptions, givenKeyFile: string | undefined): Promise<vo
   const preflight = AbortSignal.timeout(30_000);
   // Every server, the FSx API and the mount prove they hold this file system's key (--data-plane-key-file wins).
   const keyFile = givenKeyFile ?? (await ensureDataPlaneKeyFile(dataDir, preflight));
-  const withKey = [`--data-plane-key-file=${keyFile}`];
+  const withKey = [`--data-plane-key-file=${keyFile}`, ...tlsArgs];
   if (opts.mount !== false) await clearDeadMount(resolve(opts.mount), preflight);
   // Port 0 picks free ports: nothing to check.
   if (opts.port !== 0)

@@ -53,7 +53,10 @@ export function mountError(
     return new FsError('ENOENT', `${what}: ${why}`, { cause: err });
   }
   // A key that does not match (or none where one is needed): permission denied, not an I/O error.
-  if (err instanceof NacreError && (err.code === 'AuthenticationFailed' || err.code === 'Unauthenticated')) {
+  if (
+    err instanceof NacreError &&
+    ['AuthenticationFailed', 'Unauthenticated', 'TlsRequired', 'TlsFailed'].includes(err.code)
+  ) {
     return new FsError('EACCES', `${what}: ${why}`, { cause: err });
   }
   return new FsError('EIO', `${what}: ${why}`, { cause: err });

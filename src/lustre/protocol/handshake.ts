@@ -11,6 +11,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { NacreError, ValidationError } from '../../lib/errors.ts';
+import type { DataPlaneTls } from './tls.ts';
 
 export const AUTH_HELLO = 'nacre.authHello';
 export const AUTH_PROVE = 'nacre.authProve';
@@ -31,6 +32,8 @@ export interface HandshakeConnection {
 /** How this process's data-plane connections are secured. No key: connections are not authenticated. */
 export interface DataPlaneSecurity {
   key?: Buffer | undefined;
+  /** With TLS, every connection is mutual TLS under `tls.ca`; servers refuse plaintext clients. */
+  tls?: DataPlaneTls | undefined;
 }
 
 let processSecurity: DataPlaneSecurity = {};

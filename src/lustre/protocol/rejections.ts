@@ -2,7 +2,13 @@
 import type { Logger } from '../../lib/log.ts';
 
 /** Why a server dropped a connection or refused a call before any handler ran. */
-export type RejectionReason = 'malformed' | 'auth-failed' | 'unauthenticated' | 'auth-timeout';
+export type RejectionReason =
+  | 'malformed'
+  | 'auth-failed'
+  | 'unauthenticated'
+  | 'auth-timeout'
+  | 'plaintext'
+  | 'tls-failed';
 
 /** Records logged per interval and reason before the rest are only counted. */
 export const LOGGED_PER_INTERVAL = 5;
@@ -74,5 +80,9 @@ function describe(reason: RejectionReason): string {
       return 'call before authentication';
     case 'auth-timeout':
       return 'no authentication within the deadline';
+    case 'plaintext':
+      return 'plaintext client on a TLS-only server';
+    case 'tls-failed':
+      return 'failed TLS handshake';
   }
 }

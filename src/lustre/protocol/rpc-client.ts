@@ -11,6 +11,7 @@ import {
 import { connectOptions } from './address.ts';
 import { encodeFrame, FrameDecoder, KIND_ERROR, KIND_PUSH, KIND_REPLY } from './frame.ts';
 import { authenticateToServer, type DataPlaneSecurity, dataPlaneSecurity } from './handshake.ts';
+import { connectTls, isTlsFailure, tlsError } from './tls.ts';
 
 export interface CallOptions {
   payload?: Buffer | undefined;
@@ -136,19 +137,23 @@ export class RpcClient {
 
   async #open(): Promise<net.Socket> {
     const connectTimeout = this.#opts.connectTimeoutMs ?? 5_000;
+    const security = this.#opts.security ?? dataPlaneSecurity();
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect(connectOptions(this.address));
+      const s = security.tls
+        ? connectTls(connectOptions(this.address), security.tls)
+        : net.connect(connectOptions(this.address));
       const timer = setTimeout(() => {
         s.destroy();
         reject(new UnavailableError(`connecting to ${this.address} timed out after ${connectTimeout} ms`));
       }, connectTimeout);
-      s.once('connect', () => {
+      s.once(security.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         resolve(s);
       });
       s.once('error', (err) => {
         clearTimeout(timer);
-        reject(new UnavailableError(`cannot reach ${this.address}: ${err.message}`, { cause: err }));
+        if (isTlsFailure(err)) reject(tlsError(this.address, err));
+        else reject(new UnavailableError(`cannot reach ${this.address}: ${err.message}`, { cause: err }));
       });
     });
     socket.setNoDelay(true);
@@ -169,7 +174,7 @@ export class RpcClient {
         p.reject(err);
       }
     });
-    const key = (this.#opts.security ?? dataPlaneSecurity()).key;
+    const key = security.key;
     if (this.#opts.onConnect || key) {
       // The handshakes run on this socket before any other call may use it.
       const direct: Handshake = {

@@ -13,6 +13,7 @@ import {
 } from './handshake.ts';
 import { RejectionLog, type RejectionReason } from './rejections.ts';
 import { gateFrame } from './server-gate.ts';
+import { acceptTls } from './tls.ts';
 
 /** One client connection. Handlers may keep per-connection state in `data`. */
 export interface ServerSession {
@@ -93,7 +94,22 @@ export class RpcServer {
     this.#name = name;
     this.#key = (opts.security ?? dataPlaneSecurity()).key;
     this.#rejections = new RejectionLog(this.#log);
-    this.#server = net.createServer((socket) => this.#accept(socket));
+    const tlsFiles = (opts.security ?? dataPlaneSecurity()).tls;
+    this.#server = net.createServer((socket) => {
+      if (!tlsFiles) return this.#accept(socket, socket);
+      if (this.#stop.signal.aborted) return void socket.destroy();
+      // Tracked from the first byte, so close() also ends connections still in their TLS handshake.
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+      socket.on('error', () => {});
+      const remote = peerName(socket);
+      acceptTls(
+        socket,
+        tlsFiles,
+        (secure) => this.#accept(secure, socket),
+        (reason, detail) => this.#refused(reason, remote, detail),
+      );
+    });
   }
 
   handle(method: string, handler: Handler): this {
@@ -132,18 +148,24 @@ export class RpcServer {
     if (this.#unixPath) await rm(this.#unixPath, { force: true });
   }
 
-  #accept(socket: net.Socket): void {
+  #refused(reason: RejectionReason, remote: string, detail: string): void {
+    this.#rejections.record(reason, remote, detail);
+    for (const o of observers) o.rejected?.(this.#name, reason);
+  }
+
+  /** `peer` is the TCP or unix socket under `socket` (the same one without TLS). */
+  #accept(socket: net.Socket, peer: net.Socket): void {
     if (this.#stop.signal.aborted) {
       socket.destroy();
       return;
     }
-    socket.setNoDelay(true);
+    peer.setNoDelay(true);
     this.#sockets.add(socket);
     const connection = new AbortController();
     const closeListeners: (() => void)[] = [];
     const session: ServerSession = {
       id: nextSessionId++,
-      remote: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix',
+      remote: peerName(peer),
       data: new Map(),
       push: (method, args) => {
         if (!socket.destroyed) write(socket, encodeFrame(KIND_PUSH, 0, { m: method, a: args }));
@@ -156,10 +178,7 @@ export class RpcServer {
     const signal = AbortSignal.any([connection.signal, this.#stop.signal]);
     const decoder = new FrameDecoder();
     const handshake = this.#key ? new ServerHandshake(this.#key, this.#name) : undefined;
-    const reject = (reason: RejectionReason, detail: string) => {
-      this.#rejections.record(reason, session.remote, detail);
-      for (const o of observers) o.rejected?.(this.#name, reason);
-    };
+    const reject = (reason: RejectionReason, detail: string) => this.#refused(reason, session.remote, detail);
     const handshakeTimer = handshake
       ? setTimeout(() => {
           reject('auth-timeout', `not authenticated within ${SERVER_HANDSHAKE_MS} ms`);
@@ -185,7 +204,7 @@ export class RpcServer {
       }
     });
     socket.on('error', () => {});
-    const unix = socket.remoteAddress === undefined;
+    const unix = peer.remoteAddress === undefined;
     for (const o of observers) o.connection(this.#name, 1, unix);
     socket.on('close', () => {
       clearTimeout(handshakeTimer);
@@ -247,6 +266,10 @@ export class RpcServer {
       }
     }
   }
+}
+
+function peerName(socket: net.Socket): string {
+  return socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
 }
 
 function write(socket: net.Socket, buffers: Buffer[]): void {

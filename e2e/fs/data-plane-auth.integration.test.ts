@@ -6,84 +6,40 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { encodeFrame, type Frame, FrameDecoder } from '../../src/lustre/protocol/frame.ts';
-import { NACRE } from './fs-cluster.ts';
-import { type Held, hold, run, waitFor } from './shell.ts';
+import { run, waitFor } from './shell.ts';
+import { mountWith, startUp, type UpProcess } from './up-process.ts';
 
 let dir: string;
-let up: Held | undefined;
-let source: string;
-let mdsAddress: string;
-let ostAddress: string;
+let up: UpProcess | undefined;
 const mounts: string[] = [];
 
 const asUser = (uid: number, script: string) =>
   run(['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', 'sh', '-c', script]);
 
-/** Starts `nacre up` on the test's data directory (port 0) and reads the addresses it printed. */
-async function startUp(extra: string[]): Promise<void> {
-  up = hold([
-    ...NACRE,
-    'up',
-    '--data-dir',
-    join(dir, 'data'),
-    '--mount',
-    join(dir, 'mnt'),
-    '--port',
-    '0',
-    '--osts',
-    '2',
-    '--ost-size',
-    '1G',
-    '--no-api',
-    ...extra,
-  ]);
-  await up.waitForLine(/Press Ctrl-C/, 180_000);
-  const field = (name: string) => {
-    const line = up!.lines.find((l) => l.trimStart().startsWith(name));
-    assert.ok(line, `nacre up printed its ${name}`);
-    return line.trim().split(/\s+/);
-  };
-  source = field('source')[1]!;
-  mdsAddress = field('MDT').at(-1)!;
-  ostAddress = field('OST').at(-1)!;
-}
-
-/** Ctrl-C of `nacre up`: it unmounts and stops its servers. */
-async function stopUp(): Promise<void> {
-  if (!up || up.exited) return;
-  process.kill(up.pid, 'SIGINT');
-  await up.release(30_000);
+async function mount(flags: string[], name: string) {
+  const m = await mountWith(dir, up!.source, flags, name);
+  if (m.code === 0) mounts.push(m.mnt);
+  return m;
 }
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nacre-auth-'));
   await chmod(dir, 0o755); // uid 1000 reaches the mount below it
-  await startUp([]);
+  up = await startUp(dir, []);
 });
 
 after(async () => {
   for (const m of mounts) await run(['umount', '-l', m], { timeoutMs: 10_000 });
-  await stopUp();
+  await up?.stop();
   await rm(dir, { recursive: true, force: true });
 });
-
-async function mountWith(keyArgs: string[], name: string) {
-  const mnt = join(dir, name);
-  await run(['mkdir', '-p', mnt]);
-  const started = Date.now();
-  const r = await run([...NACRE, ...keyArgs, 'mount', source, mnt, '--log-file', join(dir, `${name}.log`)], {
-    timeoutMs: 60_000,
-  });
-  if (r.code === 0) mounts.push(mnt);
-  return { ...r, mnt, seconds: (Date.now() - started) / 1000 };
-}
 
 test('nacre up generated a 0600 key in its data directory, and a mount with that key works', async () => {
   const keyFile = join(dir, 'data', 'data-plane.key');
   const s = await stat(keyFile);
   assert.equal(s.mode & 0o777, 0o600);
   await writeFile(join(dir, 'mnt', 'hello'), 'through the first mount');
-  const m = await mountWith([`--data-plane-key-file=${keyFile}`], 'second');
+  const m = await mount([`--data-plane-key-file=${keyFile}`], 'second');
   assert.equal(m.code, 0, m.stderr);
   const cat = await run(['cat', join(m.mnt, 'hello')]);
   assert.equal(cat.stdout, 'through the first mount');
@@ -92,21 +48,21 @@ test('nacre up generated a 0600 key in its data directory, and a mount with that
 test('a mount with another key fails fast, saying the key does not match', async () => {
   const wrong = join(dir, 'wrong.key');
   await writeFile(wrong, `${'0'.repeat(64)}\n`, { mode: 0o600 });
-  const m = await mountWith([`--data-plane-key-file=${wrong}`], 'wrong');
+  const m = await mount([`--data-plane-key-file=${wrong}`], 'wrong');
   assert.notEqual(m.code, 0);
   assert.match(m.stderr, /key file does not match/);
   assert.ok(m.seconds < 15, `failed after ${m.seconds} s`);
 });
 
 test('a mount without a key is refused, saying which flag it needs', async () => {
-  const m = await mountWith([], 'nokey');
+  const m = await mount([], 'nokey');
   assert.notEqual(m.code, 0);
   assert.match(m.stderr, /requires the data-plane key.*--data-plane-key-file/);
   assert.ok(m.seconds < 15, `failed after ${m.seconds} s`);
 });
 
 test('a missing key file is a clear start-up error', async () => {
-  const m = await mountWith([`--data-plane-key-file=${join(dir, 'absent.key')}`], 'absent');
+  const m = await mount([`--data-plane-key-file=${join(dir, 'absent.key')}`], 'absent');
   assert.notEqual(m.code, 0);
   assert.match(m.stderr, /cannot read the data-plane key file .*absent\.key/);
 });
@@ -127,10 +83,10 @@ async function rawCall(address: string, method: string, args: unknown): Promise<
 }
 
 test('raw RPCs without the handshake are refused and the connection closed (MDS getattr, OSS read)', async () => {
-  const mds = await rawCall(mdsAddress, 'connect', { clientId: 'intruder', host: 'x', fsname: 'nacre' });
+  const mds = await rawCall(up!.mdsAddress, 'connect', { clientId: 'intruder', host: 'x', fsname: 'nacre' });
   assert.equal(mds.kind, 3);
   assert.equal((mds.header as { e: string }).e, 'Unauthenticated');
-  const oss = await rawCall(ostAddress, 'read', {
+  const oss = await rawCall(up!.ostAddress, 'read', {
     target: 'nacre-OST0000',
     object: '0x1',
     offset: 0,
@@ -152,9 +108,9 @@ test('root squash: root creates files as 65534:65534 and cannot read a 0600 file
   // Before squashing: root makes a directory everyone may write to (the root directory is root's, 0755).
   await run(['sh', '-c', `mkdir ${mnt}/shared && chmod 1777 ${mnt}/shared`]);
   for (const m of mounts.splice(0)) await run(['umount', '-l', m], { timeoutMs: 10_000 });
-  await stopUp();
+  await up?.stop();
   // The same data again, now with root squash: the setting reaches the existing file system.
-  await startUp(['--root-squash', '65534:65534']);
+  up = await startUp(dir, [], ['--root-squash', '65534:65534']);
   mounts.push(mnt);
   await writeFile(join(mnt, 'shared', 'by-root'), 'x');
   const s = await stat(join(mnt, 'shared', 'by-root'));

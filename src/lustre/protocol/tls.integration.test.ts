@@ -1,3 +1,4 @@
+// TLS on the data plane with certificates openssl makes (a system package scripts/install-system-deps.sh installs).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -13,7 +13,7 @@ import {
 } from './handshake.ts';
 import { RejectionLog, type RejectionReason } from './rejections.ts';
 import { gateFrame } from './server-gate.ts';
-import { acceptTls } from './tls.ts';
+import { acceptTls, isTlsHello, TLS_HANDSHAKE_FAILURE } from './tls.ts';
 
 /** One client connection. Handlers may keep per-connection state in `data`. */
 export interface ServerSession {
@@ -185,7 +185,14 @@ export class RpcServer {
           socket.destroy();
         }, SERVER_HANDSHAKE_MS)
       : undefined;
+    let first = socket === peer;
     socket.on('data', (chunk: Buffer) => {
+      if (first && ((first = false), isTlsHello(chunk))) {
+        // A TLS client on this plaintext server: a TLS alert makes it fail at once, saying so, instead of retrying.
+        reject('malformed', 'a TLS client on a plaintext server');
+        socket.end(TLS_HANDSHAKE_FAILURE);
+        return;
+      }
       try {
         for (const frame of decoder.push(chunk)) {
           if (frame.kind !== KIND_REQUEST) throw new ValidationError(`unexpected frame kind ${frame.kind}`);

@@ -69,3 +69,19 @@ test('a client whose certificate is from another CA fails with TlsFailed, not a 
   await assert.rejects(c.call('echo', {}), { code: 'TlsFailed' });
   c.close();
 });
+
+test('a TLS client on a plaintext server fails at once with TlsFailed instead of retrying', async () => {
+  const plain = new RpcServer('oss', { security: { key: KEY } });
+  plain.handle('echo', async (args) => args);
+  const address = await plain.listen({ host: '127.0.0.1', port: 0 });
+  const c = new RpcClient({ address, security: secure });
+  const started = Date.now();
+  await assert.rejects(c.call('echo', {}), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'TlsFailed');
+    assert.match(e.message, /--tls-\*/);
+    return true;
+  });
+  assert.ok(Date.now() - started < 2_000);
+  c.close();
+  await plain.close();
+});

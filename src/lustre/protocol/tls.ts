@@ -15,6 +15,14 @@ export interface DataPlaneTls {
 
 /** First byte of a TLS record carrying a handshake (ClientHello). */
 const TLS_HANDSHAKE = 0x16;
+/** A fatal handshake_failure alert (TLS 1.2 record layer), what a plaintext server answers a ClientHello with. */
+export const TLS_HANDSHAKE_FAILURE = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+
+/** True when a connection's first bytes are a TLS handshake record (a ClientHello), never a Nacre frame. */
+export function isTlsHello(first: Buffer): boolean {
+  return first[0] === TLS_HANDSHAKE && first[1] === 0x03;
+}
+
 /** How long a connection may take to complete the TLS handshake. */
 const HANDSHAKE_MS = 10_000;
 
@@ -83,7 +91,7 @@ export function acceptTls(
     raw.destroy();
   }, HANDSHAKE_MS);
   raw.once('data', (first: Buffer) => {
-    if (first[0] !== TLS_HANDSHAKE) {
+    if (!isTlsHello(first)) {
       refusePlaintext(raw, first, refused);
       return;
     }

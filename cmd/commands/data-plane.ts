@@ -89,19 +89,27 @@ export async function ensureDataPlaneKeyFile(dataDir: string, signal: AbortSigna
 }
 
 /**
- * The key flag for FUSE keepers of `nacre node`: they outlive the plugin's container (and its Secret
- * mount) and start new daemons that read the key again, so the key is copied (0600) into the state
- * directory, which is on the host, and the keepers read it there.
+ * The key and TLS flags for FUSE keepers of `nacre node`: they outlive the plugin's container (and
+ * its Secret mounts) and start new daemons that read the files again, so the files are copied (0600)
+ * into the state directory, which is on the host, and the keepers read them there.
  */
 export async function keeperKeyArgs(
   program: Command,
   stateDir: string,
   signal: AbortSignal,
 ): Promise<string[]> {
-  const file = program.opts<DataPlaneFlags>().dataPlaneKeyFile;
-  const tls = dataPlaneKeyArgs(program).filter((a) => a.startsWith('--tls-'));
-  if (!file) return tls;
-  const copy = join(stateDir, 'data-plane.key');
-  await writeFileDurably(copy, await readFile(file, { signal }), { signal, mode: 0o600 });
-  return [`--data-plane-key-file=${copy}`, ...tls];
+  const f = program.opts<DataPlaneFlags>();
+  const copy = async (flag: string, from: string | undefined, name: string) => {
+    if (!from) return [];
+    const to = join(stateDir, name);
+    await writeFileDurably(to, await readFile(from, { signal }), { signal, mode: 0o600 });
+    return [`--${flag}=${to}`];
+  };
+  const t = tlsFiles(f);
+  return [
+    ...(await copy('data-plane-key-file', f.dataPlaneKeyFile, 'data-plane.key')),
+    ...(await copy('tls-cert', t?.cert, 'data-plane-tls.crt')),
+    ...(await copy('tls-key', t?.key, 'data-plane-tls.key')),
+    ...(await copy('tls-ca', t?.ca, 'data-plane-ca.crt')),
+  ];
 }

@@ -187,7 +187,9 @@ export class RpcServer {
       : undefined;
     let first = socket === peer;
     socket.on('data', (chunk: Buffer) => {
-      if (first && ((first = false), isTlsHello(chunk))) {
+      const opening = first;
+      first = false;
+      if (opening && isTlsHello(chunk)) {
         // A TLS client on this plaintext server: a TLS alert makes it fail at once, saying so, instead of retrying.
         reject('malformed', 'a TLS client on a plaintext server');
         socket.end(TLS_HANDSHAKE_FAILURE);

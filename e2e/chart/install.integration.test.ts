@@ -256,8 +256,14 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind, gro
   const b = await stageAndPublish(endpoint('node-b'), kubeletDir('node-b'), pv, 'pod-reader');
   published.push(b);
   await mkdir(join(a.targetPath, 'striped'));
+  // lfs talks to the MDS itself: like every data-plane client it needs the install's key.
+  const keyFile = join(dir, 'data-plane.key');
+  await writeFile(keyFile, Buffer.from((await secretData('nacre-data-plane'))['key'] ?? '', 'base64'), {
+    mode: 0o600,
+  });
   await run(process.execPath, [
     NACRE,
+    `--data-plane-key-file=${keyFile}`,
     'lfs',
     'setstripe',
     '-c',
@@ -303,7 +309,8 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind, gro
       scrape: () => scrape(`nacre-node-${n}/${c}`),
     })),
   );
-  const lfs = (args: string[]) => run(process.execPath, [NACRE, 'lfs', ...args]);
+  const lfs = (args: string[]) =>
+    run(process.execPath, [NACRE, `--data-plane-key-file=${keyFile}`, 'lfs', ...args]);
   await localFirstPlacement({ ...world, osses, lfs }, 'nacre', '4800Gi');
 
   // 5. An upgrade to the next chart version, and a rollback from it, keep every file system and

@@ -190,7 +190,8 @@ test('node.osts.count OSS containers per node, each on its own disk, ports and s
     assert.ok(second.args?.includes(a), `the second OSS takes ${a}`);
   assert.deepEqual(
     second.volumeMounts?.map((m) => m.name),
-    ['oss-data-1', 'oss-socket'],
+    ['oss-data-1', 'oss-socket', 'data-plane-key'],
+    'its own disk, the shared socket directory and the data-plane key',
   );
   const volumes = podSpec(ds).volumes ?? [];
   assert.equal(volumes.find((v) => v.name === 'oss-data-1')?.hostPath?.path, '/var/lib/nacre/oss-1');

@@ -7,7 +7,7 @@
 # must already be installed.
 set -euo pipefail
 
-packages=(openssl fio fuse3 awscli iproute2 util-linux shellcheck)
+packages=(openssl fio fuse3 awscli iproute2 util-linux shellcheck runc containernetworking-plugins busybox-static)
 
 log() { printf 'install-system-deps: %s\n' "$*" >&2; }
 

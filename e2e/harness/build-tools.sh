@@ -4,7 +4,8 @@
 # Usage: build-tools.sh [--path] [TOOL...]
 #   TOOL    kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
 #           csi-resizer csi-snapshotter snapshot-controller
-#           (default: all of them)
+#           kubelet kube-scheduler containerd containerd-shim-runc-v2 ctr pause (the kubelet nodes' tools)
+#           (default: all but the nodes' tools)
 #   --path  print the absolute path of each named tool's binary on stdout, one a line, after
 #           building whatever is missing
 #
@@ -20,6 +21,7 @@ tools_dir=${NACRE_TOOLS_DIR:-$HOME/.cache/nacre/tools}
 jobs=${NACRE_BUILD_JOBS:-2}
 all_tools=(kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
   csi-resizer csi-snapshotter snapshot-controller)
+node_tools=(kubelet kube-scheduler containerd containerd-shim-runc-v2 ctr pause)
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS='-mod=readonly -buildvcs=false'
 
@@ -43,7 +45,7 @@ modver() {
 spec() {
   local v
   case $1 in
-  kube-apiserver | kube-controller-manager | kubectl)
+  kube-apiserver | kube-controller-manager | kubectl | kubelet | kube-scheduler)
     wrapper=k8s
     pkg=k8s.io/kubernetes/cmd/$1
     v=$(modver k8s k8s.io/kubernetes)
@@ -60,6 +62,22 @@ spec() {
     pkg=go.etcd.io/etcd/server/v3
     v=$(modver k8s "$pkg")
     dir=etcd-$v
+    ldflags=''
+    ;;
+  containerd | containerd-shim-runc-v2 | ctr)
+    wrapper=containerd
+    pkg=github.com/containerd/containerd/v2/cmd/$1
+    v=$(modver containerd github.com/containerd/containerd/v2)
+    dir=containerd-$v
+    ldflags="-X github.com/containerd/containerd/v2/version.Version=$v"
+    ldflags+=" -X github.com/containerd/containerd/v2/version.Package=github.com/containerd/containerd/v2"
+    ;;
+  pause)
+    # Our own program (go/pause/main.go): the content hash names its cache folder.
+    wrapper=pause
+    pkg=.
+    v=$(cat "$gomods/pause/go.mod" "$gomods/pause/main.go" | sha256sum | cut -c1-12)
+    dir=pause-$v
     ldflags=''
     ;;
   csi-sanity)
@@ -111,7 +129,7 @@ spec() {
     ldflags+=" -X github.com/minio/minio/cmd.CommitID=${v##*-} -X github.com/minio/minio/cmd.CopyrightYear=${ts:0:4}"
     ldflags+=" -X github.com/minio/minio/cmd.ReleaseTag=DEVELOPMENT.${when//:/-}"
     ;;
-  *) die "unknown tool '$1' (known: ${all_tools[*]})" ;;
+  *) die "unknown tool '$1' (known: ${all_tools[*]} ${node_tools[*]})" ;;
   esac
 }
 

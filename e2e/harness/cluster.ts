@@ -39,6 +39,11 @@ export interface StartClusterOptions {
   readyTimeoutMs?: number;
   /** Progress lines (default: none). */
   progress?: (message: string) => void;
+  /**
+   * The address the API server binds to and advertises (default 127.0.0.1): a kubelet node's
+   * network namespace reaches the host's bridge address, never its loopback.
+   */
+  address?: string;
 }
 
 export interface MinioEndpoint {
@@ -91,14 +96,15 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'nacre-cluster-')));
   const forgetDir = ownsDir && !opts.keep ? removeDirOnExit(dir) : () => {};
   await mkdir(join(dir, 'logs'), { recursive: true });
-  const pki = await makePki(join(dir, 'pki'), signal);
+  const address = opts.address ?? '127.0.0.1';
+  const pki = await makePki(join(dir, 'pki'), signal, address === '127.0.0.1' ? [] : [address]);
   const minioOpts = opts.minio === true ? {} : opts.minio || undefined;
   const [etcdPort, etcdPeerPort, apiPort, minioPort, minioConsolePort] = await freePorts(5);
   const state: ClusterState = {
     version: 1,
     dir,
     ownsDir,
-    server: `https://127.0.0.1:${apiPort}`,
+    server: `https://${address}:${apiPort}`,
     kubeconfigPath: join(dir, 'kubeconfig'),
     processes: [],
     startedAt: new Date().toISOString(),
@@ -155,7 +161,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
     const apiserver = await start(
       'kube-apiserver',
       tools.kubeApiserver,
-      apiserverArgs(dir, pki, etcdPort!, apiPort!),
+      apiserverArgs(dir, pki, etcdPort!, apiPort!, address),
     );
     const probe = (path: string) => apiGet(state.server, pems, path);
     await waitReady(apiserver, deadline, signal, () => probe('/readyz'));
@@ -261,11 +267,11 @@ function etcdArgs(dir: string, port: number, peerPort: number): string[] {
   ];
 }
 
-function apiserverArgs(dir: string, pki: Pki, etcdPort: number, port: number): string[] {
+function apiserverArgs(dir: string, pki: Pki, etcdPort: number, port: number, address: string): string[] {
   return [
     `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
     // 1.37 refuses a loopback address in the kubernetes Service's endpoints: don't publish them.
     '--endpoint-reconciler-type=none',
     `--secure-port=${port}`,
@@ -279,6 +285,10 @@ function apiserverArgs(dir: string, pki: Pki, etcdPort: number, port: number): s
     '--service-cluster-ip-range=10.0.0.0/24',
     '--authorization-mode=RBAC',
     '--allow-privileged=true',
+    // exec, logs and port-forward reach a kubelet at its node's InternalIP, as the admin.
+    '--kubelet-preferred-address-types=InternalIP',
+    `--kubelet-client-certificate=${pki.adminCert}`,
+    `--kubelet-client-key=${pki.adminKey}`,
   ];
 }
 

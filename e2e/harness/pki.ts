@@ -47,8 +47,15 @@ export function pkiFiles(dir: string): Pki {
   };
 }
 
-/** Makes a fresh CA and every certificate the cluster needs, in `dir` (created if missing). */
-export async function makePki(dir: string, signal?: AbortSignal): Promise<Pki> {
+/**
+ * Makes a fresh CA and every certificate the cluster needs, in `dir` (created if missing); the
+ * serving certificate is also valid for `extraIps`.
+ */
+export async function makePki(
+  dir: string,
+  signal?: AbortSignal,
+  extraIps: readonly string[] = [],
+): Promise<Pki> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const pki = pkiFiles(dir);
   const leafUsage = 'keyUsage=critical,digitalSignature,keyEncipherment';
@@ -70,7 +77,11 @@ export async function makePki(dir: string, signal?: AbortSignal): Promise<Pki> {
       pki.servingKey,
       pki.servingCert,
       '/CN=kube-apiserver',
-      [`subjectAltName=${SERVING_SANS.join(',')}`, 'extendedKeyUsage=serverAuth', leafUsage],
+      [
+        `subjectAltName=${[...SERVING_SANS, ...extraIps.map((ip) => `IP:${ip}`)].join(',')}`,
+        'extendedKeyUsage=serverAuth',
+        leafUsage,
+      ],
       pki,
     ),
     issue(

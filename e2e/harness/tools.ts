@@ -15,6 +15,12 @@ export const TOOL_NAMES = [
   'csi-resizer',
   'csi-snapshotter',
   'snapshot-controller',
+  'kubelet',
+  'kube-scheduler',
+  'containerd',
+  'containerd-shim-runc-v2',
+  'ctr',
+  'pause',
 ] as const;
 
 export type ToolName = (typeof TOOL_NAMES)[number];

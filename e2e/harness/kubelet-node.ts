@@ -1,0 +1,174 @@
+// One kubelet node on the host: containerd and a kubelet in the node's network namespace and cgroup, started and removed.
+
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readlink, rm, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ExecRunner } from '../../src/lib/command-runner.ts';
+import { NacreError } from '../../src/lib/errors.ts';
+import { waitFor } from '../../src/lib/wait-for.ts';
+import { cniConfig, cniNetworkName, containerdConfig, kubeletConfig, nodePaths } from './node-config.ts';
+import {
+  createNodeCgroup,
+  joinCgroupScript,
+  killNodeProcesses,
+  removeNodeCgroup,
+  unmountAllUnder,
+} from './node-host.ts';
+import type { NodeAddressing } from './node-network.ts';
+import { isAlive, logTail, type ProcessRecord, spawnServer, stopServer } from './processes.ts';
+
+/** What nodes.json records of one node: enough for another process to remove it. */
+export interface NodeRecord {
+  name: string;
+  slot: number;
+  addressing: NodeAddressing;
+  dir: string;
+  /** The cgroup (in every hierarchy) that holds the node's daemons, shims and containers. */
+  cgroup: string;
+  processes: ProcessRecord[];
+}
+
+export interface NodeTools {
+  kubelet: string;
+  containerd: string;
+  ctr: string;
+  runc: string;
+  cniBinDir: string;
+}
+
+export interface StartNodeOptions {
+  record: NodeRecord;
+  tools: NodeTools;
+  kubeconfig: string;
+  caFile: string;
+  pauseImage: string;
+  /** Image archives imported into the node's containerd before the kubelet starts. */
+  images: string[];
+  logDir: string;
+  keep: boolean;
+  /** Called after each process starts, so the record on disk stays current. */
+  onChange: () => Promise<void>;
+  signal?: AbortSignal;
+}
+
+const runner = new ExecRunner();
+const CTR_DEADLINE_MS = 120_000;
+/** Where libcni caches results (containerd does not move it) and where the kubelet links container logs. */
+const CNI_CACHE = '/var/lib/cni/results';
+const CONTAINER_LOG_LINKS = '/var/log/containers';
+/** containerd's shim sockets: /run/containerd/s/<sha256 of address/namespace/id>. */
+const SHIM_SOCKETS = '/run/containerd/s';
+
+/** Starts containerd, imports the images, starts the kubelet; resolves once both run (not yet Ready). */
+export async function startNode(o: StartNodeOptions): Promise<void> {
+  const { record } = o;
+  const p = nodePaths(record.dir);
+  for (const d of [p.containerdRoot, p.containerdState, p.cniConfDir, p.cniDataDir, p.kubeletRoot, p.podLogs])
+    await mkdir(d, { recursive: true });
+  await writeFile(
+    p.containerdConfig,
+    containerdConfig(p, { pauseImage: o.pauseImage, runc: o.tools.runc, cniBinDir: o.tools.cniBinDir }),
+  );
+  await writeFile(join(p.cniConfDir, '10-nacre.conflist'), cniConfig(p, record.addressing, record.slot));
+  await writeFile(
+    p.kubeletConfig,
+    kubeletConfig(p, record.addressing, { cgroupRoot: `/${record.cgroup}`, caFile: o.caFile }),
+  );
+  await createNodeCgroup(record.cgroup);
+  const enter = await joinCgroupScript(record.cgroup);
+  const start = async (name: string, command: string, args: string[]) => {
+    const quoted = [command, ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
+    const rec = await spawnServer({
+      name: `${record.name}-${name}`,
+      command: 'sh',
+      args: ['-c', `${enter} && exec nsenter --net=/run/netns/${record.addressing.netns} -- ${quoted}`],
+      logFile: join(o.logDir, `${record.name}-${name}.log`),
+      // The shim is found on PATH beside containerd; runc and the CNI plugins by absolute path.
+      env: {
+        PATH: `${dirname(o.tools.containerd)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+        HOME: record.dir,
+      },
+      keep: o.keep,
+    });
+    record.processes.push(rec);
+    await o.onChange();
+    return rec;
+  };
+  const containerd = await start('containerd', o.tools.containerd, ['--config', p.containerdConfig]);
+  await waitFor(
+    `${record.name}'s containerd to answer on ${p.containerdSocket}`,
+    async () => {
+      if (!(await isAlive(containerd)))
+        throw new NacreError(
+          'ServerExited',
+          `containerd exited; ${containerd.logFile} ends:\n${await logTail(containerd.logFile)}`,
+        );
+      const r = await ctr(o.tools.ctr, p.containerdSocket, ['version'], o.signal);
+      return r.code === 0;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, ...(o.signal ? { signal: o.signal } : {}) },
+  );
+  for (const image of o.images) await importImage(o.tools.ctr, p.containerdSocket, image, o.signal);
+  await start('kubelet', o.tools.kubelet, [
+    `--config=${p.kubeletConfig}`,
+    `--kubeconfig=${o.kubeconfig}`,
+    `--root-dir=${p.kubeletRoot}`,
+    `--hostname-override=${record.name}`,
+    `--node-ip=${record.addressing.ip}`,
+    `--cert-dir=${join(p.kubeletRoot, 'pki')}`,
+  ]);
+}
+
+function ctr(ctrPath: string, socket: string, args: string[], signal?: AbortSignal) {
+  return runner.run(ctrPath, ['--address', socket, '--namespace', 'k8s.io', ...args], {
+    timeoutMs: CTR_DEADLINE_MS,
+    ...(signal ? { signal } : {}),
+  });
+}
+
+/** `ctr images import` of one archive into the node's k8s.io namespace (what the kubelet sees). */
+export async function importImage(
+  ctrPath: string,
+  socket: string,
+  archive: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const r = await ctr(ctrPath, socket, ['images', 'import', '--no-unpack=false', archive], signal);
+  if (r.code !== 0)
+    throw new NacreError(
+      'ImageImportFailed',
+      `ctr images import ${archive}: ${(r.stderr || r.stdout).trim()}`,
+    );
+}
+
+/**
+ * Removes the node entirely: the kubelet gets SIGTERM first, then every process in its cgroup
+ * (containerd, shims, containers) is killed, every mount under its dir unmounted, its cgroups,
+ * libcni's cached results, log links and shim sockets removed. Safe to call on a half-started or
+ * already removed node.
+ */
+export async function removeNode(record: NodeRecord): Promise<void> {
+  const kubelet = record.processes.find((p) => p.name.endsWith('-kubelet'));
+  if (kubelet) await stopServer(kubelet);
+  await killNodeProcesses(record.cgroup);
+  for (const rec of record.processes) await stopServer(rec); // a daemon outside the cgroup (join failed)
+  await unmountAllUnder(record.dir);
+  await removeNodeCgroup(record.cgroup);
+  const p = nodePaths(record.dir);
+  const network = cniNetworkName(record.addressing, record.slot);
+  for (const f of await readdir(CNI_CACHE).catch(() => [] as string[]))
+    if (f.startsWith(`${network}-`)) await rm(join(CNI_CACHE, f), { force: true });
+  for (const f of await readdir(CONTAINER_LOG_LINKS).catch(() => [] as string[])) {
+    const target = await readlink(join(CONTAINER_LOG_LINKS, f)).catch(() => '');
+    if (target.startsWith(`${p.podLogs}/`)) await unlink(join(CONTAINER_LOG_LINKS, f)).catch(() => {});
+  }
+  const tasks = join(p.containerdState, 'io.containerd.runtime.v2.task');
+  for (const ns of await readdir(tasks).catch(() => [] as string[])) {
+    for (const id of await readdir(join(tasks, ns)).catch(() => [] as string[])) {
+      for (const path of [join(p.containerdSocket, ns, id), join(p.containerdSocket, ns, id, 'debug')]) {
+        const hash = createHash('sha256').update(path).digest('hex');
+        await rm(join(SHIM_SOCKETS, hash), { force: true });
+      }
+    }
+  }
+}

@@ -4,7 +4,7 @@
 # Usage: build-tools.sh [--path] [TOOL...]
 #   TOOL    kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
 #           csi-resizer csi-snapshotter snapshot-controller
-#           kubelet kube-scheduler containerd containerd-shim-runc-v2 ctr pause (the kubelet nodes' tools)
+#           kubelet kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr pause (the kubelet nodes' tools)
 #           (default: all but the nodes' tools)
 #   --path  print the absolute path of each named tool's binary on stdout, one a line, after
 #           building whatever is missing
@@ -21,7 +21,7 @@ tools_dir=${NACRE_TOOLS_DIR:-$HOME/.cache/nacre/tools}
 jobs=${NACRE_BUILD_JOBS:-2}
 all_tools=(kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
   csi-resizer csi-snapshotter snapshot-controller)
-node_tools=(kubelet kube-scheduler containerd containerd-shim-runc-v2 ctr pause)
+node_tools=(kubelet kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr pause)
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS='-mod=readonly -buildvcs=false'
 
@@ -45,7 +45,7 @@ modver() {
 spec() {
   local v
   case $1 in
-  kube-apiserver | kube-controller-manager | kubectl | kubelet | kube-scheduler)
+  kube-apiserver | kube-controller-manager | kubectl | kubelet | kube-scheduler | kube-proxy)
     wrapper=k8s
     pkg=k8s.io/kubernetes/cmd/$1
     v=$(modver k8s k8s.io/kubernetes)

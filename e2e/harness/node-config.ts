@@ -73,12 +73,15 @@ temp = ${toml(join(p.dir, 'containerd', 'tmp'))}
   [${cri}]
     netns_mounts_under_state_dir = true
     enable_selinux = false
+    # No CAP_SYS_RESOURCE here: runc cannot lower a container's oom_score_adj below containerd's own.
+    restrict_oom_score_adj = true
     [${cri}.containerd]
       default_runtime_name = "runc"
       [${cri}.containerd.runtimes.runc]
         runtime_type = "io.containerd.runc.v2"
         [${cri}.containerd.runtimes.runc.options]
           BinaryName = ${toml(opts.runc)}
+          Root = ${toml(join(p.containerdState, 'runc'))}
           SystemdCgroup = false
     [${cri}.cni]
       bin_dirs = [${toml(opts.cniBinDir)}]

@@ -111,13 +111,21 @@ async function sysctlIn(netns: string, key: string, value: string, signal?: Abor
  */
 export async function removeNetwork(net: NodeNetwork): Promise<void> {
   const existing = new Set(await readdir('/run/netns').catch(() => [] as string[]));
+  const gone = (err: unknown) =>
+    err instanceof NacreError && /Cannot find device|No such file/.test(err.message);
+  const remove = (args: string[]) =>
+    ip(args).catch((err: unknown) => {
+      if (!gone(err)) throw err;
+      return '';
+    });
   for (const node of net.nodes) {
-    if (existing.has(node.netns)) await ip(['netns', 'delete', node.netns]);
+    if (existing.has(node.netns)) await remove(['netns', 'delete', node.netns]);
+    // Deleting the namespace deletes the pair; a veth whose namespace never came is removed here.
     const links = new Set(await readdir('/sys/class/net'));
-    if (links.has(node.hostVeth)) await ip(['link', 'delete', node.hostVeth]);
+    if (links.has(node.hostVeth)) await remove(['link', 'delete', node.hostVeth]);
   }
   const links = new Set(await readdir('/sys/class/net'));
-  if (links.has(net.bridge)) await ip(['link', 'delete', net.bridge]);
+  if (links.has(net.bridge)) await remove(['link', 'delete', net.bridge]);
 }
 
 /** What is left of `net` on this machine: namespaces and links by name (empty when all is gone). */

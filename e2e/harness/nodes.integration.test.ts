@@ -49,12 +49,19 @@ after(async () => {
 });
 
 test('two nodes register and report Ready with their InternalIP on the bridge', async () => {
-  const out = await k(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}']);
+  const out = await k([
+    'get',
+    'nodes',
+    '-o',
+    'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}',
+  ]);
   const lines = out.trim().split('\n').sort();
   assert.deepEqual(lines, nc.nodes.nodes.map((n) => `${n.name} ${n.addressing.ip}`).sort());
 });
 
-test('a pod runs on each node from the imported image: exec, emptyDir, and pod-to-pod across nodes', { timeout: 300_000 }, async () => {
+test('a pod runs on each node from the imported image: exec, emptyDir, and pod-to-pod across nodes', {
+  timeout: 300_000,
+}, async () => {
   const [a, b] = nc.nodes.nodes;
   assert.ok(a && b);
   await apply(podManifest('shell-a', a.name));
@@ -72,8 +79,14 @@ test('a pod runs on each node from the imported image: exec, emptyDir, and pod-t
   const [nodeB, ipB] = await where('shell-b');
   assert.equal(nodeA, a.name);
   assert.equal(nodeB, b.name);
-  assert.ok(ipA?.startsWith(a.addressing.podCidr.replace(/0\/24$/, '')), `pod IP ${ipA} in ${a.addressing.podCidr}`);
-  assert.ok(ipB?.startsWith(b.addressing.podCidr.replace(/0\/24$/, '')), `pod IP ${ipB} in ${b.addressing.podCidr}`);
+  assert.ok(
+    ipA?.startsWith(a.addressing.podCidr.replace(/0\/24$/, '')),
+    `pod IP ${ipA} in ${a.addressing.podCidr}`,
+  );
+  assert.ok(
+    ipB?.startsWith(b.addressing.podCidr.replace(/0\/24$/, '')),
+    `pod IP ${ipB} in ${b.addressing.podCidr}`,
+  );
 
   const written = await k(['exec', 'shell-a', '--', 'sh', '-c', 'echo kept > /data/file && cat /data/file']);
   assert.equal(written.trim(), 'kept');
@@ -85,7 +98,9 @@ test('a pod runs on each node from the imported image: exec, emptyDir, and pod-t
   const reply = await waitFor(
     `shell-a to reach ${ipB}:8080`,
     async () => {
-      const out = await k(['exec', 'shell-a', '--', 'sh', '-c', `nc -w 3 ${ipB} 8080 </dev/null`]).catch(() => '');
+      const out = await k(['exec', 'shell-a', '--', 'sh', '-c', `nc -w 3 ${ipB} 8080 </dev/null`]).catch(
+        () => '',
+      );
       return out.includes('hello from shell-b') ? out : undefined;
     },
     { timeoutMs: 30_000, intervalMs: 500 },

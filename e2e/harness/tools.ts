@@ -17,6 +17,7 @@ export const TOOL_NAMES = [
   'snapshot-controller',
   'kubelet',
   'kube-scheduler',
+  'kube-proxy',
   'containerd',
   'containerd-shim-runc-v2',
   'ctr',

@@ -4,7 +4,8 @@
 # Usage: build-tools.sh [--path] [TOOL...]
 #   TOOL    kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
 #           csi-resizer csi-snapshotter snapshot-controller
-#           kubelet kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr pause (the kubelet nodes' tools)
+#           kubelet kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr pause coredns
+#           (the kubelet nodes' tools)
 #           (default: all but the nodes' tools)
 #   --path  print the absolute path of each named tool's binary on stdout, one a line, after
 #           building whatever is missing
@@ -21,7 +22,7 @@ tools_dir=${NACRE_TOOLS_DIR:-$HOME/.cache/nacre/tools}
 jobs=${NACRE_BUILD_JOBS:-2}
 all_tools=(kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
   csi-resizer csi-snapshotter snapshot-controller)
-node_tools=(kubelet kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr pause)
+node_tools=(kubelet kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr pause coredns)
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS='-mod=readonly -buildvcs=false'
 
@@ -71,6 +72,13 @@ spec() {
     dir=containerd-$v
     ldflags="-X github.com/containerd/containerd/v2/version.Version=$v"
     ldflags+=" -X github.com/containerd/containerd/v2/version.Package=github.com/containerd/containerd/v2"
+    ;;
+  coredns)
+    wrapper=coredns
+    pkg=github.com/coredns/coredns
+    v=$(modver coredns "$pkg")
+    dir=coredns-$v
+    ldflags="-X github.com/coredns/coredns/coremain.GitCommit=$v"
     ;;
   pause)
     # Our own program (go/pause/main.go): the content hash names its cache folder.

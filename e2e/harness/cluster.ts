@@ -272,8 +272,9 @@ function apiserverArgs(dir: string, pki: Pki, etcdPort: number, port: number, ad
     `--etcd-servers=http://127.0.0.1:${etcdPort}`,
     `--bind-address=${address}`,
     `--advertise-address=${address}`,
-    // 1.37 refuses a loopback address in the kubernetes Service's endpoints: don't publish them.
-    '--endpoint-reconciler-type=none',
+    // 1.37 refuses a loopback address in the kubernetes Service's endpoints: don't publish them
+    // then; a bridge address (kubelet nodes, whose pods reach the API through the Service) is fine.
+    `--endpoint-reconciler-type=${address === '127.0.0.1' ? 'none' : 'lease'}`,
     `--secure-port=${port}`,
     `--cert-dir=${join(dir, 'pki')}`,
     `--tls-cert-file=${pki.servingCert}`,

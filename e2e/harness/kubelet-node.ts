@@ -23,6 +23,10 @@ export interface NodeRecord {
   slot: number;
   addressing: NodeAddressing;
   dir: string;
+  /** The path the node's processes see their own file system at (the same on every node). */
+  root: string;
+  /** The file the node's mount namespace is bound to. */
+  mountNamespace: string;
   /** The cgroup (in every hierarchy) that holds the node's daemons, shims and containers. */
   cgroup: string;
   processes: ProcessRecord[];
@@ -32,6 +36,7 @@ export interface NodeTools {
   kubelet: string;
   containerd: string;
   ctr: string;
+  kubeProxy: string;
   runc: string;
   cniBinDir: string;
 }
@@ -42,6 +47,10 @@ export interface StartNodeOptions {
   kubeconfig: string;
   caFile: string;
   pauseImage: string;
+  /** The cluster DNS Service's address, the pods' nameserver. */
+  clusterDns: string;
+  /** Every node's pod ranges together (kube-proxy's --cluster-cidr). */
+  clusterCidr: string;
   /** Image archives imported into the node's containerd before the kubelet starts. */
   images: string[];
   logDir: string;
@@ -59,12 +68,39 @@ const CONTAINER_LOG_LINKS = '/var/log/containers';
 /** containerd's shim sockets: /run/containerd/s/<sha256 of address/namespace/id>. */
 const SHIM_SOCKETS = '/run/containerd/s';
 
-/** Starts containerd, imports the images, starts the kubelet; resolves once both run (not yet Ready). */
+const recordPaths = (r: NodeRecord) => nodePaths(r.dir, r.root, r.mountNamespace);
+
+/**
+ * Makes the node's mount namespace (a slave of the host's: the host's mounts show in it, its own
+ * stay in it) with `<dir>/root` bound, shared, at the common root path. `root` must exist on the
+ * host, and `mountNamespace` must lie on a private mount.
+ */
+async function createMountNamespace(p: ReturnType<typeof nodePaths>, signal?: AbortSignal): Promise<void> {
+  await mkdir(p.rootSource, { recursive: true });
+  await writeFile(p.mountNamespace, '');
+  const run = async (command: string, args: string[]) => {
+    const r = await runner.run(command, args, { timeoutMs: 15_000, ...(signal ? { signal } : {}) });
+    if (r.code !== 0)
+      throw new NacreError('MountNamespaceFailed', `${command} ${args.join(' ')}: ${r.stderr.trim()}`);
+  };
+  await run('unshare', [`--mount=${p.mountNamespace}`, '--propagation', 'slave', 'true']);
+  await run('nsenter', [
+    `--mount=${p.mountNamespace}`,
+    '--',
+    'sh',
+    '-c',
+    `mount --bind '${p.rootSource}' '${p.root}' && mount --make-rshared '${p.root}'`,
+  ]);
+}
+
+/** Starts containerd, imports the images, starts the kubelet and kube-proxy; resolves once they run (not yet Ready). */
 export async function startNode(o: StartNodeOptions): Promise<void> {
   const { record } = o;
-  const p = nodePaths(record.dir);
-  for (const d of [p.containerdRoot, p.containerdState, p.cniConfDir, p.cniDataDir, p.kubeletRoot, p.podLogs])
+  const p = recordPaths(record);
+  await createMountNamespace(p, o.signal);
+  for (const d of [p.containerdRoot, p.containerdState, p.cniConfDir, p.cniDataDir])
     await mkdir(d, { recursive: true });
+  for (const d of ['kubelet', 'pod-logs']) await mkdir(join(p.rootSource, d), { recursive: true });
   await writeFile(
     p.containerdConfig,
     containerdConfig(p, { pauseImage: o.pauseImage, runc: o.tools.runc, cniBinDir: o.tools.cniBinDir }),
@@ -72,7 +108,11 @@ export async function startNode(o: StartNodeOptions): Promise<void> {
   await writeFile(join(p.cniConfDir, '10-nacre.conflist'), cniConfig(p, record.addressing, record.slot));
   await writeFile(
     p.kubeletConfig,
-    kubeletConfig(p, record.addressing, { cgroupRoot: `/${record.cgroup}`, caFile: o.caFile }),
+    kubeletConfig(p, record.addressing, {
+      cgroupRoot: `/${record.cgroup}`,
+      caFile: o.caFile,
+      clusterDns: o.clusterDns,
+    }),
   );
   await createNodeCgroup(record.cgroup);
   const enter = await joinCgroupScript(record.cgroup);
@@ -81,7 +121,10 @@ export async function startNode(o: StartNodeOptions): Promise<void> {
     const rec = await spawnServer({
       name: `${record.name}-${name}`,
       command: 'sh',
-      args: ['-c', `${enter} && exec nsenter --net=/run/netns/${record.addressing.netns} -- ${quoted}`],
+      args: [
+        '-c',
+        `${enter} && exec nsenter --mount=${p.mountNamespace} --net=/run/netns/${record.addressing.netns} -- ${quoted}`,
+      ],
       logFile: join(o.logDir, `${record.name}-${name}.log`),
       // The shim is found on PATH beside containerd; runc and the CNI plugins by absolute path.
       env: {
@@ -116,6 +159,18 @@ export async function startNode(o: StartNodeOptions): Promise<void> {
     `--hostname-override=${record.name}`,
     `--node-ip=${record.addressing.ip}`,
     `--cert-dir=${join(p.kubeletRoot, 'pki')}`,
+  ]);
+  // iptables mode inside the node's namespace; conntrack limits are the host's, left alone.
+  await start('kube-proxy', o.tools.kubeProxy, [
+    `--kubeconfig=${o.kubeconfig}`,
+    `--hostname-override=${record.name}`,
+    '--proxy-mode=iptables',
+    `--cluster-cidr=${o.clusterCidr}`,
+    '--metrics-bind-address=127.0.0.1:10249',
+    '--healthz-bind-address=127.0.0.1:10256',
+    '--conntrack-max-per-core=0',
+    '--conntrack-tcp-timeout-established=0',
+    '--conntrack-tcp-timeout-close-wait=0',
   ]);
 }
 
@@ -152,9 +207,11 @@ export async function removeNode(record: NodeRecord): Promise<void> {
   if (kubelet) await stopServer(kubelet);
   await killNodeProcesses(record.cgroup);
   for (const rec of record.processes) await stopServer(rec); // a daemon outside the cgroup (join failed)
+  // Its last process gone, the node's mount namespace (and every mount in it) goes with this unmount.
+  await unmountAllUnder(record.mountNamespace);
   await unmountAllUnder(record.dir);
   await removeNodeCgroup(record.cgroup);
-  const p = nodePaths(record.dir);
+  const p = recordPaths(record);
   const network = cniNetworkName(record.addressing, record.slot);
   for (const f of await readdir(CNI_CACHE).catch(() => [] as string[]))
     if (f.startsWith(`${network}-`)) await rm(join(CNI_CACHE, f), { force: true });

@@ -2,9 +2,19 @@
 import { join } from 'node:path';
 import type { NodeAddressing } from './node-network.ts';
 
-/** Where one node keeps everything (all below `dir`). */
+/**
+ * Where one node keeps everything: below `dir` on the host; `root` is the node's own file system
+ * as its processes see it: the same path on every node (so one DaemonSet fits all), bound in each
+ * node's mount namespace to `<dir>/root`.
+ */
 export interface NodePaths {
   dir: string;
+  /** `<dir>/root` on the host. */
+  rootSource: string;
+  /** The common path the node's processes see `rootSource` at. */
+  root: string;
+  /** The node's persistent mount namespace (a bind of nsfs). */
+  mountNamespace: string;
   containerdRoot: string;
   containerdState: string;
   containerdSocket: string;
@@ -16,18 +26,21 @@ export interface NodePaths {
   podLogs: string;
 }
 
-export function nodePaths(dir: string): NodePaths {
+export function nodePaths(dir: string, root: string, mountNamespace: string): NodePaths {
   return {
     dir,
+    rootSource: join(dir, 'root'),
+    root,
+    mountNamespace,
     containerdRoot: join(dir, 'containerd', 'root'),
     containerdState: join(dir, 'containerd', 'state'),
     containerdSocket: join(dir, 'containerd.sock'),
     containerdConfig: join(dir, 'containerd.toml'),
     cniConfDir: join(dir, 'cni', 'net.d'),
     cniDataDir: join(dir, 'cni', 'ipam'),
-    kubeletRoot: join(dir, 'kubelet'),
+    kubeletRoot: join(root, 'kubelet'),
     kubeletConfig: join(dir, 'kubelet.yaml'),
-    podLogs: join(dir, 'pod-logs'),
+    podLogs: join(root, 'pod-logs'),
   };
 }
 
@@ -126,7 +139,7 @@ export function cniConfig(p: NodePaths, addr: NodeAddressing, slot: number): str
 export function kubeletConfig(
   p: NodePaths,
   addr: NodeAddressing,
-  opts: { cgroupRoot: string; caFile: string },
+  opts: { cgroupRoot: string; caFile: string; clusterDns: string },
 ): string {
   return `apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -155,6 +168,7 @@ podLogsDir: ${toml(p.podLogs)}
 podCIDR: ${addr.podCidr}
 resolvConf: /etc/resolv.conf
 clusterDomain: cluster.local
+clusterDNS: [${opts.clusterDns}]
 maxPods: 40
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100

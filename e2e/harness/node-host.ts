@@ -162,11 +162,11 @@ export async function unmountAllUnder(dir: string, timeoutMs = 20_000): Promise<
   }
 }
 
-/** Makes `dir` a shared mount point (a bind of itself), so Bidirectional propagation works below it. */
-export async function makeSharedMount(dir: string): Promise<void> {
+/** Makes `dir` a private mount point (a bind of itself): mount-namespace files can only be bound there. */
+export async function makePrivateMount(dir: string): Promise<void> {
   for (const args of [
     ['--bind', dir, dir],
-    ['--make-rshared', dir],
+    ['--make-private', dir],
   ]) {
     const r = await runner.run('mount', args, { timeoutMs: 10_000 });
     if (r.code !== 0) throw new NacreError('MountFailed', `mount ${args.join(' ')}: ${r.stderr.trim()}`);

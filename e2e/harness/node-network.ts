@@ -23,6 +23,8 @@ export interface NodeNetwork {
   slot: number;
   bridge: string;
   hostIp: string;
+  /** Every pod range of the slot: 10.214.<slot*8>.0/21. */
+  clusterCidr: string;
   nodes: NodeAddressing[];
 }
 
@@ -45,7 +47,13 @@ export function planNetwork(slot: number, count: number): NodeNetwork {
       podCidr: `10.214.${slot * 8 + n}.0/24`,
     });
   }
-  return { slot, bridge: `nacre-br${slot}`, hostIp: `10.213.${slot}.1`, nodes };
+  return {
+    slot,
+    bridge: `nacre-br${slot}`,
+    hostIp: `10.213.${slot}.1`,
+    clusterCidr: `10.214.${slot * 8}.0/21`,
+    nodes,
+  };
 }
 
 /** The lowest slot whose bridge does not exist yet. */

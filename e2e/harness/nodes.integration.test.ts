@@ -1,4 +1,4 @@
-// Proves the harness's kubelet nodes are real: pods from a locally built image run on two nodes, exec, emptyDir, pod-to-pod traffic, and `down` leaves nothing.
+// Proves the harness's kubelet nodes are real: pods from a locally built image on two nodes, exec, emptyDir, pod-to-pod and Service traffic, cluster DNS, and `down` leaves nothing.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { waitFor } from '../../src/lib/wait-for.ts';
@@ -11,7 +11,7 @@ function podManifest(name: string, node: string): string {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: 'default' },
+    metadata: { name, namespace: 'default', labels: { app: name } },
     spec: {
       nodeSelector: { 'kubernetes.io/hostname': node },
       terminationGracePeriodSeconds: 1,
@@ -107,7 +107,41 @@ test('a pod runs on each node from the imported image: exec, emptyDir, and pod-t
   );
   assert.match(reply, /hello from shell-b/);
 
+  // By Service name: the cluster DNS resolves it, kube-proxy on node 1 forwards its ClusterIP to node 2.
+  await apply(
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'shell-b', namespace: 'default' },
+      spec: { selector: { app: 'shell-b' }, ports: [{ port: 80, targetPort: 8080 }] },
+    }),
+  );
+  const viaService = await waitFor(
+    'shell-a to reach Service shell-b by name',
+    async () => {
+      const out = await k(['exec', 'shell-a', '--', 'sh', '-c', 'nc -w 3 shell-b 80 </dev/null']).catch(
+        () => '',
+      );
+      return out.includes('hello from shell-b') ? out : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+  assert.match(viaService, /hello from shell-b/);
+  // The API server through the kubernetes Service (what in-cluster clients use).
+  assert.match(
+    await k([
+      'exec',
+      'shell-a',
+      '--',
+      'sh',
+      '-c',
+      'nc -w 3 -z kubernetes.default.svc.cluster.local 443 && echo open',
+    ]),
+    /open/,
+  );
+
   assert.match(await k(['logs', 'shell-a']), /^$/);
+  await k(['delete', 'service', 'shell-b']);
   await k(['delete', 'pod', 'shell-a', 'shell-b', '--wait=true', '--timeout=120s']);
   assert.equal((await k(['get', 'pods', '-o', 'name'])).trim(), '');
 });

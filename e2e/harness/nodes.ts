@@ -14,8 +14,9 @@ import {
   startCluster,
   stopState,
 } from './cluster.ts';
+import { corednsImage, deployClusterDns } from './cluster-dns.ts';
 import { type NodeRecord, removeNode, startNode } from './kubelet-node.ts';
-import { cgroupLeftovers, makeSharedMount, mountsUnder, nodePids, unmountAllUnder } from './node-host.ts';
+import { cgroupLeftovers, makePrivateMount, mountsUnder, nodePids, unmountAllUnder } from './node-host.ts';
 import {
   createNetwork,
   freeSlot,
@@ -31,6 +32,8 @@ import { toolPaths } from './tools.ts';
 /** The images every node has, imported from archives (no registry is reachable). */
 export const PAUSE_IMAGE = 'nacre.local/pause:1';
 export const BUSYBOX_IMAGE = 'nacre.local/busybox:1';
+/** The cluster DNS Service's ClusterIP (in the API server's 10.0.0.0/24). */
+export const CLUSTER_DNS_IP = '10.0.0.10';
 
 /** What `<dir>/nodes.json` holds. Written before anything is made, so `down` can remove a half-made cluster. */
 export interface NodesState {
@@ -38,6 +41,10 @@ export interface NodesState {
   dir: string;
   network: NodeNetwork;
   nodesDir: string;
+  /** The path every node sees its own file system at (empty on the host). */
+  nodeRoot: string;
+  /** A private mount holding each node's mount-namespace file. */
+  namespacesDir: string;
   scheduler?: ProcessRecord;
   nodes: NodeRecord[];
 }
@@ -66,12 +73,24 @@ export interface StartNodeClusterOptions {
 const NODES_FILE = 'nodes.json';
 const runner = new ExecRunner();
 
-/** Starts the network, the control plane on the bridge address, kube-scheduler and `count` Ready nodes. */
+/**
+ * Starts the network, the control plane on the bridge address, kube-scheduler, `count` Ready nodes
+ * (containerd, kubelet, kube-proxy) and the cluster DNS.
+ */
 export async function startNodeCluster(o: StartNodeClusterOptions): Promise<NodeCluster> {
   const progress = o.progress ?? (() => {});
   const signal = o.signal;
-  const [kubelet, scheduler, containerd, , ctr, pause] = await toolPaths(
-    ['kubelet', 'kube-scheduler', 'containerd', 'containerd-shim-runc-v2', 'ctr', 'pause'],
+  const [kubelet, scheduler, kubeProxy, containerd, , ctr, pause, coredns] = await toolPaths(
+    [
+      'kubelet',
+      'kube-scheduler',
+      'kube-proxy',
+      'containerd',
+      'containerd-shim-runc-v2',
+      'ctr',
+      'pause',
+      'coredns',
+    ],
     signal,
   );
   const ownsDir = o.dir === undefined;
@@ -79,7 +98,9 @@ export async function startNodeCluster(o: StartNodeClusterOptions): Promise<Node
   await mkdir(join(dir, 'logs'), { recursive: true });
   const network = planNetwork(await freeSlot(), o.count);
   const nodesDir = join(dir, 'nodes');
-  const state: NodesState = { version: 1, dir, network, nodesDir, nodes: [] };
+  const nodeRoot = join(dir, 'node-root');
+  const namespacesDir = join(dir, 'mount-namespaces');
+  const state: NodesState = { version: 1, dir, network, nodesDir, nodeRoot, namespacesDir, nodes: [] };
   for (const addr of network.nodes) {
     const name = `nacre-node-${addr.ordinal}`;
     state.nodes.push({
@@ -87,6 +108,8 @@ export async function startNodeCluster(o: StartNodeClusterOptions): Promise<Node
       slot: network.slot,
       addressing: addr,
       dir: join(nodesDir, name),
+      root: nodeRoot,
+      mountNamespace: join(namespacesDir, name),
       cgroup: `nacre-s${network.slot}-${name}`,
       processes: [],
     });
@@ -136,8 +159,9 @@ export async function startNodeCluster(o: StartNodeClusterOptions): Promise<Node
       join(images, 'busybox.tar'),
       await busyboxImage(BUSYBOX_IMAGE, '/bin/busybox', applets),
     );
-    await mkdir(nodesDir, { recursive: true });
-    await makeSharedMount(nodesDir);
+    await writeImageArchive(join(images, 'coredns.tar'), await corednsImage(coredns!));
+    for (const d of [nodesDir, nodeRoot, namespacesDir]) await mkdir(d, { recursive: true });
+    await makePrivateMount(namespacesDir);
     for (const record of state.nodes) {
       progress(`starting ${record.name} (${record.addressing.ip}, pods ${record.addressing.podCidr})`);
       await startNode({
@@ -146,13 +170,19 @@ export async function startNodeCluster(o: StartNodeClusterOptions): Promise<Node
           kubelet: kubelet!,
           containerd: containerd!,
           ctr: ctr!,
+          kubeProxy: kubeProxy!,
           runc: '/usr/sbin/runc',
           cniBinDir: '/usr/lib/cni',
         },
+        clusterDns: CLUSTER_DNS_IP,
+        clusterCidr: network.clusterCidr,
         kubeconfig: cluster.kubeconfigPath,
         caFile: join(dir, 'pki', 'ca.crt'),
         pauseImage: PAUSE_IMAGE,
-        images: [join(images, 'pause.tar'), join(images, 'busybox.tar'), ...(o.images ?? [])],
+        images: [
+          ...['pause', 'busybox', 'coredns'].map((i) => join(images, `${i}.tar`)),
+          ...(o.images ?? []),
+        ],
         logDir: join(dir, 'logs'),
         keep: o.keep ?? false,
         onChange: () => saveNodes(state),
@@ -160,7 +190,8 @@ export async function startNodeCluster(o: StartNodeClusterOptions): Promise<Node
       });
     }
     await waitNodesReady(cluster, state, o.readyTimeoutMs ?? 180_000, signal);
-    progress(`nodes Ready: ${state.nodes.map((n) => n.name).join(', ')}`);
+    progress(`nodes Ready: ${state.nodes.map((n) => n.name).join(', ')}; starting the cluster DNS`);
+    await deployClusterDns((args) => kubectl(cluster!, args, signal), dir, CLUSTER_DNS_IP, 120_000, signal);
   } catch (err) {
     await stopNodeCluster(state, cluster?.state, { keepFiles: true }).catch((e: unknown) =>
       progress(`cleanup after a failed start: ${e instanceof Error ? e.message : String(e)}`),
@@ -235,6 +266,7 @@ export async function stopNodeCluster(
 ): Promise<void> {
   for (const node of state.nodes) await removeNode(node);
   if (state.scheduler) await stopServer(state.scheduler);
+  await unmountAllUnder(state.namespacesDir);
   await unmountAllUnder(state.nodesDir);
   if (cluster) await stopState(cluster, opts);
   await removeNetwork(state.network);

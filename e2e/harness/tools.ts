@@ -22,6 +22,7 @@ export const TOOL_NAMES = [
   'containerd-shim-runc-v2',
   'ctr',
   'pause',
+  'coredns',
 ] as const;
 
 export type ToolName = (typeof TOOL_NAMES)[number];

@@ -1,0 +1,244 @@
+// Nacre as its chart deploys it, on two kubelet nodes: a PVC shared by pods on both nodes, clean unmounts, a node-plugin restart under I/O.
+// Run by `npm run test:nodes` (not part of `npm test`). NACRE_IMAGE_ARCHIVE picks an image archive instead of building one.
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ExecRunner } from '../../src/lib/command-runner.ts';
+import { waitFor } from '../../src/lib/wait-for.ts';
+import { BUSYBOX_IMAGE, kubectl, leftovers, type NodeCluster, startNodeCluster } from '../harness/nodes.ts';
+import { toolPath } from '../harness/tools.ts';
+import {
+  archiveImageName,
+  CHART,
+  localVolumes,
+  nacreImage,
+  releaseValues,
+  sidecarImages,
+  writeJson,
+} from './nacre-release.ts';
+
+const NS = 'nacre';
+let nc: NodeCluster;
+const k = (args: string[], timeoutMs = 90_000) => kubectl(nc.cluster, args, AbortSignal.timeout(timeoutMs));
+const runner = new ExecRunner();
+
+async function apply(name: string, value: object): Promise<void> {
+  await k(['apply', '-f', await writeJson(join(nc.nodes.dir, `${name}.json`), value)]);
+}
+
+async function waitRollout(kind: string, name: string): Promise<void> {
+  await k(['-n', NS, 'rollout', 'status', `${kind}/${name}`, '--timeout=300s'], 320_000);
+}
+
+/** Mounts of a Nacre volume in the node's own mount namespace (what its pods see). */
+async function nacreMounts(node: NodeCluster['nodes']['nodes'][number]): Promise<string[]> {
+  const r = await runner.run(
+    'nsenter',
+    [`--mount=${node.mountNamespace}`, 'findmnt', '-rn', '-o', 'TARGET,FSTYPE'],
+    {
+      timeoutMs: 10_000,
+    },
+  );
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.includes('/kubelet/pods/') && /fuse/.test(l))
+    .map((l) => l.split(' ')[0]!);
+}
+
+function pod(name: string, node: string, command: string): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      nodeSelector: { 'kubernetes.io/hostname': node },
+      terminationGracePeriodSeconds: 2,
+      restartPolicy: 'Never',
+      containers: [
+        {
+          name: 'app',
+          image: BUSYBOX_IMAGE,
+          imagePullPolicy: 'Never',
+          command: ['sh', '-c', command],
+          volumeMounts: [{ name: 'shared', mountPath: '/data' }],
+        },
+      ],
+      volumes: [{ name: 'shared', persistentVolumeClaim: { claimName: 'shared' } }],
+    },
+  };
+}
+
+before(
+  async () => {
+    const signal = AbortSignal.timeout(40 * 60_000);
+    const work = await mkdtemp(join(tmpdir(), 'nacre-images-'));
+    const nacre = await nacreImage(process.env['NACRE_IMAGE_ARCHIVE'], signal);
+    const sidecars = await sidecarImages(work, signal);
+    nc = await startNodeCluster({
+      count: 2,
+      images: [nacre, ...sidecars.archives],
+      signal,
+      progress: (m) => console.log(m),
+    });
+    await apply('local-pvs', await localVolumes(nc.nodes, 2, '10Gi'));
+    const values = await writeJson(
+      join(nc.nodes.dir, 'values.json'),
+      releaseValues(nc.nodes, await archiveImageName(nacre, signal), sidecars.values),
+    );
+    const helm = await toolPath('helm', signal);
+    const r = await runner.run(
+      helm,
+      [
+        '--kubeconfig',
+        nc.cluster.kubeconfigPath,
+        'install',
+        'nacre',
+        CHART,
+        '-n',
+        NS,
+        '--create-namespace',
+        '-f',
+        values,
+      ],
+      { timeoutMs: 300_000, signal },
+    );
+    assert.equal(r.code, 0, r.stderr);
+  },
+  { timeout: 45 * 60_000 },
+);
+
+after(async () => {
+  await nc?.stop();
+});
+
+test('the chart runs as real pods: controller, emulator servers, a node plugin per node registered with its kubelet', {
+  timeout: 600_000,
+}, async () => {
+  await waitRollout('daemonset', 'nacre-node');
+  await waitRollout('deployment', 'nacre-controller');
+  const csiNodes = await waitFor(
+    'both kubelets to list csi.nacre.dev in their CSINode',
+    async () => {
+      const out = await k([
+        'get',
+        'csinode',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.name}={.spec.drivers[*].name}{"\\n"}{end}',
+      ]);
+      const ok = nc.nodes.nodes.every((n) => out.includes(`${n.name}=csi.nacre.dev`));
+      return ok ? out : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 1000 },
+  );
+  assert.match(csiNodes, /nacre-node-1=csi\.nacre\.dev/);
+  const pods = await k([
+    '-n',
+    NS,
+    'get',
+    'pods',
+    '-o',
+    'jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.spec.nodeName}{"\\n"}{end}',
+  ]);
+  for (const line of pods.trim().split('\n')) assert.match(line, / Running nacre-node-\d$/, pods);
+});
+
+test('a pod on node 1 writes, a pod on node 2 reads while it runs; a node-plugin restart does not stop the I/O; unmounts are clean', {
+  timeout: 900_000,
+}, async () => {
+  const [a, b] = nc.nodes.nodes;
+  assert.ok(a && b);
+  await apply('pvc', {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'shared', namespace: 'default' },
+    spec: {
+      accessModes: ['ReadWriteMany'],
+      storageClassName: 'nacre',
+      resources: { requests: { storage: '1200Gi' } },
+    },
+  });
+  await waitFor(
+    'PVC shared Bound',
+    async () => (await k(['get', 'pvc', 'shared', '-o', 'jsonpath={.status.phase}'])) === 'Bound',
+    {
+      timeoutMs: 300_000,
+      intervalMs: 1000,
+    },
+  );
+  // The writer stops (and the pod fails) at the first write error.
+  await apply(
+    'writer',
+    pod(
+      'writer',
+      a.name,
+      'i=0; while echo "line $i" >> /data/log; do i=$((i+1)); sleep 0.2; done; echo WRITE-FAILED; exit 1',
+    ),
+  );
+  await apply('reader', pod('reader', b.name, 'sleep 3600'));
+  for (const p of ['writer', 'reader'])
+    await waitFor(
+      `${p} Running`,
+      async () => (await k(['get', 'pod', p, '-o', 'jsonpath={.status.phase}'])) === 'Running',
+      {
+        timeoutMs: 300_000,
+        intervalMs: 1000,
+      },
+    );
+  const lines = async () =>
+    Number((await k(['exec', 'reader', '--', 'sh', '-c', 'wc -l < /data/log'])).trim());
+  const first = await waitFor(
+    "the reader to see the writer's lines",
+    async () => ((await lines()) > 3 ? lines() : undefined),
+    {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    },
+  );
+  assert.ok(first > 3);
+  assert.ok((await nacreMounts(a)).length > 0, `${a.name} has the volume mounted`);
+  assert.ok((await nacreMounts(b)).length > 0, `${b.name} has the volume mounted`);
+
+  // Restart node 1's plugin under the writer.
+  const pluginPod = (
+    await k([
+      '-n',
+      NS,
+      'get',
+      'pods',
+      '--field-selector',
+      `spec.nodeName=${a.name}`,
+      '-l',
+      'app.kubernetes.io/component=node',
+      '-o',
+      'jsonpath={.items[0].metadata.name}',
+    ])
+  ).trim();
+  await k(['-n', NS, 'delete', 'pod', pluginPod, '--wait=true', '--timeout=120s'], 150_000);
+  await waitRollout('daemonset', 'nacre-node');
+  const before = await lines();
+  await waitFor(
+    'the writer to keep writing after the plugin restart',
+    async () => (await lines()) > before + 10,
+    {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    },
+  );
+  assert.equal(await k(['get', 'pod', 'writer', '-o', 'jsonpath={.status.phase}']), 'Running');
+
+  await k(['delete', 'pod', 'writer', 'reader', '--wait=true', '--timeout=180s'], 200_000);
+  for (const node of [a, b])
+    await waitFor(`no Nacre mount left on ${node.name}`, async () => (await nacreMounts(node)).length === 0, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
+  await k(['delete', 'pvc', 'shared', '--wait=true', '--timeout=180s'], 200_000);
+});
+
+test('down leaves nothing behind', { timeout: 180_000 }, async () => {
+  const state = nc.nodes;
+  await nc.stop();
+  assert.deepEqual(await leftovers(state), []);
+});

@@ -32,6 +32,26 @@ async function waitRollout(kind: string, name: string): Promise<void> {
   await k(['-n', NS, 'rollout', 'status', `${kind}/${name}`, '--timeout=300s'], 320_000);
 }
 
+/** The node DaemonSet updates OnDelete (rollout status refuses it): wait for a Ready pod on every node. */
+async function waitNodePlugins(): Promise<void> {
+  await waitFor(
+    'a Ready node plugin on every node',
+    async () => {
+      const status = await k([
+        '-n',
+        NS,
+        'get',
+        'daemonset',
+        'nacre-node',
+        '-o',
+        'jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}',
+      ]);
+      return status === `${nc.nodes.nodes.length}/${nc.nodes.nodes.length}`;
+    },
+    { timeoutMs: 300_000, intervalMs: 1000 },
+  );
+}
+
 /** Mounts of a Nacre volume in the node's own mount namespace (what its pods see). */
 async function nacreMounts(node: NodeCluster['nodes']['nodes'][number]): Promise<string[]> {
   const r = await runner.run(
@@ -116,7 +136,7 @@ after(async () => {
 test('the chart runs as real pods: controller, emulator servers, a node plugin per node registered with its kubelet', {
   timeout: 600_000,
 }, async () => {
-  await waitRollout('daemonset', 'nacre-node');
+  await waitNodePlugins();
   await waitRollout('deployment', 'nacre-controller');
   const csiNodes = await waitFor(
     'both kubelets to list csi.nacre.dev in their CSINode',
@@ -144,7 +164,24 @@ test('the chart runs as real pods: controller, emulator servers, a node plugin p
   for (const line of pods.trim().split('\n')) assert.match(line, / Running nacre-node-\d$/, pods);
 });
 
-test('a pod on node 1 writes, a pod on node 2 reads while it runs; a node-plugin restart does not stop the I/O; unmounts are clean', {
+/** A writer that appends a numbered line every 0.2 s and stops (failing its pod) at the first write error. */
+const WRITER =
+  'i=0; while echo "line $i" >> /data/log; do i=$((i+1)); sleep 0.2; done; echo WRITE-FAILED; exit 1';
+
+async function waitRunning(name: string): Promise<void> {
+  await waitFor(
+    `${name} Running`,
+    async () => (await k(['get', 'pod', name, '-o', 'jsonpath={.status.phase}'])) === 'Running',
+    { timeoutMs: 300_000, intervalMs: 1000 },
+  );
+}
+
+/** Lines in /data/log as `pod` sees them. */
+async function lines(pod: string): Promise<number> {
+  return Number((await k(['exec', pod, '--', 'sh', '-c', 'wc -l < /data/log'])).trim());
+}
+
+test('a pod on node 1 writes, a pod on node 2 reads it while it runs; deleting them unmounts the volume on both nodes', {
   timeout: 900_000,
 }, async () => {
   const [a, b] = nc.nodes.nodes;
@@ -162,79 +199,99 @@ test('a pod on node 1 writes, a pod on node 2 reads while it runs; a node-plugin
   await waitFor(
     'PVC shared Bound',
     async () => (await k(['get', 'pvc', 'shared', '-o', 'jsonpath={.status.phase}'])) === 'Bound',
-    {
-      timeoutMs: 300_000,
-      intervalMs: 1000,
-    },
+    { timeoutMs: 300_000, intervalMs: 1000 },
   );
-  // The writer stops (and the pod fails) at the first write error.
-  await apply(
-    'writer',
-    pod(
-      'writer',
-      a.name,
-      'i=0; while echo "line $i" >> /data/log; do i=$((i+1)); sleep 0.2; done; echo WRITE-FAILED; exit 1',
-    ),
-  );
+  await apply('writer', pod('writer', a.name, WRITER));
   await apply('reader', pod('reader', b.name, 'sleep 3600'));
-  for (const p of ['writer', 'reader'])
-    await waitFor(
-      `${p} Running`,
-      async () => (await k(['get', 'pod', p, '-o', 'jsonpath={.status.phase}'])) === 'Running',
-      {
-        timeoutMs: 300_000,
-        intervalMs: 1000,
-      },
-    );
-  const lines = async () =>
-    Number((await k(['exec', 'reader', '--', 'sh', '-c', 'wc -l < /data/log'])).trim());
-  const first = await waitFor(
-    "the reader to see the writer's lines",
-    async () => ((await lines()) > 3 ? lines() : undefined),
-    {
-      timeoutMs: 60_000,
-      intervalMs: 500,
+  await waitRunning('writer');
+  await waitRunning('reader');
+  const seen = await waitFor(
+    "the reader on node 2 to see the writer's lines",
+    async () => {
+      const n = await lines('reader');
+      return n > 3 ? n : undefined;
     },
+    { timeoutMs: 60_000, intervalMs: 500 },
   );
-  assert.ok(first > 3);
+  // Still growing while the writer runs: the reader is not served a stale copy.
+  await waitFor('the reader to see new lines', async () => (await lines('reader')) > seen + 5, {
+    timeoutMs: 30_000,
+    intervalMs: 500,
+  });
   assert.ok((await nacreMounts(a)).length > 0, `${a.name} has the volume mounted`);
   assert.ok((await nacreMounts(b)).length > 0, `${b.name} has the volume mounted`);
-
-  // Restart node 1's plugin under the writer.
-  const pluginPod = (
-    await k([
-      '-n',
-      NS,
-      'get',
-      'pods',
-      '--field-selector',
-      `spec.nodeName=${a.name}`,
-      '-l',
-      'app.kubernetes.io/component=node',
-      '-o',
-      'jsonpath={.items[0].metadata.name}',
-    ])
-  ).trim();
-  await k(['-n', NS, 'delete', 'pod', pluginPod, '--wait=true', '--timeout=120s'], 150_000);
-  await waitRollout('daemonset', 'nacre-node');
-  const before = await lines();
-  await waitFor(
-    'the writer to keep writing after the plugin restart',
-    async () => (await lines()) > before + 10,
-    {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-    },
-  );
-  assert.equal(await k(['get', 'pod', 'writer', '-o', 'jsonpath={.status.phase}']), 'Running');
-
   await k(['delete', 'pod', 'writer', 'reader', '--wait=true', '--timeout=180s'], 200_000);
   for (const node of [a, b])
     await waitFor(`no Nacre mount left on ${node.name}`, async () => (await nacreMounts(node)).length === 0, {
       timeoutMs: 60_000,
       intervalMs: 500,
     });
-  await k(['delete', 'pvc', 'shared', '--wait=true', '--timeout=180s'], 200_000);
+});
+
+test("deleting the node plugin pod on node 1 (the DaemonSet restarts it) does not break a running pod's I/O", {
+  timeout: 900_000,
+}, async () => {
+  const [a] = nc.nodes.nodes;
+  assert.ok(a);
+  await apply('writer2', pod('writer2', a.name, WRITER));
+  await waitRunning('writer2');
+  await waitFor('writer2 to write', async () => (await lines('writer2')) > 3, {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+  });
+  const pluginOnA = async () =>
+    (
+      await k([
+        ...['-n', NS, 'get', 'pods', '--field-selector', `spec.nodeName=${a.name}`],
+        ...['-l', 'app.kubernetes.io/component=node', '-o'],
+        'jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[*].ready}{"\\n"}{end}',
+      ])
+    ).trim();
+  const pluginPod = (await pluginOnA()).split(' ')[0]!;
+  await k(['-n', NS, 'delete', 'pod', pluginPod, '--wait=true', '--timeout=120s'], 150_000);
+  await waitFor(
+    `a new Ready node plugin on ${a.name}`,
+    async () => {
+      const [name, ...ready] = (await pluginOnA()).split(/\s+/);
+      return (
+        name !== undefined &&
+        name !== '' &&
+        name !== pluginPod &&
+        ready.length > 0 &&
+        ready.every((r) => r === 'true')
+      );
+    },
+    { timeoutMs: 300_000, intervalMs: 1000 },
+  );
+  const writer = async () => {
+    const phase = await k(['get', 'pod', 'writer2', '-o', 'jsonpath={.status.phase}']);
+    const log = await k(['logs', 'writer2', '--tail=5']).catch((e: unknown) => String(e));
+    return `writer2 ${phase}; its log ends: ${log.trim()}`;
+  };
+  const before = await lines('writer2').catch(() => -1);
+  try {
+    await waitFor(
+      'writer2 to keep writing after the plugin restart',
+      async () => (await lines('writer2')) > before + 10,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        retryErrors: true,
+      },
+    );
+  } catch (err) {
+    assert.fail(`${(err as Error).message}; ${await writer()}`);
+  }
+  assert.equal(
+    await k(['get', 'pod', 'writer2', '-o', 'jsonpath={.status.phase}']),
+    'Running',
+    await writer(),
+  );
+  await k(['delete', 'pod', 'writer2', '--wait=true', '--timeout=180s'], 200_000);
+  await waitFor(`no Nacre mount left on ${a.name}`, async () => (await nacreMounts(a)).length === 0, {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+  });
 });
 
 test('down leaves nothing behind', { timeout: 180_000 }, async () => {

@@ -62,7 +62,7 @@ function tarHeader(h: Partial<TarHeader> & { path: string; size: number }): Buff
   const oct = (n: number, off: number, len: number) =>
     buf.write(`${n.toString(8).padStart(len - 1, '0')}\0`, off, len, 'ascii');
   str(name, 0, 100);
-  oct(h.mode ?? 0o644, 100, 8);
+  oct(h.mode ?? (h.typeflag === '2' ? 0o777 : h.typeflag === '5' ? 0o755 : 0o644), 100, 8);
   oct(0, 108, 8);
   oct(0, 116, 8);
   oct(h.typeflag === '0' || h.typeflag === undefined ? h.size : 0, 124, 12);

@@ -6,7 +6,7 @@
 #           csi-resizer csi-snapshotter snapshot-controller
 #           kubelet kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr pause coredns
 #           (the kubelet nodes' tools)
-#           (default: all but the nodes' tools)
+#           (default: all of them; nodes.integration.test.ts, in npm test, needs the nodes' too)
 #   --path  print the absolute path of each named tool's binary on stdout, one a line, after
 #           building whatever is missing
 #
@@ -174,14 +174,14 @@ for arg in "$@"; do
   case $arg in
   --path) print_paths=true ;;
   -h | --help)
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 0
     ;;
   -*) die "unknown option $arg" ;;
   *) tools+=("$arg") ;;
   esac
 done
-((${#tools[@]})) || tools=("${all_tools[@]}")
+((${#tools[@]})) || tools=("${all_tools[@]}" "${node_tools[@]}")
 
 missing=()
 for t in "${tools[@]}"; do

@@ -74,10 +74,11 @@ spec() {
     ldflags+=" -X github.com/containerd/containerd/v2/version.Package=github.com/containerd/containerd/v2"
     ;;
   coredns)
+    # go/coredns/main.go picks the plugins: its hash is part of the cache folder's name.
     wrapper=coredns
-    pkg=github.com/coredns/coredns
-    v=$(modver coredns "$pkg")
-    dir=coredns-$v
+    pkg=.
+    v=$(modver coredns github.com/coredns/coredns)
+    dir=coredns-$v-$(sha256sum <"$gomods/coredns/main.go" | cut -c1-8)
     ldflags="-X github.com/coredns/coredns/coremain.GitCommit=$v"
     ;;
   pause)

@@ -284,7 +284,9 @@ function apiserverArgs(dir: string, pki: Pki, etcdPort: number, port: number, ad
     `--service-account-key-file=${pki.serviceAccountPub}`,
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
     '--service-cluster-ip-range=10.0.0.0/24',
-    '--authorization-mode=RBAC',
+    // Node: kubelets (system:node:<name>) get what their own pods need, no more.
+    '--authorization-mode=Node,RBAC',
+    '--enable-admission-plugins=NodeRestriction',
     '--allow-privileged=true',
     // exec, logs and port-forward reach a kubelet at its node's InternalIP, as the admin.
     '--kubelet-preferred-address-types=InternalIP',

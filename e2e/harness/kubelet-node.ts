@@ -15,6 +15,7 @@ import {
   unmountAllUnder,
 } from './node-host.ts';
 import type { NodeAddressing } from './node-network.ts';
+import { issueNodeCert, pkiFiles } from './pki.ts';
 import { isAlive, logTail, type ProcessRecord, spawnServer, stopServer } from './processes.ts';
 
 /** What nodes.json records of one node: enough for another process to remove it. */
@@ -44,7 +45,12 @@ export interface NodeTools {
 export interface StartNodeOptions {
   record: NodeRecord;
   tools: NodeTools;
+  /** The admin's kubeconfig (kube-proxy). */
   kubeconfig: string;
+  /** The API server's URL. */
+  server: string;
+  /** The cluster's PKI directory (the CA signs each kubelet's client certificate). */
+  pkiDir: string;
   caFile: string;
   pauseImage: string;
   /** The cluster DNS Service's address, the pods' nameserver. */
@@ -152,9 +158,13 @@ export async function startNode(o: StartNodeOptions): Promise<void> {
     { timeoutMs: 60_000, intervalMs: 200, ...(o.signal ? { signal: o.signal } : {}) },
   );
   for (const image of o.images) await importImage(o.tools.ctr, p.containerdSocket, image, o.signal);
+  // The kubelet speaks as system:node:<name> (Node authorizer); kube-proxy as the admin.
+  const client = await issueNodeCert(pkiFiles(o.pkiDir), join(record.dir, 'pki'), record.name, o.signal);
+  const kubeletKubeconfig = join(record.dir, 'kubelet.kubeconfig');
+  await writeFile(kubeletKubeconfig, nodeKubeconfig(o.server, o.caFile, client), { mode: 0o600 });
   await start('kubelet', o.tools.kubelet, [
     `--config=${p.kubeletConfig}`,
-    `--kubeconfig=${o.kubeconfig}`,
+    `--kubeconfig=${kubeletKubeconfig}`,
     `--root-dir=${p.kubeletRoot}`,
     `--hostname-override=${record.name}`,
     `--node-ip=${record.addressing.ip}`,
@@ -172,6 +182,22 @@ export async function startNode(o: StartNodeOptions): Promise<void> {
     '--conntrack-tcp-timeout-established=0',
     '--conntrack-tcp-timeout-close-wait=0',
   ]);
+}
+
+function nodeKubeconfig(server: string, caFile: string, client: { cert: string; key: string }): string {
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: nacre-local
+  cluster: { server: ${JSON.stringify(server)}, certificate-authority: ${JSON.stringify(caFile)} }
+users:
+- name: kubelet
+  user: { client-certificate: ${JSON.stringify(client.cert)}, client-key: ${JSON.stringify(client.key)} }
+contexts:
+- name: kubelet
+  context: { cluster: nacre-local, user: kubelet }
+current-context: kubelet
+`;
 }
 
 function ctr(ctrPath: string, socket: string, args: string[], signal?: AbortSignal) {

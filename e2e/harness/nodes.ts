@@ -177,6 +177,8 @@ export async function startNodeCluster(o: StartNodeClusterOptions): Promise<Node
         clusterDns: CLUSTER_DNS_IP,
         clusterCidr: network.clusterCidr,
         kubeconfig: cluster.kubeconfigPath,
+        server: cluster.server,
+        pkiDir: join(dir, 'pki'),
         caFile: join(dir, 'pki', 'ca.crt'),
         pauseImage: PAUSE_IMAGE,
         images: [

@@ -108,6 +108,34 @@ export async function makePki(
   return pki;
 }
 
+/**
+ * A kubelet's client certificate, signed by the cluster CA: CN system:node:<node>, O system:nodes,
+ * what the Node authorizer and NodeRestriction admit. Returns the certificate and key paths.
+ */
+export async function issueNodeCert(
+  pki: Pki,
+  dir: string,
+  node: string,
+  signal?: AbortSignal,
+): Promise<{ cert: string; key: string }> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const cert = join(dir, 'kubelet-client.crt');
+  const key = join(dir, 'kubelet-client.key');
+  await openssl(signal, [
+    ...['req', '-CA', pki.caCert, '-CAkey', pki.caKey],
+    ...['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650'],
+    ...['-keyout', key, '-out', cert, '-subj', `/O=system:nodes/CN=system:node:${node}`],
+    ...[
+      '-addext',
+      'extendedKeyUsage=clientAuth',
+      '-addext',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+    ],
+  ]);
+  await chmod(key, 0o600);
+  return { cert, key };
+}
+
 /** The PEM text of a file. */
 export function pem(path: string): Promise<string> {
   return readFile(path, 'utf8');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ClusterState, clusterStatus, loadClusterState, startCluster } from './cluster.ts';
 import { kubectl, loadNodesState, startNodeCluster, stopNodesInDir } from './nodes.ts';
+import { isAlive } from './processes.ts';
 import { toolPath } from './tools.ts';
 
 const DIR = join(import.meta.dirname, '..', '..', '.local-cluster');
@@ -118,14 +119,26 @@ async function status(): Promise<number> {
   process.stdout.write(`api server ${state.server} ${s.apiserverReady ? 'ready' : 'NOT READY'}\n`);
   if (state.minio) process.stdout.write(`minio ${state.minio.endpoint}\n`);
   const nodes = await loadNodesState(DIR);
+  let nodesAlive = true;
   if (nodes) {
+    const daemons = [
+      ...(nodes.scheduler ? [nodes.scheduler] : []),
+      ...nodes.nodes.flatMap((n) => n.processes),
+    ];
+    for (const p of daemons) {
+      const alive = await isAlive(p);
+      nodesAlive &&= alive;
+      process.stdout.write(
+        `${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${alive ? 'running' : 'EXITED'}  ${p.logFile}\n`,
+      );
+    }
     const cluster = { kubeconfigPath: state.kubeconfigPath, tools: { kubectl: await toolPath('kubectl') } };
     const out = await kubectl(cluster, ['get', 'nodes', '-o', 'wide']).catch(
       (e: unknown) => `${String(e)}\n`,
     );
     process.stdout.write(out);
   }
-  return s.apiserverReady && s.processes.every((p) => p.alive) ? 0 : 1;
+  return s.apiserverReady && s.processes.every((p) => p.alive) && nodesAlive ? 0 : 1;
 }
 
 async function env(): Promise<number> {

@@ -120,7 +120,7 @@ async function sysctlIn(netns: string, key: string, value: string, signal?: Abor
 export async function removeNetwork(net: NodeNetwork): Promise<void> {
   const existing = new Set(await readdir('/run/netns').catch(() => [] as string[]));
   const gone = (err: unknown) =>
-    err instanceof NacreError && /Cannot find device|No such file/.test(err.message);
+    err instanceof NacreError && /Cannot find device|No such device|No such file/.test(err.message);
   const remove = (args: string[]) =>
     ip(args).catch((err: unknown) => {
       if (!gone(err)) throw err;

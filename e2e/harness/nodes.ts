@@ -270,8 +270,9 @@ export async function stopNodeCluster(
   if (state.scheduler) await stopServer(state.scheduler);
   await unmountAllUnder(state.namespacesDir);
   await unmountAllUnder(state.nodesDir);
-  if (cluster) await stopState(cluster, opts);
+  // Before the control plane's files go: a failure here leaves the state for another `down`.
   await removeNetwork(state.network);
+  if (cluster) await stopState(cluster, opts);
 }
 
 /** Whatever of the cluster is still on the machine: processes, mounts, cgroups, namespaces, links. */

@@ -1,7 +1,7 @@
 // One kubelet node on the host: containerd and a kubelet in the node's network namespace and cgroup, started and removed.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readlink, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ExecRunner } from '../../src/lib/command-runner.ts';
 import { NacreError } from '../../src/lib/errors.ts';
@@ -28,6 +28,8 @@ export interface NodeRecord {
   root: string;
   /** The file the node's mount namespace is bound to. */
   mountNamespace: string;
+  /** The node's PID 1 as the host sees it (the namespaces its daemons join). */
+  initPid?: number;
   /** The cgroup (in every hierarchy) that holds the node's daemons, shims and containers. */
   cgroup: string;
   processes: ProcessRecord[];
@@ -38,6 +40,8 @@ export interface NodeTools {
   containerd: string;
   ctr: string;
   kubeProxy: string;
+  /** The static pause program: each node's PID 1. */
+  pause: string;
   runc: string;
   cniBinDir: string;
 }
@@ -122,15 +126,42 @@ export async function startNode(o: StartNodeOptions): Promise<void> {
   );
   await createNodeCgroup(record.cgroup);
   const enter = await joinCgroupScript(record.cgroup);
+  const quote = (argv: string[]) => argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
+  // The node's PID 1: the pause program in a new PID namespace, with /proc remounted for it in
+  // the node's mount namespace; every daemon joins its namespaces, so a hostPID pod sees the node.
+  const init = await spawnServer({
+    name: `${record.name}-init`,
+    command: 'sh',
+    args: [
+      '-c',
+      `${enter} && exec nsenter --mount=${p.mountNamespace} --net=/run/netns/${record.addressing.netns} -- ` +
+        `unshare --pid --fork --kill-child -- sh -c ${quote([`mount -t proc proc /proc && exec ${quote([o.tools.pause])}`])}`,
+    ],
+    logFile: join(o.logDir, `${record.name}-init.log`),
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    keep: o.keep,
+  });
+  record.processes.push(init);
+  await o.onChange();
+  record.initPid = await waitFor(
+    `${record.name}'s init to start`,
+    async () => {
+      const children = await readFile(`/proc/${init.pid}/task/${init.pid}/children`, 'utf8').catch(() => '');
+      const pid = Number(children.trim().split(' ')[0]);
+      if (!pid) return undefined;
+      // Its /proc is the node's once the mount is made: then the namespaces are ready to join.
+      const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      return cmd.startsWith(o.tools.pause) ? pid : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
+  await o.onChange();
   const start = async (name: string, command: string, args: string[]) => {
-    const quoted = [command, ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
+    const quoted = quote([command, ...args]);
     const rec = await spawnServer({
       name: `${record.name}-${name}`,
       command: 'sh',
-      args: [
-        '-c',
-        `${enter} && exec nsenter --mount=${p.mountNamespace} --net=/run/netns/${record.addressing.netns} -- ${quoted}`,
-      ],
+      args: ['-c', `${enter} && exec nsenter --target ${record.initPid} --mount --net --pid -- ${quoted}`],
       logFile: join(o.logDir, `${record.name}-${name}.log`),
       // The shim is found on PATH beside containerd; runc and the CNI plugins by absolute path.
       env: {

@@ -145,6 +145,46 @@ test('a pod runs on each node from the imported image: exec, emptyDir, and pod-t
   assert.equal((await k(['get', 'pods', '-o', 'name'])).trim(), '');
 });
 
+test("a hostPID pod sees its node, not the machine: PID 1 is the node's init", {
+  timeout: 300_000,
+}, async () => {
+  const [a] = nc.nodes.nodes;
+  assert.ok(a);
+  await apply(
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'host-pid', namespace: 'default' },
+      spec: {
+        nodeSelector: { 'kubernetes.io/hostname': a.name },
+        hostPID: true,
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          { name: 'shell', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', command: ['sleep', '3600'] },
+        ],
+      },
+    }),
+  );
+  await waitFor(
+    'host-pid Running',
+    async () => (await k(['get', 'pod', 'host-pid', '-o', 'jsonpath={.status.phase}'])) === 'Running',
+    { timeoutMs: 180_000, intervalMs: 500 },
+  );
+  const init = await k(['exec', 'host-pid', '--', 'sh', '-c', "tr '\\0' ' ' < /proc/1/cmdline"]);
+  assert.match(init, /\/pause\b/);
+  // The node's kubelet is in sight; the other node's is not.
+  const kubelets = await k([
+    'exec',
+    'host-pid',
+    '--',
+    'sh',
+    '-c',
+    "cat /proc/[0-9]*/cmdline | tr '\\0' '\\n' | grep -c '^--node-ip=' || true",
+  ]);
+  assert.equal(kubelets.trim(), '1');
+  await k(['delete', 'pod', 'host-pid', '--wait=true', '--timeout=120s']);
+});
+
 test('down leaves no process, mount, cgroup, namespace or link behind', { timeout: 120_000 }, async () => {
   const state = nc.nodes;
   await nc.stop();

@@ -171,6 +171,7 @@ export async function startNodeCluster(o: StartNodeClusterOptions): Promise<Node
           containerd: containerd!,
           ctr: ctr!,
           kubeProxy: kubeProxy!,
+          pause: pause!,
           runc: '/usr/sbin/runc',
           cniBinDir: '/usr/lib/cni',
         },

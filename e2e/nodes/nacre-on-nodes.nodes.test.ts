@@ -1,7 +1,7 @@
 // Nacre as its chart deploys it, on two kubelet nodes: a PVC shared by pods on both nodes, clean unmounts, a node-plugin restart under I/O.
 // Run by `npm run test:nodes` (not part of `npm test`). NACRE_IMAGE_ARCHIVE picks an image archive instead of building one.
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -54,17 +54,13 @@ async function waitNodePlugins(): Promise<void> {
 
 /** Mounts of a Nacre volume in the node's own mount namespace (what its pods see). */
 async function nacreMounts(node: NodeCluster['nodes']['nodes'][number]): Promise<string[]> {
-  const r = await runner.run(
-    'nsenter',
-    [`--mount=${node.mountNamespace}`, 'findmnt', '-rn', '-o', 'TARGET,FSTYPE'],
-    {
-      timeoutMs: 10_000,
-    },
-  );
-  return r.stdout
+  // The node's PID 1 is in its mount namespace: its mountinfo is the node's mount table.
+  const mountinfo = await readFile(`/proc/${node.initPid}/mountinfo`, 'utf8');
+  return mountinfo
     .split('\n')
-    .filter((l) => l.includes('/kubelet/pods/') && /fuse/.test(l))
-    .map((l) => l.split(' ')[0]!);
+    .map((l) => ({ target: l.split(' ')[4] ?? '', fstype: l.split(' - ')[1]?.split(' ')[0] ?? '' }))
+    .filter((m) => m.target.includes('/kubelet/pods/') && m.fstype.startsWith('fuse'))
+    .map((m) => m.target);
 }
 
 function pod(name: string, node: string, command: string): object {

@@ -7,6 +7,7 @@ import { logger } from '../../src/lib/log.ts';
 import { announceReady } from '../../src/lib/supervisor.ts';
 import type { AdoptedInit } from '../../src/lustre/fuse/adopt.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
+import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
 interface KeeperFlags {
@@ -34,6 +35,7 @@ function globalArgs(program: Command): string[] {
     `--log-format=${g.logFormat}`,
     `--log-level=${g.logLevel}`,
     ...(g.debug ? [`--debug=${g.debug}`] : []),
+    ...dataPlaneKeyArgs(program),
   ];
 }
 

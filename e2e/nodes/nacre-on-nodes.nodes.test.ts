@@ -149,15 +149,27 @@ test('the chart runs as real pods: controller, emulator servers, a node plugin p
     { timeoutMs: 120_000, intervalMs: 1000 },
   );
   assert.match(csiNodes, /nacre-node-1=csi\.nacre\.dev/);
-  const pods = await k([
-    '-n',
-    NS,
-    'get',
-    'pods',
-    '-o',
-    'jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.spec.nodeName}{"\\n"}{end}',
-  ]);
-  for (const line of pods.trim().split('\n')) assert.match(line, / Running nacre-node-\d$/, pods);
+  await waitRollout('statefulset', 'nacre-mgs');
+  await waitRollout('statefulset', 'nacre-mds');
+  const list = () =>
+    k([
+      '-n',
+      NS,
+      'get',
+      'pods',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.spec.nodeName}{"\\n"}{end}',
+    ]);
+  const pods = await waitFor(
+    'every pod of the release Running on a node',
+    async () => {
+      const out = (await list()).trim();
+      return out.split('\n').every((l) => / Running nacre-node-\d$/.test(l)) ? out : undefined;
+    },
+    { timeoutMs: 300_000, intervalMs: 1000 },
+  );
+  for (const w of ['nacre-controller', 'nacre-mgs-0', 'nacre-mds-0'])
+    assert.match(pods, new RegExp(`^${w}`, 'm'));
 });
 
 /** A writer that appends a numbered line every 0.2 s and stops (failing its pod) at the first write error. */

@@ -55,15 +55,25 @@ export function replicasFor(deploymentType: string): number {
 /** A TargetAllocator over the MGS's typed client. */
 export class MgsTargetAllocator implements TargetAllocator {
   readonly #mgs: MgsClient;
+  readonly #defaultLayout: CreateFileSystemRequest['defaultLayout'] | undefined;
 
-  /** `address` is the MGS's "host:port". Calls time out after `timeoutMs` (default 60 s: creation waits for the OSS servers). */
-  constructor(address: string, opts: { timeoutMs?: number } = {}) {
+  /**
+   * `address` is the MGS's "host:port". Calls time out after `timeoutMs` (default 60 s: creation
+   * waits for the OSS servers). `defaultLayout` goes into every new file system (e.g. local-first
+   * placement).
+   */
+  constructor(
+    address: string,
+    opts: { timeoutMs?: number; defaultLayout?: CreateFileSystemRequest['defaultLayout'] } = {},
+  ) {
     this.#mgs = new MgsClient({ address, timeoutMs: opts.timeoutMs ?? 60_000 });
+    this.#defaultLayout = opts.defaultLayout;
   }
 
   /** Retry-safe: the MGS finishes a create it had begun with the same parameters. */
   createFileSystem(req: CreateFileSystemRequest, signal: AbortSignal): Promise<FileSystemConfig> {
-    return this.#mgs.createFileSystem(req, signal);
+    const layout = { ...this.#defaultLayout, ...req.defaultLayout };
+    return this.#mgs.createFileSystem(this.#defaultLayout ? { ...req, defaultLayout: layout } : req, signal);
   }
 
   addOsts(

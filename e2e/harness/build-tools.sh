@@ -4,7 +4,9 @@
 # Usage: build-tools.sh [--path] [TOOL...]
 #   TOOL    kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
 #           csi-resizer csi-snapshotter snapshot-controller
-#           (default: all of them)
+#           kubelet kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr pause coredns
+#           (the kubelet nodes' tools)
+#           (default: all of them; nodes.integration.test.ts, in npm test, needs the nodes' too)
 #   --path  print the absolute path of each named tool's binary on stdout, one a line, after
 #           building whatever is missing
 #   e2e.test and agnhost (the Kubernetes e2e suite and the test program its pods run) are built
@@ -22,6 +24,7 @@ tools_dir=${NACRE_TOOLS_DIR:-$HOME/.cache/nacre/tools}
 jobs=${NACRE_BUILD_JOBS:-2}
 all_tools=(kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
   csi-resizer csi-snapshotter snapshot-controller)
+node_tools=(kubelet kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr pause coredns)
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS='-mod=readonly -buildvcs=false'
 
@@ -45,7 +48,7 @@ modver() {
 spec() {
   local v
   case $1 in
-  kube-apiserver | kube-controller-manager | kubectl)
+  kube-apiserver | kube-controller-manager | kubectl | kubelet | kube-scheduler | kube-proxy)
     wrapper=k8s
     pkg=k8s.io/kubernetes/cmd/$1
     v=$(modver k8s k8s.io/kubernetes)
@@ -62,6 +65,30 @@ spec() {
     pkg=go.etcd.io/etcd/server/v3
     v=$(modver k8s "$pkg")
     dir=etcd-$v
+    ldflags=''
+    ;;
+  containerd | containerd-shim-runc-v2 | ctr)
+    wrapper=containerd
+    pkg=github.com/containerd/containerd/v2/cmd/$1
+    v=$(modver containerd github.com/containerd/containerd/v2)
+    dir=containerd-$v
+    ldflags="-X github.com/containerd/containerd/v2/version.Version=$v"
+    ldflags+=" -X github.com/containerd/containerd/v2/version.Package=github.com/containerd/containerd/v2"
+    ;;
+  coredns)
+    # go/coredns/main.go picks the plugins: its hash is part of the cache folder's name.
+    wrapper=coredns
+    pkg=.
+    v=$(modver coredns github.com/coredns/coredns)
+    dir=coredns-$v-$(sha256sum <"$gomods/coredns/main.go" | cut -c1-8)
+    ldflags="-X github.com/coredns/coredns/coremain.GitCommit=$v"
+    ;;
+  pause)
+    # Our own program (go/pause/main.go): the content hash names its cache folder.
+    wrapper=pause
+    pkg=.
+    v=$(cat "$gomods/pause/go.mod" "$gomods/pause/main.go" | sha256sum | cut -c1-12)
+    dir=pause-$v
     ldflags=''
     ;;
   csi-sanity)
@@ -128,7 +155,7 @@ spec() {
     ldflags+=" -X github.com/minio/minio/cmd.CommitID=${v##*-} -X github.com/minio/minio/cmd.CopyrightYear=${ts:0:4}"
     ldflags+=" -X github.com/minio/minio/cmd.ReleaseTag=DEVELOPMENT.${when//:/-}"
     ;;
-  *) die "unknown tool '$1' (known: ${all_tools[*]})" ;;
+  *) die "unknown tool '$1' (known: ${all_tools[*]} ${node_tools[*]})" ;;
   esac
 }
 
@@ -168,14 +195,14 @@ for arg in "$@"; do
   case $arg in
   --path) print_paths=true ;;
   -h | --help)
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 0
     ;;
   -*) die "unknown option $arg" ;;
   *) tools+=("$arg") ;;
   esac
 done
-((${#tools[@]})) || tools=("${all_tools[@]}")
+((${#tools[@]})) || tools=("${all_tools[@]}" "${node_tools[@]}")
 
 missing=()
 for t in "${tools[@]}"; do

@@ -46,15 +46,31 @@ export class GroupCommit {
     let value: T;
     try {
       value = fn();
-      this.#db.exec('RELEASE mutation');
     } catch (err) {
+      if (!this.#db.isTransaction) return this.#lost(batch, err);
       this.#db.exec('ROLLBACK TO mutation');
       this.#db.exec('RELEASE mutation');
       this.#afterMutation(batch);
       return batch.done.promise.then(() => Promise.reject(err));
     }
+    if (!this.#db.isTransaction)
+      return this.#lost(batch, new Error('the transaction ended inside a mutation'));
+    this.#db.exec('RELEASE mutation');
     this.#afterMutation(batch);
     return batch.done.promise.then(() => value);
+  }
+
+  /**
+   * SQLite rolled the whole batch back on its own (it does after SQLITE_FULL, SQLITE_IOERR,
+   * SQLITE_NOMEM and the like): nothing of the batch persists, so every mutation in it fails with
+   * EIO naming the cause, and the next mutation opens a fresh transaction instead of running
+   * outside one.
+   */
+  #lost(batch: Batch, cause: unknown): Promise<never> {
+    if (this.#batch === batch) this.#batch = undefined;
+    const err = new FsError('EIO', `MDT transaction rolled back: ${String(cause)}`, { cause });
+    batch.done.reject(err);
+    return Promise.reject(err);
   }
 
   /** Resolves when everything applied so far is durable (at once if no batch is open). */

@@ -200,6 +200,7 @@ export class Mdt {
         out = { r: fn(op) };
         this.store.db.exec('RELEASE op');
       } catch (err) {
+        if (!this.store.db.isTransaction) throw err; // SQLite ended the batch itself: see GroupCommit
         this.store.db.exec('ROLLBACK TO op');
         this.store.db.exec('RELEASE op');
         if (!(err instanceof FsError)) throw err;

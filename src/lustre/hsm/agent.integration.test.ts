@@ -182,9 +182,14 @@ test('S3 down during a lazy load: EIO after bounded retries, the file stays rele
   await user.mds.mutate('hsmRelease', { cred: ROOT_CREDENTIALS, ino }, signal);
   store.down = true;
   try {
+    // A reader opens at once; its first read waits for the load and fails.
+    const h = await user.open(ROOT_CREDENTIALS, ino, 0, signal);
+    await assert.rejects(user.read(h, 0, 10, signal), (e) => e instanceof FsError && e.code === 'EIO');
+    await user.release(h, signal);
     await assert.rejects(
-      user.open(ROOT_CREDENTIALS, ino, 0, signal),
+      user.open(ROOT_CREDENTIALS, ino, 0o2, signal),
       (e) => e instanceof FsError && e.code === 'EIO',
+      'a writer waits for the whole file',
     );
     assert.equal((await stateOf('/repo/mine')) & HS_RELEASED, HS_RELEASED);
   } finally {

@@ -7,7 +7,14 @@ import { ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
-import { hsmBeforeOpen, hsmImpls, hsmOnOpen, hsmOnResize } from './hsm-handlers.ts';
+import {
+  hsmBeforeOpen,
+  hsmBeforeResize,
+  hsmImpls,
+  hsmOnOpen,
+  hsmOnResize,
+  hsmOpenReply,
+} from './hsm-handlers.ts';
 import {
   checkNotEvicted,
   enqueueLock,
@@ -104,7 +111,7 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   },
   setattr: async (a, c) => {
     const [i, ch] = [ino(a), changes(a)];
-    if (ch.size !== undefined && ch.size > 0) await hsmBeforeOpen(c, i, 0);
+    if (ch.size !== undefined && ch.size > 0) await hsmBeforeResize(c, i);
     return c.mdt.mutate(c, xid(a), cred(a), (op) => {
       const attr = c.mdt.ns.setattr(op, i, ch);
       if (ch.size !== undefined) hsmOnResize(c, i, ch.size);
@@ -171,7 +178,12 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
         hsmOnOpen(c, i, flags);
         return r;
       })
-      .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, i, r.layout), ...openGrant(c, i) }));
+      .then((r) => ({
+        ...r,
+        layout: withStale(c.mdt.store.db, i, r.layout),
+        ...openGrant(c, i),
+        ...hsmOpenReply(c, i, flags),
+      }));
   },
   release: (a, c) => {
     const [h, end] = [int(a, 'handle', { min: 1 }), optInt(a, 'end')];

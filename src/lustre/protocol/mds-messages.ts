@@ -96,8 +96,18 @@ export interface MdsMethods extends HsmMethods {
   /** Opens; with O_TRUNC sets size 0 (the client truncates objects). The handle keeps an unlinked inode alive. */
   open: {
     args: { xid: number; cred: Credentials; ino: number; flags: number };
-    /** `punch`: a truncate to that size was never confirmed punched (its client died): cut the objects first. */
-    result: { handle: number; attr: Attr; layout: Layout | null; grant?: QuotaGrant; punch?: number };
+    /**
+     * `punch`: a truncate to that size was never confirmed punched (its client died): cut the objects first.
+     * `loading`: the file is still being restored from the archive; each read first waits (hsmWaitRange).
+     */
+    result: {
+      handle: number;
+      attr: Attr;
+      layout: Layout | null;
+      grant?: QuotaGrant;
+      punch?: number;
+      loading?: true;
+    };
   };
   /**
    * Last close of a handle. Drops its flock locks; destroys the inode and its objects if unlinked and

@@ -145,3 +145,17 @@ test('an agent stopped mid-load leaves the file released; the next agent resumes
   const resumed = gate.served.slice(before);
   assert.ok(!resumed.includes(0) && !resumed.includes(1), `loaded pieces are not fetched again: ${resumed}`);
 });
+
+test('a file smaller than ImportedFileChunkSize takes its directory layout, as a new file there would', async () => {
+  const repo = await user.resolvePath('/repo', signal);
+  const wide = await user.mkdir(ROOT_CREDENTIALS, repo.ino, 'wide', 0o755, signal);
+  await user.setstripe(
+    ROOT_CREDENTIALS,
+    wide.ino,
+    { stripeCount: -1, stripeSize: 1024 * 1024, stripeOffset: -1 },
+    signal,
+  );
+  const ino = await imported('wide/small', randomBytes(100_000));
+  const { layout } = await user.getstripe(ino, signal);
+  assert.equal(layout?.stripeCount, user.config.osts.length, 'striped over every OST, like its directory');
+});

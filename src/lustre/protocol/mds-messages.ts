@@ -19,9 +19,10 @@ import type {
   QuotaLimits,
   SetAttrChanges,
 } from '../types.ts';
+import type { ChangelogMethods } from './changelog-messages.ts';
 import type { HsmMethods } from './hsm-messages.ts';
 
-export interface MdsMethods extends HsmMethods {
+export interface MdsMethods extends HsmMethods, ChangelogMethods {
   /**
    * First call on a connection (any other call before it fails with ENOTCONN). Re-attaching with
    * the same clientId within `graceMs` keeps its open handles; its locks are kept only within a

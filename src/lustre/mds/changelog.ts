@@ -32,6 +32,19 @@ type Names =
   | 'last'
   | 'purge';
 const statements = new WeakMap<DatabaseSync, Record<Names, StatementSync>>();
+/** Whether any user is registered, per database (only this module changes that). */
+const active = new WeakMap<DatabaseSync, boolean>();
+
+/**
+ * The tables are made by the first registration (in its own transaction: made inside an operation
+ * that fails, they would vanish with its rollback while the statements stayed).
+ */
+function tablesExist(db: DatabaseSync): boolean {
+  return (
+    db.prepare("SELECT 1 AS t FROM sqlite_master WHERE type = 'table' AND name = 'changelog_users'").get() !==
+    undefined
+  );
+}
 
 function st(db: DatabaseSync): Record<Names, StatementSync> {
   let s = statements.get(db);
@@ -57,15 +70,15 @@ function st(db: DatabaseSync): Record<Names, StatementSync> {
   return s;
 }
 
-/** The path of directory `dir` from the root ("" for the root itself). */
-function dirPath(db: DatabaseSync, dir: number): string {
+/** The path of directory `dir` from the root ("" for the root itself), or undefined when it has none (removed). */
+function dirPath(db: DatabaseSync, dir: number): string | undefined {
   const s = st(db);
   const names: string[] = [];
   for (let ino = dir, depth = 0; ino !== ROOT_INO; depth++) {
     const row = s.dirParent.get(ino) as { parent: number | null } | undefined;
-    if (!row || row.parent === null || depth > 4096) throw new FsError('EIO', `directory ${dir} has no path`);
+    if (!row || row.parent === null || depth > 4096) return undefined;
     const name = s.dirName.get(ino, row.parent) as { name: string } | undefined;
-    if (!name) throw new FsError('EIO', `directory ${ino} has no name in ${row.parent}`);
+    if (!name) return undefined;
     names.unshift(name.name);
     ino = row.parent;
   }
@@ -74,7 +87,12 @@ function dirPath(db: DatabaseSync, dir: number): string {
 
 /** Whether any user reads the changelog (nothing is recorded otherwise). */
 export function changelogActive(db: DatabaseSync): boolean {
-  return st(db).anyUser.get() !== undefined;
+  let a = active.get(db);
+  if (a === undefined) {
+    a = tablesExist(db) && st(db).anyUser.get() !== undefined;
+    active.set(db, a);
+  }
+  return a;
 }
 
 /** What a change names: the entry (parent directory and name), and for a rename the old one. */
@@ -96,19 +114,20 @@ export function recordChange(
   subject: ChangeSubject,
   agent: boolean,
 ): void {
+  if (!changelogActive(db)) return;
   const s = st(db);
-  if (!s.anyUser.get()) return;
-  const path = `${dirPath(db, subject.parent)}/${subject.name}`;
-  const old =
-    subject.oldParent === undefined ? null : `${dirPath(db, subject.oldParent)}/${subject.oldName ?? ''}`;
-  s.insert.run(type, subject.ino, path, old, agent ? 1 : 0, Date.now());
+  // An entry in a directory with no path (being removed) concerns nobody's association.
+  const dir = dirPath(db, subject.parent);
+  if (dir === undefined) return;
+  const oldDir = subject.oldParent === undefined ? undefined : dirPath(db, subject.oldParent);
+  const old = oldDir === undefined ? null : `${oldDir}/${subject.oldName ?? ''}`;
+  s.insert.run(type, subject.ino, `${dir}/${subject.name}`, old, agent ? 1 : 0, Date.now());
 }
 
 /** A closed regular file (CLOSE): recorded under one of its names; nothing for a file with no name left. */
 export function recordClose(db: DatabaseSync, ino: number, agent: boolean): void {
-  const s = st(db);
-  if (!s.anyUser.get()) return;
-  const at = s.fileName.get(ino) as { parent: number; name: string } | undefined;
+  if (!changelogActive(db)) return;
+  const at = st(db).fileName.get(ino) as { parent: number; name: string } | undefined;
   if (at) recordChange(db, 'CLOSE', { ino, parent: at.parent, name: at.name }, agent);
 }
 
@@ -116,20 +135,23 @@ export function recordClose(db: DatabaseSync, ino: number, agent: boolean): void
 export function registerUser(db: DatabaseSync, user: string): number {
   const s = st(db);
   s.addUser.run(user, (s.last.get() as { seq: number }).seq);
+  active.set(db, true);
   return (s.user.get(user) as { cursor: number }).cursor;
 }
 
 export function deregisterUser(db: DatabaseSync, user: string): void {
+  if (!tablesExist(db)) return;
   st(db).delUser.run(user);
   st(db).purge.run();
+  active.set(db, st(db).anyUser.get() !== undefined);
 }
 
 /** Up to `limit` records after `user`'s cursor. ENOENT for a user never registered. */
 export function readChanges(db: DatabaseSync, user: string, limit: number): ChangeRecord[] {
-  const s = st(db);
-  const u = s.user.get(user) as { cursor: number } | undefined;
+  const s = tablesExist(db) ? st(db) : undefined;
+  const u = s?.user.get(user) as { cursor: number } | undefined;
   if (!u) throw new FsError('ENOENT', `no changelog user ${user}; register it first`);
-  const rows = s.read.all(u.cursor, limit) as {
+  const rows = s!.read.all(u.cursor, limit) as {
     seq: number;
     type: ChangeType;
     ino: number;
@@ -151,8 +173,8 @@ export function readChanges(db: DatabaseSync, user: string, limit: number): Chan
 
 /** `user` is done with every record up to `upTo`: its cursor moves on and records every user is done with go. */
 export function clearChanges(db: DatabaseSync, user: string, upTo: number): void {
-  const s = st(db);
-  if (!s.user.get(user)) throw new FsError('ENOENT', `no changelog user ${user}`);
+  const s = tablesExist(db) ? st(db) : undefined;
+  if (!s?.user.get(user)) throw new FsError('ENOENT', `no changelog user ${user}`);
   s.setCursor.run(upTo, user);
   s.purge.run();
 }

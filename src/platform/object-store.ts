@@ -80,6 +80,14 @@ export interface ObjectStore {
     opts: MultipartOptions,
     signal: AbortSignal,
   ): Promise<string>;
+  /** Copies the object `from` to `to` in the same bucket with new user metadata (one request: up to 5 GiB); returns the new ETag. */
+  copy(
+    bucket: string,
+    from: string,
+    to: string,
+    metadata: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<string>;
   /** Removes the object. Not an error when it does not exist. */
   delete(bucket: string, key: string, signal: AbortSignal): Promise<void>;
   /** Replaces the bucket's notification configuration with one queue target for these events under `prefix`. */

@@ -2,6 +2,7 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -297,6 +298,34 @@ export class S3ObjectStore implements ObjectStore {
         .catch(() => {});
       throw err;
     }
+  }
+
+  copy(
+    bucket: string,
+    from: string,
+    to: string,
+    metadata: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const source = `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
+    return this.#call(
+      `CopyObject s3://${bucket}/${from} to ${to}`,
+      signal,
+      this.#transferMs,
+      async (abortSignal) => {
+        const out = await this.#s3.send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: to,
+            CopySource: source,
+            Metadata: metadata,
+            MetadataDirective: 'REPLACE',
+          }),
+          { abortSignal },
+        );
+        return out.CopyObjectResult?.ETag ?? '';
+      },
+    );
   }
 
   delete(bucket: string, key: string, signal: AbortSignal): Promise<void> {

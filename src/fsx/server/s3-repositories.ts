@@ -2,12 +2,19 @@
 import { type Logger, logger } from '../../lib/log.ts';
 import type { LustreClient } from '../../lustre/client/lustre-client.ts';
 import {
+  changelogUser,
+  deregisterAutoExport,
+  type ExportEvent,
+  exportChanges,
+  registerAutoExport,
+} from '../../lustre/hsm/auto-export.ts';
+import {
   type AutoEvent,
   applyObjectEvent,
   parseEventRecords,
   reconcileListing,
 } from '../../lustre/hsm/auto-import.ts';
-import { autoExportPass, exportPath } from '../../lustre/hsm/exporter.ts';
+import { exportPath } from '../../lustre/hsm/exporter.ts';
 import { importPrefix, keyOfPath, type RepositoryLink } from '../../lustre/hsm/importer.ts';
 import { releasePath } from '../../lustre/hsm/releaser.ts';
 import { type RestoreOptions, runRestorer } from '../../lustre/hsm/restorer.ts';
@@ -30,7 +37,7 @@ export interface S3RepositoriesOptions {
   notificationArn?: string;
   /** How often associations with automatic import list their prefix as a fallback (default 60 s; 0: never). */
   listingIntervalMs?: number;
-  /** How often associations with automatic export look for closed new and changed files (default 2 s). */
+  /** How often associations with automatic export read the file system's changelog (default 500 ms). */
   autoExportIntervalMs?: number;
 }
 
@@ -48,6 +55,8 @@ interface Agent {
   /** AVAILABLE associations with an automatic export policy. */
   autoExport: DataRepositoryAssociation[];
   exportTimer?: NodeJS.Timeout;
+  /** Associations whose changelog user is registered (by this process). */
+  registered: Set<string>;
   /** Event and listing work of this file system, one at a time. */
   chain: Promise<void>;
   timer?: NodeJS.Timeout;
@@ -55,6 +64,10 @@ interface Agent {
 
 function importEvents(a: DataRepositoryAssociation): AutoEvent[] {
   return a.S3?.AutoImportPolicy?.Events ?? [];
+}
+
+function exportEvents(a: DataRepositoryAssociation): ExportEvent[] {
+  return a.S3?.AutoExportPolicy?.Events ?? [];
 }
 
 /**
@@ -91,7 +104,10 @@ export class S3Repositories implements DataRepositoryService {
   }
 
   async link(fsname: string, a: DataRepositoryAssociation, signal: AbortSignal): Promise<void> {
-    await ensureDir(await this.#client(fsname, signal), a.FileSystemPath, signal);
+    const c = await this.#client(fsname, signal);
+    await ensureDir(c, a.FileSystemPath, signal);
+    // Changes are kept for automatic export from the moment the association exists.
+    if (exportEvents(a).length > 0) await registerAutoExport(c, changelogUser(a.AssociationId), signal);
     const events = importEvents(a);
     if (events.length === 0 || !this.#o.notificationArn) return;
     const { bucket, prefix } = parseS3Path(a.DataRepositoryPath);
@@ -143,7 +159,10 @@ export class S3Repositories implements DataRepositoryService {
       .then(async () => work(await agent.client, agent.stop.signal))
       .catch((err: unknown) => {
         if (!agent.stop.signal.aborted)
-          this.#log.warn('automatic import failed', { fsname, error: String(err) });
+          this.#log.warn('automatic import or export failed; it is tried again', {
+            fsname,
+            error: String(err),
+          });
       });
     return agent.chain;
   }
@@ -195,8 +214,11 @@ export class S3Repositories implements DataRepositoryService {
     deleteData: boolean,
     signal: AbortSignal,
   ): Promise<void> {
+    const c = await this.#client(fsname, signal);
+    if (exportEvents(a).length > 0) await deregisterAutoExport(c, changelogUser(a.AssociationId), signal);
+    this.#agents.get(fsname)?.registered.delete(a.AssociationId);
     if (!deleteData) return;
-    await emptyDir(await this.#client(fsname, signal), a.FileSystemPath, signal);
+    await emptyDir(c, a.FileSystemPath, signal);
   }
 
   watch(fsname: string, associations: DataRepositoryAssociation[]): void {
@@ -221,25 +243,32 @@ export class S3Repositories implements DataRepositoryService {
       clearInterval(a.timer);
       delete a.timer;
     }
-    a.autoExport = associations.filter((d) => (d.S3?.AutoExportPolicy?.Events.length ?? 0) > 0);
+    a.autoExport = associations.filter((d) => exportEvents(d).length > 0);
+    for (const d of associations)
+      if (exportEvents(d).length === 0 && a.registered.has(d.AssociationId)) {
+        a.registered.delete(d.AssociationId);
+        void this.#enqueue(fsname, a, (c, signal) =>
+          deregisterAutoExport(c, changelogUser(d.AssociationId), signal),
+        );
+      }
     if (a.autoExport.length > 0 && !a.exportTimer) {
       let busy = false;
       a.exportTimer = setInterval(() => {
         if (busy) return;
         busy = true;
         void this.#enqueue(fsname, a, async (c, signal) => {
-          for (const dra of a.autoExport)
-            await autoExportPass(
-              c,
-              this.#o.store,
-              linkOf(dra),
-              dra.S3?.AutoExportPolicy?.Events ?? [],
-              signal,
-            );
+          for (const dra of a.autoExport) {
+            const user = changelogUser(dra.AssociationId);
+            if (!a.registered.has(dra.AssociationId)) {
+              await registerAutoExport(c, user, signal);
+              a.registered.add(dra.AssociationId);
+            }
+            await exportChanges(c, this.#o.store, linkOf(dra), exportEvents(dra), user, signal);
+          }
         }).finally(() => {
           busy = false;
         });
-      }, this.#o.autoExportIntervalMs ?? 2_000);
+      }, this.#o.autoExportIntervalMs ?? 500);
       a.exportTimer.unref();
     }
     if (a.autoExport.length === 0 && a.exportTimer) {
@@ -268,7 +297,14 @@ export class S3Repositories implements DataRepositoryService {
     client.catch(() => {
       if (this.#agents.get(fsname)?.client === client) this.#agents.delete(fsname);
     });
-    const agent: Agent = { client, stop, autoImport: [], autoExport: [], chain: Promise.resolve() };
+    const agent: Agent = {
+      client,
+      stop,
+      autoImport: [],
+      autoExport: [],
+      registered: new Set(),
+      chain: Promise.resolve(),
+    };
     this.#agents.set(fsname, agent);
     return agent;
   }

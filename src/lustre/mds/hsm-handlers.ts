@@ -55,6 +55,11 @@ export const hsmImpls: { [M in keyof HsmMethods]: HsmImpl<M> } = {
   },
   hsmRelease: (a, c) => {
     const i = ino(a);
+    if (coordinatorOf(c.mdt).loading(i))
+      throw new FsError(
+        'EBUSY',
+        'the file is being restored from the archive; release it once the restore ended',
+      );
     return c.mdt.mutate(c, int(a, 'xid'), cred(a), (op) => hsmRelease(c.mdt.ns, op, i));
   },
   hsmReplace: (a, c) => {

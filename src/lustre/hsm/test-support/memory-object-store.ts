@@ -68,6 +68,12 @@ export class MemoryObjectStore implements ObjectStore {
     return Buffer.from(o.body.subarray(offset, offset + length));
   }
 
+  async copy(bucket: string, from: string, to: string, metadata: Record<string, string>): Promise<string> {
+    const o = this.#bucket(bucket).get(from);
+    if (!o) throw new ObjectStoreError('NoSuchKey', `s3://${bucket}/${from} does not exist`);
+    return this.put(bucket, to, o.body, metadata);
+  }
+
   async put(bucket: string, key: string, body: Buffer, metadata: Record<string, string>): Promise<string> {
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
     this.#bucket(bucket).set(key, {

@@ -248,6 +248,62 @@ test('a bucket that does not exist makes the association MISCONFIGURED, saying s
   assert.match(dra.FailureDetails!.Message!, /no-such-bucket does not exist/);
 });
 
+test('wrong S3 credentials make the association MISCONFIGURED, naming the credentials', async () => {
+  const bad = await fs.startServer(
+    'api-bad-keys',
+    ['--role', 'api', '--mgs', fs.mgs.address, '--s3-endpoint', minio.endpoint],
+    {
+      ...process.env,
+      NACRE_FSX_ACCESS_KEY_ID: keys.accessKeyId,
+      NACRE_FSX_SECRET_ACCESS_KEY: keys.secretAccessKey,
+      AWS_ACCESS_KEY_ID: minio.accessKey,
+      AWS_SECRET_ACCESS_KEY: 'not-the-minio-secret',
+      AWS_REGION: minio.region,
+    },
+  );
+  const client = new FSxClient({
+    endpoint: `http://${bad.address}`,
+    region: 'us-east-1',
+    credentials: keys,
+    maxAttempts: 1,
+  });
+  try {
+    const created = await client.send(
+      new CreateFileSystemCommand({
+        FileSystemType: 'LUSTRE',
+        StorageCapacity: 1200,
+        SubnetIds: ['subnet-0123456789abcdef0'],
+        LustreConfiguration: { DeploymentType: 'PERSISTENT_2', PerUnitStorageThroughput: 125 },
+      }),
+    );
+    const id = created.FileSystem!.FileSystemId!;
+    await until(`${id} AVAILABLE`, async () => {
+      const f = (await client.send(new DescribeFileSystemsCommand({ FileSystemIds: [id] }))).FileSystems![0]!;
+      return f.Lifecycle === 'AVAILABLE' || undefined;
+    });
+    const { Association } = await client.send(
+      new CreateDataRepositoryAssociationCommand({
+        FileSystemId: id,
+        FileSystemPath: '/x',
+        DataRepositoryPath: 's3://repo/x/',
+      }),
+    );
+    const dra = await until('association settled', async () => {
+      const a = (
+        await client.send(
+          new DescribeDataRepositoryAssociationsCommand({ AssociationIds: [Association!.AssociationId!] }),
+        )
+      ).Associations![0]!;
+      return a.Lifecycle === 'CREATING' ? undefined : a;
+    });
+    assert.equal(dra.Lifecycle, 'MISCONFIGURED');
+    assert.match(dra.FailureDetails!.Message!, /refused the emulator's credentials.*Fix the S3 access key/);
+  } finally {
+    client.destroy();
+    await bad.stop();
+  }
+});
+
 test('the AWS CLI drives associations and tasks with --endpoint-url', async () => {
   const f = await mountedFileSystem('cli');
   await sh(`mkdir -p ${f.mount}/cli && echo from-cli > ${f.mount}/cli/f`);

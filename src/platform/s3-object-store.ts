@@ -126,7 +126,10 @@ export class S3ObjectStore implements ObjectStore {
           throw new ObjectStoreError('NoSuchBucket', `The S3 bucket ${bucket} does not exist.`, {
             cause: err,
           });
-        throw err;
+        // A HEAD answer has no body to say why it is refused (bad credentials or a denied listing): a listing says.
+        if (status === 403)
+          await this.#s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), { abortSignal });
+        else throw err;
       }
     });
   }

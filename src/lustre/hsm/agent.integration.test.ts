@@ -202,6 +202,49 @@ test('S3 down during a lazy load: EIO after bounded retries, the file stays rele
   assert.equal((await readWhole(user, '/repo/mine')).length, 200_000);
 });
 
+test('an open for reading updates atime as relatime does, so a release by DurationSinceLastAccess spares a file just read', async () => {
+  const dir = await user.resolvePath('/repo', signal);
+  const { handle, attr } = await user.create(ROOT_CREDENTIALS, dir.ino, 'aged', 0o100644, 0o1, signal);
+  await user.write(handle, 0, Buffer.from('old data'), signal);
+  await user.release(handle, signal);
+  await exportPath(agent, store, link, '/repo/aged', {}, noop, noop, signal);
+  const DAY = 86_400_000;
+  const age = async () => {
+    const old = Date.now() - 3 * DAY;
+    await user.setattr(ROOT_CREDENTIALS, attr.ino, { atimeMs: old, mtimeMs: old }, signal);
+  };
+  const release = async () => {
+    let freed = 0;
+    await releasePath(
+      agent,
+      '/repo/aged',
+      DAY,
+      Date.now(),
+      noop,
+      noop,
+      (b) => {
+        freed += b;
+      },
+      signal,
+    );
+    return freed;
+  };
+  await age();
+  const r = await user.open(ROOT_CREDENTIALS, attr.ino, 0, signal);
+  await user.read(r, 0, 100, signal);
+  await user.release(r, signal);
+  assert.ok((await user.getattr(attr.ino, signal)).atimeMs > Date.now() - DAY, 'atime moved on the open');
+  assert.equal(await release(), 0, 'read a moment ago: kept');
+  await age();
+  const viaAgent = await agent.open(ROOT_CREDENTIALS, attr.ino, 0, signal);
+  await agent.release(viaAgent, signal);
+  assert.ok(
+    (await user.getattr(attr.ino, signal)).atimeMs < Date.now() - DAY,
+    "the HSM agent's opens are not accesses",
+  );
+  assert.equal(await release(), 8, 'not read for three days: released');
+});
+
 test('automatic export from the changelog: after the last close, per policy; a released file renamed is copied in S3, the old key deleted', async () => {
   const user_ = 'dra:agent-test';
   await registerAutoExport(agent, user_, signal);

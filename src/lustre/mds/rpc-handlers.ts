@@ -28,6 +28,7 @@ import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-
 import type { Mdt } from './mdt.ts';
 import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
+import { relatimeOnOpen } from './relatime.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
 import { withStale } from './stale.ts';
 import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
@@ -193,6 +194,7 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       .mutate(c, xid(a), cred(a), (op) => {
         const r = openInode(c.mdt.ns, op, i, flags);
         hsmOnOpen(c, i, flags);
+        relatimeOnOpen(c, i, flags);
         return r;
       })
       .then((r) => ({

@@ -143,3 +143,51 @@ test('a new, a changed and a deleted object reach the mount through bucket notif
     'its directory stays (S3 has no directories to delete)',
   );
 });
+
+test('associations of two file systems on one bucket, one prefix inside the other, each get their events', async () => {
+  const mounted = async (name: string, prefix: string) => {
+    const { FileSystem: created } = await fsx.send(
+      new CreateFileSystemCommand({
+        FileSystemType: 'LUSTRE',
+        StorageCapacity: 1200,
+        SubnetIds: ['subnet-0123456789abcdef0'],
+        LustreConfiguration: { DeploymentType: 'PERSISTENT_2', PerUnitStorageThroughput: 125 },
+      }),
+    );
+    const id = created!.FileSystemId!;
+    const desc = await until('AVAILABLE', async () => {
+      const f = (await fsx.send(new DescribeFileSystemsCommand({ FileSystemIds: [id] }))).FileSystems![0]!;
+      return f.Lifecycle === 'AVAILABLE' ? f : undefined;
+    });
+    const point = (
+      await fs.mount(name, { source: `${desc.DNSName}@tcp:/${desc.LustreConfiguration!.MountName}` })
+    ).point;
+    const { Association } = await fsx.send(
+      new CreateDataRepositoryAssociationCommand({
+        FileSystemId: id,
+        FileSystemPath: '/in',
+        DataRepositoryPath: `s3://auto/${prefix}`,
+        S3: { AutoImportPolicy: { Events: ['NEW'] } },
+      }),
+    );
+    await until('association AVAILABLE', async () => {
+      const a = (
+        await fsx.send(
+          new DescribeDataRepositoryAssociationsCommand({ AssociationIds: [Association!.AssociationId!] }),
+        )
+      ).Associations![0]!;
+      assert.notEqual(a.Lifecycle, 'MISCONFIGURED', a.FailureDetails?.Message);
+      return a.Lifecycle === 'AVAILABLE' || undefined;
+    });
+    return point;
+  };
+  const wide = await mounted('wide', 'shared/');
+  const narrow = await mounted('narrow', 'shared/b/');
+  await s3.send(new PutObjectCommand({ Bucket: 'auto', Key: 'shared/a1', Body: 'a1' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'auto', Key: 'shared/b/b1', Body: 'b1' }));
+  const has = async (p: string) => ((await shResult(`cat ${p}`)).stdout === p.slice(-2) ? true : undefined);
+  await until('the first association still gets its events', () => has(`${wide}/in/a1`));
+  await until('the first association gets events under the second one', () => has(`${wide}/in/b/b1`));
+  await until('the second association gets its events', () => has(`${narrow}/in/b1`));
+  assert.equal((await shResult(`test -e ${narrow}/in/a1`)).code, 1, 'nothing from outside its prefix');
+});

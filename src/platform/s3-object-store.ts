@@ -5,6 +5,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetBucketNotificationConfigurationCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -18,6 +19,7 @@ import {
 import {
   type MultipartOptions,
   type NotificationEvent,
+  type NotificationTarget,
   type ObjectHead,
   type ObjectStore,
   ObjectStoreError,
@@ -337,9 +339,10 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
-  setNotification(
+  setNotifications(
     bucket: string,
-    target: { id: string; queueArn: string; prefix: string; events: NotificationEvent[] },
+    queueArn: string,
+    targets: NotificationTarget[],
     signal: AbortSignal,
   ): Promise<void> {
     return this.#call(
@@ -347,18 +350,33 @@ export class S3ObjectStore implements ObjectStore {
       signal,
       this.#timeoutMs,
       async (abortSignal) => {
+        const current = await this.#s3.send(
+          new GetBucketNotificationConfigurationCommand({ Bucket: bucket }),
+          {
+            abortSignal,
+          },
+        );
+        const others = (current.QueueConfigurations ?? []).filter((q) => q.QueueArn !== queueArn);
         await this.#s3.send(
           new PutBucketNotificationConfigurationCommand({
             Bucket: bucket,
             NotificationConfiguration: {
               QueueConfigurations: [
-                {
-                  Id: target.id,
-                  QueueArn: target.queueArn,
-                  Events: s3Events(target.events),
-                  Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: target.prefix }] } },
-                },
+                ...others,
+                ...targets.map((t) => ({
+                  Id: t.id,
+                  QueueArn: queueArn,
+                  Events: s3Events(t.events),
+                  Filter: { Key: { FilterRules: [{ Name: 'prefix' as const, Value: t.prefix }] } },
+                })),
               ],
+              ...(current.TopicConfigurations && { TopicConfigurations: current.TopicConfigurations }),
+              ...(current.LambdaFunctionConfigurations && {
+                LambdaFunctionConfigurations: current.LambdaFunctionConfigurations,
+              }),
+              ...(current.EventBridgeConfiguration && {
+                EventBridgeConfiguration: current.EventBridgeConfiguration,
+              }),
             },
           }),
           { abortSignal },

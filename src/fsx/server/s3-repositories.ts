@@ -20,6 +20,7 @@ import { releasePath } from '../../lustre/hsm/releaser.ts';
 import { type RestoreOptions, runRestorer } from '../../lustre/hsm/restorer.ts';
 import { emptyDir, ensureDir } from '../../lustre/hsm/tree.ts';
 import { isObjectStoreError, type ObjectStore } from '../../platform/object-store.ts';
+import { BucketNotifications } from './bucket-notifications.ts';
 import type { DataRepositoryAssociation, DataRepositoryTask } from './repository-model.ts';
 import { parseS3Path } from './repository-rules.ts';
 import type { DataRepositoryService, TaskProgress, TaskScope } from './repository-service.ts';
@@ -79,9 +80,13 @@ export class S3Repositories implements DataRepositoryService {
   readonly #o: S3RepositoriesOptions;
   readonly #agents = new Map<string, Agent>();
   readonly #log: Logger = logger('hsm-agent');
+  readonly #notifications: BucketNotifications | undefined;
 
   constructor(opts: S3RepositoriesOptions) {
     this.#o = opts;
+    this.#notifications = opts.notificationArn
+      ? new BucketNotifications(opts.store, opts.notificationArn)
+      : undefined;
   }
 
   async check(a: DataRepositoryAssociation, signal: AbortSignal): Promise<string | undefined> {
@@ -108,23 +113,13 @@ export class S3Repositories implements DataRepositoryService {
     await ensureDir(c, a.FileSystemPath, signal);
     // Changes are kept for automatic export from the moment the association exists.
     if (exportEvents(a).length > 0) await registerAutoExport(c, changelogUser(a.AssociationId), signal);
-    const events = importEvents(a);
-    if (events.length === 0 || !this.#o.notificationArn) return;
-    const { bucket, prefix } = parseS3Path(a.DataRepositoryPath);
+    if (importEvents(a).length === 0 || !this.#notifications) return;
+    await this.#syncNotifications(this.#notifications.note(a), a, signal);
+  }
+
+  async #syncNotifications(bucket: string, a: DataRepositoryAssociation, signal: AbortSignal): Promise<void> {
     try {
-      await this.#o.store.setNotification(
-        bucket,
-        {
-          id: a.AssociationId,
-          queueArn: this.#o.notificationArn,
-          prefix,
-          events: [
-            ...(events.some((e) => e !== 'DELETED') ? ['created' as const] : []),
-            ...(events.includes('DELETED') ? ['removed' as const] : []),
-          ],
-        },
-        signal,
-      );
+      await this.#notifications?.sync(bucket, signal);
     } catch (err) {
       // Automatic import still works through the periodic listing.
       this.#log.warn('could not configure the bucket notification; falling back to listing', {
@@ -217,6 +212,8 @@ export class S3Repositories implements DataRepositoryService {
     const c = await this.#client(fsname, signal);
     if (exportEvents(a).length > 0) await deregisterAutoExport(c, changelogUser(a.AssociationId), signal);
     this.#agents.get(fsname)?.registered.delete(a.AssociationId);
+    if (this.#notifications && importEvents(a).length > 0)
+      await this.#syncNotifications(this.#notifications.forget(a), a, signal);
     if (!deleteData) return;
     await emptyDir(c, a.FileSystemPath, signal);
   }
@@ -229,6 +226,7 @@ export class S3Repositories implements DataRepositoryService {
     }
     const a = agent ?? this.#start(fsname);
     a.autoImport = associations.filter((d) => importEvents(d).length > 0);
+    for (const d of a.autoImport) this.#notifications?.note(d);
     const interval = this.#o.listingIntervalMs ?? 60_000;
     if (a.autoImport.length > 0 && interval > 0 && !a.timer) {
       a.timer = setInterval(() => {

@@ -104,5 +104,5 @@ export class MemoryObjectStore implements ObjectStore {
     this.#bucket(bucket).delete(key);
   }
 
-  async setNotification(): Promise<void> {}
+  async setNotifications(): Promise<void> {}
 }

@@ -159,3 +159,21 @@ test('a file smaller than ImportedFileChunkSize takes its directory layout, as a
   const { layout } = await user.getstripe(ino, signal);
   assert.equal(layout?.stripeCount, user.config.osts.length, 'striped over every OST, like its directory');
 });
+
+test('an MDS restart mid-load: the file stays released, the load starts again, and the reader gets every byte', async () => {
+  const data = randomBytes(8 * PIECE);
+  const ino = await imported('across-mds-restart', data);
+  const gate = new Gate();
+  gate.raise(2 * PIECE); // pieces 0-1 pass
+  store.beforeGet = gate.hold;
+  const h = await user.open(ROOT_CREDENTIALS, ino, 0, signal);
+  assert.ok((await user.read(h, 0, 2 * PIECE, signal)).equals(data.subarray(0, 2 * PIECE)));
+  await waitFor('pieces held at S3', () => gate.held > 0, { signal });
+  await cluster.stopMds();
+  await cluster.startMds();
+  assert.equal(await released(ino), true, 'released after the restart: the load is not complete');
+  gate.raise(Number.POSITIVE_INFINITY);
+  assert.ok((await user.read(h, 0, data.length + 1, signal)).equals(data), 'every byte');
+  await user.release(h, signal);
+  await waitFor('the file no longer released', async () => !(await released(ino)), { signal });
+});

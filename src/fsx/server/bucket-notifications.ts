@@ -55,8 +55,8 @@ export class BucketNotifications {
   note(a: DataRepositoryAssociation): string {
     const { bucket } = parseS3Path(a.DataRepositoryPath);
     const w = wanted(a);
-    let m = this.#byBucket.get(bucket);
-    if (!m) this.#byBucket.set(bucket, (m = new Map()));
+    const m = this.#byBucket.get(bucket) ?? new Map<string, Wanted>();
+    this.#byBucket.set(bucket, m);
     if (w) m.set(a.AssociationId, w);
     else m.delete(a.AssociationId);
     return bucket;

@@ -1,19 +1,19 @@
 // Automatic export through the MDS changelog, end to end: files written, renamed and deleted in a FUSE mount reach a real MinIO per AutoExportPolicy, across kill -9 of the api process and of the MDS.
 
-import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
-import {
-  CreateDataRepositoryAssociationCommand,
-  CreateFileSystemCommand,
-  DescribeDataRepositoryAssociationsCommand,
-  DescribeFileSystemsCommand,
-  FSxClient,
-} from '@aws-sdk/client-fsx';
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { waitFor } from '../../src/lib/wait-for.ts';
+import type { FSxClient } from '@aws-sdk/client-fsx';
+import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type MinioServer, startMinio } from '../harness/minio-server.ts';
 import { type FsCluster, type ServerProcess, startFsCluster } from './fs-cluster.ts';
+import {
+  availableAssociation,
+  availableFileSystem,
+  minioClient,
+  mountSource,
+  startS3Api,
+  until,
+} from './s3-fixture.ts';
 import { sh } from './shell.ts';
 
 const keys = { accessKeyId: 'AKIAE2EAUTOEXPORT001', secretAccessKey: 'e2e-auto-export-secret-not-for-else' };
@@ -25,32 +25,10 @@ let fsx: FSxClient;
 
 before(async () => {
   minio = await startMinio();
-  s3 = new S3Client({
-    endpoint: minio.endpoint,
-    region: minio.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
-  });
+  s3 = minioClient(minio);
   await s3.send(new CreateBucketCommand({ Bucket: 'autoexp' }));
   fs = await startFsCluster({ fsname: 'base' });
-  api = await fs.startServer(
-    'api',
-    ['--role', 'api', '--mgs', fs.mgs.address, '--s3-endpoint', minio.endpoint],
-    {
-      ...process.env,
-      NACRE_FSX_ACCESS_KEY_ID: keys.accessKeyId,
-      NACRE_FSX_SECRET_ACCESS_KEY: keys.secretAccessKey,
-      AWS_ACCESS_KEY_ID: minio.accessKey,
-      AWS_SECRET_ACCESS_KEY: minio.secretKey,
-      AWS_REGION: minio.region,
-    },
-  );
-  fsx = new FSxClient({
-    endpoint: `http://${api.address}`,
-    region: 'us-east-1',
-    credentials: keys,
-    maxAttempts: 1,
-  });
+  ({ server: api, fsx } = await startS3Api(fs, minio, keys));
 });
 after(async () => {
   fsx?.destroy();
@@ -58,9 +36,6 @@ after(async () => {
   await fs?.stop();
   await minio?.stop();
 });
-
-const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
-  waitFor(what, probe, { timeoutMs, intervalMs: 200, retryErrors: true });
 
 /** The object's body, or undefined when there is none. */
 async function body(key: string): Promise<string | undefined> {
@@ -78,38 +53,15 @@ const gone = (key: string) =>
   until(`s3://autoexp/${key} deleted`, async () => (await body(key)) === undefined);
 
 test('new, changed, renamed and deleted files and directories reach S3; nothing is lost across kill -9 of the api process and the MDS', async () => {
-  const { FileSystem: created } = await fsx.send(
-    new CreateFileSystemCommand({
-      FileSystemType: 'LUSTRE',
-      StorageCapacity: 1200,
-      SubnetIds: ['subnet-0123456789abcdef0'],
-      LustreConfiguration: { DeploymentType: 'PERSISTENT_2', PerUnitStorageThroughput: 125 },
-    }),
-  );
-  const id = created!.FileSystemId!;
-  const desc = await until(`${id} AVAILABLE`, async () => {
-    const f = (await fsx.send(new DescribeFileSystemsCommand({ FileSystemIds: [id] }))).FileSystems![0]!;
-    return f.Lifecycle === 'AVAILABLE' ? f : undefined;
+  const desc = await availableFileSystem(fsx);
+  await availableAssociation(fsx, {
+    FileSystemId: desc.FileSystemId!,
+    FileSystemPath: '/out',
+    DataRepositoryPath: 's3://autoexp/out/',
+    BatchImportMetaDataOnCreate: false,
+    S3: { AutoExportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] } },
   });
-  const { Association } = await fsx.send(
-    new CreateDataRepositoryAssociationCommand({
-      FileSystemId: id,
-      FileSystemPath: '/out',
-      DataRepositoryPath: 's3://autoexp/out/',
-      BatchImportMetaDataOnCreate: false,
-      S3: { AutoExportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] } },
-    }),
-  );
-  await until('association AVAILABLE', async () => {
-    const a = (
-      await fsx.send(
-        new DescribeDataRepositoryAssociationsCommand({ AssociationIds: [Association!.AssociationId!] }),
-      )
-    ).Associations![0]!;
-    assert.notEqual(a.Lifecycle, 'MISCONFIGURED', a.FailureDetails?.Message);
-    return a.Lifecycle === 'AVAILABLE' || undefined;
-  });
-  const m = await fs.mount('m', { source: `${desc.DNSName}@tcp:/${desc.LustreConfiguration!.MountName}` });
+  const m = await fs.mount('m', { source: mountSource(desc) });
   const at = (p: string) => `${m.point}/out/${p}`;
 
   await writeFile(at('a.txt'), 'one');

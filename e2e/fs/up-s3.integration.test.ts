@@ -4,10 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { waitFor as waitForCondition } from '../../src/lib/wait-for.ts';
 import { type MinioServer, startMinio } from '../harness/minio-server.ts';
 import { NACRE } from './fs-cluster.ts';
+import { minioClient } from './s3-fixture.ts';
 import { type Held, hold, run, sh } from './shell.ts';
 
 let dir: string;
@@ -21,12 +22,7 @@ const waitFor = <T>(what: string, check: () => Promise<T>, timeoutMs: number) =>
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nacre-up-s3-'));
   minio = await startMinio();
-  s3 = new S3Client({
-    endpoint: minio.endpoint,
-    region: minio.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
-  });
+  s3 = minioClient(minio);
   await s3.send(new CreateBucketCommand({ Bucket: 'up-repo' }));
   await s3.send(new PutObjectCommand({ Bucket: 'up-repo', Key: 'in/hello.txt', Body: 'hello from S3\n' }));
 });

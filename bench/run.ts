@@ -1,7 +1,8 @@
 // `npm run bench -- <sub-command>`: Nacre's benchmarks, each figure a median of interleaved repetitions beside its baseline.
 //
 // Sub-commands: limits | footprint | seq [--size 128M] | metadata [--files 2000] | striping |
-// smallfiles [--files] | two-mounts | fs [fs-bench.sh options] | all (every one but fs). `--reps N` (default 5), `--json FILE` writes the results to compare commits.
+// smallfiles [--files] | two-mounts | fs [fs-bench.sh options] | all (every one but fs). `--reps N` (default 5), `--json FILE` writes the results to compare commits,
+// `--mount-args "<flags>"` mounts Nacre with those `nacre mount` flags (e.g. "--cached").
 // Not a test: nothing is asserted.
 import '../cmd/env-init.ts';
 import { spawnSync } from 'node:child_process';
@@ -15,10 +16,11 @@ import { metadataBench } from './metadata.ts';
 import { seqBench } from './seq.ts';
 import { smallFilesBench } from './smallfiles.ts';
 import { stripingBench } from './striping.ts';
+import { targetSettings } from './targets.ts';
 import { twoMountsBench } from './two-mounts.ts';
 
 const SUBS = ['limits', 'footprint', 'seq', 'metadata', 'striping', 'smallfiles', 'two-mounts', 'fs', 'all'];
-const USAGE = `usage: npm run bench -- ${SUBS.join('|')} [--reps N] [--json FILE] [--size S] [--files N] [fs-bench options]`;
+const USAGE = `usage: npm run bench -- ${SUBS.join('|')} [--reps N] [--json FILE] [--size S] [--files N] [--mount-args FLAGS] [fs-bench options]`;
 
 interface Opts {
   sub: string;
@@ -42,6 +44,7 @@ function parse(argv: string[]): Opts {
     else if (a === '--json') json = args[++i];
     else if (a === '--size') size = args[++i] ?? size;
     else if (a === '--files') files = Number(args[++i]);
+    else if (a === '--mount-args') targetSettings.mountArgs = (args[++i] ?? '').split(' ').filter(Boolean);
     else rest.push(a);
   }
   if (!SUBS.includes(sub) || !(reps >= 1) || !(files >= 1)) throw new Error(USAGE);
@@ -65,7 +68,11 @@ async function fsBench(reps: number, rest: string[]): Promise<{ status: number; 
 }
 
 const opts = parse(process.argv.slice(2));
-const results: Record<string, unknown> = { date: new Date().toISOString(), reps: opts.reps };
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  reps: opts.reps,
+  mountArgs: targetSettings.mountArgs,
+};
 if (opts.sub === 'limits' || opts.sub === 'all') {
   console.log('== limits');
   const l = await limits(opts.reps);

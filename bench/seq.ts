@@ -1,4 +1,4 @@
-// Sequential 1 MiB reads and writes, 1 and 4 jobs, buffered and direct: Nacre against the local directory and a memory FS on the same FUSE layer.
+// Sequential 1 MiB reads and writes, 1 and 4 jobs, buffered and direct (and buffered re-reads of what is cached): Nacre against the local directory and a memory FS on the same FUSE layer.
 import '../cmd/env-init.ts';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -54,17 +54,23 @@ export async function seqBench(reps: number, size = '128M'): Promise<SeqRow[]> {
         const label = `${jobs} job${jobs > 1 ? 's' : ''} ${direct ? 'direct' : 'buffered'}`;
         const w = new Map(all.map((t) => [t.name, [] as number[]]));
         const r = new Map(all.map((t) => [t.name, [] as number[]]));
+        // Buffered only: the same files read again, without fio dropping the page cache first.
+        const again = new Map(all.map((t) => [t.name, [] as number[]]));
         for (let i = 0; i < reps; i++) {
           for (const t of all) {
             await clear(t);
             w.get(t.name)!.push(await fio(t.dir, [...common, '--rw=write', '--end_fsync=1']));
             r.get(t.name)!.push(await fio(t.dir, [...common, '--rw=read']));
+            if (!direct)
+              again.get(t.name)!.push(await fio(t.dir, [...common, '--rw=read', '--invalidate=0']));
           }
         }
-        for (const [kind, m] of [
+        const kinds = [
           ['write', w],
           ['read', r],
-        ] as const) {
+          ...(direct ? [] : ([['re-read', again]] as const)),
+        ] as const;
+        for (const [kind, m] of kinds) {
           const [l, mem, n] = all.map((t) => median(m.get(t.name)!)) as [number, number, number];
           const row = {
             job: `${kind} ${label}`,
@@ -87,7 +93,7 @@ export async function seqBench(reps: number, size = '128M'): Promise<SeqRow[]> {
 
 export function printSeqRow(r: SeqRow): void {
   console.log(
-    `${r.job.padEnd(24)} local ${r.localMiBs.toFixed(0).padStart(6)}  memfs ${r.memfsMiBs.toFixed(0).padStart(6)}  nacre ${r.nacreMiBs.toFixed(0).padStart(6)} MiB/s   ×local ${r.vsLocal.toFixed(2)}  ×memfs ${r.vsMemfs.toFixed(2)}`,
+    `${r.job.padEnd(27)} local ${r.localMiBs.toFixed(0).padStart(6)}  memfs ${r.memfsMiBs.toFixed(0).padStart(6)}  nacre ${r.nacreMiBs.toFixed(0).padStart(6)} MiB/s   ×local ${r.vsLocal.toFixed(2)}  ×memfs ${r.vsMemfs.toFixed(2)}`,
   );
 }
 

@@ -8,6 +8,9 @@ import { run } from '../e2e/fs/shell.ts';
 import { type FuseMount, mountFuse } from '../src/lustre/fuse/mount.ts';
 import { MemoryClient } from '../test/lustre/memory-client.ts';
 
+/** Extra `nacre mount` flags of every Nacre mount the benchmarks make (`npm run bench -- … --mount-args "--cached"`). */
+export const targetSettings = { mountArgs: [] as string[] };
+
 export interface Target {
   name: string;
   dir: string;
@@ -46,7 +49,7 @@ export async function startTargets(
     await rm(memDir, { recursive: true, force: true });
   };
   try {
-    const m = await cluster.mount('bench');
+    const m = await cluster.mount('bench', { args: targetSettings.mountArgs });
     const nacreDir = join(m.point, 'data');
     const nacre = fileURLToPath(new URL('../cmd/nacre.ts', import.meta.url));
     await mkdir(nacreDir);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { run } from '../e2e/fs/shell.ts';
 import { fio } from './seq.ts';
 import { median, ratio } from './stats.ts';
-import { startTargets } from './targets.ts';
+import { startTargets, targetSettings } from './targets.ts';
 
 export interface TwoMountsResult {
   oneMountTwoFilesMiBs: number;
@@ -23,7 +23,7 @@ export async function twoMountsBench(reps: number, size = '128M'): Promise<TwoMo
   const own: number[] = [];
   const other: number[] = [];
   try {
-    const b = await targets.cluster.mount('second');
+    const b = await targets.cluster.mount('second', { args: targetSettings.mountArgs });
     const onA = targets.nacre.dir;
     const onB = join(b.point, 'data');
     const common = [`--size=${size}`, '--direct=1'];

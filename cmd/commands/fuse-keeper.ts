@@ -7,6 +7,7 @@ import { logger } from '../../src/lib/log.ts';
 import { announceReady } from '../../src/lib/supervisor.ts';
 import type { AdoptedInit } from '../../src/lustre/fuse/adopt.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
+import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
 interface KeeperFlags {
@@ -34,6 +35,7 @@ function globalArgs(program: Command): string[] {
     `--log-format=${g.logFormat}`,
     `--log-level=${g.logLevel}`,
     ...(g.debug ? [`--debug=${g.debug}`] : []),
+    ...dataPlaneKeyArgs(program),
   ];
 }
 
@@ -47,7 +49,7 @@ export function registerFuseKeeper(program: Command): void {
     .requiredOption('--log-file <path>', 'where daemons write their logs')
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
-    .option('--cached', 'let the kernel cache pages and attributes')
+    .option('--cached', "keep file data in the kernel's page cache under the MDS's data locks")
     .option('--mount-options <list>', 'per-mount flags for mount(8), e.g. ro,noatime')
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
     .action(async (source: MountSource, dir: string, f: KeeperFlags) => {
@@ -110,7 +112,7 @@ export function registerFuseKeeper(program: Command): void {
     )
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
-    .option('--cached', 'let the kernel cache pages and attributes')
+    .option('--cached', "keep file data in the kernel's page cache under the MDS's data locks")
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
     .action(async (source: MountSource, dir: string, f: ServeFlags) => {
       const log = logger('fuse', { mountPoint: dir });
@@ -118,6 +120,7 @@ export function registerFuseKeeper(program: Command): void {
       // Loaded here so that keepers, which share this module, do not carry the client.
       const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
       const { serveFuseFd } = await import('../../src/lustre/fuse/serve-fd.ts');
+      const { cachingClient } = await import('../../src/lustre/client/data-locks.ts');
       const client = await connectLustre({
         mgsAddress: source.mgsAddress,
         fsname: source.fsname,
@@ -127,13 +130,17 @@ export function registerFuseKeeper(program: Command): void {
       });
       const [minor, flags] = (f.adopt ?? '').split(':');
       const adopt = f.adopt ? { minor: Number(minor), flags: BigInt(flags ?? '0') } : undefined;
+      if (adopt && f.cached) {
+        log.warn(
+          'adopting a --cached mount: pages the previous daemon cached under its locks stay until the kernel drops them; another mount writing meanwhile is not seen through them',
+        );
+      }
       const served = await serveFuseFd(
         {
-          client,
+          client: f.cached ? cachingClient(client) : client,
           fd: f.fd,
           readers: f.readers,
           directIo: !f.cached,
-          ...(f.cached && { entryTimeoutMs: 1_000, attrTimeoutMs: 1_000 }),
           log,
           ...(adopt && { adopt }),
         },

@@ -12,6 +12,7 @@ import { logger } from '../../src/lib/log.ts';
 import { announceReady, type ReadyLine } from '../../src/lib/supervisor.ts';
 import type { FuseMount } from '../../src/lustre/fuse/index.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
+import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
 const log = logger('mount');
@@ -46,9 +47,9 @@ export function registerMount(program: Command): void {
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
     .option(
       '--cached',
-      'let the kernel cache pages and attributes (faster; overwrites are not coherent across mounts)',
+      "keep file data in the kernel's page cache under the MDS's data locks (coherent across mounts; attributes and names stay uncached)",
     )
-    .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached', intOption)
+    .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached (default 4096)', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
     .option(
       '--recovery <seconds|hard>',
@@ -70,6 +71,9 @@ export function registerMount(program: Command): void {
     });
 }
 
+/** Read-ahead of a --cached mount unless --read-ahead-kb says otherwise. */
+const CACHED_READ_AHEAD_KB = 4096;
+
 /** Connects to the file system and mounts it in this process; resolves once mounted. */
 export async function mountForeground(
   source: MountSource,
@@ -79,6 +83,7 @@ export async function mountForeground(
   // Loaded here, not at start-up: `nacre --help` and the other commands never pay for the client.
   const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
   const { mountFuse } = await import('../../src/lustre/fuse/index.ts');
+  const { cachingClient } = await import('../../src/lustre/client/data-locks.ts');
   const client = await connectLustre({
     mgsAddress: source.mgsAddress,
     fsname: source.fsname,
@@ -90,13 +95,14 @@ export async function mountForeground(
   let mount: FuseMount;
   try {
     mount = await mountFuse({
-      client,
+      client: opts.cached ? cachingClient(client) : client,
       mountPoint,
       source: formatMountSource(source),
       readers: opts.readers,
       directIo: !opts.cached,
-      ...(opts.cached ? { entryTimeoutMs: 1_000, attrTimeoutMs: 1_000 } : {}),
       ...(opts.readAheadKb !== undefined && { readAheadKb: opts.readAheadKb }),
+      // Cached: pages read ahead stay useful (they are kept under the data lock), so read far ahead.
+      ...(opts.readAheadKb === undefined && opts.cached && { readAheadKb: CACHED_READ_AHEAD_KB }),
     });
   } catch (err) {
     await client.close();
@@ -122,6 +128,7 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
     `--log-format=${global.logFormat}`,
     `--log-level=${global.logLevel}`,
     ...(global.debug ? [`--debug=${global.debug}`] : []),
+    ...dataPlaneKeyArgs(program),
     'mount',
     '--foreground',
     formatMountSource(source),

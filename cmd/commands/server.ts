@@ -6,6 +6,7 @@ import { ValidationError } from '../../src/lib/errors.ts';
 import { logger } from '../../src/lib/log.ts';
 import { announceReady, onShutdown, STOP_ON_STDIN_EOF } from '../../src/lib/supervisor.ts';
 import type { ServerMetrics } from '../../src/lustre/cluster/server-metrics.ts';
+import { PLACEMENTS, type Placement, placementLayout } from '../../src/lustre/mds/placement.ts';
 import { addressOption, defaultHost, intOption, listenOption, sizeOption } from './options.ts';
 
 interface ServerOptions {
@@ -22,6 +23,7 @@ interface ServerOptions {
   accountId: string;
   mountHost?: string;
   capacityScale?: number;
+  placement: Placement;
   metricsAddress?: string;
   bandwidth?: number;
   s3Endpoint?: string;
@@ -65,6 +67,11 @@ export function registerServer(program: Command): void {
       'api: MGS address clients mount (DNSName of file systems; default --mgs)',
     )
     .option('--capacity-scale <bytes>', 'api: emulated bytes per FSx GiB (default 1 MiB)', sizeOption)
+    .addOption(
+      new Option('--placement <mode>', "api: new files' stripes on the writer's node first, or round-robin")
+        .choices(PLACEMENTS)
+        .default('spread'),
+    )
     .option('--s3-endpoint <url>', 'api: the S3 server of data repositories, path-style (default: AWS S3)')
     .option('--s3-region <region>', 'api: the Region of S3 requests (default --region)')
     .option(
@@ -194,7 +201,7 @@ async function startApi(
     region: opts.region,
     accountId: opts.accountId,
     credentials: { [accessKeyId]: secret },
-    mgs: new MgsTargetAllocator(mgsAddress),
+    mgs: new MgsTargetAllocator(mgsAddress, { defaultLayout: placementLayout(opts.placement) }),
     mountHost: opts.mountHost ?? mgsAddress,
     backupDir: join(opts.dataDir, 'backups'),
     connectClient: (fsname, signal) => connectLustre({ mgsAddress, fsname, host: opts.host, signal }),

@@ -1,9 +1,10 @@
 // Runs an installed release's pods as local processes: the emulator's servers, the node OSSes on two nodes and the controller with its CSI sidecar, from the manifests helm installed.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeadlineExceededError } from '../../src/lib/errors.ts';
 import type { Cluster } from '../harness/cluster.ts';
 import { logTail, type ProcessRecord, pollUntil, spawnServer, stopServer } from '../harness/processes.ts';
+import { toolPath } from '../harness/tools.ts';
 import { find, type KubeObject, type PodSpec, podSpec, run } from './helm.ts';
 import { type LocalPod, type LocalWorld, localCommand, localPod } from './local-pods.ts';
 
@@ -113,14 +114,20 @@ export async function startLocalRelease(opts: {
     hosts: new Map(),
     secrets: await secrets(cluster, namespace),
     nacre: [process.execPath, NACRE],
-    images: new Map([['registry.k8s.io/sig-storage/csi-provisioner', cluster.tools.provisioner]]),
+    images: new Map([
+      ['registry.k8s.io/sig-storage/csi-provisioner', cluster.tools.provisioner],
+      ['registry.k8s.io/sig-storage/csi-resizer', await toolPath('csi-resizer')],
+      ['registry.k8s.io/sig-storage/csi-snapshotter', await toolPath('csi-snapshotter')],
+    ]),
     kubeconfigs: new Map(),
   };
   for (const plan of opts.plans) {
     const spec = podSpec(find(opts.manifests, plan.kind, plan.workload));
     specs.set(plan.pod, spec);
-    const pod =
-      opts.reuse?.get(plan.pod) ?? (await localPod(plan.pod, plan.node, spec, join(dir, 'pods', plan.pod)));
+    // A Deployment's pod is a new pod after a restart (new ports); the others keep their addresses,
+    // which the MGS has registered (an OSS) or Services name.
+    const kept = plan.kind === 'Deployment' ? undefined : opts.reuse?.get(plan.pod);
+    const pod = kept ?? (await localPod(plan.pod, plan.node, spec, join(dir, 'pods', plan.pod)));
     pods.set(plan.pod, pod);
     for (const h of plan.hosts) world.hosts.set(h, pod);
     const account = spec.serviceAccountName;
@@ -166,4 +173,24 @@ export async function startLocalRelease(opts: {
     throw err;
   }
   return { pods, metrics, processes, world, stop };
+}
+
+/** Processes whose command line names a path under `dir` (a release's servers, FUSE keepers, sidecars). */
+export async function processesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(dir)) out.push(`${pid}: ${cmdline.replaceAll('\0', ' ').trim()}`);
+  }
+  return out;
+}
+
+/** Mount points under `dir`, from this mount namespace's mountinfo. */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m === dir || m.startsWith(`${dir}/`));
 }

@@ -51,24 +51,38 @@ async function sources(dir: string): Promise<string[]> {
   return out;
 }
 
+/** The custom resources whose plural a set of sources names. */
+async function pluralsNamedIn(dirs: string[]): Promise<string[]> {
+  const users = (await Promise.all(dirs.map(sources))).flat().join('\n');
+  const out: string[] = [];
+  for (const f of await readdir(join(ROOT, 'crds'))) {
+    const crd = parse(await readFile(join(ROOT, 'crds', f), 'utf8')) as {
+      spec: { names: { plural: string } };
+    };
+    if (users.includes(`'${crd.spec.names.plural}'`)) out.push(crd.spec.names.plural);
+  }
+  return out;
+}
+
 /**
  * What Nacre's own code asks of the API server: every client-node API call in src/platform (the
  * only kube edge), the ListWatch informers (list, watch), the custom resources named in the
  * controller and the CSI driver. Split into cluster-wide grants and grants in the install's
- * namespace (the Lease and the emulator Secret live there).
+ * namespace: the Lease and the emulator Secret live there, and the CSI controller creates and
+ * deletes its volumes' FileSystems and its snapshots' Backups there (its --pod-namespace), so the
+ * creates and deletes of the kinds src/csi names go there. (The install test checks the same rules
+ * against every call the running components made, from the API server's audit log.)
  */
 async function codeNeeds(): Promise<{ cluster: Set<string>; install: Set<string> }> {
   const platform = (await sources('src/platform')).join('\n');
-  const crdFiles = await readdir(join(ROOT, 'crds'));
-  const plurals: string[] = [];
-  const users = (await Promise.all(['src/controller', 'src/csi', 'cmd'].map(sources))).flat().join('\n');
-  for (const f of crdFiles) {
-    const crd = parse(await readFile(join(ROOT, 'crds', f), 'utf8')) as {
-      spec: { names: { plural: string } };
-    };
-    if (users.includes(`'${crd.spec.names.plural}'`)) plurals.push(crd.spec.names.plural);
-  }
+  const plurals = await pluralsNamedIn(['src/controller', 'src/csi', 'cmd']);
+  const csiPlurals = await pluralsNamedIn(['src/csi']);
   assert.ok(plurals.includes('filesystems'), 'the controller names the filesystems resource');
+  assert.deepEqual(
+    csiPlurals.sort(),
+    ['backups', 'datarepositoryassociations', 'filesystems'],
+    'the CSI controller works with these kinds',
+  );
   const cluster = new Set<string>();
   const install = new Set<string>();
   const calls = platform.matchAll(
@@ -77,7 +91,9 @@ async function codeNeeds(): Promise<{ cluster: Set<string>; install: Set<string>
   for (const [, verb, , kind, status] of calls) {
     const v = VERBS[verb!]!;
     if (kind === 'CustomObject') {
-      for (const p of plurals) cluster.add(`fsx.nacre.dev/${p}${status ? '/status' : ''}:${v}`);
+      const inInstall = v === 'create' || v === 'delete';
+      for (const p of inInstall ? csiPlurals : plurals)
+        (inInstall ? install : cluster).add(`fsx.nacre.dev/${p}${status ? '/status' : ''}:${v}`);
       continue;
     }
     const k = KINDS[kind!];
@@ -94,38 +110,37 @@ async function codeNeeds(): Promise<{ cluster: Set<string>; install: Set<string>
 
 /** The CSI sidecars' needs, each from what that sidecar does (they are not Nacre's code). */
 const SIDECARS = new Set([
-  // external-provisioner: PVs for claims, claims, classes, node topology, volumes from snapshots, events
+  // external-provisioner: PVs for claims, claims, classes, node topology, volumes from snapshots
+  // (and their source-protection finalizer), events
   ...['get', 'list', 'watch', 'create', 'delete'].map((v) => `/persistentvolumes:${v}`),
   ...['get', 'list', 'watch', 'update'].map((v) => `/persistentvolumeclaims:${v}`),
   ...['get', 'list', 'watch'].map((v) => `storage.k8s.io/storageclasses:${v}`),
-  ...['get', 'list', 'watch'].map((v) => `storage.k8s.io/csinodes:${v}`),
-  ...['get', 'list', 'watch'].map((v) => `/nodes:${v}`),
-  ...['get', 'list', 'watch'].map((v) => `snapshot.storage.k8s.io/volumesnapshots:${v}`),
-  ...['list', 'watch', 'create', 'update', 'patch'].map((v) => `/events:${v}`),
-  // external-resizer: PV size, claim status, VolumeAttributesClasses
+  ...['get', 'list', 'watch', 'update'].map((v) => `snapshot.storage.k8s.io/volumesnapshots:${v}`),
+  ...['create', 'update', 'patch'].map((v) => `/events:${v}`),
+  // external-resizer: PV size, claim status
   '/persistentvolumes:patch',
   '/persistentvolumeclaims/status:patch',
-  ...['get', 'list', 'watch'].map((v) => `storage.k8s.io/volumeattributesclasses:${v}`),
-  // external-snapshotter sidecar: classes, contents and their status
+  // external-snapshotter sidecar: classes, contents and their status, its group-snapshot informer
   ...['get', 'list', 'watch'].map((v) => `snapshot.storage.k8s.io/volumesnapshotclasses:${v}`),
   ...['get', 'list', 'watch', 'update', 'patch'].map(
     (v) => `snapshot.storage.k8s.io/volumesnapshotcontents:${v}`,
   ),
   ...['update', 'patch'].map((v) => `snapshot.storage.k8s.io/volumesnapshotcontents/status:${v}`),
+  ...['list', 'watch'].map((v) => `groupsnapshot.storage.k8s.io/volumegroupsnapshotcontents:${v}`),
 ]);
-const SIDECAR_LEASES = new Set(
-  ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'].map(
-    (v) => `coordination.k8s.io/leases:${v}`,
-  ),
-);
+/** external-provisioner with the Topology feature (csiDriver.topology): the nodes' topology too. */
+const TOPOLOGY = ['get', 'list', 'watch'].flatMap((v) => [`storage.k8s.io/csinodes:${v}`, `/nodes:${v}`]);
+const SIDECAR_LEASES = new Set(['get', 'create', 'update'].map((v) => `coordination.k8s.io/leases:${v}`));
 
 let objects: KubeObject[];
 let aws: KubeObject[];
+let topology: KubeObject[];
 
 before(async () => {
   const helm = await toolPath('helm');
   objects = await renderChart(helm);
   aws = await renderChart(helm, { valuesFiles: [join(ROOT, 'charts/nacre/ci/aws-values.yaml')] });
+  topology = await renderChart(helm, { set: ['csiDriver.topology=true'] });
 });
 
 const rules = (objs: KubeObject[], kind: string, name: string) =>
@@ -178,6 +193,11 @@ test("the sidecars' rules are what external-provisioner, -resizer and -snapshott
   assert.deepEqual(
     [...grants(rules(objects, 'Role', 'nacre-csi-sidecars'))].sort(),
     [...SIDECAR_LEASES].sort(),
+  );
+  assert.deepEqual(
+    [...grants(rules(topology, 'ClusterRole', 'nacre-csi-sidecars'))].sort(),
+    [...SIDECARS, ...TOPOLOGY].sort(),
+    'with csiDriver.topology the provisioner reads nodes and CSINodes',
   );
 });
 

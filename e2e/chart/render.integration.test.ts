@@ -75,7 +75,9 @@ test('values the schema refuses change nothing: helm names the bad value', async
   for (const [set, want] of [
     ['backend=gcp', /backend/],
     ['emulator.topology=remote', /topology/],
-    ['node.oss.capacity=lots', /capacity/],
+    ['node.osts.size=lots', /size/],
+    ['node.osts.count=0', /count/],
+    ['emulator.placement=nearby', /placement/],
     ['controller.replicas=0', /replicas/],
     ['nodeSelecter.x=y', /nodeSelecter/],
   ] as const) {
@@ -99,7 +101,11 @@ before(async () => {
 test('the controller pod runs the operator and the CSI controller with the provisioner, resizer and snapshotter on one socket', () => {
   const d = find(defaults, 'Deployment', 'nacre-controller');
   const nacre = container(d, 'nacre');
-  assert.deepEqual(nacre.args?.slice(2, 4), ['controller', '--csi-endpoint=unix:///csi/csi.sock']);
+  assert.deepEqual(nacre.args?.slice(2, 5), [
+    '--data-plane-key-file=/etc/nacre/data-plane/key',
+    'controller',
+    '--csi-endpoint=unix:///csi/csi.sock',
+  ]);
   assert.ok(nacre.args?.includes('--metrics-address=0.0.0.0:8080'));
   assert.ok(nacre.args?.includes('--emulator-endpoint=http://nacre-api.nacre-system.svc:9000'));
   for (const name of ['csi-provisioner', 'csi-resizer', 'csi-snapshotter']) {
@@ -123,6 +129,7 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
   const ds = find(defaults, 'DaemonSet', 'nacre-node');
   const plugin = container(ds, 'nacre');
   assert.deepEqual(plugin.args?.slice(2), [
+    '--data-plane-key-file=/etc/nacre/data-plane/key',
     'node',
     '--csi-endpoint=unix:///csi/csi.sock',
     '--node-id=$(NODE_NAME)',
@@ -152,6 +159,7 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     '--name=oss-$(NODE_NAME)',
     '--unix-socket=/run/nacre/oss/oss.sock',
     '--capacity=10G',
+    '--data-plane-key-file=/etc/nacre/data-plane/key',
   ])
     assert.ok(oss.args?.includes(a), `node OSS takes ${a}`);
   assert.equal(volumes.find((v) => v.name === 'oss-data')?.hostPath?.path, '/var/lib/nacre/oss');
@@ -164,6 +172,39 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     false,
   );
   assert.equal((find(everything, 'StatefulSet', 'nacre-oss')['spec'] as { replicas: number }).replicas, 2);
+});
+
+test('node.osts.count OSS containers per node, each on its own disk, ports and socket; the API places local-first by default', async () => {
+  const two = await renderChart(await toolPath('helm'), {
+    set: ['node.osts.count=2', 'emulator.placement=spread'],
+  });
+  const ds = find(two, 'DaemonSet', 'nacre-node');
+  const second = container(ds, 'oss-1');
+  for (const a of [
+    '--name=oss-$(NODE_NAME)-1',
+    '--host=$(NODE_NAME)',
+    '--listen=0.0.0.0:9403',
+    '--unix-socket=/run/nacre/oss/oss-1.sock',
+    '--metrics-address=0.0.0.0:8085',
+  ])
+    assert.ok(second.args?.includes(a), `the second OSS takes ${a}`);
+  assert.deepEqual(
+    second.volumeMounts?.map((m) => m.name),
+    ['oss-data-1', 'oss-socket', 'data-plane-key'],
+    'its own disk, the shared socket directory and the data-plane key',
+  );
+  const volumes = podSpec(ds).volumes ?? [];
+  assert.equal(volumes.find((v) => v.name === 'oss-data-1')?.hostPath?.path, '/var/lib/nacre/oss-1');
+  const policy = find(two, 'NetworkPolicy', 'nacre-node')['spec'] as {
+    ingress: { ports: { port: number }[] }[];
+  };
+  assert.deepEqual(
+    policy.ingress[0]?.ports.map((p) => p.port),
+    [9402, 9403],
+  );
+  const api = (objs: KubeObject[]) => container(find(objs, 'StatefulSet', 'nacre-mgs'), 'api').args ?? [];
+  assert.ok(api(defaults).includes('--placement=local-first'));
+  assert.ok(api(two).includes('--placement=spread'));
 });
 
 test('the emulator: API + MGS and MDS StatefulSets on PVCs, keys from the Secret, every server on /metrics', () => {

@@ -120,8 +120,8 @@ export interface FsCluster {
   randomFile(bytes: number): Promise<{ path: string; sha256: string }>;
   /** Object files of inode `ino` on the OSS disks: `{ ost, stripe, path }` for each, found by name. */
   objectsOf(ino: number): Promise<{ ost: number; stripe: number; path: string }[]>;
-  /** Mounts the file system at `<dir>/<name>` with `nacre mount --foreground` in its own process. */
-  mount(name: string, opts?: { source?: string }): Promise<FsMount>;
+  /** Mounts the file system at `<dir>/<name>` with `nacre mount --foreground` in its own process (`args`: extra mount flags). */
+  mount(name: string, opts?: { source?: string; args?: string[] }): Promise<FsMount>;
   /** Starts another server (e.g. the FSx API role) that `stop` stops with the rest. */
   startServer(name: string, args: string[], env?: NodeJS.ProcessEnv): Promise<ServerProcess>;
   /**
@@ -257,7 +257,7 @@ function assemble(
       );
     },
     mount: async (name, mopts = {}) => {
-      const m = await startMount(dir, name, mopts.source ?? source, logOf(dir, `mount-${name}`));
+      const m = await startMount(dir, name, mopts.source ?? source, logOf(dir, `mount-${name}`), mopts.args);
       parts.mounts.push(m);
       return m;
     },
@@ -283,7 +283,7 @@ export interface TestFs {
  * before the file's tests, and stop everything after them, even when they fail. `after` waits for a
  * start still under way (node:test runs it early when a name filter leaves no test to run).
  */
-export function useFsCluster(opts: FsClusterOptions & { mounts: string[] }): TestFs {
+export function useFsCluster(opts: FsClusterOptions & { mounts: string[]; mountArgs?: string[] }): TestFs {
   let cluster: FsCluster | undefined;
   const mounts: Record<string, string> = {};
   let stopped = false;
@@ -294,7 +294,8 @@ export function useFsCluster(opts: FsClusterOptions & { mounts: string[] }): Tes
     if (stopped) return start.reject(new Error('stopped before it started'));
     try {
       cluster = await startFsCluster(opts);
-      for (const name of opts.mounts) mounts[name] = (await cluster.mount(name)).point;
+      const margs = opts.mountArgs ? { args: opts.mountArgs } : {};
+      for (const name of opts.mounts) mounts[name] = (await cluster.mount(name, margs)).point;
       start.resolve();
     } catch (err) {
       start.reject(err);
@@ -316,13 +317,19 @@ export function useFsCluster(opts: FsClusterOptions & { mounts: string[] }): Tes
   };
 }
 
-async function startMount(dir: string, name: string, source: string, logFile: string): Promise<FsMount> {
+async function startMount(
+  dir: string,
+  name: string,
+  source: string,
+  logFile: string,
+  extra: string[] = [],
+): Promise<FsMount> {
   const point = join(dir, name);
   await mkdir(point);
   const child = await startChild({
     name: `mount ${name}`,
     command: process.execPath,
-    args: [nacre, 'mount', '--foreground', '--host', `e2e-node-${name}`, source, point],
+    args: [nacre, 'mount', '--foreground', '--host', `e2e-node-${name}`, ...extra, source, point],
     logFile,
   });
   let unmounted: Promise<void> | undefined;

@@ -29,6 +29,8 @@ export interface MinioOptions {
 export interface StartClusterOptions {
   /** Also run a MinIO server (true, or its options). */
   minio?: boolean | MinioOptions;
+  /** Record every API request (who, verb, resource, namespace, response code) in auditLogPath(dir). */
+  audit?: boolean;
   /** Aborting stops whatever was started and rejects. */
   signal?: AbortSignal;
   /** Directory for state, PKI, data and logs; by default a fresh temp dir that stop() removes. */
@@ -40,6 +42,9 @@ export interface StartClusterOptions {
   /** Progress lines (default: none). */
   progress?: (message: string) => void;
 }
+
+/** The API server's audit log (JSON lines, level Metadata) of a cluster started with `audit`. */
+export const auditLogPath = (dir: string): string => join(dir, 'logs', 'audit.log');
 
 export interface MinioEndpoint {
   /** http://127.0.0.1:PORT */
@@ -152,11 +157,10 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
       );
     }
     await waitReady(etcd, deadline, signal, () => httpOk(`http://127.0.0.1:${etcdPort}/health`));
-    const apiserver = await start(
-      'kube-apiserver',
-      tools.kubeApiserver,
-      apiserverArgs(dir, pki, etcdPort!, apiPort!),
-    );
+    const apiserver = await start('kube-apiserver', tools.kubeApiserver, [
+      ...apiserverArgs(dir, pki, etcdPort!, apiPort!),
+      ...(opts.audit ? await auditArgs(dir) : []),
+    ]);
     const probe = (path: string) => apiGet(state.server, pems, path);
     await waitReady(apiserver, deadline, signal, () => probe('/readyz'));
     const kcm = await start(
@@ -280,6 +284,14 @@ function apiserverArgs(dir: string, pki: Pki, etcdPort: number, port: number): s
     '--authorization-mode=RBAC',
     '--allow-privileged=true',
   ];
+}
+
+async function auditArgs(dir: string): Promise<string[]> {
+  const policy = join(dir, 'audit-policy.yaml');
+  const rules =
+    'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n';
+  await writeFile(policy, rules);
+  return [`--audit-policy-file=${policy}`, `--audit-log-path=${auditLogPath(dir)}`, '--audit-log-maxsize=0'];
 }
 
 function controllerManagerArgs(state: ClusterState, pki: Pki): string[] {

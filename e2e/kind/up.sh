@@ -23,5 +23,5 @@ tag=${NACRE_IMAGE##*:}
 log "installing the chart into $NACRE_NAMESPACE"
 helm upgrade --install nacre "$REPO_ROOT/charts/nacre" -n "$NACRE_NAMESPACE" --create-namespace \
   --set image.repository="$repo" --set image.tag="$tag" --set image.pullPolicy=Never \
-  --set node.oss.capacity=2G --wait --timeout 10m
+  --set node.osts.size=2G --wait --timeout 10m
 kubectl -n "$NACRE_NAMESPACE" get pods -o wide

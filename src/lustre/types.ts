@@ -287,9 +287,10 @@ export interface FileSystemClient {
   ): Promise<void>;
   /**
    * Registers a callback the client calls when another client changed an inode or a directory entry,
-   * so the mount can tell the kernel to drop cached pages and attributes.
+   * so the mount can tell the kernel to drop cached pages and attributes. The listener's promise,
+   * if any, resolves once the kernel has dropped them.
    */
-  onInvalidate(listener: (event: InvalidateEvent) => void): void;
+  onInvalidate(listener: (event: InvalidateEvent) => void | Promise<void>): void;
 }
 
 export type InvalidateEvent =

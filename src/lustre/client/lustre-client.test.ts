@@ -240,7 +240,7 @@ test('reads reaching the remembered end ask the MDS, so another client’s growt
 test('invalidations from the MDS reach the listeners; blocking locks end with EINTR on abort', async (t) => {
   const w = await world(t);
   const got: InvalidateEvent[] = [];
-  w.client.onInvalidate((e) => got.push(e));
+  w.client.onInvalidate((e) => void got.push(e));
   const h = await createFile(w, 'l', { stripeSize: 64 * KiB, stripeCount: 1, osts: [1] });
   w.mds.pushAll('invalidate', { kind: 'entry', parent: 1, name: 'x' });
   w.mds.pushAll('invalidate', { kind: 'inode', ino: h.ino });

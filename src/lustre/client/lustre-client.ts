@@ -23,6 +23,7 @@ import {
 } from '../types.ts';
 import { LoadingFiles, whileRestoring } from './hsm-wait.ts';
 import { InodeCache } from './inode-cache.ts';
+import { LockCache } from './lock-cache.ts';
 import { waitForLock } from './lock-wait.ts';
 import { MdsSession } from './mds-session.ts';
 import { fetchConfig, mountError } from './mount-config.ts';
@@ -32,6 +33,8 @@ import { projectStatfs } from './quota-statfs.ts';
 import { StripedIo } from './striped-io.ts';
 
 const BLOCK = 4096;
+/** How long a (re)connect waits for the caches under the client's locks to be dropped (ms). */
+const DROP_BEFORE_CONNECT_MS = 2_000;
 
 /** One OST's space as lfs df shows it. */
 export type OstUsage = { index: number; target: string } & ({ stat: StatTarget } | { error: string });
@@ -44,6 +47,8 @@ export interface LustreClientParts {
   pool: OstPool;
   io: StripedIo;
   inodes: InodeCache;
+  /** The client's cache locks, fed the MDS's blocking callbacks. */
+  locks?: LockCache;
   /** Closed with the client when given. */
   mgs?: MgsClient;
 }
@@ -85,6 +90,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
   try {
     const config = await fetchConfig(mgs, opts.fsname, signal);
     let client: LustreClient | undefined;
+    let locks: LockCache | undefined;
     const session = new MdsSession({
       address: dialAddress(config.mdt, opts.host),
       clientId,
@@ -94,6 +100,8 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       ...(opts.retryDeadlineMs !== undefined && { retryDeadlineMs: opts.retryDeadlineMs }),
       onInvalidate: (event) => client?.deliverInvalidate(event),
       onConnect: () => client?.mdsConnected(),
+      onPush: (method, args) => void locks?.handlePush(method, args),
+      beforeConnect: async () => locks?.lostWithin(DROP_BEFORE_CONNECT_MS),
       locate: async (s) => dialAddress((await mgs.getConfig(opts.fsname, s)).mdt, opts.host),
     });
     mds = session;
@@ -104,6 +112,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       refresh: async (s) => (await mgs.getConfig(opts.fsname, s)).osts,
     });
     const inodes = new InodeCache((ino, end) => session.call('extendSize', { ino, end }));
+    locks = new LockCache(session);
     client = new LustreClient({
       clientId,
       config,
@@ -115,6 +124,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
           void (await session.call('markStale', { ino, stripe, ost }, s)),
       }),
       inodes,
+      locks,
       mgs,
     });
     await client.getattr(session.rootIno, signal);
@@ -143,7 +153,9 @@ export class LustreClient implements FileSystemClient {
   readonly #mgs: MgsClient | undefined;
   readonly #files: OpenFiles;
   readonly #loading: LoadingFiles;
-  readonly #listeners: ((e: InvalidateEvent) => void)[] = [];
+  readonly #listeners: ((e: InvalidateEvent) => void | Promise<void>)[] = [];
+  readonly #locks: LockCache | undefined;
+  #pagesUnderLocks = false;
   /** Inodes this client has taken POSIX locks on: only their close(2) must drop locks at the MDS. */
   readonly #lockedInodes = new Set<number>();
   readonly #log: Logger;
@@ -157,6 +169,7 @@ export class LustreClient implements FileSystemClient {
     this.#files = new OpenFiles(parts.mds, parts.io, parts.inodes);
     this.#loading = new LoadingFiles(parts.mds);
     this.#mgs = parts.mgs;
+    this.#locks = parts.locks;
     this.#log = logger('lustre-client', { fsname: parts.config.fsname });
   }
 
@@ -168,13 +181,21 @@ export class LustreClient implements FileSystemClient {
   /** Delivers an MDS invalidation: forgets cached sizes, then tells the listeners. */
   deliverInvalidate(event: InvalidateEvent): void {
     if (event.kind === 'inode') this.#inodes.invalidate(event.ino);
+    // Pages are dropped by lock revocations, and attributes are not cached: the push, arriving at
+    // any time, would only make the kernel discard a fresh GETATTR reply that crossed it.
+    if (event.kind === 'inode' && this.#pagesUnderLocks) return;
     for (const l of this.#listeners) {
       try {
-        l(event);
+        void l(event);
       } catch (err) {
         this.#log.error('invalidate listener failed', { error: String(err) });
       }
     }
+  }
+
+  /** The client's cache locks (absent for clients built without them, in tests). */
+  get locks(): LockCache | undefined {
+    return this.#locks;
   }
 
   /** The MDS session (re)connected: the MDS may have restarted, so quota grants are asked for again. */
@@ -182,7 +203,17 @@ export class LustreClient implements FileSystemClient {
     this.#files.forgetGrants();
   }
 
-  onInvalidate(listener: (event: InvalidateEvent) => void): void {
+  /** The mount caches pages only under data locks (client/data-locks.ts): inode pushes are not passed on. */
+  cachePagesUnderLocks(): void {
+    this.#pagesUnderLocks = true;
+  }
+
+  /** Has every listener (the mount's kernel cache) drop the pages and attributes of `ino`; resolves once they have. */
+  async dropCache(ino: number): Promise<void> {
+    await Promise.all(this.#listeners.map(async (l) => l({ kind: 'inode', ino })));
+  }
+
+  onInvalidate(listener: (event: InvalidateEvent) => void | Promise<void>): void {
     this.#listeners.push(listener);
   }
 
@@ -505,6 +536,8 @@ export class LustreClient implements FileSystemClient {
   async close(): Promise<void> {
     const signal = AbortSignal.timeout(2_000);
     await Promise.allSettled(this.#files.handles().map((h) => this.release(h, signal)));
+    // Unmounted: nothing is cached any more, and another client need not wait for our eviction.
+    await this.#locks?.releaseAll(signal);
     this.#mds.close();
     this.#pool.close();
     this.#mgs?.close();

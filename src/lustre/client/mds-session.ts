@@ -31,6 +31,11 @@ export interface MdsSessionOptions {
   onInvalidate?: (event: InvalidateEvent) => void;
   /** After every (re)connection to the MDS: state the MDS keeps only in memory (quota grants) may be gone. */
   onConnect?: () => void;
+  /**
+   * Before every (re)connection: the MDS drops a client's cache locks when it connects (and forgot
+   * them all if it restarted), so whatever was cached under them must go first.
+   */
+  beforeConnect?: () => Promise<void>;
   /** Every other push from the MDS (e.g. `blockingAst` for the client's lock cache). */
   onPush?: (method: string, args: unknown) => void;
   /**
@@ -60,6 +65,7 @@ export class MdsSession {
   readonly #onInvalidate: ((event: InvalidateEvent) => void) | undefined;
   readonly #onConnect: (() => void) | undefined;
   readonly #onPush: MdsSessionOptions['onPush'];
+  readonly #beforeConnect: MdsSessionOptions['beforeConnect'];
   readonly #locate: MdsSessionOptions['locate'];
   #rpc: RpcClient;
   #locating: Promise<void> | undefined;
@@ -81,6 +87,7 @@ export class MdsSession {
     this.#onInvalidate = opts.onInvalidate;
     this.#onConnect = opts.onConnect;
     this.#onPush = opts.onPush;
+    this.#beforeConnect = opts.beforeConnect;
     this.#locate = opts.locate;
     this.#rpc = this.#connection(opts.address);
     // An idle client reconnects within seconds of an MDS restart, keeping its locks and handles
@@ -181,6 +188,7 @@ export class MdsSession {
   }
 
   async #handshake(c: Handshake): Promise<void> {
+    await this.#beforeConnect?.();
     try {
       const { result } = await c.call<Result<'connect'>>('connect', this.#connectArgs());
       this.#rootIno = result.rootIno;
@@ -253,7 +261,13 @@ export class MdsSession {
     }
   }
 
+  /** Connects again on the current connection (after an eviction: the MDS then serves this client again). */
+  reconnect(signal?: AbortSignal): Promise<void> {
+    return this.#reattach(signal);
+  }
+
   async #reattach(signal: AbortSignal | undefined): Promise<void> {
+    await this.#beforeConnect?.();
     const { result } = await this.#rpc.call<Result<'connect'>>('connect', this.#connectArgs(), { signal });
     this.#rootIno = result.rootIno;
     this.#onConnect?.();

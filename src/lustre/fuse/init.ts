@@ -55,8 +55,12 @@ export interface InitResult {
   flags: bigint;
 }
 
-/** Answers the kernel's INIT. Throws FsError('EPROTO'-like EINVAL) for a protocol too old to speak. */
-export function handleInit(body: Buffer, maxWrite: number): InitResult {
+/**
+ * Answers the kernel's INIT. Throws FsError('EPROTO'-like EINVAL) for a protocol too old to speak.
+ * `pageCache`: the file system keeps the kernel's pages coherent itself (client/data-locks.ts), so
+ * AUTO_INVAL_DATA is not asked for: with zero attribute timeouts it costs a GETATTR per read(2).
+ */
+export function handleInit(body: Buffer, maxWrite: number, pageCache = false): InitResult {
   const init = decodeInitIn(body);
   if (init.major > FUSE_KERNEL_VERSION) {
     const reply = encodeInitOut({
@@ -78,7 +82,7 @@ export function handleInit(body: Buffer, maxWrite: number): InitResult {
       `kernel FUSE protocol ${init.major}.${init.minor} is older than 7.${FUSE_MIN_MINOR_VERSION}`,
     );
   }
-  let flags = init.flags & WANTED_FLAGS;
+  let flags = init.flags & WANTED_FLAGS & (pageCache ? ~InitFlag.AUTO_INVAL_DATA : ~0);
   let flags2 = 0;
   if (init.flags & InitFlag.INIT_EXT) {
     flags2 = init.flags2 & WANTED_FLAGS2;

@@ -18,6 +18,8 @@ export class Notifier {
   private readonly queue: Array<{ key: string; msg: Buffer }> = [];
   private readonly pending = new Set<string>();
   private writing: Promise<void> | undefined;
+  /** Callers waiting for a queued key to be written. */
+  private readonly waiters = new Map<string, Array<() => void>>();
   private stopped = false;
   /** Notifications written, and those the kernel refused (e.g. ENOENT: not cached). */
   sent = 0;
@@ -29,19 +31,27 @@ export class Notifier {
     this.known = known;
   }
 
-  enqueue(event: InvalidateEvent): void {
+  /**
+   * Queues `event`; resolves once the kernel has applied it (its write returned: for an inode, its
+   * pages are gone, dirty ones written back first), at once when there is nothing to drop.
+   */
+  enqueue(event: InvalidateEvent): Promise<void> {
     const target = event.kind === 'inode' ? event.ino : event.parent;
-    if (!this.known(target)) return;
+    if (!this.known(target) || this.stopped) return Promise.resolve();
     const key = event.kind === 'inode' ? `i${event.ino}` : `e${event.parent}/${event.name}`;
-    if (this.pending.has(key)) return;
+    const applied = Promise.withResolvers<void>();
+    const waiting = this.waiters.get(key);
+    if (waiting) waiting.push(applied.resolve);
+    else this.waiters.set(key, [applied.resolve]);
+    if (this.pending.has(key)) return applied.promise;
     const msg =
       event.kind === 'inode'
         ? encodeNotifyInvalInode(event.ino)
         : encodeNotifyInvalEntry(event.parent, event.name);
-    if (this.stopped) return;
     this.pending.add(key);
     this.queue.push({ key, msg });
     this.writing ??= this.drain();
+    return applied.promise;
   }
 
   /** Drops what is queued; resolves when no write is in progress, so the descriptor can be closed. */
@@ -50,12 +60,16 @@ export class Notifier {
     this.queue.length = 0;
     this.pending.clear();
     await this.writing;
+    for (const w of this.waiters.values()) for (const resolve of w) resolve();
+    this.waiters.clear();
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0 && !this.stopped) {
       const { key, msg } = this.queue.shift()!;
       this.pending.delete(key);
+      const waiting = this.waiters.get(key) ?? [];
+      this.waiters.delete(key);
       await new Promise<void>((resolve) => {
         this.device.write(msg, (err) => {
           if (err) {
@@ -63,6 +77,7 @@ export class Notifier {
             if (err.code !== 'ENOENT') this.log.debug('invalidation refused', { key, code: err.code });
           } else this.sent++;
           resolve();
+          for (const w of waiting) w();
         });
       });
     }

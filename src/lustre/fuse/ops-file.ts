@@ -17,6 +17,7 @@ import type { Op, OpContext, Reply } from './op-types.ts';
 import { EMPTY } from './op-types.ts';
 import {
   FOPEN_DIRECT_IO,
+  FOPEN_KEEP_CACHE,
   FUSE_FSYNC_FDATASYNC,
   FUSE_LK_FLOCK,
   FUSE_OPEN_KILL_SUIDGID,
@@ -28,8 +29,16 @@ import {
 const MIN_DIRENT = 32;
 const MIN_DIRENTPLUS = 160;
 
-function openFlags(ctx: OpContext): number {
-  return ctx.directIo ? FOPEN_DIRECT_IO : 0;
+/** open(2)'s O_APPEND: such writes land at the end another client may have moved, which the page cache cannot know. */
+const O_APPEND = 0o2000;
+
+/**
+ * FOPEN flags of a new handle: direct I/O on an uncached mount and for O_APPEND files; otherwise
+ * the kernel keeps the pages it has, which exist only under the client's data lock (see
+ * client/data-locks.ts), so they are current.
+ */
+function openFlags(ctx: OpContext, flags: number): number {
+  return ctx.directIo || (flags & O_APPEND) !== 0 ? FOPEN_DIRECT_IO : FOPEN_KEEP_CACHE;
 }
 
 /**
@@ -68,7 +77,7 @@ const open: Op = (h, body) => {
       }
     }
     ctx.addHandle(handle);
-    return { body: encodeOpenOut(handle.fh, openFlags(ctx)), onUnsent: releaseUnsent(ctx, handle) };
+    return { body: encodeOpenOut(handle.fh, openFlags(ctx, flags)), onUnsent: releaseUnsent(ctx, handle) };
   };
 };
 
@@ -79,7 +88,7 @@ const create: Op = (h, body) => {
     const { attr, handle } = await ctx.client.create(cred, h.nodeid, name, mode, flags, ctx.signal);
     ctx.addHandle(handle);
     return {
-      body: encodeCreateOut(attr, ctx.timeouts, handle.fh, openFlags(ctx)),
+      body: encodeCreateOut(attr, ctx.timeouts, handle.fh, openFlags(ctx, flags)),
       onSent: () => ctx.rememberLookup(attr.ino),
       onUnsent: releaseUnsent(ctx, handle),
     };

@@ -148,10 +148,13 @@ export class FuseSession {
     }
   }
 
-  /** Tells the kernel to drop what it caches for an inode or a name (no-op before INIT or after the end). */
-  invalidate(event: InvalidateEvent): void {
-    if (!this.init || this.ending) return;
-    this.notifier.enqueue(event);
+  /**
+   * Tells the kernel to drop what it caches for an inode or a name (no-op before INIT or after the
+   * end); resolves once the kernel has done so (for an inode: dirty pages written back, pages dropped).
+   */
+  invalidate(event: InvalidateEvent): Promise<void> {
+    if (!this.init || this.ending) return Promise.resolve();
+    return this.notifier.enqueue(event);
   }
 
   stats(): SessionStats {
@@ -356,7 +359,7 @@ export class FuseSession {
 
   private onInit(h: InHeader, body: Buffer): void {
     try {
-      const result = handleInit(body, this.opts.maxWrite);
+      const result = handleInit(body, this.opts.maxWrite, !this.opts.directIo);
       this.send(h.unique, 0, result.reply);
       if (result.done) {
         this.init = result;

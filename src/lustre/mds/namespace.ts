@@ -19,6 +19,7 @@ import { setattr } from './attrs.ts';
 import { openInode } from './handles.ts';
 import { isDir, LINK_MAX, MAX_INODES, NsCore, type OpContext, toAttr, typeOf } from './inodes.ts';
 import { checkAccess, checkName, checkSticky, isDot, isRoot, MAY_EXEC, MAY_READ, MAY_WRITE } from './perm.ts';
+import { withPlacement } from './placement.ts';
 import { rename } from './rename.ts';
 import type { InodeRow } from './store.ts';
 
@@ -216,7 +217,8 @@ export class Namespace extends NsCore {
   }
 
   #newLayout(op: OpContext, parent: number): Layout {
-    return this.layouts.allocate(this.effectivePolicy(parent), op.host, this.osts());
+    const policy = withPlacement(this.effectivePolicy(parent), this.defaultPolicy);
+    return this.layouts.allocate(policy, op.host, this.osts());
   }
 
   #createNode(

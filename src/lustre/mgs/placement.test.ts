@@ -19,6 +19,14 @@ test('OSTs go round-robin so neighbours are on different servers', () => {
   assert.deepEqual(names(placeOsts(servers, 2, G, 'b')), ['c', 'a'], 'continues after the last OST');
 });
 
+test("with several servers per node, OSTs visit every node before a node's second server", () => {
+  const on = (name: string, host: string) => ({ ...server(name, 4 * G), host });
+  const servers = [on('a0', 'a'), on('a1', 'a'), on('b0', 'b'), on('b1', 'b'), on('c0', 'c')];
+  assert.deepEqual(names(placeOsts(servers, 2, G)), ['a0', 'b0']);
+  assert.deepEqual(names(placeOsts(servers, 5, G)), ['a0', 'b0', 'c0', 'a1', 'b1']);
+  assert.deepEqual(names(placeOsts(servers, 2, G, 'c0')), ['a1', 'b1'], 'continues after the last OST');
+});
+
 test('servers without room are skipped, and room used earlier in the call counts', () => {
   const servers = [server('a', 2 * G), server('b', G / 2), server('c', 3 * G)];
   assert.deepEqual(names(placeOsts(servers, 5, G)), ['a', 'c', 'a', 'c', 'c']);

@@ -30,17 +30,32 @@ export function targetConfig(
 }
 
 /**
- * Picks a server for each of `count` OSTs of `capacityBytes`: round-robin over `servers` (in the
- * given order) starting after `after` (the server of the file system's last OST), skipping those
- * whose remaining capacity is too small, so consecutive OSTs land on different servers whenever two
- * have room. Capacity given to earlier OSTs of the same call counts. ENOSPC if some OST fits nowhere.
+ * `servers` with their hosts taken in turn (each host's servers in the given order), so a
+ * round-robin over the result visits every node before a node's second server.
+ */
+export function interleaveHosts(servers: readonly ServerInfo[]): ServerInfo[] {
+  const byHost = new Map<string, ServerInfo[]>();
+  for (const s of servers) byHost.set(s.host, [...(byHost.get(s.host) ?? []), s]);
+  const groups = [...byHost.values()];
+  const out: ServerInfo[] = [];
+  for (let i = 0; out.length < servers.length; i++) for (const g of groups) if (g[i]) out.push(g[i]!);
+  return out;
+}
+
+/**
+ * Picks a server for each of `count` OSTs of `capacityBytes`: round-robin over `servers` (nodes
+ * in turn, see interleaveHosts) starting after `after` (the server of the file system's last OST),
+ * skipping those whose remaining capacity is too small, so consecutive OSTs land on different
+ * nodes, or at least servers, whenever two have room. Capacity given to earlier OSTs of the same
+ * call counts. ENOSPC if some OST fits nowhere.
  */
 export function placeOsts(
-  servers: readonly ServerInfo[],
+  given: readonly ServerInfo[],
   count: number,
   capacityBytes: number,
   after?: string,
 ): ServerInfo[] {
+  const servers = interleaveHosts(given);
   if (servers.length === 0)
     throw new NacreError('InsufficientServers', 'no OSS server is registered and alive');
   const remaining = servers.map((s) => s.capacityBytes);

@@ -61,7 +61,11 @@ test('nacre up --s3-endpoint: the AWS CLI associates a bucket, a mount reads an 
   const text = up.lines.join('\n');
   const endpoint = /FSx API\s+(\S+)/.exec(text)?.[1];
   const keys = /export (AWS_ACCESS_KEY_ID=\S+ AWS_SECRET_ACCESS_KEY=\S+)/.exec(text)?.[1];
-  assert.ok(endpoint && keys, `the summary names the FSx API and its keys:\n${text}`);
+  const keyFile = /--data-plane-key-file (\S+)/.exec(text)?.[1];
+  assert.ok(
+    endpoint && keys && keyFile,
+    `the summary names the FSx API, its keys and the data-plane key:\n${text}`,
+  );
   const env = `${keys} AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER=''`;
   const aws = async (args: string) =>
     JSON.parse(await sh(`${env} aws fsx ${args} --endpoint-url ${endpoint} --output json`)) as Record<
@@ -89,6 +93,8 @@ test('nacre up --s3-endpoint: the AWS CLI associates a bucket, a mount reads an 
     ...NACRE,
     'mount',
     '--foreground',
+    '--data-plane-key-file',
+    keyFile,
     `${fs.DNSName}@tcp:/${fs.LustreConfiguration.MountName}`,
     point,
   ]);
@@ -115,7 +121,8 @@ test('nacre up --s3-endpoint: the AWS CLI associates a bucket, a mount reads an 
     },
     60_000,
   );
-  const state = () => sh(`${NACRE.join(' ')} lfs hsm_state ${point}/repo/hello.txt`);
+  const state = () =>
+    sh(`NACRE_DATA_PLANE_KEY_FILE=${keyFile} ${NACRE.join(' ')} lfs hsm_state ${point}/repo/hello.txt`);
   await waitFor(
     'the object imported',
     async () => (await run(['test', '-e', `${point}/repo/hello.txt`])).code === 0,
@@ -144,5 +151,8 @@ test('nacre up --s3-endpoint: the AWS CLI associates a bucket, a mount reads an 
   );
   const out = await s3.send(new GetObjectCommand({ Bucket: 'up-repo', Key: 'in/back.txt' }));
   assert.equal(await out.Body!.transformToString(), 'written in the mount\n');
-  assert.match(await sh(`${NACRE.join(' ')} lfs hsm_state ${point}/repo/back.txt`), /exists archived/);
+  assert.match(
+    await sh(`NACRE_DATA_PLANE_KEY_FILE=${keyFile} ${NACRE.join(' ')} lfs hsm_state ${point}/repo/back.txt`),
+    /exists archived/,
+  );
 });

@@ -13,6 +13,12 @@ RUN dir=$(GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json \
       "github.com/container-storage-interface/spec@${CSI_SPEC_VERSION}" \
       | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') \
   && cp "$dir/csi.proto" /proto/csi.proto
+# The kubelet's plugin-registration proto (scripts/fetch-kubelet-proto.sh pins the version): the node
+# plugin serves it to register itself with the kubelet.
+ARG KUBELET_VERSION=v0.37.2
+RUN dir=$(GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "k8s.io/kubelet@${KUBELET_VERSION}" \
+      | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') \
+  && cp "$dir/pkg/apis/pluginregistration/v1/api.proto" /proto/pluginregistration.proto
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -32,6 +38,7 @@ COPY cmd ./cmd
 COPY src ./src
 COPY crds ./crds
 COPY --from=csi-proto /proto/csi.proto ./proto/csi.proto
+COPY --from=csi-proto /proto/pluginregistration.proto ./proto/pluginregistration.proto
 RUN printf '#!/bin/sh\nexec node /app/cmd/nacre.ts "$@"\n' > /usr/local/bin/nacre \
   && chmod 0755 /usr/local/bin/nacre \
   && nacre --version

@@ -19,6 +19,8 @@ spec_version=$(sed -n 's/^SPEC_VERSION=//p' scripts/fetch-csi-proto.sh)
   printf 'build-image: no SPEC_VERSION in scripts/fetch-csi-proto.sh\n' >&2
   exit 1
 }
+kubelet_version=$(sed -n 's/^KUBELET_VERSION=//p' scripts/fetch-kubelet-proto.sh)
 "$docker" build --build-arg "NODE_IMAGE=$node_image" --build-arg "CSI_SPEC_VERSION=$spec_version" \
+  --build-arg "KUBELET_VERSION=$kubelet_version" \
   -t "$image" .
 printf 'build-image: built %s\n' "$image" >&2

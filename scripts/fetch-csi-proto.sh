@@ -51,3 +51,5 @@ if [[ ! -f $stamp ]]; then
   rm -rf "$gen"
   mv "$tmp" "$gen"
 fi
+# The kubelet plugin-registration proto goes with it (the node plugin serves it).
+bash "$root/scripts/fetch-kubelet-proto.sh" "$@"

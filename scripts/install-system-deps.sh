@@ -3,11 +3,12 @@
 #
 # openssl makes the test cluster's certificates; fio and fuse3 exercise FUSE mounts; awscli talks to
 # MinIO; iproute2 and util-linux give ip, nsenter, unshare, mount and flock; shellcheck checks the
-# kind scripts. Go (>= 1.26, for e2e/harness/build-tools.sh) is not a Debian package this recent and
-# must already be installed.
+# kind scripts; runc, containernetworking-plugins, busybox-static (the test image) and iptables
+# (kube-proxy) serve the harness's kubelet nodes. Go (>= 1.26, for e2e/harness/build-tools.sh) is
+# not a Debian package this recent and must already be installed.
 set -euo pipefail
 
-packages=(openssl fio fuse3 awscli iproute2 util-linux shellcheck)
+packages=(openssl fio fuse3 awscli iproute2 util-linux shellcheck runc containernetworking-plugins busybox-static iptables)
 
 log() { printf 'install-system-deps: %s\n' "$*" >&2; }
 

@@ -14,6 +14,8 @@ interface NodeFlags {
   metricsAddress?: string;
   host: string;
   keeperCommand?: string;
+  registrationDir?: string;
+  kubeletRegistrationPath?: string;
 }
 
 export function registerNode(program: Command): void {
@@ -36,6 +38,15 @@ export function registerNode(program: Command): void {
         'container, a launcher that puts keepers outside it, e.g. "nsenter -t 1 -m -- systemd-run --scope ' +
         '--collect /var/lib/nacre/app/node /var/lib/nacre/app/cmd/nacre-fuse.ts"',
     )
+    .option(
+      '--registration-dir <dir>',
+      "register the driver with the kubelet by serving <dir>/csi.nacre.dev-reg.sock (the kubelet's " +
+        'plugins_registry directory, e.g. /var/lib/kubelet/plugins_registry), as node-driver-registrar does',
+    )
+    .option(
+      '--kubelet-registration-path <path>',
+      'the CSI socket as the kubelet sees it, on the host (default: the path of --csi-endpoint)',
+    )
     .action(async (f: NodeFlags) => {
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
@@ -48,12 +59,19 @@ export function registerNode(program: Command): void {
       const keyArgs = await keeperKeyArgs(program, f.stateDir, AbortSignal.timeout(10_000));
       // gRPC and the CSI node service are loaded by this command only.
       const { startCsiNode } = await import('../../src/csi/run-csi-node.ts');
+      const { socketPathOf } = await import('../../src/csi/server.ts');
       const node = await startCsiNode({
         endpoint: f.csiEndpoint,
         nodeId: f.nodeId,
         stateDir: f.stateDir,
         kubeletDir: f.kubeletDir,
         ...(f.metricsAddress !== undefined && { metricsAddress: f.metricsAddress }),
+        ...(f.registrationDir !== undefined && {
+          registration: {
+            dir: f.registrationDir,
+            kubeletEndpoint: f.kubeletRegistrationPath ?? socketPathOf(f.csiEndpoint),
+          },
+        }),
         keeperCommand: (source, target, stateFile, logFile) => ({
           command: prefix[0] ?? process.execPath,
           args: [

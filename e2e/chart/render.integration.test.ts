@@ -137,7 +137,14 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     '--kubelet-dir=/var/lib/kubelet',
     '--metrics-address=0.0.0.0:9809',
     '--host=$(NODE_NAME)',
+    // It registers itself with the kubelet: no node-driver-registrar image to pull.
+    '--registration-dir=/registration',
+    '--kubelet-registration-path=/var/lib/kubelet/plugins/csi.nacre.dev/csi.sock',
   ]);
+  assert.ok(
+    plugin.volumeMounts?.some((m) => m.name === 'registration-dir' && m.mountPath === '/registration'),
+  );
+  assert.ok(!podSpec(ds).containers.some((c) => c.name === 'node-driver-registrar'));
   assert.equal(plugin.securityContext?.['privileged'], true);
   // FUSE keepers live in this pod by default: a rolling update would end the node's mounts.
   assert.deepEqual((ds['spec'] as { updateStrategy: unknown }).updateStrategy, { type: 'OnDelete' });
@@ -146,11 +153,14 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
   assert.ok(plugin.volumeMounts?.some((m) => m.mountPath === '/dev/fuse'));
   const volumes = podSpec(ds).volumes ?? [];
   assert.equal(volumes.find((v) => v.name === 'dev-fuse')?.hostPath?.type, 'CharDevice');
+  // sidecars.nodeDriverRegistrar.enabled: the sidecar registers the driver instead of the plugin.
+  const withRegistrar = find(everything, 'DaemonSet', 'nacre-node');
   assert.ok(
-    container(ds, 'node-driver-registrar').args?.includes(
+    container(withRegistrar, 'node-driver-registrar').args?.includes(
       '--kubelet-registration-path=/var/lib/kubelet/plugins/csi.nacre.dev/csi.sock',
     ),
   );
+  assert.ok(!container(withRegistrar, 'nacre').args?.some((a) => a.startsWith('--registration-dir')));
   const oss = container(ds, 'oss');
   for (const a of [
     '--role=oss',

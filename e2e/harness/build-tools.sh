@@ -4,9 +4,13 @@
 # Usage: build-tools.sh [--path] [TOOL...]
 #   TOOL    kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
 #           csi-resizer csi-snapshotter snapshot-controller
-#           (default: all of them)
+#           kubelet kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr pause coredns
+#           (the kubelet nodes' tools)
+#           (default: all of them; nodes.integration.test.ts, in npm test, needs the nodes' too)
 #   --path  print the absolute path of each named tool's binary on stdout, one a line, after
 #           building whatever is missing
+#   e2e.test and agnhost (the Kubernetes e2e suite and the test program its pods run) are built
+#   only when named.
 #
 # Binaries land in ${NACRE_TOOLS_DIR:-$HOME/.cache/nacre/tools}/<name>-<version>/<binary>; the
 # versions come from the wrapper modules in go/ (one go.mod + go.sum each), so bumping a version
@@ -20,6 +24,7 @@ tools_dir=${NACRE_TOOLS_DIR:-$HOME/.cache/nacre/tools}
 jobs=${NACRE_BUILD_JOBS:-2}
 all_tools=(kube-apiserver kube-controller-manager kubectl etcd csi-sanity csi-provisioner helm minio
   csi-resizer csi-snapshotter snapshot-controller)
+node_tools=(kubelet kube-scheduler kube-proxy containerd containerd-shim-runc-v2 ctr pause coredns)
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS='-mod=readonly -buildvcs=false'
 
@@ -43,7 +48,7 @@ modver() {
 spec() {
   local v
   case $1 in
-  kube-apiserver | kube-controller-manager | kubectl)
+  kube-apiserver | kube-controller-manager | kubectl | kubelet | kube-scheduler | kube-proxy)
     wrapper=k8s
     pkg=k8s.io/kubernetes/cmd/$1
     v=$(modver k8s k8s.io/kubernetes)
@@ -60,6 +65,30 @@ spec() {
     pkg=go.etcd.io/etcd/server/v3
     v=$(modver k8s "$pkg")
     dir=etcd-$v
+    ldflags=''
+    ;;
+  containerd | containerd-shim-runc-v2 | ctr)
+    wrapper=containerd
+    pkg=github.com/containerd/containerd/v2/cmd/$1
+    v=$(modver containerd github.com/containerd/containerd/v2)
+    dir=containerd-$v
+    ldflags="-X github.com/containerd/containerd/v2/version.Version=$v"
+    ldflags+=" -X github.com/containerd/containerd/v2/version.Package=github.com/containerd/containerd/v2"
+    ;;
+  coredns)
+    # go/coredns/main.go picks the plugins: its hash is part of the cache folder's name.
+    wrapper=coredns
+    pkg=.
+    v=$(modver coredns github.com/coredns/coredns)
+    dir=coredns-$v-$(sha256sum <"$gomods/coredns/main.go" | cut -c1-8)
+    ldflags="-X github.com/coredns/coredns/coremain.GitCommit=$v"
+    ;;
+  pause)
+    # Our own program (go/pause/main.go): the content hash names its cache folder.
+    wrapper=pause
+    pkg=.
+    v=$(cat "$gomods/pause/go.mod" "$gomods/pause/main.go" | sha256sum | cut -c1-12)
+    dir=pause-$v
     ldflags=''
     ;;
   csi-sanity)
@@ -98,6 +127,21 @@ spec() {
     dir=helm-$v
     ldflags="-X helm.sh/helm/v3/internal/version.version=$v -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
     ;;
+  e2e.test | agnhost)
+    # The e2e suite's test binary (go test -c) and agnhost (its subPath specs run agnhost
+    # mounttest), at the same Kubernetes version as the control plane.
+    wrapper=e2e
+    pkg=k8s.io/kubernetes/test/e2e
+    [[ $1 == agnhost ]] && pkg=k8s.io/kubernetes/test/images/agnhost
+    v=$(modver e2e k8s.io/kubernetes)
+    dir=kubernetes-$v
+    local minor=${v#v1.}
+    minor=${minor%%.*}
+    ldflags=''
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ldflags+=" -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+    done
+    ;;
   minio)
     wrapper=minio
     pkg=github.com/minio/minio
@@ -111,7 +155,7 @@ spec() {
     ldflags+=" -X github.com/minio/minio/cmd.CommitID=${v##*-} -X github.com/minio/minio/cmd.CopyrightYear=${ts:0:4}"
     ldflags+=" -X github.com/minio/minio/cmd.ReleaseTag=DEVELOPMENT.${when//:/-}"
     ;;
-  *) die "unknown tool '$1' (known: ${all_tools[*]})" ;;
+  *) die "unknown tool '$1' (known: ${all_tools[*]} ${node_tools[*]})" ;;
   esac
 }
 
@@ -119,13 +163,16 @@ spec() {
 build() {
   local wrapper pkg dir ldflags
   spec "$1"
+  # A test binary is linked by go test -c, everything else by go build.
+  local gocmd=(build)
+  [[ $1 == e2e.test ]] && gocmd=(test -c)
   local dest="$tools_dir/$dir"
   [[ -x $dest/$1 ]] && return 0
   mkdir -p "$dest"
   local tmp="$dest/.$1.partial.$$"
   log "building $1 ($dir) from go/$wrapper ..."
   local start=$SECONDS
-  if ! (cd "$gomods/$wrapper" && nice -n 10 go build -p "$jobs" \
+  if ! (cd "$gomods/$wrapper" && nice -n 10 go "${gocmd[@]}" -p "$jobs" \
     -ldflags "-s -w $ldflags" -o "$tmp" "$pkg"); then
     rm -f "$tmp"
     die "go build of $1 failed"
@@ -148,14 +195,14 @@ for arg in "$@"; do
   case $arg in
   --path) print_paths=true ;;
   -h | --help)
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 0
     ;;
   -*) die "unknown option $arg" ;;
   *) tools+=("$arg") ;;
   esac
 done
-((${#tools[@]})) || tools=("${all_tools[@]}")
+((${#tools[@]})) || tools=("${all_tools[@]}" "${node_tools[@]}")
 
 missing=()
 for t in "${tools[@]}"; do

@@ -41,6 +41,11 @@ export interface StartClusterOptions {
   readyTimeoutMs?: number;
   /** Progress lines (default: none). */
   progress?: (message: string) => void;
+  /**
+   * The address the API server binds to and advertises (default 127.0.0.1): a kubelet node's
+   * network namespace reaches the host's bridge address, never its loopback.
+   */
+  address?: string;
 }
 
 /** The API server's audit log (JSON lines, level Metadata) of a cluster started with `audit`. */
@@ -96,14 +101,15 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'nacre-cluster-')));
   const forgetDir = ownsDir && !opts.keep ? removeDirOnExit(dir) : () => {};
   await mkdir(join(dir, 'logs'), { recursive: true });
-  const pki = await makePki(join(dir, 'pki'), signal);
+  const address = opts.address ?? '127.0.0.1';
+  const pki = await makePki(join(dir, 'pki'), signal, address === '127.0.0.1' ? [] : [address]);
   const minioOpts = opts.minio === true ? {} : opts.minio || undefined;
   const [etcdPort, etcdPeerPort, apiPort, minioPort, minioConsolePort] = await freePorts(5);
   const state: ClusterState = {
     version: 1,
     dir,
     ownsDir,
-    server: `https://127.0.0.1:${apiPort}`,
+    server: `https://${address}:${apiPort}`,
     kubeconfigPath: join(dir, 'kubeconfig'),
     processes: [],
     startedAt: new Date().toISOString(),
@@ -158,7 +164,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
     }
     await waitReady(etcd, deadline, signal, () => httpOk(`http://127.0.0.1:${etcdPort}/health`));
     const apiserver = await start('kube-apiserver', tools.kubeApiserver, [
-      ...apiserverArgs(dir, pki, etcdPort!, apiPort!),
+      ...apiserverArgs(dir, pki, etcdPort!, apiPort!, address),
       ...(opts.audit ? await auditArgs(dir) : []),
     ]);
     const probe = (path: string) => apiGet(state.server, pems, path);
@@ -265,13 +271,14 @@ function etcdArgs(dir: string, port: number, peerPort: number): string[] {
   ];
 }
 
-function apiserverArgs(dir: string, pki: Pki, etcdPort: number, port: number): string[] {
+function apiserverArgs(dir: string, pki: Pki, etcdPort: number, port: number, address: string): string[] {
   return [
     `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
-    // 1.37 refuses a loopback address in the kubernetes Service's endpoints: don't publish them.
-    '--endpoint-reconciler-type=none',
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
+    // 1.37 refuses a loopback address in the kubernetes Service's endpoints: don't publish them
+    // then; a bridge address (kubelet nodes, whose pods reach the API through the Service) is fine.
+    `--endpoint-reconciler-type=${address === '127.0.0.1' ? 'none' : 'lease'}`,
     `--secure-port=${port}`,
     `--cert-dir=${join(dir, 'pki')}`,
     `--tls-cert-file=${pki.servingCert}`,
@@ -281,8 +288,14 @@ function apiserverArgs(dir: string, pki: Pki, etcdPort: number, port: number): s
     `--service-account-key-file=${pki.serviceAccountPub}`,
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
     '--service-cluster-ip-range=10.0.0.0/24',
-    '--authorization-mode=RBAC',
+    // Node: kubelets (system:node:<name>) get what their own pods need, no more.
+    '--authorization-mode=Node,RBAC',
+    '--enable-admission-plugins=NodeRestriction',
     '--allow-privileged=true',
+    // exec, logs and port-forward reach a kubelet at its node's InternalIP, as the admin.
+    '--kubelet-preferred-address-types=InternalIP',
+    `--kubelet-client-certificate=${pki.adminCert}`,
+    `--kubelet-client-key=${pki.adminKey}`,
   ];
 }
 

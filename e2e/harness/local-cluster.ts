@@ -4,12 +4,17 @@
 // notification target <id> (ARN arn:minio:sqs::<id>:webhook); NACRE_TOOLS_DIR moves the tool cache.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ClusterState, clusterStatus, loadClusterState, startCluster, stopState } from './cluster.ts';
+import { type ClusterState, clusterStatus, loadClusterState, startCluster } from './cluster.ts';
+import { kubectl, loadNodesState, startNodeCluster, stopNodesInDir } from './nodes.ts';
+import { isAlive } from './processes.ts';
+import { toolPath } from './tools.ts';
 
 const DIR = join(import.meta.dirname, '..', '..', '.local-cluster');
 
-const USAGE = `usage: node e2e/harness/local-cluster.ts up [--no-minio] | down | status | env
-  up      start etcd, kube-apiserver, kube-controller-manager and MinIO on 127.0.0.1, detached
+const USAGE = `usage: node e2e/harness/local-cluster.ts up [--no-minio] [--nodes N] | down | status | env
+  up      start etcd, kube-apiserver, kube-controller-manager and MinIO on 127.0.0.1, detached;
+          with --nodes N (1-7), also kube-scheduler and N kubelet nodes (containerd, runc, CNI) in
+          network namespaces on a host bridge, the API server on the bridge's address (needs root)
   down    stop everything 'up' started and remove its state (logs stay in .local-cluster/logs)
   status  show each server and whether the API server is ready (exit 1 if not)
   env     print the export lines for KUBECONFIG and MinIO`;
@@ -40,7 +45,7 @@ function minioWebhooks(): Record<string, string> {
   return hooks;
 }
 
-async function up(noMinio: boolean): Promise<number> {
+async function up(noMinio: boolean, nodes: number): Promise<number> {
   const existing = await loadClusterState(DIR);
   if (existing) {
     const status = await clusterStatus(existing);
@@ -50,7 +55,7 @@ async function up(noMinio: boolean): Promise<number> {
       return 0;
     }
     say('a previous cluster is half up: stopping it first');
-    await stopState(existing);
+    await stopNodesInDir(DIR);
   }
   const withMinio = !noMinio && process.env['NACRE_LOCAL_CLUSTER_MINIO'] !== '0';
   const ac = new AbortController();
@@ -58,6 +63,21 @@ async function up(noMinio: boolean): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const started = Date.now();
+  if (nodes > 0) {
+    const withNodes = await startNodeCluster({
+      dir: DIR,
+      keep: true,
+      count: nodes,
+      minio: withMinio ? { webhooks: minioWebhooks() } : false,
+      signal: ac.signal,
+      progress: say,
+    });
+    say(
+      `up with ${nodes} nodes in ${((Date.now() - started) / 1000).toFixed(1)} s; logs in ${join(DIR, 'logs')}`,
+    );
+    process.stdout.write(exportLines(withNodes.cluster.state));
+    return 0;
+  }
   const cluster = await startCluster({
     dir: DIR,
     keep: true,
@@ -72,12 +92,15 @@ async function up(noMinio: boolean): Promise<number> {
 
 async function down(): Promise<number> {
   const state = await loadClusterState(DIR);
-  if (!state) {
+  const nodes = await loadNodesState(DIR);
+  if (!state && !nodes) {
     say('nothing to stop');
     return 0;
   }
-  await stopState(state);
-  say(`stopped ${state.processes.map((p) => p.name).join(', ')}`);
+  await stopNodesInDir(DIR);
+  say(
+    `stopped ${[...(nodes?.nodes.map((n) => n.name) ?? []), ...(state?.processes.map((p) => p.name) ?? [])].join(', ')}`,
+  );
   return 0;
 }
 
@@ -95,7 +118,27 @@ async function status(): Promise<number> {
   }
   process.stdout.write(`api server ${state.server} ${s.apiserverReady ? 'ready' : 'NOT READY'}\n`);
   if (state.minio) process.stdout.write(`minio ${state.minio.endpoint}\n`);
-  return s.apiserverReady && s.processes.every((p) => p.alive) ? 0 : 1;
+  const nodes = await loadNodesState(DIR);
+  let nodesAlive = true;
+  if (nodes) {
+    const daemons = [
+      ...(nodes.scheduler ? [nodes.scheduler] : []),
+      ...nodes.nodes.flatMap((n) => n.processes),
+    ];
+    for (const p of daemons) {
+      const alive = await isAlive(p);
+      nodesAlive &&= alive;
+      process.stdout.write(
+        `${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${alive ? 'running' : 'EXITED'}  ${p.logFile}\n`,
+      );
+    }
+    const cluster = { kubeconfigPath: state.kubeconfigPath, tools: { kubectl: await toolPath('kubectl') } };
+    const out = await kubectl(cluster, ['get', 'nodes', '-o', 'wide']).catch(
+      (e: unknown) => `${String(e)}\n`,
+    );
+    process.stdout.write(out);
+  }
+  return s.apiserverReady && s.processes.every((p) => p.alive) && nodesAlive ? 0 : 1;
 }
 
 async function env(): Promise<number> {
@@ -112,7 +155,11 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { 'no-minio': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      'no-minio': { type: 'boolean', default: false },
+      nodes: { type: 'string', default: '0' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [command, ...rest] = positionals;
   if (values.help || rest.length > 0) {
@@ -121,7 +168,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'up':
-      return up(values['no-minio']);
+      return up(values['no-minio'], Number(values.nodes));
     case 'down':
       return down();
     case 'status':

@@ -47,8 +47,15 @@ export function pkiFiles(dir: string): Pki {
   };
 }
 
-/** Makes a fresh CA and every certificate the cluster needs, in `dir` (created if missing). */
-export async function makePki(dir: string, signal?: AbortSignal): Promise<Pki> {
+/**
+ * Makes a fresh CA and every certificate the cluster needs, in `dir` (created if missing); the
+ * serving certificate is also valid for `extraIps`.
+ */
+export async function makePki(
+  dir: string,
+  signal?: AbortSignal,
+  extraIps: readonly string[] = [],
+): Promise<Pki> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const pki = pkiFiles(dir);
   const leafUsage = 'keyUsage=critical,digitalSignature,keyEncipherment';
@@ -70,7 +77,11 @@ export async function makePki(dir: string, signal?: AbortSignal): Promise<Pki> {
       pki.servingKey,
       pki.servingCert,
       '/CN=kube-apiserver',
-      [`subjectAltName=${SERVING_SANS.join(',')}`, 'extendedKeyUsage=serverAuth', leafUsage],
+      [
+        `subjectAltName=${[...SERVING_SANS, ...extraIps.map((ip) => `IP:${ip}`)].join(',')}`,
+        'extendedKeyUsage=serverAuth',
+        leafUsage,
+      ],
       pki,
     ),
     issue(
@@ -95,6 +106,34 @@ export async function makePki(dir: string, signal?: AbortSignal): Promise<Pki> {
     [pki.caKey, pki.servingKey, pki.adminKey, pki.serviceAccountKey].map((k) => chmod(k, 0o600)),
   );
   return pki;
+}
+
+/**
+ * A kubelet's client certificate, signed by the cluster CA: CN system:node:<node>, O system:nodes,
+ * what the Node authorizer and NodeRestriction admit. Returns the certificate and key paths.
+ */
+export async function issueNodeCert(
+  pki: Pki,
+  dir: string,
+  node: string,
+  signal?: AbortSignal,
+): Promise<{ cert: string; key: string }> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const cert = join(dir, 'kubelet-client.crt');
+  const key = join(dir, 'kubelet-client.key');
+  await openssl(signal, [
+    ...['req', '-CA', pki.caCert, '-CAkey', pki.caKey],
+    ...['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650'],
+    ...['-keyout', key, '-out', cert, '-subj', `/O=system:nodes/CN=system:node:${node}`],
+    ...[
+      '-addext',
+      'extendedKeyUsage=clientAuth',
+      '-addext',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+    ],
+  ]);
+  await chmod(key, 0o600);
+  return { cert, key };
 }
 
 /** The PEM text of a file. */

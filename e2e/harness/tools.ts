@@ -15,6 +15,14 @@ export const TOOL_NAMES = [
   'csi-resizer',
   'csi-snapshotter',
   'snapshot-controller',
+  'kubelet',
+  'kube-scheduler',
+  'kube-proxy',
+  'containerd',
+  'containerd-shim-runc-v2',
+  'ctr',
+  'pause',
+  'coredns',
 ] as const;
 
 export type ToolName = (typeof TOOL_NAMES)[number];

@@ -4,11 +4,12 @@ import { Gauge, Registry } from 'prom-client';
 import { type CommandRunner, ExecRunner } from '../lib/command-runner.ts';
 import { logger } from '../lib/log.ts';
 import { startOpsServer } from '../lib/ops-server.ts';
-import { identityService } from './identity.ts';
+import { DRIVER_NAME, identityService } from './identity.ts';
 import { FuseMounter, type KeeperCommand, LustreKernelMounter } from './node/mounter.ts';
 import { procMountTable } from './node/mountinfo.ts';
 import { nodeService } from './node/node-service.ts';
 import { NodeState } from './node/node-state.ts';
+import { startPluginRegistration } from './node/plugin-registration.ts';
 import { SystemMounts } from './node/system-mounts.ts';
 import { VolumeLocks } from './node/volume-locks.ts';
 import { VolumeMonitor } from './node/volume-monitor.ts';
@@ -23,6 +24,11 @@ export interface CsiNodeOptions {
   kubeletDir: string;
   /** /healthz, /readyz, /metrics; undefined: not served. */
   metricsAddress?: string;
+  /**
+   * Register the driver with the kubelet (its plugins_registry directory as this process sees it,
+   * and the CSI socket as the kubelet sees it); undefined: something else registers it.
+   */
+  registration?: { dir: string; kubeletEndpoint: string };
   /** How to start `nacre fuse-keeper …` (built in cmd/, which knows where the CLI is). */
   keeperCommand: KeeperCommand;
   runner?: CommandRunner;
@@ -72,6 +78,14 @@ export async function startCsiNode(opts: CsiNodeOptions): Promise<{ close(): Pro
   });
   const node = nodeService({ nodeId: opts.nodeId, state, mounts, mountTable, mounters, monitor, locks, log });
   const server = await startCsiServer({ endpoint: opts.endpoint, identity, node, signal: opts.signal, log });
+  const registration = opts.registration
+    ? await startPluginRegistration({
+        registrationDir: opts.registration.dir,
+        driverName: DRIVER_NAME,
+        kubeletEndpoint: opts.registration.kubeletEndpoint,
+        signal: opts.signal,
+      })
+    : undefined;
   const ops = opts.metricsAddress
     ? await startOpsServer(opts.metricsAddress, registry, { notReady: () => undefined })
     : undefined;
@@ -86,6 +100,7 @@ export async function startCsiNode(opts: CsiNodeOptions): Promise<{ close(): Pro
     async close() {
       stopMonitor.abort();
       await monitoring.catch(() => undefined);
+      await registration?.close();
       await server.close();
       await ops?.close();
     },

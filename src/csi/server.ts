@@ -111,16 +111,15 @@ function implementation(
   return out;
 }
 
-async function removeStaleSocket(path: string): Promise<void> {
+/** Removes a socket file left by an earlier run; ValidationError when `path` is something else. */
+export async function removeStaleSocket(path: string, what = 'CSI endpoint'): Promise<void> {
   const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
     throw err;
   });
   if (!st) return;
   if (!st.isSocket()) {
-    throw new ValidationError(
-      `CSI endpoint ${path} exists and is not a socket: remove it or choose another path`,
-    );
+    throw new ValidationError(`${what} ${path} exists and is not a socket: remove it or choose another path`);
   }
   await rm(path, { force: true });
 }

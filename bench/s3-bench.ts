@@ -86,6 +86,8 @@ const link = (prefix: string, fsPath: string): RepositoryLink => ({
   fsPath,
   chunkBytes: 1024 * MiB,
 });
+const firstByte: number[] = [];
+const wholeFile: number[] = [];
 const rows: Record<string, { base: number[]; nacre: number[] }> = {
   'cold read, large files': { base: [], nacre: [] },
   'export, large files': { base: [], nacre: [] },
@@ -169,6 +171,21 @@ for (let rep = 0; rep < reps; rep++) {
   rows['cold read, large files']!.nacre.push(
     await timed(() => pool(large.keys(), 4, (i) => readAll(user, `/cold${rep}/${i}`, largeBytes))),
   );
+  // Time to the first 4 KiB of a cold file vs reading one whole cold file (fresh imports of the same objects).
+  await importPrefix(agent, store, link(`direct${rep}/large/`, `/ttfb${rep}`), '', noop, noop, signal);
+  firstByte.push(
+    await timed(async () => {
+      const h = await user.open(
+        ROOT_CREDENTIALS,
+        (await user.resolvePath(`/ttfb${rep}/0`, signal)).ino,
+        0,
+        signal,
+      );
+      await user.read(h, 0, 4096, signal);
+      await user.release(h, signal);
+    }),
+  );
+  if (largeFiles > 1) wholeFile.push(await timed(() => readAll(user, `/ttfb${rep}/1`, largeBytes)));
 }
 
 const totalLarge = (largeBytes * largeFiles) / MiB;
@@ -185,6 +202,10 @@ for (const [name, r] of Object.entries(rows)) {
   );
 }
 
+if (wholeFile.length > 0)
+  console.log(
+    `first 4 KiB of a cold ${largeBytes / MiB} MiB file ${(median(firstByte) * 1000).toFixed(0)} ms, the whole file ${(median(wholeFile) * 1000).toFixed(0)} ms, ratio ${(median(firstByte) / median(wholeFile)).toFixed(3)}`,
+  );
 stopAgent.abort();
 await restorer;
 await user.close();

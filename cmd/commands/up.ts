@@ -232,7 +232,7 @@ function printSummary(s: {
   if (s.api) {
     lines.push(
       `  FSx API     ${s.api.endpoint}`,
-      `              export AWS_ACCESS_KEY_ID=${s.api.accessKeyId} AWS_SECRET_ACCESS_KEY=${s.api.secretAccessKey} AWS_REGION=us-east-1`,
+      `              export AWS_ACCESS_KEY_ID=${s.api.accessKeyId} AWS_SECRET_ACCESS_KEY=${s.api.secretAccessKey} AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1`,
       `              aws fsx describe-file-systems --endpoint-url ${s.api.endpoint}`,
     );
   }

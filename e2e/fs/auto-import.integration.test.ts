@@ -2,18 +2,24 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { FSxClient } from '@aws-sdk/client-fsx';
 import {
-  CreateDataRepositoryAssociationCommand,
-  CreateFileSystemCommand,
-  DescribeDataRepositoryAssociationsCommand,
-  DescribeFileSystemsCommand,
-  FSxClient,
-} from '@aws-sdk/client-fsx';
-import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { waitFor } from '../../src/lib/wait-for.ts';
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { type MinioServer, startMinio } from '../harness/minio-server.ts';
 import { freePorts } from '../harness/processes.ts';
 import { type FsCluster, startFsCluster } from './fs-cluster.ts';
+import {
+  availableAssociation,
+  availableFileSystem,
+  minioClient,
+  mountSource,
+  startS3Api,
+  until,
+} from './s3-fixture.ts';
 import { sh, shResult } from './shell.ts';
 
 const keys = { accessKeyId: 'AKIAE2EAUTOIMPORT001', secretAccessKey: 'e2e-auto-import-secret-not-for-else' };
@@ -25,23 +31,11 @@ let fsx: FSxClient;
 before(async () => {
   const [port] = await freePorts(1);
   minio = await startMinio({ webhooks: { nacre: `http://127.0.0.1:${port}/` } });
-  s3 = new S3Client({
-    endpoint: minio.endpoint,
-    region: minio.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
-  });
+  s3 = minioClient(minio);
   await s3.send(new CreateBucketCommand({ Bucket: 'auto' }));
   fs = await startFsCluster({ fsname: 'base' });
-  const api = await fs.startServer(
-    'api',
-    [
-      '--role',
-      'api',
-      '--mgs',
-      fs.mgs.address,
-      '--s3-endpoint',
-      minio.endpoint,
+  ({ fsx } = await startS3Api(fs, minio, keys, {
+    args: [
       '--s3-events-listen',
       `127.0.0.1:${port}`,
       '--s3-notification-arn',
@@ -50,21 +44,7 @@ before(async () => {
       '--s3-listing-interval',
       '0',
     ],
-    {
-      ...process.env,
-      NACRE_FSX_ACCESS_KEY_ID: keys.accessKeyId,
-      NACRE_FSX_SECRET_ACCESS_KEY: keys.secretAccessKey,
-      AWS_ACCESS_KEY_ID: minio.accessKey,
-      AWS_SECRET_ACCESS_KEY: minio.secretKey,
-      AWS_REGION: minio.region,
-    },
-  );
-  fsx = new FSxClient({
-    endpoint: `http://${api.address}`,
-    region: 'us-east-1',
-    credentials: keys,
-    maxAttempts: 1,
-  });
+  }));
 });
 after(async () => {
   fsx?.destroy();
@@ -73,42 +53,14 @@ after(async () => {
   await minio?.stop();
 });
 
-const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
-  waitFor(what, probe, { timeoutMs, intervalMs: 200 });
-
 test('a new, a changed and a deleted object reach the mount through bucket notifications', async () => {
-  const { FileSystem: created } = await fsx.send(
-    new CreateFileSystemCommand({
-      FileSystemType: 'LUSTRE',
-      StorageCapacity: 1200,
-      SubnetIds: ['subnet-0123456789abcdef0'],
-      LustreConfiguration: { DeploymentType: 'PERSISTENT_2', PerUnitStorageThroughput: 125 },
-    }),
-  );
-  const id = created!.FileSystemId!;
-  const desc = await until('AVAILABLE', async () => {
-    const f = (await fsx.send(new DescribeFileSystemsCommand({ FileSystemIds: [id] }))).FileSystems![0]!;
-    return f.Lifecycle === 'AVAILABLE' ? f : undefined;
-  });
-  const m = (
-    await fs.mount('auto', { source: `${desc.DNSName}@tcp:/${desc.LustreConfiguration!.MountName}` })
-  ).point;
-  const { Association } = await fsx.send(
-    new CreateDataRepositoryAssociationCommand({
-      FileSystemId: id,
-      FileSystemPath: '/in',
-      DataRepositoryPath: 's3://auto/feed/',
-      S3: { AutoImportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] } },
-    }),
-  );
-  await until('association AVAILABLE', async () => {
-    const a = (
-      await fsx.send(
-        new DescribeDataRepositoryAssociationsCommand({ AssociationIds: [Association!.AssociationId!] }),
-      )
-    ).Associations![0]!;
-    assert.notEqual(a.Lifecycle, 'MISCONFIGURED', a.FailureDetails?.Message);
-    return a.Lifecycle === 'AVAILABLE' ? true : undefined;
+  const desc = await availableFileSystem(fsx);
+  const m = (await fs.mount('auto', { source: mountSource(desc) })).point;
+  await availableAssociation(fsx, {
+    FileSystemId: desc.FileSystemId!,
+    FileSystemPath: '/in',
+    DataRepositoryPath: 's3://auto/feed/',
+    S3: { AutoImportPolicy: { Events: ['NEW', 'CHANGED', 'DELETED'] } },
   });
   const put = (key: string, body: string) =>
     s3.send(
@@ -142,4 +94,27 @@ test('a new, a changed and a deleted object reach the mount through bucket notif
     0,
     'its directory stays (S3 has no directories to delete)',
   );
+});
+
+test('associations of two file systems on one bucket, one prefix inside the other, each get their events', async () => {
+  const mounted = async (name: string, prefix: string) => {
+    const f = await availableFileSystem(fsx);
+    const point = (await fs.mount(name, { source: mountSource(f) })).point;
+    await availableAssociation(fsx, {
+      FileSystemId: f.FileSystemId!,
+      FileSystemPath: '/in',
+      DataRepositoryPath: `s3://auto/${prefix}`,
+      S3: { AutoImportPolicy: { Events: ['NEW'] } },
+    });
+    return point;
+  };
+  const wide = await mounted('wide', 'shared/');
+  const narrow = await mounted('narrow', 'shared/b/');
+  await s3.send(new PutObjectCommand({ Bucket: 'auto', Key: 'shared/a1', Body: 'a1' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'auto', Key: 'shared/b/b1', Body: 'b1' }));
+  const has = async (p: string) => ((await shResult(`cat ${p}`)).stdout === p.slice(-2) ? true : undefined);
+  await until('the first association still gets its events', () => has(`${wide}/in/a1`));
+  await until('the first association gets events under the second one', () => has(`${wide}/in/b/b1`));
+  await until('the second association gets its events', () => has(`${narrow}/in/b1`));
+  assert.equal((await shResult(`test -e ${narrow}/in/a1`)).code, 1, 'nothing from outside its prefix');
 });

@@ -4,23 +4,26 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  CreateDataRepositoryAssociationCommand,
   type CreateDataRepositoryAssociationCommandInput,
   CreateDataRepositoryTaskCommand,
   type CreateDataRepositoryTaskCommandInput,
-  CreateFileSystemCommand,
   type DataRepositoryAssociation,
   type DataRepositoryTask,
-  DescribeDataRepositoryAssociationsCommand,
   DescribeDataRepositoryTasksCommand,
-  DescribeFileSystemsCommand,
   type FileSystem,
-  FSxClient,
+  type FSxClient,
 } from '@aws-sdk/client-fsx';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { waitFor } from '../../src/lib/wait-for.ts';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type MinioServer, startMinio } from '../harness/minio-server.ts';
 import { type FsCluster, NACRE, startFsCluster } from './fs-cluster.ts';
+import {
+  availableFileSystem,
+  minioClient,
+  mountSource,
+  settledAssociation,
+  startS3Api,
+  until,
+} from './s3-fixture.ts';
 import { sh, shResult } from './shell.ts';
 
 const nacreCli = (args: string) => `${NACRE.join(' ')} ${args}`;
@@ -34,33 +37,12 @@ let apiEndpoint: string;
 
 before(async () => {
   minio = await startMinio();
-  s3 = new S3Client({
-    endpoint: minio.endpoint,
-    region: minio.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
-  });
+  s3 = minioClient(minio);
   await s3.send(new CreateBucketCommand({ Bucket: 'repo' }));
   fs = await startFsCluster({ fsname: 'base' });
-  const api = await fs.startServer(
-    'api',
-    ['--role', 'api', '--mgs', fs.mgs.address, '--s3-endpoint', minio.endpoint],
-    {
-      ...process.env,
-      NACRE_FSX_ACCESS_KEY_ID: keys.accessKeyId,
-      NACRE_FSX_SECRET_ACCESS_KEY: keys.secretAccessKey,
-      AWS_ACCESS_KEY_ID: minio.accessKey,
-      AWS_SECRET_ACCESS_KEY: minio.secretKey,
-      AWS_REGION: minio.region,
-    },
-  );
-  apiEndpoint = `http://${api.address}`;
-  fsx = new FSxClient({
-    endpoint: apiEndpoint,
-    region: 'us-east-1',
-    credentials: keys,
-    maxAttempts: 1,
-  });
+  const api = await startS3Api(fs, minio, keys);
+  apiEndpoint = `http://${api.server.address}`;
+  fsx = api.fsx;
 });
 after(async () => {
   fsx?.destroy();
@@ -69,43 +51,14 @@ after(async () => {
   await minio?.stop();
 });
 
-const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
-  waitFor(what, probe, { timeoutMs, intervalMs: 200 });
-
 async function mountedFileSystem(name: string): Promise<{ fs: FileSystem; mount: string }> {
-  const created = await fsx.send(
-    new CreateFileSystemCommand({
-      FileSystemType: 'LUSTRE',
-      StorageCapacity: 1200,
-      SubnetIds: ['subnet-0123456789abcdef0'],
-      LustreConfiguration: { DeploymentType: 'PERSISTENT_2', PerUnitStorageThroughput: 125 },
-    }),
-  );
-  const id = created.FileSystem!.FileSystemId!;
-  const desc = await until(`${id} AVAILABLE`, async () => {
-    const f = (await fsx.send(new DescribeFileSystemsCommand({ FileSystemIds: [id] }))).FileSystems![0]!;
-    assert.notEqual(f.Lifecycle, 'FAILED', f.FailureDetails?.Message);
-    return f.Lifecycle === 'AVAILABLE' ? f : undefined;
-  });
-  const mount = (
-    await fs.mount(name, { source: `${desc.DNSName}@tcp:/${desc.LustreConfiguration!.MountName}` })
-  ).point;
-  return { fs: desc, mount };
+  const desc = await availableFileSystem(fsx);
+  return { fs: desc, mount: (await fs.mount(name, { source: mountSource(desc) })).point };
 }
 
-async function association(
+const association = (
   input: CreateDataRepositoryAssociationCommandInput,
-): Promise<DataRepositoryAssociation> {
-  const { Association } = await fsx.send(new CreateDataRepositoryAssociationCommand(input));
-  return until('association settled', async () => {
-    const a = (
-      await fsx.send(
-        new DescribeDataRepositoryAssociationsCommand({ AssociationIds: [Association!.AssociationId!] }),
-      )
-    ).Associations![0]!;
-    return a.Lifecycle === 'CREATING' ? undefined : a;
-  });
-}
+): Promise<DataRepositoryAssociation> => settledAssociation(fsx, input);
 
 async function ended(taskId: string): Promise<DataRepositoryTask> {
   return until(
@@ -246,6 +199,23 @@ test('a bucket that does not exist makes the association MISCONFIGURED, saying s
   });
   assert.equal(dra.Lifecycle, 'MISCONFIGURED');
   assert.match(dra.FailureDetails!.Message!, /no-such-bucket does not exist/);
+});
+
+test('wrong S3 credentials make the association MISCONFIGURED, naming the credentials', async () => {
+  const bad = await startS3Api(fs, minio, keys, { name: 'api-bad-keys', s3Secret: 'not-the-minio-secret' });
+  try {
+    const f = await availableFileSystem(bad.fsx);
+    const dra = await settledAssociation(bad.fsx, {
+      FileSystemId: f.FileSystemId!,
+      FileSystemPath: '/x',
+      DataRepositoryPath: 's3://repo/x/',
+    });
+    assert.equal(dra.Lifecycle, 'MISCONFIGURED');
+    assert.match(dra.FailureDetails!.Message!, /refused the emulator's credentials.*Fix the S3 access key/);
+  } finally {
+    bad.fsx.destroy();
+    await bad.server.stop();
+  }
 });
 
 test('the AWS CLI drives associations and tasks with --endpoint-url', async () => {

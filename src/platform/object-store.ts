@@ -53,6 +53,13 @@ export type NotificationEvent = 'created' | 'removed';
  * A bucket store. Every call takes an AbortSignal and has its own deadline (an expired deadline is
  * Unavailable); every failure is an ObjectStoreError. Keys are full object keys (no leading slash).
  */
+/** One queue notification configuration: events under `prefix` go to the queue. */
+export interface NotificationTarget {
+  id: string;
+  prefix: string;
+  events: NotificationEvent[];
+}
+
 export interface ObjectStore {
   /** Resolves when the bucket exists and the credentials may list it. */
   checkBucket(bucket: string, signal: AbortSignal): Promise<void>;
@@ -80,12 +87,24 @@ export interface ObjectStore {
     opts: MultipartOptions,
     signal: AbortSignal,
   ): Promise<string>;
+  /** Copies the object `from` to `to` in the same bucket with new user metadata (one request: up to 5 GiB); returns the new ETag. */
+  copy(
+    bucket: string,
+    from: string,
+    to: string,
+    metadata: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<string>;
   /** Removes the object. Not an error when it does not exist. */
   delete(bucket: string, key: string, signal: AbortSignal): Promise<void>;
-  /** Replaces the bucket's notification configuration with one queue target for these events under `prefix`. */
-  setNotification(
+  /**
+   * The bucket's queue notification configurations to `queueArn` become `targets` (none: removed);
+   * its other configurations (other queues, topics, functions) are kept.
+   */
+  setNotifications(
     bucket: string,
-    target: { id: string; queueArn: string; prefix: string; events: NotificationEvent[] },
+    queueArn: string,
+    targets: NotificationTarget[],
     signal: AbortSignal,
   ): Promise<void>;
 }

@@ -113,6 +113,11 @@ test('a missing bucket, wrong credentials and a server that is down are told apa
     })(),
     (e) => isObjectStoreError(e, 'InvalidCredentials'),
   );
+  await assert.rejects(
+    wrong.checkBucket(BUCKET, signal),
+    (e) => isObjectStoreError(e, 'InvalidCredentials'),
+    'a HEAD refused for bad credentials is told apart from a denied bucket',
+  );
   wrong.close();
   const down = new S3ObjectStore({
     endpoint: 'http://127.0.0.1:1',

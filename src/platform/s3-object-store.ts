@@ -2,8 +2,10 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetBucketNotificationConfigurationCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -17,6 +19,7 @@ import {
 import {
   type MultipartOptions,
   type NotificationEvent,
+  type NotificationTarget,
   type ObjectHead,
   type ObjectStore,
   ObjectStoreError,
@@ -125,7 +128,10 @@ export class S3ObjectStore implements ObjectStore {
           throw new ObjectStoreError('NoSuchBucket', `The S3 bucket ${bucket} does not exist.`, {
             cause: err,
           });
-        throw err;
+        // A HEAD answer has no body to say why it is refused (bad credentials or a denied listing): a listing says.
+        if (status === 403)
+          await this.#s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }), { abortSignal });
+        else throw err;
       }
     });
   }
@@ -299,15 +305,44 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  copy(
+    bucket: string,
+    from: string,
+    to: string,
+    metadata: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const source = `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
+    return this.#call(
+      `CopyObject s3://${bucket}/${from} to ${to}`,
+      signal,
+      this.#transferMs,
+      async (abortSignal) => {
+        const out = await this.#s3.send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: to,
+            CopySource: source,
+            Metadata: metadata,
+            MetadataDirective: 'REPLACE',
+          }),
+          { abortSignal },
+        );
+        return out.CopyObjectResult?.ETag ?? '';
+      },
+    );
+  }
+
   delete(bucket: string, key: string, signal: AbortSignal): Promise<void> {
     return this.#call(`DeleteObject s3://${bucket}/${key}`, signal, this.#timeoutMs, async (abortSignal) => {
       await this.#s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
     });
   }
 
-  setNotification(
+  setNotifications(
     bucket: string,
-    target: { id: string; queueArn: string; prefix: string; events: NotificationEvent[] },
+    queueArn: string,
+    targets: NotificationTarget[],
     signal: AbortSignal,
   ): Promise<void> {
     return this.#call(
@@ -315,18 +350,33 @@ export class S3ObjectStore implements ObjectStore {
       signal,
       this.#timeoutMs,
       async (abortSignal) => {
+        const current = await this.#s3.send(
+          new GetBucketNotificationConfigurationCommand({ Bucket: bucket }),
+          {
+            abortSignal,
+          },
+        );
+        const others = (current.QueueConfigurations ?? []).filter((q) => q.QueueArn !== queueArn);
         await this.#s3.send(
           new PutBucketNotificationConfigurationCommand({
             Bucket: bucket,
             NotificationConfiguration: {
               QueueConfigurations: [
-                {
-                  Id: target.id,
-                  QueueArn: target.queueArn,
-                  Events: s3Events(target.events),
-                  Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: target.prefix }] } },
-                },
+                ...others,
+                ...targets.map((t) => ({
+                  Id: t.id,
+                  QueueArn: queueArn,
+                  Events: s3Events(t.events),
+                  Filter: { Key: { FilterRules: [{ Name: 'prefix' as const, Value: t.prefix }] } },
+                })),
               ],
+              ...(current.TopicConfigurations && { TopicConfigurations: current.TopicConfigurations }),
+              ...(current.LambdaFunctionConfigurations && {
+                LambdaFunctionConfigurations: current.LambdaFunctionConfigurations,
+              }),
+              ...(current.EventBridgeConfiguration && {
+                EventBridgeConfiguration: current.EventBridgeConfiguration,
+              }),
             },
           }),
           { abortSignal },

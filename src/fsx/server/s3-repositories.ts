@@ -2,17 +2,25 @@
 import { type Logger, logger } from '../../lib/log.ts';
 import type { LustreClient } from '../../lustre/client/lustre-client.ts';
 import {
+  changelogUser,
+  deregisterAutoExport,
+  type ExportEvent,
+  exportChanges,
+  registerAutoExport,
+} from '../../lustre/hsm/auto-export.ts';
+import {
   type AutoEvent,
   applyObjectEvent,
   parseEventRecords,
   reconcileListing,
 } from '../../lustre/hsm/auto-import.ts';
-import { autoExportPass, exportPath } from '../../lustre/hsm/exporter.ts';
+import { exportPath } from '../../lustre/hsm/exporter.ts';
 import { importPrefix, keyOfPath, type RepositoryLink } from '../../lustre/hsm/importer.ts';
 import { releasePath } from '../../lustre/hsm/releaser.ts';
 import { type RestoreOptions, runRestorer } from '../../lustre/hsm/restorer.ts';
 import { emptyDir, ensureDir } from '../../lustre/hsm/tree.ts';
 import { isObjectStoreError, type ObjectStore } from '../../platform/object-store.ts';
+import { BucketNotifications } from './bucket-notifications.ts';
 import type { DataRepositoryAssociation, DataRepositoryTask } from './repository-model.ts';
 import { parseS3Path } from './repository-rules.ts';
 import type { DataRepositoryService, TaskProgress, TaskScope } from './repository-service.ts';
@@ -30,7 +38,7 @@ export interface S3RepositoriesOptions {
   notificationArn?: string;
   /** How often associations with automatic import list their prefix as a fallback (default 60 s; 0: never). */
   listingIntervalMs?: number;
-  /** How often associations with automatic export look for closed new and changed files (default 2 s). */
+  /** How often associations with automatic export read the file system's changelog (default 500 ms). */
   autoExportIntervalMs?: number;
 }
 
@@ -48,6 +56,8 @@ interface Agent {
   /** AVAILABLE associations with an automatic export policy. */
   autoExport: DataRepositoryAssociation[];
   exportTimer?: NodeJS.Timeout;
+  /** Associations whose changelog user is registered (by this process). */
+  registered: Set<string>;
   /** Event and listing work of this file system, one at a time. */
   chain: Promise<void>;
   timer?: NodeJS.Timeout;
@@ -55,6 +65,10 @@ interface Agent {
 
 function importEvents(a: DataRepositoryAssociation): AutoEvent[] {
   return a.S3?.AutoImportPolicy?.Events ?? [];
+}
+
+function exportEvents(a: DataRepositoryAssociation): ExportEvent[] {
+  return a.S3?.AutoExportPolicy?.Events ?? [];
 }
 
 /**
@@ -66,9 +80,13 @@ export class S3Repositories implements DataRepositoryService {
   readonly #o: S3RepositoriesOptions;
   readonly #agents = new Map<string, Agent>();
   readonly #log: Logger = logger('hsm-agent');
+  readonly #notifications: BucketNotifications | undefined;
 
   constructor(opts: S3RepositoriesOptions) {
     this.#o = opts;
+    this.#notifications = opts.notificationArn
+      ? new BucketNotifications(opts.store, opts.notificationArn)
+      : undefined;
   }
 
   async check(a: DataRepositoryAssociation, signal: AbortSignal): Promise<string | undefined> {
@@ -91,24 +109,17 @@ export class S3Repositories implements DataRepositoryService {
   }
 
   async link(fsname: string, a: DataRepositoryAssociation, signal: AbortSignal): Promise<void> {
-    await ensureDir(await this.#client(fsname, signal), a.FileSystemPath, signal);
-    const events = importEvents(a);
-    if (events.length === 0 || !this.#o.notificationArn) return;
-    const { bucket, prefix } = parseS3Path(a.DataRepositoryPath);
+    const c = await this.#client(fsname, signal);
+    await ensureDir(c, a.FileSystemPath, signal);
+    // Changes are kept for automatic export from the moment the association exists.
+    if (exportEvents(a).length > 0) await registerAutoExport(c, changelogUser(a.AssociationId), signal);
+    if (importEvents(a).length === 0 || !this.#notifications) return;
+    await this.#syncNotifications(this.#notifications.note(a), a, signal);
+  }
+
+  async #syncNotifications(bucket: string, a: DataRepositoryAssociation, signal: AbortSignal): Promise<void> {
     try {
-      await this.#o.store.setNotification(
-        bucket,
-        {
-          id: a.AssociationId,
-          queueArn: this.#o.notificationArn,
-          prefix,
-          events: [
-            ...(events.some((e) => e !== 'DELETED') ? ['created' as const] : []),
-            ...(events.includes('DELETED') ? ['removed' as const] : []),
-          ],
-        },
-        signal,
-      );
+      await this.#notifications?.sync(bucket, signal);
     } catch (err) {
       // Automatic import still works through the periodic listing.
       this.#log.warn('could not configure the bucket notification; falling back to listing', {
@@ -143,7 +154,10 @@ export class S3Repositories implements DataRepositoryService {
       .then(async () => work(await agent.client, agent.stop.signal))
       .catch((err: unknown) => {
         if (!agent.stop.signal.aborted)
-          this.#log.warn('automatic import failed', { fsname, error: String(err) });
+          this.#log.warn('automatic import or export failed; it is tried again', {
+            fsname,
+            error: String(err),
+          });
       });
     return agent.chain;
   }
@@ -195,8 +209,13 @@ export class S3Repositories implements DataRepositoryService {
     deleteData: boolean,
     signal: AbortSignal,
   ): Promise<void> {
+    const c = await this.#client(fsname, signal);
+    if (exportEvents(a).length > 0) await deregisterAutoExport(c, changelogUser(a.AssociationId), signal);
+    this.#agents.get(fsname)?.registered.delete(a.AssociationId);
+    if (this.#notifications && importEvents(a).length > 0)
+      await this.#syncNotifications(this.#notifications.forget(a), a, signal);
     if (!deleteData) return;
-    await emptyDir(await this.#client(fsname, signal), a.FileSystemPath, signal);
+    await emptyDir(c, a.FileSystemPath, signal);
   }
 
   watch(fsname: string, associations: DataRepositoryAssociation[]): void {
@@ -207,6 +226,7 @@ export class S3Repositories implements DataRepositoryService {
     }
     const a = agent ?? this.#start(fsname);
     a.autoImport = associations.filter((d) => importEvents(d).length > 0);
+    for (const d of a.autoImport) this.#notifications?.note(d);
     const interval = this.#o.listingIntervalMs ?? 60_000;
     if (a.autoImport.length > 0 && interval > 0 && !a.timer) {
       a.timer = setInterval(() => {
@@ -221,25 +241,32 @@ export class S3Repositories implements DataRepositoryService {
       clearInterval(a.timer);
       delete a.timer;
     }
-    a.autoExport = associations.filter((d) => (d.S3?.AutoExportPolicy?.Events.length ?? 0) > 0);
+    a.autoExport = associations.filter((d) => exportEvents(d).length > 0);
+    for (const d of associations)
+      if (exportEvents(d).length === 0 && a.registered.has(d.AssociationId)) {
+        a.registered.delete(d.AssociationId);
+        void this.#enqueue(fsname, a, (c, signal) =>
+          deregisterAutoExport(c, changelogUser(d.AssociationId), signal),
+        );
+      }
     if (a.autoExport.length > 0 && !a.exportTimer) {
       let busy = false;
       a.exportTimer = setInterval(() => {
         if (busy) return;
         busy = true;
         void this.#enqueue(fsname, a, async (c, signal) => {
-          for (const dra of a.autoExport)
-            await autoExportPass(
-              c,
-              this.#o.store,
-              linkOf(dra),
-              dra.S3?.AutoExportPolicy?.Events ?? [],
-              signal,
-            );
+          for (const dra of a.autoExport) {
+            const user = changelogUser(dra.AssociationId);
+            if (!a.registered.has(dra.AssociationId)) {
+              await registerAutoExport(c, user, signal);
+              a.registered.add(dra.AssociationId);
+            }
+            await exportChanges(c, this.#o.store, linkOf(dra), exportEvents(dra), user, signal);
+          }
         }).finally(() => {
           busy = false;
         });
-      }, this.#o.autoExportIntervalMs ?? 2_000);
+      }, this.#o.autoExportIntervalMs ?? 500);
       a.exportTimer.unref();
     }
     if (a.autoExport.length === 0 && a.exportTimer) {
@@ -268,7 +295,14 @@ export class S3Repositories implements DataRepositoryService {
     client.catch(() => {
       if (this.#agents.get(fsname)?.client === client) this.#agents.delete(fsname);
     });
-    const agent: Agent = { client, stop, autoImport: [], autoExport: [], chain: Promise.resolve() };
+    const agent: Agent = {
+      client,
+      stop,
+      autoImport: [],
+      autoExport: [],
+      registered: new Set(),
+      chain: Promise.resolve(),
+    };
     this.#agents.set(fsname, agent);
     return agent;
   }

@@ -21,7 +21,7 @@ import {
   type SetAttrChanges,
   type StatFs,
 } from '../types.ts';
-import { whileRestoring } from './hsm-wait.ts';
+import { LoadingFiles, whileRestoring } from './hsm-wait.ts';
 import { InodeCache } from './inode-cache.ts';
 import { LockCache } from './lock-cache.ts';
 import { waitForLock } from './lock-wait.ts';
@@ -152,6 +152,7 @@ export class LustreClient implements FileSystemClient {
   readonly #inodes: InodeCache;
   readonly #mgs: MgsClient | undefined;
   readonly #files: OpenFiles;
+  readonly #loading: LoadingFiles;
   readonly #listeners: ((e: InvalidateEvent) => void | Promise<void>)[] = [];
   readonly #locks: LockCache | undefined;
   #pagesUnderLocks = false;
@@ -166,6 +167,7 @@ export class LustreClient implements FileSystemClient {
     this.#pool = parts.pool;
     this.#inodes = parts.inodes;
     this.#files = new OpenFiles(parts.mds, parts.io, parts.inodes);
+    this.#loading = new LoadingFiles(parts.mds);
     this.#mgs = parts.mgs;
     this.#locks = parts.locks;
     this.#log = logger('lustre-client', { fsname: parts.config.fsname });
@@ -347,7 +349,9 @@ export class LustreClient implements FileSystemClient {
     const r = await whileRestoring(() => this.#mds.mutate('open', { cred, ino, flags }, signal), signal);
     if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
-    return await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
+    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
+    this.#loading.opened(ino, r.loading);
+    return handle;
   }
 
   /**
@@ -362,8 +366,9 @@ export class LustreClient implements FileSystemClient {
     await this.#mds.call('punched', { ino, size: punch }, signal);
   }
 
-  read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
-    return this.#files.read(handle, offset, length, signal);
+  async read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    await this.#loading.ready(handle.ino, offset, length, signal);
+    return await this.#files.read(handle, offset, length, signal);
   }
 
   async killSetId(cred: Credentials, handle: FileHandle, signal?: AbortSignal): Promise<void> {

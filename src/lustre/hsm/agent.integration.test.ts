@@ -4,10 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
 import { FsError } from '../../lib/errors.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 import { connectLustre, type LustreClient } from '../client/lustre-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_RELEASED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
-import { autoExportPass, exportPath } from './exporter.ts';
+import { deregisterAutoExport, type ExportEvent, exportChanges, registerAutoExport } from './auto-export.ts';
+import { exportPath } from './exporter.ts';
 import { importPrefix, type RepositoryLink } from './importer.ts';
 import { formatPosixMetadata } from './posix-metadata.ts';
 import { releasePath } from './releaser.ts';
@@ -179,12 +181,19 @@ test('export writes new and changed files with metadata; a dirty file is not rel
 
 test('S3 down during a lazy load: EIO after bounded retries, the file stays released, and it loads once S3 is back', async () => {
   const ino = (await user.resolvePath('/repo/mine', signal)).ino;
+  // The reader of the last test went on before the agent ended the restore; a release waits for that.
+  await waitFor('the restore ended', async () => !((await stateOf('/repo/mine')) & HS_RELEASED));
   await user.mds.mutate('hsmRelease', { cred: ROOT_CREDENTIALS, ino }, signal);
   store.down = true;
   try {
+    // A reader opens at once; its first read waits for the load and fails.
+    const h = await user.open(ROOT_CREDENTIALS, ino, 0, signal);
+    await assert.rejects(user.read(h, 0, 10, signal), (e) => e instanceof FsError && e.code === 'EIO');
+    await user.release(h, signal);
     await assert.rejects(
-      user.open(ROOT_CREDENTIALS, ino, 0, signal),
+      user.open(ROOT_CREDENTIALS, ino, 0o2, signal),
       (e) => e instanceof FsError && e.code === 'EIO',
+      'a writer waits for the whole file',
     );
     assert.equal((await stateOf('/repo/mine')) & HS_RELEASED, HS_RELEASED);
   } finally {
@@ -193,25 +202,88 @@ test('S3 down during a lazy load: EIO after bounded retries, the file stays rele
   assert.equal((await readWhole(user, '/repo/mine')).length, 200_000);
 });
 
-test('automatic export takes new and changed files once they are closed, not while they are open', async () => {
+test('an open for reading updates atime as relatime does, so a release by DurationSinceLastAccess spares a file just read', async () => {
+  const dir = await user.resolvePath('/repo', signal);
+  const { handle, attr } = await user.create(ROOT_CREDENTIALS, dir.ino, 'aged', 0o100644, 0o1, signal);
+  await user.write(handle, 0, Buffer.from('old data'), signal);
+  await user.release(handle, signal);
+  await exportPath(agent, store, link, '/repo/aged', {}, noop, noop, signal);
+  const DAY = 86_400_000;
+  const age = async () => {
+    const old = Date.now() - 3 * DAY;
+    await user.setattr(ROOT_CREDENTIALS, attr.ino, { atimeMs: old, mtimeMs: old }, signal);
+  };
+  const release = async () => {
+    let freed = 0;
+    await releasePath(
+      agent,
+      '/repo/aged',
+      DAY,
+      Date.now(),
+      noop,
+      noop,
+      (b) => {
+        freed += b;
+      },
+      signal,
+    );
+    return freed;
+  };
+  await age();
+  const r = await user.open(ROOT_CREDENTIALS, attr.ino, 0, signal);
+  await user.read(r, 0, 100, signal);
+  await user.release(r, signal);
+  assert.ok((await user.getattr(attr.ino, signal)).atimeMs > Date.now() - DAY, 'atime moved on the open');
+  assert.equal(await release(), 0, 'read a moment ago: kept');
+  await age();
+  const viaAgent = await agent.open(ROOT_CREDENTIALS, attr.ino, 0, signal);
+  await agent.release(viaAgent, signal);
+  assert.ok(
+    (await user.getattr(attr.ino, signal)).atimeMs < Date.now() - DAY,
+    "the HSM agent's opens are not accesses",
+  );
+  assert.equal(await release(), 8, 'not read for three days: released');
+});
+
+test('automatic export from the changelog: after the last close, per policy; a released file renamed is copied in S3, the old key deleted', async () => {
+  const user_ = 'dra:agent-test';
+  await registerAutoExport(agent, user_, signal);
+  const run = (events: ExportEvent[]) => exportChanges(agent, store, link, events, user_, signal);
+  const obj = (key: string) => store.buckets.get('b')!.get(key);
   const dir = await user.resolvePath('/repo', signal);
   const { handle } = await user.create(ROOT_CREDENTIALS, dir.ino, 'auto', 0o100644, 0o1, signal);
   await user.write(handle, 0, Buffer.from('v1'), signal);
-  assert.equal(await autoExportPass(agent, store, link, ['NEW', 'CHANGED'], signal), 0, 'open: not yet');
-  assert.equal(store.buckets.get('b')!.has('p/auto'), false);
+  await run(['NEW', 'CHANGED', 'DELETED']);
+  assert.equal(obj('p/auto'), undefined, 'open: not yet');
   await user.release(handle, signal);
-  assert.equal(await autoExportPass(agent, store, link, ['NEW', 'CHANGED'], signal), 1);
-  assert.equal(store.buckets.get('b')!.get('p/auto')!.body.toString(), 'v1');
-  const w = await user.open(
-    ROOT_CREDENTIALS,
-    (await user.resolvePath('/repo/auto', signal)).ino,
-    0o2,
-    signal,
-  );
+  await run(['NEW', 'CHANGED', 'DELETED']);
+  assert.equal(obj('p/auto')!.body.toString(), 'v1');
+  const ino = (await user.resolvePath('/repo/auto', signal)).ino;
+  const w = await user.open(ROOT_CREDENTIALS, ino, 0o2, signal);
   await user.write(w, 0, Buffer.from('v2'), signal);
   await user.release(w, signal);
-  assert.equal(await autoExportPass(agent, store, link, ['NEW'], signal), 0, 'CHANGED not in the policy');
-  assert.equal(await autoExportPass(agent, store, link, ['NEW', 'CHANGED'], signal), 1);
-  assert.equal(store.buckets.get('b')!.get('p/auto')!.body.toString(), 'v2');
-  assert.equal(await stateOf('/repo/auto'), HS_EXISTS | HS_ARCHIVED);
+  await run(['NEW']);
+  assert.equal(obj('p/auto')!.body.toString(), 'v1', 'CHANGED not in the policy');
+  assert.equal(await stateOf('/repo/auto'), HS_EXISTS | HS_ARCHIVED | HS_DIRTY);
+
+  await user.mds.mutate('hsmSet', { cred: ROOT_CREDENTIALS, ino, set: 0, clear: HS_DIRTY }, signal);
+  await store.put('b', 'p/auto', Buffer.from('v2'), formatPosixMetadata(await user.getattr(ino, signal)));
+  await user.mds.mutate('hsmRelease', { cred: ROOT_CREDENTIALS, ino }, signal);
+  await user.rename(ROOT_CREDENTIALS, dir.ino, 'auto', dir.ino, 'moved', 0, signal);
+  const gets = store.gets;
+  await run(['NEW', 'CHANGED', 'DELETED']);
+  assert.equal(obj('p/moved')!.body.toString(), 'v2', 'the new key');
+  assert.equal(obj('p/auto'), undefined, 'the old key deleted');
+  assert.equal(store.gets, gets, 'copied in S3, not loaded');
+  assert.equal(await stateOf('/repo/moved'), HS_EXISTS | HS_ARCHIVED | HS_RELEASED);
+  assert.ok((await readWhole(user, '/repo/moved')).equals(Buffer.from('v2')), 'loads from its new key');
+  await user.unlink(ROOT_CREDENTIALS, dir.ino, 'moved', signal);
+  await run(['NEW', 'CHANGED']);
+  assert.ok(obj('p/moved'), 'DELETED not in the policy');
+  await user
+    .create(ROOT_CREDENTIALS, dir.ino, 'x', 0o100644, 0o1, signal)
+    .then((r) => user.release(r.handle, signal));
+  await user.unlink(ROOT_CREDENTIALS, dir.ino, 'x', signal);
+  await deregisterAutoExport(agent, user_, signal);
+  await assert.rejects(run(['NEW']), (e) => e instanceof FsError && e.code === 'ENOENT', 'deregistered');
 });

@@ -126,34 +126,3 @@ export async function exportPath(
     }
   });
 }
-
-/**
- * Automatic export (AutoExportPolicy NEW / CHANGED): exports the files under the association that
- * are new (never archived) or changed (dirty) and closed — a file still open is exported after its
- * last close, by a later pass. Returns how many entries were exported.
- */
-export async function autoExportPass(
-  c: LustreClient,
-  store: ObjectStore,
-  link: RepositoryLink,
-  events: readonly string[],
-  signal: AbortSignal,
-): Promise<number> {
-  const root = await lookupPath(c, link.fsPath, signal);
-  if (!root) return 0;
-  let exported = 0;
-  await pool(walk(c, { path: link.fsPath, attr: root }, signal), 8, async (e) => {
-    const type = e.attr.mode & S_IFMT;
-    if (type !== S_IFREG && type !== S_IFLNK) return;
-    if (type === S_IFLNK) {
-      if (!events.includes('NEW') || (await store.head(link.bucket, keyOfPath(link, e.path), signal))) return;
-    } else {
-      const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
-      if (st.open || st.flags & HS_RELEASED) return;
-      const isNew = !(st.flags & HS_ARCHIVED);
-      if (isNew ? !events.includes('NEW') : !(st.flags & HS_DIRTY) || !events.includes('CHANGED')) return;
-    }
-    if (await exportEntry(c, store, link, e, {}, signal)) exported++;
-  });
-  return exported;
-}

@@ -149,13 +149,16 @@ export async function importObject(
   const staged = `.${name}.nacre-import-${randomBytes(4).toString('hex')}`;
   const made = await c.create(ROOT_CREDENTIALS, parent.ino, staged, S_IFREG | perm, O_WRONLY, signal);
   await c.release(made.handle, signal);
-  const stripes = Math.max(1, Math.ceil(head.size / link.chunkBytes));
-  await c.setstripe(
-    ROOT_CREDENTIALS,
-    made.attr.ino,
-    { stripeCount: Math.min(stripes, c.config.osts.length), stripeSize: STRIPE_SIZE, stripeOffset: -1 },
-    signal,
-  );
+  // The directory's layout, as for any new file, unless it would put more than ImportedFileChunkSize on one OST.
+  const stripes = Math.min(Math.ceil(head.size / link.chunkBytes), c.config.osts.length);
+  const current = (await c.getstripe(made.attr.ino, signal)).layout?.stripeCount ?? 0;
+  if (stripes > current)
+    await c.setstripe(
+      ROOT_CREDENTIALS,
+      made.attr.ino,
+      { stripeCount: stripes, stripeSize: STRIPE_SIZE, stripeOffset: -1 },
+      signal,
+    );
   // Never-written objects: the MDS records size and state only; a restore fills the objects.
   const replacement = { size: head.size, mode: perm, ...owner, ...times, location, archiveId: 1 };
   await c.mds.mutate('hsmReplace', { cred: ROOT_CREDENTIALS, ino: made.attr.ino, replacement }, signal);

@@ -1,15 +1,15 @@
 // Lazy load: the HSM agent's restore loop for one file system — long-polls the MDS, loads released files from S3 into their OST objects.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import { isObjectStoreError, type ObjectStore } from '../../platform/object-store.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
 import type { RestoreRequest } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
 import { parseLocation } from './posix-metadata.ts';
-import { pool } from './tree.ts';
 
 export interface RestoreOptions {
-  /** Bytes per ranged GET (default 8 MiB). */
+  /** Bytes per ranged GET, the piece a reader waits for (default 8 MiB). */
   partBytes?: number;
   /** Ranged GETs in flight per file (default 8). */
   concurrency?: number;
@@ -22,9 +22,12 @@ export interface RestoreOptions {
 const O_WRONLY = 0o1;
 
 /**
- * Loads one released file: every byte range from its archived object, written to the file's own
- * stripes, then synced; the MDS clears RELEASED only after that (so a partial load is never
- * served). An object that changed since import (ETag) or vanished fails the restore.
+ * Loads one released file into its own stripes, piece by piece: `concurrency` workers each ask the
+ * MDS which piece to load next (those readers wait for first), GET that range, write it, and report
+ * it with their next question, so a reader goes on as soon as its range is written. After the last
+ * piece the file is synced; the MDS clears RELEASED only after that (hsmRestoreDone), so a partial
+ * load is never taken for complete. An object that changed since import (ETag) or vanished fails
+ * the restore; ESTALE from the MDS means the restore was handed to another agent (stop quietly).
  */
 export async function restoreFile(
   c: LustreClient,
@@ -35,26 +38,46 @@ export async function restoreFile(
 ): Promise<void> {
   const loc = parseLocation(req.location);
   if (!loc) throw new Error(`inode ${req.ino} has no archive location`);
-  const attr = await c.getattr(req.ino, signal);
-  const part = opts.partBytes ?? 8 * 1024 * 1024;
+  const { size } = await c.getattr(req.ino, signal);
+  const chunkBytes = opts.partBytes ?? 8 * 1024 * 1024;
   const attempts = opts.attempts ?? 3;
   const handle = await c.open(ROOT_CREDENTIALS, req.ino, O_WRONLY, signal);
+  // One worker failing stops the others (their pieces go to the next agent).
+  const failed = new AbortController();
+  signal = AbortSignal.any([signal, failed.signal]);
+  const ask = (loaded: number[]) =>
+    c.mds.call('hsmLoadNext', { ino: req.ino, token: req.token, size, chunkBytes, loaded }, signal);
   try {
-    const ranges = Array.from({ length: Math.ceil(attr.size / part) }, (_, i) => i * part);
-    await pool(ranges, opts.concurrency ?? 8, async (offset) => {
-      const length = Math.min(part, attr.size - offset);
-      const data = await withRetries(attempts, signal, () =>
-        store.getRange(loc.bucket, loc.key, offset, length, signal),
-      );
-      if (data.length !== length)
-        throw new Error(
-          `s3://${loc.bucket}/${loc.key} is shorter than the file (${offset + data.length} < ${attr.size} bytes)`,
+    const worker = async () => {
+      try {
+        await load();
+      } catch (err) {
+        failed.abort(err);
+        throw err;
+      }
+    };
+    const load = async () => {
+      for (let piece = await ask([]); piece !== null; ) {
+        const offset = piece * chunkBytes;
+        const length = Math.min(chunkBytes, size - offset);
+        const data = await withRetries(attempts, signal, () =>
+          store.getRange(loc.bucket, loc.key, offset, length, signal),
         );
-      await c.write(handle, offset, data, signal);
-    });
+        if (data.length !== length)
+          throw new Error(
+            `s3://${loc.bucket}/${loc.key} is shorter than the file (${offset + data.length} < ${size} bytes)`,
+          );
+        await c.write(handle, offset, data, signal);
+        piece = await ask([piece]);
+      }
+    };
+    const workers = Math.max(1, Math.min(opts.concurrency ?? 8, Math.ceil(size / chunkBytes)));
+    const outcomes = await Promise.allSettled(Array.from({ length: workers }, worker));
+    const failure = outcomes.find((o) => o.status === 'rejected');
+    if (failure) throw failure.reason;
     await c.fsync(handle, false, signal);
   } finally {
-    await c.release(handle, signal);
+    await c.release(handle, AbortSignal.timeout(30_000));
   }
 }
 
@@ -102,11 +125,16 @@ export async function runRestorer(
         await restoreFile(c, store, r, opts, signal);
         log.debug('restored', { ino: r.ino, ms: Date.now() - started });
       } catch (err) {
+        // Stopped, or the restore went to another agent: not a failure of the load (the MDS hands it out again).
+        if (signal.aborted || (err instanceof FsError && err.code === 'ESTALE')) {
+          log.info('restore left to another agent', { ino: r.ino, error: String(err) });
+          return;
+        }
         error = err instanceof Error ? err.message : String(err);
         log.warn('restore failed', { ino: r.ino, error });
       }
       await c.mds
-        .mutate('hsmRestoreDone', { ino: r.ino, error, mtimeMs }, AbortSignal.timeout(30_000))
+        .mutate('hsmRestoreDone', { ino: r.ino, error, mtimeMs, token: r.token }, AbortSignal.timeout(30_000))
         .catch((err: unknown) => {
           log.warn('could not report a restore', { ino: r.ino, error: String(err) });
         });

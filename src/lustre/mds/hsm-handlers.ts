@@ -26,6 +26,7 @@ type HsmImpl<M extends keyof HsmMethods> = (a: Args, c: Attached) => Promise<Hsm
 /** How long an open waits for a restore before the client's attempt deadline would end it. */
 const OPEN_RESTORE_WAIT_MS = 25_000;
 const O_ACCMODE = 0o3;
+const O_RDWR = 0o2;
 const O_TRUNC = 0o1000;
 
 function optInt(a: Args, key: string): number | undefined {
@@ -54,6 +55,11 @@ export const hsmImpls: { [M in keyof HsmMethods]: HsmImpl<M> } = {
   },
   hsmRelease: (a, c) => {
     const i = ino(a);
+    if (coordinatorOf(c.mdt).loading(i))
+      throw new FsError(
+        'EBUSY',
+        'the file is being restored from the archive; release it once the restore ended',
+      );
     return c.mdt.mutate(c, int(a, 'xid'), cred(a), (op) => hsmRelease(c.mdt.ns, op, i));
   },
   hsmReplace: (a, c) => {
@@ -87,8 +93,11 @@ export const hsmImpls: { [M in keyof HsmMethods]: HsmImpl<M> } = {
     const i = ino(a);
     const error = a['error'] === null ? null : (optStr(a, 'error', 4096) ?? null);
     const mtimeMs = a['mtimeMs'] === null ? null : (optInt(a, 'mtimeMs') ?? null);
+    const token = str(a, 'token', 64);
     if (!coordinatorOf(c.mdt).isAgent(c.client))
       throw new FsError('EPERM', 'only an HSM agent ends restores');
+    // A restore handed out again (this agent was presumed gone, or the MDS restarted) is not this agent's to end.
+    if (!coordinatorOf(c.mdt).holds(i, token)) return c.mdt.read(() => hsmGet(c.mdt.store.db, i));
     const state = await c.mdt.mutate(c, int(a, 'xid'), undefined, (op) => {
       const cur = hsmGet(c.mdt.store.db, i);
       if (error !== null || !(cur.flags & HS_RELEASED)) return cur;
@@ -102,16 +111,46 @@ export const hsmImpls: { [M in keyof HsmMethods]: HsmImpl<M> } = {
     coordinatorOf(c.mdt).done(i, error ?? undefined);
     return state;
   },
+  hsmLoadNext: async (a, c) => {
+    const [i, token] = [ino(a), str(a, 'token', 64)];
+    const chunkBytes = int(a, 'chunkBytes', { min: 4096 });
+    const size = int(a, 'size', { min: 0 });
+    const loaded = a['loaded'];
+    if (!Array.isArray(loaded) || loaded.length > 1024 || !loaded.every((n) => Number.isInteger(n)))
+      throw new FsError('EINVAL', 'loaded must be a list of at most 1024 piece numbers');
+    if (!coordinatorOf(c.mdt).isAgent(c.client)) throw new FsError('EPERM', 'only an HSM agent loads files');
+    return coordinatorOf(c.mdt).loadNext(i, token, size, chunkBytes, loaded as number[]) ?? null;
+  },
+  hsmWaitRange: async (a, c) => {
+    const [i, offset, length] = [ino(a), int(a, 'offset', { min: 0 }), int(a, 'length', { min: 0 })];
+    await c.mdt.read(() => c.mdt.ns.inode(i));
+    return coordinatorOf(c.mdt).waitRange(i, offset, length, OPEN_RESTORE_WAIT_MS);
+  },
 };
 
 /**
- * Before an open: a released file is restored first (the open waits), unless the opener truncates
- * it (nothing to restore) or is an HSM agent. EIO when the restore failed.
+ * Before an open: the restore of a released file starts. A reader goes on at once (its reads wait
+ * for the ranges they need, see hsmOpenReply); a writer waits for the whole file, unless it
+ * truncates a file nobody is loading (nothing to restore). An HSM agent never waits. EIO when the
+ * restore failed.
  */
 export async function hsmBeforeOpen(c: Attached, i: number, flags: number): Promise<void> {
-  if (coordinatorOf(c.mdt).isAgent(c.client)) return;
-  if ((flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== 0) return;
-  await coordinatorOf(c.mdt).restore(i, OPEN_RESTORE_WAIT_MS);
+  const coordinator = coordinatorOf(c.mdt);
+  if (coordinator.isAgent(c.client)) return;
+  if ((flags & O_ACCMODE) === 0) return coordinator.start(i);
+  if ((flags & O_TRUNC) !== 0 && !coordinator.loading(i)) return;
+  await coordinator.restore(i, OPEN_RESTORE_WAIT_MS);
+}
+
+/** Before a setattr that grows or shrinks a file to a size > 0: its content must be back first. */
+export function hsmBeforeResize(c: Attached, i: number): Promise<void> {
+  return hsmBeforeOpen(c, i, O_RDWR);
+}
+
+/** The open's reply: `loading` when a reader opened a file still being restored (its reads call hsmWaitRange). */
+export function hsmOpenReply(c: Attached, i: number, flags: number): { loading?: true } {
+  if ((flags & O_ACCMODE) !== 0 || coordinatorOf(c.mdt).isAgent(c.client)) return {};
+  return hsmGet(c.mdt.store.db, i).flags & HS_RELEASED ? { loading: true } : {};
 }
 
 /** Inside the open's transaction: an archived file opened for writing becomes dirty; a truncated released file is no longer released. */

@@ -150,7 +150,7 @@ test('release frees the objects, keeps size and layout; a dirty, unarchived or o
   assert.equal(await code(rpc(user, 'hsmRelease', { xid: xid++, cred: ROOT, ino: dirty })), 'EPERM');
 });
 
-test('opening a released file waits for one restore by the agent; concurrent openers share it; a failure is EIO', async () => {
+test('a released file: one restore for all openers; readers go on per loaded piece, writers wait for the whole file; a failure is EIO', async () => {
   const ino = await file('lazy');
   await rpc(user, 'hsmSet', {
     xid: xid++,
@@ -162,36 +162,95 @@ test('opening a released file waits for one restore by the agent; concurrent ope
   });
   await rpc(user, 'hsmRelease', { xid: xid++, cred: ROOT, ino });
   await rpc(agent, 'hsmAgentPoll', { timeoutMs: 0 });
-  const opens = [1, 2, 3].map(
-    () => rpc(user, 'open', { xid: xid++, cred: ALICE, ino, flags: 0 }) as Promise<{ handle: number }>,
+  type Opened = { handle: number; loading?: boolean };
+  const readers = (await Promise.all(
+    [1, 2].map(() => rpc(user, 'open', { xid: xid++, cred: ALICE, ino, flags: 0 })),
+  )) as Opened[];
+  assert.deepEqual(
+    readers.map((r) => r.loading),
+    [true, true],
+    'readers open at once, told the file is loading',
   );
-  const req = (await rpc(agent, 'hsmAgentPoll', { timeoutMs: 10_000 })) as { ino: number; location: string };
+  let wrote = false;
+  const writer = (rpc(user, 'open', { xid: xid++, cred: ALICE, ino, flags: 2 }) as Promise<Opened>).then(
+    (w) => {
+      wrote = true;
+      return w;
+    },
+  );
+  const req = (await rpc(agent, 'hsmAgentPoll', { timeoutMs: 10_000 })) as {
+    ino: number;
+    location: string;
+    token: string;
+  };
   assert.deepEqual([req.ino, req.location], [ino, 's3://b/lazy']);
   assert.equal(await rpc(agent, 'hsmAgentPoll', { timeoutMs: 100 }), null, 'one restore for three openers');
-  let opened = false;
-  void Promise.all(opens).then(() => {
-    opened = true;
+  // The file is 5000 bytes in pieces of 4096: a reader of byte 4500 is served first.
+  const tail = rpc(user, 'hsmWaitRange', { ino, offset: 4500, length: 100 });
+  const head = rpc(user, 'hsmWaitRange', { ino, offset: 0, length: 10 });
+  const next = (loaded: number[], token = req.token) =>
+    rpc(agent, 'hsmLoadNext', { ino, token, size: 5000, chunkBytes: 4096, loaded });
+  assert.equal(await next([]), 1, 'the piece a reader waits for goes first');
+  assert.equal(await next([]), 0);
+  assert.equal(await next([]), null, 'every piece handed out');
+  assert.equal(await code(next([], 'someone-else')), 'ESTALE', "another agent's token");
+  assert.equal(await next([1]), null);
+  assert.equal(await tail, false, 'its range is loaded, the file is not yet');
+  let headDone = false;
+  void head.then(() => {
+    headDone = true;
   });
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(opened, false, 'openers wait while the restore runs');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(headDone, false, 'piece 0 is not loaded yet');
+  assert.equal(await next([0]), null);
+  assert.equal(await head, false);
+  assert.equal(wrote, false, 'a writer waits for the whole file');
+  assert.equal(
+    (await state(ino)).flags & HS_RELEASED,
+    HS_RELEASED,
+    'released until the agent ends the restore',
+  );
+  const stale = (await rpc(agent, 'hsmRestoreDone', {
+    xid: xid++,
+    ino,
+    error: null,
+    mtimeMs: null,
+    token: 'old',
+  })) as { flags: number };
+  assert.equal(stale.flags & HS_RELEASED, HS_RELEASED, "a stale agent's end changes nothing");
   const done = (await rpc(agent, 'hsmRestoreDone', {
     xid: xid++,
     ino,
     error: null,
     mtimeMs: 1_600_000_000_000,
+    token: req.token,
   })) as { flags: number };
   assert.equal(done.flags, HS_EXISTS | HS_ARCHIVED);
-  for (const h of await Promise.all(opens)) await rpc(user, 'release', { xid: xid++, handle: h.handle });
-  assert.equal(((await rpc(user, 'getattr', { ino })) as { mtimeMs: number }).mtimeMs, 1_600_000_000_000);
+  assert.equal(await rpc(user, 'hsmWaitRange', { ino, offset: 0, length: 10 }), true, 'whole file');
+  for (const h of [...readers, await writer]) await rpc(user, 'release', { xid: xid++, handle: h.handle });
+  assert.equal((await state(ino)).flags, HS_EXISTS | HS_ARCHIVED | HS_DIRTY, 'the writer made it dirty');
+  await rpc(user, 'hsmSet', { xid: xid++, cred: ROOT, ino, set: 0, clear: HS_DIRTY });
 
   await rpc(user, 'hsmRelease', { xid: xid++, cred: ROOT, ino });
-  const failing = code(rpc(user, 'open', { xid: xid++, cred: ALICE, ino, flags: 0 }));
-  const again = (await rpc(agent, 'hsmAgentPoll', { timeoutMs: 10_000 })) as { ino: number };
-  await rpc(agent, 'hsmRestoreDone', { xid: xid++, ino: again.ino, error: 'S3 unavailable', mtimeMs: null });
+  const r = (await rpc(user, 'open', { xid: xid++, cred: ALICE, ino, flags: 0 })) as Opened;
+  const failing = code(rpc(user, 'hsmWaitRange', { ino, offset: 0, length: 10 }));
+  const failingOpen = code(rpc(user, 'open', { xid: xid++, cred: ALICE, ino, flags: 1 }));
+  const again = (await rpc(agent, 'hsmAgentPoll', { timeoutMs: 10_000 })) as { ino: number; token: string };
+  await rpc(agent, 'hsmRestoreDone', {
+    xid: xid++,
+    ino: again.ino,
+    error: 'S3 unavailable',
+    mtimeMs: null,
+    token: again.token,
+  });
   assert.equal(await failing, 'EIO');
+  assert.equal(await failingOpen, 'EIO');
+  await rpc(user, 'release', { xid: xid++, handle: r.handle });
   assert.equal((await state(ino)).flags & HS_RELEASED, HS_RELEASED, 'still released after a failed restore');
   assert.equal(
-    await code(rpc(user, 'hsmRestoreDone', { xid: xid++, ino, error: null, mtimeMs: null })),
+    await code(
+      rpc(user, 'hsmRestoreDone', { xid: xid++, ino, error: null, mtimeMs: null, token: again.token }),
+    ),
     'EPERM',
     'not an agent',
   );

@@ -7,6 +7,7 @@ import { ClientRegistry } from './clients.ts';
 import { GroupCommit } from './commit.ts';
 import { type DestroyObjects, DestroyQueue } from './destroy-queue.ts';
 import { type Glimpse, growTo, unreportedSizes } from './evict-glimpse.ts';
+import { hsmGet } from './hsm.ts';
 import { Effects, type OpContext } from './inodes.ts';
 import { DEFAULT_POLICY, LayoutAllocator, type OstInfo } from './layout.ts';
 import { LockJournal } from './lock-journal.ts';
@@ -93,6 +94,8 @@ export class Mdt {
     this.#replyCacheSize = o.replyCacheSize ?? 1024;
     const clock = o.clock ?? Date.now;
     this.store = new Store(o.path, { synchronous: o.synchronous ?? 'NORMAL', now: clock() });
+    // The HSM table is made now, outside any operation: made inside one that rolls back, it would vanish.
+    hsmGet(this.store.db, ROOT_INO);
     this.commit = new GroupCommit(this.store.db, { grouped: o.groupCommit ?? true });
     const journal = new LockJournal(this.store.db);
     this.locks = new LockTable((ino, state) => journal.save(ino, state));

@@ -5,9 +5,17 @@ import type { MdsMethod, MdsMethods } from '../protocol/mds-messages.ts';
 import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
+import { changelogImpls, closed, recording } from './changelog-handlers.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
-import { hsmBeforeOpen, hsmImpls, hsmOnOpen, hsmOnResize } from './hsm-handlers.ts';
+import {
+  hsmBeforeOpen,
+  hsmBeforeResize,
+  hsmImpls,
+  hsmOnOpen,
+  hsmOnResize,
+  hsmOpenReply,
+} from './hsm-handlers.ts';
 import {
   checkNotEvicted,
   enqueueLock,
@@ -20,6 +28,7 @@ import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-
 import type { Mdt } from './mdt.ts';
 import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
+import { relatimeOnOpen } from './relatime.ts';
 import { squashCred } from './root-squash.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
 import { withStale } from './stale.ts';
@@ -71,6 +80,7 @@ function ident(a: Args, key: string): string {
 
 const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   ...hsmImpls,
+  ...changelogImpls,
   lookup: (a, c) => c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a))),
   getattr: (a, c) => c.mdt.read(() => withSizeOnOsts(c.mdt.store.db, c.mdt.ns.getattr(ino(a)), c.client)),
   getLayout: (a, c) => {
@@ -106,7 +116,7 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   },
   setattr: async (a, c) => {
     const [i, ch] = [ino(a), changes(a)];
-    if (ch.size !== undefined && ch.size > 0) await hsmBeforeOpen(c, i, 0);
+    if (ch.size !== undefined && ch.size > 0) await hsmBeforeResize(c, i);
     return c.mdt.mutate(c, xid(a), cred(a), (op) => {
       const attr = c.mdt.ns.setattr(op, i, ch);
       if (ch.size !== undefined) hsmOnResize(c, i, ch.size);
@@ -123,7 +133,9 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       int(a, 'flags'),
     ];
     return c.mdt
-      .mutate(c, xid(a), cred(a), (op) => c.mdt.ns.create(op, p, n, mode, excl, open, flags))
+      .mutate(c, xid(a), cred(a), (op) =>
+        recording(c, 'CREAT', p, n, () => c.mdt.ns.create(op, p, n, mode, excl, open, flags)),
+      )
       .then((r) => ({
         ...r,
         layout: withStale(c.mdt.store.db, r.attr.ino, r.layout) ?? r.layout,
@@ -132,19 +144,27 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   },
   mknod: (a, c) => {
     const [p, n, mode, rdev] = [ino(a, 'parent'), name(a), int(a, 'mode'), int(a, 'rdev')];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.mknod(op, p, n, mode, rdev));
+    return c.mdt.mutate(c, xid(a), cred(a), (op) =>
+      recording(c, 'CREAT', p, n, () => c.mdt.ns.mknod(op, p, n, mode, rdev)),
+    );
   },
   mkdir: (a, c) => {
     const [p, n, mode] = [ino(a, 'parent'), name(a), int(a, 'mode')];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.mkdir(op, p, n, mode));
+    return c.mdt.mutate(c, xid(a), cred(a), (op) =>
+      recording(c, 'CREAT', p, n, () => c.mdt.ns.mkdir(op, p, n, mode)),
+    );
   },
   unlink: (a, c) => {
     const [p, n] = [ino(a, 'parent'), name(a)];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(c.mdt.ns.unlink(op, p, n)));
+    return c.mdt.mutate(c, xid(a), cred(a), (op) =>
+      nil(recording(c, 'UNLNK', p, n, () => c.mdt.ns.unlink(op, p, n))),
+    );
   },
   rmdir: (a, c) => {
     const [p, n] = [ino(a, 'parent'), name(a)];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(c.mdt.ns.rmdir(op, p, n)));
+    return c.mdt.mutate(c, xid(a), cred(a), (op) =>
+      nil(recording(c, 'RMDIR', p, n, () => c.mdt.ns.rmdir(op, p, n))),
+    );
   },
   rename: (a, c) => {
     const [p, n, np, nn, flags] = [
@@ -154,7 +174,10 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       name(a, 'newName'),
       int(a, 'flags'),
     ];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(c.mdt.ns.rename(op, p, n, np, nn, flags)));
+    const old = { oldParent: p, oldName: n };
+    return c.mdt.mutate(c, xid(a), cred(a), (op) =>
+      nil(recording(c, 'RENME', np, nn, () => c.mdt.ns.rename(op, p, n, np, nn, flags), old)),
+    );
   },
   link: (a, c) => {
     const [i, np, nn] = [ino(a), ino(a, 'newParent'), name(a, 'newName')];
@@ -162,7 +185,9 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   },
   symlink: (a, c) => {
     const [p, n, t] = [ino(a, 'parent'), name(a), str(a, 'target', 16_384)];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.symlink(op, p, n, t));
+    return c.mdt.mutate(c, xid(a), cred(a), (op) =>
+      recording(c, 'CREAT', p, n, () => c.mdt.ns.symlink(op, p, n, t)),
+    );
   },
   open: async (a, c) => {
     const [i, flags] = [ino(a), int(a, 'flags')];
@@ -171,15 +196,22 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       .mutate(c, xid(a), cred(a), (op) => {
         const r = openInode(c.mdt.ns, op, i, flags);
         hsmOnOpen(c, i, flags);
+        relatimeOnOpen(c, i, flags);
         return r;
       })
-      .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, i, r.layout), ...openGrant(c, i) }));
+      .then((r) => ({
+        ...r,
+        layout: withStale(c.mdt.store.db, i, r.layout),
+        ...openGrant(c, i),
+        ...hsmOpenReply(c, i, flags),
+      }));
   },
   release: (a, c) => {
     const [h, end] = [int(a, 'handle', { min: 1 }), optInt(a, 'end')];
     return c.mdt.mutate(c, xid(a), undefined, (op) => {
       const row = end === undefined ? undefined : c.mdt.store.getHandle(h);
       if (row && row.client === c.client) extendSize(c.mdt.ns, op, row.ino, end!);
+      closed(c, h);
       return nil(release(c.mdt.ns, op, h));
     });
   },

@@ -1,6 +1,7 @@
 // Size on the OSTs (Lustre's glimpse): getattr tells a client when the MDS's size may be behind the objects.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { type Attr, S_IFMT, S_IFREG } from '../types.ts';
+import { HS_RELEASED, hsmGet } from './hsm.ts';
 
 const statements = new WeakMap<DatabaseSync, StatementSync>();
 
@@ -9,7 +10,8 @@ const statements = new WeakMap<DatabaseSync, StatementSync>();
  * fsync and their own getattr. While another client has a regular file open for writing, the size
  * here may therefore be behind: `sizeOnOsts` says so, and the caller takes the largest object end
  * over the stripes (a glimpse) as the size. The caller's own handles do not count: it reports its
- * own writes before asking. Once every writer has closed, the MDS size is exact.
+ * own writes before asking. Once every writer has closed, the MDS size is exact. So is the size of
+ * a released file: its only writer is the HSM agent refilling it.
  */
 export function withSizeOnOsts(db: DatabaseSync, attr: Attr, caller: string): Attr {
   if ((attr.mode & S_IFMT) !== S_IFREG) return attr;
@@ -18,5 +20,6 @@ export function withSizeOnOsts(db: DatabaseSync, attr: Attr, caller: string): At
     st = db.prepare('SELECT 1 AS w FROM handles WHERE ino = ? AND (flags & 3) != 0 AND client != ? LIMIT 1');
     statements.set(db, st);
   }
-  return st.get(attr.ino, caller) ? { ...attr, sizeOnOsts: true } : attr;
+  if (!st.get(attr.ino, caller) || hsmGet(db, attr.ino).flags & HS_RELEASED) return attr;
+  return { ...attr, sizeOnOsts: true };
 }

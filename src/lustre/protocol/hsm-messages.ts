@@ -56,9 +56,23 @@ export interface HsmMethods {
    * mtime set back to `mtimeMs`); otherwise the file stays released and the openers get EIO.
    */
   hsmRestoreDone: {
-    args: { xid: number; ino: number; error: string | null; mtimeMs: number | null };
+    args: { xid: number; ino: number; error: string | null; mtimeMs: number | null; token: string };
     result: HsmState;
   };
+  /**
+   * The agent loaded the pieces `loaded` (of `chunkBytes` each) of the file it restores and asks
+   * which to load next: null when none is left to hand out (then it syncs and ends the restore).
+   * ESTALE when the restore was handed to another agent.
+   */
+  hsmLoadNext: {
+    args: { ino: number; token: string; size: number; chunkBytes: number; loaded: number[] };
+    result: number | null;
+  };
+  /**
+   * A reader of a file opened while it was being restored waits until [offset, offset + length) is
+   * loaded: true when the whole file is (the reader need not ask again), false when that range is.
+   */
+  hsmWaitRange: { args: { ino: number; offset: number; length: number }; result: boolean };
 }
 
 export interface HsmState {
@@ -84,4 +98,6 @@ export interface RestoreRequest {
   /** The archive location the agent recorded at import or archive time. */
   location: string | null;
   archiveId: number;
+  /** Names this hand-out of the restore; the agent gives it back with each hsmLoadNext and hsmRestoreDone. */
+  token: string;
 }

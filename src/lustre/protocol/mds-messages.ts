@@ -19,9 +19,10 @@ import type {
   QuotaLimits,
   SetAttrChanges,
 } from '../types.ts';
+import type { ChangelogMethods } from './changelog-messages.ts';
 import type { HsmMethods } from './hsm-messages.ts';
 
-export interface MdsMethods extends HsmMethods {
+export interface MdsMethods extends HsmMethods, ChangelogMethods {
   /**
    * First call on a connection (any other call before it fails with ENOTCONN). Re-attaching with
    * the same clientId within `graceMs` keeps its open handles; its locks are kept only within a
@@ -96,8 +97,18 @@ export interface MdsMethods extends HsmMethods {
   /** Opens; with O_TRUNC sets size 0 (the client truncates objects). The handle keeps an unlinked inode alive. */
   open: {
     args: { xid: number; cred: Credentials; ino: number; flags: number };
-    /** `punch`: a truncate to that size was never confirmed punched (its client died): cut the objects first. */
-    result: { handle: number; attr: Attr; layout: Layout | null; grant?: QuotaGrant; punch?: number };
+    /**
+     * `punch`: a truncate to that size was never confirmed punched (its client died): cut the objects first.
+     * `loading`: the file is still being restored from the archive; each read first waits (hsmWaitRange).
+     */
+    result: {
+      handle: number;
+      attr: Attr;
+      layout: Layout | null;
+      grant?: QuotaGrant;
+      punch?: number;
+      loading?: true;
+    };
   };
   /**
    * Last close of a handle. Drops its flock locks; destroys the inode and its objects if unlinked and

@@ -21,6 +21,8 @@ export class MemoryObjectStore implements ObjectStore {
   /** While true every call fails as an unreachable S3 would. */
   down = false;
   gets = 0;
+  /** Awaited before each ranged GET answers (a test paces S3 with it). */
+  beforeGet: ((key: string, offset: number, signal?: AbortSignal) => Promise<void>) | undefined;
 
   constructor(buckets: string[]) {
     for (const b of buckets) this.buckets.set(b, new Map());
@@ -52,11 +54,24 @@ export class MemoryObjectStore implements ObjectStore {
     return o && { key, size: o.body.length, mtimeMs: o.mtimeMs, etag: o.etag, metadata: { ...o.metadata } };
   }
 
-  async getRange(bucket: string, key: string, offset: number, length: number): Promise<Buffer> {
+  async getRange(
+    bucket: string,
+    key: string,
+    offset: number,
+    length: number,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
+    await this.beforeGet?.(key, offset, signal);
     const o = this.#bucket(bucket).get(key);
     if (!o) throw new ObjectStoreError('NoSuchKey', `s3://${bucket}/${key} does not exist`);
     this.gets++;
     return Buffer.from(o.body.subarray(offset, offset + length));
+  }
+
+  async copy(bucket: string, from: string, to: string, metadata: Record<string, string>): Promise<string> {
+    const o = this.#bucket(bucket).get(from);
+    if (!o) throw new ObjectStoreError('NoSuchKey', `s3://${bucket}/${from} does not exist`);
+    return this.put(bucket, to, o.body, metadata);
   }
 
   async put(bucket: string, key: string, body: Buffer, metadata: Record<string, string>): Promise<string> {
@@ -89,5 +104,5 @@ export class MemoryObjectStore implements ObjectStore {
     this.#bucket(bucket).delete(key);
   }
 
-  async setNotification(): Promise<void> {}
+  async setNotifications(): Promise<void> {}
 }

@@ -1,0 +1,175 @@
+// Automatic export driven by the MDS changelog: new and changed files after their last close, renames (new key, then the old one deleted) and deletions, per AutoExportPolicy.
+import type { ObjectStore } from '../../platform/object-store.ts';
+import type { LustreClient } from '../client/lustre-client.ts';
+import type { ChangeRecord } from '../protocol/changelog-messages.ts';
+import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../protocol/hsm-messages.ts';
+import { ROOT_CREDENTIALS, S_IFDIR, S_IFMT, S_IFREG } from '../types.ts';
+import { exportEntry } from './exporter.ts';
+import { keyOfPath, type RepositoryLink } from './importer.ts';
+import { formatLocation, formatPosixMetadata, parseLocation } from './posix-metadata.ts';
+import { lookupPath, type WalkEntry, walk } from './tree.ts';
+
+/** AutoExportPolicy events. */
+export type ExportEvent = 'NEW' | 'CHANGED' | 'DELETED';
+
+/** Records read per call. */
+const BATCH = 500;
+
+/** The changelog user of an association (its cursor is the association's). */
+export const changelogUser = (associationId: string) => `dra:${associationId}`;
+
+/** Registers the association's changelog user (from now on, changes are kept until it has handled them). */
+export async function registerAutoExport(c: LustreClient, user: string, signal: AbortSignal): Promise<void> {
+  await c.mds.call('changelogRegister', { cred: ROOT_CREDENTIALS, user }, signal);
+}
+
+/** Forgets the association's changelog user (its records go). */
+export async function deregisterAutoExport(
+  c: LustreClient,
+  user: string,
+  signal: AbortSignal,
+): Promise<void> {
+  await c.mds.call('changelogDeregister', { cred: ROOT_CREDENTIALS, user }, signal);
+}
+
+const inside = (link: RepositoryLink, path: string | undefined): path is string =>
+  path !== undefined && (link.fsPath === '/' || path === link.fsPath || path.startsWith(`${link.fsPath}/`));
+
+/**
+ * Handles the changes recorded for `user` since its cursor, in order, and moves the cursor past
+ * each one handled: a failure leaves the cursor before the failed change (the next call tries it
+ * again), so no change is lost across a restart of the agent or of the MDS. Returns how many
+ * changes were handled.
+ */
+export async function exportChanges(
+  c: LustreClient,
+  store: ObjectStore,
+  link: RepositoryLink,
+  events: readonly ExportEvent[],
+  user: string,
+  signal: AbortSignal,
+): Promise<number> {
+  const records = await c.mds.call('changelogRead', { user, limit: BATCH }, signal);
+  let handled = 0;
+  try {
+    for (const r of records) {
+      if (!r.agent) await handle(c, store, link, events, r, signal);
+      handled++;
+    }
+  } finally {
+    if (handled > 0) await c.mds.call('changelogClear', { user, upTo: records[handled - 1]!.seq }, signal);
+  }
+  return handled;
+}
+
+async function handle(
+  c: LustreClient,
+  store: ObjectStore,
+  link: RepositoryLink,
+  events: readonly ExportEvent[],
+  r: ChangeRecord,
+  signal: AbortSignal,
+): Promise<void> {
+  const deleting = events.includes('DELETED');
+  if (r.type === 'UNLNK' || r.type === 'RMDIR') {
+    if (deleting && inside(link, r.path) && r.path !== link.fsPath)
+      await store.delete(link.bucket, keyOfPath(link, r.path, r.type === 'RMDIR'), signal);
+    return;
+  }
+  if (r.type === 'RENME') {
+    // The new name first, so the data is never only under a deleted key.
+    if (inside(link, r.path) && (events.includes('NEW') || events.includes('CHANGED'))) {
+      const attr = await lookupPath(c, r.path, signal);
+      if (attr) await moveTree(c, store, link, { path: r.path, attr }, signal);
+    }
+    if (deleting && inside(link, r.oldPath) && r.oldPath !== link.fsPath)
+      await deleteTree(store, link, r.oldPath, signal);
+    return;
+  }
+  if (!inside(link, r.path)) return;
+  const attr = await lookupPath(c, r.path, signal);
+  if (attr) await exportIfDue(c, store, link, events, { path: r.path, attr }, signal);
+}
+
+/** CREAT or CLOSE: a new entry (NEW) or a changed closed file (CHANGED) is exported; a file still open waits for its last close. */
+async function exportIfDue(
+  c: LustreClient,
+  store: ObjectStore,
+  link: RepositoryLink,
+  events: readonly ExportEvent[],
+  e: WalkEntry,
+  signal: AbortSignal,
+): Promise<void> {
+  if ((e.attr.mode & S_IFMT) !== S_IFREG) {
+    if (events.includes('NEW')) await exportEntry(c, store, link, e, {}, signal);
+    return;
+  }
+  const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
+  if (st.open || st.flags & HS_RELEASED) return;
+  const isNew = !(st.flags & HS_ARCHIVED);
+  if (isNew ? !events.includes('NEW') : !(st.flags & HS_DIRTY) || !events.includes('CHANGED')) return;
+  await exportEntry(c, store, link, e, {}, signal);
+}
+
+/** A renamed entry under its new key: a directory with everything in it; a file whose content is in S3 already is copied there. */
+async function moveTree(
+  c: LustreClient,
+  store: ObjectStore,
+  link: RepositoryLink,
+  top: WalkEntry,
+  signal: AbortSignal,
+): Promise<void> {
+  await moveOne(c, store, link, top, signal);
+  if ((top.attr.mode & S_IFMT) === S_IFDIR)
+    for await (const e of walk(c, top, signal)) await moveOne(c, store, link, e, signal);
+}
+
+async function moveOne(
+  c: LustreClient,
+  store: ObjectStore,
+  link: RepositoryLink,
+  e: WalkEntry,
+  signal: AbortSignal,
+): Promise<void> {
+  if ((e.attr.mode & S_IFMT) !== S_IFREG) {
+    await exportEntry(c, store, link, e, {}, signal);
+    return;
+  }
+  const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
+  const loc = parseLocation(st.location);
+  const key = keyOfPath(link, e.path);
+  const archivedClean = st.flags & HS_ARCHIVED && (!(st.flags & HS_DIRTY) || st.flags & HS_RELEASED);
+  if (archivedClean && loc && loc.bucket === link.bucket && loc.key !== key) {
+    // Released, or clean: its content is the archived object; S3 copies it (a released file has nothing to read here).
+    const etag = await store.copy(link.bucket, loc.key, key, formatPosixMetadata(e.attr), signal);
+    await c.mds.mutate(
+      'hsmSet',
+      {
+        cred: ROOT_CREDENTIALS,
+        ino: e.attr.ino,
+        set: HS_ARCHIVED,
+        clear: 0,
+        archiveId: 1,
+        location: formatLocation({ bucket: link.bucket, key, etag }),
+      },
+      signal,
+    );
+    return;
+  }
+  if (st.open) return; // written to: its CLOSE exports it under the new name
+  await exportEntry(c, store, link, e, {}, signal);
+}
+
+/** Deletes the key of a renamed-away entry, and every key under it if it was a directory. */
+async function deleteTree(
+  store: ObjectStore,
+  link: RepositoryLink,
+  path: string,
+  signal: AbortSignal,
+): Promise<void> {
+  await store.delete(link.bucket, keyOfPath(link, path), signal);
+  const prefix = keyOfPath(link, path, true);
+  const keys: string[] = [];
+  for await (const o of store.list(link.bucket, prefix, signal)) keys.push(o.key);
+  for (const k of keys) await store.delete(link.bucket, k, signal);
+}

@@ -239,8 +239,15 @@ export class OpenFiles {
     const layout = await this.layout(f.handle.ino, signal);
     if (!layout) throw new FsError('EIO', `inode ${f.handle.ino} has no layout to write to`);
     await this.#grants.reserve(f.handle.ino, f.state.size, offset + data.length, signal);
-    await this.#io.write(f.handle.ino, layout, offset, data, signal);
     const st = f.state;
+    try {
+      await this.#io.write(f.handle.ino, layout, offset, data, signal);
+    } catch (err) {
+      // Some stripes may hold the data now: the size reported is then the objects' (as readers glimpse it).
+      st.dirtyEnd = -1;
+      st.mtimeDirty = true;
+      throw err;
+    }
     st.layoutFixed = true;
     const end = offset + data.length;
     // No MDS call: the size is on the OSTs until the next flush (see flushMtime and attr).

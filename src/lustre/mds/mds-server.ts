@@ -9,6 +9,7 @@ import { RpcServer } from '../protocol/rpc-server.ts';
 import { glimpseVia } from './glimpse.ts';
 import { Mdt } from './mdt.ts';
 import { mdtPath } from './mdt-server.ts';
+import { punchVia } from './object-punch.ts';
 import { destroyVia, notReady, OssPool, ostInfos, resyncVia } from './ost-targets.ts';
 import { bindMdsHandlers } from './rpc-handlers.ts';
 import type { Synchronous } from './schema.ts';
@@ -80,6 +81,7 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
         destroyObjects: destroyVia(mgs, fsname, pool),
         resyncObject: resyncVia(mgs, fsname, pool),
         glimpse: glimpseVia(mgs, fsname, pool),
+        punchObjects: punchVia(mgs, fsname, pool),
         replicas: config.replicas,
         defaultLayout: config.defaultLayout,
         ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),

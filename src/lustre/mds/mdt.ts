@@ -13,8 +13,16 @@ import { LockJournal } from './lock-journal.ts';
 import { LockTable } from './locks.ts';
 import { Namespace } from './namespace.ts';
 import { OstDirectory } from './ost-directory.ts';
+import { pendingPunch } from './punches.ts';
 import { type ResyncObject, ResyncQueue } from './resync-queue.ts';
 import type { Synchronous } from './schema.ts';
+import {
+  finishPunch,
+  type PunchObjects,
+  type SettleDeps,
+  type Settled,
+  settleReport,
+} from './size-settle.ts';
 import { markStale, staleRecords } from './stale.ts';
 import { Store } from './store.ts';
 
@@ -28,6 +36,8 @@ export interface MdtOptions {
   resyncObject?: ResyncObject;
   /** Reads a file's size from its OST objects, for the files an evicted writer left open. */
   glimpse?: Glimpse;
+  /** Cuts a file's objects to a size (a truncate its client did not finish); without it such reports grow nothing. */
+  punchObjects?: PunchObjects;
   /** Delay after the last report of a stale copy before it is resynced. Default 1 s. */
   resyncSettleMs?: number;
   replicas?: number;
@@ -79,6 +89,7 @@ export class Mdt {
   readonly resyncer: ResyncQueue;
   readonly #log: Logger;
   readonly #glimpse: Glimpse | undefined;
+  readonly #settle: SettleDeps;
   readonly #replyCacheSize: number;
   readonly #replySeq = new Map<string, number>();
   readonly #evictRetries = new Map<string, NodeJS.Timeout>();
@@ -98,6 +109,17 @@ export class Mdt {
     this.locks = new LockTable((ino, state) => journal.save(ino, state));
     this.locks.restore(journal.load());
     this.osts = new OstDirectory(o.osts, this.#log);
+    this.#settle = {
+      db: this.store.db,
+      layoutOf: (ino) => {
+        const row = this.store.getInode(ino);
+        return row ? this.ns.layoutOf(row) : null;
+      },
+      apply: (fn) => this.commit.apply(fn),
+      glimpse: o.glimpse,
+      punch: o.punchObjects,
+      log: this.#log,
+    };
     this.ns = new Namespace({
       store: this.store,
       clock,
@@ -231,6 +253,32 @@ export class Mdt {
     return done;
   }
 
+  /** Whether `client`'s size report on `ino` can be taken as it is, else the size the objects give (see size-settle.ts). */
+  settleReport(ino: number, client: string): Promise<Settled> {
+    return settleReport(this.#settle, ino, client);
+  }
+
+  /**
+   * Before a change that lets `ino` grow from its MDS size (O_APPEND reservation, truncate): a punch
+   * still pending is finished first, else the growth would show the old bytes. EIO if it cannot be.
+   */
+  async finishPendingPunch(ino: number): Promise<void> {
+    const size = pendingPunch(this.store.db, ino);
+    const layout = size === undefined ? null : this.#settle.layoutOf(ino);
+    if (size === undefined || !layout) return;
+    try {
+      await finishPunch(this.#settle, ino, layout, size);
+    } catch (err) {
+      throw new FsError(
+        'EIO',
+        `an earlier truncate of inode ${ino} is not finished on its OSTs: ${String(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
   /** Stale copies recorded and not yet resynced. */
   staleCount(): number {
     return staleRecords(this.store.db).length;
@@ -255,12 +303,12 @@ export class Mdt {
     const fx = new Effects();
     try {
       const glimpse = this.#glimpse;
-      const { sizes, failed } = glimpse
+      const { sizes, failed, epochs } = glimpse
         ? await unreportedSizes(
             { store: this.store, ns: this.ns, db: this.store.db, glimpse, log: this.#log },
             client,
           )
-        : { sizes: new Map<number, number>(), failed: 0 };
+        : { sizes: new Map<number, number>(), failed: 0, epochs: new Map<number, number>() };
       if (failed > 0 && attempt < EVICT_GLIMPSE_TRIES && !this.#closed) {
         this.#log.warn('eviction postponed: sizes of its files cannot be read from the OSTs', {
           client,
@@ -275,7 +323,7 @@ export class Mdt {
       const n = await this.commit.apply(() => {
         // A reconnect during the glimpse wins: the client reports its own sizes and keeps its handles.
         if (this.clients.attached(client)) return -1;
-        growTo(this.ns, this.store, fx, sizes);
+        growTo(this.ns, this.store, fx, sizes, epochs);
         const handles = this.store.handlesOf(client);
         for (const h of handles) this.ns.closeHandle(h.handle, fx);
         this.store.deleteClient(client);

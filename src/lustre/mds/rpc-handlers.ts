@@ -20,7 +20,9 @@ import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-
 import type { Mdt } from './mdt.ts';
 import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
+import { noteWriter, writerClosed } from './size-epochs.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
+import { reportedEnd } from './size-settle.ts';
 import { withStale } from './stale.ts';
 import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
 
@@ -105,6 +107,7 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   setattr: async (a, c) => {
     const [i, ch] = [ino(a), changes(a)];
     if (ch.size !== undefined && ch.size > 0) await hsmBeforeOpen(c, i, 0);
+    if (ch.size !== undefined) await c.mdt.finishPendingPunch(i);
     return c.mdt.mutate(c, xid(a), cred(a), (op) => {
       const attr = c.mdt.ns.setattr(op, i, ch);
       if (ch.size !== undefined) hsmOnResize(c, i, ch.size);
@@ -121,7 +124,12 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       int(a, 'flags'),
     ];
     return c.mdt
-      .mutate(c, xid(a), cred(a), (op) => c.mdt.ns.create(op, p, n, mode, excl, open, flags))
+      .mutate(c, xid(a), cred(a), (op) => {
+        const r = c.mdt.ns.create(op, p, n, mode, excl, open, flags);
+        if (r.handle !== null && (flags & 3) !== 0)
+          noteWriter(c.mdt.store.db, r.attr.ino, c.client, r.created);
+        return r;
+      })
       .then((r) => ({
         ...r,
         layout: withStale(c.mdt.store.db, r.attr.ino, r.layout) ?? r.layout,
@@ -173,26 +181,41 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       })
       .then((r) => ({ ...r, layout: withStale(c.mdt.store.db, i, r.layout), ...openGrant(c, i) }));
   },
-  release: (a, c) => {
+  release: async (a, c) => {
     const [h, end] = [int(a, 'handle', { min: 1 }), optInt(a, 'end')];
+    const db = c.mdt.store.db;
+    const mine = c.mdt.store.getHandle(h);
+    const settled =
+      end !== undefined && mine?.client === c.client
+        ? await c.mdt.settleReport(mine.ino, c.client)
+        : undefined;
     return c.mdt.mutate(c, xid(a), undefined, (op) => {
-      const row = end === undefined ? undefined : c.mdt.store.getHandle(h);
-      if (row && row.client === c.client) extendSize(c.mdt.ns, op, row.ino, end!);
-      return nil(release(c.mdt.ns, op, h));
+      const row = c.mdt.store.getHandle(h);
+      if (row && row.client === c.client && end !== undefined && settled)
+        extendSize(c.mdt.ns, op, row.ino, reportedEnd(db, row.ino, c.client, end, settled));
+      release(c.mdt.ns, op, h);
+      if (row) writerClosed(db, row.ino, c.client);
+      return null;
     });
   },
-  extendSize: (a, c) => {
+  extendSize: async (a, c) => {
     const [i, end] = [ino(a), int(a, 'end')];
+    const settled = await c.mdt.settleReport(i, c.client);
     return c.mdt.mutate(c, undefined, undefined, (op) =>
-      withSizeOnOsts(c.mdt.store.db, extendSize(c.mdt.ns, op, i, end), c.client),
+      withSizeOnOsts(
+        c.mdt.store.db,
+        extendSize(c.mdt.ns, op, i, reportedEnd(c.mdt.store.db, i, c.client, end, settled)),
+        c.client,
+      ),
     );
   },
   punched: (a, c) => {
     const [i, size] = [ino(a), int(a, 'size')];
     return c.mdt.mutate(c, undefined, undefined, () => nil(clearPunch(c.mdt.store.db, i, size)));
   },
-  reserveAppend: (a, c) => {
+  reserveAppend: async (a, c) => {
     const [i, length] = [ino(a), int(a, 'length', { min: 1 })];
+    await c.mdt.finishPendingPunch(i);
     return c.mdt.mutate(c, xid(a), undefined, (op) => reserveAppend(c.mdt.ns, op, i, length));
   },
   setxattr: (a, c) => {

@@ -1,6 +1,7 @@
 // Size on the OSTs (Lustre's glimpse): getattr tells a client when the MDS's size may be behind the objects.
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { type Attr, S_IFMT, S_IFREG } from '../types.ts';
+import { pendingPunch } from './punches.ts';
 
 const statements = new WeakMap<DatabaseSync, StatementSync>();
 
@@ -18,5 +19,16 @@ export function withSizeOnOsts(db: DatabaseSync, attr: Attr, caller: string): At
     st = db.prepare('SELECT 1 AS w FROM handles WHERE ino = ? AND (flags & 3) != 0 AND client != ? LIMIT 1');
     statements.set(db, st);
   }
-  return st.get(attr.ino, caller) ? { ...attr, sizeOnOsts: true } : attr;
+  // While a truncate's punch is pending the objects may still hold the bytes it dropped.
+  if (!st.get(attr.ino, caller) || pendingPunch(db, attr.ino) !== undefined) return attr;
+  return { ...attr, sizeOnOsts: true };
+}
+
+/** Whether a client other than `caller` has `ino` open for writing (its unreported writes may reach past the size). */
+export function writtenElsewhere(db: DatabaseSync, ino: number, caller: string): boolean {
+  return (
+    db
+      .prepare('SELECT 1 AS w FROM handles WHERE ino = ? AND (flags & 3) != 0 AND client != ? LIMIT 1')
+      .get(ino, caller) !== undefined
+  );
 }

@@ -7,7 +7,16 @@ import { type Handshake, RpcClient } from '../protocol/rpc-client.ts';
 import type { InvalidateEvent } from '../types.ts';
 
 /** How often an idle session checks in with the MDS (and reconnects after a restart). */
+/** Keep-alive interval until the MDS announces its grace periods, and its bounds after. */
 const KEEPALIVE_MS = 2_000;
+const KEEPALIVE_MIN_MS = 100;
+const KEEPALIVE_MAX_MS = 10_000;
+
+/** Three keep-alives fit in the shortest grace period the MDS announced (its locks' or its eviction's). */
+export function keepaliveMs(graceMs: number, lockGraceMs: number | undefined): number {
+  const grace = Math.min(graceMs, lockGraceMs ?? graceMs);
+  return Math.max(KEEPALIVE_MIN_MS, Math.min(KEEPALIVE_MAX_MS, Math.floor(grace / 3)));
+}
 
 /** The MDS methods that change the namespace and so carry an xid. */
 export type MdsMutation = {
@@ -90,13 +99,28 @@ export class MdsSession {
   }
 
   #keepalive: NodeJS.Timeout;
+  #keepaliveMs = KEEPALIVE_MS;
+  #closed = false;
   #pinging = false;
+
+  /** The interval the MDS's grace periods call for (from the last connect). */
+  get keepaliveMs(): number {
+    return this.#keepaliveMs;
+  }
+
+  #setKeepalive(ms: number): void {
+    if (ms === this.#keepaliveMs || this.#closed) return;
+    this.#keepaliveMs = ms;
+    clearInterval(this.#keepalive);
+    this.#keepalive = setInterval(() => this.#ping(), ms);
+    this.#keepalive.unref();
+  }
 
   #ping(): void {
     if (this.#pinging) return;
     this.#pinging = true;
     this.#rpc
-      .call('getattr', { ino: this.#rootIno }, { timeoutMs: KEEPALIVE_MS })
+      .call('getattr', { ino: this.#rootIno }, { timeoutMs: this.#keepaliveMs })
       .catch(() => undefined)
       .finally(() => {
         this.#pinging = false;
@@ -136,6 +160,7 @@ export class MdsSession {
 
   /** Closes the connection; calls in flight fail with EIO or EINTR. */
   close(): void {
+    this.#closed = true;
     clearInterval(this.#keepalive);
     this.#rpc.close();
   }
@@ -184,6 +209,7 @@ export class MdsSession {
     try {
       const { result } = await c.call<Result<'connect'>>('connect', this.#connectArgs());
       this.#rootIno = result.rootIno;
+      this.#setKeepalive(keepaliveMs(result.graceMs, result.lockGraceMs));
       this.#onConnect?.();
     } catch (err) {
       // EAGAIN: this MDS does not serve the file system yet (just created): retry like an outage.
@@ -201,10 +227,34 @@ export class MdsSession {
     };
   }
 
+  /** Calls that found the MDS unreachable at least once and are still waiting for it. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  #waiting = 0;
+
   async #retrying<M extends MdsMethod>(
     method: M,
     args: Args<M>,
     signal: AbortSignal | undefined,
+  ): Promise<Result<M>> {
+    let counted = false;
+    try {
+      return await this.#retryLoop(method, args, signal, () => {
+        if (!counted) this.#waiting++;
+        counted = true;
+      });
+    } finally {
+      if (counted) this.#waiting--;
+    }
+  }
+
+  async #retryLoop<M extends MdsMethod>(
+    method: M,
+    args: Args<M>,
+    signal: AbortSignal | undefined,
+    unreachable: () => void,
   ): Promise<Result<M>> {
     const giveUpAt = Date.now() + this.#retryDeadlineMs;
     let backoff = FIRST_BACKOFF_MS;
@@ -230,6 +280,7 @@ export class MdsSession {
       } else if (!(err instanceof UnavailableError || err instanceof DeadlineExceededError)) {
         throw unexpected(method, this.address, err);
       }
+      unreachable();
       if (Date.now() + backoff > giveUpAt) {
         const why = err instanceof Error ? err.message : String(err);
         this.#log.warn('EIO to the application: the MDS stayed unreachable', {

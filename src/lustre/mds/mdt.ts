@@ -79,6 +79,7 @@ const EVICT_GLIMPSE_TRIES = 5;
 export class Mdt {
   readonly fsname: string;
   readonly graceMs: number;
+  readonly lockGraceMs: number;
   readonly store: Store;
   readonly ns: Namespace;
   readonly locks: LockTable;
@@ -99,6 +100,7 @@ export class Mdt {
   constructor(o: MdtOptions) {
     this.fsname = o.fsname;
     this.graceMs = o.graceMs ?? 30_000;
+    this.lockGraceMs = Math.min(o.lockGraceMs ?? 5_000, this.graceMs);
     this.#glimpse = o.glimpse;
     this.#log = logger('mds', { fsname: o.fsname });
     this.#replyCacheSize = o.replyCacheSize ?? 1024;
@@ -161,7 +163,7 @@ export class Mdt {
     });
     this.clients = new ClientRegistry({
       graceMs: this.graceMs,
-      lockGraceMs: o.lockGraceMs ?? Math.min(5_000, this.graceMs),
+      lockGraceMs: this.lockGraceMs,
       onLocksExpired: (c) => this.locks.dropClient(c),
       onEvict: (c) => void this.evict(c),
     });
@@ -192,7 +194,7 @@ export class Mdt {
     this.clients.attach(client, host, session);
     session.onClose(() => this.clients.detach(client, session));
     await this.commit.apply(() => this.store.upsertClient(client, host, Date.now()));
-    return { rootIno: ROOT_INO, fsname: this.fsname, graceMs: this.graceMs };
+    return { rootIno: ROOT_INO, fsname: this.fsname, graceMs: this.graceMs, lockGraceMs: this.lockGraceMs };
   }
 
   /**

@@ -282,7 +282,8 @@ export function bindMdsHandlers(server: RpcServer, pick: (a: Args) => Mdt): void
     const attachedTo: Attached = { mdt, client, host, session: ctx.session };
     ctx.session.data.set(SESSION_KEY, attachedTo);
     reconnected(lockHost(mdt), client);
-    if (prev) return { rootIno: ROOT_INO, fsname: mdt.fsname, graceMs: mdt.graceMs };
+    if (prev)
+      return { rootIno: ROOT_INO, fsname: mdt.fsname, graceMs: mdt.graceMs, lockGraceMs: mdt.lockGraceMs };
     return mdt.connect(ctx.session, client, host);
   });
   for (const [method, impl] of Object.entries(impls) as [string, Impl<MdsMethod>][]) {

@@ -31,7 +31,8 @@ export interface MdsMethods extends HsmMethods {
   connect: {
     /** `fsname` picks the MDT when the MDS process serves several (required then; EAGAIN while it is not served yet). */
     args: { clientId: string; host: string; fsname?: string };
-    result: { rootIno: number; fsname: string; graceMs: number };
+    /** `graceMs`: eviction delay of a client without a session; `lockGraceMs`: after which its locks go (keep-alives come well within it). */
+    result: { rootIno: number; fsname: string; graceMs: number; lockGraceMs?: number };
   };
   lookup: { args: { cred: Credentials; parent: number; name: string }; result: Attr };
   /** `sizeOnOsts` in the result: another client has the file open for writing (mds/size-on-osts.ts). */

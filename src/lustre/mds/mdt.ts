@@ -120,6 +120,12 @@ export class Mdt {
       apply: (fn) => this.commit.apply(fn),
       glimpse: o.glimpse,
       punch: o.punchObjects,
+      onStale: (ino) => {
+        const fx = new Effects();
+        fx.inode(ino, true);
+        this.#afterCommit(fx, undefined);
+        this.resyncer.wake();
+      },
       log: this.#log,
     };
     this.ns = new Namespace({

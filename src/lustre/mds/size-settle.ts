@@ -5,9 +5,15 @@ import type { Layout } from '../types.ts';
 import type { Glimpse } from './evict-glimpse.ts';
 import { clearPunch, pendingPunch } from './punches.ts';
 import { epochOf, inEpoch, settledAt } from './size-epochs.ts';
+import { markStale } from './stale.ts';
 
-/** Cuts every copy of `ino`'s objects to their share of a `size`-byte file. */
-export type PunchObjects = (ino: number, layout: Layout, size: number, signal: AbortSignal) => Promise<void>;
+/** Cuts every copy of `ino`'s objects to their share of a `size`-byte file; `down`: mirrored copies that could not be reached. */
+export type PunchObjects = (
+  ino: number,
+  layout: Layout,
+  size: number,
+  signal: AbortSignal,
+) => Promise<{ down: { stripe: number; ost: number }[] }>;
 
 export interface SettleDeps {
   db: DatabaseSync;
@@ -16,6 +22,8 @@ export interface SettleDeps {
   apply<T>(fn: () => T): Promise<T>;
   glimpse: Glimpse | undefined;
   punch: PunchObjects | undefined;
+  /** A copy of `ino` the punch could not reach was recorded stale: clients refetch the layout, the resync rewrites it. */
+  onStale(ino: number): void;
   log: Logger;
 }
 
@@ -63,9 +71,14 @@ export async function settleReport(d: SettleDeps, ino: number, client: string): 
 /** Cuts `ino`'s objects to `size` and records the punch done; rejects (punch still pending) if it cannot. */
 export async function finishPunch(d: SettleDeps, ino: number, layout: Layout, size: number): Promise<void> {
   if (!d.punch) throw new Error('this MDS cannot punch objects');
-  await d.punch(ino, layout, size, AbortSignal.timeout(SETTLE_TIMEOUT_MS));
-  d.log.info('finished a truncate its client did not', { ino, size });
-  await d.apply(() => clearPunch(d.db, ino, size));
+  const { down } = await d.punch(ino, layout, size, AbortSignal.timeout(SETTLE_TIMEOUT_MS));
+  d.log.info('finished a truncate its client did not', { ino, size, copiesDown: down.length });
+  // A copy that is down keeps the old bytes: stale, it is not read and its resync copies the cut one.
+  await d.apply(() => {
+    for (const c of down) markStale(d.db, layout, { ino, ...c, since: Date.now() });
+    clearPunch(d.db, ino, size);
+  });
+  if (down.length > 0) d.onStale(ino);
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   type SetAttrChanges,
   type StatFs,
 } from '../types.ts';
+import { HeldLocks, type LockReplay } from './held-locks.ts';
 import { whileRestoring } from './hsm-wait.ts';
 import { InodeCache } from './inode-cache.ts';
 import { waitForLock } from './lock-wait.ts';
@@ -94,6 +95,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       ...(opts.retryDeadlineMs !== undefined && { retryDeadlineMs: opts.retryDeadlineMs }),
       onInvalidate: (event) => client?.deliverInvalidate(event),
       onConnect: () => client?.mdsConnected(),
+      replay: () => client?.lockReplay() ?? { posix: [], flocks: [] },
       locate: async (s) => dialAddress((await mgs.getConfig(opts.fsname, s)).mdt, opts.host),
     });
     mds = session;
@@ -145,6 +147,8 @@ export class LustreClient implements FileSystemClient {
   readonly #listeners: ((e: InvalidateEvent) => void)[] = [];
   /** Inodes this client has taken POSIX locks on: only their close(2) must drop locks at the MDS. */
   readonly #lockedInodes = new Set<number>();
+  /** This client's flock/POSIX locks, re-asserted after every MDS connect. */
+  readonly #held = new HeldLocks();
   readonly #log: Logger;
 
   constructor(parts: LustreClientParts) {
@@ -357,10 +361,17 @@ export class LustreClient implements FileSystemClient {
     // until then the handle is open for writing, so other clients glimpse the size from the OSTs.
     if (!this.#lockedInodes.has(handle.ino)) return;
     await this.#mds.call('unlockOwner', { ino: handle.ino, owner: this.#owner(lockOwner) }, signal);
+    this.#held.unlockOwner(handle.ino, this.#owner(lockOwner));
   }
 
-  release(handle: FileHandle, signal?: AbortSignal): Promise<void> {
-    return this.#files.release(handle, signal);
+  async release(handle: FileHandle, signal?: AbortSignal): Promise<void> {
+    const f = this.#files.file(handle);
+    try {
+      await this.#files.release(handle, signal);
+    } finally {
+      const stillOpen = this.#files.handles().some((h) => h.ino === handle.ino);
+      this.#held.released(handle.ino, f.mdsHandle, stillOpen);
+    }
   }
 
   fallocate(handle: FileHandle, mode: number, offset: number, length: number, signal?: AbortSignal) {
@@ -379,6 +390,12 @@ export class LustreClient implements FileSystemClient {
     if (lock.type !== 'unlock') this.#lockedInodes.add(handle.ino);
     const args = { ino: handle.ino, owner: this.#owner(owner), lock };
     await waitForLock(() => this.#mds.call('setlk', args, signal), wait, signal);
+    this.#held.setlk(args.ino, args.owner, lock);
+  }
+
+  /** The locks this client holds, as it re-asserts them after connecting (lock replay). */
+  lockReplay(): LockReplay {
+    return this.#held.replay();
   }
 
   async flock(
@@ -391,6 +408,7 @@ export class LustreClient implements FileSystemClient {
     const f = this.#files.file(handle);
     const args = { ino: handle.ino, handle: f.mdsHandle, type };
     await waitForLock(() => this.#mds.call('flock', args, signal), wait, signal);
+    this.#held.flock(args.ino, args.handle, type);
   }
 
   // --- file system ----------------------------------------------------------------------------------

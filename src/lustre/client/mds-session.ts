@@ -38,6 +38,8 @@ export interface MdsSessionOptions {
   /** How long a call keeps retrying while the MDS is unreachable (ms). Default 60 s. */
   retryDeadlineMs?: number;
   onInvalidate?: (event: InvalidateEvent) => void;
+  /** The flock/POSIX locks to re-assert after every (re)connection (lock replay: an MDS that restarted holds none). */
+  replay?: () => Args<'lockReplay'>;
   /** After every (re)connection to the MDS: state the MDS keeps only in memory (quota grants) may be gone. */
   onConnect?: () => void;
   /** Every other push from the MDS (e.g. `blockingAst` for the client's lock cache). */
@@ -68,6 +70,7 @@ export class MdsSession {
   readonly #fsname: string | undefined;
   readonly #onInvalidate: ((event: InvalidateEvent) => void) | undefined;
   readonly #onConnect: (() => void) | undefined;
+  readonly #replay: MdsSessionOptions['replay'];
   readonly #onPush: MdsSessionOptions['onPush'];
   readonly #locate: MdsSessionOptions['locate'];
   #rpc: RpcClient;
@@ -89,6 +92,7 @@ export class MdsSession {
     this.#xid = Date.now() * 1000;
     this.#onInvalidate = opts.onInvalidate;
     this.#onConnect = opts.onConnect;
+    this.#replay = opts.replay;
     this.#onPush = opts.onPush;
     this.#locate = opts.locate;
     this.#rpc = this.#connection(opts.address);
@@ -210,6 +214,7 @@ export class MdsSession {
       const { result } = await c.call<Result<'connect'>>('connect', this.#connectArgs());
       this.#rootIno = result.rootIno;
       this.#setKeepalive(keepaliveMs(result.graceMs, result.lockGraceMs));
+      await this.#replayLocks((m, a) => c.call(m, a));
       this.#onConnect?.();
     } catch (err) {
       // EAGAIN: this MDS does not serve the file system yet (just created): retry like an outage.
@@ -307,7 +312,29 @@ export class MdsSession {
   async #reattach(signal: AbortSignal | undefined): Promise<void> {
     const { result } = await this.#rpc.call<Result<'connect'>>('connect', this.#connectArgs(), { signal });
     this.#rootIno = result.rootIno;
+    await this.#replayLocks((m, a) => this.#rpc.call(m, a, { signal }));
     this.#onConnect?.();
+  }
+
+  /**
+   * Re-asserts this client's locks on the connection just made (before anything else is sent on
+   * it). A lock the MDS cannot grant again (its recovery window is over and another client took
+   * it) is lost: said at error, as the application holding it is no longer protected.
+   */
+  async #replayLocks(call: (method: 'lockReplay', args: Args<'lockReplay'>) => Promise<{ result: unknown }>) {
+    if (!this.#replay) return;
+    const args = this.#replay();
+    try {
+      const { result } = await call('lockReplay', args);
+      const lost = (result as Result<'lockReplay'>).lost;
+      if (lost > 0)
+        this.#log.error('locks lost across an MDS restart: another client holds them now', { lost });
+    } catch (err) {
+      this.#log.error('cannot re-assert locks to the MDS', {
+        locks: args.posix.length + args.flocks.length,
+        error: String(err),
+      });
+    }
   }
 }
 

@@ -40,6 +40,7 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   setlk: ['ino', 'owner', 'lock'],
   flock: ['ino', 'handle', 'type'],
   unlockOwner: ['ino', 'owner'],
+  lockReplay: ['posix', 'flocks'],
   lockEnqueue: ['ino', 'kind', 'mode'],
   lockCancel: ['id'],
   setstripe: ['xid', 'cred', 'ino', 'policy'],

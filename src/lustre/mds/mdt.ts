@@ -9,11 +9,11 @@ import { type DestroyObjects, DestroyQueue } from './destroy-queue.ts';
 import { type Glimpse, growTo, unreportedSizes } from './evict-glimpse.ts';
 import { Effects, type OpContext } from './inodes.ts';
 import { DEFAULT_POLICY, LayoutAllocator, type OstInfo } from './layout.ts';
-import { LockJournal } from './lock-journal.ts';
 import { LockTable } from './locks.ts';
 import { Namespace } from './namespace.ts';
 import { OstDirectory } from './ost-directory.ts';
 import { pendingPunch } from './punches.ts';
+import { RecoveryWindow } from './recovery-window.ts';
 import { type ResyncObject, ResyncQueue } from './resync-queue.ts';
 import type { Synchronous } from './schema.ts';
 import {
@@ -96,6 +96,12 @@ export class Mdt {
   readonly #evictRetries = new Map<string, NodeJS.Timeout>();
   #closed = false;
   #reaper: NodeJS.Timeout | undefined;
+  #recovery = RecoveryWindow.closed();
+
+  /** The flock/POSIX lock recovery window after a restart (closed when there was nobody to wait for). */
+  get recovery(): RecoveryWindow {
+    return this.#recovery;
+  }
 
   constructor(o: MdtOptions) {
     this.fsname = o.fsname;
@@ -107,9 +113,8 @@ export class Mdt {
     const clock = o.clock ?? Date.now;
     this.store = new Store(o.path, { synchronous: o.synchronous ?? 'NORMAL', now: clock() });
     this.commit = new GroupCommit(this.store.db, { grouped: o.groupCommit ?? true });
-    const journal = new LockJournal(this.store.db);
-    this.locks = new LockTable((ino, state) => journal.save(ino, state));
-    this.locks.restore(journal.load());
+    // Locks live in memory only: after a restart, clients re-assert theirs (lock-replay.ts).
+    this.locks = new LockTable();
     this.osts = new OstDirectory(o.osts, this.#log);
     this.#settle = {
       db: this.store.db,
@@ -189,7 +194,14 @@ export class Mdt {
         else mdt.store.removeOrphan(ino);
       }
     });
-    mdt.clients.awaitReconnect(mdt.store.clients());
+    const known = mdt.store.clients();
+    mdt.#recovery = new RecoveryWindow({
+      expected: known,
+      durationMs: mdt.lockGraceMs,
+      what: 'flock/POSIX locks',
+      log: mdt.#log,
+    });
+    mdt.clients.awaitReconnect(known);
     mdt.destroyer.wake();
     mdt.resyncer.wake();
     return mdt;
@@ -307,6 +319,7 @@ export class Mdt {
   async evict(client: string, attempt = 1): Promise<void> {
     this.#evictRetries.delete(client);
     if (this.clients.attached(client)) return;
+    this.#recovery.gone(client);
     this.locks.dropClient(client);
     const fx = new Effects();
     try {
@@ -370,6 +383,7 @@ export class Mdt {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#recovery.close();
     for (const t of this.#evictRetries.values()) clearTimeout(t);
     this.#evictRetries.clear();
     clearInterval(this.#reaper);

@@ -16,6 +16,7 @@ import {
   lockRequest,
   reconnected,
 } from './ldlm-service.ts';
+import { replayArgs, replayLocks } from './lock-replay.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Mdt } from './mdt.ts';
 import { clearPunch } from './punches.ts';
@@ -230,15 +231,17 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, p] = [ino(a), policy(a)];
     return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(setstripe(c.mdt.ns, op, i, p)));
   },
-  getlk: (a, c) => {
+  getlk: async (a, c, signal) => {
     const [i, owner, l] = [ino(a), str(a, 'owner', 512), lock(a)];
+    await c.mdt.recovery.wait(signal);
     return c.mdt.read(() => {
       c.mdt.ns.inode(i);
       return c.mdt.locks.getlk(i, owner, l);
     });
   },
-  setlk: (a, c) => {
+  setlk: async (a, c, signal) => {
     const [i, owner, l] = [ino(a), str(a, 'owner', 512), lock(a)];
+    await c.mdt.recovery.wait(signal);
     return c.mdt.read(() => {
       c.mdt.ns.inode(i);
       return nil(c.mdt.locks.setlk(i, owner, c.client, l));
@@ -252,8 +255,13 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     id: (await enqueueLock(lockHost(c.mdt), c.client, lockRequest(a), signal)).id,
   }),
   lockCancel: async (a, c) => ({ cancelled: lockManager(lockHost(c.mdt)).cancel(c.client, int(a, 'id')) }),
-  flock: (a, c) => {
+  lockReplay: (a, c) => {
+    const r = replayArgs(a);
+    return c.mdt.read(() => replayLocks(c.mdt, c.client, r));
+  },
+  flock: async (a, c, signal) => {
     const [i, h, type] = [ino(a), int(a, 'handle', { min: 1 }), lockType(a, 'type')];
+    await c.mdt.recovery.wait(signal);
     return c.mdt.read(() => {
       const row = c.mdt.store.getHandle(h);
       if (!row || row.client !== c.client || row.ino !== i)

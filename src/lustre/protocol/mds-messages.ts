@@ -172,6 +172,18 @@ export interface MdsMethods extends HsmMethods {
   /** Drops every POSIX lock `owner` holds on `ino` (close(2) semantics). */
   unlockOwner: { args: { ino: number; owner: string }; result: null };
   /**
+   * Lock replay, sent by a client after every connect: the flock and POSIX locks it holds, granted
+   * again as they were (an MDS that restarted holds none until its clients re-assert them, within a
+   * recovery window in which other lock requests wait). `lost`: locks that could not be granted.
+   */
+  lockReplay: {
+    args: {
+      posix: { ino: number; owner: string; lock: FileLock }[];
+      flocks: { ino: number; handle: number; type: 'read' | 'write' }[];
+    };
+    result: { lost: number };
+  };
+  /**
    * A cache lock (mds/ldlm.ts): resolves once granted, after conflicting holders of other clients
    * cancelled (they get a `blockingAst` push with the lock) or were evicted for not answering.
    */

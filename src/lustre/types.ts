@@ -60,6 +60,8 @@ export interface SetAttrChanges {
   size?: number;
   atimeMs?: TimeSpec;
   mtimeMs?: TimeSpec;
+  /** ctime itself instead of now: root only, for restoring a backup (EPERM otherwise). */
+  ctimeMs?: number;
   /**
    * Clear set-ID bits as Linux does when a caller without CAP_FSETID writes, truncates or chowns:
    * S_ISUID always, S_ISGID when group-executable or when the caller is outside the file's group.

@@ -49,6 +49,7 @@ export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChange
     throw new FsError('EPERM', 'not allowed to change the group');
   }
   if (c.mode !== undefined && !owner) throw new FsError('EPERM', 'only the owner may change the mode');
+  if (c.ctimeMs !== undefined && !isRoot(cred)) throw new FsError('EPERM', 'only root may set ctime');
   const viaWritableFh = c.fh !== undefined && writableHandle(ns, op, ino, c.fh);
   if (c.size !== undefined) checkTruncate(ns, op, row, c.size, viaWritableFh);
   if (c.size !== undefined && c.size > row.size) ns.projects.checkGrowth(op.client, row, c.size);
@@ -86,7 +87,7 @@ export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChange
   }
   if (c.atimeMs !== undefined) row.atime = timeOf(c.atimeMs, now);
   if (c.mtimeMs !== undefined) row.mtime = timeOf(c.mtimeMs, now);
-  row.ctime = now;
+  row.ctime = c.ctimeMs ?? now;
   ns.store.updateInode(row);
   op.fx.inode(ino, true);
   return toAttr(row);

@@ -30,6 +30,7 @@ import { fetchConfig, mountError } from './mount-config.ts';
 import { O_ACCMODE, O_EXCL, O_RDONLY, O_TRUNC, OpenFiles } from './open-files.ts';
 import { dialAddress, OstPool } from './ost-pool.ts';
 import { projectStatfs } from './quota-statfs.ts';
+import { SnapshotReader } from './snapshot-reader.ts';
 import { StripedIo } from './striped-io.ts';
 
 const BLOCK = 4096;
@@ -160,6 +161,11 @@ export class LustreClient implements FileSystemClient {
     this.#files = new OpenFiles(parts.mds, parts.io, parts.inodes);
     this.#mgs = parts.mgs;
     this.#log = logger('lustre-client', { fsname: parts.config.fsname });
+  }
+
+  /** Takes a point-in-time snapshot of the whole file system, to read (backups) and then drop. */
+  takeSnapshot(id: string, signal?: AbortSignal): Promise<SnapshotReader> {
+    return SnapshotReader.take(this.#mds, this.#pool, id, signal);
   }
 
   /** The MDS session, for calls outside the FileSystemClient port (lfs hsm_*, the HSM agent). */

@@ -10,6 +10,7 @@ import { glimpseVia } from './glimpse.ts';
 import { Mdt } from './mdt.ts';
 import { mdtPath } from './mdt-server.ts';
 import { punchVia } from './object-punch.ts';
+import { ostSnapshotsVia } from './ost-snapshots.ts';
 import { destroyVia, notReady, OssPool, ostInfos, resyncVia } from './ost-targets.ts';
 import { bindMdsHandlers } from './rpc-handlers.ts';
 import type { Synchronous } from './schema.ts';
@@ -82,6 +83,7 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
         resyncObject: resyncVia(mgs, fsname, pool),
         glimpse: glimpseVia(mgs, fsname, pool),
         punchObjects: punchVia(mgs, fsname, pool),
+        ostSnapshots: ostSnapshotsVia(mgs, fsname, pool),
         replicas: config.replicas,
         defaultLayout: config.defaultLayout,
         ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),

@@ -23,6 +23,7 @@ import {
   type Settled,
   settleReport,
 } from './size-settle.ts';
+import { MdtSnapshots, type OstSnapshotOps } from './snapshots.ts';
 import { markStale, staleRecords } from './stale.ts';
 import { Store } from './store.ts';
 
@@ -36,6 +37,8 @@ export interface MdtOptions {
   resyncObject?: ResyncObject;
   /** Reads a file's size from its OST objects, for the files an evicted writer left open. */
   glimpse?: Glimpse;
+  /** Freezes and snapshots every OST (point-in-time snapshots); without it snapshots are refused. */
+  ostSnapshots?: OstSnapshotOps;
   /** Cuts a file's objects to a size (a truncate its client did not finish); without it such reports grow nothing. */
   punchObjects?: PunchObjects;
   /** Delay after the last report of a stale copy before it is resynced. Default 1 s. */
@@ -88,6 +91,7 @@ export class Mdt {
   readonly osts: OstDirectory;
   readonly destroyer: DestroyQueue;
   readonly resyncer: ResyncQueue;
+  readonly snapshots: MdtSnapshots;
   readonly #log: Logger;
   readonly #glimpse: Glimpse | undefined;
   readonly #settle: SettleDeps;
@@ -116,6 +120,13 @@ export class Mdt {
     // Locks live in memory only: after a restart, clients re-assert theirs (lock-replay.ts).
     this.locks = new LockTable();
     this.osts = new OstDirectory(o.osts, this.#log);
+    this.snapshots = new MdtSnapshots({
+      store: this.store,
+      path: o.path,
+      commit: this.commit,
+      osts: o.ostSnapshots,
+      log: this.#log,
+    });
     this.#settle = {
       db: this.store.db,
       layoutOf: (ino) => {
@@ -231,26 +242,29 @@ export class Mdt {
       host: caller.host,
       fx: new Effects(),
     };
-    const run = this.commit.apply((): { r: T } | { e: string; msg: string } => {
-      if (xid !== undefined) {
-        const cached = this.store.getReply(caller.client, xid);
-        if (cached !== undefined) return JSON.parse(cached) as { r: T } | { e: string; msg: string };
-      }
-      let out: { r: T } | { e: string; msg: string };
-      try {
-        this.store.db.exec('SAVEPOINT op');
-        out = { r: fn(op) };
-        this.store.db.exec('RELEASE op');
-      } catch (err) {
-        this.store.db.exec('ROLLBACK TO op');
-        this.store.db.exec('RELEASE op');
-        if (!(err instanceof FsError)) throw err;
-        op.fx = new Effects();
-        out = { e: err.code, msg: err.message };
-      }
-      if (xid !== undefined) this.#remember(caller.client, xid, out);
-      return out;
-    });
+    const apply = () =>
+      this.commit.apply((): { r: T } | { e: string; msg: string } => {
+        if (xid !== undefined) {
+          const cached = this.store.getReply(caller.client, xid);
+          if (cached !== undefined) return JSON.parse(cached) as { r: T } | { e: string; msg: string };
+        }
+        let out: { r: T } | { e: string; msg: string };
+        try {
+          this.store.db.exec('SAVEPOINT op');
+          out = { r: fn(op) };
+          this.store.db.exec('RELEASE op');
+        } catch (err) {
+          this.store.db.exec('ROLLBACK TO op');
+          this.store.db.exec('RELEASE op');
+          if (!(err instanceof FsError)) throw err;
+          op.fx = new Effects();
+          out = { e: err.code, msg: err.message };
+        }
+        if (xid !== undefined) this.#remember(caller.client, xid, out);
+        return out;
+      });
+    // A snapshot's barrier holds new mutations until the snapshot is taken.
+    const run = this.snapshots.holding ? this.snapshots.barrier().then(apply) : apply();
     return run.then((out) => {
       if ('e' in out) throw new FsError(out.e as FsError['code'], out.msg);
       this.#afterCommit(op.fx, caller.session);

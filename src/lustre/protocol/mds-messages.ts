@@ -172,6 +172,27 @@ export interface MdsMethods extends HsmMethods {
   /** Drops every POSIX lock `owner` holds on `ino` (close(2) semantics). */
   unlockOwner: { args: { ino: number; owner: string }; result: null };
   /**
+   * Point-in-time snapshots (mds/snapshots.ts): `snapshotCreate` takes the whole file system at one
+   * instant (metadata and every OST's objects; EIO when an OST cannot be frozen); `snapshotList`
+   * pages through its tree (parents first); objects are read from the OSTs with the snapshot's id;
+   * `snapshotDrop` forgets it everywhere.
+   */
+  snapshotCreate: { args: { id: string }; result: { createdAtMs: number } };
+  snapshotList: {
+    args: { id: string; cursor: number; limit: number };
+    result: {
+      entries: {
+        path: string;
+        attr: Attr;
+        layout?: Layout;
+        target?: string;
+        xattrs?: Record<string, string>;
+      }[];
+      next?: number;
+    };
+  };
+  snapshotDrop: { args: { id: string }; result: null };
+  /**
    * Lock replay, sent by a client after every connect: the flock and POSIX locks it holds, granted
    * again as they were (an MDS that restarted holds none until its clients re-assert them, within a
    * recovery window in which other lock requests wait). `lost`: locks that could not be granted.

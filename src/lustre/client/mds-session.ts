@@ -322,8 +322,8 @@ export class MdsSession {
    * it) is lost: said at error, as the application holding it is no longer protected.
    */
   async #replayLocks(call: (method: 'lockReplay', args: Args<'lockReplay'>) => Promise<{ result: unknown }>) {
-    if (!this.#replay) return;
-    const args = this.#replay();
+    // Sent even with nothing to re-assert: the MDS's recovery window then need not wait for this client.
+    const args = this.#replay?.() ?? { posix: [], flocks: [] };
     try {
       const { result } = await call('lockReplay', args);
       const lost = (result as Result<'lockReplay'>).lost;

@@ -148,11 +148,7 @@ export class OpenFiles {
           throw err;
         }
       } else {
-        await this.flushMtime(st, signal).catch((err: unknown) => {
-          // After a failed write the size is the objects'; while they cannot be read, the handle
-          // still closes and this client's next getattr of the inode reports it.
-          if (!(st.dirtyEnd < 0 && err instanceof FsError && err.code === 'EIO')) throw err;
-        });
+        await this.#flushUnlessUnreadable(st, signal);
         await this.#mds.mutate('release', { handle: f.mdsHandle }, signal);
       }
     } finally {
@@ -225,7 +221,7 @@ export class OpenFiles {
     const st = this.#inodes.peek(ino);
     // The extendSize that reports this client's writes answers with the attributes: one round trip.
     let attr =
-      (st?.mtimeDirty ? await this.flushMtime(st, signal) : undefined) ??
+      (st?.mtimeDirty ? await this.#flushUnlessUnreadable(st, signal) : undefined) ??
       (await this.#mds.call('getattr', { ino }, signal));
     if (attr.sizeOnOsts) {
       const layout = await this.layout(ino, signal);
@@ -235,6 +231,19 @@ export class OpenFiles {
     }
     this.#inodes.noteAttr(attr);
     return attr;
+  }
+
+  /**
+   * flushMtime, except that after a failed write (the size to report is the objects') whose objects
+   * cannot be read now, nothing is reported yet (EIO is not the caller's: a later flush reports it).
+   */
+  async #flushUnlessUnreadable(st: InodeState, signal: AbortSignal | undefined): Promise<Attr | undefined> {
+    try {
+      return await this.flushMtime(st, signal);
+    } catch (err) {
+      if (st.dirtyEnd < 0 && err instanceof FsError && err.code === 'EIO') return undefined;
+      throw err;
+    }
   }
 
   async #writeAt(f: OpenFile, offset: number, data: Buffer, signal?: AbortSignal): Promise<number> {

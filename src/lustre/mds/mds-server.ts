@@ -1,5 +1,6 @@
 // The MDS process: serves every MDT the MGS placed on it, one RPC endpoint, MDTs picked by fsname at connect.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../../lib/log.ts';
 import { MgsClient } from '../protocol/mgs-client.ts';
@@ -136,4 +137,8 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
 async function removeMdt(dataDir: string, fsname: string): Promise<void> {
   const db = mdtPath(dataDir, fsname);
   for (const suffix of ['', '-wal', '-shm']) await rm(`${db}${suffix}`, { force: true });
+  // Snapshots of the MDT (point-in-time backups) go with it.
+  const snapshots = `${basename(db)}.snapshot-`;
+  for (const f of await readdir(dirname(db)))
+    if (f.startsWith(snapshots)) await rm(join(dirname(db), f), { force: true });
 }

@@ -3,6 +3,7 @@
 import './env-init.ts';
 import { Command, Option } from 'commander';
 import { configureLogging, type LogFormat } from '../src/lib/log.ts';
+import { addDataPlaneKeyOption, applyDataPlaneKeyFlag } from './commands/data-plane.ts';
 import { registerFuseKeeper } from './commands/fuse-keeper.ts';
 
 const program = new Command('nacre-fuse')
@@ -16,11 +17,13 @@ const program = new Command('nacre-fuse')
       .default('info'),
   )
   .option('--debug <components>', 'comma-separated components to log at debug level (or "all")', '')
-  .hook('preAction', (cmd) => {
+  .hook('preAction', async (cmd) => {
     const opts = cmd.opts<{ logFormat: LogFormat; logLevel: string; debug: string }>();
     configureLogging({ format: opts.logFormat, level: opts.logLevel, debug: opts.debug });
+    await applyDataPlaneKeyFlag(cmd);
   });
 
+addDataPlaneKeyOption(program);
 registerFuseKeeper(program);
 
 try {

@@ -7,7 +7,8 @@ import { logger } from '../../src/lib/log.ts';
 import { announceReady } from '../../src/lib/supervisor.ts';
 import type { AdoptedInit } from '../../src/lustre/fuse/adopt.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
-import { defaultHost, intOption } from './options.ts';
+import { dataPlaneKeyArgs } from './data-plane.ts';
+import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
 interface KeeperFlags {
   stateFile: string;
@@ -15,6 +16,8 @@ interface KeeperFlags {
   host: string;
   readers: number;
   cached?: boolean;
+  mountOptions?: string;
+  recovery?: number;
 }
 
 interface ServeFlags {
@@ -23,6 +26,7 @@ interface ServeFlags {
   host: string;
   readers: number;
   cached?: boolean;
+  recovery?: number;
 }
 
 function globalArgs(program: Command): string[] {
@@ -31,6 +35,7 @@ function globalArgs(program: Command): string[] {
     `--log-format=${g.logFormat}`,
     `--log-level=${g.logLevel}`,
     ...(g.debug ? [`--debug=${g.debug}`] : []),
+    ...dataPlaneKeyArgs(program),
   ];
 }
 
@@ -45,6 +50,8 @@ export function registerFuseKeeper(program: Command): void {
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
     .option('--cached', 'let the kernel cache pages and attributes')
+    .option('--mount-options <list>', 'per-mount flags for mount(8), e.g. ro,noatime')
+    .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
     .action(async (source: MountSource, dir: string, f: KeeperFlags) => {
       const log = logger('fuse-keeper', { mountPoint: dir });
       // Whoever started us may be gone (kill -9 of the node plugin) before the ready line: never die of EPIPE.
@@ -69,6 +76,7 @@ export function registerFuseKeeper(program: Command): void {
           '--readers',
           String(f.readers),
           ...(f.cached ? ['--cached'] : []),
+          ...(f.recovery !== undefined ? ['--recovery', formatRecovery(f.recovery)] : []),
           ...(adopt ? ['--adopt', `${adopt.minor}:${adopt.flags}`] : []),
         ],
       });
@@ -84,6 +92,7 @@ export function registerFuseKeeper(program: Command): void {
           runner: new ExecRunner(),
           timeoutMs: 60_000,
           log,
+          ...(f.mountOptions ? { mountFlags: f.mountOptions.split(',') } : {}),
         },
         (state) => announceReady({ address: formatMountSource(source), ...state }),
       );
@@ -104,6 +113,7 @@ export function registerFuseKeeper(program: Command): void {
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
     .option('--cached', 'let the kernel cache pages and attributes')
+    .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
     .action(async (source: MountSource, dir: string, f: ServeFlags) => {
       const log = logger('fuse', { mountPoint: dir });
       process.stdout.on('error', () => undefined);
@@ -115,6 +125,7 @@ export function registerFuseKeeper(program: Command): void {
         fsname: source.fsname,
         host: f.host,
         clientId: randomUUID(),
+        ...(f.recovery !== undefined && { retryDeadlineMs: f.recovery, recoveryMs: f.recovery }),
       });
       const [minor, flags] = (f.adopt ?? '').split(':');
       const adopt = f.adopt ? { minor: Number(minor), flags: BigInt(flags ?? '0') } : undefined;

@@ -12,6 +12,7 @@ import { logger } from '../../src/lib/log.ts';
 import { announceReady, type ReadyLine } from '../../src/lib/supervisor.ts';
 import type { FuseMount } from '../../src/lustre/fuse/index.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
+import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
 const log = logger('mount');
@@ -122,6 +123,7 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
     `--log-format=${global.logFormat}`,
     `--log-level=${global.logLevel}`,
     ...(global.debug ? [`--debug=${global.debug}`] : []),
+    ...dataPlaneKeyArgs(program),
     'mount',
     '--foreground',
     formatMountSource(source),

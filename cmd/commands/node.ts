@@ -1,7 +1,9 @@
 // `nacre node`: the CSI node plugin (Identity + Node services) of one Kubernetes node.
+import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { announceReady } from '../../src/lib/supervisor.ts';
+import { keeperKeyArgs } from './data-plane.ts';
 import { defaultHost } from './options.ts';
 
 interface NodeFlags {
@@ -42,6 +44,8 @@ export function registerNode(program: Command): void {
       // A container's processes all die with it: keepers must be started where they outlive it.
       const prefix = f.keeperCommand?.trim().split(/\s+/) ?? [process.execPath, nacre];
       const g = program.opts<{ logFormat: string; logLevel: string; debug: string }>();
+      await mkdir(f.stateDir, { recursive: true });
+      const keyArgs = await keeperKeyArgs(program, f.stateDir, AbortSignal.timeout(10_000));
       // gRPC and the CSI node service are loaded by this command only.
       const { startCsiNode } = await import('../../src/csi/run-csi-node.ts');
       const node = await startCsiNode({
@@ -57,6 +61,7 @@ export function registerNode(program: Command): void {
             `--log-format=${g.logFormat}`,
             `--log-level=${g.logLevel}`,
             ...(g.debug ? [`--debug=${g.debug}`] : []),
+            ...keyArgs,
             'fuse-keeper',
             source,
             target,

@@ -10,10 +10,17 @@ import { onShutdown, startChild } from '../../src/lib/supervisor.ts';
 import { formatSize } from '../../src/lib/units.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
 import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
+import { dataPlaneKeyArgs, ensureDataPlaneKeyFile } from './data-plane.ts';
 import { mountForeground } from './mount.ts';
 import { defaultHost, intOption, RECOVERY_HELP, recoveryOption, sizeOption } from './options.ts';
+import {
+  addRootSquashOptions,
+  applyRootSquash,
+  type RootSquashFlags,
+  rootSquashFromFlags,
+} from './root-squash-options.ts';
 
-interface UpOptions {
+interface UpOptions extends RootSquashFlags {
   dataDir: string;
   mount: string | false;
   fsname: string;
@@ -29,8 +36,7 @@ interface UpOptions {
 }
 
 export function registerUp(program: Command): void {
-  program
-    .command('up')
+  addRootSquashOptions(program.command('up'))
     .description('run a whole emulated file system on this machine and mount it; Ctrl-C stops everything')
     .option(
       '--data-dir <dir>',
@@ -63,11 +69,12 @@ export function registerUp(program: Command): void {
       120_000,
     )
     .action(async (opts: UpOptions) => {
-      await up(opts);
+      const tlsArgs = dataPlaneKeyArgs(program).filter((a) => a.startsWith('--tls-'));
+      await up(opts, program.opts<{ dataPlaneKeyFile?: string }>().dataPlaneKeyFile, tlsArgs);
     });
 }
 
-async function up(opts: UpOptions): Promise<void> {
+async function up(opts: UpOptions, givenKeyFile: string | undefined, tlsArgs: string[]): Promise<void> {
   const dataDir = resolve(opts.dataDir);
   await mkdir(join(dataDir, 'logs'), { recursive: true });
   const children: { stop(): Promise<void> }[] = [];
@@ -82,6 +89,9 @@ async function up(opts: UpOptions): Promise<void> {
   });
   const { checkPortsFree, clearDeadMount } = await import('./up-preflight.ts');
   const preflight = AbortSignal.timeout(30_000);
+  // Every server, the FSx API and the mount prove they hold this file system's key (--data-plane-key-file wins).
+  const keyFile = givenKeyFile ?? (await ensureDataPlaneKeyFile(dataDir, preflight));
+  const withKey = [`--data-plane-key-file=${keyFile}`, ...tlsArgs];
   if (opts.mount !== false) await clearDeadMount(resolve(opts.mount), preflight);
   // Port 0 picks free ports: nothing to check.
   if (opts.port !== 0)
@@ -103,7 +113,7 @@ async function up(opts: UpOptions): Promise<void> {
     const { mgs } = await startFileSystemServers(
       { dataDir, ossCount: opts.osts, basePort: opts.port, host: defaultHost, unixSockets: true },
       async (spec) => {
-        const args = [nacreEntry(), 'server', ...roleArgs(spec), '--data-dir', spec.dataDir];
+        const args = [nacreEntry(), ...withKey, 'server', ...roleArgs(spec), '--data-dir', spec.dataDir];
         args.push('--listen', `${spec.listen.host}:${spec.listen.port}`);
         const child = await startRestartingChild({
           name: spec.name,
@@ -119,23 +129,34 @@ async function up(opts: UpOptions): Promise<void> {
     );
     const mgsAddress = mgs.address;
     const withMgs = ['--mgs', mgsAddress];
-    const config = await ensureFileSystem(
+    const rootSquash = rootSquashFromFlags(opts);
+    const existing = await ensureFileSystem(
       mgsAddress,
       {
         fsname: opts.fsname,
         ostCount: opts.osts,
         ostCapacityBytes: opts.ostSize,
         defaultLayout: { stripeCount: opts.stripeCount, stripeSize: opts.stripeSize, stripeOffset: -1 },
+        ...(rootSquash && { rootSquash }),
       },
       { ossServers: opts.osts, mdsServers: 1 },
     );
+    const config = await applyRootSquash(mgsAddress, existing, rootSquash, AbortSignal.timeout(30_000));
     let api: { endpoint: string; accessKeyId: string; secretAccessKey: string } | undefined;
     if (opts.api) {
       const keys = await apiKeys(dataDir);
       const apiChild = await startChild({
         name: 'api',
         command: process.execPath,
-        args: [nacreEntry(), 'server', '--role', 'api', '--data-dir', join(dataDir, 'api')].concat([
+        args: [
+          nacreEntry(),
+          ...withKey,
+          'server',
+          '--role',
+          'api',
+          '--data-dir',
+          join(dataDir, 'api'),
+        ].concat([
           '--listen',
           `127.0.0.1:${opts.port === 0 ? 0 : opts.port + 2 + opts.osts}`,
           ...withMgs,
@@ -164,7 +185,7 @@ async function up(opts: UpOptions): Promise<void> {
       });
       unmount = () => m.unmount();
     }
-    printSummary({ dataDir, source: formatMountSource(source), config, mountPoint, api });
+    printSummary({ dataDir, source: formatMountSource(source), config, mountPoint, api, keyFile });
   } catch (err) {
     await stopAll();
     throw err;
@@ -196,6 +217,7 @@ function printSummary(s: {
   config: FileSystemConfig;
   mountPoint: string | undefined;
   api: { endpoint: string; accessKeyId: string; secretAccessKey: string } | undefined;
+  keyFile: string;
 }): void {
   const capacity = s.config.osts.reduce((n, t) => n + t.capacityBytes, 0);
   const lines = [
@@ -205,6 +227,7 @@ function printSummary(s: {
     `  MDT         ${s.config.mdt.target} at ${s.config.mdt.address}`,
     ...s.config.osts.map((t) => `  OST         ${t.target} at ${t.address}`),
     `  data        ${s.dataDir} (logs in ${join(s.dataDir, 'logs')})`,
+    `  key         ${s.keyFile} (another mount: nacre mount --data-plane-key-file ${s.keyFile} ${s.source} <dir>)`,
   ];
   if (s.api) {
     lines.push(

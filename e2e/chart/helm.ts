@@ -124,6 +124,7 @@ export interface Volume {
   hostPath?: { path: string; type?: string };
   emptyDir?: object;
   persistentVolumeClaim?: { claimName: string };
+  secret?: { secretName: string; defaultMode?: number };
 }
 
 export interface PodSpec {

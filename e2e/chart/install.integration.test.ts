@@ -211,8 +211,14 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind a PV
   const b = await stageAndPublish(endpoint('node-b'), kubeletDir('node-b'), pv, 'pod-reader');
   published.push(b);
   await mkdir(join(a.targetPath, 'striped'));
+  // lfs talks to the MDS itself: like every data-plane client it needs the install's key.
+  const keyFile = join(dir, 'data-plane.key');
+  await writeFile(keyFile, Buffer.from((await secretData('nacre-data-plane'))['key'] ?? '', 'base64'), {
+    mode: 0o600,
+  });
   await run(process.execPath, [
     NACRE,
+    `--data-plane-key-file=${keyFile}`,
     'lfs',
     'setstripe',
     '-c',

@@ -1,5 +1,5 @@
 // Turns a container of a rendered workload into a local command line: env resolved as the kubelet would, $(VAR) expanded, cluster names, ports and volume paths mapped to loopback and local directories.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NacreError } from '../../src/lib/errors.ts';
 import { freePorts } from '../harness/processes.ts';
@@ -104,6 +104,11 @@ async function mountMap(
     else if (vol?.hostPath) local = join(world.root, 'nodes', pod.node, vol.hostPath.path);
     else local = join(pod.dir, 'volumes', m.name); // emptyDir, or a PVC from volumeClaimTemplates
     if (vol?.hostPath?.type !== 'CharDevice') await mkdir(local, { recursive: true });
+    // A Secret volume: one file per key, with the volume's mode, as the kubelet writes it.
+    for (const [key, value] of Object.entries(
+      vol?.secret ? (world.secrets.get(vol.secret.secretName) ?? {}) : {},
+    ))
+      await writeFile(join(local, key), value, { mode: vol?.secret?.defaultMode ?? 0o644 });
     out.push([m.mountPath, local]);
   }
   return out.sort((a, b) => b[0].length - a[0].length);

@@ -99,7 +99,11 @@ before(async () => {
 test('the controller pod runs the operator and the CSI controller with the provisioner, resizer and snapshotter on one socket', () => {
   const d = find(defaults, 'Deployment', 'nacre-controller');
   const nacre = container(d, 'nacre');
-  assert.deepEqual(nacre.args?.slice(2, 4), ['controller', '--csi-endpoint=unix:///csi/csi.sock']);
+  assert.deepEqual(nacre.args?.slice(2, 5), [
+    '--data-plane-key-file=/etc/nacre/data-plane/key',
+    'controller',
+    '--csi-endpoint=unix:///csi/csi.sock',
+  ]);
   assert.ok(nacre.args?.includes('--metrics-address=0.0.0.0:8080'));
   assert.ok(nacre.args?.includes('--emulator-endpoint=http://nacre-api.nacre-system.svc:9000'));
   for (const name of ['csi-provisioner', 'csi-resizer', 'csi-snapshotter']) {
@@ -123,6 +127,7 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
   const ds = find(defaults, 'DaemonSet', 'nacre-node');
   const plugin = container(ds, 'nacre');
   assert.deepEqual(plugin.args?.slice(2), [
+    '--data-plane-key-file=/etc/nacre/data-plane/key',
     'node',
     '--csi-endpoint=unix:///csi/csi.sock',
     '--node-id=$(NODE_NAME)',
@@ -152,6 +157,7 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     '--name=oss-$(NODE_NAME)',
     '--unix-socket=/run/nacre/oss/oss.sock',
     '--capacity=10G',
+    '--data-plane-key-file=/etc/nacre/data-plane/key',
   ])
     assert.ok(oss.args?.includes(a), `node OSS takes ${a}`);
   assert.equal(volumes.find((v) => v.name === 'oss-data')?.hostPath?.path, '/var/lib/nacre/oss');

@@ -290,6 +290,12 @@ export const fileSystemStatus = obj('What the controller last saw of the file sy
   vpcID: str('The VPC of the file system.'),
   networkInterfaceIDs: list(str('A network interface.'), 'Network interfaces of the file system.'),
   failureDetails: failureDetailsField,
+  dataRepository: obj('The S3 link of lustreConfiguration.importPath (FSx DataRepositoryConfiguration).', {
+    lifecycle: str(
+      'Its Lifecycle, verbatim (CREATING until the import at creation is done, AVAILABLE, MISCONFIGURED, UPDATING, DELETING, FAILED).',
+    ),
+    failureDetails: failureDetailsField,
+  }),
   observedGeneration: observedGenerationField,
   conditions: conditionsField,
 });

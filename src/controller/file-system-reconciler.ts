@@ -209,6 +209,12 @@ function statusFrom(r: Run, obj: FileSystem, info: FileSystemInfo): FileSystemSt
   if (info.vpcId) s.vpcID = info.vpcId;
   if (info.networkInterfaceIds?.length) s.networkInterfaceIDs = info.networkInterfaceIds;
   if (info.failureMessage) s.failureDetails = { message: info.failureMessage };
+  if (info.dataRepository) {
+    const { lifecycle, failureMessage } = info.dataRepository;
+    s.dataRepository = failureMessage
+      ? { lifecycle, failureDetails: { message: failureMessage } }
+      : { lifecycle };
+  }
   if (obj.status?.conditions) s.conditions = obj.status.conditions;
   return s;
 }

@@ -9,7 +9,6 @@ import { status } from '@grpc/grpc-js';
 import { eventually } from '../../test/controller/operator-env.ts';
 import { type CsiClient, csiClient, mountCapability } from '../../test/csi/csi-client.ts';
 import { type CsiEnv, startCsiEnv } from '../../test/csi/csi-env.ts';
-import { LABEL_VOLUME } from './controller/stores.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 let env: CsiEnv;
@@ -50,23 +49,9 @@ async function createVolume(
   ) as never;
 }
 
-async function ownFileSystems(): Promise<string[]> {
-  const r = await env.h.env.kubectl([
-    'get',
-    'filesystems',
-    '-n',
-    env.namespace,
-    '-l',
-    `${LABEL_VOLUME}=true`,
-    '-o',
-    'name',
-  ]);
-  return r.stdout.split('\n').filter((l) => l !== '');
-}
-
 test('bad input is refused with the CSI code and a message saying what to fix, and creates nothing', async () => {
   const c = env.client;
-  const before = await ownFileSystems();
+  const before = await env.leftovers();
   await assert.rejects(
     c.controller('CreateVolume', {
       name: 'bad-1',
@@ -131,7 +116,7 @@ test('bad input is refused with the CSI code and a message saying what to fix, a
     codeOf(status.FAILED_PRECONDITION, /only file-system-per-volume volumes have snapshots/),
   );
   assert.deepEqual(await c.controller('DeleteVolume', { volumeId: 'not-ours' }), {});
-  assert.deepEqual(await ownFileSystems(), before);
+  assert.deepEqual(await env.leftovers(), before);
 });
 
 test('a file system per volume: created once, grown in FSx steps, its SCRATCH snapshot refused, deleted with its FileSystem', async () => {
@@ -253,4 +238,126 @@ test('kill -9 of `nacre controller` during CreateVolume: after a restart the rep
     async () => ((await env.h.getFs('main', 'pvc-killed')) ? undefined : true),
     120_000,
   );
+});
+
+test('ListVolumes lists every namespace the driver works in, and what it reaches when a shared file system does not answer; volume health names those', async (t) => {
+  const c = env.client;
+  await env.h.env.kubectl(['create', 'namespace', 'other']);
+  const other = await env.h.controllerFor(t, 'other');
+  await env.h.apply(
+    'other',
+    'FileSystem',
+    'shared2',
+    '  storageCapacity: 1200\n  lustreConfiguration:\n    deploymentType: SCRATCH_2\n',
+  );
+  await env.h.waitFor('other', 'shared2', 'Ready', (s) => s.lifecycle === 'AVAILABLE');
+  const dir = (name: string, parameters: Record<string, string>) =>
+    c.controller<{ volume: { volumeId: string } }>('CreateVolume', {
+      name,
+      volumeCapabilities: caps,
+      parameters,
+      capacityRange: { requiredBytes: String(2 ** 30) },
+    });
+  const here = (await dir('pvc-list-main', { fileSystemName: env.shared })).volume.volumeId;
+  const there = (await dir('pvc-list-other', { fileSystemName: 'shared2', fileSystemNamespace: 'other' }))
+    .volume.volumeId;
+  const listed = async () =>
+    (await c.controller<{ entries: { volume: { volumeId: string } }[] }>('ListVolumes', {})).entries.map(
+      (e) => e.volume.volumeId,
+    );
+  const all = await listed();
+  assert.ok(all.includes(here) && all.includes(there), all.join(' '));
+  type Health = { volumeId: string; healthStatuses: { status: string; reason: string }[] };
+  const health = async (volumeId: string) =>
+    (await c.controller<{ volumeHealth: Health }>('ControllerGetVolumeHealth', { volumeId })).volumeHealth
+      .healthStatuses;
+  assert.deepEqual(await health(here), []);
+  assert.deepEqual(await health(there), []);
+
+  // The servers of "other"/shared2 move out of reach (its operator stopped, its status pointing at a closed port),
+  // and a shared file system of a third namespace was never reachable.
+  await other.stop();
+  const unreachable =
+    '{"status":{"lifecycle":"AVAILABLE","backend":"emulated","dnsName":"127.0.0.1:9","mountName":"gonefs"}}';
+  const patch = async (ns: string, name: string) => {
+    const r = await env.h.env.kubectl([
+      'patch',
+      'filesystem',
+      name,
+      '-n',
+      ns,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      unreachable,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+  };
+  await patch('other', 'shared2');
+  await env.h.env.kubectl(['create', 'namespace', 'unreachable']);
+  await env.h.apply('unreachable', 'FileSystem', 'gone', '  storageCapacity: 1200\n');
+  await env.h.env.kubectl(['label', 'filesystem', 'gone', '-n', 'unreachable', 'csi.nacre.dev/shared=true']);
+  await patch('unreachable', 'gone');
+  const started = Date.now();
+  const partial = await listed();
+  assert.ok(partial.includes(here) && !partial.includes(there), partial.join(' '));
+  assert.ok(Date.now() - started < 30_000, `ListVolumes took ${Date.now() - started} ms`);
+  assert.deepEqual(
+    (await health(there)).map((e) => `${e.status} ${e.reason}`),
+    ['INACCESSIBLE FileSystemUnreachable'],
+  );
+  const abnormal = await c.controller<{ entries: Health[] }>('ControllerListVolumeHealth', {});
+  assert.deepEqual(
+    abnormal.entries.map((e) => [e.volumeId, e.healthStatuses.map((h) => h.reason)]),
+    [[there, ['FileSystemUnreachable']]],
+  );
+  await assert.rejects(
+    c.controller('ControllerGetVolumeHealth', { volumeId: 'dir/main/shared/no-such-volume' }),
+    codeOf(status.NOT_FOUND),
+  );
+  await c.controller('DeleteVolume', { volumeId: here });
+});
+
+test('a snapshot keeps the size the volume had when it was taken', async () => {
+  const c = env.client;
+  const { volume } = await createVolume(c, {
+    name: 'pvc-snap-size',
+    volumeCapabilities: caps,
+    parameters: { deploymentType: 'PERSISTENT_2', perUnitStorageThroughput: '125' },
+    capacityRange: { requiredBytes: String(1200 * 2 ** 30) },
+  });
+  const snapshot = async () =>
+    eventually(
+      'the snapshot to be ready',
+      async () => {
+        const r = await c.controller<{
+          snapshot: { snapshotId: string; sizeBytes: string; readyToUse: boolean };
+        }>('CreateSnapshot', { name: 'snap-size', sourceVolumeId: volume.volumeId });
+        return r.snapshot.readyToUse ? r.snapshot : undefined;
+      },
+      120_000,
+    );
+  const taken = await snapshot();
+  assert.equal(taken.sizeBytes, String(1200 * 2 ** 30));
+  await c.controller('ControllerExpandVolume', {
+    volumeId: volume.volumeId,
+    capacityRange: { requiredBytes: String(2400 * 2 ** 30) },
+  });
+  await env.h.waitFor(
+    'main',
+    'pvc-snap-size',
+    'grown',
+    (s) => s.storageCapacity === 2400 && s.lifecycle === 'AVAILABLE',
+  );
+  assert.equal((await snapshot()).sizeBytes, String(1200 * 2 ** 30), 'CreateSnapshot repeated');
+  const listed = await c.controller<{ entries: { snapshot: { snapshotId: string; sizeBytes: string } }[] }>(
+    'ListSnapshots',
+    { snapshotId: taken.snapshotId },
+  );
+  assert.deepEqual(
+    listed.entries.map((e) => e.snapshot.sizeBytes),
+    [String(1200 * 2 ** 30)],
+  );
+  await c.controller('DeleteSnapshot', { snapshotId: taken.snapshotId });
+  await c.controller('DeleteVolume', { volumeId: volume.volumeId });
 });

@@ -10,7 +10,6 @@ import { toolPath } from '../../e2e/harness/tools.ts';
 import { eventually } from '../../test/controller/operator-env.ts';
 import { csiClient } from '../../test/csi/csi-client.ts';
 import { type CsiEnv, startCsiEnv } from '../../test/csi/csi-env.ts';
-import { LABEL_SNAPSHOT, LABEL_VOLUME } from './controller/stores.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -104,30 +103,6 @@ function summary(out: string): string {
   return out.match(/Ran \d+ of \d+ Specs[^\n]*\n[^\n]*/)?.[0] ?? 'no summary';
 }
 
-async function leftovers(): Promise<string[]> {
-  const r = await env.h.env.kubectl([
-    'get',
-    'filesystems,backups',
-    '-n',
-    env.namespace,
-    '-l',
-    `${LABEL_VOLUME}=true`,
-    '-o',
-    'name',
-  ]);
-  const b = await env.h.env.kubectl([
-    'get',
-    'backups',
-    '-n',
-    env.namespace,
-    '-l',
-    `${LABEL_SNAPSHOT}=true`,
-    '-o',
-    'name',
-  ]);
-  return `${r.stdout}\n${b.stdout}`.split('\n').filter((l) => l.trim() !== '');
-}
-
 test('csi-sanity passes for sub-directory volumes, node plugin included (snapshots skipped: a directory of a shared file system has no FSx backup)', async (t) => {
   const out = await runSanity('dir', { fileSystemName: env.shared }, [
     '--ginkgo.skip=Snapshot|should create volume from an existing source snapshot',
@@ -148,10 +123,10 @@ test('csi-sanity passes for file-system-per-volume volumes, node plugin included
   assert.match(out, /SUCCESS!/);
   // Deleted volumes and snapshots leave nothing behind once the operator has finished.
   const deadline = Date.now() + 120_000;
-  let left = await leftovers();
+  let left = await env.leftovers();
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
-    left = await leftovers();
+    left = await env.leftovers();
   }
   assert.deepEqual(left, []);
 });

@@ -1,6 +1,12 @@
 // Wires the CSI Identity and Controller services for `nacre controller --csi-endpoint`: kube stores, file system connections, readiness.
 import { hostname } from 'node:os';
-import { type Backup, type FileSystem, GROUP, VERSION } from '../api/index.ts';
+import {
+  type Backup,
+  type DataRepositoryAssociation,
+  type FileSystem,
+  GROUP,
+  VERSION,
+} from '../api/index.ts';
 import { logger } from '../lib/log.ts';
 import { connectLustre } from '../lustre/client/index.ts';
 import { parseMountSource } from '../lustre/mount-source.ts';
@@ -63,6 +69,7 @@ export async function startCsiController(opts: CsiControllerOptions): Promise<Cs
   const stores: ControllerStores = {
     fileSystems: store<FileSystem>(kc, 'filesystems'),
     backups: store<Backup>(kc, 'backups'),
+    associations: store<DataRepositoryAssociation>(kc, 'datarepositoryassociations'),
   };
   const connections = new FileSystemConnections(lustreConnector(opts.clientHost ?? `csi-${hostname()}`));
   const identity = identityService({
@@ -82,6 +89,7 @@ export async function startCsiController(opts: CsiControllerOptions): Promise<Cs
     connections,
     namespace: opts.namespace,
     ...(opts.waitMs !== undefined && { waitMs: opts.waitMs }),
+    log,
   });
   const server = await startCsiServer({
     endpoint: opts.endpoint,

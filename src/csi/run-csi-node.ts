@@ -5,7 +5,7 @@ import { type CommandRunner, ExecRunner } from '../lib/command-runner.ts';
 import { logger } from '../lib/log.ts';
 import { startOpsServer } from '../lib/ops-server.ts';
 import { identityService } from './identity.ts';
-import { FuseMounter, LustreKernelMounter } from './node/mounter.ts';
+import { FuseMounter, type KeeperCommand, LustreKernelMounter } from './node/mounter.ts';
 import { procMountTable } from './node/mountinfo.ts';
 import { nodeService } from './node/node-service.ts';
 import { NodeState } from './node/node-state.ts';
@@ -24,15 +24,7 @@ export interface CsiNodeOptions {
   /** /healthz, /readyz, /metrics; undefined: not served. */
   metricsAddress?: string;
   /** How to start `nacre fuse-keeper …` (built in cmd/, which knows where the CLI is). */
-  keeperCommand: (
-    source: string,
-    target: string,
-    stateFile: string,
-    logFile: string,
-  ) => {
-    command: string;
-    args: string[];
-  };
+  keeperCommand: KeeperCommand;
   runner?: CommandRunner;
   /** Volume health check interval (default 2 s). */
   monitorIntervalMs?: number;

@@ -7,7 +7,6 @@ import { type ProcessRecord, spawnServer, stopServer } from '../../e2e/harness/p
 import { toolPath } from '../../e2e/harness/tools.ts';
 import { eventually } from '../../test/controller/operator-env.ts';
 import { type CsiEnv, startCsiEnv } from '../../test/csi/csi-env.ts';
-import { LABEL_SNAPSHOT, LABEL_VOLUME } from './controller/stores.ts';
 import { socketPathOf } from './server.ts';
 
 let env: CsiEnv;
@@ -250,29 +249,7 @@ spec: { volumeSnapshotClassName: nacre-snap, source: { persistentVolumeClaimName
   );
   await eventually(
     'the FileSystems and Backups made for volumes to be gone',
-    async () => {
-      const left = await kubectl([
-        'get',
-        'filesystems,backups',
-        '-n',
-        env.namespace,
-        '-l',
-        `${LABEL_VOLUME}=true`,
-        '-o',
-        'name',
-      ]);
-      const snaps = await kubectl([
-        'get',
-        'backups',
-        '-n',
-        env.namespace,
-        '-l',
-        `${LABEL_SNAPSHOT}=true`,
-        '-o',
-        'name',
-      ]);
-      return `${left}${snaps}`.trim() === '' ? true : undefined;
-    },
+    async () => ((await env.leftovers()).length === 0 ? true : undefined),
     300_000,
   );
   const after = await env.client.controller<{ entries: unknown[] }>('ListVolumes', {});

@@ -140,6 +140,12 @@ function lustreFromSdk(fs: SdkFileSystem): Partial<LustreConfiguration> {
   return lustre;
 }
 
+function dataRepositoryFromSdk(fs: SdkFileSystem): FileSystemInfo['dataRepository'] {
+  const drc = fs.LustreConfiguration?.DataRepositoryConfiguration;
+  if (!drc?.Lifecycle) return undefined;
+  return defined({ lifecycle: drc.Lifecycle, failureMessage: drc.FailureDetails?.Message });
+}
+
 export function fileSystemInfo(fs: SdkFileSystem): FileSystemInfo {
   const updates = (fs.AdministrativeActions ?? []).filter(
     (a) => a.AdministrativeActionType === 'FILE_SYSTEM_UPDATE',
@@ -163,6 +169,7 @@ export function fileSystemInfo(fs: SdkFileSystem): FileSystemInfo {
     updatePending: updates.some((a) => a.Status === 'PENDING' || a.Status === 'IN_PROGRESS'),
     updateFailure:
       last?.Status === 'FAILED' ? (last.FailureDetails?.Message ?? 'the update failed') : undefined,
+    dataRepository: dataRepositoryFromSdk(fs),
   });
 }
 

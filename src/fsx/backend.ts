@@ -32,6 +32,8 @@ export interface FileSystemInfo {
   updatePending: boolean;
   /** Message of the latest FILE_SYSTEM_UPDATE action when it FAILED. */
   updateFailure?: string;
+  /** The legacy S3 link (ImportPath): its Lifecycle, verbatim, and why it failed. */
+  dataRepository?: { lifecycle: string; failureMessage?: string };
 }
 
 /** The changeable Lustre settings of UpdateFileSystem. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DeadlineExceededError } from './errors.ts';
-import { waitFor } from './wait-for.ts';
+import { waitFor, waitWithin } from './wait-for.ts';
 
 test('resolves with the first value that is neither undefined nor false', async () => {
   let n = 0;
@@ -55,5 +55,30 @@ test('an aborted signal ends the wait with its reason', async () => {
   await assert.rejects(
     waitFor('forever', () => false, { signal: ac.signal, timeoutMs: 5_000 }),
     /stopped/,
+  );
+});
+
+test('waitWithin answers undefined at its deadline or on abort, the value when the check holds, and passes other errors on', async () => {
+  assert.equal(await waitWithin('never', () => false, { timeoutMs: 30, intervalMs: 5 }), undefined);
+  const ac = new AbortController();
+  ac.abort(new Error('stopped'));
+  assert.equal(await waitWithin('never', () => false, { timeoutMs: 5_000, signal: ac.signal }), undefined);
+  let n = 0;
+  assert.equal(
+    await waitWithin('the third call', () => (++n >= 3 ? 'ok' : undefined), {
+      timeoutMs: 5_000,
+      intervalMs: 1,
+    }),
+    'ok',
+  );
+  await assert.rejects(
+    waitWithin(
+      'a broken check',
+      () => {
+        throw new Error('broken');
+      },
+      { timeoutMs: 5_000 },
+    ),
+    /broken/,
   );
 });

@@ -51,3 +51,20 @@ export async function waitFor<T>(
     );
   }
 }
+
+/**
+ * waitFor for a caller that answers "still in progress" at its deadline: resolves undefined,
+ * instead of rejecting, when `timeoutMs` passes or `signal` aborts.
+ */
+export async function waitWithin<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  opts: WaitOptions & { timeoutMs: number },
+): Promise<Exclude<T, undefined | false> | undefined> {
+  try {
+    return await waitFor(what, check, opts);
+  } catch (err) {
+    if (err instanceof DeadlineExceededError || opts.signal?.aborted) return undefined;
+    throw err;
+  }
+}

@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LABEL_SNAPSHOT, LABEL_VOLUME } from '../../src/csi/controller/stores.ts';
 import { startCsiController } from '../../src/csi/run-csi-controller.ts';
 import type { CsiServer } from '../../src/csi/server.ts';
 import { type ControllerHarness, ready, startControllerHarness } from '../controller/controller-harness.ts';
@@ -17,6 +18,8 @@ export interface CsiEnv {
   endpoint: string;
   csi: CsiServer;
   client: CsiClient;
+  /** "kind/name" of what the driver made in `namespace` and has not deleted: FileSystems, associations and Backups of volumes, Backups of snapshots. */
+  leftovers(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +47,11 @@ export async function startCsiEnv(opts: { waitMs?: number } = {}): Promise<CsiEn
     signal: stop.signal,
   });
   const client = csiClient(endpoint);
+  const names = async (kinds: string, label: string) => {
+    const r = await h.env.kubectl(['get', kinds, '-n', namespace, '-l', `${label}=true`, '-o', 'name']);
+    if (r.code !== 0) throw new Error(`kubectl get ${kinds}: ${r.stderr}`);
+    return r.stdout.split('\n').filter((l) => l.trim() !== '');
+  };
   return {
     h,
     namespace,
@@ -52,6 +60,12 @@ export async function startCsiEnv(opts: { waitMs?: number } = {}): Promise<CsiEn
     endpoint,
     csi,
     client,
+    async leftovers() {
+      return [
+        ...(await names('filesystems,datarepositoryassociations,backups', LABEL_VOLUME)),
+        ...(await names('backups', LABEL_SNAPSHOT)),
+      ];
+    },
     async stop() {
       client.close();
       stop.abort();

@@ -7,6 +7,7 @@ import type {
   FileSystemConfig,
   TargetConfig,
 } from '../../src/lustre/protocol/mgs-messages.ts';
+import type { RootSquash } from '../../src/lustre/protocol/root-squash.ts';
 
 function target(fsname: string, kind: 'MDT' | 'OST', index: number, capacityBytes: number): TargetConfig {
   return {
@@ -68,6 +69,7 @@ export class FakeAllocator implements TargetAllocator {
       defaultLayout: { stripeSize: 1 << 20, stripeCount: 1, stripeOffset: -1 },
       replicas: req.replicas ?? 1,
       generation: 1,
+      ...(req.rootSquash && { rootSquash: req.rootSquash }),
     };
     this.fileSystems.set(req.fsname, cfg);
     return cfg;
@@ -95,5 +97,13 @@ export class FakeAllocator implements TargetAllocator {
   async getConfig(fsname: string, signal: AbortSignal): Promise<FileSystemConfig | undefined> {
     await this.#enter(`getConfig ${fsname}`, signal);
     return this.fileSystems.get(fsname);
+  }
+
+  async setRootSquash(fsname: string, rootSquash: RootSquash | null, signal: AbortSignal): Promise<void> {
+    await this.#enter(`rootSquash ${fsname} ${JSON.stringify(rootSquash)}`, signal);
+    const cfg = this.fileSystems.get(fsname);
+    if (!cfg) throw new Error(`no file system ${fsname}`);
+    if (rootSquash) cfg.rootSquash = rootSquash;
+    else delete cfg.rootSquash;
   }
 }

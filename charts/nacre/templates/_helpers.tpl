@@ -80,3 +80,22 @@ readinessProbe:
   periodSeconds: 5
   timeoutSeconds: 5
 {{- end -}}
+
+{{- /* The data-plane key (emulated only): the flag, the mount of the Secret and its volume, for every pod that speaks to the MGS, MDS or OSS. */ -}}
+{{- define "nacre.dataPlaneKeyArg" -}}
+{{- if include "nacre.emulated" . }}
+- --data-plane-key-file=/etc/nacre/data-plane/key
+{{- end }}
+{{- end -}}
+{{- define "nacre.dataPlaneKeyMount" -}}
+{{- if include "nacre.emulated" . }}
+- { name: data-plane-key, mountPath: /etc/nacre/data-plane, readOnly: true }
+{{- end }}
+{{- end -}}
+{{- define "nacre.dataPlaneKeyVolume" -}}
+{{- if include "nacre.emulated" . }}
+# 288 = 0440: readable by root and the pod's fsGroup only.
+- name: data-plane-key
+  secret: { secretName: {{ include "nacre.dataPlaneSecret" . }}, defaultMode: 288 }
+{{- end }}
+{{- end -}}

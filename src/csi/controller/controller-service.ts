@@ -18,6 +18,7 @@ import { type DirVolumeParams, parseVolumeParams } from './parameters.ts';
 import { sharedFs } from './shared-fs.ts';
 import { createSnapshot, deleteSnapshot, snapshotBackup } from './snapshots.ts';
 import { LABEL_SHARED, LABEL_VOLUME } from './stores.ts';
+import { getVolumeHealth, listVolumeHealth } from './volume-health.ts';
 
 export type { ControllerDeps } from './deps.ts';
 
@@ -28,6 +29,8 @@ const CAPABILITIES = [
   'LIST_SNAPSHOTS',
   'EXPAND_VOLUME',
   'SINGLE_NODE_MULTI_WRITER',
+  'GET_VOLUME_HEALTH',
+  'LIST_VOLUME_HEALTH',
 ] as const;
 
 /** InvalidArgument unless every capability is a mount with an access mode (all modes work on a shared file system). */
@@ -146,6 +149,7 @@ export function controllerService(deps: ControllerDeps): ControllerService {
           spec: params.spec,
           range,
           ...(snapshot && { snapshot }),
+          ...(params.association && { association: params.association }),
         },
         signal,
       );
@@ -236,6 +240,8 @@ export function controllerService(deps: ControllerDeps): ControllerService {
     },
 
     ListVolumes: (req, { signal }) => listVolumes(deps, req, signal),
+    ControllerGetVolumeHealth: (req, { signal }) => getVolumeHealth(deps, req, signal),
+    ControllerListVolumeHealth: (req, { signal }) => listVolumeHealth(deps, req, signal),
     ListSnapshots: (req, { signal }) => listSnapshots(deps, req, signal),
   };
 }

@@ -133,6 +133,35 @@ test('a repeat returns the same volume; another capacity under the same name is 
       return true;
     },
   );
+  // The same capacity with other parameters is AlreadyExists too.
+  for (const other of [{ stripeCount: 2 }, { stripeSize: 2 * MiB }, { onDelete: 'retain' as const }]) {
+    await assert.rejects(createDirVolume(fs, shared, { ...req, ...other }, signal), {
+      code: 'AlreadyExists',
+      message: /exists with other parameters/,
+    });
+  }
+});
+
+test('a delete that died between its rename and the quota clearing leaves no quota once repeated', async () => {
+  await createDirVolume(
+    fs,
+    shared,
+    { dir: 'pvc-q', csiName: 'pvc-q', quotaBytes: 8 * MiB, onDelete: 'delete' },
+    signal,
+  );
+  const base = await dirIno(VOLUMES_DIR);
+  const ino = await dirIno(VOLUMES_DIR, 'pvc-q');
+  // What the first DeleteVolume did before it died: the rename to the hidden name, not the quota clearing.
+  await fs.rename(ROOT_CREDENTIALS, base, 'pvc-q', base, '.deleting-pvc-q', 0, signal);
+  assert.equal((await fs.getQuota(ino, signal)).blockHardLimitBytes, 8 * MiB);
+  await deleteDirVolume(fs, 'pvc-q', signal);
+  assert.equal((await fs.getQuota(ino, signal)).blockHardLimitBytes, 0);
+  assert.ok(!(await names(VOLUMES_DIR)).includes('.deleting-pvc-q'));
+  // A create that died after its quota was set: the repeat of DeleteVolume clears that quota too.
+  const staged = await fs.mkdir(ROOT_CREDENTIALS, base, '.creating-pvc-r', 0o777, signal);
+  await fs.setQuota(staged.ino, { blockHardLimitBytes: MiB, inodeHardLimit: 0 }, signal);
+  await deleteDirVolume(fs, 'pvc-r', signal);
+  assert.equal((await fs.getQuota(staged.ino, signal)).blockHardLimitBytes, 0);
 });
 
 test('a create that died half-way leaves only a hidden staged directory, which the retry completes', async () => {

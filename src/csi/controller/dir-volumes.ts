@@ -16,6 +16,8 @@ const CREATING = '.creating-';
 const DELETING = '.deleting-';
 /** The extended attribute that records a volume's onDelete. */
 export const ON_DELETE_XATTR = 'trusted.csi.nacre.dev.onDelete';
+/** The extended attribute that records what the volume was created with (capacity, stripes, onDelete). */
+export const REQUEST_XATTR = 'trusted.csi.nacre.dev.request';
 
 /** The slice of the striped client (LustreClient) sub-directory volumes use. */
 export type DirFileSystem = Pick<
@@ -80,14 +82,15 @@ export async function listDir(fs: DirFileSystem, ino: number, signal: AbortSigna
   }
 }
 
-/** Removes `name` in `parent` and everything below it; gone already is success. */
+/** Removes `name` in `parent` and everything below it (`found`: its attributes, already looked up); gone already is success. */
 async function removeTree(
   fs: DirFileSystem,
   parent: number,
   name: string,
   signal: AbortSignal,
+  found?: { ino: number; mode: number },
 ): Promise<void> {
-  const attr = await lookupOrUndefined(fs, parent, name, signal);
+  const attr = found ?? (await lookupOrUndefined(fs, parent, name, signal));
   if (!attr) return;
   if ((attr.mode & S_IFMT) !== S_IFDIR) {
     await fs.unlink(ROOT_CREDENTIALS, parent, name, signal).catch(ignoreEnoent);
@@ -98,6 +101,43 @@ async function removeTree(
     else await fs.unlink(ROOT_CREDENTIALS, attr.ino, e.name, signal).catch(ignoreEnoent);
   }
   await fs.rmdir(ROOT_CREDENTIALS, parent, name, signal).catch(ignoreEnoent);
+}
+
+/**
+ * Removes a volume directory that is no longer a volume (`.creating-` or `.deleting-`): its
+ * project's quota first (the project ID is the inode number, which a later directory may get), then
+ * the tree. A repeat after a crash anywhere in between clears the quota again and finishes.
+ */
+async function removeVolumeTree(fs: DirFileSystem, parent: number, name: string, signal: AbortSignal) {
+  const d = await lookupOrUndefined(fs, parent, name, signal);
+  if (!d) return;
+  if ((d.mode & S_IFMT) === S_IFDIR) {
+    await fs.setQuota(d.ino, { blockHardLimitBytes: 0, inodeHardLimit: 0 }, signal);
+  }
+  await removeTree(fs, parent, name, signal, d);
+}
+
+/** What a volume was created with, as REQUEST_XATTR holds it: fixed key order, absent stripe settings as null. */
+function requestText(req: CreateDir): string {
+  return JSON.stringify({
+    quotaBytes: req.quotaBytes,
+    stripeCount: req.stripeCount ?? null,
+    stripeSize: req.stripeSize ?? null,
+    onDelete: req.onDelete,
+  });
+}
+
+async function recordedRequest(
+  fs: DirFileSystem,
+  ino: number,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  try {
+    return (await fs.getxattr(ROOT_CREDENTIALS, ino, REQUEST_XATTR, signal)).toString();
+  } catch (err) {
+    if (err instanceof FsError && err.code === 'ENODATA') return undefined;
+    throw err;
+  }
 }
 
 function ignoreEnoent(err: unknown): void {
@@ -138,7 +178,8 @@ export async function dirQuota(fs: DirFileSystem, ino: number, signal: AbortSign
  * Creates volume directory `csi-volumes/<dir>`: made as `.creating-<dir>`, given its stripe policy,
  * onDelete, project ID (its inode number, inherited below) and block quota, then renamed into
  * place, so a volume directory is always complete. A repeat after a crash finishes the staged
- * directory; a repeat for an existing volume with another capacity is AlreadyExists.
+ * directory; a repeat for an existing volume with another capacity, stripe setting or onDelete is
+ * AlreadyExists (a volume made before requests were recorded is compared by capacity only).
  */
 export async function createDirVolume(
   fs: DirFileSystem,
@@ -156,6 +197,13 @@ export async function createDirVolume(
         `volume "${req.csiName}" exists with a capacity of ${quota} bytes, not ${req.quotaBytes}`,
       );
     }
+    const recorded = await recordedRequest(fs, existing.ino, signal);
+    if (recorded !== undefined && recorded !== requestText(req)) {
+      throw new CsiError(
+        'AlreadyExists',
+        `volume "${req.csiName}" exists with other parameters (${recorded}), not ${requestText(req)}`,
+      );
+    }
     return dirVolume(shared, req.dir, req.quotaBytes);
   }
   const staged = `${CREATING}${req.dir}`;
@@ -170,13 +218,14 @@ export async function createDirVolume(
       );
     }
     await fs.setxattr(ROOT_CREDENTIALS, d.ino, ON_DELETE_XATTR, Buffer.from(req.onDelete), 0, signal);
+    await fs.setxattr(ROOT_CREDENTIALS, d.ino, REQUEST_XATTR, Buffer.from(requestText(req)), 0, signal);
     await fs.setProject(ROOT_CREDENTIALS, d.ino, d.ino, true, signal);
     await fs.setQuota(d.ino, { blockHardLimitBytes: req.quotaBytes, inodeHardLimit: 0 }, signal);
     await fs.rename(ROOT_CREDENTIALS, base.ino, staged, base.ino, req.dir, 0, signal);
   } catch (err) {
     // Nothing half-made stays behind: a crash before this point leaves only the hidden staged directory,
     // which the retry or DeleteVolume finishes or removes.
-    await removeTree(fs, base.ino, staged, AbortSignal.timeout(10_000)).catch(() => undefined);
+    await removeVolumeTree(fs, base.ino, staged, AbortSignal.timeout(10_000)).catch(() => undefined);
     throw err;
   }
   return dirVolume(shared, req.dir, req.quotaBytes);
@@ -200,7 +249,7 @@ async function onDeleteOf(fs: DirFileSystem, ino: number, signal: AbortSignal): 
 export async function deleteDirVolume(fs: DirFileSystem, dir: string, signal: AbortSignal): Promise<void> {
   const base = await lookupOrUndefined(fs, ROOT_INO, VOLUMES_DIR, signal);
   if (!base) return;
-  await removeTree(fs, base.ino, `${CREATING}${dir}`, signal);
+  await removeVolumeTree(fs, base.ino, `${CREATING}${dir}`, signal);
   const d = await lookupOrUndefined(fs, base.ino, dir, signal);
   if (d) {
     const how = await onDeleteOf(fs, d.ino, signal);
@@ -217,9 +266,9 @@ export async function deleteDirVolume(fs: DirFileSystem, dir: string, signal: Ab
       return;
     }
     await fs.rename(ROOT_CREDENTIALS, base.ino, dir, base.ino, `${DELETING}${dir}`, 0, signal);
-    await fs.setQuota(d.ino, { blockHardLimitBytes: 0, inodeHardLimit: 0 }, signal);
   }
-  await removeTree(fs, base.ino, `${DELETING}${dir}`, signal);
+  // Clears the quota too: also after a crash between the rename and the clearing.
+  await removeVolumeTree(fs, base.ino, `${DELETING}${dir}`, signal);
 }
 
 /** Raises a volume's quota to `bytes` (never lowers it); returns the capacity it now has. */

@@ -1,29 +1,24 @@
 // createFsVolume over an in-memory FileSystem store (the Kubernetes seam): what a failed restore leaves behind.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Backup, FileSystem } from '../../api/index.ts';
+import type { Backup, DataRepositoryAssociation, FileSystem } from '../../api/index.ts';
 import { GIB } from './capacity.ts';
 import { createFsVolume } from './fs-volumes.ts';
+import { parseVolumeParams } from './parameters.ts';
 import type { ResourceStore } from './stores.ts';
 
-/** FileSystems by name; a created one turns AVAILABLE with `restoredGiB`, as the operator restores a backup. */
-function fileSystemStore(restoredGiB: number): ResourceStore<FileSystem> & { names(): string[] } {
-  const objs = new Map<string, FileSystem>();
+/** Objects by name; `settle` gives a created object the status the operator would give it. */
+function memoryStore<T extends { metadata: { name: string } }>(
+  settle: (obj: T) => T,
+): ResourceStore<T> & { names(): string[] } {
+  const objs = new Map<string, T>();
   return {
     names: () => [...objs.keys()],
     async get(_ns, name) {
       return structuredClone(objs.get(name));
     },
     async create(obj) {
-      const made: FileSystem = {
-        ...obj,
-        status: {
-          lifecycle: 'AVAILABLE',
-          dnsName: 'mgs.example',
-          mountName: 'abcd',
-          storageCapacity: restoredGiB,
-        },
-      } as FileSystem;
+      const made = settle(obj);
       objs.set(obj.metadata.name, made);
       return structuredClone(made);
     },
@@ -39,6 +34,43 @@ function fileSystemStore(restoredGiB: number): ResourceStore<FileSystem> & { nam
   };
 }
 
+/** FileSystems by name; a created one turns AVAILABLE with `restoredGiB`, as the operator restores a backup. */
+function fileSystemStore(restoredGiB: number, extra: Partial<FileSystem['status']> = {}) {
+  return memoryStore<FileSystem>(
+    (obj) =>
+      ({
+        ...obj,
+        status: {
+          lifecycle: 'AVAILABLE',
+          dnsName: 'mgs.example',
+          mountName: 'abcd',
+          storageCapacity: restoredGiB,
+          ...extra,
+        },
+      }) as FileSystem,
+  );
+}
+
+/** Associations by name; a created one turns AVAILABLE, or MISCONFIGURED for bucket "missing". */
+function associationStore() {
+  return memoryStore<DataRepositoryAssociation>((obj) => {
+    const missing = obj.spec.dataRepositoryPath.startsWith('s3://missing');
+    return {
+      ...obj,
+      status: missing
+        ? {
+            lifecycle: 'MISCONFIGURED',
+            failureDetails: { message: 'The bucket does not exist.' },
+            conditions: [],
+          }
+        : {
+            lifecycle: 'AVAILABLE',
+            conditions: [{ type: 'Ready', status: 'True', reason: 'Available', message: 'AVAILABLE' }],
+          },
+    } as DataRepositoryAssociation;
+  });
+}
+
 const backup = {
   status: { lifecycle: 'AVAILABLE', backupID: 'backup-0123456789abcdef0' },
 } as unknown as Backup;
@@ -46,7 +78,7 @@ const backup = {
 function restore(fileSystems: ResourceStore<FileSystem>, required: number, limit = 0) {
   return createFsVolume(
     {
-      stores: { fileSystems, backups: {} as ResourceStore<Backup> },
+      stores: { fileSystems, backups: {} as ResourceStore<Backup>, associations: associationStore() },
       namespace: 'nacre-system',
       waitMs: 1_000,
     },
@@ -91,7 +123,7 @@ describe('repeating CreateVolume for a file-system-per-volume volume', () => {
   it('finds the same volume when the parameters arrive in another order (the provisioner sends a Go map)', async () => {
     const store = fileSystemStore(1200);
     const deps = {
-      stores: { fileSystems: store, backups: {} as ResourceStore<Backup> },
+      stores: { fileSystems: store, backups: {} as ResourceStore<Backup>, associations: associationStore() },
       namespace: 'ns',
       waitMs: 1_000,
     };
@@ -111,5 +143,123 @@ describe('repeating CreateVolume for a file-system-per-volume volume', () => {
     } as FileSystem['spec']);
     assert.equal(again.volumeId, first.volumeId);
     assert.deepEqual(store.names(), ['pvc-2']);
+  });
+});
+
+describe('a file-system-per-volume volume linked to S3', () => {
+  const persistent2 = {
+    deploymentType: 'PERSISTENT_2',
+    perUnitStorageThroughput: '125',
+    s3ImportPath: 's3://bucket/in/',
+    autoImportPolicy: 'NEW_CHANGED',
+    autoExportPolicy: 'NEW',
+  };
+  function setup(link: Partial<FileSystem['status']> = { dataRepository: { lifecycle: 'AVAILABLE' } }) {
+    const fileSystems = fileSystemStore(1200, link);
+    const associations = associationStore();
+    const deps = {
+      stores: { fileSystems, associations, backups: {} as ResourceStore<Backup> },
+      namespace: 'ns',
+      waitMs: 1_000,
+    };
+    const create = (name: string, parameters: Record<string, string>) => {
+      const p = parseVolumeParams(parameters);
+      assert.equal(p.mode, 'fs');
+      if (p.mode !== 'fs') throw new Error('unreachable');
+      return createFsVolume(
+        deps,
+        {
+          objectName: name,
+          csiName: name,
+          spec: p.spec,
+          range: { required: GIB, limit: 0 },
+          ...(p.association && { association: p.association }),
+        },
+        AbortSignal.timeout(5_000),
+      );
+    };
+    return { fileSystems, associations, create };
+  }
+
+  it('on PERSISTENT_2 gets an association at / with the policies as events, named as its FileSystem', async () => {
+    const { associations, create } = setup();
+    await create('pvc-s3', persistent2);
+    const dra = await associations.get('ns', 'pvc-s3', AbortSignal.timeout(1_000));
+    assert.deepEqual(dra?.spec, {
+      fileSystemRef: { name: 'pvc-s3' },
+      fileSystemPath: '/',
+      dataRepositoryPath: 's3://bucket/in/',
+      batchImportMetaDataOnCreate: true,
+      s3: { autoImportPolicy: { events: ['NEW', 'CHANGED'] }, autoExportPolicy: { events: ['NEW'] } },
+    });
+  });
+
+  it('a repeat with another S3 path or policy is AlreadyExists; the same parameters find the volume', async () => {
+    const { create } = setup();
+    const first = await create('pvc-s3', persistent2);
+    assert.equal((await create('pvc-s3', { ...persistent2 })).volumeId, first.volumeId);
+    await assert.rejects(create('pvc-s3', { ...persistent2, s3ImportPath: 's3://bucket/other/' }), {
+      code: 'AlreadyExists',
+    });
+    await assert.rejects(create('pvc-s3', { ...persistent2, autoExportPolicy: 'NONE' }), {
+      code: 'AlreadyExists',
+    });
+    const legacy = { deploymentType: 'SCRATCH_2', s3ImportPath: 's3://bucket/in' };
+    await create('pvc-legacy', legacy);
+    await assert.rejects(create('pvc-legacy', { ...legacy, autoImportPolicy: 'NEW' }), {
+      code: 'AlreadyExists',
+    });
+  });
+
+  it('an association the backend cannot make is InvalidArgument with its reason, and leaves nothing', async () => {
+    const { fileSystems, associations, create } = setup();
+    await assert.rejects(create('pvc-bad', { ...persistent2, s3ImportPath: 's3://missing/in/' }), {
+      code: 'InvalidArgument',
+      message: /MISCONFIGURED: The bucket does not exist/,
+    });
+    assert.deepEqual(fileSystems.names(), []);
+    assert.deepEqual(associations.names(), []);
+  });
+});
+
+describe('a file system linked through s3ImportPath (the legacy link)', () => {
+  const legacy = { deploymentType: 'SCRATCH_2', s3ImportPath: 's3://bucket/in/' };
+  async function attempt(link: NonNullable<FileSystem['status']>['dataRepository']) {
+    const fileSystems = fileSystemStore(1200, link ? { dataRepository: link } : {});
+    const p = parseVolumeParams(legacy);
+    if (p.mode !== 'fs') throw new Error('unreachable');
+    const result = createFsVolume(
+      {
+        stores: { fileSystems, associations: associationStore(), backups: {} as ResourceStore<Backup> },
+        namespace: 'ns',
+        waitMs: 300,
+      },
+      { objectName: 'pvc-l', csiName: 'pvc-l', spec: p.spec, range: { required: GIB, limit: 0 } },
+      AbortSignal.timeout(5_000),
+    );
+    return { result, fileSystems };
+  }
+
+  it('is not returned while its import at creation runs: Aborted, retry', async () => {
+    const { result, fileSystems } = await attempt({ lifecycle: 'CREATING' });
+    await assert.rejects(result, { code: 'Aborted' });
+    assert.deepEqual(fileSystems.names(), ['pvc-l']);
+  });
+
+  it('is returned once the link is AVAILABLE', async () => {
+    const { result } = await attempt({ lifecycle: 'AVAILABLE' });
+    assert.equal((await result).volumeId, 'fs/ns/pvc-l');
+  });
+
+  it('a link that failed is InvalidArgument with the reason, and the file system is deleted', async () => {
+    const { result, fileSystems } = await attempt({
+      lifecycle: 'FAILED',
+      failureDetails: { message: 'The specified bucket does not exist' },
+    });
+    await assert.rejects(result, {
+      code: 'InvalidArgument',
+      message: /is FAILED: The specified bucket does not exist/,
+    });
+    assert.deepEqual(fileSystems.names(), []);
   });
 });

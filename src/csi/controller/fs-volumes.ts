@@ -1,13 +1,16 @@
 // Volumes that are a file system each: a FileSystem resource per PV, created, grown, restored from a Backup and deleted through the operator.
 import { createHash } from 'node:crypto';
 import { API_VERSION, type Backup, type FileSystem, type FileSystemSpec } from '../../api/index.ts';
+import { waitWithin } from '../../lib/wait-for.ts';
 import { isKubeError } from '../../platform/kube-errors.ts';
 import { CsiError } from '../csi-error.ts';
 import type { Volume } from '../proto.ts';
 import { formatVolumeId, VOLUME_CONTEXT } from '../volume-id.ts';
 import { fileSystemCapacityGiB, GIB, type Range, roundUpGiB } from './capacity.ts';
+import { ensureAssociation } from './fs-association.ts';
+import type { AssociationParams } from './s3-parameters.ts';
+import { dataRepositoryReady, terminalFailure } from './settling.ts';
 import { ANNOTATION_NAME, ANNOTATION_REQUEST, type ControllerStores, LABEL_VOLUME } from './stores.ts';
-import { pollFor } from './wait.ts';
 
 export interface FsVolumeDeps {
   stores: ControllerStores;
@@ -36,24 +39,6 @@ export function availableVolume(fs: FileSystem, volumeId: string, subPath = ''):
   };
 }
 
-/** Why the operator cannot make this file system, when that will not change by waiting. */
-function terminalFailure(fs: FileSystem): CsiError | undefined {
-  const s = fs.status;
-  const synced = s?.conditions?.find((c) => c.type === 'Synced');
-  const ready = s?.conditions?.find((c) => c.type === 'Ready');
-  const detail = s?.failureDetails?.message ?? synced?.message ?? ready?.message ?? '';
-  if (s?.lifecycle === 'FAILED' || s?.lifecycle === 'MISCONFIGURED') {
-    return new CsiError('InvalidArgument', `file system ${fs.metadata.name} ${s.lifecycle}: ${detail}`);
-  }
-  if (synced?.status === 'False' && (synced.reason === 'InvalidRequest' || synced.reason === 'Unsupported')) {
-    return new CsiError('InvalidArgument', `the backend refused file system ${fs.metadata.name}: ${detail}`);
-  }
-  if (synced?.status === 'False' && synced.reason === 'LimitExceeded') {
-    return new CsiError('ResourceExhausted', `the backend has no room for ${fs.metadata.name}: ${detail}`);
-  }
-  return undefined;
-}
-
 /** JSON with every object's keys sorted: StorageClass parameters arrive in any order (a Go map). */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
@@ -63,9 +48,12 @@ function canonical(v: unknown): string {
   return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
 }
 
-function fingerprint(spec: FileSystemSpec, range: Range, snapshot: string | undefined): string {
+function fingerprint(req: CreateFsVolume): string {
+  const { spec, range, association } = req;
+  const snapshot = req.snapshot?.snapshotId;
   const text = canonical({
     spec,
+    association,
     required: range.required,
     limit: range.limit,
     snapshot: snapshot ?? '',
@@ -81,6 +69,8 @@ export interface CreateFsVolume {
   range: Range;
   /** A Backup resource to restore, and the snapshot ID the request named. */
   snapshot?: { backup: Backup; snapshotId: string };
+  /** The S3 data repository association the volume is made with (PERSISTENT_2). */
+  association?: AssociationParams;
 }
 
 /**
@@ -98,7 +88,7 @@ export async function createFsVolume(
   const { fileSystems } = deps.stores;
   const ns = deps.namespace;
   const volumeId = formatVolumeId({ kind: 'fs', namespace: ns, fileSystem: req.objectName });
-  const print = fingerprint(req.spec, req.range, req.snapshot?.snapshotId);
+  const print = fingerprint(req);
   let fs = await fileSystems.get(ns, req.objectName, signal);
   if (!fs) {
     const spec: FileSystemSpec = { ...req.spec };
@@ -141,17 +131,20 @@ export async function createFsVolume(
   if (fs.metadata.deletionTimestamp) {
     throw new CsiError('Aborted', `volume "${req.csiName}" is being deleted; retry once it is gone`);
   }
-  const settled = await pollFor(
-    async (s) => {
-      const cur = await fileSystems.get(ns, req.objectName, s);
+  const settled = await waitWithin(
+    `FileSystem ${ns}/${req.objectName} to settle`,
+    async () => {
+      const cur = await fileSystems.get(ns, req.objectName, signal);
       if (!cur)
         return new CsiError(
           'Aborted',
           `FileSystem ${ns}/${req.objectName} vanished while being created; retry`,
         );
-      return availableVolume(cur, volumeId) ?? terminalFailure(cur);
+      const link = dataRepositoryReady(cur);
+      if (link instanceof CsiError) return link;
+      return (link ? availableVolume(cur, volumeId) : undefined) ?? terminalFailure(cur);
     },
-    { waitMs: deps.waitMs, signal },
+    { timeoutMs: deps.waitMs, intervalMs: 250, signal },
   );
   if (settled === undefined) {
     throw new CsiError(
@@ -163,6 +156,7 @@ export async function createFsVolume(
     if (settled.code !== 'Aborted') await fileSystems.delete(ns, req.objectName, signal);
     throw settled;
   }
+  if (req.association && !req.snapshot) await ensureAssociation(deps, req, req.association, signal);
   const outOfRange = restoredOutOfRange(settled, req);
   if (outOfRange) {
     // A restore that cannot be this volume: delete it, or nothing ever would (the provisioner calls
@@ -209,6 +203,7 @@ export async function deleteFsVolume(
       `FileSystem ${id.namespace}/${id.fileSystem} was not made by this driver for a volume; it is not deleted`,
     );
   }
+  await deps.stores.associations.delete(id.namespace, id.fileSystem, signal);
   await deps.stores.fileSystems.delete(id.namespace, id.fileSystem, signal);
 }
 

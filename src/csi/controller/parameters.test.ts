@@ -40,12 +40,76 @@ test('aws-fsx-csi-driver parameters become the FileSystem spec', () => {
       lustreConfiguration: {
         deploymentType: 'PERSISTENT_2',
         perUnitStorageThroughput: 250,
-        importPath: 's3://bucket/in',
         automaticBackupRetentionDays: 7,
         copyTagsToBackups: true,
       },
     },
+    association: { dataRepositoryPath: 's3://bucket/in', batchImportMetaDataOnCreate: true },
   });
+});
+
+test('S3 parameters on SCRATCH and PERSISTENT_1 are the legacy ImportPath/ExportPath of the FileSystem', () => {
+  assert.deepEqual(
+    parseVolumeParams({
+      s3ImportPath: 's3://bucket/in/',
+      s3ExportPath: 's3://bucket/out/',
+      autoImportPolicy: 'NEW_CHANGED_DELETED',
+      importedFileChunkSize: '64',
+      deploymentType: 'SCRATCH_2',
+    }),
+    {
+      mode: 'fs',
+      spec: {
+        lustreConfiguration: {
+          deploymentType: 'SCRATCH_2',
+          importPath: 's3://bucket/in/',
+          exportPath: 's3://bucket/out/',
+          autoImportPolicy: 'NEW_CHANGED_DELETED',
+          importedFileChunkSize: 64,
+        },
+      },
+    },
+  );
+});
+
+test('bad S3 parameters are refused naming the parameter', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ s3ImportPath: 'bucket/in' }, /s3ImportPath="bucket\/in" must be an S3 URI/],
+    [{ s3ImportPath: 's3://Bad_Bucket/in' }, /s3ImportPath=.* valid bucket name/],
+    [{ s3ExportPath: 's3://bucket/out' }, /s3ExportPath requires s3ImportPath/],
+    [{ autoImportPolicy: 'NEW' }, /autoImportPolicy requires s3ImportPath/],
+    [
+      { s3ImportPath: 's3://a-bucket/in', s3ExportPath: 's3://b-bucket/out' },
+      /s3ExportPath=.* bucket of s3ImportPath/,
+    ],
+    [
+      { s3ImportPath: 's3://bucket/in', autoImportPolicy: 'ALL' },
+      /autoImportPolicy="ALL" must be one of NONE, NEW/,
+    ],
+    [
+      { s3ImportPath: 's3://bucket/in', importedFileChunkSize: '0' },
+      /importedFileChunkSize="0" must be an integer/,
+    ],
+    [
+      { s3ImportPath: 's3://bucket/in', autoExportPolicy: 'NEW' },
+      /autoExportPolicy needs deploymentType PERSISTENT_2/,
+    ],
+    [
+      { deploymentType: 'PERSISTENT_2', s3ImportPath: 's3://bucket/in', s3ExportPath: 's3://bucket/out' },
+      /s3ExportPath=.* one path/,
+    ],
+    [
+      { fileSystemName: 'shared', s3ImportPath: 's3://bucket/in' },
+      /s3ImportPath shapes a file system made per volume/,
+    ],
+  ];
+  for (const [params, message] of cases) {
+    assert.throws(
+      () => parseVolumeParams(params),
+      refusal('InvalidArgument', message),
+      JSON.stringify(params),
+    );
+  }
 });
 
 test('fileSystemName makes a sub-directory volume; onDelete defaults to delete', () => {

@@ -1,6 +1,7 @@
 // StorageClass parameters → what CreateVolume makes: a FileSystem spec per volume, or a directory on a shared FileSystem.
 import type { Backend, FileSystemSpec, LustreConfiguration } from '../../api/index.ts';
 import { invalidArgument } from '../csi-error.ts';
+import { type AssociationParams, parseS3Link, S3_KEYS } from './s3-parameters.ts';
 
 /** What happens to a sub-directory volume's data when its PV is deleted. */
 export type OnDelete = 'delete' | 'retain' | 'archive';
@@ -9,6 +10,8 @@ export interface FsVolumeParams {
   mode: 'fs';
   /** The FileSystem spec the parameters ask for, without storageCapacity and backupID. */
   spec: FileSystemSpec;
+  /** A DataRepositoryAssociation to create with the file system (S3 parameters on PERSISTENT_2). */
+  association?: AssociationParams;
 }
 
 export interface DirVolumeParams {
@@ -45,10 +48,7 @@ const FS_KEYS = [
   'efaEnabled',
   'metadataConfigurationMode',
   'metadataIops',
-  's3ImportPath',
-  's3ExportPath',
-  'autoImportPolicy',
-  'importedFileChunkSize',
+  ...S3_KEYS,
 ] as const;
 /** Nacre's own. */
 const NACRE_KEYS = [
@@ -175,22 +175,17 @@ function fsSpec(p: Record<string, string>): FileSystemSpec {
           iops: int(key, value, 1500, 192000),
         };
         break;
-      case 's3ImportPath':
-        lc.importPath = value;
-        break;
-      case 's3ExportPath':
-        lc.exportPath = value;
-        break;
-      case 'autoImportPolicy':
-        lc.autoImportPolicy = value as NonNullable<LustreConfiguration['autoImportPolicy']>;
-        break;
-      case 'importedFileChunkSize':
-        lc.importedFileChunkSize = int(key, value, 1, 512000);
-        break;
     }
   }
   if (Object.keys(lc).length > 0) spec.lustreConfiguration = lc;
   return spec;
+}
+
+function fsParams(p: Record<string, string>): FsVolumeParams {
+  const spec = fsSpec(p);
+  const link = parseS3Link(p, spec.lustreConfiguration?.deploymentType);
+  if (link?.legacy) spec.lustreConfiguration = { ...spec.lustreConfiguration, ...link.legacy };
+  return link?.association ? { mode: 'fs', spec, association: link.association } : { mode: 'fs', spec };
 }
 
 /**
@@ -214,7 +209,7 @@ export function parseVolumeParams(parameters: Record<string, string>): VolumePar
     const wrong = Object.keys(p).find((k) => DIR_ONLY.has(k));
     if (wrong)
       throw invalidArgument(`parameter ${wrong} applies only to sub-directory volumes (set fileSystemName)`);
-    return { mode: 'fs', spec: fsSpec(p) };
+    return fsParams(p);
   }
   const wrong = Object.keys(p).find((k) => (FS_KEYS as readonly string[]).includes(k) || k === 'backend');
   if (wrong) {

@@ -1,12 +1,18 @@
 // Snapshots of file-system-per-volume volumes: a Backup resource per VolumeSnapshotContent (FSx CreateBackup through the operator).
 import { API_VERSION, type Backup, type FileSystem } from '../../api/index.ts';
+import { waitWithin } from '../../lib/wait-for.ts';
 import { isKubeError } from '../../platform/kube-errors.ts';
 import { CsiError, invalidArgument } from '../csi-error.ts';
 import type { Snapshot } from '../proto.ts';
 import { formatVolumeId, objectNameFor } from '../volume-id.ts';
 import { GIB } from './capacity.ts';
-import { ANNOTATION_NAME, type ControllerStores, LABEL_SNAPSHOT, LABEL_VOLUME } from './stores.ts';
-import { pollFor } from './wait.ts';
+import {
+  ANNOTATION_NAME,
+  ANNOTATION_SIZE_GIB,
+  type ControllerStores,
+  LABEL_SNAPSHOT,
+  LABEL_VOLUME,
+} from './stores.ts';
 
 /** Snapshot IDs: `snap/<namespace>/<backup>` names the Backup resource. */
 export function formatSnapshotId(namespace: string, backup: string): string {
@@ -25,7 +31,13 @@ function timestamp(text: string | undefined): { seconds: string; nanos: number }
   return { seconds: String(Math.floor(t / 1000)), nanos: (t % 1000) * 1_000_000 };
 }
 
-/** The CSI view of a Backup resource the driver made. */
+/** The size of the volume when its snapshot was taken, as CreateSnapshot recorded it; else `fallbackGiB`. */
+export function snapshotSizeGiB(b: Backup, fallbackGiB: number): number {
+  const recorded = Number(b.metadata.annotations?.[ANNOTATION_SIZE_GIB]);
+  return Number.isSafeInteger(recorded) && recorded > 0 ? recorded : fallbackGiB;
+}
+
+/** The CSI view of a Backup resource the driver made; `sizeGiB` for one made before sizes were recorded. */
 export function snapshotOf(b: Backup, sizeGiB: number): Snapshot {
   const ns = b.metadata.namespace ?? '';
   return {
@@ -37,7 +49,7 @@ export function snapshotOf(b: Backup, sizeGiB: number): Snapshot {
     }),
     creationTime: timestamp(b.status?.creationTime ?? b.metadata.creationTimestamp),
     readyToUse: b.status?.lifecycle === 'AVAILABLE',
-    sizeBytes: String(sizeGiB * GIB),
+    sizeBytes: String(snapshotSizeGiB(b, sizeGiB) * GIB),
   };
 }
 
@@ -86,6 +98,7 @@ export async function createSnapshot(
     );
   }
   const name = objectNameFor(req.name);
+  const size = fs.status?.storageCapacity ?? fs.spec.storageCapacity ?? 0;
   let b = await backups.get(ns, name, signal);
   if (!b) {
     const obj: Backup = {
@@ -95,7 +108,7 @@ export async function createSnapshot(
         name,
         namespace: ns,
         labels: { [LABEL_SNAPSHOT]: 'true' },
-        annotations: { [ANNOTATION_NAME]: req.name },
+        annotations: { [ANNOTATION_NAME]: req.name, [ANNOTATION_SIZE_GIB]: String(size) },
       },
       spec: { fileSystemRef: { name: req.source.fileSystem } },
     };
@@ -110,15 +123,15 @@ export async function createSnapshot(
   if (b.spec.fileSystemRef?.name !== req.source.fileSystem) {
     throw new CsiError('AlreadyExists', `snapshot "${req.name}" exists for another volume`);
   }
-  const size = fs.status?.storageCapacity ?? fs.spec.storageCapacity ?? 0;
-  const settled = await pollFor(
-    async (s) => {
-      const cur = await backups.get(ns, name, s);
+  const settled = await waitWithin(
+    `Backup ${ns}/${name} to settle`,
+    async () => {
+      const cur = await backups.get(ns, name, signal);
       if (!cur) return new CsiError('Aborted', `Backup ${ns}/${name} vanished while being created; retry`);
       if (cur.status?.lifecycle === 'AVAILABLE') return cur;
       return backupFailure(cur);
     },
-    { waitMs: deps.waitMs, signal },
+    { timeoutMs: deps.waitMs, intervalMs: 250, signal },
   );
   if (settled instanceof CsiError) {
     if (settled.code !== 'Aborted') await backups.delete(ns, name, signal);

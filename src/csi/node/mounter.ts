@@ -8,6 +8,7 @@ import type { CommandRunner } from '../../lib/command-runner.ts';
 import { DeadlineExceededError, NacreError } from '../../lib/errors.ts';
 import { type KeeperState, readKeeperState } from '../../lustre/fuse/keeper.ts';
 import { formatMountSource, parseMountSource } from '../../lustre/mount-source.ts';
+import { fuseKeeperArgs, parseFuseMountFlags } from './fuse-options.ts';
 import { type MountTable, mountAt } from './mountinfo.ts';
 
 /** What to mount: Lustre's `<dnsName>@tcp:/<mountName>` with the StorageClass's mount options. */
@@ -62,19 +63,18 @@ export class LustreKernelMounter implements Mounter {
   }
 }
 
+/** How to start `nacre fuse-keeper <source> <target> --state-file … --log-file …` (the mounter appends the mount options' flags). */
+export type KeeperCommand = (
+  source: string,
+  target: string,
+  stateFile: string,
+  logFile: string,
+) => { command: string; args: string[] };
+
 export interface FuseMounterOptions {
   /** Holds keepers/<hash>.json (their state) and logs/<hash>.log. */
   stateDir: string;
-  /** How to start `nacre fuse-keeper <source> <target> --state-file … --log-file …`. */
-  keeperCommand: (
-    source: string,
-    target: string,
-    stateFile: string,
-    logFile: string,
-  ) => {
-    command: string;
-    args: string[];
-  };
+  keeperCommand: KeeperCommand;
   mountTable: MountTable;
   timeoutMs?: number;
 }
@@ -145,7 +145,9 @@ export class FuseMounter implements Mounter {
     signal: AbortSignal,
   ): Promise<string> {
     const log = await open(logFile, 'a');
-    const { command, args } = this.opts.keeperCommand(lustreSource(spec), target, stateFile, logFile);
+    const base = this.opts.keeperCommand(lustreSource(spec), target, stateFile, logFile);
+    const { command } = base;
+    const args = [...base.args, ...fuseKeeperArgs(parseFuseMountFlags(spec.options))];
     let child: ChildProcess;
     try {
       // Its own session: a signal to the plugin's process group, or its exit, leaves the mount alone.

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../lib/log.ts';
 import { CsiError } from '../csi-error.ts';
 import type { NodeService } from '../proto.ts';
+import { parseFuseMountFlags } from './fuse-options.ts';
 import type { Mounter, MountSpec } from './mounter.ts';
 import { isReadOnly, type MountEntry, type MountTable, mountAt } from './mountinfo.ts';
 import {
@@ -75,6 +76,7 @@ export function nodeService(deps: NodeServiceDeps): NodeService {
       const stagingPath = requirePath(req.stagingTargetPath, 'staging_target_path', call);
       const options = mountCapability(req.volumeCapability, call);
       const c = stageContext(req.volumeContext);
+      if (c.backend === 'emulated') parseFuseMountFlags(options);
       const mounter = deps.mounters[c.backend];
       const spec: MountSpec = { dnsName: c.dnsName, mountName: c.mountName, options };
       return locks.run(volumeId, async () => {
@@ -87,6 +89,16 @@ export function nodeService(deps: NodeServiceDeps): NodeService {
           throw new CsiError(
             'AlreadyExists',
             `volume ${volumeId} is already staged at ${before.stagingPath}, not ${stagingPath}`,
+          );
+        }
+        if (
+          before?.stagingPath === stagingPath &&
+          before.options.join(',') !== options.join(',') &&
+          mountAt(await deps.mountTable(signal), stagingPath)
+        ) {
+          throw new CsiError(
+            'AlreadyExists',
+            `volume ${volumeId} is staged at ${stagingPath} with mount options [${before.options.join(', ')}], not [${options.join(', ')}]: unstage it first`,
           );
         }
         const rec: VolumeRecord = {
@@ -121,8 +133,10 @@ export function nodeService(deps: NodeServiceDeps): NodeService {
       const volumeId = requireField(req.volumeId, 'volume_id', call);
       const stagingPath = requirePath(req.stagingTargetPath, 'staging_target_path', call);
       const targetPath = requirePath(req.targetPath, 'target_path', call);
-      mountCapability(req.volumeCapability, call);
-      const readOnly = req.readonly || readOnlyMode(req.volumeCapability);
+      const flags = mountCapability(req.volumeCapability, call);
+      // An `ro` mount option makes the pod's bind read-only too, whatever the staging mount is.
+      const readOnly =
+        req.readonly || readOnlyMode(req.volumeCapability) || flags.some((f) => f.split(',').includes('ro'));
       const singleWriter = req.volumeCapability?.accessMode?.mode === 'SINGLE_NODE_SINGLE_WRITER';
       const subPath = subPathOf(req.volumeContext);
       return locks.run(volumeId, async () => {

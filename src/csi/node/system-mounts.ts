@@ -14,7 +14,12 @@ export interface PathUsage {
   usedInodes: number;
 }
 
-export type Probe = { ok: true; usage: PathUsage } | { ok: false; message: string };
+/** A failed probe; `errno` is statfs(2)'s error code (ENOTCONN: a FUSE mount whose daemon is gone), when it failed with one. */
+export type Probe = { ok: true; usage: PathUsage } | { ok: false; message: string; errno?: string };
+
+/** statfs(2) of argv[1] in a child Node process: prints the error code, or OK (the code, unlike stat's message, does not depend on the locale). */
+const STATFS_ERRNO =
+  'process.getBuiltinModule("fs").statfs(process.argv[1], (e) => process.stdout.write(e ? String(e.code) : "OK"))';
 
 export interface SystemMountsOptions {
   runner: CommandRunner;
@@ -79,7 +84,11 @@ export class SystemMounts {
         timeoutMs: this.probeMs,
         signal,
       });
-      if (r.code !== 0) return { ok: false, message: r.stderr || `stat -f exited ${r.code}` };
+      if (r.code !== 0) {
+        const message = r.stderr || `stat -f exited ${r.code}`;
+        const errno = await this.statfsErrno(path, signal);
+        return errno ? { ok: false, message, errno } : { ok: false, message };
+      }
       const [bsize = 0, blocks = 0, bfree = 0, bavail = 0, files = 0, ffree = 0] = r.stdout
         .split(' ')
         .map(Number);
@@ -101,6 +110,15 @@ export class SystemMounts {
       signal.throwIfAborted();
       return { ok: false, message: `${path} did not answer statfs: ${(err as Error).message}` };
     }
+  }
+
+  /** The error code of statfs(2) on `path` (undefined when it succeeds or does not answer in time). */
+  private async statfsErrno(path: string, signal: AbortSignal): Promise<string | undefined> {
+    const r = await this.runner
+      .run(process.execPath, ['-e', STATFS_ERRNO, path], { timeoutMs: this.probeMs, signal })
+      .catch(() => undefined);
+    const code = r?.code === 0 ? r.stdout.trim() : '';
+    return /^E[A-Z]+$/.test(code) ? code : undefined;
   }
 
   /** Whether `path` exists as a directory (a child process, so a hung mount above it cannot block us). */

@@ -1,6 +1,6 @@
 // Watches staged volumes: probes each mount, reads its keeper's state, and remounts a dead mount whose keeper is gone too.
-import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../lib/log.ts';
+import { processAlive } from '../../lib/process-alive.ts';
 import type { KeeperState } from '../../lustre/fuse/keeper.ts';
 import type { Mounter } from './mounter.ts';
 import { type MountTable, mountAt } from './mountinfo.ts';
@@ -10,7 +10,7 @@ import { VolumeLocks } from './volume-locks.ts';
 
 export type Health =
   | { ok: true }
-  | { ok: false; status: 'DEGRADED' | 'INACCESSIBLE'; reason: string; message: string };
+  | { ok: false; status: 'DEGRADED' | 'INACCESSIBLE'; reason: string; message: string; errno?: string };
 
 export interface VolumeMonitorOptions {
   state: NodeState;
@@ -30,15 +30,7 @@ export interface VolumeMonitorOptions {
 
 /** A mount only a new mount can revive: its FUSE connection is gone and no keeper holds it. */
 function deadWithoutKeeper(h: Health): boolean {
-  return !h.ok && h.reason === 'MountDead' && /not connected/i.test(h.message);
-}
-
-/** Whether `pid` runs (a zombie, killed but not yet reaped by its stopped parent, does not). */
-async function alive(pid: number): Promise<boolean> {
-  if (!pid) return false;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return stat !== '' && state !== 'Z' && state !== 'X';
+  return !h.ok && h.reason === 'MountDead' && h.errno === 'ENOTCONN';
 }
 
 /**
@@ -79,9 +71,9 @@ export class VolumeMonitor {
         : { ok: false, status: 'INACCESSIBLE', reason: 'MountFailing', message: probe.message };
     }
     const keeper = await this.opts.keeperState(rec.stagingPath);
-    const keeperUp = keeper !== undefined && (await alive(keeper.keeperPid));
+    const keeperUp = keeper !== undefined && processAlive(keeper.keeperPid);
     if (!probe.ok) {
-      const daemonUp = keeperUp && (await alive(keeper.daemonPid));
+      const daemonUp = keeperUp && processAlive(keeper.daemonPid);
       const [reason, message] = !keeperUp
         ? ['MountDead', `${probe.message} (no keeper can restore it: the node plugin mounts it again)`]
         : daemonUp
@@ -93,7 +85,9 @@ export class VolumeMonitor {
               'DaemonRestarting',
               `the FUSE daemon of ${rec.stagingPath} died; its keeper is starting another`,
             ];
-      return { ok: false, status: 'INACCESSIBLE', reason, message };
+      return probe.errno
+        ? { ok: false, status: 'INACCESSIBLE', reason, message, errno: probe.errno }
+        : { ok: false, status: 'INACCESSIBLE', reason, message };
     }
     if (!keeperUp) {
       return {

@@ -1,6 +1,6 @@
 // Mount-time helpers of connectLustre: fetching the config from the MGS with retries, and the error a failed mount reports.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeadlineExceededError, FsError, UnavailableError } from '../../lib/errors.ts';
+import { DeadlineExceededError, FsError, NacreError, UnavailableError } from '../../lib/errors.ts';
 import type { MgsClient } from '../protocol/mgs-client.ts';
 import type { FileSystemConfig } from '../protocol/mgs-messages.ts';
 
@@ -51,6 +51,13 @@ export function mountError(
   if (opts.signal?.aborted) return new FsError('EINTR', `${what}: interrupted`, { cause: err });
   if (err instanceof FsError && err.code === 'ENOENT') {
     return new FsError('ENOENT', `${what}: ${why}`, { cause: err });
+  }
+  // A key that does not match (or none where one is needed): permission denied, not an I/O error.
+  if (
+    err instanceof NacreError &&
+    ['AuthenticationFailed', 'Unauthenticated', 'TlsRequired', 'TlsFailed'].includes(err.code)
+  ) {
+    return new FsError('EACCES', `${what}: ${why}`, { cause: err });
   }
   return new FsError('EIO', `${what}: ${why}`, { cause: err });
 }

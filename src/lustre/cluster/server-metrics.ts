@@ -50,6 +50,12 @@ export function createServerMetrics(role: string, server: string): ServerMetrics
     labelNames: ['service', 'transport'],
     registers,
   });
+  const rejected = new Counter({
+    name: 'nacre_rpc_rejected_total',
+    help: 'Connections dropped or calls refused before any handler ran, by service and reason (malformed, auth-failed, unauthenticated, auth-timeout).',
+    labelNames: ['service', 'reason'],
+    registers,
+  });
   // One set of label children per series, so a call costs map lookups rather than label hashing.
   type Series = {
     calls: ReturnType<typeof calls.labels>;
@@ -85,6 +91,9 @@ export function createServerMetrics(role: string, server: string): ServerMetrics
     },
     connection(service, delta, unix) {
       clients.inc({ service, transport: unix ? 'unix' : 'tcp' }, delta);
+    },
+    rejected(service, reason) {
+      rejected.inc({ service, reason });
     },
   });
   const fsxCalls = new Counter({

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import type { CommandRunner } from '../../lib/command-runner.ts';
 import { DeadlineExceededError, NacreError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
+import { processAlive } from '../../lib/process-alive.ts';
 import type { AdoptedInit } from './adopt.ts';
 import { findMountDevice } from './mount.ts';
 
@@ -36,6 +37,8 @@ export interface KeeperOptions {
   runner: CommandRunner;
   /** Deadline for mount(8) and for a daemon's ready line. */
   timeoutMs: number;
+  /** Per-mount flags for mount(8) -o, e.g. ["ro", "noatime"]. */
+  mountFlags?: readonly string[];
   log: Logger;
 }
 
@@ -52,15 +55,6 @@ function parseInit(line: string): AdoptedInit | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** One keeper per mount point: a lock file holding the keeper's pid; a stale one (dead pid) is taken over. */
 export async function lockMount(stateFile: string): Promise<() => Promise<void>> {
   const lock = `${stateFile}.lock`;
@@ -73,7 +67,7 @@ export async function lockMount(stateFile: string): Promise<() => Promise<void>>
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(await readFile(lock, 'utf8').catch(() => '0'));
-      if (pid > 0 && alive(pid)) {
+      if (processAlive(pid)) {
         throw new NacreError('KeeperRunning', `keeper ${pid} already keeps this mount (${lock})`);
       }
       await rm(lock, { force: true });
@@ -108,7 +102,9 @@ export async function runKeeper(opts: KeeperOptions, onReady: (s: KeeperState) =
   const unlock = await lockMount(opts.stateFile);
   const fd = openSync('/dev/fuse', 'r+');
   try {
-    const options = 'fd=3,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions';
+    const options = ['fd=3,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions']
+      .concat(opts.mountFlags ?? [])
+      .join(',');
     const m = await opts.runner.run(
       'mount',
       ['-i', '-t', 'fuse.nacre', '-o', options, opts.source, opts.mountPoint],

@@ -13,6 +13,7 @@ import { mdtPath } from './mdt-server.ts';
 import { punchVia } from './object-punch.ts';
 import { ostSnapshotsVia } from './ost-snapshots.ts';
 import { destroyVia, notReady, OssPool, ostInfos, resyncVia } from './ost-targets.ts';
+import { refreshRootSquash, setRootSquash } from './root-squash.ts';
 import { bindMdsHandlers } from './rpc-handlers.ts';
 import type { Synchronous } from './schema.ts';
 
@@ -55,12 +56,16 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
   const pool = new OssPool();
   const mdts = new Map<string, Mdt>();
   const server = new RpcServer('mds');
-  bindMdsHandlers(server, (args) => {
-    const fsname = typeof args['fsname'] === 'string' ? args['fsname'] : '';
-    const mdt = mdts.get(fsname);
-    if (!mdt) throw notReady(fsname);
-    return mdt;
-  });
+  bindMdsHandlers(
+    server,
+    (args) => {
+      const fsname = typeof args['fsname'] === 'string' ? args['fsname'] : '';
+      const mdt = mdts.get(fsname);
+      if (!mdt) throw notReady(fsname);
+      return mdt;
+    },
+    refreshRootSquash(mgs),
+  );
   const listened = await server.listen(opts.listen);
   const address = opts.advertiseAddress ?? listened;
   const stop = new AbortController();
@@ -74,7 +79,9 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
   const sync = async (configs: FileSystemConfig[]) => {
     const mine = configs.filter((c) => c.mdt.server === opts.name);
     for (const config of mine) {
-      if (mdts.has(config.fsname)) continue;
+      const served = mdts.get(config.fsname);
+      if (served) setRootSquash(served, config.rootSquash);
+      if (served) continue;
       const fsname = config.fsname;
       const mdt = await Mdt.open({
         path: mdtPath(opts.dataDir, fsname),
@@ -90,6 +97,7 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
         ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),
         ...(opts.synchronous !== undefined && { synchronous: opts.synchronous }),
       });
+      setRootSquash(mdt, config.rootSquash);
       mdts.set(fsname, mdt);
       log.info('serving MDT', { target: config.mdt.target, fsname });
     }

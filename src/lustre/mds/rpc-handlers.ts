@@ -21,6 +21,7 @@ import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-
 import type { Mdt } from './mdt.ts';
 import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
+import { squashCred } from './root-squash.ts';
 import { noteWriter, writerClosed } from './size-epochs.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
 import { reportedEnd } from './size-settle.ts';
@@ -278,9 +279,14 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
  * Registers the MDS methods on `server`. `pick` chooses the MDT a connecting client gets from the
  * connect arguments (`fsname`, already checked to be absent or a string) and throws to refuse.
  * `connect` must come first on every session (else ENOTCONN); a second connect on the same
- * session must name the same client and MDT (else EINVAL).
+ * session must name the same client and MDT (else EINVAL). `beforeAttach` runs before a new
+ * session is attached (the MDS refreshes per-file-system settings such as root squash there).
  */
-export function bindMdsHandlers(server: RpcServer, pick: (a: Args) => Mdt): void {
+export function bindMdsHandlers(
+  server: RpcServer,
+  pick: (a: Args) => Mdt,
+  beforeAttach?: (mdt: Mdt) => Promise<void>,
+): void {
   server.handle('connect', async (raw, _payload, ctx): Promise<MdsMethods['connect']['result']> => {
     const a = asArgs(raw);
     const [client, host] = [ident(a, 'clientId'), ident(a, 'host')];
@@ -289,6 +295,7 @@ export function bindMdsHandlers(server: RpcServer, pick: (a: Args) => Mdt): void
     if (prev && prev.client !== client) throw new FsError('EINVAL', 'a session cannot change its clientId');
     const mdt = pick(a);
     if (prev && prev.mdt !== mdt) throw new FsError('EINVAL', 'a session cannot change its file system');
+    if (!prev) await beforeAttach?.(mdt);
     const attachedTo: Attached = { mdt, client, host, session: ctx.session };
     ctx.session.data.set(SESSION_KEY, attachedTo);
     reconnected(lockHost(mdt), client);
@@ -300,7 +307,7 @@ export function bindMdsHandlers(server: RpcServer, pick: (a: Args) => Mdt): void
     server.handle(method, (raw, _payload, ctx) => {
       const caller = attached(ctx);
       checkNotEvicted(lockHost(caller.mdt), caller.client);
-      return impl(asArgs(raw), caller, ctx.signal);
+      return impl(squashCred(asArgs(raw), caller.mdt, ctx.session.remote), caller, ctx.signal);
     });
   }
 }

@@ -3,6 +3,7 @@ import { NacreError, toFsError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
 import { asArgs } from '../protocol/args.ts';
 import type { MgsMethod } from '../protocol/mgs-messages.ts';
+import { checkRootSquash } from '../protocol/root-squash.ts';
 import { type Handler, RpcServer } from '../protocol/rpc-server.ts';
 import { MgsService, type MgsServiceOptions } from './mgs-service.ts';
 import { checkFsname, checkServerInfo, normalizeCreate, ostCapacityArg, ostCountArg } from './validate.ts';
@@ -63,6 +64,10 @@ export function mgsHandlers(service: MgsService): Record<MgsMethod, Handler> {
     },
     getConfig: async (a) => service.getConfig(checkFsname(asArgs(a)['fsname'])),
     listFileSystems: async () => service.listFileSystems(),
+    setRootSquash: async (raw) => {
+      const a = asArgs(raw);
+      return await service.setRootSquash(checkFsname(a['fsname']), checkRootSquash(a['rootSquash']));
+    },
   };
   const out = {} as Record<MgsMethod, Handler>;
   for (const [method, fn] of Object.entries(h) as [MgsMethod, (args: unknown) => Promise<unknown>][]) {

@@ -3,6 +3,7 @@ import { FsError, NacreError, UnavailableError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
 import type { FileSystemConfig, ServerInfo, TargetConfig } from '../protocol/mgs-messages.ts';
 import { OssClient } from '../protocol/oss-client.ts';
+import type { RootSquash } from '../protocol/root-squash.ts';
 import { mdtName, ostName, pickMds, placeOsts, targetConfig } from './placement.ts';
 import { type FsRecord, type RegisteredServer, Registry } from './registry.ts';
 import { type NormalizedRequest, sameRequest } from './validate.ts';
@@ -125,6 +126,19 @@ export class MgsService {
     });
   }
 
+  /** Sets or clears the file system's root squash (generation + 1). */
+  setRootSquash(fsname: string, squash: RootSquash | undefined): Promise<FileSystemConfig> {
+    return this.#serialised(async () => {
+      const rec = this.#available(fsname);
+      if (rec.state === 'creating') throw new FsError('EAGAIN', `file system ${fsname} is being created`);
+      if (squash) rec.config.rootSquash = squash;
+      else delete rec.config.rootSquash;
+      rec.config.generation++;
+      await this.#registry.save();
+      return rec.config;
+    });
+  }
+
   /** Destroys every target; not an error if absent. If a server cannot be reached the rest is kept for a retry. */
   destroyFileSystem(fsname: string): Promise<void> {
     return this.#serialised(async () => {
@@ -195,6 +209,7 @@ export class MgsService {
         defaultLayout: request.defaultLayout,
         replicas: request.replicas,
         generation: 1,
+        ...(request.rootSquash && { rootSquash: request.rootSquash }),
       },
       request,
       state: 'creating',

@@ -3,6 +3,7 @@ import { FsError } from '../../lib/errors.ts';
 import { connectOptions } from '../protocol/address.ts';
 import { type Args, asArgs, bool, int, str } from '../protocol/args.ts';
 import type { ServerInfo } from '../protocol/mgs-messages.ts';
+import { checkRootSquash, type RootSquash } from '../protocol/root-squash.ts';
 import type { LayoutPolicy } from '../types.ts';
 
 /** Most OSTs one file system may have (OST indexes are 16 bits in the target name; we stay lower). */
@@ -18,6 +19,8 @@ export interface NormalizedRequest {
   ostCapacityBytes: number;
   replicas: number;
   defaultLayout: LayoutPolicy;
+  /** Not part of idempotency: an existing file system keeps its own (setRootSquash changes it). */
+  rootSquash?: RootSquash;
 }
 
 const FSNAME_RE = /^[a-z0-9]{1,8}$/;
@@ -55,7 +58,11 @@ export function normalizeCreate(raw: unknown): { fsname: string; request: Normal
     throw new FsError('EINVAL', 'replicas=2 needs at least 2 OSTs (a stripe and its mirror)');
   }
   const defaultLayout = normalizeLayout(a['defaultLayout'] ?? {}, ostCount);
-  return { fsname, request: { ostCount, ostCapacityBytes, replicas, defaultLayout } };
+  const rootSquash = checkRootSquash(a['rootSquash']);
+  return {
+    fsname,
+    request: { ostCount, ostCapacityBytes, replicas, defaultLayout, ...(rootSquash && { rootSquash }) },
+  };
 }
 
 function normalizeLayout(raw: unknown, ostCount: number): LayoutPolicy {

@@ -1,6 +1,7 @@
 // Typed client of the MGS: one method per MgsMethods call, each with an AbortSignal and the client's deadline.
 
 import type { CreateFileSystemRequest, FileSystemConfig, MgsMethods, ServerInfo } from './mgs-messages.ts';
+import type { RootSquash } from './root-squash.ts';
 import { RpcClient } from './rpc-client.ts';
 
 export interface MgsClientOptions {
@@ -58,6 +59,14 @@ export class MgsClient {
 
   listFileSystems(signal?: AbortSignal): Promise<FileSystemConfig[]> {
     return this.#call('listFileSystems', {}, signal);
+  }
+
+  setRootSquash(
+    fsname: string,
+    rootSquash: RootSquash | null,
+    signal?: AbortSignal,
+  ): Promise<FileSystemConfig> {
+    return this.#call('setRootSquash', { fsname, rootSquash }, signal);
   }
 
   close(): void {

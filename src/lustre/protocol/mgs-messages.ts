@@ -1,5 +1,6 @@
 // The MGS's RPC surface: the registry of servers and file systems, and the config clients fetch at mount.
 import type { LayoutPolicy } from '../types.ts';
+import type { RootSquash } from './root-squash.ts';
 
 export type ServerRole = 'mds' | 'oss';
 
@@ -40,6 +41,8 @@ export interface FileSystemConfig {
   replicas: number;
   /** Bumped on every change (new OSTs, failover). */
   generation: number;
+  /** Root squash, enforced by the MDS; absent: root is root. */
+  rootSquash?: RootSquash;
 }
 
 export interface CreateFileSystemRequest {
@@ -48,6 +51,8 @@ export interface CreateFileSystemRequest {
   ostCapacityBytes: number;
   defaultLayout?: Partial<LayoutPolicy>;
   replicas?: number;
+  /** Root squash from the start (an existing file system keeps its own: see setRootSquash). */
+  rootSquash?: RootSquash;
 }
 
 /**
@@ -82,6 +87,8 @@ export interface MgsMethods {
   getConfig: { args: { fsname: string }; result: FileSystemConfig };
   /** File systems that are created and not being destroyed, by fsname. */
   listFileSystems: { args: Record<string, never>; result: FileSystemConfig[] };
+  /** Sets (or, with null, clears) root squash; the MDS applies it within its poll interval. ENOENT, EAGAIN as getConfig; EINVAL for a bad setting. */
+  setRootSquash: { args: { fsname: string; rootSquash: RootSquash | null }; result: FileSystemConfig };
 }
 
 export type MgsMethod = keyof MgsMethods;

@@ -10,6 +10,8 @@ import {
 } from '../../lib/errors.ts';
 import { connectOptions } from './address.ts';
 import { encodeFrame, FrameDecoder, KIND_ERROR, KIND_PUSH, KIND_REPLY } from './frame.ts';
+import { authenticateToServer, type DataPlaneSecurity, dataPlaneSecurity } from './handshake.ts';
+import { connectTls, isTlsFailure, tlsError } from './tls.ts';
 
 export interface CallOptions {
   payload?: Buffer | undefined;
@@ -45,6 +47,8 @@ export interface RpcClientOptions {
    * connection is closed and the calls waiting for it reject with its error.
    */
   onConnect?: (connection: Handshake) => Promise<void>;
+  /** Key (and TLS) of the data plane; default: the process's (configureDataPlane). */
+  security?: DataPlaneSecurity;
 }
 
 /**
@@ -133,19 +137,23 @@ export class RpcClient {
 
   async #open(): Promise<net.Socket> {
     const connectTimeout = this.#opts.connectTimeoutMs ?? 5_000;
+    const security = this.#opts.security ?? dataPlaneSecurity();
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect(connectOptions(this.address));
+      const s = security.tls
+        ? connectTls(connectOptions(this.address), security.tls)
+        : net.connect(connectOptions(this.address));
       const timer = setTimeout(() => {
         s.destroy();
         reject(new UnavailableError(`connecting to ${this.address} timed out after ${connectTimeout} ms`));
       }, connectTimeout);
-      s.once('connect', () => {
+      s.once(security.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         resolve(s);
       });
       s.once('error', (err) => {
         clearTimeout(timer);
-        reject(new UnavailableError(`cannot reach ${this.address}: ${err.message}`, { cause: err }));
+        if (isTlsFailure(err)) reject(tlsError(this.address, err));
+        else reject(new UnavailableError(`cannot reach ${this.address}: ${err.message}`, { cause: err }));
       });
     });
     socket.setNoDelay(true);
@@ -166,8 +174,9 @@ export class RpcClient {
         p.reject(err);
       }
     });
-    if (this.#opts.onConnect) {
-      // The handshake runs on this socket before any other call may use it.
+    const key = security.key;
+    if (this.#opts.onConnect || key) {
+      // The handshakes run on this socket before any other call may use it.
       const direct: Handshake = {
         call: <T>(method: string, args: unknown, opts: CallOptions = {}) => {
           const timeoutMs = opts.timeoutMs ?? this.#opts.timeoutMs ?? 30_000;
@@ -177,7 +186,8 @@ export class RpcClient {
         },
       };
       try {
-        await this.#opts.onConnect(direct);
+        if (key) await authenticateToServer(direct, key, this.address);
+        await this.#opts.onConnect?.(direct);
       } catch (err) {
         socket.destroy();
         throw err;

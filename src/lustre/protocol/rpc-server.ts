@@ -5,6 +5,15 @@ import { FsError, NacreError, ValidationError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import { formatTcpAddress } from './address.ts';
 import { encodeFrame, FrameDecoder, KIND_ERROR, KIND_PUSH, KIND_REPLY, KIND_REQUEST } from './frame.ts';
+import {
+  type DataPlaneSecurity,
+  dataPlaneSecurity,
+  SERVER_HANDSHAKE_MS,
+  ServerHandshake,
+} from './handshake.ts';
+import { RejectionLog, type RejectionReason } from './rejections.ts';
+import { gateFrame } from './server-gate.ts';
+import { acceptTls, isTlsHello, TLS_HANDSHAKE_FAILURE } from './tls.ts';
 
 /** One client connection. Handlers may keep per-connection state in `data`. */
 export interface ServerSession {
@@ -53,6 +62,8 @@ export interface RpcObserver {
   ): void;
   /** A connection opened (+1) or closed (-1); `unix` for unix-socket clients. */
   connection(server: string, delta: 1 | -1, unix: boolean): void;
+  /** A connection dropped or a call refused before any handler ran (malformed frame, authentication). */
+  rejected?(server: string, reason: RejectionReason): void;
 }
 
 const observers = new Set<RpcObserver>();
@@ -74,11 +85,31 @@ export class RpcServer {
   readonly #stop = new AbortController();
   #unixPath: string | undefined;
   readonly #connectListeners: ((session: ServerSession) => void)[] = [];
+  readonly #key: Buffer | undefined;
+  readonly #rejections: RejectionLog;
 
-  constructor(name: string) {
+  /** `security` defaults to the process's (configureDataPlane); with a key, every connection must authenticate first. */
+  constructor(name: string, opts: { security?: DataPlaneSecurity } = {}) {
     this.#log = logger(name);
     this.#name = name;
-    this.#server = net.createServer((socket) => this.#accept(socket));
+    this.#key = (opts.security ?? dataPlaneSecurity()).key;
+    this.#rejections = new RejectionLog(this.#log);
+    const tlsFiles = (opts.security ?? dataPlaneSecurity()).tls;
+    this.#server = net.createServer((socket) => {
+      if (!tlsFiles) return this.#accept(socket, socket);
+      if (this.#stop.signal.aborted) return void socket.destroy();
+      // Tracked from the first byte, so close() also ends connections still in their TLS handshake.
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+      socket.on('error', () => {});
+      const remote = peerName(socket);
+      acceptTls(
+        socket,
+        tlsFiles,
+        (secure) => this.#accept(secure, socket),
+        (reason, detail) => this.#refused(reason, remote, detail),
+      );
+    });
   }
 
   handle(method: string, handler: Handler): this {
@@ -111,23 +142,30 @@ export class RpcServer {
   /** Stops accepting, aborts in-flight calls and closes every connection. */
   async close(): Promise<void> {
     this.#stop.abort();
+    this.#rejections.close();
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     if (this.#unixPath) await rm(this.#unixPath, { force: true });
   }
 
-  #accept(socket: net.Socket): void {
+  #refused(reason: RejectionReason, remote: string, detail: string): void {
+    this.#rejections.record(reason, remote, detail);
+    for (const o of observers) o.rejected?.(this.#name, reason);
+  }
+
+  /** `peer` is the TCP or unix socket under `socket` (the same one without TLS). */
+  #accept(socket: net.Socket, peer: net.Socket): void {
     if (this.#stop.signal.aborted) {
       socket.destroy();
       return;
     }
-    socket.setNoDelay(true);
+    peer.setNoDelay(true);
     this.#sockets.add(socket);
     const connection = new AbortController();
     const closeListeners: (() => void)[] = [];
     const session: ServerSession = {
       id: nextSessionId++,
-      remote: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix',
+      remote: peerName(peer),
       data: new Map(),
       push: (method, args) => {
         if (!socket.destroyed) write(socket, encodeFrame(KIND_PUSH, 0, { m: method, a: args }));
@@ -139,24 +177,46 @@ export class RpcServer {
     };
     const signal = AbortSignal.any([connection.signal, this.#stop.signal]);
     const decoder = new FrameDecoder();
+    const handshake = this.#key ? new ServerHandshake(this.#key, this.#name) : undefined;
+    const reject = (reason: RejectionReason, detail: string) => this.#refused(reason, session.remote, detail);
+    const handshakeTimer = handshake
+      ? setTimeout(() => {
+          reject('auth-timeout', `not authenticated within ${SERVER_HANDSHAKE_MS} ms`);
+          socket.destroy();
+        }, SERVER_HANDSHAKE_MS)
+      : undefined;
+    let first = socket === peer;
     socket.on('data', (chunk: Buffer) => {
+      const opening = first;
+      first = false;
+      if (opening && isTlsHello(chunk)) {
+        // A TLS client on this plaintext server: a TLS alert makes it fail at once, saying so, instead of retrying.
+        reject('malformed', 'a TLS client on a plaintext server');
+        socket.end(TLS_HANDSHAKE_FAILURE);
+        return;
+      }
       try {
         for (const frame of decoder.push(chunk)) {
           if (frame.kind !== KIND_REQUEST) throw new ValidationError(`unexpected frame kind ${frame.kind}`);
+          if (handshake && !handshake.authenticated) {
+            // Nothing but the handshake runs before the client has proved it holds the key.
+            const done = gateFrame(socket, handshake, frame, reject);
+            if (done === 'refused') return;
+            if (done === 'authenticated') clearTimeout(handshakeTimer);
+            continue;
+          }
           void this.#dispatch(socket, frame.id, frame.header, frame.payload, { session, signal });
         }
       } catch (err) {
-        this.#log.warn('dropping connection after a malformed frame', {
-          remote: session.remote,
-          error: String(err),
-        });
+        reject('malformed', String(err));
         socket.destroy();
       }
     });
     socket.on('error', () => {});
-    const unix = socket.remoteAddress === undefined;
+    const unix = peer.remoteAddress === undefined;
     for (const o of observers) o.connection(this.#name, 1, unix);
     socket.on('close', () => {
+      clearTimeout(handshakeTimer);
       this.#sockets.delete(socket);
       for (const o of observers) o.connection(this.#name, -1, unix);
       connection.abort();
@@ -215,6 +275,10 @@ export class RpcServer {
       }
     }
   }
+}
+
+function peerName(socket: net.Socket): string {
+  return socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
 }
 
 function write(socket: net.Socket, buffers: Buffer[]): void {

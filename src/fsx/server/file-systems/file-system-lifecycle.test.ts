@@ -324,3 +324,30 @@ test('a file system the MGS forgot is MISCONFIGURED, and AVAILABLE again when th
   const back = await until(fs.FileSystemId!, 'AVAILABLE');
   assert.equal(back.FailureDetails, undefined);
 });
+
+test('RootSquashConfiguration reaches the MGS: at creation, on UpdateFileSystem, and "0:0" turns it off', async () => {
+  const fs = await available({
+    ...scratch2,
+    LustreConfiguration: {
+      ...scratch2.LustreConfiguration,
+      RootSquashConfiguration: { RootSquash: '65534:65534', NoSquashNids: ['10.0.1.6@tcp'] },
+    },
+  });
+  const name = fs.LustreConfiguration!.MountName!;
+  assert.deepEqual(h.allocator.fileSystems.get(name)!.rootSquash, {
+    uid: 65534,
+    gid: 65534,
+    nosquashNids: ['10.0.1.6@tcp'],
+  });
+  const update = (RootSquash: string) =>
+    h.fsx.send(
+      new UpdateFileSystemCommand({
+        FileSystemId: fs.FileSystemId,
+        LustreConfiguration: { RootSquashConfiguration: { RootSquash } },
+      }),
+    );
+  await update('99:98');
+  assert.deepEqual(h.allocator.fileSystems.get(name)!.rootSquash, { uid: 99, gid: 98, nosquashNids: [] });
+  await update('0:0');
+  assert.equal(h.allocator.fileSystems.get(name)!.rootSquash, undefined);
+});

@@ -23,6 +23,7 @@ import {
 } from './file-systems.ts';
 import { readLustreCreate, readLustreUpdate } from './lustre-config.ts';
 import { checkCreate, checkUpdate } from './lustre-rules.ts';
+import { pushRootSquash } from './root-squash.ts';
 import { ostCapacityBytes, ostCountFor } from './target-allocator.ts';
 import { applySettings, hasSettings } from './update-settings.ts';
 
@@ -167,6 +168,7 @@ export async function updateFileSystem(ctx: ApiContext, body: Body): Promise<unk
   );
   await ctx.store.commit();
   if (fresh && capacity !== undefined) ctx.jobs.kickFileSystem(id);
+  if (fresh && lustre.RootSquashConfiguration !== undefined) await pushRootSquash(ctx, rec.fs);
   return response;
 }
 

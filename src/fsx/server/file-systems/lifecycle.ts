@@ -5,6 +5,7 @@ import { type Logger, logger } from '../../../lib/log.ts';
 import type { ApiContext, Jobs } from '../context.ts';
 import { newMountName } from '../ids.ts';
 import type { AdministrativeAction, BackupRecord, FileSystemJob, FileSystemRecord } from '../model.ts';
+import { mgsRootSquash } from './root-squash.ts';
 import { ostCapacityBytes, ostCountFor, replicasFor } from './target-allocator.ts';
 
 /** MGS answers that may change by themselves: unreachable, too slow, busy, or servers not registered yet. */
@@ -150,6 +151,7 @@ export class JobRunner implements Jobs {
     const fsname = fs.LustreConfiguration.MountName;
     const replicas = replicasFor(fs.LustreConfiguration.DeploymentType);
     const osts = ostCountFor(fs.StorageCapacity, replicas);
+    const squash = mgsRootSquash(fs.LustreConfiguration.RootSquashConfiguration);
     const cfg = await this.#retrying('create', rec.jobSince!, (signal) =>
       allocator.createFileSystem(
         {
@@ -157,6 +159,7 @@ export class JobRunner implements Jobs {
           ostCount: osts,
           ostCapacityBytes: ostCapacityBytes(fs.StorageCapacity, osts, capacityScale),
           replicas,
+          ...(squash && { rootSquash: squash }),
         },
         signal,
       ),

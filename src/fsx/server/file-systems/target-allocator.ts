@@ -2,6 +2,7 @@
 import { FsError } from '../../../lib/errors.ts';
 import { MgsClient } from '../../../lustre/protocol/mgs-client.ts';
 import type { CreateFileSystemRequest, FileSystemConfig } from '../../../lustre/protocol/mgs-messages.ts';
+import type { RootSquash } from '../../../lustre/protocol/root-squash.ts';
 
 /**
  * Where a file system's MDT and OSTs come from. Implementations talk to the MGS (or fake it in
@@ -26,6 +27,8 @@ export interface TargetAllocator {
   destroyFileSystem(fsname: string, signal: AbortSignal): Promise<void>;
   /** The file system's config, or undefined when the MGS does not know it. */
   getConfig(fsname: string, signal: AbortSignal): Promise<FileSystemConfig | undefined>;
+  /** Sets (null: clears) root squash of a created file system; absent where the backend has none. */
+  setRootSquash?(fsname: string, rootSquash: RootSquash | null, signal: AbortSignal): Promise<void>;
 }
 
 /** Default emulated bytes per FSx GiB: 1 MiB, so a 1200 GiB file system gets 1200 MiB of real space. */
@@ -83,6 +86,10 @@ export class MgsTargetAllocator implements TargetAllocator {
       if (err instanceof FsError && err.code === 'ENOENT') return undefined;
       throw err;
     }
+  }
+
+  async setRootSquash(fsname: string, rootSquash: RootSquash | null, signal: AbortSignal): Promise<void> {
+    await this.#mgs.setRootSquash(fsname, rootSquash, signal);
   }
 
   close(): void {

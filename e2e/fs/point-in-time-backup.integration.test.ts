@@ -66,7 +66,8 @@ test('records written through a mount during a backup: the restored mount shows 
       .split('\n')
       .filter((l) => l !== '')
       .map(Number);
-    records.forEach((n, k) => assert.equal(n, i + 3 * k, `r${i} holds its records in order, no hole`));
+    for (const [k, n] of records.entries())
+      assert.equal(n, i + 3 * k, `r${i} holds its records in order, no hole`);
     seen.push(...records);
   }
   seen.sort((x, y) => x - y);

@@ -79,7 +79,8 @@ test('records appended to several files during a backup: the restored files show
       .split('\n')
       .filter((l) => l !== '')
       .map(Number);
-    records.forEach((n, k) => assert.equal(n, i + k * FILES, `f${i} holds its records in order, no hole`));
+    for (const [k, n] of records.entries())
+      assert.equal(n, i + k * FILES, `f${i} holds its records in order, no hole`);
     seen.push(...records);
   }
   seen.sort((a, b) => a - b);

@@ -118,3 +118,22 @@ test('names that are not UTF-8 are created, listed, renamed, linked and unlinked
   ]);
   assert.equal(mine, linux);
 });
+
+/** Symlink targets that are not UTF-8 (any byte but NUL, "/" included): stored, read back, sized in bytes. */
+const BYTE_TARGETS = `
+import os, sys
+d = sys.argv[1].encode()
+for i, t in enumerate([b'\\xff', b'/abs/\\xfe\\xfd/x', b'caf\\xe9/../y', b'\\xc3\\xa9t\\xe9']):
+    os.symlink(t, d + b'/l%d' % i)
+    print(os.readlink(d + b'/l%d' % i) == t, os.lstat(d + b'/l%d' % i).st_size)
+`;
+
+test('symlink targets that are not UTF-8 are stored and read back as on ext4', async () => {
+  await sh(`mkdir ${m}/targets ${local}/targets`);
+  const [mine, linux] = await Promise.all([
+    py(BYTE_TARGETS, [`${m}/targets`]),
+    py(BYTE_TARGETS, [`${local}/targets`]),
+  ]);
+  assert.equal(mine, linux);
+  assert.equal(mine, 'True 1\nTrue 9\nTrue 9\nTrue 4\n');
+});

@@ -60,6 +60,8 @@ export interface SetAttrChanges {
   size?: number;
   atimeMs?: TimeSpec;
   mtimeMs?: TimeSpec;
+  /** ctime itself instead of now: root only, for restoring a backup (EPERM otherwise). */
+  ctimeMs?: number;
   /**
    * Clear set-ID bits as Linux does when a caller without CAP_FSETID writes, truncates or chowns:
    * S_ISUID always, S_ISGID when group-executable or when the caller is outside the file's group.
@@ -324,4 +326,31 @@ export function byteNameLength(name: string): number | 'invalid' {
   const bytes = Buffer.from(name.slice(1), 'hex');
   if (bytes.includes(0) || bytes.includes(0x2f) || nameFromBytes(bytes) !== name) return 'invalid';
   return bytes.length;
+}
+
+// --- Symlink targets as bytes: any byte but NUL; one that is not UTF-8 travels as NUL and its bytes in hex.
+
+/** A symlink target's bytes as the kernel sent them → the string stored (UTF-8 text when it is UTF-8). */
+export function targetFromBytes(bytes: Buffer): string {
+  if (Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes)) return bytes.toString('utf8');
+  return `\0${bytes.toString('hex')}`;
+}
+
+/** The bytes the kernel gets back for a stored symlink target. */
+export function targetToBytes(target: string): Buffer {
+  return target.startsWith('\0') ? Buffer.from(target.slice(1), 'hex') : Buffer.from(target, 'utf8');
+}
+
+/**
+ * The length in bytes of a target in either form; 'invalid' for a NUL-and-hex form that is not
+ * lower-case hex of non-UTF-8 bytes without NUL (every target has exactly one form), or for text
+ * that holds a NUL or is not well-formed.
+ */
+export function targetByteLength(target: string): number | 'invalid' {
+  if (!target.startsWith('\0')) {
+    return target.includes('\0') || !target.isWellFormed() ? 'invalid' : Buffer.byteLength(target);
+  }
+  if (!/^\0(?:[0-9a-f]{2})+$/.test(target)) return 'invalid';
+  const bytes = Buffer.from(target.slice(1), 'hex');
+  return bytes.includes(0) || targetFromBytes(bytes) !== target ? 'invalid' : bytes.length;
 }

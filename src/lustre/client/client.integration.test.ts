@@ -132,12 +132,16 @@ test('an MDS restart is ridden out: calls made while it is down complete once it
   const { attr, handle } = await a.create(ROOT, ROOT_INO, 'survivor', 0o644, O_RDWR);
   await a.write(handle, 0, Buffer.from('before'));
   await cluster.stopMds();
+  // Each of these needs the MDS: a mutation, and an fsync that reports the write's size (the write
+  // itself goes to the OSTs only).
   const made = a.mkdir(ROOT, ROOT_INO, 'during', 0o755);
-  const grown = a.write(handle, 6, Buffer.from(' and after'));
-  await new Promise((r) => setTimeout(r, 300));
+  await a.write(handle, 6, Buffer.from(' and after'));
+  const synced = a.fsync(handle, false);
+  await waitFor('both calls to find the MDS down and wait for it', () => a.mds.waiting >= 2, 15_000);
   await cluster.startMds();
   assert.equal((await made).mode & 0o777, 0o755);
-  await grown;
+  await synced;
+  assert.equal((await b.getattr(attr.ino)).size, 16, 'the size reported by the fsync after the restart');
   assert.equal((await a.read(handle, 0, 100)).toString(), 'before and after');
   assert.equal((await b.lookup(ROOT, ROOT_INO, 'during')).ino, (await made).ino);
   await a.release(handle);
@@ -148,7 +152,7 @@ test('an MDS that comes back on another address is found through the MGS', async
   const before = (await cluster.config()).mdt.address;
   await cluster.stopMds();
   const made = a.mkdir(ROOT, ROOT_INO, 'moved', 0o755);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor('the mkdir to find the MDS down and wait for it', () => a.mds.waiting >= 1, 15_000);
   await cluster.startMds({ newPort: true });
   assert.notEqual((await cluster.config()).mdt.address, before);
   const attr = await made;

@@ -21,6 +21,7 @@ import {
   type SetAttrChanges,
   type StatFs,
 } from '../types.ts';
+import { HeldLocks, type LockReplay } from './held-locks.ts';
 import { LoadingFiles, whileRestoring } from './hsm-wait.ts';
 import { InodeCache } from './inode-cache.ts';
 import { LockCache } from './lock-cache.ts';
@@ -30,6 +31,7 @@ import { fetchConfig, mountError } from './mount-config.ts';
 import { O_ACCMODE, O_EXCL, O_RDONLY, O_TRUNC, OpenFiles } from './open-files.ts';
 import { dialAddress, OstPool } from './ost-pool.ts';
 import { projectStatfs } from './quota-statfs.ts';
+import { SnapshotReader } from './snapshot-reader.ts';
 import { StripedIo } from './striped-io.ts';
 
 const BLOCK = 4096;
@@ -102,6 +104,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
       onConnect: () => client?.mdsConnected(),
       onPush: (method, args) => void locks?.handlePush(method, args),
       beforeConnect: async () => locks?.lostWithin(DROP_BEFORE_CONNECT_MS),
+      replay: () => client?.lockReplay() ?? { posix: [], flocks: [] },
       locate: async (s) => dialAddress((await mgs.getConfig(opts.fsname, s)).mdt, opts.host),
     });
     mds = session;
@@ -158,6 +161,8 @@ export class LustreClient implements FileSystemClient {
   #pagesUnderLocks = false;
   /** Inodes this client has taken POSIX locks on: only their close(2) must drop locks at the MDS. */
   readonly #lockedInodes = new Set<number>();
+  /** This client's flock/POSIX locks, re-asserted after every MDS connect. */
+  readonly #held = new HeldLocks();
   readonly #log: Logger;
 
   constructor(parts: LustreClientParts) {
@@ -171,6 +176,11 @@ export class LustreClient implements FileSystemClient {
     this.#mgs = parts.mgs;
     this.#locks = parts.locks;
     this.#log = logger('lustre-client', { fsname: parts.config.fsname });
+  }
+
+  /** Takes a point-in-time snapshot of the whole file system, to read (backups) and then drop. */
+  takeSnapshot(id: string, signal?: AbortSignal): Promise<SnapshotReader> {
+    return SnapshotReader.take(this.#mds, this.#pool, id, signal);
   }
 
   /** The MDS session, for calls outside the FileSystemClient port (lfs hsm_*, the HSM agent). */
@@ -393,10 +403,17 @@ export class LustreClient implements FileSystemClient {
     // until then the handle is open for writing, so other clients glimpse the size from the OSTs.
     if (!this.#lockedInodes.has(handle.ino)) return;
     await this.#mds.call('unlockOwner', { ino: handle.ino, owner: this.#owner(lockOwner) }, signal);
+    this.#held.unlockOwner(handle.ino, this.#owner(lockOwner));
   }
 
-  release(handle: FileHandle, signal?: AbortSignal): Promise<void> {
-    return this.#files.release(handle, signal);
+  async release(handle: FileHandle, signal?: AbortSignal): Promise<void> {
+    const f = this.#files.file(handle);
+    try {
+      await this.#files.release(handle, signal);
+    } finally {
+      const stillOpen = this.#files.handles().some((h) => h.ino === handle.ino);
+      this.#held.released(handle.ino, f.mdsHandle, stillOpen);
+    }
   }
 
   fallocate(handle: FileHandle, mode: number, offset: number, length: number, signal?: AbortSignal) {
@@ -415,6 +432,12 @@ export class LustreClient implements FileSystemClient {
     if (lock.type !== 'unlock') this.#lockedInodes.add(handle.ino);
     const args = { ino: handle.ino, owner: this.#owner(owner), lock };
     await waitForLock(() => this.#mds.call('setlk', args, signal), wait, signal);
+    this.#held.setlk(args.ino, args.owner, lock);
+  }
+
+  /** The locks this client holds, as it re-asserts them after connecting (lock replay). */
+  lockReplay(): LockReplay {
+    return this.#held.replay();
   }
 
   async flock(
@@ -427,6 +450,7 @@ export class LustreClient implements FileSystemClient {
     const f = this.#files.file(handle);
     const args = { ino: handle.ino, handle: f.mdsHandle, type };
     await waitForLock(() => this.#mds.call('flock', args, signal), wait, signal);
+    this.#held.flock(args.ino, args.handle, type);
   }
 
   // --- file system ----------------------------------------------------------------------------------

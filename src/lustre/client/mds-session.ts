@@ -7,7 +7,16 @@ import { type Handshake, RpcClient } from '../protocol/rpc-client.ts';
 import type { InvalidateEvent } from '../types.ts';
 
 /** How often an idle session checks in with the MDS (and reconnects after a restart). */
+/** Keep-alive interval until the MDS announces its grace periods, and its bounds after. */
 const KEEPALIVE_MS = 2_000;
+const KEEPALIVE_MIN_MS = 100;
+const KEEPALIVE_MAX_MS = 10_000;
+
+/** Three keep-alives fit in the shortest grace period the MDS announced (its locks' or its eviction's). */
+export function keepaliveMs(graceMs: number, lockGraceMs: number | undefined): number {
+  const grace = Math.min(graceMs, lockGraceMs ?? graceMs);
+  return Math.max(KEEPALIVE_MIN_MS, Math.min(KEEPALIVE_MAX_MS, Math.floor(grace / 3)));
+}
 
 /** The MDS methods that change the namespace and so carry an xid. */
 export type MdsMutation = {
@@ -29,6 +38,8 @@ export interface MdsSessionOptions {
   /** How long a call keeps retrying while the MDS is unreachable (ms). Default 60 s. */
   retryDeadlineMs?: number;
   onInvalidate?: (event: InvalidateEvent) => void;
+  /** The flock/POSIX locks to re-assert after every (re)connection (lock replay: an MDS that restarted holds none). */
+  replay?: () => Args<'lockReplay'>;
   /** After every (re)connection to the MDS: state the MDS keeps only in memory (quota grants) may be gone. */
   onConnect?: () => void;
   /**
@@ -64,6 +75,7 @@ export class MdsSession {
   readonly #fsname: string | undefined;
   readonly #onInvalidate: ((event: InvalidateEvent) => void) | undefined;
   readonly #onConnect: (() => void) | undefined;
+  readonly #replay: MdsSessionOptions['replay'];
   readonly #onPush: MdsSessionOptions['onPush'];
   readonly #beforeConnect: MdsSessionOptions['beforeConnect'];
   readonly #locate: MdsSessionOptions['locate'];
@@ -86,6 +98,7 @@ export class MdsSession {
     this.#xid = Date.now() * 1000;
     this.#onInvalidate = opts.onInvalidate;
     this.#onConnect = opts.onConnect;
+    this.#replay = opts.replay;
     this.#onPush = opts.onPush;
     this.#beforeConnect = opts.beforeConnect;
     this.#locate = opts.locate;
@@ -97,13 +110,28 @@ export class MdsSession {
   }
 
   #keepalive: NodeJS.Timeout;
+  #keepaliveMs = KEEPALIVE_MS;
+  #closed = false;
   #pinging = false;
+
+  /** The interval the MDS's grace periods call for (from the last connect). */
+  get keepaliveMs(): number {
+    return this.#keepaliveMs;
+  }
+
+  #setKeepalive(ms: number): void {
+    if (ms === this.#keepaliveMs || this.#closed) return;
+    this.#keepaliveMs = ms;
+    clearInterval(this.#keepalive);
+    this.#keepalive = setInterval(() => this.#ping(), ms);
+    this.#keepalive.unref();
+  }
 
   #ping(): void {
     if (this.#pinging) return;
     this.#pinging = true;
     this.#rpc
-      .call('getattr', { ino: this.#rootIno }, { timeoutMs: KEEPALIVE_MS })
+      .call('getattr', { ino: this.#rootIno }, { timeoutMs: this.#keepaliveMs })
       .catch(() => undefined)
       .finally(() => {
         this.#pinging = false;
@@ -143,6 +171,7 @@ export class MdsSession {
 
   /** Closes the connection; calls in flight fail with EIO or EINTR. */
   close(): void {
+    this.#closed = true;
     clearInterval(this.#keepalive);
     this.#rpc.close();
   }
@@ -192,6 +221,8 @@ export class MdsSession {
     try {
       const { result } = await c.call<Result<'connect'>>('connect', this.#connectArgs());
       this.#rootIno = result.rootIno;
+      this.#setKeepalive(keepaliveMs(result.graceMs, result.lockGraceMs));
+      await this.#replayLocks((m, a) => c.call(m, a));
       this.#onConnect?.();
     } catch (err) {
       // EAGAIN: this MDS does not serve the file system yet (just created): retry like an outage.
@@ -209,10 +240,34 @@ export class MdsSession {
     };
   }
 
+  /** Calls that found the MDS unreachable at least once and are still waiting for it. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  #waiting = 0;
+
   async #retrying<M extends MdsMethod>(
     method: M,
     args: Args<M>,
     signal: AbortSignal | undefined,
+  ): Promise<Result<M>> {
+    let counted = false;
+    try {
+      return await this.#retryLoop(method, args, signal, () => {
+        if (!counted) this.#waiting++;
+        counted = true;
+      });
+    } finally {
+      if (counted) this.#waiting--;
+    }
+  }
+
+  async #retryLoop<M extends MdsMethod>(
+    method: M,
+    args: Args<M>,
+    signal: AbortSignal | undefined,
+    unreachable: () => void,
   ): Promise<Result<M>> {
     const giveUpAt = Date.now() + this.#retryDeadlineMs;
     let backoff = FIRST_BACKOFF_MS;
@@ -238,6 +293,7 @@ export class MdsSession {
       } else if (!(err instanceof UnavailableError || err instanceof DeadlineExceededError)) {
         throw unexpected(method, this.address, err);
       }
+      unreachable();
       if (Date.now() + backoff > giveUpAt) {
         const why = err instanceof Error ? err.message : String(err);
         this.#log.warn('EIO to the application: the MDS stayed unreachable', {
@@ -270,7 +326,29 @@ export class MdsSession {
     await this.#beforeConnect?.();
     const { result } = await this.#rpc.call<Result<'connect'>>('connect', this.#connectArgs(), { signal });
     this.#rootIno = result.rootIno;
+    await this.#replayLocks((m, a) => this.#rpc.call(m, a, { signal }));
     this.#onConnect?.();
+  }
+
+  /**
+   * Re-asserts this client's locks on the connection just made (before anything else is sent on
+   * it). A lock the MDS cannot grant again (its recovery window is over and another client took
+   * it) is lost: said at error, as the application holding it is no longer protected.
+   */
+  async #replayLocks(call: (method: 'lockReplay', args: Args<'lockReplay'>) => Promise<{ result: unknown }>) {
+    // Sent even with nothing to re-assert: the MDS's recovery window then need not wait for this client.
+    const args = this.#replay?.() ?? { posix: [], flocks: [] };
+    try {
+      const { result } = await call('lockReplay', args);
+      const lost = (result as Result<'lockReplay'>).lost;
+      if (lost > 0)
+        this.#log.error('locks lost across an MDS restart: another client holds them now', { lost });
+    } catch (err) {
+      this.#log.error('cannot re-assert locks to the MDS', {
+        locks: args.posix.length + args.flocks.length,
+        error: String(err),
+      });
+    }
   }
 }
 

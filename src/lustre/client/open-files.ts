@@ -148,7 +148,7 @@ export class OpenFiles {
           throw err;
         }
       } else {
-        await this.flushMtime(st, signal);
+        await this.#flushUnlessUnreadable(st, signal);
         await this.#mds.mutate('release', { handle: f.mdsHandle }, signal);
       }
     } finally {
@@ -221,7 +221,7 @@ export class OpenFiles {
     const st = this.#inodes.peek(ino);
     // The extendSize that reports this client's writes answers with the attributes: one round trip.
     let attr =
-      (st?.mtimeDirty ? await this.flushMtime(st, signal) : undefined) ??
+      (st?.mtimeDirty ? await this.#flushUnlessUnreadable(st, signal) : undefined) ??
       (await this.#mds.call('getattr', { ino }, signal));
     if (attr.sizeOnOsts) {
       const layout = await this.layout(ino, signal);
@@ -233,14 +233,34 @@ export class OpenFiles {
     return attr;
   }
 
+  /**
+   * flushMtime, except that after a failed write (the size to report is the objects') whose objects
+   * cannot be read now, nothing is reported yet (EIO is not the caller's: a later flush reports it).
+   */
+  async #flushUnlessUnreadable(st: InodeState, signal: AbortSignal | undefined): Promise<Attr | undefined> {
+    try {
+      return await this.flushMtime(st, signal);
+    } catch (err) {
+      if (st.dirtyEnd < 0 && err instanceof FsError && err.code === 'EIO') return undefined;
+      throw err;
+    }
+  }
+
   async #writeAt(f: OpenFile, offset: number, data: Buffer, signal?: AbortSignal): Promise<number> {
     checkRange(offset, data.length);
     if (data.length === 0) return 0;
     const layout = await this.layout(f.handle.ino, signal);
     if (!layout) throw new FsError('EIO', `inode ${f.handle.ino} has no layout to write to`);
     await this.#grants.reserve(f.handle.ino, f.state.size, offset + data.length, signal);
-    await this.#io.write(f.handle.ino, layout, offset, data, signal);
     const st = f.state;
+    try {
+      await this.#io.write(f.handle.ino, layout, offset, data, signal);
+    } catch (err) {
+      // Some stripes may hold the data now: the size reported is then the objects' (as readers glimpse it).
+      st.dirtyEnd = -1;
+      st.mtimeDirty = true;
+      throw err;
+    }
     st.layoutFixed = true;
     const end = offset + data.length;
     // No MDS call: the size is on the OSTs until the next flush (see flushMtime and attr).

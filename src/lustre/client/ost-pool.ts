@@ -111,6 +111,26 @@ export class OstPool {
     return r?.size ?? 0;
   }
 
+  /** Up to `length` bytes of the object as it was when snapshot `snapshot` was taken. */
+  readSnapshot(
+    snapshot: string,
+    ost: number,
+    object: string,
+    offset: number,
+    length: number,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
+    return this.#call(ost, signal, (c, target) =>
+      c.read({ target, object, offset, length, snapshot }, signal),
+    );
+  }
+
+  /** The object's size when snapshot `snapshot` was taken (0 if it did not exist). */
+  async snapshotSize(snapshot: string, ost: number, object: string, signal?: AbortSignal): Promise<number> {
+    const r = await this.#call(ost, signal, (c, target) => c.getattr({ target, object, snapshot }, signal));
+    return r?.size ?? 0;
+  }
+
   statfs(ost: number, signal?: AbortSignal): Promise<StatTarget> {
     return this.#call(ost, signal, (c, target) => c.statfs(target, signal));
   }

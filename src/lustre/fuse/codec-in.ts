@@ -1,8 +1,7 @@
 // Decoders of what the kernel sends on /dev/fuse: the request header and each opcode's argument struct.
-import { isUtf8 } from 'node:buffer';
 import { FsError } from '../../lib/errors.ts';
 import type { FileLock, SetAttrChanges } from '../types.ts';
-import { nameFromBytes } from '../types.ts';
+import { nameFromBytes, targetFromBytes } from '../types.ts';
 import {
   F_RDLCK,
   F_UNLCK,
@@ -58,15 +57,6 @@ export function readName(body: Buffer, off: number): { name: string; next: numbe
   if (end < 0) throw new FsError('EINVAL', 'unterminated name');
   // Any bytes: a name that is not UTF-8 travels in its "/"-and-hex form (see lustre/names.ts).
   return { name: nameFromBytes(body.subarray(off, end)), next: end + 1 };
-}
-
-/** A NUL-terminated string that must be UTF-8 (a symlink target, an xattr name). */
-function readText(body: Buffer, off: number): { name: string; next: number } {
-  const end = body.indexOf(0, off);
-  if (end < 0) throw new FsError('EINVAL', 'unterminated name');
-  const bytes = body.subarray(off, end);
-  if (!isUtf8(bytes)) throw new FsError('EINVAL', 'not UTF-8');
-  return { name: bytes.toString('utf8'), next: end + 1 };
 }
 
 /** A 64-bit offset or length that must be exact as a Number. */
@@ -156,7 +146,10 @@ export function decodeMkdirIn(body: Buffer): { mode: number; name: string } {
 /** SYMLINK carries the new entry's name, then the link target. */
 export function decodeSymlinkIn(body: Buffer): { name: string; target: string } {
   const first = readName(body, 0);
-  return { name: first.name, target: readText(body, first.next).name };
+  const end = body.indexOf(0, first.next);
+  if (end < 0) throw new FsError('EINVAL', 'unterminated symlink target');
+  // Any bytes but NUL: a target that is not UTF-8 travels in its NUL-and-hex form (see lustre/types.ts).
+  return { name: first.name, target: targetFromBytes(body.subarray(first.next, end)) };
 }
 
 export interface RenameIn {

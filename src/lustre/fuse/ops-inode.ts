@@ -1,6 +1,6 @@
 // FUSE requests about names and inodes (lookup, attributes, namespace changes, xattrs, statfs) → FileSystemClient calls.
 import { FsError } from '../../lib/errors.ts';
-import type { Attr } from '../types.ts';
+import { type Attr, targetToBytes } from '../types.ts';
 import {
   decodeAccessIn,
   decodeGetattrIn,
@@ -63,7 +63,7 @@ const setattr: Op = (h, body) => {
 };
 
 const readlink: Op = (h) => async (ctx) => ({
-  body: Buffer.from(await ctx.client.readlink(h.nodeid, ctx.signal), 'utf8'),
+  body: targetToBytes(await ctx.client.readlink(h.nodeid, ctx.signal)),
 });
 
 const symlink: Op = (h, body) => {

@@ -15,6 +15,8 @@ import { blocksFor, isDir, type NsCore, type OpContext, toAttr, typeOf } from '.
 import { checkPolicy, layoutObjects } from './layout.ts';
 import { checkAccess, inGroup, isOwnerOrRoot, isRoot, MAY_WRITE, S_ISGID, S_ISUID } from './perm.ts';
 import { recordPunch } from './punches.ts';
+import { bumpEpoch } from './size-epochs.ts';
+import { writtenElsewhere } from './size-on-osts.ts';
 import type { InodeRow } from './store.ts';
 
 const O_RDONLY = 0;
@@ -47,6 +49,7 @@ export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChange
     throw new FsError('EPERM', 'not allowed to change the group');
   }
   if (c.mode !== undefined && !owner) throw new FsError('EPERM', 'only the owner may change the mode');
+  if (c.ctimeMs !== undefined && !isRoot(cred)) throw new FsError('EPERM', 'only root may set ctime');
   const viaWritableFh = c.fh !== undefined && writableHandle(ns, op, ino, c.fh);
   if (c.size !== undefined) checkTruncate(ns, op, row, c.size, viaWritableFh);
   if (c.size !== undefined && c.size > row.size) ns.projects.checkGrowth(op.client, row, c.size);
@@ -74,14 +77,17 @@ export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChange
       row.mode &= ~S_ISUID;
       if (row.mode & 0o010) row.mode &= ~S_ISGID;
     }
-    if (c.size < row.size) recordPunch(ns.store.db, ino, c.size);
+    // Another client's unreported writes may reach past the MDS's size: those bytes go too.
+    const elsewhere = writtenElsewhere(ns.store.db, ino, op.client);
+    if (c.size < row.size || elsewhere) recordPunch(ns.store.db, ino, c.size);
+    bumpEpoch(ns.store.db, ino, op.client);
     row.size = c.size;
     row.blocks = blocksFor(c.size);
     row.mtime = now;
   }
   if (c.atimeMs !== undefined) row.atime = timeOf(c.atimeMs, now);
   if (c.mtimeMs !== undefined) row.mtime = timeOf(c.mtimeMs, now);
-  row.ctime = now;
+  row.ctime = c.ctimeMs ?? now;
   ns.store.updateInode(row);
   op.fx.inode(ino, true);
   return toAttr(row);

@@ -73,6 +73,11 @@ export class GroupCommit {
     return Promise.reject(err);
   }
 
+  /** Whether a batch is open (mutations applied and not committed yet). */
+  get busy(): boolean {
+    return this.#batch !== undefined;
+  }
+
   /** Resolves when everything applied so far is durable (at once if no batch is open). */
   settled(): Promise<void> {
     return this.#batch ? this.#batch.done.promise : Promise.resolve();

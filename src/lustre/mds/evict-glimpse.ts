@@ -4,6 +4,8 @@ import type { Logger } from '../../lib/log.ts';
 import type { Layout } from '../types.ts';
 import { blocksFor, type Effects } from './inodes.ts';
 import type { Namespace } from './namespace.ts';
+import { pendingPunch } from './punches.ts';
+import { epochOf } from './size-epochs.ts';
 import { withStale } from './stale.ts';
 import type { Store } from './store.ts';
 
@@ -21,7 +23,7 @@ const GLIMPSE_TIMEOUT_MS = 10_000;
 export async function unreportedSizes(
   deps: { store: Store; ns: Namespace; db: DatabaseSync; glimpse: Glimpse; log: Logger },
   client: string,
-): Promise<{ sizes: Map<number, number>; failed: number }> {
+): Promise<{ sizes: Map<number, number>; failed: number; epochs: Map<number, number> }> {
   const inos = new Set(
     deps.store
       .handlesOf(client)
@@ -29,6 +31,8 @@ export async function unreportedSizes(
       .map((h) => h.ino),
   );
   const out = new Map<number, number>();
+  // Each inode's epoch before its glimpse: a truncate committed meanwhile voids the glimpsed size.
+  const epochs = new Map([...inos].map((ino) => [ino, epochOf(deps.db, ino)]));
   let failed = 0;
   await Promise.all(
     [...inos].map(async (ino) => {
@@ -46,12 +50,23 @@ export async function unreportedSizes(
       }
     }),
   );
-  return { sizes: out, failed };
+  return { sizes: out, failed, epochs };
 }
 
-/** Inside the eviction's transaction: each inode grows to its glimpsed size (never shrinks). */
-export function growTo(ns: Namespace, store: Store, fx: Effects, sizes: Map<number, number>): void {
+/**
+ * Inside the eviction's transaction: each inode grows to its glimpsed size (never shrinks), unless
+ * a truncate came between the glimpse and now (its epoch moved on, or its punch is still pending):
+ * the glimpse then saw bytes the truncate dropped.
+ */
+export function growTo(
+  ns: Namespace,
+  store: Store,
+  fx: Effects,
+  sizes: Map<number, number>,
+  epochs: Map<number, number>,
+): void {
   for (const [ino, size] of sizes) {
+    if (epochOf(store.db, ino) !== epochs.get(ino) || pendingPunch(store.db, ino) !== undefined) continue;
     let row: ReturnType<Namespace['inode']>;
     try {
       row = ns.inode(ino);

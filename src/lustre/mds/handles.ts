@@ -5,6 +5,8 @@ import { checkFileSize } from './file-size.ts';
 import { blocksFor, isDir, type NsCore, type OpContext, toAttr, typeOf } from './inodes.ts';
 import { checkAccess, isRoot, MAY_READ, MAY_WRITE, S_ISGID, S_ISUID } from './perm.ts';
 import { pendingPunch, recordPunch } from './punches.ts';
+import { bumpEpoch, noteWriter } from './size-epochs.ts';
+import { writtenElsewhere } from './size-on-osts.ts';
 
 export const O_ACCMODE = 0o3;
 export const O_WRONLY = 0o1;
@@ -31,13 +33,15 @@ export function openInode(
   const truncate = (flags & O_TRUNC) !== 0 && typeOf(row.mode) === S_IFREG;
   if (truncate) want |= MAY_WRITE;
   checkAccess(op.cred, row, want);
+  const punch = truncate ? undefined : pendingPunch(ns.store.db, ino);
   if (truncate) {
     const now = ns.clock();
     if (row.size !== 0 && !isRoot(op.cred)) {
       row.mode &= ~S_ISUID;
       if (row.mode & 0o010) row.mode &= ~S_ISGID;
     }
-    if (row.size !== 0) recordPunch(ns.store.db, ino, 0);
+    if (row.size !== 0 || writtenElsewhere(ns.store.db, ino, op.client)) recordPunch(ns.store.db, ino, 0);
+    bumpEpoch(ns.store.db, ino, op.client);
     row.size = 0;
     row.blocks = 0;
     row.mtime = now;
@@ -46,7 +50,7 @@ export function openInode(
     op.fx.inode(ino);
   }
   const handle = ns.store.insertHandle(ino, op.client, flags);
-  const punch = pendingPunch(ns.store.db, ino);
+  if (acc !== 0 && typeOf(row.mode) === S_IFREG) noteWriter(ns.store.db, ino, op.client, truncate);
   return { handle, attr: toAttr(row), layout: ns.layoutOf(row), ...(punch !== undefined && { punch }) };
 }
 

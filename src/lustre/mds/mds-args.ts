@@ -74,6 +74,7 @@ export function changes(a: Args): SetAttrChanges {
   const mtime = time(c, 'mtimeMs');
   if (atime !== undefined) out.atimeMs = atime;
   if (mtime !== undefined) out.mtimeMs = mtime;
+  if (c['ctimeMs'] !== undefined) out.ctimeMs = num(c, 'ctimeMs');
   return out;
 }
 

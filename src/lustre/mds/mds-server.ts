@@ -1,5 +1,6 @@
 // The MDS process: serves every MDT the MGS placed on it, one RPC endpoint, MDTs picked by fsname at connect.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '../../lib/log.ts';
 import { MgsClient } from '../protocol/mgs-client.ts';
@@ -9,6 +10,8 @@ import { RpcServer } from '../protocol/rpc-server.ts';
 import { glimpseVia } from './glimpse.ts';
 import { Mdt } from './mdt.ts';
 import { mdtPath } from './mdt-server.ts';
+import { punchVia } from './object-punch.ts';
+import { ostSnapshotsVia } from './ost-snapshots.ts';
 import { destroyVia, notReady, OssPool, ostInfos, resyncVia } from './ost-targets.ts';
 import { refreshRootSquash, setRootSquash } from './root-squash.ts';
 import { bindMdsHandlers } from './rpc-handlers.ts';
@@ -87,6 +90,8 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
         destroyObjects: destroyVia(mgs, fsname, pool),
         resyncObject: resyncVia(mgs, fsname, pool),
         glimpse: glimpseVia(mgs, fsname, pool),
+        punchObjects: punchVia(mgs, fsname, pool),
+        ostSnapshots: ostSnapshotsVia(mgs, fsname, pool),
         replicas: config.replicas,
         defaultLayout: config.defaultLayout,
         ...(opts.graceMs !== undefined && { graceMs: opts.graceMs }),
@@ -140,4 +145,8 @@ export async function startMdsService(opts: MdsServiceOptions): Promise<MdsServi
 async function removeMdt(dataDir: string, fsname: string): Promise<void> {
   const db = mdtPath(dataDir, fsname);
   for (const suffix of ['', '-wal', '-shm']) await rm(`${db}${suffix}`, { force: true });
+  // Snapshots of the MDT (point-in-time backups) go with it.
+  const snapshots = `${basename(db)}.snapshot-`;
+  for (const f of await readdir(dirname(db)))
+    if (f.startsWith(snapshots)) await rm(join(dirname(db), f), { force: true });
 }

@@ -52,7 +52,7 @@ test('every call before connect is ENOTCONN; connect returns the root and the gr
   try {
     await assert.rejects(raw.call('getattr', { ino: 1 }), { code: 'ENOTCONN' });
     const r = await raw.call('connect', { clientId: 'raw', host: 'h' });
-    assert.deepEqual(r.result, { rootIno: 1, fsname: 'fs1', graceMs: 60_000 });
+    assert.deepEqual(r.result, { rootIno: 1, fsname: 'fs1', graceMs: 60_000, lockGraceMs: 5_000 });
     assert.equal(((await raw.call('getattr', { ino: 1 })).result as Attr).ino, ROOT_INO);
     await assert.rejects(raw.call('connect', { clientId: 'other', host: 'h' }), { code: 'EINVAL' });
     await assert.rejects(raw.call('connect', { clientId: 'raw', host: 'h', fsname: 'fs2' }), {

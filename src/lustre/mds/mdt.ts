@@ -10,12 +10,21 @@ import { type Glimpse, growTo, unreportedSizes } from './evict-glimpse.ts';
 import { hsmGet } from './hsm.ts';
 import { Effects, type OpContext } from './inodes.ts';
 import { DEFAULT_POLICY, LayoutAllocator, type OstInfo } from './layout.ts';
-import { LockJournal } from './lock-journal.ts';
 import { LockTable } from './locks.ts';
 import { Namespace } from './namespace.ts';
 import { OstDirectory } from './ost-directory.ts';
+import { pendingPunch } from './punches.ts';
+import { RecoveryWindow } from './recovery-window.ts';
 import { type ResyncObject, ResyncQueue } from './resync-queue.ts';
 import type { Synchronous } from './schema.ts';
+import {
+  finishPunch,
+  type PunchObjects,
+  type SettleDeps,
+  type Settled,
+  settleReport,
+} from './size-settle.ts';
+import { MdtSnapshots, type OstSnapshotOps } from './snapshots.ts';
 import { markStale, staleRecords } from './stale.ts';
 import { Store } from './store.ts';
 
@@ -29,6 +38,10 @@ export interface MdtOptions {
   resyncObject?: ResyncObject;
   /** Reads a file's size from its OST objects, for the files an evicted writer left open. */
   glimpse?: Glimpse;
+  /** Freezes and snapshots every OST (point-in-time snapshots); without it snapshots are refused. */
+  ostSnapshots?: OstSnapshotOps;
+  /** Cuts a file's objects to a size (a truncate its client did not finish); without it such reports grow nothing. */
+  punchObjects?: PunchObjects;
   /** Delay after the last report of a stale copy before it is resynced. Default 1 s. */
   resyncSettleMs?: number;
   replicas?: number;
@@ -70,6 +83,7 @@ const EVICT_GLIMPSE_TRIES = 5;
 export class Mdt {
   readonly fsname: string;
   readonly graceMs: number;
+  readonly lockGraceMs: number;
   readonly store: Store;
   readonly ns: Namespace;
   readonly locks: LockTable;
@@ -78,17 +92,26 @@ export class Mdt {
   readonly osts: OstDirectory;
   readonly destroyer: DestroyQueue;
   readonly resyncer: ResyncQueue;
+  readonly snapshots: MdtSnapshots;
   readonly #log: Logger;
   readonly #glimpse: Glimpse | undefined;
+  readonly #settle: SettleDeps;
   readonly #replyCacheSize: number;
   readonly #replySeq = new Map<string, number>();
   readonly #evictRetries = new Map<string, NodeJS.Timeout>();
   #closed = false;
   #reaper: NodeJS.Timeout | undefined;
+  #recovery = RecoveryWindow.closed();
+
+  /** The flock/POSIX lock recovery window after a restart (closed when there was nobody to wait for). */
+  get recovery(): RecoveryWindow {
+    return this.#recovery;
+  }
 
   constructor(o: MdtOptions) {
     this.fsname = o.fsname;
     this.graceMs = o.graceMs ?? 30_000;
+    this.lockGraceMs = Math.min(o.lockGraceMs ?? 5_000, this.graceMs);
     this.#glimpse = o.glimpse;
     this.#log = logger('mds', { fsname: o.fsname });
     this.#replyCacheSize = o.replyCacheSize ?? 1024;
@@ -97,10 +120,33 @@ export class Mdt {
     // The HSM table is made now, outside any operation: made inside one that rolls back, it would vanish.
     hsmGet(this.store.db, ROOT_INO);
     this.commit = new GroupCommit(this.store.db, { grouped: o.groupCommit ?? true });
-    const journal = new LockJournal(this.store.db);
-    this.locks = new LockTable((ino, state) => journal.save(ino, state));
-    this.locks.restore(journal.load());
+    // Locks live in memory only: after a restart, clients re-assert theirs (lock-replay.ts).
+    this.locks = new LockTable();
     this.osts = new OstDirectory(o.osts, this.#log);
+    this.snapshots = new MdtSnapshots({
+      store: this.store,
+      path: o.path,
+      commit: this.commit,
+      osts: o.ostSnapshots,
+      log: this.#log,
+    });
+    this.#settle = {
+      db: this.store.db,
+      layoutOf: (ino) => {
+        const row = this.store.getInode(ino);
+        return row ? this.ns.layoutOf(row) : null;
+      },
+      apply: (fn) => this.commit.apply(fn),
+      glimpse: o.glimpse,
+      punch: o.punchObjects,
+      onStale: (ino) => {
+        const fx = new Effects();
+        fx.inode(ino, true);
+        this.#afterCommit(fx, undefined);
+        this.resyncer.wake();
+      },
+      log: this.#log,
+    };
     this.ns = new Namespace({
       store: this.store,
       clock,
@@ -142,7 +188,7 @@ export class Mdt {
     });
     this.clients = new ClientRegistry({
       graceMs: this.graceMs,
-      lockGraceMs: o.lockGraceMs ?? Math.min(5_000, this.graceMs),
+      lockGraceMs: this.lockGraceMs,
       onLocksExpired: (c) => this.locks.dropClient(c),
       onEvict: (c) => void this.evict(c),
     });
@@ -162,7 +208,14 @@ export class Mdt {
         else mdt.store.removeOrphan(ino);
       }
     });
-    mdt.clients.awaitReconnect(mdt.store.clients());
+    const known = mdt.store.clients();
+    mdt.#recovery = new RecoveryWindow({
+      expected: known,
+      durationMs: mdt.lockGraceMs,
+      what: 'flock/POSIX locks',
+      log: mdt.#log,
+    });
+    mdt.clients.awaitReconnect(known);
     mdt.destroyer.wake();
     mdt.resyncer.wake();
     return mdt;
@@ -173,7 +226,7 @@ export class Mdt {
     this.clients.attach(client, host, session);
     session.onClose(() => this.clients.detach(client, session));
     await this.commit.apply(() => this.store.upsertClient(client, host, Date.now()));
-    return { rootIno: ROOT_INO, fsname: this.fsname, graceMs: this.graceMs };
+    return { rootIno: ROOT_INO, fsname: this.fsname, graceMs: this.graceMs, lockGraceMs: this.lockGraceMs };
   }
 
   /**
@@ -192,27 +245,30 @@ export class Mdt {
       host: caller.host,
       fx: new Effects(),
     };
-    const run = this.commit.apply((): { r: T } | { e: string; msg: string } => {
-      if (xid !== undefined) {
-        const cached = this.store.getReply(caller.client, xid);
-        if (cached !== undefined) return JSON.parse(cached) as { r: T } | { e: string; msg: string };
-      }
-      let out: { r: T } | { e: string; msg: string };
-      try {
-        this.store.db.exec('SAVEPOINT op');
-        out = { r: fn(op) };
-        this.store.db.exec('RELEASE op');
-      } catch (err) {
-        if (!this.store.db.isTransaction) throw err; // SQLite ended the batch itself: see GroupCommit
-        this.store.db.exec('ROLLBACK TO op');
-        this.store.db.exec('RELEASE op');
-        if (!(err instanceof FsError)) throw err;
-        op.fx = new Effects();
-        out = { e: err.code, msg: err.message };
-      }
-      if (xid !== undefined) this.#remember(caller.client, xid, out);
-      return out;
-    });
+    const apply = () =>
+      this.commit.apply((): { r: T } | { e: string; msg: string } => {
+        if (xid !== undefined) {
+          const cached = this.store.getReply(caller.client, xid);
+          if (cached !== undefined) return JSON.parse(cached) as { r: T } | { e: string; msg: string };
+        }
+        let out: { r: T } | { e: string; msg: string };
+        try {
+          this.store.db.exec('SAVEPOINT op');
+          out = { r: fn(op) };
+          this.store.db.exec('RELEASE op');
+        } catch (err) {
+          if (!this.store.db.isTransaction) throw err; // SQLite ended the batch itself: see GroupCommit
+          this.store.db.exec('ROLLBACK TO op');
+          this.store.db.exec('RELEASE op');
+          if (!(err instanceof FsError)) throw err;
+          op.fx = new Effects();
+          out = { e: err.code, msg: err.message };
+        }
+        if (xid !== undefined) this.#remember(caller.client, xid, out);
+        return out;
+      });
+    // A snapshot's barrier holds new mutations until the snapshot is taken.
+    const run = this.snapshots.holding ? this.snapshots.barrier().then(apply) : apply();
     return run.then((out) => {
       if ('e' in out) throw new FsError(out.e as FsError['code'], out.msg);
       this.#afterCommit(op.fx, caller.session);
@@ -235,6 +291,32 @@ export class Mdt {
     return done;
   }
 
+  /** Whether `client`'s size report on `ino` can be taken as it is, else the size the objects give (see size-settle.ts). */
+  settleReport(ino: number, client: string): Promise<Settled> {
+    return settleReport(this.#settle, ino, client);
+  }
+
+  /**
+   * Before a change that lets `ino` grow from its MDS size (O_APPEND reservation, truncate): a punch
+   * still pending is finished first, else the growth would show the old bytes. EIO if it cannot be.
+   */
+  async finishPendingPunch(ino: number): Promise<void> {
+    const size = pendingPunch(this.store.db, ino);
+    const layout = size === undefined ? null : this.#settle.layoutOf(ino);
+    if (size === undefined || !layout) return;
+    try {
+      await finishPunch(this.#settle, ino, layout, size);
+    } catch (err) {
+      throw new FsError(
+        'EIO',
+        `an earlier truncate of inode ${ino} is not finished on its OSTs: ${String(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
   /** Stale copies recorded and not yet resynced. */
   staleCount(): number {
     return staleRecords(this.store.db).length;
@@ -255,16 +337,17 @@ export class Mdt {
   async evict(client: string, attempt = 1): Promise<void> {
     this.#evictRetries.delete(client);
     if (this.clients.attached(client)) return;
+    this.#recovery.gone(client);
     this.locks.dropClient(client);
     const fx = new Effects();
     try {
       const glimpse = this.#glimpse;
-      const { sizes, failed } = glimpse
+      const { sizes, failed, epochs } = glimpse
         ? await unreportedSizes(
             { store: this.store, ns: this.ns, db: this.store.db, glimpse, log: this.#log },
             client,
           )
-        : { sizes: new Map<number, number>(), failed: 0 };
+        : { sizes: new Map<number, number>(), failed: 0, epochs: new Map<number, number>() };
       if (failed > 0 && attempt < EVICT_GLIMPSE_TRIES && !this.#closed) {
         this.#log.warn('eviction postponed: sizes of its files cannot be read from the OSTs', {
           client,
@@ -279,7 +362,7 @@ export class Mdt {
       const n = await this.commit.apply(() => {
         // A reconnect during the glimpse wins: the client reports its own sizes and keeps its handles.
         if (this.clients.attached(client)) return -1;
-        growTo(this.ns, this.store, fx, sizes);
+        growTo(this.ns, this.store, fx, sizes, epochs);
         const handles = this.store.handlesOf(client);
         for (const h of handles) this.ns.closeHandle(h.handle, fx);
         this.store.deleteClient(client);
@@ -318,6 +401,7 @@ export class Mdt {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#recovery.close();
     for (const t of this.#evictRetries.values()) clearTimeout(t);
     this.#evictRetries.clear();
     clearInterval(this.#reaper);

@@ -14,6 +14,7 @@ import {
   S_IFREG,
   S_IFSOCK,
   type SetAttrChanges,
+  targetByteLength,
 } from '../types.ts';
 import { setattr } from './attrs.ts';
 import { openInode } from './handles.ts';
@@ -122,9 +123,9 @@ export class Namespace extends NsCore {
 
   symlink(op: OpContext, parent: number, name: string, target: string): Attr {
     if (target.length === 0) throw new FsError('ENOENT', 'empty symlink target');
-    const size = Buffer.byteLength(target);
+    const size = targetByteLength(target);
+    if (size === 'invalid') throw new FsError('EINVAL', 'a symlink target holds NUL or is badly encoded');
     if (size >= PATH_MAX) throw new FsError('ENAMETOOLONG');
-    if (target.includes('\0') || !target.isWellFormed()) throw new FsError('EINVAL');
     const dir = this.#creatable(op, parent, name);
     return toAttr(
       this.createInode(op, dir, name, { mode: S_IFLNK | 0o777, rdev: 0, target, size, blocks: 0 }),

@@ -1,11 +1,12 @@
-// Truncates whose OST punches are not yet confirmed: recorded with the size change, cleared by the client that punched.
+// Truncates whose OST punches are not yet confirmed: recorded with the size change, cleared by whoever punched (the client, or the MDS itself).
 import type { DatabaseSync } from 'node:sqlite';
 
 /**
  * A size change that drops bytes is recorded here in the same transaction, and cleared when a
- * client reports the objects punched. If the truncating client dies first, the next open of the
- * file hands the punch to its opener, so old bytes past the size never show again when the file
- * grows (the objects still hold them until punched).
+ * client reports the objects punched. If the truncating client dies first (or its punch failed),
+ * the next open of the file hands the punch to its opener, and the MDS finishes it itself before a
+ * size report, an O_APPEND reservation or a truncate may grow the file (size-settle.ts), so old
+ * bytes past the size never show again (the objects still hold them until punched).
  */
 function ensure(db: DatabaseSync): void {
   db.exec('CREATE TABLE IF NOT EXISTS pending_punch (ino INTEGER PRIMARY KEY, size INTEGER NOT NULL)');

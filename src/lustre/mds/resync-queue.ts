@@ -13,6 +13,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { Layout } from '../types.ts';
 import { Backoff, BackoffQueue, targetOf } from './backoff-queue.ts';
 import type { GroupCommit } from './commit.ts';
+import { copyDown } from './copy-down.ts';
 import type { OstDirectory } from './ost-directory.ts';
 import { clearStale, dropStale, type StaleRecord, staleRecords } from './stale.ts';
 import type { Store } from './store.ts';
@@ -124,9 +125,18 @@ export class ResyncQueue {
         ost: r.ost,
       });
     } catch (err) {
+      const first = this.#backoff.until(r.ost) === 0;
       const delay = this.#backoff.failed(r.ost);
-      if (!stop.aborted) {
+      if (stop.aborted) return;
+      // A copy that is down (its server away, or its target missing there: ENODEV) waits with the
+      // record kept; said once, not at every retry. Other failures are logged each time.
+      if (!copyDown(err)) {
         this.#o.log.warn('resyncing a stale copy failed; will retry', { ...r, delay, error: String(err) });
+      } else if (first) {
+        this.#o.log.warn('a copy of a stale stripe is down; its resync waits for it', {
+          ...r,
+          error: String(err),
+        });
       }
     }
   }

@@ -24,13 +24,17 @@ import {
   lockRequest,
   reconnected,
 } from './ldlm-service.ts';
+import { replayArgs, replayLocks } from './lock-replay.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Mdt } from './mdt.ts';
 import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { relatimeOnOpen } from './relatime.ts';
 import { squashCred } from './root-squash.ts';
+import { noteWriter, writerClosed } from './size-epochs.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
+import { reportedEnd } from './size-settle.ts';
+import { snapshotImpls } from './snapshot-handlers.ts';
 import { withStale } from './stale.ts';
 import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
 
@@ -81,6 +85,7 @@ function ident(a: Args, key: string): string {
 const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   ...hsmImpls,
   ...changelogImpls,
+  ...snapshotImpls,
   lookup: (a, c) => c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a))),
   getattr: (a, c) => c.mdt.read(() => withSizeOnOsts(c.mdt.store.db, c.mdt.ns.getattr(ino(a)), c.client)),
   getLayout: (a, c) => {
@@ -117,6 +122,7 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   setattr: async (a, c) => {
     const [i, ch] = [ino(a), changes(a)];
     if (ch.size !== undefined && ch.size > 0) await hsmBeforeResize(c, i);
+    if (ch.size !== undefined) await c.mdt.finishPendingPunch(i);
     return c.mdt.mutate(c, xid(a), cred(a), (op) => {
       const attr = c.mdt.ns.setattr(op, i, ch);
       if (ch.size !== undefined) hsmOnResize(c, i, ch.size);
@@ -134,7 +140,12 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     ];
     return c.mdt
       .mutate(c, xid(a), cred(a), (op) =>
-        recording(c, 'CREAT', p, n, () => c.mdt.ns.create(op, p, n, mode, excl, open, flags)),
+        recording(c, 'CREAT', p, n, () => {
+          const r = c.mdt.ns.create(op, p, n, mode, excl, open, flags);
+          if (r.handle !== null && (flags & 3) !== 0)
+            noteWriter(c.mdt.store.db, r.attr.ino, c.client, r.created);
+          return r;
+        }),
       )
       .then((r) => ({
         ...r,
@@ -206,27 +217,42 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
         ...hsmOpenReply(c, i, flags),
       }));
   },
-  release: (a, c) => {
+  release: async (a, c) => {
     const [h, end] = [int(a, 'handle', { min: 1 }), optInt(a, 'end')];
+    const db = c.mdt.store.db;
+    const mine = c.mdt.store.getHandle(h);
+    const settled =
+      end !== undefined && mine?.client === c.client
+        ? await c.mdt.settleReport(mine.ino, c.client)
+        : undefined;
     return c.mdt.mutate(c, xid(a), undefined, (op) => {
-      const row = end === undefined ? undefined : c.mdt.store.getHandle(h);
-      if (row && row.client === c.client) extendSize(c.mdt.ns, op, row.ino, end!);
+      const row = c.mdt.store.getHandle(h);
+      if (row && row.client === c.client && end !== undefined && settled)
+        extendSize(c.mdt.ns, op, row.ino, reportedEnd(db, row.ino, c.client, end, settled));
       closed(c, h);
-      return nil(release(c.mdt.ns, op, h));
+      release(c.mdt.ns, op, h);
+      if (row) writerClosed(db, row.ino, c.client);
+      return null;
     });
   },
-  extendSize: (a, c) => {
+  extendSize: async (a, c) => {
     const [i, end] = [ino(a), int(a, 'end')];
+    const settled = await c.mdt.settleReport(i, c.client);
     return c.mdt.mutate(c, undefined, undefined, (op) =>
-      withSizeOnOsts(c.mdt.store.db, extendSize(c.mdt.ns, op, i, end), c.client),
+      withSizeOnOsts(
+        c.mdt.store.db,
+        extendSize(c.mdt.ns, op, i, reportedEnd(c.mdt.store.db, i, c.client, end, settled)),
+        c.client,
+      ),
     );
   },
   punched: (a, c) => {
     const [i, size] = [ino(a), int(a, 'size')];
     return c.mdt.mutate(c, undefined, undefined, () => nil(clearPunch(c.mdt.store.db, i, size)));
   },
-  reserveAppend: (a, c) => {
+  reserveAppend: async (a, c) => {
     const [i, length] = [ino(a), int(a, 'length', { min: 1 })];
+    await c.mdt.finishPendingPunch(i);
     return c.mdt.mutate(c, xid(a), undefined, (op) => reserveAppend(c.mdt.ns, op, i, length));
   },
   setxattr: (a, c) => {
@@ -241,15 +267,17 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, p] = [ino(a), policy(a)];
     return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(setstripe(c.mdt.ns, op, i, p)));
   },
-  getlk: (a, c) => {
+  getlk: async (a, c, signal) => {
     const [i, owner, l] = [ino(a), str(a, 'owner', 512), lock(a)];
+    await c.mdt.recovery.wait(signal);
     return c.mdt.read(() => {
       c.mdt.ns.inode(i);
       return c.mdt.locks.getlk(i, owner, l);
     });
   },
-  setlk: (a, c) => {
+  setlk: async (a, c, signal) => {
     const [i, owner, l] = [ino(a), str(a, 'owner', 512), lock(a)];
+    await c.mdt.recovery.wait(signal);
     return c.mdt.read(() => {
       c.mdt.ns.inode(i);
       return nil(c.mdt.locks.setlk(i, owner, c.client, l));
@@ -263,8 +291,13 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     id: (await enqueueLock(lockHost(c.mdt), c.client, lockRequest(a), signal)).id,
   }),
   lockCancel: async (a, c) => ({ cancelled: lockManager(lockHost(c.mdt)).cancel(c.client, int(a, 'id')) }),
-  flock: (a, c) => {
+  lockReplay: (a, c) => {
+    const r = replayArgs(a);
+    return c.mdt.read(() => replayLocks(c.mdt, c.client, r));
+  },
+  flock: async (a, c, signal) => {
     const [i, h, type] = [ino(a), int(a, 'handle', { min: 1 }), lockType(a, 'type')];
+    await c.mdt.recovery.wait(signal);
     return c.mdt.read(() => {
       const row = c.mdt.store.getHandle(h);
       if (!row || row.client !== c.client || row.ino !== i)
@@ -299,7 +332,8 @@ export function bindMdsHandlers(
     const attachedTo: Attached = { mdt, client, host, session: ctx.session };
     ctx.session.data.set(SESSION_KEY, attachedTo);
     reconnected(lockHost(mdt), client);
-    if (prev) return { rootIno: ROOT_INO, fsname: mdt.fsname, graceMs: mdt.graceMs };
+    if (prev)
+      return { rootIno: ROOT_INO, fsname: mdt.fsname, graceMs: mdt.graceMs, lockGraceMs: mdt.lockGraceMs };
     return mdt.connect(ctx.session, client, host);
   });
   for (const [method, impl] of Object.entries(impls) as [string, Impl<MdsMethod>][]) {

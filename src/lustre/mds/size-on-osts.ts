@@ -2,6 +2,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { type Attr, S_IFMT, S_IFREG } from '../types.ts';
 import { HS_RELEASED, hsmGet } from './hsm.ts';
+import { pendingPunch } from './punches.ts';
 
 const statements = new WeakMap<DatabaseSync, StatementSync>();
 
@@ -20,6 +21,21 @@ export function withSizeOnOsts(db: DatabaseSync, attr: Attr, caller: string): At
     st = db.prepare('SELECT 1 AS w FROM handles WHERE ino = ? AND (flags & 3) != 0 AND client != ? LIMIT 1');
     statements.set(db, st);
   }
-  if (!st.get(attr.ino, caller) || hsmGet(db, attr.ino).flags & HS_RELEASED) return attr;
+  // While a truncate's punch is pending the objects may still hold the bytes it dropped.
+  if (
+    !st.get(attr.ino, caller) ||
+    hsmGet(db, attr.ino).flags & HS_RELEASED ||
+    pendingPunch(db, attr.ino) !== undefined
+  )
+    return attr;
   return { ...attr, sizeOnOsts: true };
+}
+
+/** Whether a client other than `caller` has `ino` open for writing (its unreported writes may reach past the size). */
+export function writtenElsewhere(db: DatabaseSync, ino: number, caller: string): boolean {
+  return (
+    db
+      .prepare('SELECT 1 AS w FROM handles WHERE ino = ? AND (flags & 3) != 0 AND client != ? LIMIT 1')
+      .get(ino, caller) !== undefined
+  );
 }

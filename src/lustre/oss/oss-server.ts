@@ -10,6 +10,7 @@ import { type Handler, Reply, RpcServer } from '../protocol/rpc-server.ts';
 import { BandwidthBudget } from './bandwidth.ts';
 import { checkObjectId, checkTarget } from './names.ts';
 import { OssStore } from './oss-store.ts';
+import { checkSnapshotId } from './snapshots.ts';
 
 const log = logger('oss');
 
@@ -143,7 +144,11 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
       const length = int(a, 'length');
       if (length > MAX_READ) throw new FsError('EINVAL', `length ${length} exceeds ${MAX_READ}`);
       await budget?.take(t.name, length);
-      const data = await t.read(checkObjectId(a['object']), offsetArg(a, 'offset'), length);
+      const [object, offset] = [checkObjectId(a['object']), offsetArg(a, 'offset')];
+      const data =
+        a['snapshot'] === undefined
+          ? await t.read(object, offset, length)
+          : await t.readSnapshot(checkSnapshotId(a['snapshot']), object, offset, length);
       return new Reply({ length: data.length }, data);
     },
     punch: async (a) => {
@@ -163,7 +168,28 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
       await t.destroy(objects.map(checkObjectId));
       return null;
     },
-    getattr: async (a) => store.get(checkTarget(a['target'])).getattr(checkObjectId(a['object'])),
+    getattr: async (a) => {
+      const t = store.get(checkTarget(a['target']));
+      const object = checkObjectId(a['object']);
+      return a['snapshot'] === undefined
+        ? await t.getattr(object)
+        : await t.getattrSnapshot(checkSnapshotId(a['snapshot']), object);
+    },
+    snapshotFreeze: async (a) => {
+      const leaseMs = int(a, 'leaseMs', { min: 1 });
+      await store
+        .get(checkTarget(a['target']))
+        .snapshots.freeze(checkSnapshotId(a['id']), Math.min(leaseMs, 60_000));
+      return null;
+    },
+    snapshotActivate: async (a) => {
+      await store.get(checkTarget(a['target'])).snapshots.activate(checkSnapshotId(a['id']));
+      return null;
+    },
+    snapshotDrop: async (a) => {
+      await store.get(checkTarget(a['target'])).snapshots.drop(checkSnapshotId(a['id']));
+      return null;
+    },
     statfs: async (a) => store.statfs(checkTarget(a['target'])),
   };
   const out = {} as Record<OssMethod, Handler>;

@@ -16,6 +16,7 @@ import { FsError } from '../../lib/errors.ts';
 import type { StatTarget } from '../protocol/oss-messages.ts';
 import type { CachedObject, HandleCache } from './handle-cache.ts';
 import { objectDir, objectPath } from './names.ts';
+import { OstSnapshots, readFileRange } from './snapshots.ts';
 
 const BLOCK = 4096;
 
@@ -46,6 +47,8 @@ export class OstTarget {
   #drained: PromiseWithResolvers<void> | undefined;
   #closed = false;
   readonly #cache: HandleCache;
+  /** Point-in-time snapshots of this OST's objects (copy-on-write; see snapshots.ts). */
+  readonly snapshots: OstSnapshots;
   /** Object directories holding files created since that directory was last fsynced. */
   readonly #dirtyDirs = new Set<string>();
 
@@ -54,6 +57,7 @@ export class OstTarget {
     this.dir = dir;
     this.capacityBytes = capacityBytes;
     this.#cache = cache;
+    this.snapshots = new OstSnapshots(dir);
   }
 
   get usedBytes(): number {
@@ -91,6 +95,7 @@ export class OstTarget {
     }
     const t = new OstTarget(config.target, dir, config.capacityBytes, cache);
     await t.#scan();
+    await t.snapshots.load();
     return t;
   }
 
@@ -119,6 +124,76 @@ export class OstTarget {
 
   async write(id: string, offset: number, data: Buffer, sync: boolean): Promise<number> {
     if (data.length === 0) return 0;
+    const end = await this.#beforeChange([id]);
+    try {
+      return await this.#write(id, offset, data, sync);
+    } finally {
+      end();
+    }
+  }
+
+  /**
+   * Every change waits out a snapshot barrier, and first keeps what it changes in the active
+   * snapshots (under the object's exclusive lock, so a snapshot read of the live object is never
+   * overtaken). Returns the function that ends the change.
+   */
+  async #beforeChange(ids: readonly string[]): Promise<() => void> {
+    const end = await this.snapshots.beginChange();
+    try {
+      if (this.snapshots.active) {
+        for (const id of ids) {
+          const file = objectPath(this.dir, id);
+          const kept = await this.#withObject(id, false, true, async () => {
+            await this.snapshots.preserve(id, file);
+            return true;
+          });
+          if (!kept) await this.snapshots.preserve(id, file);
+        }
+      }
+      return end;
+    } catch (err) {
+      end();
+      throw err;
+    }
+  }
+
+  /** Up to `length` bytes at `offset` of the object as it was when snapshot `snap` was taken. */
+  async readSnapshot(snap: string, id: string, offset: number, length: number): Promise<Buffer> {
+    const fromCopy = async () => {
+      const src = await this.snapshots.source(snap, id);
+      return src.kind === 'copy' ? await readFileRange(src.file, offset, length) : Buffer.alloc(0);
+    };
+    const out = await this.#withObject(id, false, false, async (o) => {
+      if ((await this.snapshots.source(snap, id)).kind !== 'live') return await fromCopy();
+      const buf = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await o.handle.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return buf.subarray(0, got);
+    });
+    return out ?? (await fromCopy());
+  }
+
+  /** The object's size when snapshot `snap` was taken (null: it did not exist). */
+  async getattrSnapshot(snap: string, id: string): Promise<{ size: number; blocks: number } | null> {
+    const fromCopy = async () => {
+      const src = await this.snapshots.source(snap, id);
+      if (src.kind !== 'copy') return null;
+      const st = await fs.stat(src.file);
+      return { size: st.size, blocks: st.blocks };
+    };
+    const out = await this.#withObject(id, false, false, async (o) => {
+      if ((await this.snapshots.source(snap, id)).kind !== 'live') return await fromCopy();
+      const st = await o.handle.stat();
+      return { size: st.size, blocks: st.blocks };
+    });
+    return out === undefined ? await fromCopy() : out;
+  }
+
+  async #write(id: string, offset: number, data: Buffer, sync: boolean): Promise<number> {
     const written = await this.#withObject(id, true, false, async (o) => {
       const reserve = worstCaseAllocation(o, offset, data.length);
       if (this.#used + this.#reserved + reserve > this.capacityBytes) {
@@ -162,11 +237,16 @@ export class OstTarget {
   }
 
   async punch(id: string, size: number): Promise<void> {
-    await this.#withObject(id, true, true, async (o) => {
-      await o.handle.truncate(size);
-      o.size = size;
-      await this.#account(o);
-    });
+    const end = await this.#beforeChange([id]);
+    try {
+      await this.#withObject(id, true, true, async (o) => {
+        await o.handle.truncate(size);
+        o.size = size;
+        await this.#account(o);
+      });
+    } finally {
+      end();
+    }
   }
 
   async sync(id: string): Promise<void> {
@@ -183,6 +263,15 @@ export class OstTarget {
 
   /** Removes the objects; missing ones are ignored. */
   async destroy(ids: readonly string[]): Promise<void> {
+    const end = await this.#beforeChange(ids);
+    try {
+      await this.#destroy(ids);
+    } finally {
+      end();
+    }
+  }
+
+  async #destroy(ids: readonly string[]): Promise<void> {
     const queue = [...ids];
     const worker = async () => {
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) {

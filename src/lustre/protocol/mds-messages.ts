@@ -32,7 +32,8 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
   connect: {
     /** `fsname` picks the MDT when the MDS process serves several (required then; EAGAIN while it is not served yet). */
     args: { clientId: string; host: string; fsname?: string };
-    result: { rootIno: number; fsname: string; graceMs: number };
+    /** `graceMs`: eviction delay of a client without a session; `lockGraceMs`: after which its locks go (keep-alives come well within it). */
+    result: { rootIno: number; fsname: string; graceMs: number; lockGraceMs?: number };
   };
   lookup: { args: { cred: Credentials; parent: number; name: string }; result: Attr };
   /** `sizeOnOsts` in the result: another client has the file open for writing (mds/size-on-osts.ts). */
@@ -181,6 +182,39 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
   flock: { args: { ino: number; handle: number; type: FileLock['type'] }; result: null };
   /** Drops every POSIX lock `owner` holds on `ino` (close(2) semantics). */
   unlockOwner: { args: { ino: number; owner: string }; result: null };
+  /**
+   * Point-in-time snapshots (mds/snapshots.ts): `snapshotCreate` takes the whole file system at one
+   * instant (metadata and every OST's objects; EIO when an OST cannot be frozen); `snapshotList`
+   * pages through its tree (parents first); objects are read from the OSTs with the snapshot's id;
+   * `snapshotDrop` forgets it everywhere.
+   */
+  snapshotCreate: { args: { id: string }; result: { createdAtMs: number } };
+  snapshotList: {
+    args: { id: string; cursor: number; limit: number };
+    result: {
+      entries: {
+        path: string;
+        attr: Attr;
+        layout?: Layout;
+        target?: string;
+        xattrs?: Record<string, string>;
+      }[];
+      next?: number;
+    };
+  };
+  snapshotDrop: { args: { id: string }; result: null };
+  /**
+   * Lock replay, sent by a client after every connect: the flock and POSIX locks it holds, granted
+   * again as they were (an MDS that restarted holds none until its clients re-assert them, within a
+   * recovery window in which other lock requests wait). `lost`: locks that could not be granted.
+   */
+  lockReplay: {
+    args: {
+      posix: { ino: number; owner: string; lock: FileLock }[];
+      flocks: { ino: number; handle: number; type: 'read' | 'write' }[];
+    };
+    result: { lost: number };
+  };
   /**
    * A cache lock (mds/ldlm.ts): resolves once granted, after conflicting holders of other clients
    * cancelled (they get a `blockingAst` push with the lock) or were evicted for not answering.

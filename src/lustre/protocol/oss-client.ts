@@ -81,6 +81,18 @@ export class OssClient {
     return this.#call('getattr', args, signal);
   }
 
+  snapshotFreeze(args: Args<'snapshotFreeze'>, signal?: AbortSignal): Promise<null> {
+    return this.#call('snapshotFreeze', args, signal);
+  }
+
+  snapshotActivate(args: Args<'snapshotActivate'>, signal?: AbortSignal): Promise<null> {
+    return this.#call('snapshotActivate', args, signal);
+  }
+
+  snapshotDrop(args: Args<'snapshotDrop'>, signal?: AbortSignal): Promise<null> {
+    return this.#call('snapshotDrop', args, signal);
+  }
+
   statfs(target: string, signal?: AbortSignal): Promise<StatTarget> {
     return this.#call('statfs', { target }, signal);
   }

@@ -29,7 +29,8 @@ export interface OssMethods {
   };
   /** Reply payload = up to `length` bytes at `offset` (fewer at the object's end; none for a missing object). */
   read: {
-    args: { target: string; object: string; offset: number; length: number };
+    /** With `snapshot`: the object as it was when that snapshot was taken. */
+    args: { target: string; object: string; offset: number; length: number; snapshot?: string };
     result: { length: number };
   };
   /** Sets the object's size (truncate or extend with a hole); creates it if missing. */
@@ -39,7 +40,19 @@ export interface OssMethods {
   /** Removes objects; missing ones are ignored. */
   destroy: { args: { target: string; objects: string[] }; result: null };
   /** null for a missing object; `blocks` are 512-byte units allocated on disk. */
-  getattr: { args: { target: string; object: string }; result: { size: number; blocks: number } | null };
+  getattr: {
+    args: { target: string; object: string; snapshot?: string };
+    result: { size: number; blocks: number } | null;
+  };
+  /**
+   * Point-in-time snapshots (oss/snapshots.ts). `snapshotFreeze`: no change of the target's objects
+   * starts until `snapshotActivate` (or `leaseMs` passed), and none runs when it resolves;
+   * `snapshotActivate`: records the snapshot (later changes keep the old content for it) and lets
+   * changes go on; `snapshotDrop`: forgets it and its kept copies (idempotent).
+   */
+  snapshotFreeze: { args: { target: string; id: string; leaseMs: number }; result: null };
+  snapshotActivate: { args: { target: string; id: string }; result: null };
+  snapshotDrop: { args: { target: string; id: string }; result: null };
   statfs: { args: { target: string }; result: StatTarget };
 }
 

@@ -15,7 +15,7 @@ function split(p: string): { parent: string; name: string } {
 /**
  * Writes the manifest's tree into the file system, whose root must be empty. Directories get their
  * modes, owners and times last (after their children), so restored times are those of the backup.
- * ctime cannot be set through the client and becomes the restore time.
+ * ctime is set last of all (root may set it, for this): a file's after its last hard link.
  */
 export async function restoreBackup(
   client: FileSystemClient,
@@ -52,6 +52,11 @@ export async function restoreBackup(
     await restoreXattrs(client, ino, e, signal);
     if (e.type === 'dir') dirs.push(e);
     else await restoreAttrs(client, ino, e, signal);
+  }
+  // A hard link made after its file's attributes changed the file's ctime: set it again.
+  const linked = new Set(manifest.entries.flatMap((e) => (e.linkOf === undefined ? [] : [e.linkOf])));
+  for (const e of manifest.entries) {
+    if (linked.has(e.path)) await client.setattr(cred, inos.get(e.path)!, { ctimeMs: e.ctimeMs }, signal);
   }
   for (const d of dirs.reverse()) {
     const ino = inos.get(d.path)!;
@@ -120,9 +125,7 @@ async function restoreXattrs(client: FileSystemClient, ino: number, e: ManifestE
 async function restoreAttrs(client: FileSystemClient, ino: number, e: ManifestEntry, signal: AbortSignal) {
   await client.setattr(cred, ino, { uid: e.uid, gid: e.gid }, signal);
   // After chown, which may clear set-id bits; symlinks have no mode of their own.
-  const changes =
-    e.type === 'symlink'
-      ? { atimeMs: e.atimeMs, mtimeMs: e.mtimeMs }
-      : { mode: e.mode & 0o7777, atimeMs: e.atimeMs, mtimeMs: e.mtimeMs };
+  const times = { atimeMs: e.atimeMs, mtimeMs: e.mtimeMs, ctimeMs: e.ctimeMs };
+  const changes = e.type === 'symlink' ? times : { mode: e.mode & 0o7777, ...times };
   await client.setattr(cred, ino, changes, signal);
 }

@@ -3,6 +3,7 @@ import { NacreError } from '../../../lib/errors.ts';
 import type { FileSystemClient } from '../../../lustre/types.ts';
 import { takeBackup } from './backup-engine.ts';
 import { restoreBackup } from './backup-restore.ts';
+import { canSnapshot, takeSnapshotBackup } from './backup-snapshot.ts';
 import type { BackupStore } from './backup-store.ts';
 
 /** Connects a client to the file system named `fsname` (its MountName); the caller closes it. */
@@ -51,12 +52,16 @@ export class ChunkBackupService implements BackupService {
     try {
       const st = await client.statfs(signal);
       const used = Math.max(1, (st.blocks - st.bfree) * st.frsize);
-      const { manifest } = await takeBackup(client, this.#store, {
+      const opts = {
         backupId: req.backupId,
         previous,
         signal,
-        onProgress: (bytes) => onProgress?.(Math.min(99, Math.floor((100 * bytes) / used))),
-      });
+        onProgress: (bytes: number) => onProgress?.(Math.min(99, Math.floor((100 * bytes) / used))),
+      };
+      // A client that can take snapshots gives a point-in-time backup; others one consistent per file.
+      const { manifest } = canSnapshot(client)
+        ? await takeSnapshotBackup(client, this.#store, opts)
+        : await takeBackup(client, this.#store, opts);
       return { sizeInBytes: manifest.logicalBytes };
     } finally {
       await client.close();

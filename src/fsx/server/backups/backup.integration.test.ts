@@ -186,6 +186,10 @@ test('data written through the client survives growth, backup and restore into a
   const got = await dumpTree(copy);
   assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort());
   for (const p of Object.keys(want)) assert.deepEqual(got[p], want[p], p);
+  for (const p of Object.keys(want)) {
+    const [a, b] = await Promise.all([source.resolvePath(`/${p}`), copy.resolvePath(`/${p}`)]);
+    assert.equal(b.ctimeMs, a.ctimeMs, `ctime of ${p} restored`);
+  }
 
   for (const id of [fs.FileSystemId!, ready.FileSystemId!]) {
     await fsx.send(new DeleteFileSystemCommand({ FileSystemId: id }));

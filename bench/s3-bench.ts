@@ -41,7 +41,11 @@ async function timed(fn: () => Promise<void>): Promise<number> {
 }
 
 const minio = await startMinio();
-const cluster = await startTestCluster({ ossCount: 4, ostCapacityBytes: 8 * 1024 * MiB });
+const cluster = await startTestCluster({
+  ossCount: 4,
+  ostCapacityBytes: 8 * 1024 * MiB,
+  ossInChildren: true,
+});
 const creds = { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey };
 const admin = new S3Client({
   endpoint: minio.endpoint,

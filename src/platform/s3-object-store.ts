@@ -198,7 +198,8 @@ export class S3ObjectStore implements ObjectStore {
           new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
           { abortSignal },
         );
-        return Buffer.from(await out.Body!.transformToByteArray());
+        const bytes = await out.Body!.transformToByteArray();
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength); // a view, not a copy
       } catch (err) {
         if ((err as { name?: string }).name === 'InvalidRange') return Buffer.alloc(0);
         throw err;

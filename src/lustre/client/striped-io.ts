@@ -105,10 +105,14 @@ export class StripedIo {
     const extents = stripeExtents(mapRange(layout, offset, data.length), this.#maxCall);
     await this.#all(
       extents.map((e) => {
-        const bytes =
-          e.chunks.length === 1
-            ? data.subarray(e.chunks[0]!.bufferOffset, e.chunks[0]!.bufferOffset + e.length)
-            : Buffer.concat(e.chunks.map((c) => data.subarray(c.bufferOffset, c.bufferOffset + c.length)));
+        // Chunks adjacent in `data` too (a single stripe, or one stripe's run) go as they are, without a copy.
+        const first = e.chunks[0]!.bufferOffset;
+        const adjacent = e.chunks.every(
+          (c, k) => k === 0 || c.bufferOffset === e.chunks[k - 1]!.bufferOffset + e.chunks[k - 1]!.length,
+        );
+        const bytes = adjacent
+          ? data.subarray(first, first + e.length)
+          : Buffer.concat(e.chunks.map((c) => data.subarray(c.bufferOffset, c.bufferOffset + c.length)));
         const object = objectId(ino, e.stripe);
         return this.#mirrored(ino, layout, e.stripe, 'write', true, signal, (ost) =>
           this.#pool.write(ost, object, e.objectOffset, bytes, signal),

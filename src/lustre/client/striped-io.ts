@@ -73,7 +73,7 @@ export class StripedIo {
     signal?: AbortSignal,
   ): Promise<Buffer> {
     const extents = stripeExtents(mapRange(layout, offset, length), this.#maxCall);
-    if (extents.length === 1 && extents[0]!.chunks.length === 1) {
+    if (extents.length === 1 && inOneRun(extents[0]!)) {
       const data = await this.#readExtent(ino, layout, extents[0]!, signal);
       if (data.length === length) return data;
       const out = Buffer.alloc(length);
@@ -107,10 +107,7 @@ export class StripedIo {
       extents.map((e) => {
         // Chunks adjacent in `data` too (a single stripe, or one stripe's run) go as they are, without a copy.
         const first = e.chunks[0]!.bufferOffset;
-        const adjacent = e.chunks.every(
-          (c, k) => k === 0 || c.bufferOffset === e.chunks[k - 1]!.bufferOffset + e.chunks[k - 1]!.length,
-        );
-        const bytes = adjacent
+        const bytes = inOneRun(e)
           ? data.subarray(first, first + e.length)
           : Buffer.concat(e.chunks.map((c) => data.subarray(c.bufferOffset, c.bufferOffset + c.length)));
         const object = objectId(ino, e.stripe);
@@ -351,4 +348,11 @@ function asFsError(err: unknown, context: string): FsError {
   if (err instanceof FsError) return err;
   const why = err instanceof Error ? err.message : String(err);
   return new FsError('EIO', `${context}: ${why}`, { cause: err });
+}
+
+/** Whether an extent's chunks are also adjacent in the caller's buffer (then one slice of it is the extent). */
+function inOneRun(e: Extent): boolean {
+  return e.chunks.every(
+    (c, k) => k === 0 || c.bufferOffset === e.chunks[k - 1]!.bufferOffset + e.chunks[k - 1]!.length,
+  );
 }

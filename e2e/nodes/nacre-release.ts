@@ -111,7 +111,7 @@ export function releaseValues(nodes: NodesState, imageRef: string, sidecars: obj
     volumeSnapshotClass: { enabled: false },
     node: {
       stateDir: join(nodes.nodeRoot, 'nacre', 'node'),
-      oss: { hostPath: join(nodes.nodeRoot, 'nacre', 'oss'), capacity: '2G' },
+      osts: { count: 1, path: join(nodes.nodeRoot, 'nacre', 'oss'), size: '2G' },
     },
   };
 }

@@ -4,37 +4,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fakeSession, mdtWithHeldGlimpse } from '../../../test/lustre/held-glimpse-mdt.ts';
 import { fourOsts, ROOT } from '../../../test/lustre/mds-fixtures.ts';
 import { waitFor } from '../../lib/wait-for.ts';
-import type { ServerSession } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import { openInode } from './handles.ts';
 import { type Caller, Mdt } from './mdt.ts';
 
-function session(id: number): ServerSession {
-  return { id, remote: 'test', data: new Map(), push: () => {}, onClose: () => {}, closed: false };
-}
-
 test('a client that reconnects while its eviction glimpses the OSTs keeps its handles and its registration', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'nacre-evict-'));
-  const glimpsing = Promise.withResolvers<void>();
-  const objects = Promise.withResolvers<number>();
-  const mdt = await Mdt.open({
-    path: join(dir, 'mdt.db'),
-    fsname: 'fs',
-    osts: async () => fourOsts(),
-    destroyObjects: async () => {},
-    glimpse: () => {
-      glimpsing.resolve();
-      return objects.promise;
-    },
-  });
-  t.after(async () => {
-    await mdt.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { mdt, glimpsing, objects } = await mdtWithHeldGlimpse(t);
   const caller: Caller = { client: 'c1', host: 'node-a', session: undefined };
-  const first = session(1);
+  const first = fakeSession(1);
   await mdt.connect(first, 'c1', 'node-a');
   const f = await mdt.mutate(caller, 1, ROOT, (op) =>
     mdt.ns.create(op, ROOT_INO, 'f', 0o644, true, false, 0),
@@ -46,7 +26,7 @@ test('a client that reconnects while its eviction glimpses the OSTs keeps its ha
   mdt.clients.detach('c1', first);
   const evicting = mdt.evict('c1');
   await glimpsing.promise;
-  await mdt.connect(session(2), 'c1', 'node-a');
+  await mdt.connect(fakeSession(2), 'c1', 'node-a');
   objects.resolve(5000);
   await evicting;
 

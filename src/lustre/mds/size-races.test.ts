@@ -1,40 +1,17 @@
 // Size reports and glimpses against truncates on the MDT: a glimpse or report from before a truncate never grows the file back.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { fourOsts, ROOT } from '../../../test/lustre/mds-fixtures.ts';
-import type { ServerSession } from '../protocol/rpc-server.ts';
+import { fakeSession, mdtWithHeldGlimpse } from '../../../test/lustre/held-glimpse-mdt.ts';
+import { ROOT } from '../../../test/lustre/mds-fixtures.ts';
 import { ROOT_INO } from '../types.ts';
 import { openInode } from './handles.ts';
-import { type Caller, Mdt } from './mdt.ts';
-
-function session(id: number): ServerSession {
-  return { id, remote: 'test', data: new Map(), push: () => {}, onClose: () => {}, closed: false };
-}
+import type { Caller } from './mdt.ts';
 
 test('an eviction whose glimpse saw bytes a truncate then dropped does not grow the file back', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'nacre-size-races-'));
-  const glimpsing = Promise.withResolvers<void>();
-  const objects = Promise.withResolvers<number>();
-  const mdt = await Mdt.open({
-    path: join(dir, 'mdt.db'),
-    fsname: 'fs',
-    osts: async () => fourOsts(),
-    destroyObjects: async () => {},
-    glimpse: () => {
-      glimpsing.resolve();
-      return objects.promise;
-    },
-  });
-  t.after(async () => {
-    await mdt.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { mdt, glimpsing, objects } = await mdtWithHeldGlimpse(t);
   const writer: Caller = { client: 'writer', host: 'node-a', session: undefined };
   const other: Caller = { client: 'other', host: 'node-b', session: undefined };
-  const first = session(1);
+  const first = fakeSession(1);
   await mdt.connect(first, 'writer', 'node-a');
   const f = await mdt.mutate(writer, 1, ROOT, (op) =>
     mdt.ns.create(op, ROOT_INO, 'f', 0o644, true, false, 0),

@@ -117,7 +117,7 @@ class Walker {
     if (!type) return undefined;
     const first = type !== 'dir' ? this.#seen.get(attr.ino) : undefined;
     if (first !== undefined) {
-      const link = { ...base(p, attr, type), linkOf: first };
+      const link = { ...manifestEntry(p, attr, type), linkOf: first };
       this.entries.push(link);
       return link;
     }
@@ -127,7 +127,7 @@ class Walker {
     let target: string | undefined;
     if (type === 'file') ({ attr: final, chunks } = await this.#content(attr));
     else if (type === 'symlink') target = await this.#client.readlink(attr.ino, signal);
-    const entry = base(p, final, type);
+    const entry = manifestEntry(p, final, type);
     if (chunks) entry.chunks = chunks;
     if (target !== undefined) entry.target = target;
     const xattrs = await this.#xattrs(attr.ino);
@@ -205,7 +205,8 @@ class Walker {
   }
 }
 
-function base(p: string, a: Attr, type: EntryType): ManifestEntry {
+/** A manifest entry for `a` at path `p`: its owner, mode, size and times (rdev for devices). */
+export function manifestEntry(p: string, a: Attr, type: EntryType): ManifestEntry {
   const e: ManifestEntry = {
     path: p,
     ino: a.ino,

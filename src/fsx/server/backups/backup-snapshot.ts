@@ -10,7 +10,7 @@ import {
   S_IFREG,
   S_IFSOCK,
 } from '../../../lustre/types.ts';
-import { type BackupOptions, type BackupResult, DEFAULT_CHUNK_SIZE } from './backup-engine.ts';
+import { type BackupOptions, type BackupResult, DEFAULT_CHUNK_SIZE, manifestEntry } from './backup-engine.ts';
 import type { BackupStore, ChunkRef, EntryType, Manifest, ManifestEntry } from './backup-store.ts';
 
 /** One entry of a snapshot, parents before children, with its size at the snapshot. */
@@ -87,19 +87,7 @@ export async function takeSnapshotBackup(
       const type = TYPES[s.attr.mode & S_IFMT];
       if (!type) continue;
       const a = s.attr;
-      const e: ManifestEntry = {
-        path: s.path,
-        ino: a.ino,
-        type,
-        mode: a.mode,
-        uid: a.uid,
-        gid: a.gid,
-        size: a.size,
-        atimeMs: a.atimeMs,
-        mtimeMs: a.mtimeMs,
-        ctimeMs: a.ctimeMs,
-      };
-      if (type === 'chr' || type === 'blk') e.rdev = a.rdev;
+      const e = manifestEntry(s.path, a, type);
       const first = type !== 'dir' ? seen.get(a.ino) : undefined;
       if (first !== undefined) {
         entries.push({ ...e, linkOf: first });

@@ -1,8 +1,8 @@
 // A writer that dies before close or fsync: other clients see its size while its handle lives, and the file keeps it after the MDS evicts the writer.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestCluster } from '../../../test/lustre/test-cluster.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 import { O_WRONLY } from '../mds/handles.ts';
 import { ROOT_CREDENTIALS, ROOT_INO } from '../types.ts';
 import { connectLustre } from './lustre-client.ts';
@@ -56,13 +56,14 @@ test('an evicted writer’s unreported writes are found on the OSTs: the file ke
     host: 'h',
   });
   t.after(() => raw.close());
-  const deadline = Date.now() + 15_000;
-  let attr = await raw.call('getattr', { ino });
-  while (attr.sizeOnOsts) {
-    if (Date.now() > deadline) throw new Error('the MDS did not evict the dead writer within 15 s');
-    await sleep(50);
-    attr = await raw.call('getattr', { ino });
-  }
+  const attr = await waitFor(
+    'the MDS to evict the dead writer',
+    async () => {
+      const a = await raw.call('getattr', { ino });
+      return a.sizeOnOsts ? undefined : a;
+    },
+    15_000,
+  );
   assert.equal(attr.size, 5000, 'the MDS took the size from the OSTs when it evicted the writer');
   assert.equal((await reader.getattr(ino)).size, 5000);
 });

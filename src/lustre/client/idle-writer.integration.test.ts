@@ -1,8 +1,8 @@
 // A writer idle across an MDS restart: it reconnects by itself within the grace period, so its later writes keep their size.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestCluster } from '../../../test/lustre/test-cluster.ts';
+import { waitWithin } from '../../lib/wait-for.ts';
 import { ROOT_CREDENTIALS as ROOT, ROOT_INO } from '../types.ts';
 import { connectLustre } from './lustre-client.ts';
 import { MdsSession } from './mds-session.ts';
@@ -37,9 +37,11 @@ test('a writer that makes no MDS call while the MDS restarts keeps its handle: w
   // The MDS evicts clients that do not reconnect within its grace period. Wait until it has evicted
   // the writer (its handle gone: getattr no longer says sizeOnOsts) or until three grace periods
   // have passed without that.
-  const until = Date.now() + 3 * GRACE_MS;
-  while ((await observer.call('getattr', { ino: attr.ino })).sizeOnOsts && Date.now() < until)
-    await sleep(50);
+  await waitWithin(
+    'the MDS to evict the writer',
+    async () => !(await observer.call('getattr', { ino: attr.ino })).sizeOnOsts,
+    { timeoutMs: 3 * GRACE_MS },
+  );
 
   // The application goes on writing and closes the file: close(2) has returned, nothing failed.
   await writer.write(handle, 5000, Buffer.alloc(4000, 2));

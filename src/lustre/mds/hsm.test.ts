@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ALICE, BOB, fourOsts, ROOT } from '../../../test/lustre/mds-fixtures.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 import { RpcClient } from '../protocol/rpc-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_NORELEASE, HS_RELEASED } from './hsm.ts';
 import { type MdsServer, startMds } from './mdt-server.ts';
@@ -132,13 +133,10 @@ test('release frees the objects, keeps size and layout; a dirty, unarchived or o
   assert.equal(attr.size, 5000);
   assert.equal(attr.blocks, 0);
   assert.deepEqual(await rpc(user, 'getstripe', { ino }), before);
-  const deadline = Date.now() + 10_000;
-  while (!destroyed.some((o) => o.startsWith(`${ino}.`)) && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 20));
-  assert.ok(
-    destroyed.some((o) => o.startsWith(`${ino}.`)),
-    `objects of ${ino} destroyed: ${destroyed.join(' ')}`,
-  );
+  await waitFor(`objects of ${ino} destroyed`, () => destroyed.some((o) => o.startsWith(`${ino}.`)), {
+    timeoutMs: 10_000,
+    intervalMs: 20,
+  });
 
   const dirty = await file('dirty');
   await rpc(user, 'hsmSet', { xid: xid++, cred: ROOT, ino: dirty, set: HS_ARCHIVED, clear: 0 });

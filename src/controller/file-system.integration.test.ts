@@ -9,6 +9,7 @@ import {
 } from '../../test/controller/controller-harness.ts';
 import { startCutProxy } from '../../test/controller/cut-proxy.ts';
 import { eventually } from '../../test/controller/operator-env.ts';
+import { waitFor as waitUntil } from '../lib/wait-for.ts';
 import { getCondition } from './conditions.ts';
 
 let h: ControllerHarness;
@@ -106,6 +107,12 @@ test('growing storageCapacity goes UPDATING then AVAILABLE at the new capacity',
     const synced = getCondition(st.conditions, 'Synced')?.status === 'True';
     return ready(st) && synced && st.storageCapacity === 2400 && st.observedGeneration === 2;
   });
+  // The informer's own watch may deliver the last update after the wait above saw it.
+  await waitUntil(
+    'the informer to see AVAILABLE after UPDATING',
+    () => lifecycles.at(-1) === 'AVAILABLE',
+    10_000,
+  );
   assert.deepEqual(
     lifecycles.slice(lifecycles.indexOf('UPDATING')),
     ['UPDATING', 'AVAILABLE'],

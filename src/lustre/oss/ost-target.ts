@@ -16,7 +16,7 @@ import { FsError } from '../../lib/errors.ts';
 import type { StatTarget } from '../protocol/oss-messages.ts';
 import type { CachedObject, HandleCache } from './handle-cache.ts';
 import { objectDir, objectPath } from './names.ts';
-import { OstSnapshots, readFileRange } from './snapshots.ts';
+import { OstSnapshots, readFileRange, readRange } from './snapshots.ts';
 
 const BLOCK = 4096;
 
@@ -24,6 +24,10 @@ interface OpenedObject {
   handle: FileHandle;
   size: number;
   allocated: number;
+}
+
+function sizeAndBlocks(st: { size: number; blocks: number }): { size: number; blocks: number } {
+  return { size: st.size, blocks: st.blocks };
 }
 
 function errCode(err: unknown): string | undefined {
@@ -158,39 +162,46 @@ export class OstTarget {
   }
 
   /** Up to `length` bytes at `offset` of the object as it was when snapshot `snap` was taken. */
-  async readSnapshot(snap: string, id: string, offset: number, length: number): Promise<Buffer> {
-    const fromCopy = async () => {
-      const src = await this.snapshots.source(snap, id);
-      return src.kind === 'copy' ? await readFileRange(src.file, offset, length) : Buffer.alloc(0);
-    };
-    const out = await this.#withObject(id, false, false, async (o) => {
-      if ((await this.snapshots.source(snap, id)).kind !== 'live') return await fromCopy();
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await o.handle.read(buf, got, length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return buf.subarray(0, got);
-    });
-    return out ?? (await fromCopy());
+  readSnapshot(snap: string, id: string, offset: number, length: number): Promise<Buffer> {
+    return this.#asOfSnapshot(
+      snap,
+      id,
+      (o) => readRange(o.handle, offset, length),
+      (file) => readFileRange(file, offset, length),
+      Buffer.alloc(0),
+    );
   }
 
   /** The object's size when snapshot `snap` was taken (null: it did not exist). */
-  async getattrSnapshot(snap: string, id: string): Promise<{ size: number; blocks: number } | null> {
+  getattrSnapshot(snap: string, id: string): Promise<{ size: number; blocks: number } | null> {
+    return this.#asOfSnapshot(
+      snap,
+      id,
+      async (o) => sizeAndBlocks(await o.handle.stat()),
+      async (file) => sizeAndBlocks(await fs.stat(file)),
+      null,
+    );
+  }
+
+  /**
+   * What `live` reads from the object while the snapshot still shares it (not changed since), else
+   * what `copy` reads from the copy kept at its first change; `none` if there is neither.
+   */
+  async #asOfSnapshot<T>(
+    snap: string,
+    id: string,
+    live: (o: CachedObject) => Promise<T>,
+    copy: (file: string) => Promise<T>,
+    none: T,
+  ): Promise<T> {
     const fromCopy = async () => {
       const src = await this.snapshots.source(snap, id);
-      if (src.kind !== 'copy') return null;
-      const st = await fs.stat(src.file);
-      return { size: st.size, blocks: st.blocks };
+      return src.kind === 'copy' ? await copy(src.file) : none;
     };
-    const out = await this.#withObject(id, false, false, async (o) => {
-      if ((await this.snapshots.source(snap, id)).kind !== 'live') return await fromCopy();
-      const st = await o.handle.stat();
-      return { size: st.size, blocks: st.blocks };
-    });
-    return out === undefined ? await fromCopy() : out;
+    const out = await this.#withObject(id, false, false, async (o) => ({
+      value: (await this.snapshots.source(snap, id)).kind === 'live' ? await live(o) : await fromCopy(),
+    }));
+    return out ? out.value : await fromCopy();
   }
 
   async #write(id: string, offset: number, data: Buffer, sync: boolean): Promise<number> {
@@ -223,16 +234,7 @@ export class OstTarget {
   /** Up to `length` bytes at `offset`; fewer at the object's end, none for a missing object. */
   async read(id: string, offset: number, length: number): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0);
-    const out = await this.#withObject(id, false, false, async (o) => {
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await o.handle.read(buf, got, length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return buf.subarray(0, got);
-    });
+    const out = await this.#withObject(id, false, false, (o) => readRange(o.handle, offset, length));
     return out ?? Buffer.alloc(0);
   }
 
@@ -254,10 +256,7 @@ export class OstTarget {
   }
 
   async getattr(id: string): Promise<{ size: number; blocks: number } | null> {
-    const out = await this.#withObject(id, false, false, async (o) => {
-      const st = await o.handle.stat();
-      return { size: st.size, blocks: st.blocks };
-    });
+    const out = await this.#withObject(id, false, false, async (o) => sizeAndBlocks(await o.handle.stat()));
     return out ?? null;
   }
 

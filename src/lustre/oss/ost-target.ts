@@ -11,14 +11,13 @@
 import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir, writeFileDurably } from '../../lib/durable-file.ts';
+import { fsyncDir } from '../../lib/durable-file.ts';
 import { FsError } from '../../lib/errors.ts';
 import type { StatTarget } from '../protocol/oss-messages.ts';
 import type { CachedObject, HandleCache } from './handle-cache.ts';
 import { objectDir, objectPath } from './names.ts';
 import { OstSnapshots, readFileRange, readRange } from './snapshots.ts';
-
-const BLOCK = 4096;
+import { makeTargetDir, readTargetFile, scanObjects, worstCaseAllocation } from './target-files.ts';
 
 interface OpenedObject {
   handle: FileHandle;
@@ -32,12 +31,6 @@ function sizeAndBlocks(st: { size: number; blocks: number }): { size: number; bl
 
 function errCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-const CONFIG = 'target.json';
-
-interface TargetFile {
-  target: string;
-  capacityBytes: number;
 }
 
 export class OstTarget {
@@ -75,45 +68,20 @@ export class OstTarget {
     capacityBytes: number,
     cache: HandleCache,
   ): Promise<OstTarget> {
-    const objects = path.join(dir, 'objects');
-    await fs.mkdir(objects, { recursive: true });
-    await Promise.all(
-      Array.from({ length: 256 }, (_, i) =>
-        fs.mkdir(path.join(objects, i.toString(16).padStart(2, '0')), { recursive: true }),
-      ),
-    );
-    await fsyncDir(objects);
-    await writeFileDurably(path.join(dir, CONFIG), JSON.stringify({ target: name, capacityBytes }));
-    await fsyncDir(path.dirname(dir));
+    await makeTargetDir(dir, name, capacityBytes);
     return new OstTarget(name, dir, capacityBytes, cache);
   }
 
   /** Opens an existing target, recomputing its space use from the objects on disk; undefined if `dir` holds none. */
   static async open(dir: string, cache: HandleCache): Promise<OstTarget | undefined> {
-    let config: TargetFile;
-    try {
-      config = JSON.parse(await fs.readFile(path.join(dir, CONFIG), 'utf8')) as TargetFile;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const config = await readTargetFile(dir);
+    if (!config) return undefined;
     const t = new OstTarget(config.target, dir, config.capacityBytes, cache);
-    await t.#scan();
+    const scanned = await scanObjects(dir);
+    t.#objects = scanned.objects;
+    t.#used = scanned.usedBytes;
     await t.snapshots.load();
     return t;
-  }
-
-  async #scan(): Promise<void> {
-    const objects = path.join(this.dir, 'objects');
-    for (const sub of await fs.readdir(objects)) {
-      const names = await fs.readdir(path.join(objects, sub));
-      const stats = await Promise.all(names.map((n) => fs.lstat(path.join(objects, sub, n))));
-      for (const st of stats) {
-        if (!st.isFile()) continue;
-        this.#objects++;
-        this.#used += st.blocks * 512;
-      }
-    }
   }
 
   statfs(diskAvailBytes: number): StatTarget {
@@ -393,18 +361,4 @@ export class OstTarget {
     o.allocated = allocated;
     o.size = st.size;
   }
-}
-
-/** The most a write of `length` bytes at `offset` can newly allocate, in whole file-system blocks. */
-export function worstCaseAllocation(
-  o: { size: number; allocated: number },
-  offset: number,
-  length: number,
-): number {
-  const first = Math.floor(offset / BLOCK) * BLOCK;
-  const end = Math.ceil((offset + length) / BLOCK) * BLOCK;
-  const denseEnd = Math.ceil(o.size / BLOCK) * BLOCK;
-  const dense = o.allocated >= denseEnd;
-  if (!dense) return end - first;
-  return Math.max(0, end - Math.max(first, denseEnd));
 }

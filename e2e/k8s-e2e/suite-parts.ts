@@ -1,0 +1,57 @@
+// Named selections of the external storage suite (`npm run test:k8s-e2e -- --part NAME`), so each run fits the CI limit.
+import { NacreError } from '../../src/lib/errors.ts';
+
+/** Disruptive specs restart kubelets over ssh; flaky ones are not judged. */
+export const DEFAULT_SKIP = '\\[Disruptive\\]|\\[Flaky\\]';
+
+export interface SuitePart {
+  /** The driver definition, relative to the repository. */
+  driver: string;
+  focus: string;
+  skip: string;
+  about: string;
+}
+
+const SHARED = 'test/k8s-e2e/nacre-driver.yaml';
+const PERSISTENT = 'test/k8s-e2e/nacre-persistent-driver.yaml';
+
+export const SUITE_PARTS: Record<string, SuitePart> = {
+  quick: {
+    driver: SHARED,
+    focus:
+      'External.Storage.*(volumes should store data|multiVolume should concurrently access the single volume from pods on different node|Verify if offline PVC expansion works|ephemeral should create read/write inline ephemeral volume)',
+    skip: DEFAULT_SKIP,
+    about: 'four specs: data, two nodes on one volume, offline expansion, a generic ephemeral volume',
+  },
+  subpath: {
+    driver: SHARED,
+    focus: 'External.Storage.*subPath',
+    skip: DEFAULT_SKIP,
+    about: 'the subPath specs of the sub-directory driver',
+  },
+  rest: {
+    driver: SHARED,
+    focus: 'External.Storage',
+    skip: `${DEFAULT_SKIP}|subPath`,
+    about: 'every other spec of the sub-directory driver',
+  },
+  persistent: {
+    driver: PERSISTENT,
+    focus: 'External.Storage',
+    skip: DEFAULT_SKIP,
+    about: 'PERSISTENT_2 file system per volume, with snapshots and restores',
+  },
+};
+
+export function suitePart(name: string): SuitePart {
+  const part = SUITE_PARTS[name];
+  if (!part)
+    throw new NacreError('BadFlag', `--part ${name}: want one of ${Object.keys(SUITE_PARTS).join(', ')}`);
+  return part;
+}
+
+export function partsUsage(): string {
+  return Object.entries(SUITE_PARTS)
+    .map(([name, p]) => `    ${name.padEnd(11)} ${p.about}`)
+    .join('\n');
+}

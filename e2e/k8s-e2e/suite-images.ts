@@ -8,11 +8,15 @@ import { toolPaths } from '../harness/tools.ts';
 /**
  * Names as `e2e.test --list-images` prints them for k8s v1.37.2. The storage specs run busybox
  * (`sh -c` with dd, cat, mount), agnhost (subPath's mounttest, and the HostExec pods that look at a
- * node's mounts through nsenter) and pause (pods that only hold a volume).
+ * node's mounts through nsenter) and pause (pods that only hold a volume). multiVolume's
+ * concurrent-access pods run glibc-dns-testing and volumes' exec spec nginx, both only for a shell
+ * with base64, dd and sha256sum: busybox under their names serves them.
  */
 const BUSYBOX = [
   'registry.k8s.io/e2e-test-images/busybox:1.37.0-2',
   'registry.k8s.io/e2e-test-images/busybox:1.36.1-1',
+  'registry.k8s.io/e2e-test-images/glibc-dns-testing:2.1.1',
+  'registry.k8s.io/e2e-test-images/nginx:1.28.0-2',
 ];
 const AGNHOST = [
   'registry.k8s.io/e2e-test-images/agnhost:2.66.1',

@@ -16,12 +16,9 @@ const BUSYBOX = [
   'registry.k8s.io/e2e-test-images/busybox:1.37.0-2',
   'registry.k8s.io/e2e-test-images/busybox:1.36.1-1',
   'registry.k8s.io/e2e-test-images/glibc-dns-testing:2.1.1',
-  'registry.k8s.io/e2e-test-images/nginx:1.28.0-2',
+  'registry.k8s.io/e2e-test-images/nginx:1.27.0-2',
 ];
-const AGNHOST = [
-  'registry.k8s.io/e2e-test-images/agnhost:2.66.1',
-  'registry.k8s.io/e2e-test-images/agnhost:2.55',
-];
+const AGNHOST = ['registry.k8s.io/e2e-test-images/agnhost:2.66.1'];
 const PAUSE = ['registry.k8s.io/pause:3.10.2'];
 
 /** agnhost's own image is its binary on a busybox base, entrypoint /agnhost (the suite's pods name their command). */

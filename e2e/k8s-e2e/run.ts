@@ -216,6 +216,7 @@ async function main(): Promise<number> {
       namespace: f.namespace,
       count: Number(f.nodes),
       ...(f.image ? { imageArchive: resolve(f.image) } : {}),
+      ...(part?.values ? { values: part.values } : {}),
       progress: say,
       signal: AbortSignal.any([ac.signal, AbortSignal.timeout(60 * 60_000)]),
     });

@@ -57,6 +57,8 @@ export async function startSuiteCluster(o: {
   namespace: string;
   count: number;
   imageArchive?: string;
+  /** Helm values over the harness's (merged key by key). */
+  values?: Record<string, unknown>;
   progress: (line: string) => void;
   signal: AbortSignal;
 }): Promise<SuiteCluster> {
@@ -109,7 +111,7 @@ export async function startSuiteCluster(o: {
       ...sidecars.values,
       snapshotter: { enabled: true, image: snapshotter.image },
     }) as Record<string, unknown>;
-    const valuesFile = await writeJson(join(o.dir, 'values.json'), values);
+    const valuesFile = await writeJson(join(o.dir, 'values.json'), merge(values, o.values ?? {}));
     progress(`helm install nacre into ${namespace}`);
     const r = await runner.run(
       await toolPath('helm', signal),
@@ -136,6 +138,18 @@ export async function startSuiteCluster(o: {
     collectLogs: (dir) => collectLogs(k, namespace, dir),
     stop,
   };
+}
+
+/** `over` laid on `base`: objects merge key by key, anything else replaces. */
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const old = out[key];
+    const isObject = (v: unknown): v is Record<string, unknown> =>
+      typeof v === 'object' && v !== null && !Array.isArray(v);
+    out[key] = isObject(old) && isObject(value) ? merge(old, value) : value;
+  }
+  return out;
 }
 
 type Kubectl = (args: string[], timeoutMs?: number) => Promise<string>;

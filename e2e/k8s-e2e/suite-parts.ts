@@ -14,6 +14,8 @@ export interface SuitePart {
   focus: string;
   skip: string;
   about: string;
+  /** Helm values over the runner's own (merged key by key). */
+  values?: Record<string, unknown>;
 }
 
 const SHARED = 'test/k8s-e2e/nacre-driver.yaml';
@@ -44,6 +46,9 @@ export const SUITE_PARTS: Record<string, SuitePart> = {
     focus: 'External.Storage',
     skip: DEFAULT_SKIP,
     about: 'PERSISTENT_2 file system per volume, with snapshots and restores',
+    // A volume is a whole file system of at least 1200 GiB, mirrored: 256 KiB per GiB (300 MB of
+    // OSTs each, twice) and 8 GB of OST per node let the multi-volume specs fit.
+    values: { emulator: { capacityScale: '256K' }, node: { osts: { size: '8G' } } },
   },
 };
 

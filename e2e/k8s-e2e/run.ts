@@ -247,6 +247,7 @@ async function main(): Promise<number> {
       say('removing the cluster');
       const left = await own.stop();
       if (left.length > 0) say(`left on the machine: ${left.join(', ')}`);
+      await rm(join(out, 'images'), { recursive: true, force: true });
     }
   }
 }

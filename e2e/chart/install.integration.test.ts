@@ -152,6 +152,22 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind, gro
     },
     {
       kind: 'DaemonSet',
+      workload: 'nacre-mounter',
+      pod: 'nacre-mounter-a',
+      node: 'node-a',
+      containers: ['nacre'],
+      hosts: [],
+    },
+    {
+      kind: 'DaemonSet',
+      workload: 'nacre-mounter',
+      pod: 'nacre-mounter-b',
+      node: 'node-b',
+      containers: ['nacre'],
+      hosts: [],
+    },
+    {
+      kind: 'DaemonSet',
       workload: 'nacre-node',
       pod: 'nacre-node-a',
       node: 'node-a',

@@ -137,6 +137,8 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     '--kubelet-dir=/var/lib/kubelet',
     '--metrics-address=0.0.0.0:9809',
     '--host=$(NODE_NAME)',
+    // The mounter DaemonSet starts and keeps the FUSE keepers.
+    '--mount-holder=/var/lib/nacre/node/holder/holder.sock',
     // It registers itself with the kubelet: no node-driver-registrar image to pull.
     '--registration-dir=/registration',
     '--kubelet-registration-path=/var/lib/kubelet/plugins/csi.nacre.dev/csi.sock',
@@ -146,8 +148,34 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
   );
   assert.ok(!podSpec(ds).containers.some((c) => c.name === 'node-driver-registrar'));
   assert.equal(plugin.securityContext?.['privileged'], true);
-  // FUSE keepers live in this pod by default: a rolling update would end the node's mounts.
-  assert.deepEqual((ds['spec'] as { updateStrategy: unknown }).updateStrategy, { type: 'OnDelete' });
+  // FUSE keepers live in the mounter's pod: replacing the plugin leaves the mounts alone.
+  assert.deepEqual((ds['spec'] as { updateStrategy: unknown }).updateStrategy, {
+    type: 'RollingUpdate',
+    rollingUpdate: { maxUnavailable: 1 },
+  });
+  const mounter = find(defaults, 'DaemonSet', 'nacre-mounter');
+  const holder = container(mounter, 'nacre');
+  for (const a of [
+    'mount-holder',
+    '--socket=/var/lib/nacre/node/holder/holder.sock',
+    '--state-dir=/var/lib/nacre/node',
+    '--kubelet-dir=/var/lib/kubelet',
+    '--host=$(NODE_NAME)',
+  ])
+    assert.ok(holder.args?.includes(a), `the mounter takes ${a}`);
+  // Replacing the mounter's pod ends the node's mounts: only a deleted pod takes a new version.
+  assert.deepEqual((mounter['spec'] as { updateStrategy: unknown }).updateStrategy, { type: 'OnDelete' });
+  assert.equal(holder.securityContext?.['privileged'], true);
+  assert.equal(holder.livenessProbe, undefined, 'no probe may restart it');
+  assert.equal(
+    holder.volumeMounts?.find((m) => m.mountPath === '/var/lib/kubelet')?.mountPropagation,
+    'Bidirectional',
+  );
+  assert.equal(podSpec(mounter).automountServiceAccountToken, false);
+  const shared = (v: { name: string; hostPath?: { path: string } }[] | undefined) =>
+    v?.find((x) => x.name === 'oss-socket')?.hostPath?.path;
+  assert.equal(shared(podSpec(mounter).volumes), '/var/lib/nacre/node/oss-sockets');
+  assert.equal(shared(podSpec(ds).volumes), '/var/lib/nacre/node/oss-sockets');
   const kubelet = plugin.volumeMounts?.find((m) => m.mountPath === '/var/lib/kubelet');
   assert.equal(kubelet?.mountPropagation, 'Bidirectional');
   assert.ok(plugin.volumeMounts?.some((m) => m.mountPath === '/dev/fuse'));

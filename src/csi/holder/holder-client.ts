@@ -17,9 +17,11 @@ const START_MARGIN_MS = 5_000;
 
 export class HolderClient implements KeeperHolder {
   readonly socket: string;
+  private readonly statusTimeoutMs: number;
 
-  constructor(socket: string) {
+  constructor(socket: string, opts: { statusTimeoutMs?: number } = {}) {
     this.socket = socket;
+    this.statusTimeoutMs = opts.statusTimeoutMs ?? STATUS_TIMEOUT_MS;
   }
 
   async start(req: KeeperRequest, timeoutMs: number, signal: AbortSignal): Promise<string> {
@@ -36,7 +38,7 @@ export class HolderClient implements KeeperHolder {
   async status(stateFile: string, signal: AbortSignal): Promise<KeeperStatus | undefined> {
     const reply = await this.call(
       { v: HOLDER_PROTOCOL_VERSION, op: 'status', stateFile },
-      STATUS_TIMEOUT_MS,
+      this.statusTimeoutMs,
       signal,
     );
     if (!('status' in reply))

@@ -189,7 +189,11 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     ),
   );
   assert.ok(!container(withRegistrar, 'nacre').args?.some((a) => a.startsWith('--registration-dir')));
-  const oss = container(ds, 'oss');
+  // The node's OSSes run in pods of their own, so a node plugin restart leaves them serving.
+  const nodeOss = find(defaults, 'DaemonSet', 'nacre-node-oss');
+  assert.deepEqual((nodeOss['spec'] as { updateStrategy: unknown }).updateStrategy, { type: 'OnDelete' });
+  assert.equal(podSpec(nodeOss).automountServiceAccountToken, false);
+  const oss = container(nodeOss, 'oss');
   for (const a of [
     '--role=oss',
     '--mgs=nacre-mgs.nacre-system.svc:9400',
@@ -200,7 +204,11 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     '--data-plane-key-file=/etc/nacre/data-plane/key',
   ])
     assert.ok(oss.args?.includes(a), `node OSS takes ${a}`);
-  assert.equal(volumes.find((v) => v.name === 'oss-data')?.hostPath?.path, '/var/lib/nacre/oss');
+  assert.equal(
+    podSpec(nodeOss).volumes?.find((v) => v.name === 'oss-data')?.hostPath?.path,
+    '/var/lib/nacre/oss',
+  );
+  assert.equal(shared(podSpec(nodeOss).volumes), '/var/lib/nacre/node/oss-sockets');
   // The client in the plugin container reaches the OSS's unix socket through the shared volume.
   assert.ok(plugin.volumeMounts?.some((m) => m.name === 'oss-socket' && m.mountPath === '/run/nacre/oss'));
   // Topology dedicated: no OSS on the nodes, an OSS StatefulSet instead.
@@ -209,6 +217,7 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     podSpec(allDs).containers.some((c) => c.name === 'oss'),
     false,
   );
+  assert.ok(!everything.some((o) => o.metadata.name === 'nacre-node-oss'));
   assert.equal((find(everything, 'StatefulSet', 'nacre-oss')['spec'] as { replicas: number }).replicas, 2);
 });
 
@@ -216,7 +225,7 @@ test('node.osts.count OSS containers per node, each on its own disk, ports and s
   const two = await renderChart(await toolPath('helm'), {
     set: ['node.osts.count=2', 'emulator.placement=spread'],
   });
-  const ds = find(two, 'DaemonSet', 'nacre-node');
+  const ds = find(two, 'DaemonSet', 'nacre-node-oss');
   const second = container(ds, 'oss-1');
   for (const a of [
     '--name=oss-$(NODE_NAME)-1',
@@ -233,7 +242,7 @@ test('node.osts.count OSS containers per node, each on its own disk, ports and s
   );
   const volumes = podSpec(ds).volumes ?? [];
   assert.equal(volumes.find((v) => v.name === 'oss-data-1')?.hostPath?.path, '/var/lib/nacre/oss-1');
-  const policy = find(two, 'NetworkPolicy', 'nacre-node')['spec'] as {
+  const policy = find(two, 'NetworkPolicy', 'nacre-node-oss')['spec'] as {
     ingress: { ports: { port: number }[] }[];
   };
   assert.deepEqual(
@@ -256,6 +265,7 @@ test('the emulator: API + MGS and MDS StatefulSets on PVCs, keys from the Secret
     ['StatefulSet', 'nacre-mgs'],
     ['StatefulSet', 'nacre-mds'],
     ['DaemonSet', 'nacre-node'],
+    ['DaemonSet', 'nacre-node-oss'],
   ] as const) {
     const w = find(defaults, kind, name);
     for (const c of podSpec(w).containers.filter((x) => x.command?.[0] === 'nacre'))

@@ -40,6 +40,8 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- if and .Values.mounter.enabled (eq .Values.backend "emulated") -}}true{{- end -}}
 {{- end -}}
 {{- define "nacre.holderSocket" -}}{{ .Values.node.stateDir }}/holder/holder.sock{{- end -}}
+{{- /* Where the node OSSes' unix sockets live on the node, for the FUSE clients of the same node. */ -}}
+{{- define "nacre.ossSocketDir" -}}{{ .Values.node.stateDir }}/oss-sockets{{- end -}}
 
 {{- define "nacre.credentialsSecret" -}}{{ include "nacre.fullname" . }}-fsx-credentials{{- end -}}
 {{- define "nacre.dataPlaneSecret" -}}{{ include "nacre.fullname" . }}-data-plane{{- end -}}

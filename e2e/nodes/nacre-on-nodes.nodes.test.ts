@@ -275,11 +275,14 @@ test("deleting the node plugin pod on node 1 (the DaemonSet restarts it) does no
     { timeoutMs: 300_000, intervalMs: 1000 },
   );
   const readyMs = Date.now() - deletedAt;
-  const linesAtReady = await lines('writer2').catch(() => -1);
+  const linesAtReady = await lines('writer2').catch(() => undefined);
   // What the restart cost: the writer appends a line every 0.2 s (at most 5 per second).
+  const wrote = linesAtReady === undefined ? undefined : linesAtReady - linesAtDelete;
   console.log(
-    `# plugin pod deleted in ${goneMs} ms, a new one Ready after ${readyMs} ms; the writer wrote ` +
-      `${linesAtReady - linesAtDelete} lines meanwhile (${(((linesAtReady - linesAtDelete) * 200) / readyMs).toFixed(2)} of the most it could)`,
+    `# plugin pod deleted in ${goneMs} ms, a new one Ready after ${readyMs} ms; the writer ` +
+      (wrote === undefined
+        ? 'could not be read then'
+        : `wrote ${wrote} lines meanwhile (${((wrote * 200) / readyMs).toFixed(2)} of the most it could)`),
   );
   const writer = async () => {
     const phase = await k(['get', 'pod', 'writer2', '-o', 'jsonpath={.status.phase}']);

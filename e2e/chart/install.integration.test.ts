@@ -150,54 +150,23 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind, gro
       containers: ['mds'],
       hosts: [`nacre-mds-0.nacre-mds.${NS}.svc`],
     },
-    {
-      kind: 'DaemonSet',
-      workload: 'nacre-node-oss',
-      pod: 'nacre-node-oss-a',
-      node: 'node-a',
-      containers: ['oss', 'oss-1'],
-      hosts: [],
-    },
-    {
-      kind: 'DaemonSet',
-      workload: 'nacre-node-oss',
-      pod: 'nacre-node-oss-b',
-      node: 'node-b',
-      containers: ['oss', 'oss-1'],
-      hosts: [],
-    },
-    {
-      kind: 'DaemonSet',
-      workload: 'nacre-mounter',
-      pod: 'nacre-mounter-a',
-      node: 'node-a',
-      containers: ['nacre'],
-      hosts: [],
-    },
-    {
-      kind: 'DaemonSet',
-      workload: 'nacre-mounter',
-      pod: 'nacre-mounter-b',
-      node: 'node-b',
-      containers: ['nacre'],
-      hosts: [],
-    },
-    {
-      kind: 'DaemonSet',
-      workload: 'nacre-node',
-      pod: 'nacre-node-a',
-      node: 'node-a',
-      containers: ['nacre'],
-      hosts: [],
-    },
-    {
-      kind: 'DaemonSet',
-      workload: 'nacre-node',
-      pod: 'nacre-node-b',
-      node: 'node-b',
-      containers: ['nacre'],
-      hosts: [],
-    },
+    // On each node: its OSSes, the mount holder, then the node plugin (which asks the holder to mount).
+    ...(
+      [
+        ['nacre-node-oss', ['oss', 'oss-1']],
+        ['nacre-mounter', ['nacre']],
+        ['nacre-node', ['nacre']],
+      ] as const
+    ).flatMap(([workload, containers]) =>
+      ['a', 'b'].map((n) => ({
+        kind: 'DaemonSet' as const,
+        workload,
+        pod: `${workload}-${n}`,
+        node: `node-${n}`,
+        containers: [...containers],
+        hosts: [],
+      })),
+    ),
     {
       kind: 'Deployment',
       workload: 'nacre-controller',

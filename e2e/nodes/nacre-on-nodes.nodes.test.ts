@@ -256,8 +256,15 @@ test("deleting the node plugin pod on node 1 (the DaemonSet restarts it) does no
       ])
     ).trim();
   const pluginPod = (await pluginOnA()).split(' ')[0]!;
+  // The writer's pace undisturbed, measured the same way just before: the baseline of the cost below.
+  const baseFrom = [await lines('writer2'), Date.now()] as const;
+  await waitFor('writer2 to write 25 more lines', async () => (await lines('writer2')) >= baseFrom[0] + 25, {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
   const linesAtDelete = await lines('writer2');
   const deletedAt = Date.now();
+  const baseRate = (linesAtDelete - baseFrom[0]) / (deletedAt - baseFrom[1]);
   await k(['-n', NS, 'delete', 'pod', pluginPod, '--wait=true', '--timeout=120s'], 150_000);
   const goneMs = Date.now() - deletedAt;
   await waitFor(
@@ -282,7 +289,7 @@ test("deleting the node plugin pod on node 1 (the DaemonSet restarts it) does no
     `# plugin pod deleted in ${goneMs} ms, a new one Ready after ${readyMs} ms; the writer ` +
       (wrote === undefined
         ? 'could not be read then'
-        : `wrote ${wrote} lines meanwhile (${((wrote * 200) / readyMs).toFixed(2)} of the most it could)`),
+        : `wrote ${wrote} lines meanwhile, ×${(wrote / readyMs / baseRate).toFixed(2)} of its pace just before`),
   );
   const writer = async () => {
     const phase = await k(['get', 'pod', 'writer2', '-o', 'jsonpath={.status.phase}']);

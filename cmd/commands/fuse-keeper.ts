@@ -120,7 +120,7 @@ export function registerFuseKeeper(program: Command): void {
       // Loaded here so that keepers, which share this module, do not carry the client.
       const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
       const { serveFuseFd } = await import('../../src/lustre/fuse/serve-fd.ts');
-      const { cachingClient } = await import('../../src/lustre/client/data-locks.ts');
+      const { cachingClient, lockingWritesClient } = await import('../../src/lustre/client/data-locks.ts');
       const client = await connectLustre({
         mgsAddress: source.mgsAddress,
         fsname: source.fsname,
@@ -137,7 +137,7 @@ export function registerFuseKeeper(program: Command): void {
       }
       const served = await serveFuseFd(
         {
-          client: f.cached ? cachingClient(client) : client,
+          client: f.cached ? cachingClient(client) : lockingWritesClient(client),
           fd: f.fd,
           readers: f.readers,
           directIo: !f.cached,

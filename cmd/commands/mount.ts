@@ -83,7 +83,7 @@ export async function mountForeground(
   // Loaded here, not at start-up: `nacre --help` and the other commands never pay for the client.
   const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
   const { mountFuse } = await import('../../src/lustre/fuse/index.ts');
-  const { cachingClient } = await import('../../src/lustre/client/data-locks.ts');
+  const { cachingClient, lockingWritesClient } = await import('../../src/lustre/client/data-locks.ts');
   const client = await connectLustre({
     mgsAddress: source.mgsAddress,
     fsname: source.fsname,
@@ -95,7 +95,7 @@ export async function mountForeground(
   let mount: FuseMount;
   try {
     mount = await mountFuse({
-      client: opts.cached ? cachingClient(client) : client,
+      client: opts.cached ? cachingClient(client) : lockingWritesClient(client),
       mountPoint,
       source: formatMountSource(source),
       readers: opts.readers,

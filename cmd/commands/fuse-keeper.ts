@@ -7,6 +7,7 @@ import { logger } from '../../src/lib/log.ts';
 import { announceReady } from '../../src/lib/supervisor.ts';
 import type { AdoptedInit } from '../../src/lustre/fuse/adopt.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
+import { cachedAliasOption, cachesData, noCacheOption } from './cache-option.ts';
 import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
@@ -15,6 +16,7 @@ interface KeeperFlags {
   logFile: string;
   host: string;
   readers: number;
+  cache?: boolean;
   cached?: boolean;
   mountOptions?: string;
   recovery?: number;
@@ -25,6 +27,7 @@ interface ServeFlags {
   adopt?: string;
   host: string;
   readers: number;
+  cache?: boolean;
   cached?: boolean;
   recovery?: number;
 }
@@ -49,7 +52,8 @@ export function registerFuseKeeper(program: Command): void {
     .requiredOption('--log-file <path>', 'where daemons write their logs')
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
-    .option('--cached', "keep file data in the kernel's page cache under the MDS's data locks")
+    .addOption(noCacheOption())
+    .addOption(cachedAliasOption())
     .option('--mount-options <list>', 'per-mount flags for mount(8), e.g. ro,noatime')
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
     .action(async (source: MountSource, dir: string, f: KeeperFlags) => {
@@ -75,7 +79,7 @@ export function registerFuseKeeper(program: Command): void {
           f.host,
           '--readers',
           String(f.readers),
-          ...(f.cached ? ['--cached'] : []),
+          ...(cachesData(f) ? [] : ['--no-cache']),
           ...(f.recovery !== undefined ? ['--recovery', formatRecovery(f.recovery)] : []),
           ...(adopt ? ['--adopt', `${adopt.minor}:${adopt.flags}`] : []),
         ],
@@ -112,9 +116,11 @@ export function registerFuseKeeper(program: Command): void {
     )
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
-    .option('--cached', "keep file data in the kernel's page cache under the MDS's data locks")
+    .addOption(noCacheOption())
+    .addOption(cachedAliasOption())
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
     .action(async (source: MountSource, dir: string, f: ServeFlags) => {
+      const cached = cachesData(f);
       const log = logger('fuse', { mountPoint: dir });
       process.stdout.on('error', () => undefined);
       // Loaded here so that keepers, which share this module, do not carry the client.
@@ -130,17 +136,17 @@ export function registerFuseKeeper(program: Command): void {
       });
       const [minor, flags] = (f.adopt ?? '').split(':');
       const adopt = f.adopt ? { minor: Number(minor), flags: BigInt(flags ?? '0') } : undefined;
-      if (adopt && f.cached) {
+      if (adopt && cached) {
         log.warn(
           'adopting a --cached mount: pages the previous daemon cached under its locks stay until the kernel drops them; another mount writing meanwhile is not seen through them',
         );
       }
       const served = await serveFuseFd(
         {
-          client: f.cached ? cachingClient(client) : lockingWritesClient(client),
+          client: cached ? cachingClient(client) : lockingWritesClient(client),
           fd: f.fd,
           readers: f.readers,
-          directIo: !f.cached,
+          directIo: !cached,
           log,
           ...(adopt && { adopt }),
         },

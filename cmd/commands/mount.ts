@@ -12,6 +12,7 @@ import { logger } from '../../src/lib/log.ts';
 import { announceReady, type ReadyLine } from '../../src/lib/supervisor.ts';
 import type { FuseMount } from '../../src/lustre/fuse/index.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
+import { cachedAliasOption, cachesData, noCacheOption } from './cache-option.ts';
 import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
@@ -25,7 +26,10 @@ export interface MountOptions {
   foreground?: boolean;
   host: string;
   readers: number;
+  /** Cache in the kernel under the MDS's locks (default true; false with --no-cache). */
   cached?: boolean;
+  /** false with --no-cache. */
+  cache?: boolean;
   readAheadKb?: number;
   logFile?: string;
   /** ms that I/O waits for an unreachable MDS or OST before EIO; Infinity: for ever. Default: MDS 60 s, OSTs 5 s. */
@@ -45,11 +49,9 @@ export function registerMount(program: Command): void {
     .option('-f, --foreground', 'stay in the foreground and serve the mount until it is unmounted')
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
-    .option(
-      '--cached',
-      "keep file data in the kernel's page cache under the MDS's data locks (coherent across mounts; attributes and names stay uncached)",
-    )
-    .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached (default 4096)', intOption)
+    .addOption(noCacheOption())
+    .addOption(cachedAliasOption())
+    .option('--read-ahead-kb <kb>', 'read-ahead of the mount when it caches (default 4096)', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
     .option(
       '--recovery <seconds|hard>',
@@ -58,6 +60,7 @@ export function registerMount(program: Command): void {
     )
     .action(async (source: MountSource, dir: string, opts: MountOptions) => {
       const mountPoint = resolve(dir);
+      opts.cached = cachesData(opts);
       if (opts.foreground) {
         const m = await mountForeground(source, mountPoint, opts);
         announceReady({ address: source.mgsAddress, mountPoint });
@@ -71,7 +74,7 @@ export function registerMount(program: Command): void {
     });
 }
 
-/** Read-ahead of a --cached mount unless --read-ahead-kb says otherwise. */
+/** Read-ahead of a caching mount unless --read-ahead-kb says otherwise. */
 const CACHED_READ_AHEAD_KB = 4096;
 
 /** Connects to the file system and mounts it in this process; resolves once mounted. */
@@ -92,17 +95,18 @@ export async function mountForeground(
     retryDeadlineMs: opts.recovery ?? MDS_RECOVERY_MS,
     recoveryMs: opts.recovery ?? OST_RECOVERY_MS,
   });
+  const cached = opts.cached ?? true;
   let mount: FuseMount;
   try {
     mount = await mountFuse({
-      client: opts.cached ? cachingClient(client) : lockingWritesClient(client),
+      client: cached ? cachingClient(client) : lockingWritesClient(client),
       mountPoint,
       source: formatMountSource(source),
       readers: opts.readers,
-      directIo: !opts.cached,
+      directIo: !cached,
       ...(opts.readAheadKb !== undefined && { readAheadKb: opts.readAheadKb }),
       // Cached: pages read ahead stay useful (they are kept under the data lock), so read far ahead.
-      ...(opts.readAheadKb === undefined && opts.cached && { readAheadKb: CACHED_READ_AHEAD_KB }),
+      ...(opts.readAheadKb === undefined && cached && { readAheadKb: CACHED_READ_AHEAD_KB }),
     });
   } catch (err) {
     await client.close();
@@ -138,7 +142,7 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
     '--readers',
     String(opts.readers),
     ...(opts.recovery !== undefined ? ['--recovery', formatRecovery(opts.recovery)] : []),
-    ...(opts.cached ? ['--cached'] : []),
+    ...(opts.cached === false ? ['--no-cache'] : []),
     ...(opts.readAheadKb !== undefined ? ['--read-ahead-kb', String(opts.readAheadKb)] : []),
   ];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', logFd] });

@@ -115,10 +115,7 @@ export class DataLocks {
     this.#revocationStarts.set(ino, waiters);
     try {
       // If the revocation wins, the enqueue goes on: its lock, once granted, serves later calls.
-      return await Promise.race([
-        this.#locks.acquire(want, signal),
-        started.promise.then((r) => r.lock),
-      ]);
+      return await Promise.race([this.#locks.acquire(want, signal), started.promise.then((r) => r.lock)]);
     } finally {
       waiters.delete(started.resolve);
       if (waiters.size === 0) this.#revocationStarts.delete(ino);
@@ -189,13 +186,7 @@ export function withDataLocks(client: FileSystemClient, locks: DataLocks): FileS
         ? client.open(cred, ino, flags, signal)
         : locks.under(ino, 'PW', () => client.open(cred, ino, flags, signal), signal, 'writeback'),
     fallocate: (h: FileHandle, mode, offset, length, signal) =>
-      locks.under(
-        h.ino,
-        'PW',
-        () => client.fallocate(h, mode, offset, length, signal),
-        signal,
-        'writeback',
-      ),
+      locks.under(h.ino, 'PW', () => client.fallocate(h, mode, offset, length, signal), signal, 'writeback'),
   };
   return new Proxy(client, {
     get(target, prop, receiver) {

@@ -1,6 +1,7 @@
 // `nacre fuse-keeper` and `nacre fuse-serve`: a FUSE mount whose descriptor outlives its daemon (started by `nacre node`, not by hand).
 import { randomUUID } from 'node:crypto';
 import { openSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { logger } from '../../src/lib/log.ts';
@@ -30,6 +31,7 @@ interface ServeFlags {
   cache?: boolean;
   cached?: boolean;
   recovery?: number;
+  pageJournal?: string;
 }
 
 function globalArgs(program: Command): string[] {
@@ -82,6 +84,8 @@ export function registerFuseKeeper(program: Command): void {
           ...(cachesData(f) ? [] : ['--no-cache']),
           ...(f.recovery !== undefined ? ['--recovery', formatRecovery(f.recovery)] : []),
           ...(adopt ? ['--adopt', `${adopt.minor}:${adopt.flags}`] : []),
+          '--page-journal',
+          `${f.stateFile}.pages`,
         ],
       });
       const { ExecRunner } = await import('../../src/lib/command-runner.ts');
@@ -100,6 +104,7 @@ export function registerFuseKeeper(program: Command): void {
         },
         (state) => announceReady({ address: formatMountSource(source), ...state }),
       );
+      await rm(`${f.stateFile}.pages`, { force: true });
       log.info('mount gone; keeper done');
       process.exit(0);
     });
@@ -119,6 +124,10 @@ export function registerFuseKeeper(program: Command): void {
     .addOption(noCacheOption())
     .addOption(cachedAliasOption())
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
+    .option(
+      '--page-journal <path>',
+      'where a caching daemon records the inodes whose pages the kernel may keep, for the daemon that adopts the mount after it',
+    )
     .action(async (source: MountSource, dir: string, f: ServeFlags) => {
       const cached = cachesData(f);
       const log = logger('fuse', { mountPoint: dir });
@@ -136,14 +145,21 @@ export function registerFuseKeeper(program: Command): void {
       });
       const [minor, flags] = (f.adopt ?? '').split(':');
       const adopt = f.adopt ? { minor: Number(minor), flags: BigInt(flags ?? '0') } : undefined;
-      if (adopt && cached) {
+      const { PageJournal } = await import('../../src/lustre/fuse/page-journal.ts');
+      const pages =
+        cached && f.pageJournal
+          ? await PageJournal.open(f.pageJournal, adopt !== undefined, log, AbortSignal.timeout(10_000))
+          : undefined;
+      if (adopt && cached && !pages) {
         log.warn(
-          'adopting a --cached mount: pages the previous daemon cached under its locks stay until the kernel drops them; another mount writing meanwhile is not seen through them',
+          'adopting a caching mount without --page-journal: pages the previous daemon cached stay until the kernel drops them; another mount writing meanwhile is not seen through them',
         );
       }
       const served = await serveFuseFd(
         {
-          client: cached ? cachingClient(client) : lockingWritesClient(client),
+          client: cached
+            ? cachingClient(client, pages && ((ino) => pages.journal.record(ino)))
+            : lockingWritesClient(client),
           fd: f.fd,
           readers: f.readers,
           directIo: !cached,
@@ -152,6 +168,14 @@ export function registerFuseKeeper(program: Command): void {
         },
         AbortSignal.timeout(60_000),
       );
+      if (pages && pages.previous.length > 0) {
+        // The previous daemon's locks died with it: its pages must go before this one is ready.
+        await Promise.all(pages.previous.map((ino) => client.dropCache(ino)));
+        await pages.journal.forget(pages.previous, AbortSignal.timeout(10_000));
+        log.info("dropped the kernel's pages of the files the previous daemon cached", {
+          inodes: pages.previous.length,
+        });
+      }
       announceReady({
         address: formatMountSource(source),
         init: { minor: served.init.minor, flags: String(served.init.flags) },

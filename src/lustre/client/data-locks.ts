@@ -163,11 +163,19 @@ export class DataLocks {
  * `client` with its reads (when `locks` caches pages), writes, truncates (setattr of the size,
  * open with O_TRUNC) and fallocates under data locks; every other call passes through unchanged.
  */
-export function withDataLocks(client: FileSystemClient, locks: DataLocks): FileSystemClient {
+export function withDataLocks(
+  client: FileSystemClient,
+  locks: DataLocks,
+  beforeCaching?: (ino: number) => Promise<void>,
+): FileSystemClient {
+  const read = async (h: FileHandle, offset: number, length: number, signal?: AbortSignal) => {
+    await beforeCaching?.(h.ino);
+    return await client.read(h, offset, length, signal);
+  };
   const overrides: Partial<FileSystemClient> = {
     ...(locks.cachesPages && {
       read: (h: FileHandle, offset: number, length: number, signal?: AbortSignal) =>
-        locks.under(h.ino, 'PR', () => client.read(h, offset, length, signal), signal),
+        locks.under(h.ino, 'PR', () => read(h, offset, length, signal), signal),
     }),
     write: (h: FileHandle, offset, data, signal, opts) =>
       locks.under(
@@ -198,12 +206,20 @@ export function withDataLocks(client: FileSystemClient, locks: DataLocks): FileS
   });
 }
 
-/** A mount's client that caches pages under data locks (the kernel's pages dropped through `client`'s invalidate listeners). */
-export function cachingClient(client: LustreClient): FileSystemClient {
+/**
+ * A mount's client that caches pages under data locks (the kernel's pages dropped through
+ * `client`'s invalidate listeners). `beforeCaching` runs before every read, whose reply the kernel
+ * may cache (a keeper's daemon records the inode for its successor: fuse/page-journal.ts).
+ */
+export function cachingClient(
+  client: LustreClient,
+  beforeCaching?: (ino: number) => Promise<void>,
+): FileSystemClient {
   if (!client.locks)
     throw new Error('cachingClient needs a client with cache locks (connectLustre makes one)');
   client.cachePagesUnderLocks();
-  return withDataLocks(client, new DataLocks(client.locks, (ino) => client.dropCache(ino)));
+  const locks = new DataLocks(client.locks, (ino) => client.dropCache(ino));
+  return withDataLocks(client, locks, beforeCaching);
 }
 
 /**

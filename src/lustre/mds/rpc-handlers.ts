@@ -306,7 +306,22 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       return null;
     });
   },
+  // A release frees, an import's replacement changes, what a file's cached pages hold: every mount
+  // caching the file drops its pages first (Lustre's release swaps the layout under the locks).
+  hsmRelease: (a, c, signal) => underDataPw(c, ino(a), signal, () => hsmImpls.hsmRelease(a, c)),
+  hsmReplace: (a, c, signal) => underDataPw(c, ino(a), signal, () => hsmImpls.hsmReplace(a, c)),
 };
+
+/** Runs `fn` while `c`'s client holds a PW data lock on `i`: other clients' cached pages are gone. */
+async function underDataPw<T>(c: Attached, i: number, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  const host = lockHost(c.mdt);
+  const lock = await enqueueLock(host, c.client, { ino: i, kind: 'data', mode: 'PW' }, signal);
+  try {
+    return await fn();
+  } finally {
+    lockManager(host).cancel(c.client, lock.id);
+  }
+}
 
 /**
  * Registers the MDS methods on `server`. `pick` chooses the MDT a connecting client gets from the

@@ -26,6 +26,8 @@ export interface MountOptions {
   host: string;
   readers: number;
   cached?: boolean;
+  /** Cache names, negative entries and attributes under the MDS's inode-bits locks. */
+  cacheMetadata?: boolean;
   readAheadKb?: number;
   logFile?: string;
   /** ms that I/O waits for an unreachable MDS or OST before EIO; Infinity: for ever. Default: MDS 60 s, OSTs 5 s. */
@@ -48,6 +50,10 @@ export function registerMount(program: Command): void {
     .option(
       '--cached',
       "keep file data in the kernel's page cache under the MDS's data locks (coherent across mounts; attributes and names stay uncached)",
+    )
+    .option(
+      '--cache-metadata',
+      'answer lookups and stat from names, negative entries and attributes cached under the MDS\'s LOOKUP/UPDATE locks (coherent across mounts)',
     )
     .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached (default 4096)', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
@@ -78,12 +84,13 @@ const CACHED_READ_AHEAD_KB = 4096;
 export async function mountForeground(
   source: MountSource,
   mountPoint: string,
-  opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'readAheadKb' | 'recovery'>,
+  opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'cacheMetadata' | 'readAheadKb' | 'recovery'>,
 ): Promise<FuseMount> {
   // Loaded here, not at start-up: `nacre --help` and the other commands never pay for the client.
   const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
   const { mountFuse } = await import('../../src/lustre/fuse/index.ts');
   const { cachingClient } = await import('../../src/lustre/client/data-locks.ts');
+  const { metaCachingClient } = await import('../../src/lustre/client/meta-locks.ts');
   const client = await connectLustre({
     mgsAddress: source.mgsAddress,
     fsname: source.fsname,
@@ -92,10 +99,12 @@ export async function mountForeground(
     retryDeadlineMs: opts.recovery ?? MDS_RECOVERY_MS,
     recoveryMs: opts.recovery ?? OST_RECOVERY_MS,
   });
+  const withMeta = (c: typeof client | ReturnType<typeof cachingClient>) =>
+    opts.cacheMetadata ? metaCachingClient(c, client) : c;
   let mount: FuseMount;
   try {
     mount = await mountFuse({
-      client: opts.cached ? cachingClient(client) : client,
+      client: withMeta(opts.cached ? cachingClient(client) : client),
       mountPoint,
       source: formatMountSource(source),
       readers: opts.readers,
@@ -139,6 +148,7 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
     String(opts.readers),
     ...(opts.recovery !== undefined ? ['--recovery', formatRecovery(opts.recovery)] : []),
     ...(opts.cached ? ['--cached'] : []),
+    ...(opts.cacheMetadata ? ['--cache-metadata'] : []),
     ...(opts.readAheadKb !== undefined ? ['--read-ahead-kb', String(opts.readAheadKb)] : []),
   ];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', logFd] });

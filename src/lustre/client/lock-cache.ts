@@ -95,6 +95,22 @@ export class LockCache {
     return lock;
   }
 
+  /**
+   * Takes on a lock the MDS granted with another call's reply (an UPDATE lock with lookup or
+   * getattr). A callback that overtook the reply is honoured after the caller's use, as for an
+   * enqueued lock.
+   */
+  adopt(lock: CacheLock): CacheLock {
+    this.#held.set(lock.id, lock);
+    if (this.#early.delete(lock.id)) setImmediate(() => void this.#blocking(lock.id));
+    return lock;
+  }
+
+  /** Whether `id` is still held (a revoked lock is dropped from here before its cache is). */
+  isHeld(id: number): boolean {
+    return this.#held.has(id);
+  }
+
   /** Gives a lock back of the client's own accord (after dropping what it cached under it). */
   async release(lock: CacheLock, signal?: AbortSignal): Promise<void> {
     if (!this.#held.delete(lock.id)) return;

@@ -25,6 +25,7 @@ import {
   reconnected,
 } from './ldlm-service.ts';
 import { replayArgs, replayLocks } from './lock-replay.ts';
+import { attrWithUpdateLock, touchedBy, withRevocation } from './meta-revoke.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Mdt } from './mdt.ts';
 import { clearPunch } from './punches.ts';
@@ -86,8 +87,20 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   ...hsmImpls,
   ...changelogImpls,
   ...snapshotImpls,
-  lookup: (a, c) => c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a))),
-  getattr: (a, c) => c.mdt.read(() => withSizeOnOsts(c.mdt.store.db, c.mdt.ns.getattr(ino(a)), c.client)),
+  lookup: async (a, c) => {
+    const found = await c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a)));
+    if (a['lockUpdate'] !== true) return found;
+    const m = lockManager(lockHost(c.mdt));
+    return attrWithUpdateLock(c.mdt, m, c.client, found.ino, () => c.mdt.read(() => c.mdt.ns.getattr(found.ino)));
+  },
+  getattr: (a, c) => {
+    const i = ino(a);
+    if (a['lockUpdate'] === true)
+      return attrWithUpdateLock(c.mdt, lockManager(lockHost(c.mdt)), c.client, i, () =>
+        c.mdt.read(() => c.mdt.ns.getattr(i)),
+      );
+    return c.mdt.read(() => withSizeOnOsts(c.mdt.store.db, c.mdt.ns.getattr(i), c.client));
+  },
   getLayout: (a, c) => {
     const i = ino(a);
     return c.mdt.read(() => withStale(c.mdt.store.db, i, c.mdt.ns.getLayout(i)));
@@ -340,7 +353,11 @@ export function bindMdsHandlers(
     server.handle(method, (raw, _payload, ctx) => {
       const caller = attached(ctx);
       checkNotEvicted(lockHost(caller.mdt), caller.client);
-      return impl(squashCred(asArgs(raw), caller.mdt, ctx.session.remote), caller, ctx.signal);
+      const args = squashCred(asArgs(raw), caller.mdt, ctx.session.remote);
+      const touches = touchedBy(method, args, caller.mdt);
+      if (touches.length === 0) return impl(args, caller, ctx.signal);
+      const m = lockManager(lockHost(caller.mdt));
+      return withRevocation(m, caller.client, touches, ctx.signal, () => impl(args, caller, ctx.signal));
     });
   }
 }

@@ -1,0 +1,158 @@
+// Names, negative entries and attributes a mount keeps while it holds the covering inode-bits lock: LOOKUP on the directory for its names, UPDATE on the inode for its attributes.
+import type { Attr } from '../types.ts';
+import type { CacheLock, LockCache } from './lock-cache.ts';
+
+/** Inode bits of the MDS's metadata locks (mds/ldlm.ts IBITS). */
+export const IBITS = { LOOKUP: 1, UPDATE: 2 } as const;
+
+/** A cached name: the inode it names, or null for a name known not to exist. */
+interface Entry {
+  ino: number | null;
+  /** The directory's LOOKUP lock it is cached under. */
+  lock: number;
+}
+
+/** Names cached at most; beyond, everything is dropped (a lookup costs a round trip again). */
+const MAX_NAMES = 1_000_000;
+/** After a directory's LOOKUP lock was called back, its names are not cached for this long (ms). */
+export const CONTENDED_MS = 1_000;
+
+const key = (parent: number, name: string) => `${parent}\0${name}`;
+
+/**
+ * The cache itself: every entry names the lock it lives under, and a revoked (or lost) lock takes
+ * its entries with it before the lock is cancelled. An entry is only ever added while its lock is
+ * held (`LockCache.isHeld`, checked synchronously), so a lock revoked while the call that read
+ * the value was in flight never gets that value cached. Inodes this client has open for writing
+ * keep no attributes (its own writes move size and mtime).
+ */
+export class MetaCache {
+  readonly #locks: LockCache;
+  readonly #names = new Map<string, Entry>();
+  readonly #namesOf = new Map<number, Set<string>>();
+  readonly #attrs = new Map<number, { attr: Attr; lock: number }>();
+  readonly #writing = new Map<number, number>();
+  readonly #revokedAt = new Map<number, number>();
+  readonly #now: () => number;
+  hits = 0;
+  misses = 0;
+
+  constructor(locks: LockCache, now: () => number = Date.now) {
+    this.#locks = locks;
+    this.#now = now;
+    locks.onRevoke(async (lock) => this.#revoked(lock));
+  }
+
+  /** The cached name: an inode number, null (known absent), or undefined (not cached). */
+  name(parent: number, name: string): number | null | undefined {
+    const e = this.#names.get(key(parent, name));
+    if (!e) return undefined;
+    if (!this.#locks.isHeld(e.lock)) {
+      this.#names.delete(key(parent, name));
+      return undefined;
+    }
+    return e.ino;
+  }
+
+  /** Cached attributes of `ino`, if its UPDATE lock is held. */
+  attr(ino: number): Attr | undefined {
+    const a = this.#attrs.get(ino);
+    if (!a) return undefined;
+    if (!this.#locks.isHeld(a.lock) || this.#writing.has(ino)) {
+      this.#attrs.delete(ino);
+      return undefined;
+    }
+    return a.attr;
+  }
+
+  /** The held LOOKUP lock of directory `parent`, if any. */
+  lookupLock(parent: number): CacheLock | undefined {
+    return this.#locks.held(parent).find((l) => l.kind === 'ibits' && (l.bits & IBITS.LOOKUP) !== 0);
+  }
+
+  /** The held UPDATE lock of `ino`, if any. */
+  updateLock(ino: number): CacheLock | undefined {
+    return this.#locks.held(ino).find((l) => l.kind === 'ibits' && (l.bits & IBITS.UPDATE) !== 0);
+  }
+
+  /** Whether names of `parent` should not be locked now: its LOOKUP lock was called back a moment ago. */
+  contended(parent: number): boolean {
+    const at = this.#revokedAt.get(parent);
+    if (at === undefined) return false;
+    if (this.#now() - at < CONTENDED_MS) return true;
+    this.#revokedAt.delete(parent);
+    return false;
+  }
+
+  /** Caches `parent`/`name` → `ino` (null: absent) under `lock`, if it is still held. */
+  putName(parent: number, name: string, ino: number | null, lock: CacheLock | undefined): void {
+    if (!lock || !this.#locks.isHeld(lock.id)) return;
+    if (this.#names.size >= MAX_NAMES) this.#dropAllNames();
+    const k = key(parent, name);
+    this.#names.set(k, { ino, lock: lock.id });
+    const set = this.#namesOf.get(lock.id) ?? new Set<string>();
+    set.add(k);
+    this.#namesOf.set(lock.id, set);
+  }
+
+  dropName(parent: number, name: string): void {
+    this.#names.delete(key(parent, name));
+  }
+
+  /**
+   * Caches `attr` under an UPDATE lock: `granted` (the id the MDS sent with the attributes, taken
+   * on here) or else one already held. A second lock on the same inode goes back to the MDS.
+   */
+  putAttr(attr: Attr, granted: number | undefined, cacheable = true): void {
+    const held = this.updateLock(attr.ino);
+    let lock = held;
+    if (granted !== undefined) {
+      const mine = this.#locks.adopt({ id: granted, ino: attr.ino, kind: 'ibits', mode: 'PR', bits: IBITS.UPDATE });
+      if (held) void this.#locks.release(mine).catch(() => undefined);
+      else lock = mine;
+    }
+    if (!cacheable || !lock || this.#writing.has(attr.ino) || !this.#locks.isHeld(lock.id)) return;
+    this.#attrs.set(attr.ino, { attr, lock: lock.id });
+  }
+
+  dropAttr(ino: number): void {
+    this.#attrs.delete(ino);
+  }
+
+  /** Drops every cached attribute (a change to an inode whose number is not known here). */
+  dropAllAttrs(): void {
+    this.#attrs.clear();
+  }
+
+  /** This client opened `ino` for writing (or truncation): no attributes until the last such handle is released. */
+  writing(ino: number): void {
+    this.#writing.set(ino, (this.#writing.get(ino) ?? 0) + 1);
+    this.#attrs.delete(ino);
+  }
+
+  written(ino: number): void {
+    const n = (this.#writing.get(ino) ?? 1) - 1;
+    if (n > 0) this.#writing.set(ino, n);
+    else this.#writing.delete(ino);
+    this.#attrs.delete(ino);
+  }
+
+  #dropAllNames(): void {
+    this.#names.clear();
+    this.#namesOf.clear();
+  }
+
+  #revoked(lock: CacheLock): void {
+    if (lock.kind !== 'ibits') return;
+    if ((lock.bits & IBITS.LOOKUP) !== 0) {
+      for (const k of this.#namesOf.get(lock.id) ?? []) {
+        if (this.#names.get(k)?.lock === lock.id) this.#names.delete(k);
+      }
+      this.#namesOf.delete(lock.id);
+      this.#revokedAt.set(lock.ino, this.#now());
+    }
+    if ((lock.bits & IBITS.UPDATE) !== 0 && this.#attrs.get(lock.ino)?.lock === lock.id) {
+      this.#attrs.delete(lock.ino);
+    }
+  }
+}

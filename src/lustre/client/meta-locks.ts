@@ -1,0 +1,224 @@
+// Metadata caching under inode-bits locks: lookups and getattrs answered from the mount's MetaCache while the covering lock is held, and this client's own changes applied to it.
+import { FsError } from '../../lib/errors.ts';
+import type { Attr, Credentials, FileHandle, FileSystemClient, SetAttrChanges } from '../types.ts';
+import type { LustreClient } from './lustre-client.ts';
+import { IBITS, MetaCache } from './meta-cache.ts';
+import { O_TRUNC } from './open-files.ts';
+
+const RENAME_NOREPLACE = 1;
+
+const writes = (flags: number) => (flags & 3) !== 0 || (flags & O_TRUNC) !== 0;
+
+/**
+ * `inner` with lookups and getattrs served from a MetaCache when they can be. A lookup takes a PR
+ * LOOKUP lock on the directory (one lockEnqueue per directory, kept until another client changes
+ * a name in it) and asks the MDS for a PR UPDATE lock on the inode with the lookup's reply; the
+ * name — or its absence (ENOENT) — and the attributes are then answered here until the MDS calls
+ * the locks back. Every namespace change and every setattr, open for writing or truncation takes
+ * PW locks on the MDS (mds/meta-revoke.ts), which call back the other clients' locks before it is
+ * done, so no mount answers from a name or an attribute older than a change that has returned.
+ * This client's own changes do not revoke its own locks: they update or drop the cache here.
+ * The kernel is told nothing: entry and attribute timeouts stay zero, so every kernel lookup and
+ * getattr reaches this cache (why: FUSE_NOTIFY_INVAL_ENTRY takes the directory's inode lock,
+ * which a create in that directory on the same mount holds while it waits for the MDS — two
+ * mounts creating in one directory would wait on each other's callbacks until one is evicted).
+ */
+export class MetaLocks {
+  readonly cache: MetaCache;
+  readonly #lustre: LustreClient;
+
+  constructor(lustre: LustreClient) {
+    if (!lustre.locks) throw new Error('metadata caching needs a client with cache locks (connectLustre makes one)');
+    this.#lustre = lustre;
+    this.cache = new MetaCache(lustre.locks);
+  }
+
+  async lookup(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<Attr> {
+    if (name === '.' || name === '..') return await this.#lustre.lookup(cred, parent, name, signal);
+    const known = this.cache.name(parent, name);
+    if (known === null) {
+      this.cache.hits++;
+      throw new FsError('ENOENT', `${name} does not exist`);
+    }
+    if (known !== undefined) {
+      this.cache.hits++;
+      return await this.getattr(known, signal);
+    }
+    this.cache.misses++;
+    const lock =
+      this.cache.lookupLock(parent) ??
+      (this.cache.contended(parent)
+        ? undefined
+        : await this.#lustre.locks!.acquire({ ino: parent, kind: 'ibits', mode: 'PR', bits: IBITS.LOOKUP }, signal));
+    try {
+      const r = await this.#lustre.lookupLocked(cred, parent, name, signal);
+      this.cache.putName(parent, name, r.attr.ino, lock);
+      this.cache.putAttr(r.attr, r.updateLock, !r.attr.sizeOnOsts);
+      return r.attr;
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'ENOENT') this.cache.putName(parent, name, null, lock);
+      throw err;
+    }
+  }
+
+  async getattr(ino: number, signal?: AbortSignal): Promise<Attr> {
+    const hit = this.cache.attr(ino);
+    if (hit) {
+      this.cache.hits++;
+      return hit;
+    }
+    this.cache.misses++;
+    const r = await this.#lustre.getattrLocked(ino, this.cache.updateLock(ino) === undefined, signal);
+    this.cache.putAttr(r.attr, r.updateLock, r.cacheable);
+    return r.attr;
+  }
+
+  /** A name this client made (create, mknod, mkdir, symlink, link) now names `attr.ino`. */
+  named(parent: number, name: string, attr: Attr): void {
+    this.cache.dropAttr(parent);
+    this.cache.putName(parent, name, attr.ino, this.cache.lookupLock(parent));
+  }
+
+  /** A name this client removed; the inode it named loses a link (its number may not be known here). */
+  unnamed(parent: number, name: string): void {
+    const ino = this.cache.name(parent, name);
+    this.cache.dropName(parent, name);
+    this.cache.dropAttr(parent);
+    if (typeof ino === 'number') this.cache.dropAttr(ino);
+    else this.cache.dropAllAttrs();
+  }
+
+  renamed(parent: number, name: string, newParent: number, newName: string, flags: number): void {
+    const moved = this.cache.name(parent, name);
+    const replaced = this.cache.name(newParent, newName);
+    this.unnamed(parent, name);
+    this.unnamed(newParent, newName);
+    if (replaced === undefined) this.cache.dropAllAttrs();
+    if (typeof moved === 'number') {
+      this.cache.dropAttr(moved);
+      if ((flags & ~RENAME_NOREPLACE) === 0) {
+        this.cache.putName(newParent, newName, moved, this.cache.lookupLock(newParent));
+      }
+    }
+  }
+}
+
+/** `client` (the mount's, maybe with data locks) with its metadata calls cached under `meta`'s locks. */
+export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSystemClient {
+  const c = meta.cache;
+  const overrides: Partial<FileSystemClient> = {
+    lookup: (cred, parent, name, signal) => meta.lookup(cred, parent, name, signal),
+    getattr: (ino, signal) => meta.getattr(ino, signal),
+    setattr: async (cred, ino, changes: SetAttrChanges, signal) => {
+      c.dropAttr(ino);
+      try {
+        return await client.setattr(cred, ino, changes, signal);
+      } finally {
+        c.dropAttr(ino);
+      }
+    },
+    create: async (cred, parent, name, mode, flags, signal) => {
+      c.dropName(parent, name);
+      const r = await client.create(cred, parent, name, mode, flags, signal);
+      if (writes(flags)) c.writing(r.attr.ino);
+      meta.named(parent, name, r.attr);
+      return r;
+    },
+    mknod: async (cred, parent, name, mode, rdev, signal) => {
+      c.dropName(parent, name);
+      const attr = await client.mknod(cred, parent, name, mode, rdev, signal);
+      meta.named(parent, name, attr);
+      return attr;
+    },
+    mkdir: async (cred, parent, name, mode, signal) => {
+      c.dropName(parent, name);
+      const attr = await client.mkdir(cred, parent, name, mode, signal);
+      meta.named(parent, name, attr);
+      return attr;
+    },
+    symlink: async (cred, parent, name, target, signal) => {
+      c.dropName(parent, name);
+      const attr = await client.symlink(cred, parent, name, target, signal);
+      meta.named(parent, name, attr);
+      return attr;
+    },
+    link: async (cred, ino, newParent, newName, signal) => {
+      c.dropName(newParent, newName);
+      c.dropAttr(ino);
+      const attr = await client.link(cred, ino, newParent, newName, signal);
+      c.dropAttr(ino);
+      meta.named(newParent, newName, attr);
+      return attr;
+    },
+    unlink: async (cred, parent, name, signal) => {
+      try {
+        await client.unlink(cred, parent, name, signal);
+      } finally {
+        meta.unnamed(parent, name);
+      }
+    },
+    rmdir: async (cred, parent, name, signal) => {
+      try {
+        await client.rmdir(cred, parent, name, signal);
+      } finally {
+        meta.unnamed(parent, name);
+      }
+    },
+    rename: async (cred, parent, name, newParent, newName, flags, signal) => {
+      try {
+        await client.rename(cred, parent, name, newParent, newName, flags, signal);
+      } catch (err) {
+        meta.unnamed(parent, name);
+        meta.unnamed(newParent, newName);
+        throw err;
+      }
+      meta.renamed(parent, name, newParent, newName, flags);
+    },
+    open: async (cred, ino, flags, signal) => {
+      if (!writes(flags)) return await client.open(cred, ino, flags, signal);
+      c.writing(ino);
+      try {
+        return await client.open(cred, ino, flags, signal);
+      } catch (err) {
+        c.written(ino);
+        throw err;
+      }
+    },
+    release: async (h: FileHandle, signal) => {
+      try {
+        await client.release(h, signal);
+      } finally {
+        if (writes(h.flags)) c.written(h.ino);
+      }
+    },
+    write: (h: FileHandle, offset, data, signal) => {
+      c.dropAttr(h.ino);
+      return client.write(h, offset, data, signal);
+    },
+    fallocate: (h: FileHandle, mode, offset, length, signal) => {
+      c.dropAttr(h.ino);
+      return client.fallocate(h, mode, offset, length, signal);
+    },
+    setxattr: async (cred, ino, name, value, flags, signal) => {
+      c.dropAttr(ino);
+      await client.setxattr(cred, ino, name, value, flags, signal);
+    },
+    removexattr: async (cred, ino, name, signal) => {
+      c.dropAttr(ino);
+      await client.removexattr(cred, ino, name, signal);
+    },
+  };
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const own = overrides[prop as keyof FileSystemClient];
+      if (own) return own;
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+/** The mount's client with metadata cached under inode-bits locks (`nacre mount --cache-metadata`). */
+export function metaCachingClient(client: FileSystemClient, lustre: LustreClient): FileSystemClient {
+  return withMetaLocks(client, new MetaLocks(lustre));
+}

@@ -1,0 +1,133 @@
+// Metadata cache locks on the MDS: namespace and attribute changes revoke other clients' LOOKUP/UPDATE locks before they commit; lookup and getattr hand out UPDATE locks with their reply.
+import type { Args } from '../protocol/args.ts';
+import type { Attr } from '../types.ts';
+import { IBITS, type Lock, type LockManager } from './ldlm.ts';
+import { ino, name } from './mds-args.ts';
+import type { Mdt } from './mdt.ts';
+import { withSizeOnOsts } from './size-on-osts.ts';
+
+/** An inode a change touches, and which of IBITS it changes (LOOKUP: names in a directory; UPDATE: attributes). */
+export interface Touch {
+  ino: number;
+  bits: number;
+}
+
+const NAMES = IBITS.LOOKUP | IBITS.UPDATE;
+const O_TRUNC = 0o1000;
+
+/** The inode now named `n` in directory `p`, if any (the change is about to act on it). */
+function child(mdt: Mdt, p: number, n: string): Touch[] {
+  const d = mdt.store.lookup(p, n);
+  return d ? [{ ino: d.ino, bits: IBITS.UPDATE }] : [];
+}
+
+/**
+ * What a mutation changes that other clients may cache: a directory whose entries change (create,
+ * unlink, rename, link: LOOKUP for its names and negative entries, UPDATE for its mtime and
+ * link count), an inode whose attributes change (setattr, xattrs, link count, ctime), and a file
+ * opened for writing or truncation (its size and mtime will change on the OSTs: no other client
+ * may keep its attributes meanwhile). Empty for other methods and for malformed arguments (the
+ * handler refuses those itself).
+ */
+export function touchedBy(method: string, a: Args, mdt: Mdt): Touch[] {
+  try {
+    switch (method) {
+      case 'create':
+        return [{ ino: ino(a, 'parent'), bits: NAMES }, ...child(mdt, ino(a, 'parent'), name(a))];
+      case 'mknod':
+      case 'mkdir':
+      case 'symlink':
+        return [{ ino: ino(a, 'parent'), bits: NAMES }];
+      case 'unlink':
+      case 'rmdir':
+        return [{ ino: ino(a, 'parent'), bits: NAMES }, ...child(mdt, ino(a, 'parent'), name(a))];
+      case 'rename':
+        return [
+          { ino: ino(a, 'parent'), bits: NAMES },
+          { ino: ino(a, 'newParent'), bits: NAMES },
+          ...child(mdt, ino(a, 'parent'), name(a)),
+          ...child(mdt, ino(a, 'newParent'), name(a, 'newName')),
+        ];
+      case 'link':
+        return [
+          { ino: ino(a, 'newParent'), bits: NAMES },
+          { ino: ino(a), bits: IBITS.UPDATE },
+        ];
+      case 'setattr':
+      case 'setxattr':
+      case 'removexattr':
+        return [{ ino: ino(a), bits: IBITS.UPDATE }];
+      case 'open': {
+        const flags = a['flags'];
+        const writes = typeof flags === 'number' && ((flags & 3) !== 0 || (flags & O_TRUNC) !== 0);
+        return writes ? [{ ino: ino(a), bits: IBITS.UPDATE }] : [];
+      }
+      default:
+        return [];
+    }
+  } catch {
+    return [];
+  }
+}
+
+/** Touches merged per inode and sorted by inode, so two changes never wait for each other in opposite orders. */
+function merged(touches: Touch[]): Touch[] {
+  const byIno = new Map<number, number>();
+  for (const t of touches) byIno.set(t.ino, (byIno.get(t.ino) ?? 0) | t.bits);
+  return [...byIno].sort((x, y) => x[0] - y[0]).map(([i, bits]) => ({ ino: i, bits }));
+}
+
+/**
+ * Runs `change` holding PW inode-bits locks on what it touches, taken as `client`: every other
+ * client's PR lock on those bits is called back (the holder drops what it caches under it and
+ * cancels, or is evicted at the callback deadline) before the change runs, and no PR lock on them
+ * is granted until it has finished, so no client caches a name or an attribute from before the
+ * change once it has returned. The caller's own locks do not conflict: it updates its own cache.
+ * Lock requests do not wait for the recovery window of a restarted MDS (clients drop their caches
+ * before they connect again; see ldlm-service.ts).
+ */
+export async function withRevocation<T>(
+  manager: LockManager,
+  client: string,
+  touches: Touch[],
+  signal: AbortSignal,
+  change: () => Promise<T>,
+): Promise<T> {
+  if (touches.length === 0) return await change();
+  const held: Lock[] = [];
+  try {
+    for (const t of merged(touches)) {
+      held.push(await manager.enqueue(client, { ino: t.ino, kind: 'ibits', mode: 'PW', bits: t.bits }, signal));
+    }
+    return await change();
+  } finally {
+    for (const l of held) manager.cancel(client, l.id);
+  }
+}
+
+/**
+ * Attributes of `ino` and, when they can be cached, a PR UPDATE lock on it granted to `client`
+ * with them (one round trip): the lock is taken before the attributes are read, so a later change
+ * revokes it. No lock when it cannot be granted at once (a change is under way) or while another
+ * client has the file open for writing (`sizeOnOsts`: its size moves on the OSTs without the MDS).
+ */
+export async function attrWithUpdateLock(
+  mdt: Mdt,
+  manager: LockManager,
+  client: string,
+  i: number,
+  read: () => Promise<Attr>,
+): Promise<Attr & { updateLock?: number }> {
+  const lock = manager.tryEnqueue(client, { ino: i, kind: 'ibits', mode: 'PR', bits: IBITS.UPDATE });
+  try {
+    const attr = withSizeOnOsts(mdt.store.db, await read(), client);
+    if (!lock || attr.sizeOnOsts) {
+      if (lock) manager.cancel(client, lock.id);
+      return attr;
+    }
+    return { ...attr, updateLock: lock.id };
+  } catch (err) {
+    if (lock) manager.cancel(client, lock.id);
+    throw err;
+  }
+}

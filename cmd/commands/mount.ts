@@ -53,7 +53,7 @@ export function registerMount(program: Command): void {
     )
     .option(
       '--cache-metadata',
-      'answer lookups and stat from names, negative entries and attributes cached under the MDS\'s LOOKUP/UPDATE locks (coherent across mounts)',
+      "answer lookups and stat from names, negative entries and attributes cached under the MDS's LOOKUP/UPDATE locks (coherent across mounts)",
     )
     .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached (default 4096)', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')

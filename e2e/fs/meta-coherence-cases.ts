@@ -111,6 +111,9 @@ export function metaCoherenceTests(fsname: string, mountArgs: string[]): void {
       seen.add(r.code === 0 ? r.stdout : r.stderr.replace(/^.*: /, '').trim());
       return r.code === 0 && r.stdout === 'new';
     });
-    assert.ok(!seen.has('No such file or directory'), `C never answered from its stale absence (saw ${[...seen]})`);
+    assert.ok(
+      !seen.has('No such file or directory'),
+      `C never answered from its stale absence (saw ${[...seen]})`,
+    );
   });
 }

@@ -250,7 +250,8 @@ export class LustreClient implements FileSystemClient {
    * writing the file (else they are the plain getattr's, glimpse included, and no lock comes).
    */
   async getattrLocked(ino: number, wantLock: boolean, signal?: AbortSignal) {
-    if (this.#inodes.peek(ino)?.mtimeDirty) return { attr: await this.getattr(ino, signal), cacheable: false };
+    if (this.#inodes.peek(ino)?.mtimeDirty)
+      return { attr: await this.getattr(ino, signal), cacheable: false };
     const { updateLock, ...attr } = await this.#mds.call('getattr', { ino, lockUpdate: wantLock }, signal);
     if (attr.sizeOnOsts) return { attr: await this.getattr(ino, signal), updateLock, cacheable: false };
     return { attr: this.#noted(attr), updateLock, cacheable: true };

@@ -107,7 +107,13 @@ export class MetaCache {
     const held = this.updateLock(attr.ino);
     let lock = held;
     if (granted !== undefined) {
-      const mine = this.#locks.adopt({ id: granted, ino: attr.ino, kind: 'ibits', mode: 'PR', bits: IBITS.UPDATE });
+      const mine = this.#locks.adopt({
+        id: granted,
+        ino: attr.ino,
+        kind: 'ibits',
+        mode: 'PR',
+        bits: IBITS.UPDATE,
+      });
       if (held) void this.#locks.release(mine).catch(() => undefined);
       else lock = mine;
     }

@@ -28,7 +28,8 @@ export class MetaLocks {
   readonly #lustre: LustreClient;
 
   constructor(lustre: LustreClient) {
-    if (!lustre.locks) throw new Error('metadata caching needs a client with cache locks (connectLustre makes one)');
+    if (!lustre.locks)
+      throw new Error('metadata caching needs a client with cache locks (connectLustre makes one)');
     this.#lustre = lustre;
     this.cache = new MetaCache(lustre.locks);
   }
@@ -49,7 +50,10 @@ export class MetaLocks {
       this.cache.lookupLock(parent) ??
       (this.cache.contended(parent)
         ? undefined
-        : await this.#lustre.locks!.acquire({ ino: parent, kind: 'ibits', mode: 'PR', bits: IBITS.LOOKUP }, signal));
+        : await this.#lustre.locks!.acquire(
+            { ino: parent, kind: 'ibits', mode: 'PR', bits: IBITS.LOOKUP },
+            signal,
+          ));
     try {
       const r = await this.#lustre.lookupLocked(cred, parent, name, signal);
       this.cache.putName(parent, name, r.attr.ino, lock);

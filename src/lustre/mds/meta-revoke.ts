@@ -97,7 +97,9 @@ export async function withRevocation<T>(
   const held: Lock[] = [];
   try {
     for (const t of merged(touches)) {
-      held.push(await manager.enqueue(client, { ino: t.ino, kind: 'ibits', mode: 'PW', bits: t.bits }, signal));
+      held.push(
+        await manager.enqueue(client, { ino: t.ino, kind: 'ibits', mode: 'PW', bits: t.bits }, signal),
+      );
     }
     return await change();
   } finally {

@@ -25,9 +25,9 @@ import {
   reconnected,
 } from './ldlm-service.ts';
 import { replayArgs, replayLocks } from './lock-replay.ts';
-import { attrWithUpdateLock, touchedBy, withRevocation } from './meta-revoke.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Mdt } from './mdt.ts';
+import { attrWithUpdateLock, touchedBy, withRevocation } from './meta-revoke.ts';
 import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { relatimeOnOpen } from './relatime.ts';
@@ -91,7 +91,9 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const found = await c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a)));
     if (a['lockUpdate'] !== true) return found;
     const m = lockManager(lockHost(c.mdt));
-    return attrWithUpdateLock(c.mdt, m, c.client, found.ino, () => c.mdt.read(() => c.mdt.ns.getattr(found.ino)));
+    return attrWithUpdateLock(c.mdt, m, c.client, found.ino, () =>
+      c.mdt.read(() => c.mdt.ns.getattr(found.ino)),
+    );
   },
   getattr: (a, c) => {
     const i = ino(a);

@@ -42,6 +42,8 @@ export class LockCache {
   #recovering = false;
   /** Ids of locks called back before this client knew it held them. */
   readonly #early = new Set<number>();
+  /** Ids of locks given back lately, which a reply sent before the callback may still name. */
+  readonly #gone = new Set<number>();
   readonly #log: Logger = logger('lustre-client');
 
   constructor(mds: MdsSession) {
@@ -101,6 +103,8 @@ export class LockCache {
    * enqueued lock.
    */
   adopt(lock: CacheLock): CacheLock {
+    // Given back already (a callback handled before the reply that named it): not held.
+    if (this.#gone.has(lock.id)) return lock;
     this.#held.set(lock.id, lock);
     if (this.#early.delete(lock.id)) setImmediate(() => void this.#blocking(lock.id));
     return lock;
@@ -163,6 +167,7 @@ export class LockCache {
    */
   async lost(): Promise<void> {
     this.#early.clear(); // a restarted MDS numbers its locks from 1 again
+    this.#gone.clear();
     await Promise.all(this.forgetAll().map((lock) => this.#dropCache(lock)));
   }
 
@@ -218,6 +223,8 @@ export class LockCache {
     // Not held (any more): already cancelled on our own, or a callback that crossed a release.
     if (!lock) return;
     this.#held.delete(id);
+    this.#gone.add(id);
+    if (this.#gone.size > EARLY_MAX) this.#gone.delete(this.#gone.values().next().value!);
     await this.#dropCache(lock);
     try {
       await this.#mds.call('lockCancel', { id }, AbortSignal.timeout(CANCEL_TIMEOUT_MS));

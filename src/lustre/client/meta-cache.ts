@@ -114,7 +114,7 @@ export class MetaCache {
         mode: 'PR',
         bits: IBITS.UPDATE,
       });
-      if (held) void this.#locks.release(mine).catch(() => undefined);
+      if (held && held.id !== mine.id) void this.#locks.release(mine).catch(() => undefined);
       else lock = mine;
     }
     if (!cacheable || !lock || this.#writing.has(attr.ino) || !this.#locks.isHeld(lock.id)) return;

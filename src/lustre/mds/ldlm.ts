@@ -143,6 +143,11 @@ export class LockManager {
     for (const ino of inos) this.#progress(ino);
   }
 
+  /** `client`'s locks on `ino` that have not been called back (still its to use). */
+  heldBy(client: string, ino: number): Lock[] {
+    return (this.#granted.get(ino) ?? []).filter((l) => l.client === client && !this.#called.has(l.id));
+  }
+
   locksOf(client: string): Lock[] {
     return [...this.#byId.values()].filter((l) => l.client === client);
   }

@@ -112,6 +112,7 @@ export async function withRevocation<T>(
  * with them (one round trip): the lock is taken before the attributes are read, so a later change
  * revokes it. No lock when it cannot be granted at once (a change is under way) or while another
  * client has the file open for writing (`sizeOnOsts`: its size moves on the OSTs without the MDS).
+ * A PR UPDATE lock the client holds already, not called back, is named again rather than doubled.
  */
 export async function attrWithUpdateLock(
   mdt: Mdt,
@@ -120,6 +121,14 @@ export async function attrWithUpdateLock(
   i: number,
   read: () => Promise<Attr>,
 ): Promise<Attr & { updateLock?: number }> {
+  // A lock the client already holds (and is not being asked to give back) serves again.
+  const mine = manager
+    .heldBy(client, i)
+    .find((l) => l.kind === 'ibits' && l.mode === 'PR' && l.bits === IBITS.UPDATE);
+  if (mine) {
+    const attr = withSizeOnOsts(mdt.store.db, await read(), client);
+    return attr.sizeOnOsts ? attr : { ...attr, updateLock: mine.id };
+  }
   const lock = manager.tryEnqueue(client, { ino: i, kind: 'ibits', mode: 'PR', bits: IBITS.UPDATE });
   try {
     const attr = withSizeOnOsts(mdt.store.db, await read(), client);

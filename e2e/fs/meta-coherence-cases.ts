@@ -89,6 +89,20 @@ export function metaCoherenceTests(fsname: string, mountArgs: string[]): void {
     assert.equal(await sh(`stat -c '%s %Y' ${b}/times`), '3 1000000000\n');
   });
 
+  test("what B learnt from ls -l (readdirplus) follows A's chmod, rename and unlink at once", async () => {
+    await sh(
+      `mkdir ${a}/listed && printf 1 > ${a}/listed/f && printf 2 > ${a}/listed/g && printf 3 > ${a}/listed/k`,
+    );
+    await sh(`ls -l ${b}/listed > /dev/null`);
+    assert.equal(await sh(`stat -c %a ${b}/listed/f`), '644\n');
+    await sh(`chmod 600 ${a}/listed/f && mv ${a}/listed/g ${a}/listed/h && rm ${a}/listed/k`);
+    assert.equal(await sh(`stat -c %a ${b}/listed/f`), '600\n');
+    assert.match((await shResult(`stat ${b}/listed/g`)).stderr, /No such file/);
+    assert.match((await shResult(`stat ${b}/listed/k`)).stderr, /No such file/);
+    assert.equal(await sh(`cat ${b}/listed/h`), '2');
+    assert.equal(await sh(`ls ${b}/listed`), 'f\nh\n');
+  });
+
   test('a stopped mount holding a LOOKUP lock holds up a create in that directory at most until it is evicted; resumed, it sees the file', async () => {
     const c = await fs.mount('c', { args: mountArgs });
     await sh(`mkdir ${a}/held`);

@@ -118,6 +118,7 @@ export class LockCache {
   /** Gives a lock back of the client's own accord (after dropping what it cached under it). */
   async release(lock: CacheLock, signal?: AbortSignal): Promise<void> {
     if (!this.#held.delete(lock.id)) return;
+    this.#forget(lock.id);
     await this.#mds.call('lockCancel', { id: lock.id }, signal ?? AbortSignal.timeout(CANCEL_TIMEOUT_MS));
   }
 
@@ -223,8 +224,7 @@ export class LockCache {
     // Not held (any more): already cancelled on our own, or a callback that crossed a release.
     if (!lock) return;
     this.#held.delete(id);
-    this.#gone.add(id);
-    if (this.#gone.size > EARLY_MAX) this.#gone.delete(this.#gone.values().next().value!);
+    this.#forget(id);
     await this.#dropCache(lock);
     try {
       await this.#mds.call('lockCancel', { id }, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
@@ -232,6 +232,11 @@ export class LockCache {
       const why = err instanceof FsError ? err.code : String(err);
       this.#log.warn('cancelling a revoked lock failed; the MDS will evict this client', { id, error: why });
     }
+  }
+
+  #forget(id: number): void {
+    this.#gone.add(id);
+    if (this.#gone.size > EARLY_MAX) this.#gone.delete(this.#gone.values().next().value!);
   }
 
   async #dropCache(lock: CacheLock): Promise<void> {

@@ -350,6 +350,14 @@ export class LustreClient implements FileSystemClient {
     return entries;
   }
 
+  /** readdirplus, asking for PR UPDATE locks on the entries' inodes with the reply (`updateLock` per entry). */
+  async readdirLocked(cred: Credentials, ino: number, cookie: number, limit: number, signal?: AbortSignal) {
+    const args = { cred, ino, cookie, limit, plus: true, lockUpdate: true };
+    const entries = await this.#mds.call('readdir', args, signal);
+    for (const e of entries) if (e.attr) this.#inodes.noteAttr(e.attr);
+    return entries;
+  }
+
   async getxattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<Buffer> {
     return Buffer.from(await this.#mds.call('getxattr', { cred, ino, name }, signal), 'base64');
   }

@@ -103,3 +103,24 @@ test("attributes come with an UPDATE lock from lookup; another client's setattr 
   const after = await a.mds.call('getattr', { ino: f.attr.ino, lockUpdate: true });
   assert.equal(typeof after.updateLock, 'number', 'granted again once the writer closed');
 });
+
+test('readdirplus hands out UPDATE locks with its entries; a chmod of one entry elsewhere drops only that one', async () => {
+  const a = client('a3');
+  const b = client('b3');
+  const d = await b.mds.mutate('mkdir', { cred: ROOT_CREDENTIALS, parent: 1, name: 'rd', mode: 0o755 });
+  const [f, g] = [await create(b.mds, d.ino, 'f'), await create(b.mds, d.ino, 'g')];
+  const lock = await a.locks.acquire({ ino: d.ino, kind: 'ibits', mode: 'PR', bits: IBITS.LOOKUP });
+  const args = { cred: ROOT_CREDENTIALS, ino: d.ino, cookie: 0, limit: 100, plus: true, lockUpdate: true };
+  const entries = await a.mds.call('readdir', args);
+  const named = entries.filter((e) => e.name !== '.' && e.name !== '..');
+  assert.deepEqual(named.map((e) => e.name).sort(), ['f', 'g']);
+  for (const { updateLock, ...e } of named) {
+    assert.equal(typeof updateLock, 'number', `${e.name} comes with a lock`);
+    a.cache.putName(d.ino, e.name, e.ino, lock);
+    a.cache.putAttr(e.attr!, updateLock);
+  }
+  await b.mds.mutate('setattr', { cred: ROOT_CREDENTIALS, ino: f.attr.ino, changes: { mode: 0o600 } });
+  assert.equal(a.cache.attr(f.attr.ino), undefined);
+  assert.ok(a.cache.attr(g.attr.ino), "g's attributes stay");
+  assert.equal(a.cache.name(d.ino, 'f'), f.attr.ino, 'names stay: a chmod changes no name');
+});

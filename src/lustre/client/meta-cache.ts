@@ -14,6 +14,8 @@ interface Entry {
 
 /** Names cached at most; beyond, everything is dropped (a lookup costs a round trip again). */
 const MAX_NAMES = 1_000_000;
+/** UPDATE locks kept at most; beyond, the oldest goes back to the MDS (its memory is the MDS's too). */
+export const MAX_UPDATE_LOCKS = 20_000;
 /** After a directory's LOOKUP lock was called back, its names are not cached for this long (ms). */
 export const CONTENDED_MS = 1_000;
 
@@ -33,6 +35,8 @@ export class MetaCache {
   readonly #attrs = new Map<number, { attr: Attr; lock: number }>();
   readonly #writing = new Map<number, number>();
   readonly #revokedAt = new Map<number, number>();
+  /** UPDATE locks taken on here, oldest first: lock id → inode. */
+  readonly #updateLocks = new Map<number, number>();
   readonly #now: () => number;
   hits = 0;
   misses = 0;
@@ -115,7 +119,10 @@ export class MetaCache {
         bits: IBITS.UPDATE,
       });
       if (held && held.id !== mine.id) void this.#locks.release(mine).catch(() => undefined);
-      else lock = mine;
+      else {
+        lock = mine;
+        if (!held && this.#locks.isHeld(mine.id)) this.#keep(mine.id, attr.ino);
+      }
     }
     if (!cacheable || !lock || this.#writing.has(attr.ino) || !this.#locks.isHeld(lock.id)) return;
     this.#attrs.set(attr.ino, { attr, lock: lock.id });
@@ -143,6 +150,17 @@ export class MetaCache {
     this.#attrs.delete(ino);
   }
 
+  #keep(id: number, ino: number): void {
+    this.#updateLocks.set(id, ino);
+    if (this.#updateLocks.size <= MAX_UPDATE_LOCKS) return;
+    const [oldId, oldIno] = this.#updateLocks.entries().next().value!;
+    this.#updateLocks.delete(oldId);
+    const old = this.#locks.held(oldIno).find((l) => l.id === oldId);
+    if (!old) return;
+    this.#attrs.delete(oldIno);
+    void this.#locks.release(old).catch(() => undefined);
+  }
+
   #dropAllNames(): void {
     this.#names.clear();
     this.#namesOf.clear();
@@ -157,8 +175,9 @@ export class MetaCache {
       this.#namesOf.delete(lock.id);
       this.#revokedAt.set(lock.ino, this.#now());
     }
-    if ((lock.bits & IBITS.UPDATE) !== 0 && this.#attrs.get(lock.ino)?.lock === lock.id) {
-      this.#attrs.delete(lock.ino);
+    if ((lock.bits & IBITS.UPDATE) !== 0) {
+      this.#updateLocks.delete(lock.id);
+      if (this.#attrs.get(lock.ino)?.lock === lock.id) this.#attrs.delete(lock.ino);
     }
   }
 }

@@ -46,14 +46,7 @@ export class MetaLocks {
       return await this.getattr(known, signal);
     }
     this.cache.misses++;
-    const lock =
-      this.cache.lookupLock(parent) ??
-      (this.cache.contended(parent)
-        ? undefined
-        : await this.#lustre.locks!.acquire(
-            { ino: parent, kind: 'ibits', mode: 'PR', bits: IBITS.LOOKUP },
-            signal,
-          ));
+    const lock = await this.#lookupLock(parent, signal);
     try {
       const r = await this.#lustre.lookupLocked(cred, parent, name, signal);
       this.cache.putName(parent, name, r.attr.ino, lock);
@@ -75,6 +68,28 @@ export class MetaLocks {
     const r = await this.#lustre.getattrLocked(ino, this.cache.updateLock(ino) === undefined, signal);
     this.cache.putAttr(r.attr, r.updateLock, r.cacheable);
     return r.attr;
+  }
+
+  /** readdirplus: the entries' names go into the cache under the directory's LOOKUP lock, their attributes under the UPDATE locks that came with them. */
+  async readdirPlus(cred: Credentials, ino: number, cookie: number, limit: number, signal?: AbortSignal) {
+    const lock = await this.#lookupLock(ino, signal);
+    const entries = await this.#lustre.readdirLocked(cred, ino, cookie, limit, signal);
+    return entries.map(({ updateLock, ...e }) => {
+      if (e.name === '.' || e.name === '..') return e;
+      this.cache.putName(ino, e.name, e.ino, lock);
+      if (e.attr) this.cache.putAttr(e.attr, updateLock, updateLock !== undefined);
+      return e;
+    });
+  }
+
+  /** The directory's LOOKUP lock: held, or taken now (one lockEnqueue) unless the directory is contended. */
+  async #lookupLock(parent: number, signal?: AbortSignal) {
+    const held = this.cache.lookupLock(parent);
+    if (held || this.cache.contended(parent)) return held;
+    return await this.#lustre.locks!.acquire(
+      { ino: parent, kind: 'ibits', mode: 'PR', bits: IBITS.LOOKUP },
+      signal,
+    );
   }
 
   /** A name this client made (create, mknod, mkdir, symlink, link) now names `attr.ino`. */
@@ -113,6 +128,10 @@ export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSy
   const overrides: Partial<FileSystemClient> = {
     lookup: (cred, parent, name, signal) => meta.lookup(cred, parent, name, signal),
     getattr: (ino, signal) => meta.getattr(ino, signal),
+    readdir: (cred, ino, cookie, limit, plus, signal) =>
+      plus
+        ? meta.readdirPlus(cred, ino, cookie, limit, signal)
+        : client.readdir(cred, ino, cookie, limit, plus, signal),
     setattr: async (cred, ino, changes: SetAttrChanges, signal) => {
       c.dropAttr(ino);
       try {

@@ -1,6 +1,6 @@
 // Metadata cache locks on the MDS: namespace and attribute changes revoke other clients' LOOKUP/UPDATE locks before they commit; lookup and getattr hand out UPDATE locks with their reply.
 import type { Args } from '../protocol/args.ts';
-import type { Attr } from '../types.ts';
+import type { Attr, DirEntry } from '../types.ts';
 import { IBITS, type Lock, type LockManager } from './ldlm.ts';
 import { ino, name } from './mds-args.ts';
 import type { Mdt } from './mdt.ts';
@@ -141,4 +141,27 @@ export async function attrWithUpdateLock(
     if (lock) manager.cancel(client, lock.id);
     throw err;
   }
+}
+
+/**
+ * readdirplus entries with PR UPDATE locks, as `attrWithUpdateLock` gives one: to be called in
+ * the same synchronous step that read the entries, so no change can come between the read and
+ * the grant (a change under way holds or waits for its PW lock, and then no lock is granted).
+ */
+export function entriesWithUpdateLocks(
+  mdt: Mdt,
+  manager: LockManager,
+  client: string,
+  entries: DirEntry[],
+): (DirEntry & { updateLock?: number })[] {
+  return entries.map((e) => {
+    if (!e.attr || e.name === '.' || e.name === '..') return e;
+    if (withSizeOnOsts(mdt.store.db, e.attr, client).sizeOnOsts) return e;
+    const mine = manager
+      .heldBy(client, e.ino)
+      .find((l) => l.kind === 'ibits' && l.mode === 'PR' && l.bits === IBITS.UPDATE);
+    const lock =
+      mine ?? manager.tryEnqueue(client, { ino: e.ino, kind: 'ibits', mode: 'PR', bits: IBITS.UPDATE });
+    return lock ? { ...e, updateLock: lock.id } : e;
+  });
 }

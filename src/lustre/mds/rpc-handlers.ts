@@ -27,7 +27,7 @@ import {
 import { replayArgs, replayLocks } from './lock-replay.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Mdt } from './mdt.ts';
-import { attrWithUpdateLock, touchedBy, withRevocation } from './meta-revoke.ts';
+import { attrWithUpdateLock, entriesWithUpdateLocks, touchedBy, withRevocation } from './meta-revoke.ts';
 import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { relatimeOnOpen } from './relatime.ts';
@@ -112,10 +112,20 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     return c.mdt.markStale(c, i, stripe, ost);
   },
   readlink: (a, c) => c.mdt.read(() => c.mdt.ns.readlink(ino(a))),
-  readdir: (a, c) =>
-    c.mdt.read(() =>
-      c.mdt.ns.readdir(cred(a), ino(a), int(a, 'cookie'), int(a, 'limit', { min: 1 }), bool(a, 'plus')),
-    ),
+  readdir: (a, c) => {
+    const [cr, i, cookie, limit, plus] = [
+      cred(a),
+      ino(a),
+      int(a, 'cookie'),
+      int(a, 'limit', { min: 1 }),
+      bool(a, 'plus'),
+    ];
+    const m = a['lockUpdate'] === true && plus ? lockManager(lockHost(c.mdt)) : undefined;
+    return c.mdt.read(() => {
+      const entries = c.mdt.ns.readdir(cr, i, cookie, limit, plus);
+      return m ? entriesWithUpdateLocks(c.mdt, m, c.client, entries) : entries;
+    });
+  },
   statfs: (a, c) => {
     const i = optInt(a, 'ino', 1);
     return c.mdt.read(() => {

@@ -133,8 +133,16 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
   extendSize: { args: { ino: number; end: number }; result: Attr };
   /** Entries after `cookie` (0 = start; includes "." and ".."), at most `limit`; with `plus`, attributes too. */
   readdir: {
-    args: { cred: Credentials; ino: number; cookie: number; limit: number; plus: boolean };
-    result: DirEntry[];
+    /** With `lockUpdate` (and `plus`), entries may carry a PR UPDATE lock on their inode (`updateLock`). */
+    args: {
+      cred: Credentials;
+      ino: number;
+      cookie: number;
+      limit: number;
+      plus: boolean;
+      lockUpdate?: boolean;
+    };
+    result: (DirEntry & { updateLock?: number })[];
   };
   /**
    * Inode counts; the client adds block counts from the OSTs. With `ino` naming a directory that

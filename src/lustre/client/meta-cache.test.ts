@@ -61,6 +61,8 @@ test("another client's create in a directory drops this client's names and absen
   const b = client('b');
   const d = await b.mds.mutate('mkdir', { cred: ROOT_CREDENTIALS, parent: 1, name: 'd', mode: 0o755 });
   const lock = await a.locks.acquire({ ino: d.ino, kind: 'ibits', mode: 'PR', bits: IBITS.LOOKUP });
+  a.cache.lookupLocked(lock);
+  assert.equal(a.cache.lookupLock(d.ino)?.id, lock.id);
   a.cache.putName(d.ino, 'x', null, lock);
   a.cache.putName(d.ino, 'y', 77, lock);
   assert.equal(a.cache.name(d.ino, 'x'), null, 'absence cached');

@@ -37,6 +37,9 @@ export class MetaCache {
   readonly #revokedAt = new Map<number, number>();
   /** UPDATE locks taken on here, oldest first: lock id → inode. */
   readonly #updateLocks = new Map<number, number>();
+  /** Held locks by inode (LockCache.held scans every lock): directories' LOOKUP, inodes' UPDATE. */
+  readonly #dirLocks = new Map<number, CacheLock>();
+  readonly #inoLocks = new Map<number, CacheLock>();
   readonly #now: () => number;
   hits = 0;
   misses = 0;
@@ -71,12 +74,23 @@ export class MetaCache {
 
   /** The held LOOKUP lock of directory `parent`, if any. */
   lookupLock(parent: number): CacheLock | undefined {
-    return this.#locks.held(parent).find((l) => l.kind === 'ibits' && (l.bits & IBITS.LOOKUP) !== 0);
+    const l = this.#dirLocks.get(parent);
+    if (l && this.#locks.isHeld(l.id)) return l;
+    this.#dirLocks.delete(parent);
+    return undefined;
+  }
+
+  /** A LOOKUP lock this client was granted on directory `parent`. */
+  lookupLocked(lock: CacheLock): void {
+    if (this.#locks.isHeld(lock.id)) this.#dirLocks.set(lock.ino, lock);
   }
 
   /** The held UPDATE lock of `ino`, if any. */
   updateLock(ino: number): CacheLock | undefined {
-    return this.#locks.held(ino).find((l) => l.kind === 'ibits' && (l.bits & IBITS.UPDATE) !== 0);
+    const l = this.#inoLocks.get(ino);
+    if (l && this.#locks.isHeld(l.id)) return l;
+    this.#inoLocks.delete(ino);
+    return undefined;
   }
 
   /** Whether names of `parent` should not be locked now: its LOOKUP lock was called back a moment ago. */
@@ -121,7 +135,10 @@ export class MetaCache {
       if (held && held.id !== mine.id) void this.#locks.release(mine).catch(() => undefined);
       else {
         lock = mine;
-        if (!held && this.#locks.isHeld(mine.id)) this.#keep(mine.id, attr.ino);
+        if (!held && this.#locks.isHeld(mine.id)) {
+          this.#inoLocks.set(attr.ino, mine);
+          this.#keep(mine.id, attr.ino);
+        }
       }
     }
     if (!cacheable || !lock || this.#writing.has(attr.ino) || !this.#locks.isHeld(lock.id)) return;
@@ -155,8 +172,9 @@ export class MetaCache {
     if (this.#updateLocks.size <= MAX_UPDATE_LOCKS) return;
     const [oldId, oldIno] = this.#updateLocks.entries().next().value!;
     this.#updateLocks.delete(oldId);
-    const old = this.#locks.held(oldIno).find((l) => l.id === oldId);
-    if (!old) return;
+    const old = this.#inoLocks.get(oldIno);
+    if (old?.id !== oldId || !this.#locks.isHeld(oldId)) return;
+    this.#inoLocks.delete(oldIno);
     this.#attrs.delete(oldIno);
     void this.#locks.release(old).catch(() => undefined);
   }
@@ -173,10 +191,12 @@ export class MetaCache {
         if (this.#names.get(k)?.lock === lock.id) this.#names.delete(k);
       }
       this.#namesOf.delete(lock.id);
+      if (this.#dirLocks.get(lock.ino)?.id === lock.id) this.#dirLocks.delete(lock.ino);
       this.#revokedAt.set(lock.ino, this.#now());
     }
     if ((lock.bits & IBITS.UPDATE) !== 0) {
       this.#updateLocks.delete(lock.id);
+      if (this.#inoLocks.get(lock.ino)?.id === lock.id) this.#inoLocks.delete(lock.ino);
       if (this.#attrs.get(lock.ino)?.lock === lock.id) this.#attrs.delete(lock.ino);
     }
   }

@@ -86,10 +86,12 @@ export class MetaLocks {
   async #lookupLock(parent: number, signal?: AbortSignal) {
     const held = this.cache.lookupLock(parent);
     if (held || this.cache.contended(parent)) return held;
-    return await this.#lustre.locks!.acquire(
+    const lock = await this.#lustre.locks!.acquire(
       { ino: parent, kind: 'ibits', mode: 'PR', bits: IBITS.LOOKUP },
       signal,
     );
+    this.cache.lookupLocked(lock);
+    return lock;
   }
 
   /** A name this client made (create, mknod, mkdir, symlink, link) now names `attr.ino`. */

@@ -1,7 +1,7 @@
 // Metadata cache locks on the MDS: namespace and attribute changes revoke other clients' LOOKUP/UPDATE locks before they commit; lookup and getattr hand out UPDATE locks with their reply.
 import type { Args } from '../protocol/args.ts';
 import type { Attr, DirEntry } from '../types.ts';
-import { IBITS, type Lock, type LockManager } from './ldlm.ts';
+import { IBITS, type LockManager } from './ldlm.ts';
 import { ino, name } from './mds-args.ts';
 import type { Mdt } from './mdt.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
@@ -70,7 +70,7 @@ export function touchedBy(method: string, a: Args, mdt: Mdt): Touch[] {
   }
 }
 
-/** Touches merged per inode and sorted by inode, so two changes never wait for each other in opposite orders. */
+/** Touches merged per inode. */
 function merged(touches: Touch[]): Touch[] {
   const byIno = new Map<number, number>();
   for (const t of touches) byIno.set(t.ino, (byIno.get(t.ino) ?? 0) | t.bits);
@@ -78,33 +78,31 @@ function merged(touches: Touch[]): Touch[] {
 }
 
 /**
- * Runs `change` holding PW inode-bits locks on what it touches, taken as `client`: every other
- * client's PR lock on those bits is called back (the holder drops what it caches under it and
- * cancels, or is evicted at the callback deadline) before the change runs, and no PR lock on them
- * is granted until it has finished, so no client caches a name or an attribute from before the
- * change once it has returned. The caller's own locks do not conflict: it updates its own cache.
- * Lock requests do not wait for the recovery window of a restarted MDS (clients drop their caches
- * before they connect again; see ldlm-service.ts).
+ * Runs `change`, then takes and at once gives back a PW inode-bits lock as `client` on what it
+ * touched: every other client's PR lock on those bits is called back — the holder drops what it
+ * cached under the lock and cancels, or is evicted at the callback deadline — before the change's
+ * reply goes out, so once a change has returned no client answers from a name or an attribute
+ * older than it. A lock granted while the change ran is called back too, and one granted after
+ * it reads the changed state. No lock is held while the change runs (an open may wait minutes for
+ * an HSM restore). A change that failed changed nothing and revokes nothing. The caller's own
+ * locks do not conflict: it updates its own cache. These requests wait for nothing but holders
+ * (not the lock recovery window: clients drop their caches before they connect again), and have
+ * no signal: once committed, a change's revocation always completes.
  */
 export async function withRevocation<T>(
   manager: LockManager,
   client: string,
   touches: Touch[],
-  signal: AbortSignal,
   change: () => Promise<T>,
 ): Promise<T> {
-  if (touches.length === 0) return await change();
-  const held: Lock[] = [];
-  try {
-    for (const t of merged(touches)) {
-      held.push(
-        await manager.enqueue(client, { ino: t.ino, kind: 'ibits', mode: 'PW', bits: t.bits }, signal),
-      );
-    }
-    return await change();
-  } finally {
-    for (const l of held) manager.cancel(client, l.id);
-  }
+  const result = await change();
+  await Promise.all(
+    merged(touches).map(async (t) => {
+      const l = await manager.enqueue(client, { ino: t.ino, kind: 'ibits', mode: 'PW', bits: t.bits });
+      manager.cancel(client, l.id);
+    }),
+  );
+  return result;
 }
 
 /**

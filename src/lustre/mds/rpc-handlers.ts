@@ -369,7 +369,7 @@ export function bindMdsHandlers(
       const touches = touchedBy(method, args, caller.mdt);
       if (touches.length === 0) return impl(args, caller, ctx.signal);
       const m = lockManager(lockHost(caller.mdt));
-      return withRevocation(m, caller.client, touches, ctx.signal, () => impl(args, caller, ctx.signal));
+      return withRevocation(m, caller.client, touches, () => impl(args, caller, ctx.signal));
     });
   }
 }

@@ -16,6 +16,8 @@ interface Entry {
 const MAX_NAMES = 1_000_000;
 /** UPDATE locks kept at most; beyond, the oldest goes back to the MDS (its memory is the MDS's too). */
 export const MAX_UPDATE_LOCKS = 20_000;
+/** Directories remembered as too large to list whole. */
+const MAX_UNLISTED = 100_000;
 /** After a directory's LOOKUP lock was called back, its names are not cached for this long (ms). */
 export const CONTENDED_MS = 1_000;
 
@@ -40,6 +42,10 @@ export class MetaCache {
   /** Held locks by inode (LockCache.held scans every lock): directories' LOOKUP, inodes' UPDATE. */
   readonly #dirLocks = new Map<number, CacheLock>();
   readonly #inoLocks = new Map<number, CacheLock>();
+  /** Directories whose every name is cached (listed whole), under this LOOKUP lock id. */
+  readonly #complete = new Map<number, number>();
+  /** Directories too large (or unreadable) to list whole. */
+  readonly #unlisted = new Set<number>();
   readonly #now: () => number;
   hits = 0;
   misses = 0;
@@ -91,6 +97,35 @@ export class MetaCache {
     if (l && this.#locks.isHeld(l.id)) return l;
     this.#inoLocks.delete(ino);
     return undefined;
+  }
+
+  /** Whether every name of `dir` is cached: a name not cached there does not exist. */
+  isComplete(dir: number): boolean {
+    const id = this.#complete.get(dir);
+    if (id === undefined) return false;
+    if (this.#locks.isHeld(id)) return true;
+    this.#complete.delete(dir);
+    return false;
+  }
+
+  /** `dir` was listed whole under `lock` (its names put already). */
+  markComplete(dir: number, lock: CacheLock): void {
+    if (this.#locks.isHeld(lock.id)) this.#complete.set(dir, lock.id);
+  }
+
+  /** A change here left a name of `dir` unknown: no longer complete. */
+  notComplete(dir: number): void {
+    this.#complete.delete(dir);
+  }
+
+  /** Whether listing `dir` whole is worth a try. */
+  shouldList(dir: number): boolean {
+    return !this.#unlisted.has(dir) && !this.isComplete(dir);
+  }
+
+  listFailed(dir: number): void {
+    if (this.#unlisted.size >= MAX_UNLISTED) this.#unlisted.clear();
+    this.#unlisted.add(dir);
   }
 
   /** Whether names of `parent` should not be locked now: its LOOKUP lock was called back a moment ago. */
@@ -182,6 +217,7 @@ export class MetaCache {
   #dropAllNames(): void {
     this.#names.clear();
     this.#namesOf.clear();
+    this.#complete.clear();
   }
 
   #revoked(lock: CacheLock): void {
@@ -192,6 +228,7 @@ export class MetaCache {
       }
       this.#namesOf.delete(lock.id);
       if (this.#dirLocks.get(lock.ino)?.id === lock.id) this.#dirLocks.delete(lock.ino);
+      if (this.#complete.get(lock.ino) === lock.id) this.#complete.delete(lock.ino);
       this.#revokedAt.set(lock.ino, this.#now());
     }
     if ((lock.bits & IBITS.UPDATE) !== 0) {

@@ -1,11 +1,14 @@
 // Metadata caching under inode-bits locks: lookups and getattrs answered from the mount's MetaCache while the covering lock is held, and this client's own changes applied to it.
 import { FsError } from '../../lib/errors.ts';
-import type { Attr, Credentials, FileHandle, FileSystemClient, SetAttrChanges } from '../types.ts';
+import type { Attr, Credentials, DirEntry, FileHandle, FileSystemClient, SetAttrChanges } from '../types.ts';
+import type { CacheLock } from './lock-cache.ts';
 import type { LustreClient } from './lustre-client.ts';
 import { IBITS, MetaCache } from './meta-cache.ts';
 import { O_TRUNC } from './open-files.ts';
 
 const RENAME_NOREPLACE = 1;
+/** Entries read at most to list a directory whole (beyond, its absent names cost a lookup each). */
+const LIST_MAX = 1024;
 
 const writes = (flags: number) => (flags & 3) !== 0 || (flags & O_TRUNC) !== 0;
 
@@ -36,17 +39,18 @@ export class MetaLocks {
 
   async lookup(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<Attr> {
     if (name === '.' || name === '..') return await this.#lustre.lookup(cred, parent, name, signal);
-    const known = this.cache.name(parent, name);
-    if (known === null) {
-      this.cache.hits++;
-      throw new FsError('ENOENT', `${name} does not exist`);
-    }
+    const known = this.#known(parent, name);
     if (known !== undefined) {
       this.cache.hits++;
-      return await this.getattr(known, signal);
+      return await this.#answer(name, known, signal);
     }
     this.cache.misses++;
     const lock = await this.#lookupLock(parent, signal);
+    if (lock && this.cache.shouldList(parent)) {
+      await this.#list(cred, parent, lock, signal);
+      const listed = this.#known(parent, name);
+      if (listed !== undefined) return await this.#answer(name, listed, signal);
+    }
     try {
       const r = await this.#lustre.lookupLocked(cred, parent, name, signal);
       this.cache.putName(parent, name, r.attr.ino, lock);
@@ -56,6 +60,41 @@ export class MetaLocks {
       if (err instanceof FsError && err.code === 'ENOENT') this.cache.putName(parent, name, null, lock);
       throw err;
     }
+  }
+
+  /** What the cache knows of a name: an inode, null (absent, or not in a directory listed whole), or undefined. */
+  #known(parent: number, name: string): number | null | undefined {
+    const known = this.cache.name(parent, name);
+    if (known === undefined && this.cache.isComplete(parent)) return null;
+    return known;
+  }
+
+  async #answer(name: string, known: number | null, signal?: AbortSignal): Promise<Attr> {
+    if (known === null) throw new FsError('ENOENT', `${name} does not exist`);
+    return await this.getattr(known, signal);
+  }
+
+  /**
+   * Lists a directory whole under its LOOKUP lock (one readdir of at most LIST_MAX entries, the
+   * first time a name in it is missed): then a name not cached is absent, with no round trip —
+   * a create's lookup of its new name among them. Larger or unreadable directories are not tried
+   * again.
+   */
+  async #list(cred: Credentials, dir: number, lock: CacheLock, signal?: AbortSignal): Promise<void> {
+    let entries: DirEntry[];
+    try {
+      entries = await this.#lustre.readdir(cred, dir, 0, LIST_MAX, false, signal);
+    } catch {
+      this.cache.listFailed(dir);
+      return;
+    }
+    const names = entries.filter((e) => e.name !== '.' && e.name !== '..');
+    if (entries.length >= LIST_MAX) {
+      this.cache.listFailed(dir);
+      return;
+    }
+    for (const e of names) this.cache.putName(dir, e.name, e.ino, lock);
+    this.cache.markComplete(dir, lock);
   }
 
   async getattr(ino: number, signal?: AbortSignal): Promise<Attr> {
@@ -115,6 +154,12 @@ export class MetaLocks {
     this.unnamed(parent, name);
     this.unnamed(newParent, newName);
     if (replaced === undefined) this.cache.dropAllAttrs();
+    // EXCHANGE (both names stay, swapped) or WHITEOUT: names not known here, so neither directory is complete.
+    if ((flags & ~RENAME_NOREPLACE) !== 0) {
+      this.cache.notComplete(parent);
+      this.cache.notComplete(newParent);
+    }
+    if (typeof moved !== 'number') this.cache.notComplete(newParent);
     if (typeof moved === 'number') {
       this.cache.dropAttr(moved);
       if ((flags & ~RENAME_NOREPLACE) === 0) {
@@ -178,6 +223,9 @@ export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSy
     unlink: async (cred, parent, name, signal) => {
       try {
         await client.unlink(cred, parent, name, signal);
+      } catch (err) {
+        c.notComplete(parent);
+        throw err;
       } finally {
         meta.unnamed(parent, name);
       }
@@ -185,6 +233,9 @@ export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSy
     rmdir: async (cred, parent, name, signal) => {
       try {
         await client.rmdir(cred, parent, name, signal);
+      } catch (err) {
+        c.notComplete(parent);
+        throw err;
       } finally {
         meta.unnamed(parent, name);
       }
@@ -195,6 +246,8 @@ export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSy
       } catch (err) {
         meta.unnamed(parent, name);
         meta.unnamed(newParent, newName);
+        c.notComplete(parent);
+        c.notComplete(newParent);
         throw err;
       }
       meta.renamed(parent, name, newParent, newName, flags);

@@ -1,6 +1,14 @@
 // Metadata caching under inode-bits locks: lookups and getattrs answered from the mount's MetaCache while the covering lock is held, and this client's own changes applied to it.
 import { FsError } from '../../lib/errors.ts';
-import type { Attr, Credentials, DirEntry, FileHandle, FileSystemClient, SetAttrChanges } from '../types.ts';
+import {
+  type Attr,
+  type Credentials,
+  type DirEntry,
+  type FileHandle,
+  type FileSystemClient,
+  isByteName,
+  type SetAttrChanges,
+} from '../types.ts';
 import type { CacheLock } from './lock-cache.ts';
 import type { LustreClient } from './lustre-client.ts';
 import { IBITS, MetaCache } from './meta-cache.ts';
@@ -9,6 +17,9 @@ import { O_TRUNC } from './open-files.ts';
 const RENAME_NOREPLACE = 1;
 /** Entries read at most to list a directory whole (beyond, its absent names cost a lookup each). */
 const LIST_MAX = 1024;
+
+/** A name of at most NAME_MAX (255) bytes, also in the "/"-and-hex form of a name that is not UTF-8. */
+const fitsName = (name: string) => name !== '' && Buffer.byteLength(name) <= (isByteName(name) ? 511 : 255);
 
 const writes = (flags: number) => (flags & 3) !== 0 || (flags & O_TRUNC) !== 0;
 
@@ -38,7 +49,9 @@ export class MetaLocks {
   }
 
   async lookup(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<Attr> {
-    if (name === '.' || name === '..') return await this.#lustre.lookup(cred, parent, name, signal);
+    // The MDS judges names the cache could not hold (ENAMETOOLONG, EINVAL) and "." and "..".
+    if (name === '.' || name === '..' || !fitsName(name))
+      return await this.#lustre.lookup(cred, parent, name, signal);
     const known = this.#known(parent, name);
     if (known !== undefined) {
       this.cache.hits++;

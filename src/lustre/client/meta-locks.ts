@@ -15,6 +15,9 @@ import { IBITS, MetaCache } from './meta-cache.ts';
 import { O_TRUNC } from './open-files.ts';
 
 const RENAME_NOREPLACE = 1;
+/** Heartbeat of the event loop, and the gap after which the cache is not trusted without a round trip (ms). */
+const BEAT_MS = 500;
+const STALL_MS = 2_000;
 /** Entries read at most to list a directory whole (beyond, its absent names cost a lookup each). */
 const LIST_MAX = 1024;
 
@@ -40,18 +43,36 @@ const writes = (flags: number) => (flags & 3) !== 0 || (flags & O_TRUNC) !== 0;
 export class MetaLocks {
   readonly cache: MetaCache;
   readonly #lustre: LustreClient;
+  /** Last tick of the event loop's heartbeat: a process that was stopped sees it stale. */
+  #beat = Date.now();
 
   constructor(lustre: LustreClient) {
     if (!lustre.locks)
       throw new Error('metadata caching needs a client with cache locks (connectLustre makes one)');
     this.#lustre = lustre;
     this.cache = new MetaCache(lustre.locks);
+    setInterval(() => {
+      this.#beat = Date.now();
+    }, BEAT_MS).unref();
+  }
+
+  /**
+   * After the process stood still (SIGSTOP, a long pause) callbacks and an eviction may be waiting
+   * unread on the MDS connection while a request is served: one round trip first, whose reply
+   * comes after them, so what the cache answers has been revoked if it had to be (EIO if this
+   * client was evicted meanwhile, until it has reconnected).
+   */
+  async #fresh(signal?: AbortSignal): Promise<void> {
+    if (Date.now() - this.#beat < STALL_MS) return;
+    await this.#lustre.mds.call('getattr', { ino: this.#lustre.mds.rootIno }, signal);
+    this.#beat = Date.now();
   }
 
   async lookup(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<Attr> {
     // The MDS judges names the cache could not hold (ENAMETOOLONG, EINVAL) and "." and "..".
     if (name === '.' || name === '..' || !fitsName(name))
       return await this.#lustre.lookup(cred, parent, name, signal);
+    await this.#fresh(signal);
     const known = this.#known(parent, name);
     if (known !== undefined) {
       this.cache.hits++;
@@ -111,6 +132,7 @@ export class MetaLocks {
   }
 
   async getattr(ino: number, signal?: AbortSignal): Promise<Attr> {
+    await this.#fresh(signal);
     const hit = this.cache.attr(ino);
     if (hit) {
       this.cache.hits++;

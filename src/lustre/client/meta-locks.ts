@@ -176,16 +176,17 @@ export class MetaLocks {
 
   /** A name this client removed; the inode it named loses a link (its number may not be known here). */
   unnamed(parent: number, name: string): void {
-    const ino = this.cache.name(parent, name);
+    const ino = this.#known(parent, name);
     this.cache.dropName(parent, name);
     this.cache.dropAttr(parent);
     if (typeof ino === 'number') this.cache.dropAttr(ino);
-    else this.cache.dropAllAttrs();
+    else if (ino === undefined) this.cache.dropAllAttrs();
   }
 
   renamed(parent: number, name: string, newParent: number, newName: string, flags: number): void {
     const moved = this.cache.name(parent, name);
-    const replaced = this.cache.name(newParent, newName);
+    // Known absent (also in a directory listed whole): nothing was replaced.
+    const replaced = this.#known(newParent, newName);
     this.unnamed(parent, name);
     this.unnamed(newParent, newName);
     if (replaced === undefined) this.cache.dropAllAttrs();

@@ -30,6 +30,8 @@ export interface MountOptions {
   cached?: boolean;
   /** false with --no-cache. */
   cache?: boolean;
+  /** Cache names, negative entries and attributes under the MDS's inode-bits locks (not with --no-cache). */
+  cacheMetadata?: boolean;
   readAheadKb?: number;
   logFile?: string;
   /** ms that I/O waits for an unreachable MDS or OST before EIO; Infinity: for ever. Default: MDS 60 s, OSTs 5 s. */
@@ -51,6 +53,10 @@ export function registerMount(program: Command): void {
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
     .addOption(noCacheOption())
     .addOption(cachedAliasOption())
+    .option(
+      '--cache-metadata',
+      "answer lookups and stat from names, negative entries and attributes cached under the MDS's LOOKUP/UPDATE locks (coherent across mounts)",
+    )
     .option('--read-ahead-kb <kb>', 'read-ahead of the mount when it caches (default 4096)', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
     .option(
@@ -81,12 +87,13 @@ const CACHED_READ_AHEAD_KB = 4096;
 export async function mountForeground(
   source: MountSource,
   mountPoint: string,
-  opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'readAheadKb' | 'recovery'>,
+  opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'cacheMetadata' | 'readAheadKb' | 'recovery'>,
 ): Promise<FuseMount> {
   // Loaded here, not at start-up: `nacre --help` and the other commands never pay for the client.
   const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
   const { mountFuse } = await import('../../src/lustre/fuse/index.ts');
   const { cachingClient, lockingWritesClient } = await import('../../src/lustre/client/data-locks.ts');
+  const { metaCachingClient } = await import('../../src/lustre/client/meta-locks.ts');
   const client = await connectLustre({
     mgsAddress: source.mgsAddress,
     fsname: source.fsname,
@@ -96,10 +103,13 @@ export async function mountForeground(
     recoveryMs: opts.recovery ?? OST_RECOVERY_MS,
   });
   const cached = opts.cached ?? true;
+  // --no-cache turns every cache off, the metadata cache too.
+  const withMeta = (c: ReturnType<typeof cachingClient>) =>
+    cached && opts.cacheMetadata ? metaCachingClient(c, client) : c;
   let mount: FuseMount;
   try {
     mount = await mountFuse({
-      client: cached ? cachingClient(client) : lockingWritesClient(client),
+      client: withMeta(cached ? cachingClient(client) : lockingWritesClient(client)),
       mountPoint,
       source: formatMountSource(source),
       readers: opts.readers,
@@ -143,6 +153,7 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
     String(opts.readers),
     ...(opts.recovery !== undefined ? ['--recovery', formatRecovery(opts.recovery)] : []),
     ...(opts.cached === false ? ['--no-cache'] : []),
+    ...(opts.cacheMetadata ? ['--cache-metadata'] : []),
     ...(opts.readAheadKb !== undefined ? ['--read-ahead-kb', String(opts.readAheadKb)] : []),
   ];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', logFd] });

@@ -200,8 +200,9 @@ async function main(): Promise<number> {
   let own: SuiteCluster | undefined;
   let kubeconfig: string;
   const ac = new AbortController();
+  // Ctrl-C or SIGTERM while the cluster comes up aborts the start, which removes what it made.
   const interrupt = () => ac.abort(new NacreError('Interrupted', 'interrupted'));
-  process.once('SIGTERM', interrupt);
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, interrupt);
   if (f.kubeconfig) {
     kubeconfig = resolve(f.kubeconfig);
     if (!existsSync(kubeconfig))
@@ -220,6 +221,7 @@ async function main(): Promise<number> {
       progress: say,
       signal: AbortSignal.any([ac.signal, AbortSignal.timeout(60 * 60_000)]),
     });
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, interrupt);
     kubeconfig = own.kubeconfig;
     say(`cluster up in ${((Date.now() - started) / 60_000).toFixed(1)} min`);
   }
@@ -239,7 +241,7 @@ async function main(): Promise<number> {
       timeout: f.timeout,
     });
   } finally {
-    process.off('SIGTERM', interrupt);
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, interrupt);
     if (own) {
       await own
         .collectLogs(join(out, 'pod-logs'))

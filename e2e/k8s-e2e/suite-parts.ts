@@ -27,7 +27,7 @@ export const SUITE_PARTS: Record<string, SuitePart> = {
     focus:
       'External.Storage.*(volumes should store data|multiVolume should concurrently access the single volume from pods on different node|Verify if offline PVC expansion works|ephemeral should create read/write inline ephemeral volume)',
     skip: DEFAULT_SKIP,
-    about: 'four specs: data, two nodes on one volume, offline expansion, a generic ephemeral volume',
+    about: 'five specs: data, two nodes on one volume, offline expansion, generic ephemeral volumes',
   },
   subpath: {
     driver: SHARED,

@@ -1,6 +1,7 @@
 // Benchmark (not a test) of the S3 data repository against one MinIO in one run: cold reads of released files vs direct parallel
 // ranged GETs of the same objects, and export vs direct multipart PUTs of the same data. Prints MiB/s, files/s and ratios (medians).
-// Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3]
+// Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3] [--phases]
+// --phases prints each timed phase's window in process.hrtime microseconds, for bench/profile-summary.ts with --cpu-prof.
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     'small-files': { type: 'string', default: '1000' },
     'small-kib': { type: 'string', default: '4' },
     reps: { type: 'string', default: '3' },
+    phases: { type: 'boolean', default: false },
   },
 });
 const MiB = 1024 * 1024;
@@ -34,9 +36,11 @@ const RANGE = 8 * MiB;
 const signal = AbortSignal.timeout(60 * 60_000);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const t = performance.now();
+const phases: string[] = [];
+async function timed(fn: () => Promise<void>, phase = ''): Promise<number> {
+  const [t, us] = [performance.now(), process.hrtime.bigint() / 1000n];
   await fn();
+  if (phase) phases.push(`${phase} ${us}-${process.hrtime.bigint() / 1000n}`);
   return (performance.now() - t) / 1000;
 }
 
@@ -101,27 +105,31 @@ const rows: Record<string, { base: number[]; nacre: number[] }> = {
 for (let rep = 0; rep < reps; rep++) {
   // Direct multipart PUTs of the large files, then direct PUTs of the small ones: the baselines.
   rows['export, large files']!.base.push(
-    await timed(() =>
-      pool(large.keys(), 4, async (i) => {
-        await store.putMultipart(
-          'bench',
-          `direct${rep}/large/${i}`,
-          largeBytes,
-          async (o, l) => large[i]!.subarray(o, o + l),
-          {},
-          { partSize: PART, concurrency: 4 },
-          signal,
-        );
-      }),
+    await timed(
+      () =>
+        pool(large.keys(), 4, async (i) => {
+          await store.putMultipart(
+            'bench',
+            `direct${rep}/large/${i}`,
+            largeBytes,
+            async (o, l) => large[i]!.subarray(o, o + l),
+            {},
+            { partSize: PART, concurrency: 4 },
+            signal,
+          );
+        }),
+      'direct-put-large',
     ),
   );
   rows['export, small files']!.base.push(
-    await timed(() =>
-      pool(
-        small.keys(),
-        16,
-        async (i) => void (await store.put('bench', `direct${rep}/small/${i}`, small[i]!, {}, signal)),
-      ),
+    await timed(
+      () =>
+        pool(
+          small.keys(),
+          16,
+          async (i) => void (await store.put('bench', `direct${rep}/small/${i}`, small[i]!, {}, signal)),
+        ),
+      'direct-put-small',
     ),
   );
   // The same data written into the file system (not timed), then exported.
@@ -131,49 +139,58 @@ for (let rep = 0; rep < reps; rep++) {
   await pool(small.keys(), 16, (i) => writeFile(user, sdir.ino, String(i), small[i]!));
   const noop = () => {};
   rows['export, large files']!.nacre.push(
-    await timed(() =>
-      exportPath(
-        agent,
-        store,
-        link(`exported${rep}/`, `/out${rep}`),
-        `/out${rep}/large`,
-        { files: 4 },
-        noop,
-        noop,
-        signal,
-      ),
+    await timed(
+      () =>
+        exportPath(
+          agent,
+          store,
+          link(`exported${rep}/`, `/out${rep}`),
+          `/out${rep}/large`,
+          { files: 4 },
+          noop,
+          noop,
+          signal,
+        ),
+      'export-large',
     ),
   );
   rows['export, small files']!.nacre.push(
-    await timed(() =>
-      exportPath(
-        agent,
-        store,
-        link(`exported${rep}/`, `/out${rep}`),
-        `/out${rep}/small`,
-        { files: 16 },
-        noop,
-        noop,
-        signal,
-      ),
+    await timed(
+      () =>
+        exportPath(
+          agent,
+          store,
+          link(`exported${rep}/`, `/out${rep}`),
+          `/out${rep}/small`,
+          { files: 16 },
+          noop,
+          noop,
+          signal,
+        ),
+      'export-small',
     ),
   );
   // Cold reads: the direct objects imported as released files, read whole through a client; vs ranged GETs of them.
   await importPrefix(agent, store, link(`direct${rep}/large/`, `/cold${rep}`), '', noop, noop, signal);
   rows['cold read, large files']!.base.push(
-    await timed(() =>
-      pool(large.keys(), 4, async (i) => {
-        const offsets = Array.from({ length: Math.ceil(largeBytes / RANGE) }, (_, k) => k * RANGE);
-        await pool(
-          offsets,
-          8,
-          async (o) => void (await store.getRange('bench', `direct${rep}/large/${i}`, o, RANGE, signal)),
-        );
-      }),
+    await timed(
+      () =>
+        pool(large.keys(), 4, async (i) => {
+          const offsets = Array.from({ length: Math.ceil(largeBytes / RANGE) }, (_, k) => k * RANGE);
+          await pool(
+            offsets,
+            8,
+            async (o) => void (await store.getRange('bench', `direct${rep}/large/${i}`, o, RANGE, signal)),
+          );
+        }),
+      'direct-get',
     ),
   );
   rows['cold read, large files']!.nacre.push(
-    await timed(() => pool(large.keys(), 4, (i) => readAll(user, `/cold${rep}/${i}`, largeBytes))),
+    await timed(
+      () => pool(large.keys(), 4, (i) => readAll(user, `/cold${rep}/${i}`, largeBytes)),
+      'cold-read',
+    ),
   );
   // Time to the first 4 KiB of a cold file vs reading one whole cold file (fresh imports of the same objects).
   await importPrefix(agent, store, link(`direct${rep}/large/`, `/ttfb${rep}`), '', noop, noop, signal);
@@ -210,6 +227,7 @@ if (wholeFile.length > 0)
   console.log(
     `first 4 KiB of a cold ${largeBytes / MiB} MiB file ${(median(firstByte) * 1000).toFixed(0)} ms, the whole file ${(median(wholeFile) * 1000).toFixed(0)} ms, ratio ${(median(firstByte) / median(wholeFile)).toFixed(3)}`,
   );
+if (values.phases) for (const p of phases) console.log(`phase ${p}`);
 stopAgent.abort();
 await restorer;
 await user.close();

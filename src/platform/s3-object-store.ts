@@ -26,6 +26,7 @@ import {
   type ObjectSummary,
   type PartReader,
 } from './object-store.ts';
+import { readBody } from './s3-body.ts';
 
 /** The slice of the SDK this adapter uses (a seam for tests). */
 export type S3Api = Pick<S3Client, 'send' | 'destroy'>;
@@ -198,8 +199,7 @@ export class S3ObjectStore implements ObjectStore {
           new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
           { abortSignal },
         );
-        const bytes = await out.Body!.transformToByteArray();
-        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength); // a view, not a copy
+        return await readBody(out.Body as AsyncIterable<Uint8Array>, out.ContentLength ?? length);
       } catch (err) {
         if ((err as { name?: string }).name === 'InvalidRange') return Buffer.alloc(0);
         throw err;

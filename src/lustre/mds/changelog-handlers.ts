@@ -2,6 +2,7 @@
 import { FsError } from '../../lib/errors.ts';
 import { int, str } from '../protocol/args.ts';
 import type { ChangelogMethods } from '../protocol/changelog-messages.ts';
+import type { SetAttrChanges } from '../types.ts';
 import {
   type ChangeSubject,
   type ChangeType,
@@ -11,6 +12,7 @@ import {
   readChanges,
   recordChange,
   recordClose,
+  recordOnInode,
   registerUser,
 } from './changelog.ts';
 import type { Attached, Impl } from './handler-types.ts';
@@ -56,6 +58,13 @@ export function changed(c: Attached, type: ChangeType, subject: ChangeSubject): 
 export function closed(c: Attached, handle: number): void {
   const h = c.mdt.store.getHandle(handle);
   if (h && (h.flags & 0o3) !== 0) recordClose(c.mdt.store.db, h.ino, coordinatorOf(c.mdt).isAgent(c.client));
+}
+
+/** Inside a setattr's transaction: SATTR when it set something an export carries (not atime alone). */
+export function attrsSet(c: Attached, ino: number, ch: SetAttrChanges): void {
+  // (A writer's set-ID kill rides on its CLOSE.)
+  if ((ch.mode ?? ch.uid ?? ch.gid ?? ch.mtimeMs ?? ch.size) !== undefined)
+    recordOnInode(c.mdt.store.db, 'SATTR', ino, coordinatorOf(c.mdt).isAgent(c.client));
 }
 
 /**

@@ -126,9 +126,14 @@ export function recordChange(
 
 /** A closed regular file (CLOSE): recorded under one of its names; nothing for a file with no name left. */
 export function recordClose(db: DatabaseSync, ino: number, agent: boolean): void {
+  recordOnInode(db, 'CLOSE', ino, agent);
+}
+
+/** A change of an inode (CLOSE, SATTR) recorded under one of its names; nothing for the root or an inode with no name left. */
+export function recordOnInode(db: DatabaseSync, type: ChangeType, ino: number, agent: boolean): void {
   if (!changelogActive(db)) return;
   const at = st(db).fileName.get(ino) as { parent: number; name: string } | undefined;
-  if (at) recordChange(db, 'CLOSE', { ino, parent: at.parent, name: at.name }, agent);
+  if (at) recordChange(db, type, { ino, parent: at.parent, name: at.name }, agent);
 }
 
 /** Registers `user` (idempotent): it reads the records made after this point. Returns its cursor. */

@@ -1,8 +1,12 @@
 // The MDS's changelog messages: records of namespace changes and the RPCs of the users that consume them (the HSM agent's automatic export).
 import type { Credentials } from '../types.ts';
 
-/** CREAT: a name made (file, directory, symlink, node); CLOSE: a regular file closed after being opened for writing. */
-export type ChangeType = 'CREAT' | 'CLOSE' | 'RENME' | 'UNLNK' | 'RMDIR';
+/**
+ * CREAT: a name made (file, directory, symlink, node); CLOSE: a regular file closed after being
+ * opened for writing; SATTR: attributes set (mode, owner, group, mtime or size — chmod, chown,
+ * utimes, truncate; not atime alone), as Lustre's changelog records them.
+ */
+export type ChangeType = 'CREAT' | 'CLOSE' | 'RENME' | 'UNLNK' | 'RMDIR' | 'SATTR';
 
 export interface ChangeRecord {
   /** Increases with every record; a user clears up to the last one it handled. */

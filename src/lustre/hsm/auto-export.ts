@@ -4,6 +4,7 @@ import type { LustreClient } from '../client/lustre-client.ts';
 import type { ChangeRecord } from '../protocol/changelog-messages.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED, type HsmState } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS, S_IFDIR, S_IFMT, S_IFREG } from '../types.ts';
+import { backingOff, type ExportRetry, failed, succeeded } from './export-retry.ts';
 import { exportEntry } from './exporter.ts';
 import { keyOfPath, type RepositoryLink } from './importer.ts';
 import { formatLocation, formatPosixMetadata, parseLocation } from './posix-metadata.ts';
@@ -12,8 +13,8 @@ import { lookupPath, type WalkEntry, walk } from './tree.ts';
 /** AutoExportPolicy events. */
 export type ExportEvent = 'NEW' | 'CHANGED' | 'DELETED';
 
-/** Records read per call. */
-const BATCH = 500;
+/** Records read per call (a call that handled this many may have left more). */
+export const CHANGE_BATCH = 500;
 
 /** The changelog user of an association (its cursor is the association's). */
 export const changelogUser = (associationId: string) => `dra:${associationId}`;
@@ -38,8 +39,9 @@ const inside = (link: RepositoryLink, path: string | undefined): path is string 
 /**
  * Handles the changes recorded for `user` since its cursor, in order, and moves the cursor past
  * each one handled: a failure leaves the cursor before the failed change (the next call tries it
- * again), so no change is lost across a restart of the agent or of the MDS. Returns how many
- * changes were handled.
+ * again), so no change is lost across a restart of the agent or of the MDS. With `retry`, a change
+ * that keeps failing is retried with backoff and then parked (see ExportRetry) instead of holding
+ * back the association's later changes forever. Returns how many changes were handled.
  */
 export async function exportChanges(
   c: LustreClient,
@@ -48,12 +50,22 @@ export async function exportChanges(
   events: readonly ExportEvent[],
   user: string,
   signal: AbortSignal,
+  retry?: ExportRetry,
 ): Promise<number> {
-  const records = await c.mds.call('changelogRead', { user, limit: BATCH }, signal);
+  const records = await c.mds.call('changelogRead', { user, limit: CHANGE_BATCH }, signal);
   let handled = 0;
   try {
     for (const r of records) {
-      if (!r.agent) await handle(c, store, link, events, r, signal);
+      if (!r.agent) {
+        if (retry && backingOff(retry, r)) break;
+        try {
+          await handle(c, store, link, events, r, signal);
+          if (retry) succeeded(retry, r);
+        } catch (err) {
+          if (!retry || signal.aborted) throw err;
+          if ((await failed(c, retry, r, err, signal)) === 'retry') break;
+        }
+      }
       handled++;
     }
   } finally {

@@ -9,6 +9,8 @@ import {
   changelogActive,
   clearChanges,
   deregisterUser,
+  lastChange,
+  nextChange,
   readChanges,
   recordChange,
   recordClose,
@@ -39,6 +41,19 @@ export const changelogImpls: { [M in keyof ChangelogMethods]: Impl<M> } = {
   changelogRead: (a, c) => {
     const [u, limit] = [user(a), Math.min(int(a, 'limit', { min: 1 }), 10_000)];
     return c.mdt.read(() => readChanges(c.mdt.store.db, u, limit));
+  },
+  changelogWait: async (a, c) => {
+    const [after, waitMs] = [int(a, 'after', { min: -1 }), Math.min(int(a, 'waitMs', { min: 0 }), 25_000)];
+    const db = c.mdt.store.db;
+    const deadline = AbortSignal.timeout(waitMs);
+    for (;;) {
+      // Listening before looking, so a change between the two is not missed.
+      const changed = nextChange(db, deadline);
+      await c.mdt.commit.settled();
+      const last = lastChange(db);
+      if (last !== after || deadline.aborted) return last;
+      if (!(await changed)) return lastChange(db);
+    }
   },
   changelogClear: (a, c) => {
     const [u, upTo] = [user(a), int(a, 'upTo', { min: 0 })];

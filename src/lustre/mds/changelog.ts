@@ -32,6 +32,8 @@ type Names =
   | 'last'
   | 'purge';
 const statements = new WeakMap<DatabaseSync, Record<Names, StatementSync>>();
+/** Who waits for the next record, per database (see nextChange). */
+const waiters = new WeakMap<DatabaseSync, Set<() => void>>();
 /** Whether any user is registered, per database (only this module changes that). */
 const active = new WeakMap<DatabaseSync, boolean>();
 
@@ -122,6 +124,36 @@ export function recordChange(
   const oldDir = subject.oldParent === undefined ? undefined : dirPath(db, subject.oldParent);
   const old = oldDir === undefined ? null : `${oldDir}/${subject.oldName ?? ''}`;
   s.insert.run(type, subject.ino, `${dir}/${subject.name}`, old, agent ? 1 : 0, Date.now());
+  const w = waiters.get(db);
+  waiters.delete(db);
+  for (const wake of w ?? []) wake();
+}
+
+/**
+ * Resolves true when the next record is made in `db` (inside its transaction: wait for the commit
+ * before reading it), false when `signal` aborts first.
+ */
+export function nextChange(db: DatabaseSync, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const set = waiters.get(db) ?? new Set<() => void>();
+    waiters.set(db, set);
+    const wake = () => {
+      signal.removeEventListener('abort', gone);
+      resolve(true);
+    };
+    const gone = () => {
+      waiters.get(db)?.delete(wake);
+      resolve(false);
+    };
+    set.add(wake);
+    signal.addEventListener('abort', gone, { once: true });
+  });
+}
+
+/** The seq of the last record ever made (0 before any). */
+export function lastChange(db: DatabaseSync): number {
+  return tablesExist(db) ? (st(db).last.get() as { seq: number }).seq : 0;
 }
 
 /** A closed regular file (CLOSE): recorded under one of its names; nothing for a file with no name left. */

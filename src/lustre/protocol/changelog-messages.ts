@@ -29,6 +29,12 @@ export interface ChangelogMethods {
   changelogDeregister: { args: { cred: Credentials; user: string }; result: null };
   /** Up to `limit` records after the user's cursor. */
   changelogRead: { args: { user: string; limit: number }; result: ChangeRecord[] };
+  /**
+   * Long poll: the seq of the log's last record as soon as it differs from `after` (at once if it
+   * does already), or after `waitMs` (at most 25 s) with nothing new. A change is seen once
+   * committed. Lets a user wait for changes instead of polling.
+   */
+  changelogWait: { args: { after: number; waitMs: number }; result: number };
   /** The user handled every record up to `upTo`: its cursor moves there (persistently). */
   changelogClear: { args: { user: string; upTo: number }; result: null };
 }

@@ -12,6 +12,7 @@ import { importPrefix, type RepositoryLink } from '../src/lustre/hsm/importer.ts
 import { runRestorer } from '../src/lustre/hsm/restorer.ts';
 import { ensureDir, pool } from '../src/lustre/hsm/tree.ts';
 import { ROOT_CREDENTIALS } from '../src/lustre/types.ts';
+import type { ObjectStore } from '../src/platform/object-store.ts';
 import { S3ObjectStore } from '../src/platform/s3-object-store.ts';
 import { startTestCluster } from '../test/lustre/test-cluster.ts';
 
@@ -60,14 +61,36 @@ const admin = new S3Client({
 await admin.send(new CreateBucketCommand({ Bucket: 'bench' }));
 admin.destroy();
 const store = new S3ObjectStore({ endpoint: minio.endpoint, region: minio.region, credentials: creds });
+/** Seconds of every ranged GET, the direct ones and the agent's (to see stalls). */
+const gets = { direct: [] as number[], agent: [] as number[] };
+const timedGets = (into: number[]): ObjectStore =>
+  new Proxy(store, {
+    get(target, p) {
+      if (p === 'getRange')
+        return async (...a: Parameters<ObjectStore['getRange']>) => {
+          const t = performance.now();
+          const out = await target.getRange(...a);
+          into.push((performance.now() - t) / 1000);
+          return out;
+        };
+      const v = Reflect.get(target, p);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 const connect = () =>
   connectLustre({ mgsAddress: cluster.mgsAddress, fsname: cluster.fsname, host: 'bench', signal });
 const agent = await connect();
 await agent.mds.call('hsmAgentPoll', { timeoutMs: 0 }, signal);
 const stopAgent = new AbortController();
-const restorer = runRestorer(agent, store, { files: 4, concurrency: 8, partBytes: RANGE }, stopAgent.signal);
+const restorer = runRestorer(
+  agent,
+  timedGets(gets.agent),
+  { files: 4, concurrency: 8, partBytes: RANGE },
+  stopAgent.signal,
+);
 const user = await connect();
 
+const directGets = timedGets(gets.direct);
 const large = Array.from({ length: largeFiles }, () => randomBytes(largeBytes));
 const small = Array.from({ length: smallFiles }, () => randomBytes(smallBytes));
 
@@ -180,7 +203,8 @@ for (let rep = 0; rep < reps; rep++) {
           await pool(
             offsets,
             8,
-            async (o) => void (await store.getRange('bench', `direct${rep}/large/${i}`, o, RANGE, signal)),
+            async (o) =>
+              void (await directGets.getRange('bench', `direct${rep}/large/${i}`, o, RANGE, signal)),
           );
         }),
       'direct-get',
@@ -226,6 +250,11 @@ for (const [name, r] of Object.entries(rows)) {
 if (wholeFile.length > 0)
   console.log(
     `first 4 KiB of a cold ${largeBytes / MiB} MiB file ${(median(firstByte) * 1000).toFixed(0)} ms, the whole file ${(median(wholeFile) * 1000).toFixed(0)} ms, ratio ${(median(firstByte) / median(wholeFile)).toFixed(3)}`,
+  );
+const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] ?? 0;
+for (const [who, xs] of Object.entries(gets))
+  console.log(
+    `${RANGE / MiB} MiB GETs, ${who.padEnd(6)}: ${xs.length}, median ${pct(xs, 0.5).toFixed(2)} s, p99 ${pct(xs, 0.99).toFixed(2)} s, max ${Math.max(0, ...xs).toFixed(2)} s, over 2 s: ${xs.filter((x) => x > 2).length}`,
   );
 if (values.phases) for (const p of phases) console.log(`phase ${p}`);
 stopAgent.abort();

@@ -42,10 +42,11 @@ export const changelogImpls: { [M in keyof ChangelogMethods]: Impl<M> } = {
     const [u, limit] = [user(a), Math.min(int(a, 'limit', { min: 1 }), 10_000)];
     return c.mdt.read(() => readChanges(c.mdt.store.db, u, limit));
   },
-  changelogWait: async (a, c) => {
+  changelogWait: async (a, c, signal) => {
     const [after, waitMs] = [int(a, 'after', { min: -1 }), Math.min(int(a, 'waitMs', { min: 0 }), 25_000)];
     const db = c.mdt.store.db;
-    const deadline = AbortSignal.timeout(waitMs);
+    // (A caller gone or a server stopping ends the wait too.)
+    const deadline = AbortSignal.any([AbortSignal.timeout(waitMs), signal]);
     for (;;) {
       // Listening before looking, so a change between the two is not missed.
       const changed = nextChange(db, deadline);

@@ -16,6 +16,7 @@ import {
   type S3ClientConfig,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { CallSlots } from './call-slots.ts';
 import {
   type MultipartOptions,
   type NotificationEvent,
@@ -78,6 +79,12 @@ export class S3ObjectStore implements ObjectStore {
   readonly #s3: S3Api;
   readonly #timeoutMs: number;
   readonly #transferMs: number;
+  /**
+   * As many calls in flight as the SDK's HTTP agent has sockets (50): the SDK's connection timeout
+   * starts when a request is made, so a request queued in the agent for a socket failed as "did not
+   * establish a connection" under load; here it waits its turn (inside its deadline) instead.
+   */
+  readonly #slots = new CallSlots(50);
 
   constructor(opts: S3ObjectStoreOptions, api?: S3Api) {
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
@@ -107,7 +114,9 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<T> {
     const deadline = AbortSignal.timeout(timeoutMs);
     const s = AbortSignal.any([signal, deadline]);
+    let release: (() => void) | undefined;
     try {
+      release = await this.#slots.take(s);
       return await fn(s);
     } catch (err) {
       if (signal.aborted) throw signal.reason ?? err;
@@ -116,6 +125,8 @@ export class S3ObjectStore implements ObjectStore {
           cause: err,
         });
       throw translateS3Error(err, what);
+    } finally {
+      release?.();
     }
   }
 

@@ -1,12 +1,14 @@
 // `nacre fuse-keeper` and `nacre fuse-serve`: a FUSE mount whose descriptor outlives its daemon (started by `nacre node`, not by hand).
 import { randomUUID } from 'node:crypto';
 import { openSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { logger } from '../../src/lib/log.ts';
 import { announceReady } from '../../src/lib/supervisor.ts';
 import type { AdoptedInit } from '../../src/lustre/fuse/adopt.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
+import { cachedAliasOption, cachesData, noCacheOption } from './cache-option.ts';
 import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
@@ -15,6 +17,7 @@ interface KeeperFlags {
   logFile: string;
   host: string;
   readers: number;
+  cache?: boolean;
   cached?: boolean;
   mountOptions?: string;
   recovery?: number;
@@ -25,8 +28,10 @@ interface ServeFlags {
   adopt?: string;
   host: string;
   readers: number;
+  cache?: boolean;
   cached?: boolean;
   recovery?: number;
+  pageJournal?: string;
 }
 
 function globalArgs(program: Command): string[] {
@@ -49,7 +54,8 @@ export function registerFuseKeeper(program: Command): void {
     .requiredOption('--log-file <path>', 'where daemons write their logs')
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
-    .option('--cached', "keep file data in the kernel's page cache under the MDS's data locks")
+    .addOption(noCacheOption())
+    .addOption(cachedAliasOption())
     .option('--mount-options <list>', 'per-mount flags for mount(8), e.g. ro,noatime')
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
     .action(async (source: MountSource, dir: string, f: KeeperFlags) => {
@@ -75,9 +81,11 @@ export function registerFuseKeeper(program: Command): void {
           f.host,
           '--readers',
           String(f.readers),
-          ...(f.cached ? ['--cached'] : []),
+          ...(cachesData(f) ? [] : ['--no-cache']),
           ...(f.recovery !== undefined ? ['--recovery', formatRecovery(f.recovery)] : []),
           ...(adopt ? ['--adopt', `${adopt.minor}:${adopt.flags}`] : []),
+          '--page-journal',
+          `${f.stateFile}.pages`,
         ],
       });
       const { ExecRunner } = await import('../../src/lib/command-runner.ts');
@@ -96,6 +104,7 @@ export function registerFuseKeeper(program: Command): void {
         },
         (state) => announceReady({ address: formatMountSource(source), ...state }),
       );
+      await rm(`${f.stateFile}.pages`, { force: true });
       log.info('mount gone; keeper done');
       process.exit(0);
     });
@@ -112,15 +121,21 @@ export function registerFuseKeeper(program: Command): void {
     )
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
-    .option('--cached', "keep file data in the kernel's page cache under the MDS's data locks")
+    .addOption(noCacheOption())
+    .addOption(cachedAliasOption())
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
+    .option(
+      '--page-journal <path>',
+      'where a caching daemon records the inodes whose pages the kernel may keep, for the daemon that adopts the mount after it',
+    )
     .action(async (source: MountSource, dir: string, f: ServeFlags) => {
+      const cached = cachesData(f);
       const log = logger('fuse', { mountPoint: dir });
       process.stdout.on('error', () => undefined);
       // Loaded here so that keepers, which share this module, do not carry the client.
       const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
       const { serveFuseFd } = await import('../../src/lustre/fuse/serve-fd.ts');
-      const { cachingClient } = await import('../../src/lustre/client/data-locks.ts');
+      const { cachingClient, lockingWritesClient } = await import('../../src/lustre/client/data-locks.ts');
       const client = await connectLustre({
         mgsAddress: source.mgsAddress,
         fsname: source.fsname,
@@ -130,22 +145,37 @@ export function registerFuseKeeper(program: Command): void {
       });
       const [minor, flags] = (f.adopt ?? '').split(':');
       const adopt = f.adopt ? { minor: Number(minor), flags: BigInt(flags ?? '0') } : undefined;
-      if (adopt && f.cached) {
+      const { PageJournal } = await import('../../src/lustre/fuse/page-journal.ts');
+      const pages =
+        cached && f.pageJournal
+          ? await PageJournal.open(f.pageJournal, adopt !== undefined, log, AbortSignal.timeout(10_000))
+          : undefined;
+      if (adopt && cached && !pages) {
         log.warn(
-          'adopting a --cached mount: pages the previous daemon cached under its locks stay until the kernel drops them; another mount writing meanwhile is not seen through them',
+          'adopting a caching mount without --page-journal: pages the previous daemon cached stay until the kernel drops them; another mount writing meanwhile is not seen through them',
         );
       }
       const served = await serveFuseFd(
         {
-          client: f.cached ? cachingClient(client) : client,
+          client: cached
+            ? cachingClient(client, pages && ((ino) => pages.journal.record(ino)))
+            : lockingWritesClient(client),
           fd: f.fd,
           readers: f.readers,
-          directIo: !f.cached,
+          directIo: !cached,
           log,
           ...(adopt && { adopt }),
         },
         AbortSignal.timeout(60_000),
       );
+      if (pages && pages.previous.length > 0) {
+        // The previous daemon's locks died with it: its pages must go before this one is ready.
+        await Promise.all(pages.previous.map((ino) => client.dropCache(ino)));
+        await pages.journal.forget(pages.previous, AbortSignal.timeout(10_000));
+        log.info("dropped the kernel's pages of the files the previous daemon cached", {
+          inodes: pages.previous.length,
+        });
+      }
       announceReady({
         address: formatMountSource(source),
         init: { minor: served.init.minor, flags: String(served.init.flags) },

@@ -4,6 +4,7 @@ import { registerController } from './controller.ts';
 import { registerFuseKeeper } from './fuse-keeper.ts';
 import { registerLfs } from './lfs.ts';
 import { registerMount } from './mount.ts';
+import { registerMountHolder } from './mount-holder.ts';
 import { registerNode } from './node.ts';
 import { registerServer } from './server.ts';
 import { registerUp } from './up.ts';
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerController(program);
   registerFuseKeeper(program);
   registerNode(program);
+  registerMountHolder(program);
 }

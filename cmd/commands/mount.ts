@@ -12,6 +12,7 @@ import { logger } from '../../src/lib/log.ts';
 import { announceReady, type ReadyLine } from '../../src/lib/supervisor.ts';
 import type { FuseMount } from '../../src/lustre/fuse/index.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
+import { cachedAliasOption, cachesData, noCacheOption } from './cache-option.ts';
 import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
@@ -25,7 +26,12 @@ export interface MountOptions {
   foreground?: boolean;
   host: string;
   readers: number;
+  /** Cache in the kernel under the MDS's locks (default true; false with --no-cache). */
   cached?: boolean;
+  /** false with --no-cache. */
+  cache?: boolean;
+  /** Cache names, negative entries and attributes under the MDS's inode-bits locks (not with --no-cache). */
+  cacheMetadata?: boolean;
   readAheadKb?: number;
   logFile?: string;
   /** ms that I/O waits for an unreachable MDS or OST before EIO; Infinity: for ever. Default: MDS 60 s, OSTs 5 s. */
@@ -45,11 +51,13 @@ export function registerMount(program: Command): void {
     .option('-f, --foreground', 'stay in the foreground and serve the mount until it is unmounted')
     .option('--host <node>', 'this node, for reaching local OSTs over unix sockets', defaultHost())
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
+    .addOption(noCacheOption())
+    .addOption(cachedAliasOption())
     .option(
-      '--cached',
-      "keep file data in the kernel's page cache under the MDS's data locks (coherent across mounts; attributes and names stay uncached)",
+      '--cache-metadata',
+      "answer lookups and stat from names, negative entries and attributes cached under the MDS's LOOKUP/UPDATE locks (coherent across mounts)",
     )
-    .option('--read-ahead-kb <kb>', 'read-ahead of the mount, with --cached (default 4096)', intOption)
+    .option('--read-ahead-kb <kb>', 'read-ahead of the mount when it caches (default 4096)', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
     .option(
       '--recovery <seconds|hard>',
@@ -58,6 +66,7 @@ export function registerMount(program: Command): void {
     )
     .action(async (source: MountSource, dir: string, opts: MountOptions) => {
       const mountPoint = resolve(dir);
+      opts.cached = cachesData(opts);
       if (opts.foreground) {
         const m = await mountForeground(source, mountPoint, opts);
         announceReady({ address: source.mgsAddress, mountPoint });
@@ -71,19 +80,20 @@ export function registerMount(program: Command): void {
     });
 }
 
-/** Read-ahead of a --cached mount unless --read-ahead-kb says otherwise. */
+/** Read-ahead of a caching mount unless --read-ahead-kb says otherwise. */
 const CACHED_READ_AHEAD_KB = 4096;
 
 /** Connects to the file system and mounts it in this process; resolves once mounted. */
 export async function mountForeground(
   source: MountSource,
   mountPoint: string,
-  opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'readAheadKb' | 'recovery'>,
+  opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'cacheMetadata' | 'readAheadKb' | 'recovery'>,
 ): Promise<FuseMount> {
   // Loaded here, not at start-up: `nacre --help` and the other commands never pay for the client.
   const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
   const { mountFuse } = await import('../../src/lustre/fuse/index.ts');
-  const { cachingClient } = await import('../../src/lustre/client/data-locks.ts');
+  const { cachingClient, lockingWritesClient } = await import('../../src/lustre/client/data-locks.ts');
+  const { metaCachingClient } = await import('../../src/lustre/client/meta-locks.ts');
   const client = await connectLustre({
     mgsAddress: source.mgsAddress,
     fsname: source.fsname,
@@ -92,17 +102,21 @@ export async function mountForeground(
     retryDeadlineMs: opts.recovery ?? MDS_RECOVERY_MS,
     recoveryMs: opts.recovery ?? OST_RECOVERY_MS,
   });
+  const cached = opts.cached ?? true;
+  // --no-cache turns every cache off, the metadata cache too.
+  const withMeta = (c: ReturnType<typeof cachingClient>) =>
+    cached && opts.cacheMetadata ? metaCachingClient(c, client) : c;
   let mount: FuseMount;
   try {
     mount = await mountFuse({
-      client: opts.cached ? cachingClient(client) : client,
+      client: withMeta(cached ? cachingClient(client) : lockingWritesClient(client)),
       mountPoint,
       source: formatMountSource(source),
       readers: opts.readers,
-      directIo: !opts.cached,
+      directIo: !cached,
       ...(opts.readAheadKb !== undefined && { readAheadKb: opts.readAheadKb }),
       // Cached: pages read ahead stay useful (they are kept under the data lock), so read far ahead.
-      ...(opts.readAheadKb === undefined && opts.cached && { readAheadKb: CACHED_READ_AHEAD_KB }),
+      ...(opts.readAheadKb === undefined && cached && { readAheadKb: CACHED_READ_AHEAD_KB }),
     });
   } catch (err) {
     await client.close();
@@ -138,7 +152,8 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
     '--readers',
     String(opts.readers),
     ...(opts.recovery !== undefined ? ['--recovery', formatRecovery(opts.recovery)] : []),
-    ...(opts.cached ? ['--cached'] : []),
+    ...(opts.cached === false ? ['--no-cache'] : []),
+    ...(opts.cacheMetadata ? ['--cache-metadata'] : []),
     ...(opts.readAheadKb !== undefined ? ['--read-ahead-kb', String(opts.readAheadKb)] : []),
   ];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', logFd] });

@@ -1,9 +1,9 @@
 // `nacre node`: the CSI node plugin (Identity + Node services) of one Kubernetes node.
 import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { announceReady } from '../../src/lib/supervisor.ts';
 import { keeperKeyArgs } from './data-plane.ts';
+import { keeperCommand } from './keeper-command.ts';
 import { defaultHost } from './options.ts';
 
 interface NodeFlags {
@@ -14,6 +14,7 @@ interface NodeFlags {
   metricsAddress?: string;
   host: string;
   keeperCommand?: string;
+  mountHolder?: string;
   registrationDir?: string;
   kubeletRegistrationPath?: string;
 }
@@ -39,6 +40,11 @@ export function registerNode(program: Command): void {
         '--collect /var/lib/nacre/app/node /var/lib/nacre/app/cmd/nacre-fuse.ts"',
     )
     .option(
+      '--mount-holder <socket>',
+      "ask the mount holder on this socket (nacre mount-holder, the chart's mounter DaemonSet) to start and keep " +
+        "the FUSE keepers, so they outlive this plugin's container; it must share --state-dir",
+    )
+    .option(
       '--registration-dir <dir>',
       "register the driver with the kubelet by serving <dir>/csi.nacre.dev-reg.sock (the kubelet's " +
         'plugins_registry directory, e.g. /var/lib/kubelet/plugins_registry), as node-driver-registrar does',
@@ -51,10 +57,6 @@ export function registerNode(program: Command): void {
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
-      const nacre = fileURLToPath(new URL('../nacre-fuse.ts', import.meta.url));
-      // A container's processes all die with it: keepers must be started where they outlive it.
-      const prefix = f.keeperCommand?.trim().split(/\s+/) ?? [process.execPath, nacre];
-      const g = program.opts<{ logFormat: string; logLevel: string; debug: string }>();
       await mkdir(f.stateDir, { recursive: true });
       const keyArgs = await keeperKeyArgs(program, f.stateDir, AbortSignal.timeout(10_000));
       // gRPC and the CSI node service are loaded by this command only.
@@ -72,25 +74,9 @@ export function registerNode(program: Command): void {
             kubeletEndpoint: f.kubeletRegistrationPath ?? socketPathOf(f.csiEndpoint),
           },
         }),
-        keeperCommand: (source, target, stateFile, logFile) => ({
-          command: prefix[0] ?? process.execPath,
-          args: [
-            ...prefix.slice(1),
-            `--log-format=${g.logFormat}`,
-            `--log-level=${g.logLevel}`,
-            ...(g.debug ? [`--debug=${g.debug}`] : []),
-            ...keyArgs,
-            'fuse-keeper',
-            source,
-            target,
-            '--state-file',
-            stateFile,
-            '--log-file',
-            logFile,
-            '--host',
-            f.host,
-          ],
-        }),
+        // A container's processes all die with it: keepers must be started where they outlive it.
+        keeperCommand: keeperCommand(program, f.keeperCommand, keyArgs, f.host),
+        ...(f.mountHolder !== undefined && { mountHolder: f.mountHolder }),
         signal: stop.signal,
       });
       announceReady({ address: f.csiEndpoint, nodeId: f.nodeId });

@@ -10,6 +10,7 @@ import { onShutdown, startChild } from '../../src/lib/supervisor.ts';
 import { formatSize } from '../../src/lib/units.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
 import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
+import { cachedAliasOption, cachesData, noCacheOption } from './cache-option.ts';
 import { dataPlaneKeyArgs, ensureDataPlaneKeyFile } from './data-plane.ts';
 import { mountForeground } from './mount.ts';
 import { defaultHost, intOption, RECOVERY_HELP, recoveryOption, sizeOption } from './options.ts';
@@ -31,6 +32,7 @@ interface UpOptions extends RootSquashFlags {
   port: number;
   api: boolean;
   cached?: boolean;
+  cache?: boolean;
   s3Endpoint?: string;
   recovery: number;
 }
@@ -58,10 +60,8 @@ export function registerUp(program: Command): void {
     )
     .option('--no-api', 'do not serve the FSx API')
     .option('--s3-endpoint <url>', 'S3 server of data repositories (path-style, e.g. MinIO); default AWS S3')
-    .option(
-      '--cached',
-      'let the kernel cache pages and attributes (faster; overwrites are not coherent across mounts)',
-    )
+    .addOption(noCacheOption())
+    .addOption(cachedAliasOption())
     .option(
       '--recovery <seconds|hard>',
       `${RECOVERY_HELP} (the servers restart by themselves)`,
@@ -181,7 +181,7 @@ async function up(opts: UpOptions, givenKeyFile: string | undefined, tlsArgs: st
         host: defaultHost(),
         readers: 8,
         recovery: opts.recovery,
-        ...(opts.cached !== undefined && { cached: opts.cached }),
+        cached: cachesData(opts),
       });
       unmount = () => m.unmount();
     }

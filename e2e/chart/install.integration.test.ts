@@ -150,22 +150,23 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind, gro
       containers: ['mds'],
       hosts: [`nacre-mds-0.nacre-mds.${NS}.svc`],
     },
-    {
-      kind: 'DaemonSet',
-      workload: 'nacre-node',
-      pod: 'nacre-node-a',
-      node: 'node-a',
-      containers: ['oss', 'oss-1', 'nacre'],
-      hosts: [],
-    },
-    {
-      kind: 'DaemonSet',
-      workload: 'nacre-node',
-      pod: 'nacre-node-b',
-      node: 'node-b',
-      containers: ['oss', 'oss-1', 'nacre'],
-      hosts: [],
-    },
+    // On each node: its OSSes, the mount holder, then the node plugin (which asks the holder to mount).
+    ...(
+      [
+        ['nacre-node-oss', ['oss', 'oss-1']],
+        ['nacre-mounter', ['nacre']],
+        ['nacre-node', ['nacre']],
+      ] as const
+    ).flatMap(([workload, containers]) =>
+      ['a', 'b'].map((n) => ({
+        kind: 'DaemonSet' as const,
+        workload,
+        pod: `${workload}-${n}`,
+        node: `node-${n}`,
+        containers: [...containers],
+        hosts: [],
+      })),
+    ),
     {
       kind: 'Deployment',
       workload: 'nacre-controller',
@@ -204,7 +205,7 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind, gro
     assert.ok(url, `no metrics endpoint for ${key}`);
     return (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text();
   };
-  for (const node of ['nacre-node-a/oss', 'nacre-node-b/oss'])
+  for (const node of ['nacre-node-oss-a/oss', 'nacre-node-oss-b/oss'])
     assert.match(
       await scrape(node),
       /^nacre_ost_free_bytes\{ost="[^"]+-OST[0-9a-f]{4}"/m,
@@ -276,7 +277,7 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind, gro
   await writeFile(join(a.targetPath, 'striped', 'f'), data);
   const read = await readFile(join(b.targetPath, 'striped', 'f'));
   assert.ok(read.equals(data), 'the reader on node-b sees the bytes the writer on node-a wrote');
-  for (const node of ['nacre-node-a/oss', 'nacre-node-b/oss']) {
+  for (const node of ['nacre-node-oss-a/oss', 'nacre-node-oss-b/oss']) {
     const text = await scrape(node);
     assert.match(
       text,
@@ -304,9 +305,9 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind, gro
   // 4c. Local-first placement (the default): two OSS per node, a 4800 GiB claim has an OST on each.
   const osses = ['a', 'b'].flatMap((n) =>
     ['oss', 'oss-1'].map((c) => ({
-      key: `nacre-node-${n}/${c}`,
+      key: `nacre-node-oss-${n}/${c}`,
       node: `node-${n}`,
-      scrape: () => scrape(`nacre-node-${n}/${c}`),
+      scrape: () => scrape(`nacre-node-oss-${n}/${c}`),
     })),
   );
   const lfs = (args: string[]) =>

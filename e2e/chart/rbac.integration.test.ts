@@ -207,6 +207,8 @@ test('the node plugin and the emulator servers get no API access at all', () => 
   assert.deepEqual([...new Set(subjects)], ['nacre-controller']);
   for (const [kind, name, sa] of [
     ['DaemonSet', 'nacre-node', 'nacre-node'],
+    ['DaemonSet', 'nacre-node-oss', 'nacre-node'],
+    ['DaemonSet', 'nacre-mounter', 'nacre-node'],
     ['StatefulSet', 'nacre-mgs', 'nacre-emulator'],
     ['StatefulSet', 'nacre-mds', 'nacre-emulator'],
   ] as const) {

@@ -137,6 +137,8 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     '--kubelet-dir=/var/lib/kubelet',
     '--metrics-address=0.0.0.0:9809',
     '--host=$(NODE_NAME)',
+    // The mounter DaemonSet starts and keeps the FUSE keepers.
+    '--mount-holder=/var/lib/nacre/node/holder/holder.sock',
     // It registers itself with the kubelet: no node-driver-registrar image to pull.
     '--registration-dir=/registration',
     '--kubelet-registration-path=/var/lib/kubelet/plugins/csi.nacre.dev/csi.sock',
@@ -146,8 +148,34 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
   );
   assert.ok(!podSpec(ds).containers.some((c) => c.name === 'node-driver-registrar'));
   assert.equal(plugin.securityContext?.['privileged'], true);
-  // FUSE keepers live in this pod by default: a rolling update would end the node's mounts.
-  assert.deepEqual((ds['spec'] as { updateStrategy: unknown }).updateStrategy, { type: 'OnDelete' });
+  // FUSE keepers live in the mounter's pod: replacing the plugin leaves the mounts alone.
+  assert.deepEqual((ds['spec'] as { updateStrategy: unknown }).updateStrategy, {
+    type: 'RollingUpdate',
+    rollingUpdate: { maxUnavailable: 1 },
+  });
+  const mounter = find(defaults, 'DaemonSet', 'nacre-mounter');
+  const holder = container(mounter, 'nacre');
+  for (const a of [
+    'mount-holder',
+    '--socket=/var/lib/nacre/node/holder/holder.sock',
+    '--state-dir=/var/lib/nacre/node',
+    '--kubelet-dir=/var/lib/kubelet',
+    '--host=$(NODE_NAME)',
+  ])
+    assert.ok(holder.args?.includes(a), `the mounter takes ${a}`);
+  // Replacing the mounter's pod ends the node's mounts: only a deleted pod takes a new version.
+  assert.deepEqual((mounter['spec'] as { updateStrategy: unknown }).updateStrategy, { type: 'OnDelete' });
+  assert.equal(holder.securityContext?.['privileged'], true);
+  assert.equal(holder.livenessProbe, undefined, 'no probe may restart it');
+  assert.equal(
+    holder.volumeMounts?.find((m) => m.mountPath === '/var/lib/kubelet')?.mountPropagation,
+    'Bidirectional',
+  );
+  assert.equal(podSpec(mounter).automountServiceAccountToken, false);
+  const shared = (v: { name: string; hostPath?: { path: string } }[] | undefined) =>
+    v?.find((x) => x.name === 'oss-socket')?.hostPath?.path;
+  assert.equal(shared(podSpec(mounter).volumes), '/var/lib/nacre/node/oss-sockets');
+  assert.equal(shared(podSpec(ds).volumes), '/var/lib/nacre/node/oss-sockets');
   const kubelet = plugin.volumeMounts?.find((m) => m.mountPath === '/var/lib/kubelet');
   assert.equal(kubelet?.mountPropagation, 'Bidirectional');
   assert.ok(plugin.volumeMounts?.some((m) => m.mountPath === '/dev/fuse'));
@@ -161,7 +189,11 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     ),
   );
   assert.ok(!container(withRegistrar, 'nacre').args?.some((a) => a.startsWith('--registration-dir')));
-  const oss = container(ds, 'oss');
+  // The node's OSSes run in pods of their own, so a node plugin restart leaves them serving.
+  const nodeOss = find(defaults, 'DaemonSet', 'nacre-node-oss');
+  assert.deepEqual((nodeOss['spec'] as { updateStrategy: unknown }).updateStrategy, { type: 'OnDelete' });
+  assert.equal(podSpec(nodeOss).automountServiceAccountToken, false);
+  const oss = container(nodeOss, 'oss');
   for (const a of [
     '--role=oss',
     '--mgs=nacre-mgs.nacre-system.svc:9400',
@@ -172,7 +204,11 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     '--data-plane-key-file=/etc/nacre/data-plane/key',
   ])
     assert.ok(oss.args?.includes(a), `node OSS takes ${a}`);
-  assert.equal(volumes.find((v) => v.name === 'oss-data')?.hostPath?.path, '/var/lib/nacre/oss');
+  assert.equal(
+    podSpec(nodeOss).volumes?.find((v) => v.name === 'oss-data')?.hostPath?.path,
+    '/var/lib/nacre/oss',
+  );
+  assert.equal(shared(podSpec(nodeOss).volumes), '/var/lib/nacre/node/oss-sockets');
   // The client in the plugin container reaches the OSS's unix socket through the shared volume.
   assert.ok(plugin.volumeMounts?.some((m) => m.name === 'oss-socket' && m.mountPath === '/run/nacre/oss'));
   // Topology dedicated: no OSS on the nodes, an OSS StatefulSet instead.
@@ -181,6 +217,7 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     podSpec(allDs).containers.some((c) => c.name === 'oss'),
     false,
   );
+  assert.ok(!everything.some((o) => o.metadata.name === 'nacre-node-oss'));
   assert.equal((find(everything, 'StatefulSet', 'nacre-oss')['spec'] as { replicas: number }).replicas, 2);
 });
 
@@ -188,7 +225,7 @@ test('node.osts.count OSS containers per node, each on its own disk, ports and s
   const two = await renderChart(await toolPath('helm'), {
     set: ['node.osts.count=2', 'emulator.placement=spread'],
   });
-  const ds = find(two, 'DaemonSet', 'nacre-node');
+  const ds = find(two, 'DaemonSet', 'nacre-node-oss');
   const second = container(ds, 'oss-1');
   for (const a of [
     '--name=oss-$(NODE_NAME)-1',
@@ -205,7 +242,7 @@ test('node.osts.count OSS containers per node, each on its own disk, ports and s
   );
   const volumes = podSpec(ds).volumes ?? [];
   assert.equal(volumes.find((v) => v.name === 'oss-data-1')?.hostPath?.path, '/var/lib/nacre/oss-1');
-  const policy = find(two, 'NetworkPolicy', 'nacre-node')['spec'] as {
+  const policy = find(two, 'NetworkPolicy', 'nacre-node-oss')['spec'] as {
     ingress: { ports: { port: number }[] }[];
   };
   assert.deepEqual(
@@ -228,6 +265,7 @@ test('the emulator: API + MGS and MDS StatefulSets on PVCs, keys from the Secret
     ['StatefulSet', 'nacre-mgs'],
     ['StatefulSet', 'nacre-mds'],
     ['DaemonSet', 'nacre-node'],
+    ['DaemonSet', 'nacre-node-oss'],
   ] as const) {
     const w = find(defaults, kind, name);
     for (const c of podSpec(w).containers.filter((x) => x.command?.[0] === 'nacre'))

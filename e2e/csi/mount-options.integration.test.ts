@@ -86,15 +86,15 @@ describe('mount options of emulated volumes on real FUSE mounts', { timeout: 600
     assert.match(w.stderr, /Read-only file system/);
   });
 
-  it('cached and recovery=hard reach the FUSE daemon', async () => {
-    await node.must('NodeStageVolume', stageReq('cached', ['cached', 'recovery=hard']));
+  it('cache=none and recovery=hard reach the FUSE daemon', async () => {
+    await node.must('NodeStageVolume', stageReq('cached', ['cache=none', 'recovery=hard']));
     await node.must('NodePublishVolume', {
-      ...stageReq('cached', ['cached', 'recovery=hard']),
+      ...stageReq('cached', ['cache=none', 'recovery=hard']),
       targetPath: target('cached'),
       readonly: false,
     });
     const args = await daemonArgs(staging('cached'));
-    assert.ok(args.includes('--cached'), args.join(' '));
+    assert.ok(args.includes('--no-cache'), args.join(' '));
     assert.equal(args[args.indexOf('--recovery') + 1], 'hard');
     const w = await shResult(
       `echo cached > ${q(join(target('cached'), 'f'))} && cat ${q(join(target('cached'), 'f'))}`,

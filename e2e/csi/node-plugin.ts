@@ -27,9 +27,12 @@ export class NodePlugin {
   #client: grpc.Client | undefined;
 
   readonly #extraArgs: string[];
+  readonly #launcher: string[];
 
-  constructor(dir: string, nodeId: string, extraArgs: string[] = []) {
+  /** `launcher`: a command the plugin runs under (e.g. `unshare --pid --fork --kill-child`, a container's PID namespace). */
+  constructor(dir: string, nodeId: string, extraArgs: string[] = [], launcher: string[] = []) {
     this.#extraArgs = extraArgs;
+    this.#launcher = launcher;
     this.dir = dir;
     this.nodeId = nodeId;
     this.socket = join(dir, `${nodeId}.sock`);
@@ -43,8 +46,9 @@ export class NodePlugin {
   async start(): Promise<void> {
     this.#child = await startChild({
       name: `node ${this.nodeId}`,
-      command: process.execPath,
+      command: this.#launcher[0] ?? process.execPath,
       args: [
+        ...(this.#launcher.length > 0 ? [...this.#launcher.slice(1), process.execPath] : []),
         nacre,
         'node',
         '--csi-endpoint',

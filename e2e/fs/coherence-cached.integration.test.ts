@@ -1,4 +1,4 @@
-// The coherence tests on mounts that keep file data in the page cache under data locks (--cached).
+// The coherence tests on the mount's defaults: file data in the page cache under the MDS's data locks.
 import { coherenceTests } from './coherence-cases.ts';
 
-coherenceTests('cohcache', ['--cached']);
+coherenceTests('cohcache', []);

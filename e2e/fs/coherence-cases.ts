@@ -5,19 +5,21 @@ import { type FsCluster, useFsCluster } from './fs-cluster.ts';
 import { type Held, hold, py, sh, shResult } from './shell.ts';
 
 /**
- * A process that keeps `path` open read-write and runs one command per stdin line: `r <off> <len>`
- * prints what pread returns, `w <off> <text>` pwrites and prints `ok`. Kept open, its descriptor
- * is what a cache would serve stale data through.
+ * A process that keeps `path` open and runs one command per stdin line: `r <off> <len>` prints
+ * what pread returns on a read-only descriptor, `w <off> <text>` pwrites on a read-write one and
+ * prints `ok`. Kept open, the read-only descriptor is what a cache would serve stale data through
+ * (a caching mount does direct I/O on handles open for writing).
  */
 const AGENT = `import os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
+rfd = os.open(sys.argv[1], os.O_RDONLY)
+wfd = os.open(sys.argv[1], os.O_RDWR)
 print('open', flush=True)
 for line in sys.stdin:
     op, off, arg = line.split()
     if op == 'r':
-        print(os.pread(fd, int(arg), int(off)).decode() or '<eof>', flush=True)
+        print(os.pread(rfd, int(arg), int(off)).decode() or '<eof>', flush=True)
     else:
-        os.pwrite(fd, arg.encode(), int(off))
+        os.pwrite(wfd, arg.encode(), int(off))
         print('ok', flush=True)`;
 
 async function agent(path: string): Promise<Held> {
@@ -46,12 +48,17 @@ while True:
     os.write(fd, (b'%08d' % i) * 512); i += 1
     if i % 32 == 0: print('wrote', i * 4096, flush=True)`;
 
-/** Registers the coherence tests on a cluster whose mounts A and B (and a writer W) get `mountArgs`. */
-export function coherenceTests(fsname: string, mountArgs: string[]): void {
+/**
+ * Registers the coherence tests on a cluster whose mounts A and B (and a writer W) get `mountArgs`,
+ * or A (and W) `mountArgs.a` and B `mountArgs.b`.
+ */
+export function coherenceTests(fsname: string, args: string[] | { a: string[]; b: string[] }): void {
   let fs: FsCluster;
   let a: string;
   let b: string;
-  const t = useFsCluster({ fsname, mounts: ['a', 'b'], mountArgs });
+  const mountArgsOf = Array.isArray(args) ? { a: args, b: args } : args;
+  const mountArgs = mountArgsOf.a;
+  const t = useFsCluster({ fsname, mounts: ['a', 'b'], mountArgsOf });
   before(async () => {
     await t.ready;
     fs = t.cluster;

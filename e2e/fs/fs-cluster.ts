@@ -283,7 +283,14 @@ export interface TestFs {
  * before the file's tests, and stop everything after them, even when they fail. `after` waits for a
  * start still under way (node:test runs it early when a name filter leaves no test to run).
  */
-export function useFsCluster(opts: FsClusterOptions & { mounts: string[]; mountArgs?: string[] }): TestFs {
+export function useFsCluster(
+  opts: FsClusterOptions & {
+    mounts: string[];
+    mountArgs?: string[];
+    /** Per mount name, instead of `mountArgs`. */
+    mountArgsOf?: Readonly<Record<string, string[]>>;
+  },
+): TestFs {
   let cluster: FsCluster | undefined;
   const mounts: Record<string, string> = {};
   let stopped = false;
@@ -294,8 +301,10 @@ export function useFsCluster(opts: FsClusterOptions & { mounts: string[]; mountA
     if (stopped) return start.reject(new Error('stopped before it started'));
     try {
       cluster = await startFsCluster(opts);
-      const margs = opts.mountArgs ? { args: opts.mountArgs } : {};
-      for (const name of opts.mounts) mounts[name] = (await cluster.mount(name, margs)).point;
+      for (const name of opts.mounts) {
+        const args = opts.mountArgsOf?.[name] ?? opts.mountArgs;
+        mounts[name] = (await cluster.mount(name, args ? { args } : {})).point;
+      }
       start.resolve();
     } catch (err) {
       start.reject(err);

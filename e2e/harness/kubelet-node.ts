@@ -88,6 +88,8 @@ const recordPaths = (r: NodeRecord) => nodePaths(r.dir, r.root, r.mountNamespace
  */
 async function createMountNamespace(p: ReturnType<typeof nodePaths>, signal?: AbortSignal): Promise<void> {
   await mkdir(p.rootSource, { recursive: true });
+  // The mount point on the host (the kubelet's own default dir; left there, empty, by `down`).
+  for (const d of [join(p.rootSource, 'kubelet'), p.kubeletRoot]) await mkdir(d, { recursive: true });
   await writeFile(p.mountNamespace, '');
   const run = async (command: string, args: string[]) => {
     const r = await runner.run(command, args, { timeoutMs: 15_000, ...(signal ? { signal } : {}) });
@@ -100,7 +102,8 @@ async function createMountNamespace(p: ReturnType<typeof nodePaths>, signal?: Ab
     '--',
     'sh',
     '-c',
-    `mount --bind '${p.rootSource}' '${p.root}' && mount --make-rshared '${p.root}'`,
+    `mount --bind '${p.rootSource}' '${p.root}' && mount --make-rshared '${p.root}' && ` +
+      `mount --bind '${p.rootSource}/kubelet' '${p.kubeletRoot}' && mount --make-rshared '${p.kubeletRoot}'`,
   ]);
 }
 

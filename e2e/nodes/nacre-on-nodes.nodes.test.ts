@@ -1,7 +1,7 @@
 // Nacre as its chart deploys it, on two kubelet nodes: a PVC shared by pods on both nodes, clean unmounts, a node-plugin restart under I/O.
 // Run by `npm run test:nodes` (not part of `npm test`). NACRE_IMAGE_ARCHIVE picks an image archive instead of building one.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -61,6 +61,18 @@ async function nacreMounts(node: NodeCluster['nodes']['nodes'][number]): Promise
     .map((l) => ({ target: l.split(' ')[4] ?? '', fstype: l.split(' - ')[1]?.split(' ')[0] ?? '' }))
     .filter((m) => m.target.includes('/kubelet/pods/') && m.fstype.startsWith('fuse'))
     .map((m) => m.target);
+}
+
+/** The last lines of the node's FUSE keeper and daemon logs (in its state dir, seen through its mount namespace). */
+async function mountLogs(node: NodeCluster['nodes']['nodes'][number]): Promise<string> {
+  const dir = `/proc/${node.initPid}/root${join(nc.nodes.nodeRoot, 'nacre', 'node', 'logs')}`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const tails = await Promise.all(
+    names.map(
+      async (n) => `${n}: ${(await readFile(join(dir, n), 'utf8')).trim().split('\n').slice(-8).join(' | ')}`,
+    ),
+  );
+  return `FUSE logs on ${node.name}: ${tails.join(' || ') || 'none'}`;
 }
 
 function pod(name: string, node: string, command: string): object {
@@ -256,7 +268,17 @@ test("deleting the node plugin pod on node 1 (the DaemonSet restarts it) does no
       ])
     ).trim();
   const pluginPod = (await pluginOnA()).split(' ')[0]!;
+  // The writer's pace undisturbed, measured the same way just before: the baseline of the cost below.
+  const baseFrom = [await lines('writer2'), Date.now()] as const;
+  await waitFor('writer2 to write 25 more lines', async () => (await lines('writer2')) >= baseFrom[0] + 25, {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
+  const linesAtDelete = await lines('writer2');
+  const deletedAt = Date.now();
+  const baseRate = (linesAtDelete - baseFrom[0]) / (deletedAt - baseFrom[1]);
   await k(['-n', NS, 'delete', 'pod', pluginPod, '--wait=true', '--timeout=120s'], 150_000);
+  const goneMs = Date.now() - deletedAt;
   await waitFor(
     `a new Ready node plugin on ${a.name}`,
     async () => {
@@ -271,10 +293,20 @@ test("deleting the node plugin pod on node 1 (the DaemonSet restarts it) does no
     },
     { timeoutMs: 300_000, intervalMs: 1000 },
   );
+  const readyMs = Date.now() - deletedAt;
+  const linesAtReady = await lines('writer2').catch(() => undefined);
+  // What the restart cost: the writer appends a line every 0.2 s (at most 5 per second).
+  const wrote = linesAtReady === undefined ? undefined : linesAtReady - linesAtDelete;
+  console.log(
+    `# plugin pod deleted in ${goneMs} ms, a new one Ready after ${readyMs} ms; the writer ` +
+      (wrote === undefined
+        ? 'could not be read then'
+        : `wrote ${wrote} lines meanwhile, ×${(wrote / readyMs / baseRate).toFixed(2)} of its pace just before`),
+  );
   const writer = async () => {
     const phase = await k(['get', 'pod', 'writer2', '-o', 'jsonpath={.status.phase}']);
     const log = await k(['logs', 'writer2', '--tail=5']).catch((e: unknown) => String(e));
-    return `writer2 ${phase}; its log ends: ${log.trim()}`;
+    return `writer2 ${phase}; its log ends: ${log.trim()}; ${await mountLogs(a)}`;
   };
   const before = await lines('writer2').catch(() => -1);
   try {

@@ -4,6 +4,7 @@ import { Gauge, Registry } from 'prom-client';
 import { type CommandRunner, ExecRunner } from '../lib/command-runner.ts';
 import { logger } from '../lib/log.ts';
 import { startOpsServer } from '../lib/ops-server.ts';
+import { HolderClient } from './holder/holder-client.ts';
 import { DRIVER_NAME, identityService } from './identity.ts';
 import { FuseMounter, type KeeperCommand, LustreKernelMounter } from './node/mounter.ts';
 import { procMountTable } from './node/mountinfo.ts';
@@ -31,6 +32,8 @@ export interface CsiNodeOptions {
   registration?: { dir: string; kubeletEndpoint: string };
   /** How to start `nacre fuse-keeper …` (built in cmd/, which knows where the CLI is). */
   keeperCommand: KeeperCommand;
+  /** The mount holder's unix socket (nacre mount-holder): keepers are started there instead of by this process. */
+  mountHolder?: string;
   runner?: CommandRunner;
   /** Volume health check interval (default 2 s). */
   monitorIntervalMs?: number;
@@ -43,7 +46,12 @@ export async function startCsiNode(opts: CsiNodeOptions): Promise<{ close(): Pro
   await mkdir(opts.stateDir, { recursive: true });
   const runner = opts.runner ?? new ExecRunner();
   const mountTable = procMountTable;
-  const fuse = new FuseMounter({ stateDir: opts.stateDir, keeperCommand: opts.keeperCommand, mountTable });
+  const fuse = new FuseMounter({
+    stateDir: opts.stateDir,
+    keeperCommand: opts.keeperCommand,
+    ...(opts.mountHolder !== undefined && { holder: new HolderClient(opts.mountHolder) }),
+    mountTable,
+  });
   const mounters = { emulated: fuse, aws: new LustreKernelMounter(runner) };
   const mounts = new SystemMounts({ runner, mountTable });
   const state = new NodeState(opts.stateDir);
@@ -60,7 +68,7 @@ export async function startCsiNode(opts: CsiNodeOptions): Promise<{ close(): Pro
     mounts,
     mountTable,
     mounters,
-    keeperState: (p) => fuse.keeperState(p),
+    keeperState: (p, signal) => fuse.keeperState(p, signal),
     locks,
     intervalMs: opts.monitorIntervalMs ?? 2_000,
     log,

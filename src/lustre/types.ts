@@ -137,6 +137,11 @@ export interface FileLock {
 }
 
 /** An open file as the client knows it. */
+export interface WriteOptions {
+  /** The kernel writes back pages of its page cache (shared mmap), which it keeps locked meanwhile. */
+  fromPageCache?: boolean;
+}
+
 export interface FileHandle {
   readonly fh: number;
   readonly ino: number;
@@ -233,7 +238,13 @@ export interface FileSystemClient {
    */
   killSetId?(cred: Credentials, handle: FileHandle, signal?: AbortSignal): Promise<void>;
   /** Writes all of `data` (or rejects). With O_APPEND the offset is the current end of file. Returns bytes written. */
-  write(handle: FileHandle, offset: number, data: Buffer, signal?: AbortSignal): Promise<number>;
+  write(
+    handle: FileHandle,
+    offset: number,
+    data: Buffer,
+    signal?: AbortSignal,
+    opts?: WriteOptions,
+  ): Promise<number>;
   /** Makes the file's data and size durable on the servers. */
   fsync(handle: FileHandle, datasync: boolean, signal?: AbortSignal): Promise<void>;
   /** Called on every close(2) of a descriptor; drops that owner's POSIX locks. */

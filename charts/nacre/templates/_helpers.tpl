@@ -35,6 +35,14 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- if and (include "nacre.emulated" .) (eq .Values.emulator.topology "local") -}}true{{- end -}}
 {{- end -}}
 
+{{- /* The mounter DaemonSet holds the FUSE mounts of emulated volumes (nacre mount-holder); the plugin asks it over this socket. */ -}}
+{{- define "nacre.mounter" -}}
+{{- if and .Values.mounter.enabled (eq .Values.backend "emulated") -}}true{{- end -}}
+{{- end -}}
+{{- define "nacre.holderSocket" -}}{{ .Values.node.stateDir }}/holder/holder.sock{{- end -}}
+{{- /* Where the node OSSes' unix sockets live on the node, for the FUSE clients of the same node. */ -}}
+{{- define "nacre.ossSocketDir" -}}{{ .Values.node.stateDir }}/oss-sockets{{- end -}}
+
 {{- define "nacre.credentialsSecret" -}}{{ include "nacre.fullname" . }}-fsx-credentials{{- end -}}
 {{- define "nacre.dataPlaneSecret" -}}{{ include "nacre.fullname" . }}-data-plane{{- end -}}
 {{- define "nacre.mgsHost" -}}{{ include "nacre.fullname" . }}-mgs.{{ .Release.Namespace }}.svc{{- end -}}

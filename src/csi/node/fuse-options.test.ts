@@ -8,10 +8,19 @@ const refused = (message: RegExp) => (err: unknown) =>
   err instanceof CsiError && err.code === 'InvalidArgument' && message.test(err.message);
 
 test('supported options become keeper flags; Lustre-style comma lists are split', () => {
-  const flags = parseFuseMountFlags(['ro,noatime', 'flock', 'cached', 'recovery=30']);
-  assert.deepEqual(flags, { vfs: ['ro', 'noatime'], cached: true, recovery: '30' });
-  assert.deepEqual(fuseKeeperArgs(flags), ['--mount-options', 'ro,noatime', '--cached', '--recovery', '30']);
+  const flags = parseFuseMountFlags(['ro,noatime', 'flock', 'cache=none', 'recovery=30']);
+  assert.deepEqual(flags, { vfs: ['ro', 'noatime'], cached: false, recovery: '30' });
+  assert.deepEqual(fuseKeeperArgs(flags), [
+    '--mount-options',
+    'ro,noatime',
+    '--no-cache',
+    '--recovery',
+    '30',
+  ]);
   assert.deepEqual(fuseKeeperArgs(parseFuseMountFlags(['hard'])), ['--recovery', 'hard']);
+  // Caching is the default: `cached`, the old opt-in, changes nothing.
+  assert.deepEqual(parseFuseMountFlags(['cached']), { vfs: [], cached: true });
+  assert.deepEqual(fuseKeeperArgs(parseFuseMountFlags(['cached'])), []);
   assert.deepEqual(fuseKeeperArgs(parseFuseMountFlags([])), []);
 });
 
@@ -27,4 +36,9 @@ test('unknown or contradictory options are InvalidArgument naming the option', (
   );
   assert.throws(() => parseFuseMountFlags(['recovery=5', 'hard']), refused(/two recovery times/));
   assert.throws(() => parseFuseMountFlags(['ro', 'rw']), refused(/ro and rw contradict/));
+  assert.throws(
+    () => parseFuseMountFlags(['cached,cache=none']),
+    refused(/cached and cache=none contradict/),
+  );
+  assert.throws(() => parseFuseMountFlags(['cache=some']), refused(/"cache=some" is not supported/));
 });

@@ -16,12 +16,12 @@ const VFS_FLAGS = new Set([
 /** Lustre's `flock`: flock(2) and fcntl locks coherent across clients — how Nacre's mounts always lock. */
 const ALWAYS_ON = new Set(['flock']);
 const ACCEPTED =
-  'ro, rw, noatime, relatime, strictatime, nodiratime, nosuid, nodev, noexec, flock, cached, hard, recovery=<seconds|hard>';
+  'ro, rw, noatime, relatime, strictatime, nodiratime, nosuid, nodev, noexec, flock, cache=none, cached, hard, recovery=<seconds|hard>';
 
 export interface FuseMountFlags {
   /** Flags for mount(8), e.g. ["ro", "noatime"]. */
   vfs: string[];
-  /** Let the kernel cache pages and attributes (`nacre mount --cached`). */
+  /** Let the kernel cache under the MDS's locks (the default; false with `cache=none`, `nacre mount --no-cache`). */
   cached: boolean;
   /** How long I/O waits for a server that is down: seconds, or "hard" for ever. */
   recovery?: string;
@@ -42,7 +42,8 @@ function recovery(value: string): string {
  * (ro with rw, two recovery values), instead of mounting without it.
  */
 export function parseFuseMountFlags(flags: readonly string[]): FuseMountFlags {
-  const out: FuseMountFlags = { vfs: [], cached: false };
+  const out: FuseMountFlags = { vfs: [], cached: true };
+  let caching: 'cached' | 'cache=none' | undefined;
   const options = flags
     .flatMap((f) => f.split(','))
     .map((o) => o.trim())
@@ -53,8 +54,13 @@ export function parseFuseMountFlags(flags: readonly string[]): FuseMountFlags {
       if (!out.vfs.includes(option)) out.vfs.push(option);
     } else if (ALWAYS_ON.has(option)) {
       // Nothing to switch on.
-    } else if (option === 'cached') {
-      out.cached = true;
+    } else if (option === 'cached' || option === 'cache=none') {
+      // `cached` was the opt-in before caching became the default; it changes nothing now.
+      if (caching !== undefined && caching !== option) {
+        throw invalidArgument('mount options cached and cache=none contradict each other: keep one');
+      }
+      caching = option;
+      out.cached = option === 'cached';
     } else if (option === 'hard' || (key === 'recovery' && value !== undefined)) {
       const r = option === 'hard' ? 'hard' : recovery(value ?? '');
       if (out.recovery !== undefined && out.recovery !== r) {
@@ -79,7 +85,7 @@ export function parseFuseMountFlags(flags: readonly string[]): FuseMountFlags {
 export function fuseKeeperArgs(flags: FuseMountFlags): string[] {
   return [
     ...(flags.vfs.length > 0 ? ['--mount-options', flags.vfs.join(',')] : []),
-    ...(flags.cached ? ['--cached'] : []),
+    ...(flags.cached ? [] : ['--no-cache']),
     ...(flags.recovery !== undefined ? ['--recovery', flags.recovery] : []),
   ];
 }

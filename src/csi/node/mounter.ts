@@ -1,14 +1,15 @@
 // The Mounter port and its implementations: the kernel Lustre client (aws) and Nacre's FUSE client kept alive by a keeper (emulated).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { CommandRunner } from '../../lib/command-runner.ts';
-import { DeadlineExceededError, NacreError } from '../../lib/errors.ts';
-import { type KeeperState, readKeeperState } from '../../lustre/fuse/keeper.ts';
+import { NacreError } from '../../lib/errors.ts';
+import { processAlive } from '../../lib/process-alive.ts';
+import { readKeeperState } from '../../lustre/fuse/keeper.ts';
 import { formatMountSource, parseMountSource } from '../../lustre/mount-source.ts';
+import type { KeeperHolder, KeeperStatus } from '../holder/holder-protocol.ts';
 import { fuseKeeperArgs, parseFuseMountFlags } from './fuse-options.ts';
+import { spawnKeeper } from './keeper-spawn.ts';
 import { type MountTable, mountAt } from './mountinfo.ts';
 
 /** What to mount: Lustre's `<dnsName>@tcp:/<mountName>` with the StorageClass's mount options. */
@@ -75,6 +76,8 @@ export interface FuseMounterOptions {
   /** Holds keepers/<hash>.json (their state) and logs/<hash>.log. */
   stateDir: string;
   keeperCommand: KeeperCommand;
+  /** A mount holder that starts and keeps the keepers (nacre mount-holder); undefined: this process spawns them. */
+  holder?: KeeperHolder;
   mountTable: MountTable;
   timeoutMs?: number;
 }
@@ -104,9 +107,12 @@ export class FuseMounter implements Mounter {
     };
   }
 
-  /** The keeper's published state for the mount at `target`, if a keeper runs there. */
-  keeperState(target: string): Promise<KeeperState | undefined> {
-    return readKeeperState(this.files(target).stateFile);
+  /** The keeper's published state for the mount at `target` and whether its processes live (asked of the holder when there is one). */
+  async keeperState(target: string, signal: AbortSignal): Promise<KeeperStatus | undefined> {
+    const { stateFile } = this.files(target);
+    if (this.opts.holder) return this.opts.holder.status(stateFile, signal);
+    const s = await readKeeperState(stateFile);
+    return s && { ...s, keeperAlive: processAlive(s.keeperPid), daemonAlive: processAlive(s.daemonPid) };
   }
 
   async mount(spec: MountSpec, target: string, signal: AbortSignal): Promise<void> {
@@ -144,48 +150,12 @@ export class FuseMounter implements Mounter {
     timeoutMs: number,
     signal: AbortSignal,
   ): Promise<string> {
-    const log = await open(logFile, 'a');
+    if (this.opts.holder) {
+      const req = { source: lustreSource(spec), target, stateFile, logFile, options: [...spec.options] };
+      return this.opts.holder.start(req, timeoutMs, signal);
+    }
     const base = this.opts.keeperCommand(lustreSource(spec), target, stateFile, logFile);
-    const { command } = base;
     const args = [...base.args, ...fuseKeeperArgs(parseFuseMountFlags(spec.options))];
-    let child: ChildProcess;
-    try {
-      // Its own session: a signal to the plugin's process group, or its exit, leaves the mount alone.
-      child = spawn(command, args, { stdio: ['ignore', 'pipe', log.fd], detached: true, cwd: '/' });
-    } finally {
-      await log.close();
-    }
-    try {
-      return await this.waitReady(child, timeoutMs, signal);
-    } finally {
-      child.stdout?.destroy();
-      child.unref();
-    }
-  }
-
-  /** 'ready' once the keeper printed its ready line, else how it ended. */
-  private waitReady(child: ChildProcess, timeoutMs: number, signal: AbortSignal): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const lines = createInterface({ input: child.stdout! });
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new DeadlineExceededError(`the FUSE keeper did not mount within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      const done = (v: string) => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        lines.close();
-        resolve(v);
-      };
-      lines.on('line', (line) => {
-        if (line.startsWith('{"event":"ready"')) done('ready');
-      });
-      child.once('exit', (code, sig) => done(`keeper exited ${code ?? sig}`));
-    });
+    return spawnKeeper({ command: base.command, args }, logFile, timeoutMs, signal);
   }
 }

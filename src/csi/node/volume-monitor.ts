@@ -1,7 +1,6 @@
 // Watches staged volumes: probes each mount, reads its keeper's state, and remounts a dead mount whose keeper is gone too.
 import type { Logger } from '../../lib/log.ts';
-import { processAlive } from '../../lib/process-alive.ts';
-import type { KeeperState } from '../../lustre/fuse/keeper.ts';
+import type { KeeperStatus } from '../holder/holder-protocol.ts';
 import type { Mounter } from './mounter.ts';
 import { type MountTable, mountAt } from './mountinfo.ts';
 import type { Backend, NodeState, VolumeRecord } from './node-state.ts';
@@ -17,8 +16,8 @@ export interface VolumeMonitorOptions {
   mounts: SystemMounts;
   mountTable: MountTable;
   mounters: Record<Backend, Mounter>;
-  /** The keeper's state of an emulated mount (undefined: no keeper runs for it). */
-  keeperState: (stagingPath: string) => Promise<KeeperState | undefined>;
+  /** The keeper's state of an emulated mount and whether its processes live (undefined: no keeper runs for it). */
+  keeperState: (stagingPath: string, signal: AbortSignal) => Promise<KeeperStatus | undefined>;
   /** Pass between checks (default 2 s). */
   intervalMs?: number;
   log: Logger;
@@ -70,10 +69,10 @@ export class VolumeMonitor {
         ? { ok: true }
         : { ok: false, status: 'INACCESSIBLE', reason: 'MountFailing', message: probe.message };
     }
-    const keeper = await this.opts.keeperState(rec.stagingPath);
-    const keeperUp = keeper !== undefined && processAlive(keeper.keeperPid);
+    const keeper = await this.opts.keeperState(rec.stagingPath, signal);
+    const keeperUp = keeper?.keeperAlive === true;
     if (!probe.ok) {
-      const daemonUp = keeperUp && processAlive(keeper.daemonPid);
+      const daemonUp = keeperUp && keeper.daemonAlive;
       const [reason, message] = !keeperUp
         ? ['MountDead', `${probe.message} (no keeper can restore it: the node plugin mounts it again)`]
         : daemonUp

@@ -42,6 +42,8 @@ export class LockCache {
   #recovering = false;
   /** Ids of locks called back before this client knew it held them. */
   readonly #early = new Set<number>();
+  /** Ids of locks given back lately, which a reply sent before the callback may still name. */
+  readonly #gone = new Set<number>();
   readonly #log: Logger = logger('lustre-client');
 
   constructor(mds: MdsSession) {
@@ -95,9 +97,28 @@ export class LockCache {
     return lock;
   }
 
+  /**
+   * Takes on a lock the MDS granted with another call's reply (an UPDATE lock with lookup or
+   * getattr). A callback that overtook the reply is honoured after the caller's use, as for an
+   * enqueued lock.
+   */
+  adopt(lock: CacheLock): CacheLock {
+    // Given back already (a callback handled before the reply that named it): not held.
+    if (this.#gone.has(lock.id)) return lock;
+    this.#held.set(lock.id, lock);
+    if (this.#early.delete(lock.id)) setImmediate(() => void this.#blocking(lock.id));
+    return lock;
+  }
+
+  /** Whether `id` is still held (a revoked lock is dropped from here before its cache is). */
+  isHeld(id: number): boolean {
+    return this.#held.has(id);
+  }
+
   /** Gives a lock back of the client's own accord (after dropping what it cached under it). */
   async release(lock: CacheLock, signal?: AbortSignal): Promise<void> {
     if (!this.#held.delete(lock.id)) return;
+    this.#forget(lock.id);
     await this.#mds.call('lockCancel', { id: lock.id }, signal ?? AbortSignal.timeout(CANCEL_TIMEOUT_MS));
   }
 
@@ -147,6 +168,7 @@ export class LockCache {
    */
   async lost(): Promise<void> {
     this.#early.clear(); // a restarted MDS numbers its locks from 1 again
+    this.#gone.clear();
     await Promise.all(this.forgetAll().map((lock) => this.#dropCache(lock)));
   }
 
@@ -202,6 +224,7 @@ export class LockCache {
     // Not held (any more): already cancelled on our own, or a callback that crossed a release.
     if (!lock) return;
     this.#held.delete(id);
+    this.#forget(id);
     await this.#dropCache(lock);
     try {
       await this.#mds.call('lockCancel', { id }, AbortSignal.timeout(CANCEL_TIMEOUT_MS));
@@ -209,6 +232,11 @@ export class LockCache {
       const why = err instanceof FsError ? err.code : String(err);
       this.#log.warn('cancelling a revoked lock failed; the MDS will evict this client', { id, error: why });
     }
+  }
+
+  #forget(id: number): void {
+    this.#gone.add(id);
+    if (this.#gone.size > EARLY_MAX) this.#gone.delete(this.#gone.values().next().value!);
   }
 
   async #dropCache(lock: CacheLock): Promise<void> {

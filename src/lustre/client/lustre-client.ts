@@ -237,6 +237,26 @@ export class LustreClient implements FileSystemClient {
     return await this.#files.attr(ino, signal);
   }
 
+  /** lookup, asking for a PR UPDATE lock on the inode with the reply (`updateLock`: its id, when granted). */
+  async lookupLocked(cred: Credentials, parent: number, name: string, signal?: AbortSignal) {
+    const r = await this.#mds.call('lookup', { cred, parent, name, lockUpdate: true }, signal);
+    const { updateLock, ...attr } = r;
+    return { attr: this.#noted(attr), updateLock };
+  }
+
+  /**
+   * getattr, asking (with `wantLock`) for a PR UPDATE lock with the reply. `cacheable`: the
+   * attributes are the MDS's own, with no writes of this client to report and no other client
+   * writing the file (else they are the plain getattr's, glimpse included, and no lock comes).
+   */
+  async getattrLocked(ino: number, wantLock: boolean, signal?: AbortSignal) {
+    if (this.#inodes.peek(ino)?.mtimeDirty)
+      return { attr: await this.getattr(ino, signal), cacheable: false };
+    const { updateLock, ...attr } = await this.#mds.call('getattr', { ino, lockUpdate: wantLock }, signal);
+    if (attr.sizeOnOsts) return { attr: await this.getattr(ino, signal), updateLock, cacheable: false };
+    return { attr: this.#noted(attr), updateLock, cacheable: true };
+  }
+
   async setattr(
     cred: Credentials,
     ino: number,
@@ -326,6 +346,14 @@ export class LustreClient implements FileSystemClient {
     signal?: AbortSignal,
   ): Promise<DirEntry[]> {
     const entries = await this.#mds.call('readdir', { cred, ino, cookie, limit, plus }, signal);
+    for (const e of entries) if (e.attr) this.#inodes.noteAttr(e.attr);
+    return entries;
+  }
+
+  /** readdirplus, asking for PR UPDATE locks on the entries' inodes with the reply (`updateLock` per entry). */
+  async readdirLocked(cred: Credentials, ino: number, cookie: number, limit: number, signal?: AbortSignal) {
+    const args = { cred, ino, cookie, limit, plus: true, lockUpdate: true };
+    const entries = await this.#mds.call('readdir', args, signal);
     for (const e of entries) if (e.attr) this.#inodes.noteAttr(e.attr);
     return entries;
   }

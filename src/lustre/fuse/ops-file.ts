@@ -21,6 +21,7 @@ import {
   FUSE_FSYNC_FDATASYNC,
   FUSE_LK_FLOCK,
   FUSE_OPEN_KILL_SUIDGID,
+  FUSE_WRITE_CACHE,
   FUSE_WRITE_KILL_SUIDGID,
   Opcode,
 } from './protocol.ts';
@@ -31,14 +32,20 @@ const MIN_DIRENTPLUS = 160;
 
 /** open(2)'s O_APPEND: such writes land at the end another client may have moved, which the page cache cannot know. */
 const O_APPEND = 0o2000;
+const O_ACCMODE = 0o3;
+const O_RDONLY = 0;
 
 /**
- * FOPEN flags of a new handle: direct I/O on an uncached mount and for O_APPEND files; otherwise
- * the kernel keeps the pages it has, which exist only under the client's data lock (see
- * client/data-locks.ts), so they are current.
+ * FOPEN flags of a new handle. An uncached mount: direct I/O. A caching mount: the kernel keeps
+ * the pages it has, which exist only under the client's data locks (see client/data-locks.ts), so
+ * they are current; handles open for writing (and O_APPEND ones) do direct I/O, so a write never
+ * waits for its lock while the kernel holds its pages locked (which a revocation's invalidation
+ * would wait for) and is written through at once.
  */
 function openFlags(ctx: OpContext, flags: number): number {
-  return ctx.directIo || (flags & O_APPEND) !== 0 ? FOPEN_DIRECT_IO : FOPEN_KEEP_CACHE;
+  if (ctx.directIo) return FOPEN_DIRECT_IO;
+  const readOnly = (flags & O_ACCMODE) === O_RDONLY && (flags & O_APPEND) === 0;
+  return readOnly ? FOPEN_KEEP_CACHE : FOPEN_DIRECT_IO | FOPEN_KEEP_CACHE;
 }
 
 /**
@@ -108,7 +115,9 @@ const write: Op = (_h, body) => {
     if (writeFlags & FUSE_WRITE_KILL_SUIDGID && ctx.client.killSetId) {
       await ctx.client.killSetId(await ctx.credentials(), handle, ctx.signal);
     }
-    return { body: encodeWriteOut(await ctx.client.write(handle, offset, data, ctx.signal)) };
+    const fromPageCache = (writeFlags & FUSE_WRITE_CACHE) !== 0;
+    const n = await ctx.client.write(handle, offset, data, ctx.signal, { fromPageCache });
+    return { body: encodeWriteOut(n) };
   };
 };
 

@@ -105,6 +105,8 @@ export const FATTR_MTIME_NOW = 1 << 8;
 /** With HANDLE_KILLPRIV_V2: a truncate or chown by a caller without CAP_FSETID (chown: any caller) clears set-ID bits. */
 export const FATTR_KILL_SUIDGID = 1 << 11;
 
+/** fuse_write_in.write_flags: pages of the page cache written back (shared mmap); the kernel holds them until the reply. */
+export const FUSE_WRITE_CACHE = 1 << 0;
 /** fuse_write_in.write_flags: the writer lacks CAP_FSETID, so the write clears set-ID bits. */
 export const FUSE_WRITE_KILL_SUIDGID = 1 << 2;
 /** fuse_open_in.open_flags: an O_TRUNC open by a caller without CAP_FSETID clears set-ID bits. */

@@ -102,6 +102,20 @@ export class LockManager {
     });
   }
 
+  /**
+   * Grants `req` only if it can be granted at once (no conflicting holder, nobody queued on the
+   * inode); otherwise undefined and nothing changes: a lock handed out with a reply, which must
+   * not wait behind callbacks.
+   */
+  tryEnqueue(client: string, req: LockRequest): Lock | undefined {
+    const bits = req.kind === 'ibits' ? (req.bits ?? 0) : 0;
+    if (req.kind === 'ibits' && (bits === 0 || (bits & ~ALL_IBITS) !== 0)) return undefined;
+    const lock: Lock = { id: this.#nextId, client, ino: req.ino, kind: req.kind, mode: req.mode, bits };
+    if ((this.#waiting.get(lock.ino)?.length ?? 0) > 0 || this.#blockers(lock).length > 0) return undefined;
+    this.#nextId++;
+    return this.#grant(lock);
+  }
+
   /** Gives a lock back. Returns false for a lock that is not (or no longer) held by `client`. */
   cancel(client: string, id: number): boolean {
     const lock = this.#byId.get(id);
@@ -127,6 +141,11 @@ export class LockManager {
       inos.add(ino);
     }
     for (const ino of inos) this.#progress(ino);
+  }
+
+  /** `client`'s locks on `ino` that have not been called back (still its to use). */
+  heldBy(client: string, ino: number): Lock[] {
+    return (this.#granted.get(ino) ?? []).filter((l) => l.client === client && !this.#called.has(l.id));
   }
 
   locksOf(client: string): Lock[] {

@@ -5,7 +5,7 @@ import type { MdsMethod, MdsMethods } from '../protocol/mds-messages.ts';
 import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
-import { changelogImpls, closed, recording } from './changelog-handlers.ts';
+import { attrsSet, changelogImpls, closed, recording } from './changelog-handlers.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
 import {
@@ -27,6 +27,7 @@ import {
 import { replayArgs, replayLocks } from './lock-replay.ts';
 import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
 import type { Mdt } from './mdt.ts';
+import { attrWithUpdateLock, entriesWithUpdateLocks, touchedBy, withRevocation } from './meta-revoke.ts';
 import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { relatimeOnOpen } from './relatime.ts';
@@ -86,8 +87,22 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   ...hsmImpls,
   ...changelogImpls,
   ...snapshotImpls,
-  lookup: (a, c) => c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a))),
-  getattr: (a, c) => c.mdt.read(() => withSizeOnOsts(c.mdt.store.db, c.mdt.ns.getattr(ino(a)), c.client)),
+  lookup: async (a, c) => {
+    const found = await c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a)));
+    if (a['lockUpdate'] !== true) return found;
+    const m = lockManager(lockHost(c.mdt));
+    return attrWithUpdateLock(c.mdt, m, c.client, found.ino, () =>
+      c.mdt.read(() => c.mdt.ns.getattr(found.ino)),
+    );
+  },
+  getattr: (a, c) => {
+    const i = ino(a);
+    if (a['lockUpdate'] === true)
+      return attrWithUpdateLock(c.mdt, lockManager(lockHost(c.mdt)), c.client, i, () =>
+        c.mdt.read(() => c.mdt.ns.getattr(i)),
+      );
+    return c.mdt.read(() => withSizeOnOsts(c.mdt.store.db, c.mdt.ns.getattr(i), c.client));
+  },
   getLayout: (a, c) => {
     const i = ino(a);
     return c.mdt.read(() => withStale(c.mdt.store.db, i, c.mdt.ns.getLayout(i)));
@@ -97,10 +112,20 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     return c.mdt.markStale(c, i, stripe, ost);
   },
   readlink: (a, c) => c.mdt.read(() => c.mdt.ns.readlink(ino(a))),
-  readdir: (a, c) =>
-    c.mdt.read(() =>
-      c.mdt.ns.readdir(cred(a), ino(a), int(a, 'cookie'), int(a, 'limit', { min: 1 }), bool(a, 'plus')),
-    ),
+  readdir: (a, c) => {
+    const [cr, i, cookie, limit, plus] = [
+      cred(a),
+      ino(a),
+      int(a, 'cookie'),
+      int(a, 'limit', { min: 1 }),
+      bool(a, 'plus'),
+    ];
+    const m = a['lockUpdate'] === true && plus ? lockManager(lockHost(c.mdt)) : undefined;
+    return c.mdt.read(() => {
+      const entries = c.mdt.ns.readdir(cr, i, cookie, limit, plus);
+      return m ? entriesWithUpdateLocks(c.mdt, m, c.client, entries) : entries;
+    });
+  },
   statfs: (a, c) => {
     const i = optInt(a, 'ino', 1);
     return c.mdt.read(() => {
@@ -126,6 +151,7 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     return c.mdt.mutate(c, xid(a), cred(a), (op) => {
       const attr = c.mdt.ns.setattr(op, i, ch);
       if (ch.size !== undefined) hsmOnResize(c, i, ch.size);
+      attrsSet(c, i, ch);
       return attr;
     });
   },
@@ -306,7 +332,22 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       return null;
     });
   },
+  // A release frees, an import's replacement changes, what a file's cached pages hold: every mount
+  // caching the file drops its pages first (Lustre's release swaps the layout under the locks).
+  hsmRelease: (a, c, signal) => underDataPw(c, ino(a), signal, () => hsmImpls.hsmRelease(a, c)),
+  hsmReplace: (a, c, signal) => underDataPw(c, ino(a), signal, () => hsmImpls.hsmReplace(a, c)),
 };
+
+/** Runs `fn` while `c`'s client holds a PW data lock on `i`: other clients' cached pages are gone. */
+async function underDataPw<T>(c: Attached, i: number, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  const host = lockHost(c.mdt);
+  const lock = await enqueueLock(host, c.client, { ino: i, kind: 'data', mode: 'PW' }, signal);
+  try {
+    return await fn();
+  } finally {
+    lockManager(host).cancel(c.client, lock.id);
+  }
+}
 
 /**
  * Registers the MDS methods on `server`. `pick` chooses the MDT a connecting client gets from the
@@ -340,7 +381,11 @@ export function bindMdsHandlers(
     server.handle(method, (raw, _payload, ctx) => {
       const caller = attached(ctx);
       checkNotEvicted(lockHost(caller.mdt), caller.client);
-      return impl(squashCred(asArgs(raw), caller.mdt, ctx.session.remote), caller, ctx.signal);
+      const args = squashCred(asArgs(raw), caller.mdt, ctx.session.remote);
+      const touches = touchedBy(method, args, caller.mdt);
+      if (touches.length === 0) return impl(args, caller, ctx.signal);
+      const m = lockManager(lockHost(caller.mdt));
+      return withRevocation(m, caller.client, touches, () => impl(args, caller, ctx.signal));
     });
   }
 }

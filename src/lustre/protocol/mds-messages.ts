@@ -35,9 +35,13 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
     /** `graceMs`: eviction delay of a client without a session; `lockGraceMs`: after which its locks go (keep-alives come well within it). */
     result: { rootIno: number; fsname: string; graceMs: number; lockGraceMs?: number };
   };
-  lookup: { args: { cred: Credentials; parent: number; name: string }; result: Attr };
+  /** With `lockUpdate`, a PR UPDATE lock on the inode may come with the attributes (`updateLock`, mds/meta-revoke.ts). */
+  lookup: {
+    args: { cred: Credentials; parent: number; name: string; lockUpdate?: boolean };
+    result: Attr & { updateLock?: number };
+  };
   /** `sizeOnOsts` in the result: another client has the file open for writing (mds/size-on-osts.ts). */
-  getattr: { args: { ino: number }; result: Attr };
+  getattr: { args: { ino: number; lockUpdate?: boolean }; result: Attr & { updateLock?: number } };
   /** The layout with its current `stale` set (also in the results of `open` and `create`). */
   getLayout: { args: { ino: number }; result: Layout | null };
   /**
@@ -129,8 +133,16 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
   extendSize: { args: { ino: number; end: number }; result: Attr };
   /** Entries after `cookie` (0 = start; includes "." and ".."), at most `limit`; with `plus`, attributes too. */
   readdir: {
-    args: { cred: Credentials; ino: number; cookie: number; limit: number; plus: boolean };
-    result: DirEntry[];
+    /** With `lockUpdate` (and `plus`), entries may carry a PR UPDATE lock on their inode (`updateLock`). */
+    args: {
+      cred: Credentials;
+      ino: number;
+      cookie: number;
+      limit: number;
+      plus: boolean;
+      lockUpdate?: boolean;
+    };
+    result: (DirEntry & { updateLock?: number })[];
   };
   /**
    * Inode counts; the client adds block counts from the OSTs. With `ino` naming a directory that

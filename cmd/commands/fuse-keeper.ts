@@ -32,6 +32,7 @@ interface ServeFlags {
   cached?: boolean;
   recovery?: number;
   pageJournal?: string;
+  mountId?: string;
 }
 
 function globalArgs(program: Command): string[] {
@@ -67,7 +68,7 @@ export function registerFuseKeeper(program: Command): void {
         process.on(sig, () => log.warn(`ignoring ${sig}: unmount ${dir} to end this keeper`));
       }
       const nacre = fileURLToPath(new URL('../nacre-fuse.ts', import.meta.url));
-      const daemon = (adopt: AdoptedInit | undefined) => ({
+      const daemon = (adopt: AdoptedInit | undefined, mountId: string) => ({
         command: process.execPath,
         args: [
           nacre,
@@ -84,6 +85,8 @@ export function registerFuseKeeper(program: Command): void {
           ...(cachesData(f) ? [] : ['--no-cache']),
           ...(f.recovery !== undefined ? ['--recovery', formatRecovery(f.recovery)] : []),
           ...(adopt ? ['--adopt', `${adopt.minor}:${adopt.flags}`] : []),
+          '--mount-id',
+          mountId,
           '--page-journal',
           `${f.stateFile}.pages`,
         ],
@@ -124,6 +127,7 @@ export function registerFuseKeeper(program: Command): void {
     .addOption(noCacheOption())
     .addOption(cachedAliasOption())
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
+    .option('--mount-id <id>', "the keeper's id of this mount: a resent O_APPEND write is not appended twice")
     .option(
       '--page-journal <path>',
       'where a caching daemon records the inodes whose pages the kernel may keep, for the daemon that adopts the mount after it',
@@ -141,6 +145,7 @@ export function registerFuseKeeper(program: Command): void {
         fsname: source.fsname,
         host: f.host,
         clientId: randomUUID(),
+        ...(f.mountId !== undefined && { mountId: f.mountId }),
         ...(f.recovery !== undefined && { retryDeadlineMs: f.recovery, recoveryMs: f.recovery }),
       });
       const [minor, flags] = (f.adopt ?? '').split(':');

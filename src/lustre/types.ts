@@ -140,6 +140,8 @@ export interface FileLock {
 export interface WriteOptions {
   /** The kernel writes back pages of its page cache (shared mmap), which it keeps locked meanwhile. */
   fromPageCache?: boolean;
+  /** The kernel's id of this request on its mount (FUSE `unique`, resend bit cleared): a request the kernel resends to a new daemon keeps it. */
+  request?: number;
 }
 
 export interface FileHandle {

@@ -20,6 +20,7 @@ import {
   ROOT_CREDENTIALS,
   type SetAttrChanges,
   type StatFs,
+  type WriteOptions,
 } from '../types.ts';
 import { HeldLocks, type LockReplay } from './held-locks.ts';
 import { LoadingFiles, whileRestoring } from './hsm-wait.ts';
@@ -53,6 +54,8 @@ export interface LustreClientParts {
   locks?: LockCache;
   /** Closed with the client when given. */
   mgs?: MgsClient;
+  /** A keeper-held mount's stable id, the same for every daemon of the mount (see ConnectLustreOptions). */
+  mountId?: string;
 }
 
 export interface ConnectLustreOptions {
@@ -61,6 +64,11 @@ export interface ConnectLustreOptions {
   fsname: string;
   /** Stable id of this client on the MDS (locks and handles survive reconnects under it). Default: host and a random suffix. */
   clientId?: string;
+  /**
+   * A keeper-held mount's id, the same for every daemon the keeper starts: O_APPEND writes carry
+   * it with the kernel's request id, so a write the kernel resends to a new daemon is not appended twice.
+   */
+  mountId?: string;
   /** The node this client runs on: servers on the same host are reached over their unix sockets. */
   host: string;
   signal?: AbortSignal;
@@ -118,6 +126,7 @@ export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreC
     locks = new LockCache(session);
     client = new LustreClient({
       clientId,
+      ...(opts.mountId !== undefined && { mountId: opts.mountId }),
       config,
       mds,
       pool,
@@ -164,9 +173,11 @@ export class LustreClient implements FileSystemClient {
   /** This client's flock/POSIX locks, re-asserted after every MDS connect. */
   readonly #held = new HeldLocks();
   readonly #log: Logger;
+  readonly #mountId: string | undefined;
 
   constructor(parts: LustreClientParts) {
     this.clientId = parts.clientId;
+    this.#mountId = parts.mountId;
     this.config = parts.config;
     this.#mds = parts.mds;
     this.#pool = parts.pool;
@@ -416,8 +427,15 @@ export class LustreClient implements FileSystemClient {
     this.#noted(await this.#mds.mutate('setattr', { cred, ino: handle.ino, changes }, signal));
   }
 
-  write(handle: FileHandle, offset: number, data: Buffer, signal?: AbortSignal): Promise<number> {
-    return this.#files.write(handle, offset, data, signal);
+  write(
+    handle: FileHandle,
+    offset: number,
+    data: Buffer,
+    signal?: AbortSignal,
+    opts?: WriteOptions,
+  ): Promise<number> {
+    const key = this.#mountId && opts?.request ? { mount: this.#mountId, request: opts.request } : undefined;
+    return this.#files.write(handle, offset, data, signal, key);
   }
 
   fsync(handle: FileHandle, _datasync: boolean, signal?: AbortSignal): Promise<void> {

@@ -305,9 +305,9 @@ export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSy
         if (writes(h.flags)) c.written(h.ino);
       }
     },
-    write: (h: FileHandle, offset, data, signal) => {
+    write: (h: FileHandle, offset, data, signal, opts) => {
       c.dropAttr(h.ino);
-      return client.write(h, offset, data, signal);
+      return client.write(h, offset, data, signal, opts);
     },
     fallocate: (h: FileHandle, mode, offset, length, signal) => {
       c.dropAttr(h.ino);

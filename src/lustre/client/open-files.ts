@@ -1,5 +1,6 @@
 // The client's open files and their data path: handles, sizes from the MDS and the OSTs, striped I/O, truncation.
 import { FsError } from '../../lib/errors.ts';
+import type { RequestKey } from '../protocol/request-key.ts';
 import type { Attr, FileHandle, Layout, QuotaGrant } from '../types.ts';
 import { type InodeCache, type InodeState, untilAborted } from './inode-cache.ts';
 import type { MdsSession } from './mds-session.ts';
@@ -103,7 +104,14 @@ export class OpenFiles {
     return await this.#io.read(handle.ino, layout, offset, end - offset, signal);
   }
 
-  async write(handle: FileHandle, offset: number, data: Buffer, signal?: AbortSignal): Promise<number> {
+  /** With `key` (a keeper-held mount's request), an O_APPEND write the kernel resends to a new daemon gets the range it got before. */
+  async write(
+    handle: FileHandle,
+    offset: number,
+    data: Buffer,
+    signal?: AbortSignal,
+    key?: RequestKey,
+  ): Promise<number> {
     const f = this.file(handle);
     if ((handle.flags & O_ACCMODE) === O_RDONLY) throw new FsError('EBADF', 'not open for writing');
     if ((handle.flags & O_APPEND) === 0) return await this.#writeAt(f, offset, data, signal);
@@ -111,7 +119,8 @@ export class OpenFiles {
     const turn = st.appendChain.then(async () => {
       if (data.length === 0) return 0;
       // The MDS hands out the range, so appenders on other clients never land on the same bytes.
-      const attr = await this.#mds.mutate('reserveAppend', { ino: handle.ino, length: data.length }, signal);
+      const args = { ino: handle.ino, length: data.length, ...(key && { key }) };
+      const attr = await this.#mds.mutate('reserveAppend', args, signal);
       this.#inodes.noteGrowth(attr);
       return await this.#writeAt(f, attr.size - data.length, data, signal);
     });

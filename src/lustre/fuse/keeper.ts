@@ -1,5 +1,6 @@
 // The keeper of one FUSE mount: holds its /dev/fuse descriptor so the mount outlives its daemon, and starts a new daemon on it when one dies.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -21,6 +22,8 @@ export interface KeeperState {
   source: string;
   /** `major:minor` of the mount. */
   device: string;
+  /** This mount's id, handed to every daemon: the MDS knows a request the kernel resends to a new daemon by it. */
+  mountId: string;
   /** When the last daemon died, if one has (ms since the epoch). */
   lastCrashAt?: number;
 }
@@ -31,7 +34,7 @@ export interface KeeperOptions {
   mountPoint: string;
   stateFile: string;
   /** How to start a daemon that serves the descriptor it gets as fd 3 and prints a ready line with `init`. */
-  daemon: (adopt: AdoptedInit | undefined) => { command: string; args: string[] };
+  daemon: (adopt: AdoptedInit | undefined, mountId: string) => { command: string; args: string[] };
   /** Where daemons write their stderr. */
   logFd: number;
   runner: CommandRunner;
@@ -121,10 +124,11 @@ export async function runKeeper(opts: KeeperOptions, onReady: (s: KeeperState) =
       mountPoint: opts.mountPoint,
       source: opts.source,
       device,
+      mountId: randomUUID(),
     };
     let first: { child: ChildProcess; init: AdoptedInit };
     try {
-      first = await startDaemon(opts, fd, undefined);
+      first = await startDaemon(opts, fd, undefined, state.mountId);
     } catch (err) {
       await opts.runner
         .run('umount', ['-l', opts.mountPoint], { timeoutMs: opts.timeoutMs })
@@ -174,7 +178,7 @@ async function keep(
     backoff = Date.now() - startedAt > 30_000 ? 0 : Math.min(MAX_BACKOFF_MS, backoff ? backoff * 2 : 100);
     if (backoff) await new Promise((r) => setTimeout(r, backoff));
     try {
-      child = (await startDaemon(opts, fd, init)).child;
+      child = (await startDaemon(opts, fd, init, state.mountId)).child;
     } catch (err) {
       opts.log.error('replacement FUSE daemon failed to start', { err: String(err), retryInMs: backoff });
       continue;
@@ -191,8 +195,9 @@ async function startDaemon(
   opts: KeeperOptions,
   fd: number,
   adopt: AdoptedInit | undefined,
+  mountId: string,
 ): Promise<{ child: ChildProcess; init: AdoptedInit }> {
-  const { command, args } = opts.daemon(adopt);
+  const { command, args } = opts.daemon(adopt, mountId);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', opts.logFd, fd], cwd: '/' });
   const lines = createInterface({ input: child.stdout! });
   let timer: NodeJS.Timeout | undefined;

@@ -107,7 +107,7 @@ const read: Op = (_h, body) => {
   return async (ctx) => ({ body: await ctx.client.read(ctx.handle(fh), offset, size, ctx.signal) });
 };
 
-const write: Op = (_h, body) => {
+const write: Op = (h, body) => {
   const { fh, offset, writeFlags, data } = decodeWriteIn(body);
   return async (ctx) => {
     const handle = ctx.handle(fh);
@@ -116,7 +116,10 @@ const write: Op = (_h, body) => {
       await ctx.client.killSetId(await ctx.credentials(), handle, ctx.signal);
     }
     const fromPageCache = (writeFlags & FUSE_WRITE_CACHE) !== 0;
-    const n = await ctx.client.write(handle, offset, data, ctx.signal, { fromPageCache });
+    const n = await ctx.client.write(handle, offset, data, ctx.signal, {
+      fromPageCache,
+      request: Math.abs(h.unique),
+    });
     return { body: encodeWriteOut(n) };
   };
 };

@@ -16,6 +16,7 @@ import { Namespace } from './namespace.ts';
 import { OstDirectory } from './ost-directory.ts';
 import { pendingPunch } from './punches.ts';
 import { RecoveryWindow } from './recovery-window.ts';
+import type { ReplyKey } from './request-key.ts';
 import { ResyncQueue } from './resync-queue.ts';
 import { finishPunch, type SettleDeps, type Settled, settleReport } from './size-settle.ts';
 import { MdtSnapshots } from './snapshots.ts';
@@ -188,10 +189,11 @@ export class Mdt {
   /**
    * Runs `fn` as one mutation. With an xid, a (client, xid) seen before returns the stored reply
    * (result or errno) without running again; otherwise the reply is stored in the same transaction.
+   * A ReplyKey in place of the xid keys the reply by it instead (a request a kernel may resend).
    */
   mutate<T>(
     caller: Caller,
-    xid: number | undefined,
+    xid: number | ReplyKey | undefined,
     cred: Credentials | undefined,
     fn: (op: OpContext) => T,
   ): Promise<T> {
@@ -201,10 +203,11 @@ export class Mdt {
       host: caller.host,
       fx: new Effects(),
     };
+    const key = typeof xid === 'number' ? { client: caller.client, xid } : xid;
     const apply = () =>
       this.commit.apply((): { r: T } | { e: string; msg: string } => {
-        if (xid !== undefined) {
-          const cached = this.store.getReply(caller.client, xid);
+        if (key !== undefined) {
+          const cached = this.store.getReply(key.client, key.xid);
           if (cached !== undefined) return JSON.parse(cached) as { r: T } | { e: string; msg: string };
         }
         let out: { r: T } | { e: string; msg: string };
@@ -220,7 +223,7 @@ export class Mdt {
           op.fx = new Effects();
           out = { e: err.code, msg: err.message };
         }
-        if (xid !== undefined) this.#remember(caller.client, xid, out);
+        if (key !== undefined) this.#remember(key.client, key.xid, out);
         return out;
       });
     // A snapshot's barrier holds new mutations until the snapshot is taken.

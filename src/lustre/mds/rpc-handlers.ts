@@ -31,6 +31,7 @@ import { attrWithUpdateLock, entriesWithUpdateLocks, touchedBy, withRevocation }
 import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { relatimeOnOpen } from './relatime.ts';
+import { requestReplyKey } from './request-key.ts';
 import { squashCred } from './root-squash.ts';
 import { noteWriter, writerClosed } from './size-epochs.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
@@ -279,7 +280,8 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   reserveAppend: async (a, c) => {
     const [i, length] = [ino(a), int(a, 'length', { min: 1 })];
     await c.mdt.finishPendingPunch(i);
-    return c.mdt.mutate(c, xid(a), undefined, (op) => reserveAppend(c.mdt.ns, op, i, length));
+    const key = requestReplyKey(a) ?? xid(a);
+    return c.mdt.mutate(c, key, undefined, (op) => reserveAppend(c.mdt.ns, op, i, length));
   },
   setxattr: (a, c) => {
     const [i, n, v, flags] = [ino(a), str(a, 'name', 4096), base64(a, 'value', 1 << 20), int(a, 'flags')];

@@ -21,6 +21,7 @@ import type {
 } from '../types.ts';
 import type { ChangelogMethods } from './changelog-messages.ts';
 import type { HsmMethods } from './hsm-messages.ts';
+import type { RequestKey } from './request-key.ts';
 
 export interface MdsMethods extends HsmMethods, ChangelogMethods {
   /**
@@ -125,8 +126,10 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
    * An O_APPEND write of `length` bytes: reserves [size, size + length) for it atomically, so
    * appenders on different clients never overlap (size += length, mtime = ctime = now). Returns
    * the new attributes; the client writes its data at `size - length`. EFBIG past the largest file.
+   * With `key` (a keeper-held mount's id and the kernel's request id), a request with a key seen
+   * before gets the first reply again: the kernel resends a dead daemon's write to the next one.
    */
-  reserveAppend: { args: { xid: number; ino: number; length: number }; result: Attr };
+  reserveAppend: { args: { xid: number; ino: number; length: number; key?: RequestKey }; result: Attr };
   /** The client cut `ino`'s objects to `size` after a truncate (or a pending punch it got with open). */
   punched: { args: { ino: number; size: number }; result: null };
   /** After writes: size = max(size, end), mtime = ctime = now. Returns the new attributes (with `sizeOnOsts`, as getattr). */

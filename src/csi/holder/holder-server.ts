@@ -2,7 +2,7 @@
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, isAbsolute, join, normalize, relative } from 'node:path';
-import { NacreError, ValidationError } from '../../lib/errors.ts';
+import { isErrno, NacreError, ValidationError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { processAlive } from '../../lib/process-alive.ts';
 import { readKeeperState } from '../../lustre/fuse/keeper.ts';
@@ -135,7 +135,9 @@ export class HolderServer {
             ? 'InvalidArgument'
             : err instanceof NacreError
               ? err.code
-              : 'Internal';
+              : err instanceof Error && 'code' in err && isErrno(err.code)
+                ? err.code
+                : 'Internal';
         this.opts.log.warn('mount holder refused a request', { code, err: String(err) });
         reply({ ok: false, code, message: err instanceof Error ? err.message : String(err) });
       });

@@ -5,8 +5,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { status as Status } from '@grpc/grpc-js';
+import { FsError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
-import { HolderClient } from './holder-client.ts';
+import { toGrpcStatus } from '../grpc-status.ts';
+import { HolderClient, holderError } from './holder-client.ts';
 import { HolderServer } from './holder-server.ts';
 
 let dir: string;
@@ -121,4 +124,20 @@ test('the client gives up at its deadline on a holder that never answers, and na
     code: 'Unavailable',
     message: /mount holder .* is not reachable/,
   });
+});
+
+test('a holder refusal reaches the kubelet as the gRPC status it means, not Internal', async () => {
+  const refusal = await start('ready@tcp:/fs', '/etc').then(
+    () => assert.fail('a target outside the kubelet dir was accepted'),
+    (err: unknown) => err,
+  );
+  assert.equal(toGrpcStatus(refusal).code, Status.INVALID_ARGUMENT);
+  assert.match(toGrpcStatus(refusal).details ?? '', /is not below/);
+  assert.equal(toGrpcStatus(holderError('DeadlineExceeded', 'slow')).code, Status.DEADLINE_EXCEEDED);
+  assert.equal(toGrpcStatus(holderError('Unavailable', 'gone')).code, Status.UNAVAILABLE);
+  assert.equal(toGrpcStatus(holderError('ValidationError', 'bad')).code, Status.INVALID_ARGUMENT);
+  const errno = holderError('ENOENT', 'no such staging dir');
+  assert.equal(errno.code, 'ENOENT');
+  assert.equal(toGrpcStatus(errno).code, toGrpcStatus(new FsError('ENOENT')).code);
+  assert.equal(toGrpcStatus(holderError('Weird', 'x')).code, Status.INTERNAL);
 });

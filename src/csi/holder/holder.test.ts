@@ -1,6 +1,6 @@
 // The mount holder's socket protocol between a real HolderServer and HolderClient: deadlines, refusals, a keeper's ready line (a stand-in process, not a mount).
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,4 +140,18 @@ test('a holder refusal reaches the kubelet as the gRPC status it means, not Inte
   assert.equal(errno.code, 'ENOENT');
   assert.equal(toGrpcStatus(errno).code, toGrpcStatus(new FsError('ENOENT')).code);
   assert.equal(toGrpcStatus(holderError('Weird', 'x')).code, Status.INTERNAL);
+});
+
+test('a symlink below the kubelet dir does not let the holder mount outside it', async () => {
+  await mkdir(join(dir, 'outside'), { recursive: true });
+  await mkdir(join(dir, 'kubelet', 'pods'), { recursive: true });
+  await symlink(join(dir, 'outside'), join(dir, 'kubelet', 'pods', 'link'));
+  await assert.rejects(start('ready@tcp:/fs', join(dir, 'kubelet', 'pods', 'link')), {
+    code: 'InvalidArgument',
+    message: /really .*outside.* is not below/,
+  });
+  await assert.rejects(start('ready@tcp:/fs', join(dir, 'kubelet', 'pods', 'link', 'not-yet')), {
+    code: 'InvalidArgument',
+  });
+  assert.equal(await start('ready@tcp:/fs', join(dir, 'kubelet', 'pods', 'new-dir')), 'ready');
 });

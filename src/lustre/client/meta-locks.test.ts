@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FileSystemClient, WriteOptions } from '../types.ts';
-import type { MetaLocks } from './meta-locks.ts';
-import { withMetaLocks } from './meta-locks.ts';
+import type { CacheLock, LockCache } from './lock-cache.ts';
+import type { LustreClient } from './lustre-client.ts';
+import { CONTENDED_MS, IBITS, MetaCache } from './meta-cache.ts';
+import { MetaLocks, withMetaLocks } from './meta-locks.ts';
 
 const fakeMeta = () => {
   const dropped: number[] = [];
@@ -37,4 +39,41 @@ test('a call withMetaLocks does not wrap reaches the client below bound to it', 
   } as unknown as FileSystemClient;
   const c = withMetaLocks(base, fakeMeta().meta);
   assert.equal(await (c.statfs as unknown as () => Promise<string>)(), 'below');
+});
+
+test('closing the client stops the metadata cache heartbeat timer', (t) => {
+  const closers: (() => void)[] = [];
+  const lustre = {
+    locks: { onRevoke: () => undefined },
+    onClose: (fn: () => void) => closers.push(fn),
+  } as unknown as LustreClient;
+  const started = t.mock.method(globalThis, 'setInterval');
+  const cleared = t.mock.method(globalThis, 'clearInterval');
+  new MetaLocks(lustre);
+  assert.equal(started.mock.callCount(), 1);
+  const heartbeat = started.mock.calls[0]!.result;
+  assert.equal(cleared.mock.callCount(), 0);
+  for (const fn of closers) fn();
+  assert.deepEqual(
+    cleared.mock.calls.map((c) => c.arguments[0]),
+    [heartbeat],
+    'the heartbeat is cleared once the client closed',
+  );
+});
+
+test('call-back times of directories are pruned once older than the contention window', () => {
+  let revoke: (lock: CacheLock) => Promise<void> = async () => undefined;
+  const locks = { onRevoke: (fn: typeof revoke) => void (revoke = fn) } as unknown as LockCache;
+  let now = 0;
+  const cache = new MetaCache(locks, () => now);
+  const dirLock = (ino: number) =>
+    ({ id: ino, ino, kind: 'ibits', mode: 'PR', bits: IBITS.LOOKUP }) as CacheLock;
+  for (let ino = 1; ino <= 10_000; ino++) {
+    void revoke(dirLock(ino));
+    now += 1;
+  }
+  assert.ok(cache.contendedDirs <= 256 + CONTENDED_MS, `${cache.contendedDirs} directories remembered`);
+  assert.equal(cache.contended(10_000), true, 'a directory called back a moment ago is still contended');
+  now += CONTENDED_MS;
+  assert.equal(cache.contended(10_000), false);
 });

@@ -46,15 +46,22 @@ export class MetaLocks {
   readonly #lustre: LustreClient;
   /** Last tick of the event loop's heartbeat: a process that was stopped sees it stale. */
   #beat = Date.now();
+  readonly #heartbeat: ReturnType<typeof setInterval>;
 
   constructor(lustre: LustreClient) {
     if (!lustre.locks)
       throw new Error('metadata caching needs a client with cache locks (connectLustre makes one)');
     this.#lustre = lustre;
     this.cache = new MetaCache(lustre.locks);
-    setInterval(() => {
+    this.#heartbeat = setInterval(() => {
       this.#beat = Date.now();
     }, BEAT_MS).unref();
+    lustre.onClose(() => this.close());
+  }
+
+  /** Stops the heartbeat (the client closes: nothing is served from here any more). */
+  close(): void {
+    clearInterval(this.#heartbeat);
   }
 
   /**

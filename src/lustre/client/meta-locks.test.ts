@@ -63,7 +63,10 @@ test('closing the client stops the metadata cache heartbeat timer', (t) => {
 
 test('call-back times of directories are pruned once older than the contention window', () => {
   let revoke: (lock: CacheLock) => Promise<void> = async () => undefined;
-  const locks = { onRevoke: (fn: typeof revoke) => void (revoke = fn) } as unknown as LockCache;
+  const onRevoke = (fn: typeof revoke) => {
+    revoke = fn;
+  };
+  const locks = { onRevoke } as unknown as LockCache;
   let now = 0;
   const cache = new MetaCache(locks, () => now);
   const dirLock = (ino: number) =>

@@ -147,7 +147,7 @@ export async function dropAll(
       await drop(inodes[next++]!);
     }
   };
-  let onAbort = () => undefined as void;
+  let onAbort: () => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () =>
       reject(

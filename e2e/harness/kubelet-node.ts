@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { ExecRunner } from '../../src/lib/command-runner.ts';
 import { NacreError } from '../../src/lib/errors.ts';
 import { waitFor } from '../../src/lib/wait-for.ts';
+import { detachCopiedFuseMounts } from './copied-mounts.ts';
 import { cniConfig, cniNetworkName, containerdConfig, kubeletConfig, nodePaths } from './node-config.ts';
 import {
   createNodeCgroup,
@@ -111,6 +112,7 @@ export async function startNode(o: StartNodeOptions): Promise<void> {
   const { record } = o;
   const p = recordPaths(record);
   await createMountNamespace(p, o.signal);
+  await detachCopiedFuseMounts(runner, p.mountNamespace, o.signal);
   for (const d of [p.containerdRoot, p.containerdState, p.cniConfDir, p.cniDataDir])
     await mkdir(d, { recursive: true });
   for (const d of ['kubelet', 'pod-logs']) await mkdir(join(p.rootSource, d), { recursive: true });

@@ -134,7 +134,10 @@ function runSuite(bin: string, args: string[], out: string, timeoutMs: number): 
     process.once('SIGINT', stop);
     child.once('error', (err) => {
       clearTimeout(timer);
-      fail(new NacreError('CommandFailed', `cannot run ${bin}: ${err.message}`, { cause: err }));
+      process.off('SIGINT', stop);
+      log.end(() =>
+        fail(new NacreError('CommandFailed', `cannot run ${bin}: ${err.message}`, { cause: err })),
+      );
     });
     child.once('close', (code) => {
       clearTimeout(timer);

@@ -8,7 +8,14 @@ import { logger } from '../../src/lib/log.ts';
 import { announceReady } from '../../src/lib/supervisor.ts';
 import type { AdoptedInit } from '../../src/lustre/fuse/adopt.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
-import { cachedAliasOption, cachesData, noCacheOption } from './cache-option.ts';
+import {
+  cachedAliasOption,
+  cacheMetadataAliasOption,
+  cachesData,
+  cachesMetadata,
+  noCacheMetadataOption,
+  noCacheOption,
+} from './cache-option.ts';
 import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
@@ -19,6 +26,7 @@ interface KeeperFlags {
   readers: number;
   cache?: boolean;
   cached?: boolean;
+  cacheMetadata?: boolean;
   mountOptions?: string;
   recovery?: number;
 }
@@ -30,6 +38,7 @@ interface ServeFlags {
   readers: number;
   cache?: boolean;
   cached?: boolean;
+  cacheMetadata?: boolean;
   recovery?: number;
   pageJournal?: string;
 }
@@ -56,6 +65,8 @@ export function registerFuseKeeper(program: Command): void {
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
     .addOption(noCacheOption())
     .addOption(cachedAliasOption())
+    .addOption(cacheMetadataAliasOption())
+    .addOption(noCacheMetadataOption())
     .option('--mount-options <list>', 'per-mount flags for mount(8), e.g. ro,noatime')
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
     .action(async (source: MountSource, dir: string, f: KeeperFlags) => {
@@ -82,6 +93,7 @@ export function registerFuseKeeper(program: Command): void {
           '--readers',
           String(f.readers),
           ...(cachesData(f) ? [] : ['--no-cache']),
+          ...(cachesData(f) && !cachesMetadata(f) ? ['--no-cache-metadata'] : []),
           ...(f.recovery !== undefined ? ['--recovery', formatRecovery(f.recovery)] : []),
           ...(adopt ? ['--adopt', `${adopt.minor}:${adopt.flags}`] : []),
           '--page-journal',
@@ -123,6 +135,8 @@ export function registerFuseKeeper(program: Command): void {
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
     .addOption(noCacheOption())
     .addOption(cachedAliasOption())
+    .addOption(cacheMetadataAliasOption())
+    .addOption(noCacheMetadataOption())
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
     .option(
       '--page-journal <path>',
@@ -130,12 +144,14 @@ export function registerFuseKeeper(program: Command): void {
     )
     .action(async (source: MountSource, dir: string, f: ServeFlags) => {
       const cached = cachesData(f);
+      const meta = cachesMetadata(f);
       const log = logger('fuse', { mountPoint: dir });
       process.stdout.on('error', () => undefined);
       // Loaded here so that keepers, which share this module, do not carry the client.
       const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
       const { serveFuseFd } = await import('../../src/lustre/fuse/serve-fd.ts');
       const { cachingClient, lockingWritesClient } = await import('../../src/lustre/client/data-locks.ts');
+      const { metaCachingClient } = await import('../../src/lustre/client/meta-locks.ts');
       const client = await connectLustre({
         mgsAddress: source.mgsAddress,
         fsname: source.fsname,
@@ -143,6 +159,8 @@ export function registerFuseKeeper(program: Command): void {
         clientId: randomUUID(),
         ...(f.recovery !== undefined && { retryDeadlineMs: f.recovery, recoveryMs: f.recovery }),
       });
+      // Names and attributes live in this daemon only (the kernel keeps zero timeouts), so an adopting daemon starts with none.
+      const withMeta = (c: ReturnType<typeof cachingClient>) => (meta ? metaCachingClient(c, client) : c);
       const [minor, flags] = (f.adopt ?? '').split(':');
       const adopt = f.adopt ? { minor: Number(minor), flags: BigInt(flags ?? '0') } : undefined;
       const { PageJournal } = await import('../../src/lustre/fuse/page-journal.ts');
@@ -158,7 +176,7 @@ export function registerFuseKeeper(program: Command): void {
       const served = await serveFuseFd(
         {
           client: cached
-            ? cachingClient(client, pages && ((ino) => pages.journal.record(ino)))
+            ? withMeta(cachingClient(client, pages && ((ino) => pages.journal.record(ino))))
             : lockingWritesClient(client),
           fd: f.fd,
           readers: f.readers,

@@ -1,16 +1,18 @@
 // Benchmark (not a test) of the S3 data repository against one MinIO in one run: cold reads of released files vs direct parallel
 // ranged GETs of the same objects, and export vs direct multipart PUTs of the same data. Prints MiB/s, files/s and ratios (medians).
-// Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3]
+// Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3] [--phases]
+// --phases prints each timed phase's window in process.hrtime microseconds, for bench/profile-summary.ts with --cpu-prof.
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startMinio } from '../e2e/harness/minio-server.ts';
 import { connectLustre, type LustreClient } from '../src/lustre/client/lustre-client.ts';
 import { exportPath } from '../src/lustre/hsm/exporter.ts';
-import { importPrefix, type RepositoryLink } from '../src/lustre/hsm/importer.ts';
+import { type FileOutcome, importPrefix, type RepositoryLink } from '../src/lustre/hsm/importer.ts';
 import { runRestorer } from '../src/lustre/hsm/restorer.ts';
 import { ensureDir, pool } from '../src/lustre/hsm/tree.ts';
 import { ROOT_CREDENTIALS } from '../src/lustre/types.ts';
+import type { ObjectStore } from '../src/platform/object-store.ts';
 import { S3ObjectStore } from '../src/platform/s3-object-store.ts';
 import { startTestCluster } from '../test/lustre/test-cluster.ts';
 
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     'small-files': { type: 'string', default: '1000' },
     'small-kib': { type: 'string', default: '4' },
     reps: { type: 'string', default: '3' },
+    phases: { type: 'boolean', default: false },
   },
 });
 const MiB = 1024 * 1024;
@@ -34,9 +37,11 @@ const RANGE = 8 * MiB;
 const signal = AbortSignal.timeout(60 * 60_000);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const t = performance.now();
+const phases: string[] = [];
+async function timed(fn: () => Promise<void>, phase = ''): Promise<number> {
+  const [t, us] = [performance.now(), process.hrtime.bigint() / 1000n];
   await fn();
+  if (phase) phases.push(`${phase} ${us}-${process.hrtime.bigint() / 1000n}`);
   return (performance.now() - t) / 1000;
 }
 
@@ -56,14 +61,47 @@ const admin = new S3Client({
 await admin.send(new CreateBucketCommand({ Bucket: 'bench' }));
 admin.destroy();
 const store = new S3ObjectStore({ endpoint: minio.endpoint, region: minio.region, credentials: creds });
+/** Seconds of every ranged GET, the direct ones and the agent's (to see stalls). */
+const gets = { direct: [] as number[], agent: [] as number[] };
+const timedGets = (into: number[]): ObjectStore =>
+  new Proxy(store, {
+    get(target, p) {
+      if (p === 'getRange')
+        return async (...a: Parameters<ObjectStore['getRange']>) => {
+          const t = performance.now();
+          const out = await target.getRange(...a);
+          into.push((performance.now() - t) / 1000);
+          return out;
+        };
+      const v = Reflect.get(target, p);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 const connect = () =>
   connectLustre({ mgsAddress: cluster.mgsAddress, fsname: cluster.fsname, host: 'bench', signal });
 const agent = await connect();
 await agent.mds.call('hsmAgentPoll', { timeoutMs: 0 }, signal);
 const stopAgent = new AbortController();
-const restorer = runRestorer(agent, store, { files: 4, concurrency: 8, partBytes: RANGE }, stopAgent.signal);
+const restorer = runRestorer(
+  agent,
+  timedGets(gets.agent),
+  { files: 4, concurrency: 8, partBytes: RANGE },
+  stopAgent.signal,
+);
 const user = await connect();
 
+const directGets = timedGets(gets.direct);
+const failures: string[] = [];
+/** The direct GETs retry an S3 error once, as the agent's loads do (a loaded machine can see MinIO drop a slow stream). */
+let directRetries = 0;
+async function retried<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch {
+    directRetries++;
+    return await fn();
+  }
+}
 const large = Array.from({ length: largeFiles }, () => randomBytes(largeBytes));
 const small = Array.from({ length: smallFiles }, () => randomBytes(smallBytes));
 
@@ -101,27 +139,31 @@ const rows: Record<string, { base: number[]; nacre: number[] }> = {
 for (let rep = 0; rep < reps; rep++) {
   // Direct multipart PUTs of the large files, then direct PUTs of the small ones: the baselines.
   rows['export, large files']!.base.push(
-    await timed(() =>
-      pool(large.keys(), 4, async (i) => {
-        await store.putMultipart(
-          'bench',
-          `direct${rep}/large/${i}`,
-          largeBytes,
-          async (o, l) => large[i]!.subarray(o, o + l),
-          {},
-          { partSize: PART, concurrency: 4 },
-          signal,
-        );
-      }),
+    await timed(
+      () =>
+        pool(large.keys(), 4, async (i) => {
+          await store.putMultipart(
+            'bench',
+            `direct${rep}/large/${i}`,
+            largeBytes,
+            async (o, l) => large[i]!.subarray(o, o + l),
+            {},
+            { partSize: PART, concurrency: 4 },
+            signal,
+          );
+        }),
+      'direct-put-large',
     ),
   );
   rows['export, small files']!.base.push(
-    await timed(() =>
-      pool(
-        small.keys(),
-        16,
-        async (i) => void (await store.put('bench', `direct${rep}/small/${i}`, small[i]!, {}, signal)),
-      ),
+    await timed(
+      () =>
+        pool(
+          small.keys(),
+          16,
+          async (i) => void (await store.put('bench', `direct${rep}/small/${i}`, small[i]!, {}, signal)),
+        ),
+      'direct-put-small',
     ),
   );
   // The same data written into the file system (not timed), then exported.
@@ -130,50 +172,66 @@ for (let rep = 0; rep < reps; rep++) {
   const sdir = await ensureDir(user, `/out${rep}/small`, signal);
   await pool(small.keys(), 16, (i) => writeFile(user, sdir.ino, String(i), small[i]!));
   const noop = () => {};
+  // A file that failed to export would make the export look fast: every failure is counted and printed.
+  const counted = (o: FileOutcome) => {
+    if (!o.ok) failures.push(`${o.path}: ${o.errorCode ?? '?'}`);
+  };
   rows['export, large files']!.nacre.push(
-    await timed(() =>
-      exportPath(
-        agent,
-        store,
-        link(`exported${rep}/`, `/out${rep}`),
-        `/out${rep}/large`,
-        { files: 4 },
-        noop,
-        noop,
-        signal,
-      ),
+    await timed(
+      () =>
+        exportPath(
+          agent,
+          store,
+          link(`exported${rep}/`, `/out${rep}`),
+          `/out${rep}/large`,
+          { files: 4 },
+          noop,
+          counted,
+          signal,
+        ),
+      'export-large',
     ),
   );
   rows['export, small files']!.nacre.push(
-    await timed(() =>
-      exportPath(
-        agent,
-        store,
-        link(`exported${rep}/`, `/out${rep}`),
-        `/out${rep}/small`,
-        { files: 16 },
-        noop,
-        noop,
-        signal,
-      ),
+    await timed(
+      () =>
+        exportPath(
+          agent,
+          store,
+          link(`exported${rep}/`, `/out${rep}`),
+          `/out${rep}/small`,
+          { files: 16 },
+          noop,
+          counted,
+          signal,
+        ),
+      'export-small',
     ),
   );
   // Cold reads: the direct objects imported as released files, read whole through a client; vs ranged GETs of them.
   await importPrefix(agent, store, link(`direct${rep}/large/`, `/cold${rep}`), '', noop, noop, signal);
   rows['cold read, large files']!.base.push(
-    await timed(() =>
-      pool(large.keys(), 4, async (i) => {
-        const offsets = Array.from({ length: Math.ceil(largeBytes / RANGE) }, (_, k) => k * RANGE);
-        await pool(
-          offsets,
-          8,
-          async (o) => void (await store.getRange('bench', `direct${rep}/large/${i}`, o, RANGE, signal)),
-        );
-      }),
+    await timed(
+      () =>
+        pool(large.keys(), 4, async (i) => {
+          const offsets = Array.from({ length: Math.ceil(largeBytes / RANGE) }, (_, k) => k * RANGE);
+          await pool(
+            offsets,
+            8,
+            async (o) =>
+              void (await retried(() =>
+                directGets.getRange('bench', `direct${rep}/large/${i}`, o, RANGE, signal),
+              )),
+          );
+        }),
+      'direct-get',
     ),
   );
   rows['cold read, large files']!.nacre.push(
-    await timed(() => pool(large.keys(), 4, (i) => readAll(user, `/cold${rep}/${i}`, largeBytes))),
+    await timed(
+      () => pool(large.keys(), 4, (i) => readAll(user, `/cold${rep}/${i}`, largeBytes)),
+      'cold-read',
+    ),
   );
   // Time to the first 4 KiB of a cold file vs reading one whole cold file (fresh imports of the same objects).
   await importPrefix(agent, store, link(`direct${rep}/large/`, `/ttfb${rep}`), '', noop, noop, signal);
@@ -210,6 +268,15 @@ if (wholeFile.length > 0)
   console.log(
     `first 4 KiB of a cold ${largeBytes / MiB} MiB file ${(median(firstByte) * 1000).toFixed(0)} ms, the whole file ${(median(wholeFile) * 1000).toFixed(0)} ms, ratio ${(median(firstByte) / median(wholeFile)).toFixed(3)}`,
   );
+const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] ?? 0;
+for (const [who, xs] of Object.entries(gets))
+  console.log(
+    `${RANGE / MiB} MiB GETs, ${who.padEnd(6)}: ${xs.length}, median ${pct(xs, 0.5).toFixed(2)} s, p99 ${pct(xs, 0.99).toFixed(2)} s, max ${Math.max(0, ...xs).toFixed(2)} s, over 2 s: ${xs.filter((x) => x > 2).length}`,
+  );
+if (directRetries > 0) console.log(`direct GETs retried: ${directRetries}`);
+if (failures.length > 0)
+  console.log(`EXPORT FAILURES (${failures.length}): ${failures.slice(0, 5).join(', ')}`);
+if (values.phases) for (const p of phases) console.log(`phase ${p}`);
 stopAgent.abort();
 await restorer;
 await user.close();

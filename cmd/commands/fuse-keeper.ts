@@ -167,7 +167,7 @@ export function registerFuseKeeper(program: Command): void {
       const withMeta = (c: ReturnType<typeof cachingClient>) => (meta ? metaCachingClient(c, client) : c);
       const [minor, flags] = (f.adopt ?? '').split(':');
       const adopt = f.adopt ? { minor: Number(minor), flags: BigInt(flags ?? '0') } : undefined;
-      const { PageJournal } = await import('../../src/lustre/fuse/page-journal.ts');
+      const { dropAll, PageJournal } = await import('../../src/lustre/fuse/page-journal.ts');
       const pages =
         cached && f.pageJournal
           ? await PageJournal.open(f.pageJournal, adopt !== undefined, log, AbortSignal.timeout(10_000))
@@ -187,12 +187,13 @@ export function registerFuseKeeper(program: Command): void {
           directIo: !cached,
           log,
           ...(adopt && { adopt }),
+          ...(pages && { onForgotten: (ino: number) => void pages.journal.forgotten(ino) }),
         },
         AbortSignal.timeout(60_000),
       );
       if (pages && pages.previous.length > 0) {
         // The previous daemon's locks died with it: its pages must go before this one is ready.
-        await Promise.all(pages.previous.map((ino) => client.dropCache(ino)));
+        await dropAll(pages.previous, (ino) => client.dropCache(ino), 16, AbortSignal.timeout(60_000));
         await pages.journal.forget(pages.previous, AbortSignal.timeout(10_000));
         log.info("dropped the kernel's pages of the files the previous daemon cached", {
           inodes: pages.previous.length,

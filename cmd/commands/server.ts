@@ -191,6 +191,7 @@ async function startApi(
     connect: (fsname, signal) => connectLustre({ mgsAddress, fsname, host: opts.host, signal }),
     ...(opts.s3NotificationArn !== undefined && { notificationArn: opts.s3NotificationArn }),
     ...(opts.s3ListingInterval !== undefined && { listingIntervalMs: opts.s3ListingInterval }),
+    ...(metrics && { onExportParked: metrics.exportParked }),
   });
   const events = opts.s3EventsListen
     ? await startS3EventServer({ listen: opts.s3EventsListen, onEvents: (b) => repositories.handleEvents(b) })

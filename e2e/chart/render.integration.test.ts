@@ -175,12 +175,11 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
   const shared = (v: { name: string; hostPath?: { path: string } }[] | undefined) =>
     v?.find((x) => x.name === 'oss-socket')?.hostPath?.path;
   assert.equal(shared(podSpec(mounter).volumes), '/var/lib/nacre/node/oss-sockets');
-  assert.equal(shared(podSpec(ds).volumes), '/var/lib/nacre/node/oss-sockets');
   const kubelet = plugin.volumeMounts?.find((m) => m.mountPath === '/var/lib/kubelet');
   assert.equal(kubelet?.mountPropagation, 'Bidirectional');
-  assert.ok(plugin.volumeMounts?.some((m) => m.mountPath === '/dev/fuse'));
-  const volumes = podSpec(ds).volumes ?? [];
-  assert.equal(volumes.find((v) => v.name === 'dev-fuse')?.hostPath?.type, 'CharDevice');
+  // With the mounter the plugin mounts nothing through FUSE: neither /dev/fuse nor the OSS sockets.
+  assert.ok(!plugin.volumeMounts?.some((m) => m.mountPath === '/dev/fuse' || m.name === 'oss-socket'));
+  assert.ok(!podSpec(ds).volumes?.some((v) => v.name === 'dev-fuse' || v.name === 'oss-socket'));
   // sidecars.nodeDriverRegistrar.enabled: the sidecar registers the driver instead of the plugin.
   const withRegistrar = find(everything, 'DaemonSet', 'nacre-node');
   assert.ok(
@@ -209,8 +208,6 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
     '/var/lib/nacre/oss',
   );
   assert.equal(shared(podSpec(nodeOss).volumes), '/var/lib/nacre/node/oss-sockets');
-  // The client in the plugin container reaches the OSS's unix socket through the shared volume.
-  assert.ok(plugin.volumeMounts?.some((m) => m.name === 'oss-socket' && m.mountPath === '/run/nacre/oss'));
   // Topology dedicated: no OSS on the nodes, an OSS StatefulSet instead.
   const allDs = find(everything, 'DaemonSet', 'nacre-node');
   assert.equal(
@@ -219,6 +216,32 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
   );
   assert.ok(!everything.some((o) => o.metadata.name === 'nacre-node-oss'));
   assert.equal((find(everything, 'StatefulSet', 'nacre-oss')['spec'] as { replicas: number }).replicas, 2);
+});
+
+test('without the mounter the plugin runs the keepers: it gets /dev/fuse and the OSS sockets; its metrics port stays open', async () => {
+  const own = await renderChart(await toolPath('helm'), { set: ['mounter.enabled=false'] });
+  const ds = find(own, 'DaemonSet', 'nacre-node');
+  const plugin = container(ds, 'nacre');
+  assert.ok(plugin.volumeMounts?.some((m) => m.mountPath === '/dev/fuse'));
+  assert.ok(plugin.volumeMounts?.some((m) => m.name === 'oss-socket' && m.mountPath === '/run/nacre/oss'));
+  const volumes = podSpec(ds).volumes ?? [];
+  assert.equal(volumes.find((v) => v.name === 'dev-fuse')?.hostPath?.type, 'CharDevice');
+  assert.equal(
+    volumes.find((v) => v.name === 'oss-socket')?.hostPath?.path,
+    '/var/lib/nacre/node/oss-sockets',
+  );
+  for (const objs of [own, defaults]) {
+    const policy = find(objs, 'NetworkPolicy', 'nacre-node')['spec'] as {
+      podSelector: { matchLabels: Record<string, string> };
+      ingress: { from?: unknown; ports: { port: number }[] }[];
+    };
+    assert.equal(policy.podSelector.matchLabels['app.kubernetes.io/component'], 'node');
+    assert.deepEqual(
+      policy.ingress,
+      [{ ports: [{ protocol: 'TCP', port: 9809 }] }],
+      'only metrics, from anywhere',
+    );
+  }
 });
 
 test('node.osts.count OSS containers per node, each on its own disk, ports and socket; the API places local-first by default', async () => {

@@ -294,9 +294,13 @@ describe('nacre node (CSI Node service) on real FUSE mounts', { timeout: 600_000
     process.kill(s.keeperPid, 'SIGKILL');
     process.kill(s.daemonPid, 'SIGKILL');
     const hello = join(targetOf(b, 'reader'), 'hello');
+    // The plugin binds the new mount into the targets one after another: wait for every one of them.
     await waitFor(
-      'the published path of node b to work again',
-      async () => (await shResult(`cat ${q(hello)}`, 3_000)).stdout.trim() === 'from-node-a',
+      'both published paths of node b to work again',
+      async () =>
+        (await shResult(`cat ${q(hello)}`, 3_000)).stdout.trim() === 'from-node-a' &&
+        mountsAt(targetOf(b, 'sub')) === 1 &&
+        (await shResult(`stat -f ${q(targetOf(b, 'sub'))}`, 3_000)).code === 0,
       30_000,
     );
     assert.equal((await sh(`cat ${q(join(targetOf(b, 'sub'), 'f'))}`)).trim(), 'in-sub');

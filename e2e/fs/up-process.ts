@@ -15,25 +15,26 @@ export interface UpProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `nacre [global…] up` with 2 OSTs of 1 GiB and no FSx API on `dir`/data, mounted at `dir`/mnt. */
-export async function startUp(dir: string, global: string[], extra: string[] = []): Promise<UpProcess> {
-  const held = hold([
-    ...NACRE,
-    ...global,
+/** `up` and the arguments the tests give it: 2 OSTs of 1 GiB, data in `dir`/data, mounted at `dir`/mnt, servers from `port` (0: any). */
+export function upArgs(dir: string, port = 0): string[] {
+  return [
     'up',
     '--data-dir',
     join(dir, 'data'),
     '--mount',
     join(dir, 'mnt'),
     '--port',
-    '0',
+    String(port),
     '--osts',
     '2',
     '--ost-size',
     '1G',
-    '--no-api',
-    ...extra,
-  ]);
+  ];
+}
+
+/** Starts `nacre [global…] up` (upArgs on port 0) with no FSx API. */
+export async function startUp(dir: string, global: string[], extra: string[] = []): Promise<UpProcess> {
+  const held = hold([...NACRE, ...global, ...upArgs(dir), '--no-api', ...extra]);
   await held.waitForLine(/Press Ctrl-C/, 180_000);
   const field = (name: string) => {
     const line = held.lines.find((l) => l.trimStart().startsWith(name));

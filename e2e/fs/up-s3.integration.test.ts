@@ -10,6 +10,7 @@ import { type MinioServer, startMinio } from '../harness/minio-server.ts';
 import { NACRE } from './fs-cluster.ts';
 import { minioClient } from './s3-fixture.ts';
 import { type Held, hold, run, sh } from './shell.ts';
+import { upArgs } from './up-process.ts';
 
 let dir: string;
 let minio: MinioServer;
@@ -43,17 +44,7 @@ test('nacre up --s3-endpoint: the AWS CLI associates a bucket, a mount reads an 
     `AWS_SECRET_ACCESS_KEY=${minio.secretKey}`,
     `AWS_REGION=${minio.region}`,
     ...NACRE,
-    'up',
-    '--data-dir',
-    join(dir, 'data'),
-    '--mount',
-    join(dir, 'mnt'),
-    '--port',
-    '0',
-    '--osts',
-    '2',
-    '--ost-size',
-    '1G',
+    ...upArgs(dir),
     '--s3-endpoint',
     minio.endpoint,
   ]);

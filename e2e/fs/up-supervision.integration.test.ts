@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { NACRE } from './fs-cluster.ts';
 import { type Held, hold, run, sh, waitFor } from './shell.ts';
+import { upArgs } from './up-process.ts';
 
 let dir: string;
 let up: Held | undefined;
@@ -47,21 +48,7 @@ async function freeBasePort(): Promise<number> {
 }
 
 function startUp(): Held {
-  return hold([
-    ...NACRE,
-    'up',
-    '--data-dir',
-    join(dir, 'data'),
-    '--mount',
-    join(dir, 'mnt'),
-    '--port',
-    String(port),
-    '--osts',
-    '2',
-    '--ost-size',
-    '1G',
-    '--no-api',
-  ]);
+  return hold([...NACRE, ...upArgs(dir, port), '--no-api']);
 }
 
 /** Waits until `nacre up` printed its summary, then until the mount answers. */

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { ExecRunner } from '../../src/lib/command-runner.ts';
 import { NacreError } from '../../src/lib/errors.ts';
 import { waitFor } from '../../src/lib/wait-for.ts';
+import { detachCopiedFuseMounts } from './copied-mounts.ts';
 import { cniConfig, cniNetworkName, containerdConfig, kubeletConfig, nodePaths } from './node-config.ts';
 import {
   createNodeCgroup,
@@ -87,6 +88,8 @@ const recordPaths = (r: NodeRecord) => nodePaths(r.dir, r.root, r.mountNamespace
  */
 async function createMountNamespace(p: ReturnType<typeof nodePaths>, signal?: AbortSignal): Promise<void> {
   await mkdir(p.rootSource, { recursive: true });
+  // The mount point on the host (the kubelet's own default dir; left there, empty, by `down`).
+  for (const d of [join(p.rootSource, 'kubelet'), p.kubeletRoot]) await mkdir(d, { recursive: true });
   await writeFile(p.mountNamespace, '');
   const run = async (command: string, args: string[]) => {
     const r = await runner.run(command, args, { timeoutMs: 15_000, ...(signal ? { signal } : {}) });
@@ -99,7 +102,8 @@ async function createMountNamespace(p: ReturnType<typeof nodePaths>, signal?: Ab
     '--',
     'sh',
     '-c',
-    `mount --bind '${p.rootSource}' '${p.root}' && mount --make-rshared '${p.root}'`,
+    `mount --bind '${p.rootSource}' '${p.root}' && mount --make-rshared '${p.root}' && ` +
+      `mount --bind '${p.rootSource}/kubelet' '${p.kubeletRoot}' && mount --make-rshared '${p.kubeletRoot}'`,
   ]);
 }
 
@@ -108,6 +112,7 @@ export async function startNode(o: StartNodeOptions): Promise<void> {
   const { record } = o;
   const p = recordPaths(record);
   await createMountNamespace(p, o.signal);
+  await detachCopiedFuseMounts(runner, p.mountNamespace, o.signal);
   for (const d of [p.containerdRoot, p.containerdState, p.cniConfDir, p.cniDataDir])
     await mkdir(d, { recursive: true });
   for (const d of ['kubelet', 'pod-logs']) await mkdir(join(p.rootSource, d), { recursive: true });

@@ -26,6 +26,12 @@ export interface NodePaths {
   podLogs: string;
 }
 
+/**
+ * The kubelet's root dir as its node sees it: the usual path (the e2e suite looks there), bound in
+ * each node's mount namespace to `<dir>/root/kubelet`; the host's own directory stays empty.
+ */
+export const KUBELET_DIR = '/var/lib/kubelet';
+
 export function nodePaths(dir: string, root: string, mountNamespace: string): NodePaths {
   return {
     dir,
@@ -38,7 +44,7 @@ export function nodePaths(dir: string, root: string, mountNamespace: string): No
     containerdConfig: join(dir, 'containerd.toml'),
     cniConfDir: join(dir, 'cni', 'net.d'),
     cniDataDir: join(dir, 'cni', 'ipam'),
-    kubeletRoot: join(root, 'kubelet'),
+    kubeletRoot: KUBELET_DIR,
     kubeletConfig: join(dir, 'kubelet.yaml'),
     podLogs: join(root, 'pod-logs'),
   };

@@ -1,5 +1,7 @@
 // Proves the harness's kubelet nodes are real: pods from a locally built image on two nodes, exec, emptyDir, pod-to-pod and Service traffic, cluster DNS, and `down` leaves nothing.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { waitFor } from '../../src/lib/wait-for.ts';
 import { BUSYBOX_IMAGE, kubectl, leftovers, type NodeCluster, startNodeCluster } from './nodes.ts';
@@ -93,6 +95,12 @@ test('a pod runs on each node from the imported image: exec, emptyDir, and pod-t
   // The emptyDir is a directory of the node's kubelet: a second exec sees the same file.
   assert.equal((await k(['exec', 'shell-a', '--', 'cat', '/data/file'])).trim(), 'kept');
   assert.match(await k(['exec', 'shell-b', '--', 'ls', '/data']), /^$/);
+  // Where the e2e suite looks for pod volumes: the node's own /var/lib/kubelet, not the host's.
+  const uid = await k(['get', 'pod', 'shell-a', '-o', 'jsonpath={.metadata.uid}']);
+  const onNode = `/var/lib/kubelet/pods/${uid}/volumes/kubernetes.io~empty-dir/scratch/file`;
+  const read = execFileSync('nsenter', [`--mount=${a.mountNamespace}`, 'cat', onNode], { timeout: 10_000 });
+  assert.equal(read.toString().trim(), 'kept');
+  assert.ok(!existsSync(`/var/lib/kubelet/pods/${uid}`), "the host's /var/lib/kubelet stays empty");
 
   // shell-a (node 1) reaches shell-b (node 2) by pod IP.
   const reply = await waitFor(

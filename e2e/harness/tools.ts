@@ -23,6 +23,9 @@ export const TOOL_NAMES = [
   'ctr',
   'pause',
   'coredns',
+  // The Kubernetes e2e suite and its test program: built only when asked for (npm run test:k8s-e2e).
+  'e2e.test',
+  'agnhost',
 ] as const;
 
 export type ToolName = (typeof TOOL_NAMES)[number];

@@ -10,20 +10,30 @@ import { NacreError } from '../../src/lib/errors.ts';
 import { run } from '../chart/helm.ts';
 import { BUILD_TOOLS_SCRIPT } from '../harness/tools.ts';
 import { parseJunit, renderSummary, selected } from './junit-summary.ts';
+import { type SuiteCluster, startSuiteCluster } from './suite-cluster.ts';
+import { DEFAULT_SKIP, partsUsage, suitePart } from './suite-parts.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 
-const USAGE = `usage: npm run test:k8s-e2e -- [options]
-  --kubeconfig PATH  cluster with kubelet nodes and Nacre installed by its chart (default .local-cluster/kubeconfig)
+const USAGE = `usage: npm run test:k8s-e2e -- [options]   (root: it starts kubelet nodes)
+  --part NAME        a named selection (driver, focus, skip):
+${partsUsage()}
+                     (default: every External.Storage spec of --driver)
+  --kubeconfig PATH  run on this cluster, Nacre already installed by its chart (default: start
+                     --nodes kubelet nodes, import Nacre's image and the suite's, install the
+                     snapshot CRDs + controller and the chart, and remove it all at the end)
+  --nodes N          nodes to start (default 2)
+  --image ARCHIVE    Nacre's image archive (default: scripts/build-image-oci.sh builds or finds it)
   --driver FILE      driver definition (default test/k8s-e2e/nacre-driver.yaml)
   --namespace NS     Nacre's namespace: the shared FileSystem of sub-directory volumes goes there (default nacre-system)
   --focus RE         ginkgo focus (default External.Storage)
   --skip RE          ginkgo skip (default \\[Disruptive\\]|\\[Flaky\\]: disruptive specs restart kubelets over ssh)
-  --out DIR          report directory (default .local-cluster/k8s-e2e/<driver file name>)
+  --out DIR          report directory (default .local-cluster/k8s-e2e/<part or driver file name>)
   --timeout DURATION ginkgo's suite timeout (default 3h)
-  --dry-run          list the specs that would run, run none
-Builds e2e.test first when the tool cache has none (e2e/harness/build-tools.sh e2e.test, ~6 min on 2 cores).
-Writes <out>/e2e.log, <out>/junit_01.xml and <out>/summary.md; exits 1 when a spec failed.`;
+  --dry-run          list the specs that would run, run none (no cluster)
+Builds e2e.test and agnhost first when the tool cache has none (build-tools.sh, ~6 min on 2 cores).
+Writes <out>/e2e.log, <out>/junit_01.xml, <out>/summary.md and <out>/pod-logs/ (Nacre's pods);
+exits 1 when a spec failed.`;
 
 const runner = new ExecRunner();
 
@@ -124,7 +134,10 @@ function runSuite(bin: string, args: string[], out: string, timeoutMs: number): 
     process.once('SIGINT', stop);
     child.once('error', (err) => {
       clearTimeout(timer);
-      fail(new NacreError('CommandFailed', `cannot run ${bin}: ${err.message}`, { cause: err }));
+      process.off('SIGINT', stop);
+      log.end(() =>
+        fail(new NacreError('CommandFailed', `cannot run ${bin}: ${err.message}`, { cause: err })),
+      );
     });
     child.once('close', (code) => {
       clearTimeout(timer);
@@ -143,11 +156,14 @@ function durationMs(s: string): number {
 async function main(): Promise<number> {
   const { values: f } = parseArgs({
     options: {
-      kubeconfig: { type: 'string', default: join(REPO, '.local-cluster', 'kubeconfig') },
+      kubeconfig: { type: 'string' },
+      nodes: { type: 'string', default: '2' },
+      image: { type: 'string' },
       driver: { type: 'string', default: join(REPO, 'test', 'k8s-e2e', 'nacre-driver.yaml') },
       namespace: { type: 'string', default: 'nacre-system' },
-      focus: { type: 'string', default: 'External.Storage' },
-      skip: { type: 'string', default: '\\[Disruptive\\]|\\[Flaky\\]' },
+      part: { type: 'string' },
+      focus: { type: 'string' },
+      skip: { type: 'string' },
       out: { type: 'string' },
       timeout: { type: 'string', default: '3h' },
       'dry-run': { type: 'boolean', default: false },
@@ -158,54 +174,136 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const kubeconfig = resolve(f.kubeconfig);
-  if (!existsSync(kubeconfig))
-    throw new NacreError(
-      'NoCluster',
-      `${kubeconfig} does not exist: start a cluster with nodes and install Nacre first`,
-    );
-  const driverPath = resolve(f.driver);
-  const out = resolve(f.out ?? join(REPO, '.local-cluster', 'k8s-e2e', basename(driverPath, '.yaml')));
+  const part = f.part === undefined ? undefined : suitePart(f.part);
+  const focus = f.focus ?? part?.focus ?? 'External.Storage';
+  const skip = f.skip ?? part?.skip ?? DEFAULT_SKIP;
+  const driverPath = resolve(part?.driver ? join(REPO, part.driver) : f.driver);
+  const out = resolve(
+    f.out ?? join(REPO, '.local-cluster', 'k8s-e2e', f.part ?? basename(driverPath, '.yaml')),
+  );
   const timeoutMs = durationMs(f.timeout);
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   const started = Date.now();
   const t = await tools();
   say(`e2e.test ${t.e2eTest}`);
-  const k = (args: string[], input?: string) => kubectl(t.kubectl, kubeconfig, args, input);
-  const driver = f['dry-run'] ? driverPath : await prepareDriver(driverPath, out, f.namespace, k);
+  if (f['dry-run'])
+    return runAndSummarise(t, {
+      kubeconfig: '',
+      driver: driverPath,
+      focus,
+      skip,
+      out,
+      timeoutMs,
+      started,
+      dryRun: true,
+      driverPath,
+      timeout: f.timeout,
+    });
+  let own: SuiteCluster | undefined;
+  let kubeconfig: string;
+  const ac = new AbortController();
+  // Ctrl-C or SIGTERM while the cluster comes up aborts the start, which removes what it made.
+  const interrupt = () => ac.abort(new NacreError('Interrupted', 'interrupted'));
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, interrupt);
+  if (f.kubeconfig) {
+    kubeconfig = resolve(f.kubeconfig);
+    if (!existsSync(kubeconfig))
+      throw new NacreError(
+        'NoCluster',
+        `${kubeconfig} does not exist: leave out --kubeconfig to start a cluster`,
+      );
+  } else {
+    say(`starting ${f.nodes} kubelet nodes with Nacre installed by its chart (root only)`);
+    own = await startSuiteCluster({
+      dir: out,
+      namespace: f.namespace,
+      count: Number(f.nodes),
+      ...(f.image ? { imageArchive: resolve(f.image) } : {}),
+      ...(part?.values ? { values: part.values } : {}),
+      progress: say,
+      signal: AbortSignal.any([ac.signal, AbortSignal.timeout(60 * 60_000)]),
+    });
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, interrupt);
+    kubeconfig = own.kubeconfig;
+    say(`cluster up in ${((Date.now() - started) / 60_000).toFixed(1)} min`);
+  }
+  try {
+    const k = (args: string[], input?: string) => kubectl(t.kubectl, kubeconfig, args, input);
+    const driver = await prepareDriver(driverPath, out, f.namespace, k);
+    return await runAndSummarise(t, {
+      kubeconfig,
+      driver,
+      focus,
+      skip,
+      out,
+      timeoutMs,
+      started,
+      dryRun: false,
+      driverPath,
+      timeout: f.timeout,
+    });
+  } finally {
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, interrupt);
+    if (own) {
+      await own
+        .collectLogs(join(out, 'pod-logs'))
+        .catch((e: unknown) => say(`collecting pod logs: ${String(e)}`));
+      say('removing the cluster');
+      const left = await own.stop();
+      if (left.length > 0) say(`left on the machine: ${left.join(', ')}`);
+      await rm(join(out, 'images'), { recursive: true, force: true });
+    }
+  }
+}
+
+async function runAndSummarise(
+  t: { e2eTest: string; kubectl: string },
+  o: {
+    kubeconfig: string;
+    driver: string;
+    driverPath: string;
+    focus: string;
+    skip: string;
+    out: string;
+    timeout: string;
+    timeoutMs: number;
+    started: number;
+    dryRun: boolean;
+  },
+): Promise<number> {
   const args = [
-    `-ginkgo.focus=${f.focus}`,
-    `-ginkgo.skip=${f.skip}`,
-    `-ginkgo.timeout=${f.timeout}`,
+    `-ginkgo.focus=${o.focus}`,
+    ...(o.skip ? [`-ginkgo.skip=${o.skip}`] : []),
+    `-ginkgo.timeout=${o.timeout}`,
     '-ginkgo.no-color',
-    ...(f['dry-run'] ? ['-ginkgo.dry-run', '-ginkgo.v'] : []),
-    `-storage.testdriver=${driver}`,
-    `-kubeconfig=${kubeconfig}`,
+    ...(o.dryRun ? ['-ginkgo.dry-run', '-ginkgo.v'] : []),
+    `-storage.testdriver=${o.driver}`,
+    ...(o.kubeconfig ? [`-kubeconfig=${o.kubeconfig}`] : []),
     `-kubectl-path=${t.kubectl}`,
-    `-report-dir=${out}`,
+    `-report-dir=${o.out}`,
   ];
   say(`running e2e.test ${args.join(' ')}`);
-  const code = await runSuite(t.e2eTest, args, out, timeoutMs + 10 * 60_000);
-  const junit = join(out, 'junit_01.xml');
+  const code = await runSuite(t.e2eTest, args, o.out, o.timeoutMs + 10 * 60_000);
+  const junit = join(o.out, 'junit_01.xml');
   if (!existsSync(junit)) {
-    say(`e2e.test exited ${code} without ${junit}: see ${join(out, 'e2e.log')}`);
+    say(`e2e.test exited ${code} without ${junit}: see ${join(o.out, 'e2e.log')}`);
     return 1;
   }
   const summary = selected(
     parseJunit(await readFile(junit, 'utf8')),
-    new RegExp(f.focus),
-    new RegExp(f.skip),
+    new RegExp(o.focus),
+    o.skip ? new RegExp(o.skip) : /$^/,
   );
-  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  const minutes = ((Date.now() - o.started) / 60_000).toFixed(1);
   const md = renderSummary(
     summary,
-    `External storage e2e: ${basename(driverPath)} (${minutes} min, focus ${f.focus}, skip ${f.skip})`,
+    `External storage e2e: ${basename(o.driverPath)} (${minutes} min, focus ${o.focus}, skip ${o.skip})`,
   );
-  await writeFile(join(out, 'summary.md'), md);
+  await writeFile(join(o.out, 'summary.md'), md);
   process.stdout.write(`\n${md}\n`);
-  say(`summary in ${join(out, 'summary.md')}`);
-  return summary.failed > 0 || (code !== 0 && !f['dry-run']) ? 1 : 0;
+  say(`summary in ${join(o.out, 'summary.md')}`);
+  return summary.failed > 0 || (code !== 0 && !o.dryRun) ? 1 : 0;
 }
 
 main().then(

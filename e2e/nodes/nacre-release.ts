@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExecRunner } from '../../src/lib/command-runner.ts';
 import { NacreError } from '../../src/lib/errors.ts';
+import { KUBELET_DIR } from '../harness/node-config.ts';
 import type { NodesState } from '../harness/nodes.ts';
 import { writeImageArchive } from '../harness/oci-image.ts';
 import { toolPaths } from '../harness/tools.ts';
@@ -104,7 +105,7 @@ export function releaseValues(nodes: NodesState, imageRef: string, sidecars: obj
   const repository = imageRef.slice(0, colon).replace(/^docker\.io\/library\//, '');
   return {
     image: { repository, tag: imageRef.slice(colon + 1), pullPolicy: 'Never' },
-    kubeletDir: join(nodes.nodeRoot, 'kubelet'),
+    kubeletDir: KUBELET_DIR,
     logFormat: 'text',
     controller: { replicas: 1, podDisruptionBudget: { enabled: false } },
     sidecars,

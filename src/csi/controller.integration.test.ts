@@ -318,7 +318,7 @@ test('ListVolumes lists every namespace the driver works in, and what it reaches
   await c.controller('DeleteVolume', { volumeId: here });
 });
 
-test('a snapshot keeps the size the volume had when it was taken', async () => {
+test('a snapshot keeps the size the volume had when it was taken; restored into a larger claim it grows to the next step', async () => {
   const c = env.client;
   const { volume } = await createVolume(c, {
     name: 'pvc-snap-size',
@@ -358,6 +358,34 @@ test('a snapshot keeps the size the volume had when it was taken', async () => {
     listed.entries.map((e) => e.snapshot.sizeBytes),
     [String(1200 * 2 ** 30)],
   );
+  const restore = (name: string, limit?: number) => ({
+    name,
+    volumeCapabilities: caps,
+    parameters: { deploymentType: 'PERSISTENT_2', perUnitStorageThroughput: '125' },
+    capacityRange: { requiredBytes: String(1201 * 2 ** 30), ...(limit && { limitBytes: String(limit) }) },
+    volumeContentSource: { snapshot: { snapshotId: taken.snapshotId } },
+  });
+  const refused = await eventually(
+    'the restore over the limit to be answered',
+    async () => {
+      try {
+        return await c.controller('CreateVolume', restore('pvc-restore-over', 2000 * 2 ** 30));
+      } catch (err) {
+        return (err as { code?: number }).code === status.ABORTED ? undefined : err;
+      }
+    },
+    180_000,
+  );
+  codeOf(status.OUT_OF_RANGE, /2400 GiB .* above the limit/)(refused as { code?: number });
+  await eventually(
+    'the refused restore to leave no FileSystem',
+    async () => ((await env.h.getFs('main', 'pvc-restore-over')) ? undefined : true),
+    120_000,
+  );
+  const restored = await createVolume(c, restore('pvc-restore-larger'));
+  assert.equal(restored.volume.capacityBytes, String(2400 * 2 ** 30));
+  assert.equal((await env.h.getFs('main', 'pvc-restore-larger'))?.status?.storageCapacity, 2400);
+  await c.controller('DeleteVolume', { volumeId: restored.volume.volumeId });
   await c.controller('DeleteSnapshot', { snapshotId: taken.snapshotId });
   await c.controller('DeleteVolume', { volumeId: volume.volumeId });
 });

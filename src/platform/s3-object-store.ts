@@ -16,6 +16,7 @@ import {
   type S3ClientConfig,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { CallSlots } from './call-slots.ts';
 import {
   type MultipartOptions,
   type NotificationEvent,
@@ -26,6 +27,7 @@ import {
   type ObjectSummary,
   type PartReader,
 } from './object-store.ts';
+import { readBody } from './s3-body.ts';
 
 /** The slice of the SDK this adapter uses (a seam for tests). */
 export type S3Api = Pick<S3Client, 'send' | 'destroy'>;
@@ -77,6 +79,12 @@ export class S3ObjectStore implements ObjectStore {
   readonly #s3: S3Api;
   readonly #timeoutMs: number;
   readonly #transferMs: number;
+  /**
+   * As many calls in flight as the SDK's HTTP agent has sockets (50): the SDK's connection timeout
+   * starts when a request is made, so a request queued in the agent for a socket failed as "did not
+   * establish a connection" under load; here it waits its turn (inside its deadline) instead.
+   */
+  readonly #slots = new CallSlots(50);
 
   constructor(opts: S3ObjectStoreOptions, api?: S3Api) {
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
@@ -106,7 +114,9 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<T> {
     const deadline = AbortSignal.timeout(timeoutMs);
     const s = AbortSignal.any([signal, deadline]);
+    let release: (() => void) | undefined;
     try {
+      release = await this.#slots.take(s);
       return await fn(s);
     } catch (err) {
       if (signal.aborted) throw signal.reason ?? err;
@@ -115,6 +125,8 @@ export class S3ObjectStore implements ObjectStore {
           cause: err,
         });
       throw translateS3Error(err, what);
+    } finally {
+      release?.();
     }
   }
 
@@ -198,8 +210,7 @@ export class S3ObjectStore implements ObjectStore {
           new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
           { abortSignal },
         );
-        const bytes = await out.Body!.transformToByteArray();
-        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength); // a view, not a copy
+        return await readBody(out.Body as AsyncIterable<Uint8Array>, out.ContentLength ?? length);
       } catch (err) {
         if ((err as { name?: string }).name === 'InvalidRange') return Buffer.alloc(0);
         throw err;

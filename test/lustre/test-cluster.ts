@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { waitFor } from '../../src/lib/wait-for.ts';
+import { MdsSession } from '../../src/lustre/client/mds-session.ts';
 import { ensureFileSystem } from '../../src/lustre/cluster/create-file-system.ts';
 import {
   type InProcessServer,
@@ -14,9 +15,11 @@ import {
   startFileSystemServers,
   startServerInProcess,
 } from '../../src/lustre/cluster/servers.ts';
+import { O_WRONLY } from '../../src/lustre/mds/handles.ts';
 import { MgsClient } from '../../src/lustre/protocol/mgs-client.ts';
 import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
 import { OssClient } from '../../src/lustre/protocol/oss-client.ts';
+import { ROOT_CREDENTIALS, ROOT_INO } from '../../src/lustre/types.ts';
 
 const MiB = 1 << 20;
 
@@ -197,4 +200,49 @@ function portOf(address: string): number {
 /** Servers stop MDS first, then the OSS, the MGS last. */
 function stopOrder(name: string): number {
   return name.startsWith('mds') ? 0 : name === 'mgs' ? 2 : 1;
+}
+
+/** A bare MDS session on the cluster's MDT as client `clientId` on host 'h' (no OST I/O, no caches); the caller closes it. */
+export async function mdsSession(cluster: TestCluster, clientId: string): Promise<MdsSession> {
+  const { mdt } = await cluster.config();
+  return new MdsSession({ address: mdt.address, fsname: cluster.fsname, clientId, host: 'h' });
+}
+
+/** A file written below the client library: see rawWriter. */
+export interface RawWriter {
+  /** The writer's MDS session; closing it is the writer's mount going away (closed by the caller). */
+  session: MdsSession;
+  ino: number;
+  /** The handle the create opened for writing (O_WRONLY). */
+  handle: number;
+  /** The OSS of the file's first OST (closed with the cluster), and the OST's target name. */
+  oss: OssClient;
+  target: string;
+}
+
+/**
+ * A writer the MDS knows only by its open handle: an MDS session `clientId` creates `name` in the
+ * root directory open for writing, and `bytes` go straight to offset 0 of the file's first object on
+ * its OST. No size reaches the MDS: the test decides how (a release, an eviction) or whether.
+ */
+export async function rawWriter(
+  cluster: TestCluster,
+  clientId: string,
+  name: string,
+  bytes: Buffer,
+): Promise<RawWriter> {
+  const session = await mdsSession(cluster, clientId);
+  const created = await session.mutate('create', {
+    cred: ROOT_CREDENTIALS,
+    parent: ROOT_INO,
+    name,
+    mode: 0o644,
+    exclusive: true,
+    open: true,
+    flags: O_WRONLY,
+  });
+  const ino = created.attr.ino;
+  const { client: oss, target } = await cluster.ossFor(created.layout.osts[0]!);
+  await oss.write({ target, object: `${ino}.0`, offset: 0 }, bytes);
+  return { session, ino, handle: created.handle!, oss, target };
 }

@@ -10,10 +10,15 @@ import type { ResourceStore } from './stores.ts';
 /** Objects by name; `settle` gives a created object the status the operator would give it. */
 function memoryStore<T extends { metadata: { name: string } }>(
   settle: (obj: T) => T,
-): ResourceStore<T> & { names(): string[] } {
+  patched: (obj: T, patch: object) => T = () => {
+    throw new Error('not used');
+  },
+): ResourceStore<T> & { names(): string[]; patches: object[] } {
+  const patches: object[] = [];
   const objs = new Map<string, T>();
   return {
     names: () => [...objs.keys()],
+    patches,
     async get(_ns, name) {
       return structuredClone(objs.get(name));
     },
@@ -25,8 +30,13 @@ function memoryStore<T extends { metadata: { name: string } }>(
     async delete(_ns, name) {
       objs.delete(name);
     },
-    async mergePatch() {
-      throw new Error('not used');
+    async mergePatch(_ns, name, patch) {
+      const cur = objs.get(name);
+      if (!cur) throw new Error(`no ${name}`);
+      patches.push(patch);
+      const next = patched(cur, patch);
+      objs.set(name, next);
+      return structuredClone(next);
     },
     async list() {
       return [...objs.values()];
@@ -34,9 +44,13 @@ function memoryStore<T extends { metadata: { name: string } }>(
   };
 }
 
-/** FileSystems by name; a created one turns AVAILABLE with `restoredGiB`, as the operator restores a backup. */
+/**
+ * FileSystems by name; a created one turns AVAILABLE with `restoredGiB`, as the operator restores a
+ * backup; a patched storageCapacity is UPDATING, then AVAILABLE at the new size once `grow()` runs.
+ */
 function fileSystemStore(restoredGiB: number, extra: Partial<FileSystem['status']> = {}) {
-  return memoryStore<FileSystem>(
+  let pending: (() => void) | undefined;
+  const store = memoryStore<FileSystem>(
     (obj) =>
       ({
         ...obj,
@@ -48,7 +62,17 @@ function fileSystemStore(restoredGiB: number, extra: Partial<FileSystem['status'
           ...extra,
         },
       }) as FileSystem,
+    (obj, patch) => {
+      const storageCapacity = (patch as { spec: { storageCapacity: number } }).spec.storageCapacity;
+      const next = { ...obj, spec: { ...obj.spec, storageCapacity } } as FileSystem;
+      next.status = { ...obj.status, lifecycle: 'UPDATING' };
+      pending = () => {
+        next.status = { ...next.status, lifecycle: 'AVAILABLE', storageCapacity };
+      };
+      return next;
+    },
   );
+  return Object.assign(store, { grow: () => pending?.() });
 }
 
 /** Associations by name; a created one turns AVAILABLE, or MISCONFIGURED for bucket "missing". */
@@ -75,7 +99,7 @@ const backup = {
   status: { lifecycle: 'AVAILABLE', backupID: 'backup-0123456789abcdef0' },
 } as unknown as Backup;
 
-function restore(fileSystems: ResourceStore<FileSystem>, required: number, limit = 0) {
+function restore(fileSystems: ResourceStore<FileSystem>, required: number, limit = 0, from = backup) {
   return createFsVolume(
     {
       stores: { fileSystems, backups: {} as ResourceStore<Backup>, associations: associationStore() },
@@ -87,20 +111,57 @@ function restore(fileSystems: ResourceStore<FileSystem>, required: number, limit
       csiName: 'pvc-1',
       spec: { lustreConfiguration: { deploymentType: 'PERSISTENT_2' } } as FileSystem['spec'],
       range: { required, limit },
-      snapshot: { backup, snapshotId: 'snap/nacre-system/s1' },
+      snapshot: { backup: from, snapshotId: 'snap/nacre-system/s1' },
     },
     AbortSignal.timeout(5_000),
   );
 }
 
 describe('restoring a snapshot into a file-system-per-volume volume', () => {
-  it('a claim larger than the snapshot is OutOfRange, saying what to ask for, and leaves no FileSystem', async () => {
-    const store = fileSystemStore(1200);
-    await assert.rejects(restore(store, 2400 * GIB), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'OutOfRange');
-      assert.match(err.message, /at most the snapshot's size, then expand/);
+  it('a claim larger than the snapshot binds: restored, grown to the next FSx step, returned once grown; a repeat waits on the same FileSystem', async () => {
+    const store = fileSystemStore(1200, { deploymentType: 'PERSISTENT_2' });
+    await assert.rejects(restore(store, 1201 * GIB), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'Aborted');
+      assert.match(err.message, /growing from \d+ bytes to 2400 GiB; retry/);
       return true;
     });
+    assert.deepEqual(store.patches, [{ spec: { storageCapacity: 2400 } }]);
+    await assert.rejects(restore(store, 1201 * GIB), { code: 'Aborted' });
+    store.grow();
+    const v = await restore(store, 1201 * GIB);
+    assert.equal(v.capacityBytes, String(2400 * GIB));
+    assert.deepEqual(v.contentSource, { snapshot: { snapshotId: 'snap/nacre-system/s1' } });
+    assert.deepEqual(store.names(), ['pvc-1']);
+    assert.equal(store.patches.length, 1, 'the repeats patch nothing more');
+  });
+
+  it('a claim whose next FSx step is above the limit is OutOfRange, saying what to ask for, and leaves no FileSystem', async () => {
+    const store = fileSystemStore(1200, { deploymentType: 'PERSISTENT_2' });
+    await assert.rejects(restore(store, 1201 * GIB, 2000 * GIB), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'OutOfRange');
+      assert.match(err.message, /next valid capacity .* is 2400 GiB .* above the limit/);
+      return true;
+    });
+    assert.deepEqual(store.names(), []);
+    assert.deepEqual(store.patches, []);
+  });
+
+  it('a deployment type that cannot grow is FailedPrecondition and leaves no FileSystem', async () => {
+    const store = fileSystemStore(1200, { deploymentType: 'SCRATCH_1' });
+    await assert.rejects(restore(store, 2400 * GIB), {
+      code: 'FailedPrecondition',
+      message: /SCRATCH_1 file system cannot grow/,
+    });
+    assert.deepEqual(store.names(), []);
+  });
+
+  it('a snapshot recorded above the limit is OutOfRange before anything is made', async () => {
+    const store = fileSystemStore(2400);
+    const sized = { ...backup, metadata: { name: 's1', annotations: { 'csi.nacre.dev/size-gib': '2400' } } };
+    await assert.rejects(
+      restore(store, 1200 * GIB, 1200 * GIB, sized as Backup),
+      /snapshot has \d+ bytes, above the limit/,
+    );
     assert.deepEqual(store.names(), []);
   });
 

@@ -8,6 +8,7 @@ import type { Volume } from '../proto.ts';
 import { formatVolumeId, VOLUME_CONTEXT } from '../volume-id.ts';
 import { fileSystemCapacityGiB, GIB, type Range, roundUpGiB } from './capacity.ts';
 import { ensureAssociation } from './fs-association.ts';
+import { growRestored, restoreRangeCheck } from './restore-growth.ts';
 import type { AssociationParams } from './s3-parameters.ts';
 import { dataRepositoryReady, terminalFailure } from './settling.ts';
 import { ANNOTATION_NAME, ANNOTATION_REQUEST, type ControllerStores, LABEL_VOLUME } from './stores.ts';
@@ -97,6 +98,8 @@ export async function createFsVolume(
       if (req.snapshot.backup.status?.lifecycle !== 'AVAILABLE' || !id) {
         throw new CsiError('Aborted', `snapshot ${req.snapshot.snapshotId} is not ready yet; retry`);
       }
+      const early = restoreRangeCheck(req.snapshot.backup, req.range);
+      if (early) throw early;
       spec.backupID = id;
       delete spec.lustreConfiguration;
     } else {
@@ -157,38 +160,27 @@ export async function createFsVolume(
     throw settled;
   }
   if (req.association && !req.snapshot) await ensureAssociation(deps, req, req.association, signal);
-  const outOfRange = restoredOutOfRange(settled, req);
-  if (outOfRange) {
-    // A restore that cannot be this volume: delete it, or nothing ever would (the provisioner calls
-    // DeleteVolume only for volumes CreateVolume returned). Never one that was grown since: a volume in use.
-    const cur = await fileSystems.get(ns, req.objectName, signal);
-    if (cur?.spec.backupID && cur.spec.storageCapacity === req.spec.storageCapacity) {
-      await fileSystems.delete(ns, req.objectName, signal);
+  if (req.snapshot) {
+    let volume: Volume;
+    try {
+      volume = await growRestored(deps, req.objectName, req.range, settled, signal);
+    } catch (err) {
+      // A restore that cannot be this volume: delete it, or nothing ever would (the provisioner calls
+      // DeleteVolume only for volumes CreateVolume returned). Never one grown by an expansion since: a
+      // volume in use (one smaller than the claim was never returned for it).
+      if (err instanceof CsiError && err.code === 'Aborted') throw err;
+      const cur = await fileSystems.get(ns, req.objectName, signal);
+      const unreturned = Number(settled.capacityBytes) < req.range.required;
+      if (cur?.spec.backupID && (unreturned || cur.spec.storageCapacity === req.spec.storageCapacity)) {
+        await fileSystems.delete(ns, req.objectName, signal);
+      }
+      throw err;
     }
-    throw outOfRange;
+    volume.contentSource = { snapshot: { snapshotId: req.snapshot.snapshotId } };
+    return volume;
   }
-  if (req.snapshot) settled.contentSource = { snapshot: { snapshotId: req.snapshot.snapshotId } };
   return settled;
 }
-
-/** OutOfRange when a file system restored from a backup (its size is the backup's) misses the requested range. */
-function restoredOutOfRange(v: Volume, req: CreateFsVolume): CsiError | undefined {
-  const bytes = Number(v.capacityBytes);
-  if (req.range.limit !== 0 && bytes > req.range.limit) {
-    return new CsiError(
-      'OutOfRange',
-      `the restored file system has ${bytes} bytes, above the limit of ${req.range.limit}: allow at least the snapshot's size`,
-    );
-  }
-  if (bytes < req.range.required) {
-    return new CsiError(
-      'OutOfRange',
-      `the restored file system has ${bytes} bytes, below the ${req.range.required} required: ask for at most the snapshot's size, then expand the claim`,
-    );
-  }
-  return undefined;
-}
-
 /** Deletes the FileSystem of a volume (the operator deletes the file system, then the object). Gone already is success. */
 export async function deleteFsVolume(
   deps: FsVolumeDeps,

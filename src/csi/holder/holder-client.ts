@@ -1,6 +1,14 @@
 // The node plugin's side of the mount holder: start a keeper and read its liveness over the holder's unix socket, each call with a deadline.
 import { connect } from 'node:net';
-import { DeadlineExceededError, NacreError, UnavailableError } from '../../lib/errors.ts';
+import {
+  DeadlineExceededError,
+  FsError,
+  isErrno,
+  NacreError,
+  UnavailableError,
+  ValidationError,
+} from '../../lib/errors.ts';
+import { CsiError, type CsiErrorCode } from '../csi-error.ts';
 import {
   HOLDER_PROTOCOL_VERSION,
   type HolderReply,
@@ -14,6 +22,31 @@ import {
 const STATUS_TIMEOUT_MS = 5_000;
 /** A start waits for the keeper's own deadline plus this, so the holder's answer arrives first. */
 const START_MARGIN_MS = 5_000;
+
+const CSI_CODES = new Set<string>([
+  'InvalidArgument',
+  'NotFound',
+  'AlreadyExists',
+  'Aborted',
+  'OutOfRange',
+  'FailedPrecondition',
+  'ResourceExhausted',
+  'Internal',
+]);
+
+/**
+ * The holder's refusal as the error class its code names, so the node plugin answers the kubelet
+ * with the gRPC status it means (InvalidArgument, DeadlineExceeded, Unavailable, an errno's).
+ */
+export function holderError(code: string, message: string): NacreError {
+  const text = `mount holder: ${message}`;
+  if (code === 'ValidationError') return new ValidationError(text);
+  if (code === 'DeadlineExceeded') return new DeadlineExceededError(text);
+  if (code === 'Unavailable') return new UnavailableError(text);
+  if (isErrno(code)) return new FsError(code, text);
+  if (CSI_CODES.has(code)) return new CsiError(code as CsiErrorCode, text);
+  return new NacreError(code, text);
+}
 
 export class HolderClient implements KeeperHolder {
   readonly socket: string;
@@ -92,7 +125,7 @@ export class HolderClient implements KeeperHolder {
           );
         }
         if (reply.ok) finish(undefined, reply);
-        else finish(new NacreError(reply.code, `mount holder: ${reply.message}`));
+        else finish(holderError(reply.code, reply.message));
       });
       sock.on('error', (err: NodeJS.ErrnoException) =>
         finish(

@@ -1,11 +1,10 @@
 // The mount holder: starts FUSE keepers on the node plugin's request and reports their liveness, so the mounts outlive the plugin's container.
-import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, realpath, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, isAbsolute, join, normalize, relative } from 'node:path';
-import { NacreError, ValidationError } from '../../lib/errors.ts';
+import { isErrno, NacreError, ValidationError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { processAlive } from '../../lib/process-alive.ts';
-import { readKeeperState } from '../../lustre/fuse/keeper.ts';
+import { keeperLiveness, readKeeperState } from '../../lustre/fuse/keeper.ts';
 import { parseMountSource } from '../../lustre/mount-source.ts';
 import { fuseKeeperArgs, parseFuseMountFlags } from '../node/fuse-options.ts';
 import { spawnKeeper } from '../node/keeper-spawn.ts';
@@ -38,6 +37,20 @@ const HEX_NAME = /^[0-9a-f]{24}\.(json|log)$/;
 function below(root: string, path: string): boolean {
   const r = relative(normalize(root), normalize(path));
   return r !== '' && !r.startsWith('..') && !isAbsolute(r);
+}
+
+/**
+ * `path` with every symlink resolved; a tail that does not exist yet is kept as named below the
+ * real path of its nearest existing ancestor.
+ */
+async function resolved(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (err) {
+    const parent = dirname(path);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === path) throw err;
+    return join(await resolved(parent), basename(path));
+  }
 }
 
 /** Serves until close(). Keepers it started (or that a previous holder started) are found again by their state files. */
@@ -81,7 +94,7 @@ export class HolderServer {
     const out: string[] = [];
     for (const n of names.filter((x) => HEX_NAME.test(x))) {
       const s = await readKeeperState(join(dir, n));
-      if (s && processAlive(s.keeperPid)) out.push(s.mountPoint);
+      if (s && keeperLiveness(s).keeperAlive) out.push(s.mountPoint);
     }
     return out;
   }
@@ -135,7 +148,9 @@ export class HolderServer {
             ? 'InvalidArgument'
             : err instanceof NacreError
               ? err.code
-              : 'Internal';
+              : err instanceof Error && 'code' in err && isErrno(err.code)
+                ? err.code
+                : 'Internal';
         this.opts.log.warn('mount holder refused a request', { code, err: String(err) });
         reply({ ok: false, code, message: err instanceof Error ? err.message : String(err) });
       });
@@ -189,20 +204,20 @@ export class HolderServer {
 
   private async status(stateFile: string): Promise<KeeperStatus | undefined> {
     const s = await readKeeperState(stateFile);
-    return s && { ...s, keeperAlive: processAlive(s.keeperPid), daemonAlive: processAlive(s.daemonPid) };
+    return s && { ...s, ...keeperLiveness(s) };
   }
 
   private async startKeeper(req: Record<string, unknown>): Promise<string> {
     const k = req as Partial<KeeperRequest> & { timeoutMs?: unknown };
     if (typeof k.source !== 'string') throw new ValidationError('start needs a source');
     parseMountSource(k.source);
-    if (
-      typeof k.target !== 'string' ||
-      !isAbsolute(k.target) ||
-      !this.opts.allowedRoots.some((r) => below(r, k.target!))
-    ) {
+    // Judged by its real path: a symlink a pod wrote below the kubelet dir must not aim the mount elsewhere.
+    const target =
+      typeof k.target === 'string' && isAbsolute(k.target) ? await resolved(k.target) : undefined;
+    const roots = await Promise.all(this.opts.allowedRoots.map((r) => resolved(r)));
+    if (target === undefined || !roots.some((r) => below(r, target))) {
       throw new ValidationError(
-        `mount point ${JSON.stringify(k.target)} is not below ${this.opts.allowedRoots.join(' or ')}`,
+        `mount point ${JSON.stringify(k.target)}${target && target !== k.target ? ` (really ${target})` : ''} is not below ${this.opts.allowedRoots.join(' or ')}`,
       );
     }
     if (!Array.isArray(k.options) || !k.options.every((o) => typeof o === 'string'))
@@ -214,7 +229,7 @@ export class HolderServer {
     const timeoutMs = typeof k.timeoutMs === 'number' && k.timeoutMs > 0 ? Math.min(k.timeoutMs, max) : max;
     await mkdir(dirname(stateFile), { recursive: true });
     await mkdir(dirname(logFile), { recursive: true });
-    const base = this.opts.keeperCommand(k.source, k.target, stateFile, logFile);
+    const base = this.opts.keeperCommand(k.source, target, stateFile, logFile);
     // The plugin going away mid-request changes nothing: the keeper goes on and a repeated start finds it.
     const outcome = await spawnKeeper(
       { command: base.command, args: [...base.args, ...flags] },
@@ -222,7 +237,7 @@ export class HolderServer {
       timeoutMs,
       this.stop.signal,
     );
-    this.opts.log.info('keeper started', { mountPoint: k.target, outcome });
+    this.opts.log.info('keeper started', { mountPoint: target, outcome });
     return outcome;
   }
 }

@@ -1,12 +1,15 @@
 // The mount holder's socket protocol between a real HolderServer and HolderClient: deadlines, refusals, a keeper's ready line (a stand-in process, not a mount).
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { status as Status } from '@grpc/grpc-js';
+import { FsError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
-import { HolderClient } from './holder-client.ts';
+import { toGrpcStatus } from '../grpc-status.ts';
+import { HolderClient, holderError } from './holder-client.ts';
 import { HolderServer } from './holder-server.ts';
 
 let dir: string;
@@ -121,4 +124,34 @@ test('the client gives up at its deadline on a holder that never answers, and na
     code: 'Unavailable',
     message: /mount holder .* is not reachable/,
   });
+});
+
+test('a holder refusal reaches the kubelet as the gRPC status it means, not Internal', async () => {
+  const refusal = await start('ready@tcp:/fs', '/etc').then(
+    () => assert.fail('a target outside the kubelet dir was accepted'),
+    (err: unknown) => err,
+  );
+  assert.equal(toGrpcStatus(refusal).code, Status.INVALID_ARGUMENT);
+  assert.match(toGrpcStatus(refusal).details ?? '', /is not below/);
+  assert.equal(toGrpcStatus(holderError('DeadlineExceeded', 'slow')).code, Status.DEADLINE_EXCEEDED);
+  assert.equal(toGrpcStatus(holderError('Unavailable', 'gone')).code, Status.UNAVAILABLE);
+  assert.equal(toGrpcStatus(holderError('ValidationError', 'bad')).code, Status.INVALID_ARGUMENT);
+  const errno = holderError('ENOENT', 'no such staging dir');
+  assert.equal(errno.code, 'ENOENT');
+  assert.equal(toGrpcStatus(errno).code, toGrpcStatus(new FsError('ENOENT')).code);
+  assert.equal(toGrpcStatus(holderError('Weird', 'x')).code, Status.INTERNAL);
+});
+
+test('a symlink below the kubelet dir does not let the holder mount outside it', async () => {
+  await mkdir(join(dir, 'outside'), { recursive: true });
+  await mkdir(join(dir, 'kubelet', 'pods'), { recursive: true });
+  await symlink(join(dir, 'outside'), join(dir, 'kubelet', 'pods', 'link'));
+  await assert.rejects(start('ready@tcp:/fs', join(dir, 'kubelet', 'pods', 'link')), {
+    code: 'InvalidArgument',
+    message: /really .*outside.* is not below/,
+  });
+  await assert.rejects(start('ready@tcp:/fs', join(dir, 'kubelet', 'pods', 'link', 'not-yet')), {
+    code: 'InvalidArgument',
+  });
+  assert.equal(await start('ready@tcp:/fs', join(dir, 'kubelet', 'pods', 'new-dir')), 'ready');
 });

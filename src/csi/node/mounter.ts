@@ -4,8 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandRunner } from '../../lib/command-runner.ts';
 import { NacreError } from '../../lib/errors.ts';
-import { processAlive } from '../../lib/process-alive.ts';
-import { readKeeperState } from '../../lustre/fuse/keeper.ts';
+import { keeperLiveness, readKeeperState } from '../../lustre/fuse/keeper.ts';
 import { formatMountSource, parseMountSource } from '../../lustre/mount-source.ts';
 import type { KeeperHolder, KeeperStatus } from '../holder/holder-protocol.ts';
 import { fuseKeeperArgs, parseFuseMountFlags } from './fuse-options.ts';
@@ -112,7 +111,7 @@ export class FuseMounter implements Mounter {
     const { stateFile } = this.files(target);
     if (this.opts.holder) return this.opts.holder.status(stateFile, signal);
     const s = await readKeeperState(stateFile);
-    return s && { ...s, keeperAlive: processAlive(s.keeperPid), daemonAlive: processAlive(s.daemonPid) };
+    return s && { ...s, ...keeperLiveness(s) };
   }
 
   async mount(spec: MountSpec, target: string, signal: AbortSignal): Promise<void> {

@@ -5,7 +5,6 @@ import {
   changelogUser,
   deregisterAutoExport,
   type ExportEvent,
-  exportChanges,
   registerAutoExport,
 } from '../../lustre/hsm/auto-export.ts';
 import {
@@ -14,12 +13,14 @@ import {
   parseEventRecords,
   reconcileListing,
 } from '../../lustre/hsm/auto-import.ts';
+import type { ExportRetry } from '../../lustre/hsm/export-retry.ts';
 import { exportPath } from '../../lustre/hsm/exporter.ts';
 import { importPrefix, keyOfPath, type RepositoryLink } from '../../lustre/hsm/importer.ts';
 import { releasePath } from '../../lustre/hsm/releaser.ts';
 import { type RestoreOptions, runRestorer } from '../../lustre/hsm/restorer.ts';
 import { emptyDir, ensureDir } from '../../lustre/hsm/tree.ts';
 import { isObjectStoreError, type ObjectStore } from '../../platform/object-store.ts';
+import { runAutoExport } from './auto-export-loop.ts';
 import { BucketNotifications } from './bucket-notifications.ts';
 import type { DataRepositoryAssociation, DataRepositoryTask } from './repository-model.ts';
 import { parseS3Path } from './repository-rules.ts';
@@ -38,8 +39,10 @@ export interface S3RepositoriesOptions {
   notificationArn?: string;
   /** How often associations with automatic import list their prefix as a fallback (default 60 s; 0: never). */
   listingIntervalMs?: number;
-  /** How often associations with automatic export read the file system's changelog (default 500 ms). */
-  autoExportIntervalMs?: number;
+  /** Attempts and first backoff of a change whose automatic export fails (default 5, 1 s; see ExportRetry). */
+  autoExportRetry?: Pick<ExportRetry, 'attempts' | 'backoffMs'>;
+  /** Told of each change automatic export gave up on (a metric); it is logged at error too. */
+  onExportParked?: (associationId: string) => void;
 }
 
 export function linkOf(a: DataRepositoryAssociation): RepositoryLink {
@@ -55,7 +58,8 @@ interface Agent {
   autoImport: DataRepositoryAssociation[];
   /** AVAILABLE associations with an automatic export policy. */
   autoExport: DataRepositoryAssociation[];
-  exportTimer?: NodeJS.Timeout;
+  /** The automatic export loop (waits on the changelog), once an association has a policy. */
+  exportLoop?: Promise<void>;
   /** Associations whose changelog user is registered (by this process). */
   registered: Set<string>;
   /** Event and listing work of this file system, one at a time. */
@@ -249,30 +253,21 @@ export class S3Repositories implements DataRepositoryService {
           deregisterAutoExport(c, changelogUser(d.AssociationId), signal),
         );
       }
-    if (a.autoExport.length > 0 && !a.exportTimer) {
-      let busy = false;
-      a.exportTimer = setInterval(() => {
-        if (busy) return;
-        busy = true;
-        void this.#enqueue(fsname, a, async (c, signal) => {
-          for (const dra of a.autoExport) {
-            const user = changelogUser(dra.AssociationId);
-            if (!a.registered.has(dra.AssociationId)) {
-              await registerAutoExport(c, user, signal);
-              a.registered.add(dra.AssociationId);
-            }
-            await exportChanges(c, this.#o.store, linkOf(dra), exportEvents(dra), user, signal);
-          }
-        }).finally(() => {
-          busy = false;
-        });
-      }, this.#o.autoExportIntervalMs ?? 500);
-      a.exportTimer.unref();
-    }
-    if (a.autoExport.length === 0 && a.exportTimer) {
-      clearInterval(a.exportTimer);
-      delete a.exportTimer;
-    }
+    // (It waits on the changelog; with no association left to export it only waits.)
+    if (a.autoExport.length > 0)
+      a.exportLoop ??= runAutoExport({
+        client: a.client,
+        store: this.#o.store,
+        associations: () => a.autoExport,
+        registered: a.registered,
+        enqueue: (work) => this.#enqueue(fsname, a, work),
+        linkOf,
+        eventsOf: exportEvents,
+        ...(this.#o.autoExportRetry && { retry: this.#o.autoExportRetry }),
+        ...(this.#o.onExportParked && { onParked: this.#o.onExportParked }),
+        log: this.#log,
+        signal: a.stop.signal,
+      });
     a.loop ??= a.client
       .then((c) => runRestorer(c, this.#o.store, this.#o.restore ?? {}, a.stop.signal, this.#log))
       .catch((err: unknown) => {
@@ -311,8 +306,8 @@ export class S3Repositories implements DataRepositoryService {
     if (this.#agents.get(fsname) === a) this.#agents.delete(fsname);
     a.stop.abort();
     if (a.timer) clearInterval(a.timer);
-    if (a.exportTimer) clearInterval(a.exportTimer);
     await a.loop;
+    await a.exportLoop;
     await a.chain;
     await (await a.client.catch(() => undefined))?.close();
   }

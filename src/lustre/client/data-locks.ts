@@ -4,6 +4,7 @@ import type { FileHandle, FileSystemClient } from '../types.ts';
 import type { CacheLock, LockCache } from './lock-cache.ts';
 import type { LustreClient } from './lustre-client.ts';
 import { O_TRUNC } from './open-files.ts';
+import { overrideClient } from './override-client.ts';
 
 /** Invalidation passes a revocation makes while I/O keeps arriving under the revoked lock. */
 const MAX_PASSES = 16;
@@ -196,14 +197,7 @@ export function withDataLocks(
     fallocate: (h: FileHandle, mode, offset, length, signal) =>
       locks.under(h.ino, 'PW', () => client.fallocate(h, mode, offset, length, signal), signal, 'writeback'),
   };
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      const own = overrides[prop as keyof FileSystemClient];
-      if (own) return own;
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
+  return overrideClient(client, overrides);
 }
 
 /**

@@ -1,12 +1,9 @@
 // A writer that dies before close or fsync: other clients see its size while its handle lives, and the file keeps it after the MDS evicts the writer.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startTestCluster } from '../../../test/lustre/test-cluster.ts';
+import { mdsSession, rawWriter, startTestCluster } from '../../../test/lustre/test-cluster.ts';
 import { waitFor } from '../../lib/wait-for.ts';
-import { O_WRONLY } from '../mds/handles.ts';
-import { ROOT_CREDENTIALS, ROOT_INO } from '../types.ts';
 import { connectLustre } from './lustre-client.ts';
-import { MdsSession } from './mds-session.ts';
 
 test('an evicted writer’s unreported writes are found on the OSTs: the file keeps the size its objects have', async (t) => {
   const cluster = await startTestCluster({
@@ -16,27 +13,13 @@ test('an evicted writer’s unreported writes are found on the OSTs: the file ke
     graceMs: 1_000,
   });
   t.after(() => cluster.close());
-  const mdt = (await cluster.config()).mdt;
   // The writer: an MDS session and direct OST writes, as a client whose process then dies (no release).
-  const writer = new MdsSession({
-    address: mdt.address,
-    fsname: cluster.fsname,
-    clientId: 'doomed-writer',
-    host: 'h',
-  });
-  const created = await writer.mutate('create', {
-    cred: ROOT_CREDENTIALS,
-    parent: ROOT_INO,
-    name: 'unreported',
-    mode: 0o644,
-    exclusive: true,
-    open: true,
-    flags: O_WRONLY,
-  });
-  const ino = created.attr.ino;
-  const { client: oss, target } = await cluster.ossFor(created.layout.osts[0]!);
-  await oss.write({ target, object: `${ino}.0`, offset: 0 }, Buffer.alloc(5000, 7));
-  oss.close();
+  const { session: writer, ino } = await rawWriter(
+    cluster,
+    'doomed-writer',
+    'unreported',
+    Buffer.alloc(5000, 7),
+  );
 
   const reader = await connectLustre({
     mgsAddress: cluster.mgsAddress,
@@ -49,12 +32,7 @@ test('an evicted writer’s unreported writes are found on the OSTs: the file ke
 
   writer.close(); // the writer's mount dies: no release, no size report
   // Wait (with a deadline) until the MDS has evicted it: its handle is gone, so getattr no longer says sizeOnOsts.
-  const raw = new MdsSession({
-    address: mdt.address,
-    fsname: cluster.fsname,
-    clientId: 'observer',
-    host: 'h',
-  });
+  const raw = await mdsSession(cluster, 'observer');
   t.after(() => raw.close());
   const attr = await waitFor(
     'the MDS to evict the dead writer',

@@ -155,6 +155,7 @@ export class LustreClient implements FileSystemClient {
   readonly #inodes: InodeCache;
   readonly #mgs: MgsClient | undefined;
   readonly #files: OpenFiles;
+  readonly #closers: (() => void)[] = [];
   readonly #loading: LoadingFiles;
   readonly #listeners: ((e: InvalidateEvent) => void | Promise<void>)[] = [];
   readonly #locks: LockCache | undefined;
@@ -584,8 +585,14 @@ export class LustreClient implements FileSystemClient {
     return attr;
   }
 
+  /** Runs `fn` when the client closes (before its connections do). */
+  onClose(fn: () => void): void {
+    this.#closers.push(fn);
+  }
+
   /** Releases every open handle (best effort, bounded) and closes every connection. */
   async close(): Promise<void> {
+    for (const fn of this.#closers.splice(0)) fn();
     const signal = AbortSignal.timeout(2_000);
     await Promise.allSettled(this.#files.handles().map((h) => this.release(h, signal)));
     // Unmounted: nothing is cached any more, and another client need not wait for our eviction.

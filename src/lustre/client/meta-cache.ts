@@ -20,6 +20,8 @@ export const MAX_UPDATE_LOCKS = 20_000;
 const MAX_UNLISTED = 100_000;
 /** After a directory's LOOKUP lock was called back, its names are not cached for this long (ms). */
 export const CONTENDED_MS = 1_000;
+/** Call-back times kept before the old ones are pruned. */
+const PRUNE_REVOKED_AT = 256;
 
 const key = (parent: number, name: string) => `${parent}\0${name}`;
 
@@ -220,6 +222,20 @@ export class MetaCache {
     this.#complete.clear();
   }
 
+  /** Directories whose LOOKUP lock was called back within CONTENDED_MS (older ones are pruned). */
+  get contendedDirs(): number {
+    return this.#revokedAt.size;
+  }
+
+  /** Notes when `dir`'s names were called back; forgets directories called back longer ago than CONTENDED_MS. */
+  #noteRevoked(dir: number): void {
+    const now = this.#now();
+    if (this.#revokedAt.size >= PRUNE_REVOKED_AT) {
+      for (const [d, at] of this.#revokedAt) if (now - at >= CONTENDED_MS) this.#revokedAt.delete(d);
+    }
+    this.#revokedAt.set(dir, now);
+  }
+
   #revoked(lock: CacheLock): void {
     if (lock.kind !== 'ibits') return;
     if ((lock.bits & IBITS.LOOKUP) !== 0) {
@@ -229,7 +245,7 @@ export class MetaCache {
       this.#namesOf.delete(lock.id);
       if (this.#dirLocks.get(lock.ino)?.id === lock.id) this.#dirLocks.delete(lock.ino);
       if (this.#complete.get(lock.ino) === lock.id) this.#complete.delete(lock.ino);
-      this.#revokedAt.set(lock.ino, this.#now());
+      this.#noteRevoked(lock.ino);
     }
     if ((lock.bits & IBITS.UPDATE) !== 0) {
       this.#updateLocks.delete(lock.id);

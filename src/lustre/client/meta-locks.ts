@@ -13,6 +13,7 @@ import type { CacheLock } from './lock-cache.ts';
 import type { LustreClient } from './lustre-client.ts';
 import { IBITS, MetaCache } from './meta-cache.ts';
 import { O_TRUNC } from './open-files.ts';
+import { overrideClient } from './override-client.ts';
 
 const RENAME_NOREPLACE = 1;
 /** Heartbeat of the event loop, and the gap after which the cache is not trusted without a round trip (ms). */
@@ -45,15 +46,22 @@ export class MetaLocks {
   readonly #lustre: LustreClient;
   /** Last tick of the event loop's heartbeat: a process that was stopped sees it stale. */
   #beat = Date.now();
+  readonly #heartbeat: ReturnType<typeof setInterval>;
 
   constructor(lustre: LustreClient) {
     if (!lustre.locks)
       throw new Error('metadata caching needs a client with cache locks (connectLustre makes one)');
     this.#lustre = lustre;
     this.cache = new MetaCache(lustre.locks);
-    setInterval(() => {
+    this.#heartbeat = setInterval(() => {
       this.#beat = Date.now();
     }, BEAT_MS).unref();
+    lustre.onClose(() => this.close());
+  }
+
+  /** Stops the heartbeat (the client closes: nothing is served from here any more). */
+  close(): void {
+    clearInterval(this.#heartbeat);
   }
 
   /**
@@ -208,6 +216,17 @@ export class MetaLocks {
 /** `client` (the mount's, maybe with data locks) with its metadata calls cached under `meta`'s locks. */
 export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSystemClient {
   const c = meta.cache;
+  /** An unlink or rmdir of `name`: the name is forgotten whatever the MDS said; a failure leaves the listing unknown. */
+  const removing = async (parent: number, name: string, remove: () => Promise<void>) => {
+    try {
+      await remove();
+    } catch (err) {
+      c.notComplete(parent);
+      throw err;
+    } finally {
+      meta.unnamed(parent, name);
+    }
+  };
   const overrides: Partial<FileSystemClient> = {
     lookup: (cred, parent, name, signal) => meta.lookup(cred, parent, name, signal),
     getattr: (ino, signal) => meta.getattr(ino, signal),
@@ -256,26 +275,10 @@ export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSy
       meta.named(newParent, newName, attr);
       return attr;
     },
-    unlink: async (cred, parent, name, signal) => {
-      try {
-        await client.unlink(cred, parent, name, signal);
-      } catch (err) {
-        c.notComplete(parent);
-        throw err;
-      } finally {
-        meta.unnamed(parent, name);
-      }
-    },
-    rmdir: async (cred, parent, name, signal) => {
-      try {
-        await client.rmdir(cred, parent, name, signal);
-      } catch (err) {
-        c.notComplete(parent);
-        throw err;
-      } finally {
-        meta.unnamed(parent, name);
-      }
-    },
+    unlink: (cred, parent, name, signal) =>
+      removing(parent, name, () => client.unlink(cred, parent, name, signal)),
+    rmdir: (cred, parent, name, signal) =>
+      removing(parent, name, () => client.rmdir(cred, parent, name, signal)),
     rename: async (cred, parent, name, newParent, newName, flags, signal) => {
       try {
         await client.rename(cred, parent, name, newParent, newName, flags, signal);
@@ -305,9 +308,9 @@ export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSy
         if (writes(h.flags)) c.written(h.ino);
       }
     },
-    write: (h: FileHandle, offset, data, signal) => {
+    write: (h: FileHandle, offset, data, signal, opts) => {
       c.dropAttr(h.ino);
-      return client.write(h, offset, data, signal);
+      return client.write(h, offset, data, signal, opts);
     },
     fallocate: (h: FileHandle, mode, offset, length, signal) => {
       c.dropAttr(h.ino);
@@ -322,14 +325,7 @@ export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSy
       await client.removexattr(cred, ino, name, signal);
     },
   };
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      const own = overrides[prop as keyof FileSystemClient];
-      if (own) return own;
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
+  return overrideClient(client, overrides);
 }
 
 /** The mount's client with metadata cached under inode-bits locks (`nacre mount --cache-metadata`). */

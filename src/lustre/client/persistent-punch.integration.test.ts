@@ -1,11 +1,10 @@
 // PERSISTENT: the MDS finishing a truncate its client never punched counts a mirror copy that is down as stale, so old bytes come back from neither copy.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startTestCluster } from '../../../test/lustre/test-cluster.ts';
+import { mdsSession, startTestCluster } from '../../../test/lustre/test-cluster.ts';
 import { waitFor } from '../../lib/wait-for.ts';
 import { ROOT_CREDENTIALS as ROOT, ROOT_INO } from '../types.ts';
 import { connectLustre } from './lustre-client.ts';
-import { MdsSession } from './mds-session.ts';
 
 const O_RDWR = 2;
 const O_WRONLY = 1;
@@ -29,12 +28,7 @@ test('an unfinished truncate under an appender, with one mirror copy down: neith
   const appender = await c.open(ROOT, attr.ino, O_WRONLY | O_APPEND);
 
   // Another client records a truncate to 10 bytes and dies before punching the objects.
-  const crasher = new MdsSession({
-    address: (await p.config()).mdt.address,
-    fsname: 'ppun',
-    clientId: 'crasher',
-    host: 'h',
-  });
+  const crasher = await mdsSession(p, 'crasher');
   await crasher.mutate('setattr', { cred: ROOT, ino: attr.ino, changes: { size: 10 } });
   crasher.close();
 

@@ -15,6 +15,8 @@ export interface ServerMetrics {
   watchLocks(count: () => Map<string, number>): void;
   /** The FSx API's request hook. */
   fsxRequest(operation: string, status: number, outcome: string, seconds: number): void;
+  /** A change automatic export gave up on (S3RepositoriesOptions.onExportParked). */
+  exportParked(associationId: string): void;
   /** Stops observing this process's RPC servers. */
   close(): void;
 }
@@ -102,6 +104,12 @@ export function createServerMetrics(role: string, server: string): ServerMetrics
     labelNames: ['operation', 'status', 'outcome'],
     registers,
   });
+  const parked = new Counter({
+    name: 'nacre_auto_export_parked_total',
+    help: 'Changes automatic export gave up on after its retries, by data repository association (their files stay dirty).',
+    labelNames: ['association'],
+    registers,
+  });
   const fsxSeconds = new Histogram({
     name: 'nacre_fsx_server_request_duration_seconds',
     help: 'FSx API request latency in the emulator, by operation.',
@@ -148,6 +156,7 @@ export function createServerMetrics(role: string, server: string): ServerMetrics
       fsxCalls.inc({ operation, status: String(status), outcome });
       fsxSeconds.observe({ operation }, s);
     },
+    exportParked: (association) => parked.inc({ association }),
     close: stopObserving,
   };
 }

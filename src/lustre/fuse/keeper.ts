@@ -6,13 +6,16 @@ import { createInterface } from 'node:readline';
 import type { CommandRunner } from '../../lib/command-runner.ts';
 import { DeadlineExceededError, NacreError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { processAlive } from '../../lib/process-alive.ts';
+import { processAlive, processAliveSince, processStartTime } from '../../lib/process-alive.ts';
 import type { AdoptedInit } from './adopt.ts';
 import { findMountDevice } from './mount.ts';
 
 /** What a keeper publishes about its mount, rewritten (atomically) whenever it changes. */
 export interface KeeperState {
   keeperPid: number;
+  /** processStartTime of the keeper and of the daemon: a pid reused by another process is not them. */
+  keeperStart?: string;
+  daemonStart?: string;
   /** The serving daemon, or 0 while none is (it died and the next one is starting). */
   daemonPid: number;
   /** Daemons started so far on this mount (1 for the first). */
@@ -43,6 +46,12 @@ export interface KeeperOptions {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+
+/** `{ [key]: start time of pid }`, or nothing when it cannot be read. */
+function startOf(key: 'keeperStart' | 'daemonStart', pid: number): Partial<KeeperState> {
+  const t = processStartTime(pid);
+  return t === undefined ? {} : { [key]: t };
+}
 
 /** Ready line of a daemon: `{"event":"ready","init":{"minor":…,"flags":"…"}}`. */
 function parseInit(line: string): AdoptedInit | undefined {
@@ -82,6 +91,14 @@ export async function writeKeeperState(path: string, state: KeeperState): Promis
   await rename(tmp, path);
 }
 
+/** Whether the keeper and the daemon a state names still run (the same processes, not others that got their pids). */
+export function keeperLiveness(s: KeeperState): { keeperAlive: boolean; daemonAlive: boolean } {
+  return {
+    keeperAlive: processAliveSince(s.keeperPid, s.keeperStart),
+    daemonAlive: processAliveSince(s.daemonPid, s.daemonStart),
+  };
+}
+
 export async function readKeeperState(path: string): Promise<KeeperState | undefined> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as KeeperState;
@@ -116,6 +133,7 @@ export async function runKeeper(opts: KeeperOptions, onReady: (s: KeeperState) =
     const device = findMountDevice(await readFile('/proc/self/mountinfo', 'utf8'), opts.mountPoint) ?? '';
     const state: KeeperState = {
       keeperPid: process.pid,
+      ...startOf('keeperStart', process.pid),
       daemonPid: 0,
       generation: 0,
       mountPoint: opts.mountPoint,
@@ -133,6 +151,7 @@ export async function runKeeper(opts: KeeperOptions, onReady: (s: KeeperState) =
     }
     state.generation = 1;
     state.daemonPid = first.child.pid ?? 0;
+    Object.assign(state, startOf('daemonStart', state.daemonPid));
     await writeKeeperState(opts.stateFile, state);
     onReady(state);
     await keep(opts, fd, state, first);
@@ -169,6 +188,7 @@ async function keep(
       generation: state.generation,
     });
     state.daemonPid = 0;
+    delete state.daemonStart;
     state.lastCrashAt = Date.now();
     await writeKeeperState(opts.stateFile, state);
     backoff = Date.now() - startedAt > 30_000 ? 0 : Math.min(MAX_BACKOFF_MS, backoff ? backoff * 2 : 100);
@@ -181,6 +201,7 @@ async function keep(
     }
     state.generation++;
     state.daemonPid = child.pid ?? 0;
+    Object.assign(state, startOf('daemonStart', state.daemonPid));
     await writeKeeperState(opts.stateFile, state);
     opts.log.info('FUSE daemon replaced', { mountPoint: opts.mountPoint, generation: state.generation });
   }

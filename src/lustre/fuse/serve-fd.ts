@@ -17,6 +17,8 @@ export interface ServeFdOptions {
   entryTimeoutMs?: number;
   attrTimeoutMs?: number;
   log: Logger;
+  /** The kernel forgot an inode (see SessionOptions.onForgotten). */
+  onForgotten?: (ino: number) => void;
 }
 
 export interface ServedFd {
@@ -40,6 +42,7 @@ export async function serveFuseFd(opts: ServeFdOptions, signal?: AbortSignal): P
     maxWrite: 1 << 20,
     log: opts.log,
     ...(opts.adopt && { adopt: opts.adopt }),
+    ...(opts.onForgotten && { onForgotten: opts.onForgotten }),
   });
   session.start();
   opts.client.onInvalidate((event) => session.invalidate(event));

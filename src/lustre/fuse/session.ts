@@ -68,6 +68,11 @@ export interface SessionOptions {
    * never answered, and a file handle the kernel got from it is reopened by inode on first use.
    */
   adopt?: AdoptedInit;
+  /**
+   * The kernel forgot `ino` (its lookup count here reached zero: it evicted the inode, pages and
+   * all). Not called on an adopted connection, whose counts began with the previous daemon's.
+   */
+  onForgotten?: (ino: number) => void;
 }
 
 /** Counters a caller can look at (tests, debug endpoints). */
@@ -395,7 +400,10 @@ export class FuseSession {
   private forget(nodeid: number, n: number): void {
     const left = (this.lookups.get(nodeid) ?? 0) - n;
     if (left > 0) this.lookups.set(nodeid, left);
-    else this.lookups.delete(nodeid);
+    else {
+      this.lookups.delete(nodeid);
+      if (left === 0 && !this.opts.adopt) this.opts.onForgotten?.(nodeid);
+    }
   }
 
   /** Writes one reply synchronously (a reply never waits on the file system). False if not delivered. */

@@ -1,9 +1,10 @@
-// Automatic export driven by the MDS changelog: new and changed files after their last close, renames (new key, then the old one deleted) and deletions, per AutoExportPolicy.
+// Automatic export driven by the MDS changelog: new and changed files after their last close, metadata changes, renames (new key, then the old one deleted) and deletions, per AutoExportPolicy.
 import type { ObjectStore } from '../../platform/object-store.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
 import type { ChangeRecord } from '../protocol/changelog-messages.ts';
-import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../protocol/hsm-messages.ts';
+import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED, type HsmState } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS, S_IFDIR, S_IFMT, S_IFREG } from '../types.ts';
+import { backingOff, type ExportRetry, failed, succeeded } from './export-retry.ts';
 import { exportEntry } from './exporter.ts';
 import { keyOfPath, type RepositoryLink } from './importer.ts';
 import { formatLocation, formatPosixMetadata, parseLocation } from './posix-metadata.ts';
@@ -12,8 +13,8 @@ import { lookupPath, type WalkEntry, walk } from './tree.ts';
 /** AutoExportPolicy events. */
 export type ExportEvent = 'NEW' | 'CHANGED' | 'DELETED';
 
-/** Records read per call. */
-const BATCH = 500;
+/** Records read per call (a call that handled this many may have left more). */
+export const CHANGE_BATCH = 500;
 
 /** The changelog user of an association (its cursor is the association's). */
 export const changelogUser = (associationId: string) => `dra:${associationId}`;
@@ -38,8 +39,9 @@ const inside = (link: RepositoryLink, path: string | undefined): path is string 
 /**
  * Handles the changes recorded for `user` since its cursor, in order, and moves the cursor past
  * each one handled: a failure leaves the cursor before the failed change (the next call tries it
- * again), so no change is lost across a restart of the agent or of the MDS. Returns how many
- * changes were handled.
+ * again), so no change is lost across a restart of the agent or of the MDS. With `retry`, a change
+ * that keeps failing is retried with backoff and then parked (see ExportRetry) instead of holding
+ * back the association's later changes forever. Returns how many changes were handled.
  */
 export async function exportChanges(
   c: LustreClient,
@@ -48,12 +50,22 @@ export async function exportChanges(
   events: readonly ExportEvent[],
   user: string,
   signal: AbortSignal,
+  retry?: ExportRetry,
 ): Promise<number> {
-  const records = await c.mds.call('changelogRead', { user, limit: BATCH }, signal);
+  const records = await c.mds.call('changelogRead', { user, limit: CHANGE_BATCH }, signal);
   let handled = 0;
   try {
     for (const r of records) {
-      if (!r.agent) await handle(c, store, link, events, r, signal);
+      if (!r.agent) {
+        if (retry && backingOff(retry, r)) break;
+        try {
+          await handle(c, store, link, events, r, signal);
+          if (retry) succeeded(retry, r);
+        } catch (err) {
+          if (!retry || signal.aborted) throw err;
+          if ((await failed(c, retry, r, err, signal)) === 'retry') break;
+        }
+      }
       handled++;
     }
   } finally {
@@ -87,8 +99,69 @@ async function handle(
     return;
   }
   if (!inside(link, r.path)) return;
+  if (r.type === 'SATTR' && !events.includes('CHANGED')) return;
   const attr = await lookupPath(c, r.path, signal);
-  if (attr) await exportIfDue(c, store, link, events, { path: r.path, attr }, signal);
+  if (!attr) return;
+  const e = { path: r.path, attr };
+  if (r.type === 'SATTR') await exportAttrs(c, store, link, events, e, signal);
+  else await exportIfDue(c, store, link, events, e, signal);
+}
+
+/**
+ * SATTR (chmod, chown, utimes, truncate): a file whose content is in S3 gets its new metadata there
+ * by a CopyObject onto itself with REPLACE metadata, as FSx does; a dirty one is exported whole
+ * (after its last close); a directory or symlink is written again with its metadata.
+ */
+async function exportAttrs(
+  c: LustreClient,
+  store: ObjectStore,
+  link: RepositoryLink,
+  events: readonly ExportEvent[],
+  e: WalkEntry,
+  signal: AbortSignal,
+): Promise<void> {
+  if ((e.attr.mode & S_IFMT) !== S_IFREG) {
+    await exportEntry(c, store, link, e, {}, signal);
+    return;
+  }
+  const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
+  if (await copyArchived(c, store, link, e, st, true, signal)) return;
+  await exportIfDue(c, store, link, events, e, signal);
+}
+
+/**
+ * A file whose content is the archived object (clean, or released) is copied by S3 to its key with
+ * its current metadata (`sameKey`: also onto itself), and its location follows; false when it is
+ * not such a file (or already at its key and `sameKey` is false).
+ */
+async function copyArchived(
+  c: LustreClient,
+  store: ObjectStore,
+  link: RepositoryLink,
+  e: WalkEntry,
+  st: HsmState,
+  sameKey: boolean,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const loc = parseLocation(st.location);
+  const key = keyOfPath(link, e.path);
+  const archivedClean = st.flags & HS_ARCHIVED && (!(st.flags & HS_DIRTY) || st.flags & HS_RELEASED);
+  if (!archivedClean || !loc || loc.bucket !== link.bucket || (loc.key === key && !sameKey)) return false;
+  // Released, or clean: its content is the archived object; S3 copies it (a released file has nothing to read here).
+  const etag = await store.copy(link.bucket, loc.key, key, formatPosixMetadata(e.attr), signal);
+  await c.mds.mutate(
+    'hsmSet',
+    {
+      cred: ROOT_CREDENTIALS,
+      ino: e.attr.ino,
+      set: HS_ARCHIVED,
+      clear: 0,
+      archiveId: 1,
+      location: formatLocation({ bucket: link.bucket, key, etag }),
+    },
+    signal,
+  );
+  return true;
 }
 
 /** CREAT or CLOSE: a new entry (NEW) or a changed closed file (CHANGED) is exported; a file still open waits for its last close. */
@@ -136,26 +209,7 @@ async function moveOne(
     return;
   }
   const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
-  const loc = parseLocation(st.location);
-  const key = keyOfPath(link, e.path);
-  const archivedClean = st.flags & HS_ARCHIVED && (!(st.flags & HS_DIRTY) || st.flags & HS_RELEASED);
-  if (archivedClean && loc && loc.bucket === link.bucket && loc.key !== key) {
-    // Released, or clean: its content is the archived object; S3 copies it (a released file has nothing to read here).
-    const etag = await store.copy(link.bucket, loc.key, key, formatPosixMetadata(e.attr), signal);
-    await c.mds.mutate(
-      'hsmSet',
-      {
-        cred: ROOT_CREDENTIALS,
-        ino: e.attr.ino,
-        set: HS_ARCHIVED,
-        clear: 0,
-        archiveId: 1,
-        location: formatLocation({ bucket: link.bucket, key, etag }),
-      },
-      signal,
-    );
-    return;
-  }
+  if (await copyArchived(c, store, link, e, st, false, signal)) return;
   if (st.open) return; // written to: its CLOSE exports it under the new name
   await exportEntry(c, store, link, e, {}, signal);
 }

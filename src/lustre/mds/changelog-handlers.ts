@@ -2,15 +2,19 @@
 import { FsError } from '../../lib/errors.ts';
 import { int, str } from '../protocol/args.ts';
 import type { ChangelogMethods } from '../protocol/changelog-messages.ts';
+import type { SetAttrChanges } from '../types.ts';
 import {
   type ChangeSubject,
   type ChangeType,
   changelogActive,
   clearChanges,
   deregisterUser,
+  lastChange,
+  nextChange,
   readChanges,
   recordChange,
   recordClose,
+  recordOnInode,
   registerUser,
 } from './changelog.ts';
 import type { Attached, Impl } from './handler-types.ts';
@@ -38,6 +42,20 @@ export const changelogImpls: { [M in keyof ChangelogMethods]: Impl<M> } = {
     const [u, limit] = [user(a), Math.min(int(a, 'limit', { min: 1 }), 10_000)];
     return c.mdt.read(() => readChanges(c.mdt.store.db, u, limit));
   },
+  changelogWait: async (a, c, signal) => {
+    const [after, waitMs] = [int(a, 'after', { min: -1 }), Math.min(int(a, 'waitMs', { min: 0 }), 25_000)];
+    const db = c.mdt.store.db;
+    // (A caller gone or a server stopping ends the wait too.)
+    const deadline = AbortSignal.any([AbortSignal.timeout(waitMs), signal]);
+    for (;;) {
+      // Listening before looking, so a change between the two is not missed.
+      const changed = nextChange(db, deadline);
+      await c.mdt.commit.settled();
+      const last = lastChange(db);
+      if (last !== after || deadline.aborted) return last;
+      if (!(await changed)) return lastChange(db);
+    }
+  },
   changelogClear: (a, c) => {
     const [u, upTo] = [user(a), int(a, 'upTo', { min: 0 })];
     return c.mdt.mutate(c, undefined, undefined, () => {
@@ -56,6 +74,13 @@ export function changed(c: Attached, type: ChangeType, subject: ChangeSubject): 
 export function closed(c: Attached, handle: number): void {
   const h = c.mdt.store.getHandle(handle);
   if (h && (h.flags & 0o3) !== 0) recordClose(c.mdt.store.db, h.ino, coordinatorOf(c.mdt).isAgent(c.client));
+}
+
+/** Inside a setattr's transaction: SATTR when it set something an export carries (not atime alone). */
+export function attrsSet(c: Attached, ino: number, ch: SetAttrChanges): void {
+  // (A writer's set-ID kill rides on its CLOSE.)
+  if ((ch.mode ?? ch.uid ?? ch.gid ?? ch.mtimeMs ?? ch.size) !== undefined)
+    recordOnInode(c.mdt.store.db, 'SATTR', ino, coordinatorOf(c.mdt).isAgent(c.client));
 }
 
 /**

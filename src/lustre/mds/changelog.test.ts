@@ -124,3 +124,38 @@ test('changes are recorded once a user registers, with paths; each user has its 
   await rpc(user, 'changelogRegister', { cred: ROOT, user: 'c' });
   assert.deepEqual(await read('c'), [], 'nothing recorded while no user was registered');
 });
+
+test('SATTR is recorded for chmod, chown, utimes and truncate, not for atime alone; changelogWait answers when a change is committed', async () => {
+  await rpc(user, 'changelogRegister', { cred: ROOT, user: 'w' });
+  const made = (await rpc(user, 'create', {
+    xid: xid++,
+    cred: ROOT,
+    parent: 1,
+    name: 'attrs',
+    mode: 0o100644,
+    exclusive: true,
+    open: false,
+    flags: 0,
+  })) as { attr: { ino: number } };
+  const setattr = (changes: object) =>
+    rpc(user, 'setattr', { xid: xid++, cred: ROOT, ino: made.attr.ino, changes });
+  const last = (await rpc(user, 'changelogWait', { after: -1, waitMs: 0 })) as number;
+  assert.equal(await rpc(user, 'changelogWait', { after: last, waitMs: 0 }), last, 'nothing new: at once');
+  // A long poll waiting for the next change, answered by the chmod.
+  const waiting = rpc(user, 'changelogWait', { after: last, waitMs: 20_000 });
+  await setattr({ mode: 0o100600 });
+  assert.ok(((await waiting) as number) > last);
+  await setattr({ uid: 7, gid: 8 });
+  await setattr({ atimeMs: 1_000 });
+  await setattr({ atimeMs: 2_000, mtimeMs: 3_000 });
+  await setattr({ size: 10 });
+  const rs = (await read('w')).filter((r) => r.path === '/attrs');
+  assert.deepEqual(brief(rs), [
+    'CREAT /attrs',
+    'SATTR /attrs',
+    'SATTR /attrs',
+    'SATTR /attrs',
+    'SATTR /attrs',
+  ]);
+  await rpc(user, 'changelogDeregister', { cred: ROOT, user: 'w' });
+});

@@ -32,6 +32,8 @@ type Names =
   | 'last'
   | 'purge';
 const statements = new WeakMap<DatabaseSync, Record<Names, StatementSync>>();
+/** Who waits for the next record, per database (see nextChange). */
+const waiters = new WeakMap<DatabaseSync, Set<() => void>>();
 /** Whether any user is registered, per database (only this module changes that). */
 const active = new WeakMap<DatabaseSync, boolean>();
 
@@ -122,13 +124,48 @@ export function recordChange(
   const oldDir = subject.oldParent === undefined ? undefined : dirPath(db, subject.oldParent);
   const old = oldDir === undefined ? null : `${oldDir}/${subject.oldName ?? ''}`;
   s.insert.run(type, subject.ino, `${dir}/${subject.name}`, old, agent ? 1 : 0, Date.now());
+  const w = waiters.get(db);
+  waiters.delete(db);
+  for (const wake of w ?? []) wake();
+}
+
+/**
+ * Resolves true when the next record is made in `db` (inside its transaction: wait for the commit
+ * before reading it), false when `signal` aborts first.
+ */
+export function nextChange(db: DatabaseSync, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const set = waiters.get(db) ?? new Set<() => void>();
+    waiters.set(db, set);
+    const wake = () => {
+      signal.removeEventListener('abort', gone);
+      resolve(true);
+    };
+    const gone = () => {
+      waiters.get(db)?.delete(wake);
+      resolve(false);
+    };
+    set.add(wake);
+    signal.addEventListener('abort', gone, { once: true });
+  });
+}
+
+/** The seq of the last record ever made (0 before any). */
+export function lastChange(db: DatabaseSync): number {
+  return tablesExist(db) ? (st(db).last.get() as { seq: number }).seq : 0;
 }
 
 /** A closed regular file (CLOSE): recorded under one of its names; nothing for a file with no name left. */
 export function recordClose(db: DatabaseSync, ino: number, agent: boolean): void {
+  recordOnInode(db, 'CLOSE', ino, agent);
+}
+
+/** A change of an inode (CLOSE, SATTR) recorded under one of its names; nothing for the root or an inode with no name left. */
+export function recordOnInode(db: DatabaseSync, type: ChangeType, ino: number, agent: boolean): void {
   if (!changelogActive(db)) return;
   const at = st(db).fileName.get(ino) as { parent: number; name: string } | undefined;
-  if (at) recordChange(db, 'CLOSE', { ino, parent: at.parent, name: at.name }, agent);
+  if (at) recordChange(db, type, { ino, parent: at.parent, name: at.name }, agent);
 }
 
 /** Registers `user` (idempotent): it reads the records made after this point. Returns its cursor. */

@@ -60,6 +60,7 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   changelogRegister: ['cred', 'user'],
   changelogDeregister: ['cred', 'user'],
   changelogRead: ['user', 'limit'],
+  changelogWait: ['after', 'waitMs'],
   changelogClear: ['user', 'upTo'],
   getProject: ['ino'],
   setProject: ['xid', 'cred', 'ino', 'projectId', 'inherit'],

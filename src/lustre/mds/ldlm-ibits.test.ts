@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IBITS, type Lock, LockManager } from './ldlm.ts';
-import { withRevocation } from './meta-revoke.ts';
+import type { Mdt } from './mdt.ts';
+import { touchedBy, withRevocation } from './meta-revoke.ts';
 
 function manager() {
   const blocking: Lock[] = [];
@@ -117,4 +118,15 @@ test('a change that fails revokes nothing; two changes of different clients on t
   assert.deepEqual(order.sort(), ['x', 'y']);
   assert.deepEqual(m.locksOf('x'), []);
   assert.deepEqual(m.locksOf('y'), []);
+});
+
+test('an HSM replace (auto-import), release and restore end revoke the UPDATE locks on the file: their size and mtime change', () => {
+  const noTree = {} as Mdt;
+  for (const method of ['hsmReplace', 'hsmRelease', 'hsmRestoreDone'])
+    assert.deepEqual(
+      touchedBy(method, { ino: 42, xid: 1 }, noTree),
+      [{ ino: 42, bits: IBITS.UPDATE }],
+      method,
+    );
+  assert.deepEqual(touchedBy('hsmState', { ino: 42 }, noTree), [], 'a read revokes nothing');
 });

@@ -2,74 +2,33 @@
 import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import type { ServerSession } from '../protocol/rpc-server.ts';
-import { type Credentials, type LayoutPolicy, ROOT_INO } from '../types.ts';
+import { type Credentials, ROOT_INO } from '../types.ts';
 import { ClientRegistry } from './clients.ts';
 import { GroupCommit } from './commit.ts';
-import { type DestroyObjects, DestroyQueue } from './destroy-queue.ts';
+import { DestroyQueue } from './destroy-queue.ts';
 import { type Glimpse, growTo, unreportedSizes } from './evict-glimpse.ts';
 import { hsmGet } from './hsm.ts';
 import { Effects, type OpContext } from './inodes.ts';
-import { DEFAULT_POLICY, LayoutAllocator, type OstInfo } from './layout.ts';
+import { DEFAULT_POLICY, LayoutAllocator } from './layout.ts';
 import { LockTable } from './locks.ts';
+import type { Caller, MdtOptions } from './mdt-options.ts';
 import { Namespace } from './namespace.ts';
 import { OstDirectory } from './ost-directory.ts';
 import { pendingPunch } from './punches.ts';
 import { RecoveryWindow } from './recovery-window.ts';
-import { type ResyncObject, ResyncQueue } from './resync-queue.ts';
-import type { Synchronous } from './schema.ts';
-import {
-  finishPunch,
-  type PunchObjects,
-  type SettleDeps,
-  type Settled,
-  settleReport,
-} from './size-settle.ts';
-import { MdtSnapshots, type OstSnapshotOps } from './snapshots.ts';
+import { ResyncQueue } from './resync-queue.ts';
+import { finishPunch, type SettleDeps, type Settled, settleReport } from './size-settle.ts';
+import { MdtSnapshots } from './snapshots.ts';
 import { markStale, staleRecords } from './stale.ts';
 import { Store } from './store.ts';
 
-export interface MdtOptions {
-  /** Database file (':memory:' in tests). */
-  path: string;
-  fsname: string;
-  osts: () => Promise<OstInfo[]>;
-  destroyObjects: DestroyObjects;
-  /** Copies a good mirror object over a stale one; without it stale copies stay recorded (and unread). */
-  resyncObject?: ResyncObject;
-  /** Reads a file's size from its OST objects, for the files an evicted writer left open. */
-  glimpse?: Glimpse;
-  /** Freezes and snapshots every OST (point-in-time snapshots); without it snapshots are refused. */
-  ostSnapshots?: OstSnapshotOps;
-  /** Cuts a file's objects to a size (a truncate its client did not finish); without it such reports grow nothing. */
-  punchObjects?: PunchObjects;
-  /** Delay after the last report of a stale copy before it is resynced. Default 1 s. */
-  resyncSettleMs?: number;
-  replicas?: number;
-  defaultLayout?: LayoutPolicy;
-  /** Eviction delay of a client without a session (also after a restart). Default 30 s. */
-  graceMs?: number;
-  /** Delay before a client without a session loses its locks. Default min(5 s, graceMs). */
-  lockGraceMs?: number;
-  synchronous?: Synchronous;
-  /** false commits each mutation alone (for measurement). */
-  groupCommit?: boolean;
-  /** Replies kept per client for retried xids. Default 1024. */
-  replyCacheSize?: number;
-  clock?: () => number;
-  ostRefreshMs?: number;
-  /** See NsConfig.unlinkLingerMs. Default 5 s. */
-  unlinkLingerMs?: number;
-}
+export type { Caller, MdtOptions } from './mdt-options.ts';
 
 /** Credentials of operations that check no permissions (release, extendSize). */
 const NOBODY: Credentials = { uid: 65534, gid: 65534, groups: [] };
 
-/** A caller on the wire: the client it connected as, and the session a request came on. */
-export interface Caller {
-  client: string;
-  host: string;
-  session: ServerSession | undefined;
-}
+/** How many times an eviction reads its files' sizes from the OSTs before it gives up on those that fail. */
+const EVICT_GLIMPSE_TRIES = 5;
 
 /**
  * The metadata target of one file system. `mutate` is the only way to change the namespace: it
@@ -77,9 +36,6 @@ export interface Caller {
  * a repeated (client, xid) from that cache, and only after commit pushes invalidations and wakes
  * the destroy log. `read` answers once every earlier mutation is durable.
  */
-/** How many times an eviction reads its files' sizes from the OSTs before it gives up on those that fail. */
-const EVICT_GLIMPSE_TRIES = 5;
-
 export class Mdt {
   readonly fsname: string;
   readonly graceMs: number;

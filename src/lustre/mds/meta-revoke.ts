@@ -24,9 +24,9 @@ function child(mdt: Mdt, p: number, n: string): Touch[] {
 /**
  * What a mutation changes that other clients may cache: a directory whose entries change (create,
  * unlink, rename, link: LOOKUP for its names and negative entries, UPDATE for its mtime and
- * link count), an inode whose attributes change (setattr, xattrs, link count, ctime), and a file
- * opened for writing or truncation (its size and mtime will change on the OSTs: no other client
- * may keep its attributes meanwhile). Empty for other methods and for malformed arguments (the
+ * link count), an inode whose attributes change (setattr, xattrs, link count, ctime, an HSM
+ * replace, release or restore), and a file opened for writing or truncation (its size and mtime
+ * will change on the OSTs: no other client may keep its attributes meanwhile). Empty for other methods and for malformed arguments (the
  * handler refuses those itself).
  */
 export function touchedBy(method: string, a: Args, mdt: Mdt): Touch[] {
@@ -56,6 +56,10 @@ export function touchedBy(method: string, a: Args, mdt: Mdt): Touch[] {
       case 'setattr':
       case 'setxattr':
       case 'removexattr':
+      // An import replacing the file, a release and a restore's end change its size, blocks, mtime (and mode, owner).
+      case 'hsmReplace':
+      case 'hsmRelease':
+      case 'hsmRestoreDone':
         return [{ ino: ino(a), bits: IBITS.UPDATE }];
       case 'open': {
         const flags = a['flags'];

@@ -5,7 +5,7 @@ import type { MdsMethod, MdsMethods } from '../protocol/mds-messages.ts';
 import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
-import { changelogImpls, closed, recording } from './changelog-handlers.ts';
+import { attrsSet, changelogImpls, closed, recording } from './changelog-handlers.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
 import {
@@ -151,6 +151,7 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     return c.mdt.mutate(c, xid(a), cred(a), (op) => {
       const attr = c.mdt.ns.setattr(op, i, ch);
       if (ch.size !== undefined) hsmOnResize(c, i, ch.size);
+      attrsSet(c, i, ch);
       return attr;
     });
   },

@@ -96,6 +96,10 @@ export function openDatabase(path: string, synchronous: Synchronous, now: number
     db.exec(`PRAGMA synchronous = ${synchronous}`);
     db.exec('PRAGMA foreign_keys = OFF');
     db.exec('PRAGMA busy_timeout = 5000');
+    // Savepoint journals (and temp tables) stay in memory: past 64 KiB SQLite would spill them to a
+    // temp file, and where no temp dir is writable (the chart's read-only root file system) that is
+    // SQLITE_IOERR_GETTEMPPATH, which rolls the whole group-commit batch back.
+    db.exec('PRAGMA temp_store = MEMORY');
     db.exec('BEGIN IMMEDIATE');
     db.exec(DDL);
     const version = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get();

@@ -164,24 +164,31 @@ export class MgsService {
     });
   }
 
-  /** ENOENT for an unknown (or being destroyed) file system, EAGAIN while it is being created. */
-  getConfig(fsname: string): FileSystemConfig {
+  /**
+   * ENOENT for an unknown (or being destroyed) file system, EAGAIN while it is being created. Only a
+   * saved config is handed out: a change still being written is waited for, so an MGS crash cannot
+   * take back a generation a client has seen.
+   */
+  async getConfig(fsname: string): Promise<FileSystemConfig> {
+    await this.#registry.settled();
     const rec = this.#available(fsname);
     if (rec.state === 'creating') throw new FsError('EAGAIN', `file system ${fsname} is being created`);
     return rec.config;
   }
 
-  /** Available file systems (not those being created or destroyed), by name. */
-  listFileSystems(): FileSystemConfig[] {
+  /** Available file systems (not those being created or destroyed), by name; saved, as getConfig. */
+  async listFileSystems(): Promise<FileSystemConfig[]> {
+    await this.#registry.settled();
     return [...this.#registry.fileSystems.values()]
       .filter((r) => r.state === 'available')
       .map((r) => r.config)
       .sort((a, b) => a.fsname.localeCompare(b.fsname));
   }
 
-  /** Waits for the running operation and closes connections to the OSS servers. */
+  /** Waits for the running operation and for every change to be saved, and closes connections to the OSS servers. */
   async close(): Promise<void> {
     await this.#queue.catch(() => undefined);
+    await this.#registry.settled();
     for (const c of this.#oss.values()) c.close();
     this.#oss.clear();
   }

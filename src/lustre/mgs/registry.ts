@@ -39,6 +39,7 @@ export class Registry {
   readonly #file: string;
   #tail: Promise<void> = Promise.resolve();
   #next: Promise<void> | undefined;
+  #writes = 0;
 
   private constructor(file: string) {
     this.#file = file;
@@ -72,7 +73,20 @@ export class Registry {
       });
     this.#next = next;
     this.#tail = next;
+    this.#writes++;
+    void next.then(
+      () => this.#writes--,
+      () => this.#writes--,
+    );
     return next;
+  }
+
+  /**
+   * Resolves once no save is requested or running: every change made before the call (and any made
+   * while waiting) has been written, or its save has failed (its caller was told). Never rejects.
+   */
+  async settled(): Promise<void> {
+    while (this.#writes > 0) await this.#tail.catch(() => undefined);
   }
 
   async #write(): Promise<void> {

@@ -11,14 +11,13 @@
 import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir, writeFileDurably } from '../../lib/durable-file.ts';
+import { fsyncDir } from '../../lib/durable-file.ts';
 import { FsError } from '../../lib/errors.ts';
 import type { StatTarget } from '../protocol/oss-messages.ts';
 import type { CachedObject, HandleCache } from './handle-cache.ts';
 import { objectDir, objectPath } from './names.ts';
-import { OstSnapshots, readFileRange } from './snapshots.ts';
-
-const BLOCK = 4096;
+import { OstSnapshots, readFileRange, readRange } from './snapshots.ts';
+import { makeTargetDir, readTargetFile, scanObjects, worstCaseAllocation } from './target-files.ts';
 
 interface OpenedObject {
   handle: FileHandle;
@@ -26,14 +25,12 @@ interface OpenedObject {
   allocated: number;
 }
 
+function sizeAndBlocks(st: { size: number; blocks: number }): { size: number; blocks: number } {
+  return { size: st.size, blocks: st.blocks };
+}
+
 function errCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
-}
-const CONFIG = 'target.json';
-
-interface TargetFile {
-  target: string;
-  capacityBytes: number;
 }
 
 export class OstTarget {
@@ -71,45 +68,20 @@ export class OstTarget {
     capacityBytes: number,
     cache: HandleCache,
   ): Promise<OstTarget> {
-    const objects = path.join(dir, 'objects');
-    await fs.mkdir(objects, { recursive: true });
-    await Promise.all(
-      Array.from({ length: 256 }, (_, i) =>
-        fs.mkdir(path.join(objects, i.toString(16).padStart(2, '0')), { recursive: true }),
-      ),
-    );
-    await fsyncDir(objects);
-    await writeFileDurably(path.join(dir, CONFIG), JSON.stringify({ target: name, capacityBytes }));
-    await fsyncDir(path.dirname(dir));
+    await makeTargetDir(dir, name, capacityBytes);
     return new OstTarget(name, dir, capacityBytes, cache);
   }
 
   /** Opens an existing target, recomputing its space use from the objects on disk; undefined if `dir` holds none. */
   static async open(dir: string, cache: HandleCache): Promise<OstTarget | undefined> {
-    let config: TargetFile;
-    try {
-      config = JSON.parse(await fs.readFile(path.join(dir, CONFIG), 'utf8')) as TargetFile;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const config = await readTargetFile(dir);
+    if (!config) return undefined;
     const t = new OstTarget(config.target, dir, config.capacityBytes, cache);
-    await t.#scan();
+    const scanned = await scanObjects(dir);
+    t.#objects = scanned.objects;
+    t.#used = scanned.usedBytes;
     await t.snapshots.load();
     return t;
-  }
-
-  async #scan(): Promise<void> {
-    const objects = path.join(this.dir, 'objects');
-    for (const sub of await fs.readdir(objects)) {
-      const names = await fs.readdir(path.join(objects, sub));
-      const stats = await Promise.all(names.map((n) => fs.lstat(path.join(objects, sub, n))));
-      for (const st of stats) {
-        if (!st.isFile()) continue;
-        this.#objects++;
-        this.#used += st.blocks * 512;
-      }
-    }
   }
 
   statfs(diskAvailBytes: number): StatTarget {
@@ -158,39 +130,46 @@ export class OstTarget {
   }
 
   /** Up to `length` bytes at `offset` of the object as it was when snapshot `snap` was taken. */
-  async readSnapshot(snap: string, id: string, offset: number, length: number): Promise<Buffer> {
-    const fromCopy = async () => {
-      const src = await this.snapshots.source(snap, id);
-      return src.kind === 'copy' ? await readFileRange(src.file, offset, length) : Buffer.alloc(0);
-    };
-    const out = await this.#withObject(id, false, false, async (o) => {
-      if ((await this.snapshots.source(snap, id)).kind !== 'live') return await fromCopy();
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await o.handle.read(buf, got, length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return buf.subarray(0, got);
-    });
-    return out ?? (await fromCopy());
+  readSnapshot(snap: string, id: string, offset: number, length: number): Promise<Buffer> {
+    return this.#asOfSnapshot(
+      snap,
+      id,
+      (o) => readRange(o.handle, offset, length),
+      (file) => readFileRange(file, offset, length),
+      Buffer.alloc(0),
+    );
   }
 
   /** The object's size when snapshot `snap` was taken (null: it did not exist). */
-  async getattrSnapshot(snap: string, id: string): Promise<{ size: number; blocks: number } | null> {
+  getattrSnapshot(snap: string, id: string): Promise<{ size: number; blocks: number } | null> {
+    return this.#asOfSnapshot(
+      snap,
+      id,
+      async (o) => sizeAndBlocks(await o.handle.stat()),
+      async (file) => sizeAndBlocks(await fs.stat(file)),
+      null,
+    );
+  }
+
+  /**
+   * What `live` reads from the object while the snapshot still shares it (not changed since), else
+   * what `copy` reads from the copy kept at its first change; `none` if there is neither.
+   */
+  async #asOfSnapshot<T>(
+    snap: string,
+    id: string,
+    live: (o: CachedObject) => Promise<T>,
+    copy: (file: string) => Promise<T>,
+    none: T,
+  ): Promise<T> {
     const fromCopy = async () => {
       const src = await this.snapshots.source(snap, id);
-      if (src.kind !== 'copy') return null;
-      const st = await fs.stat(src.file);
-      return { size: st.size, blocks: st.blocks };
+      return src.kind === 'copy' ? await copy(src.file) : none;
     };
-    const out = await this.#withObject(id, false, false, async (o) => {
-      if ((await this.snapshots.source(snap, id)).kind !== 'live') return await fromCopy();
-      const st = await o.handle.stat();
-      return { size: st.size, blocks: st.blocks };
-    });
-    return out === undefined ? await fromCopy() : out;
+    const out = await this.#withObject(id, false, false, async (o) => ({
+      value: (await this.snapshots.source(snap, id)).kind === 'live' ? await live(o) : await fromCopy(),
+    }));
+    return out ? out.value : await fromCopy();
   }
 
   async #write(id: string, offset: number, data: Buffer, sync: boolean): Promise<number> {
@@ -223,16 +202,7 @@ export class OstTarget {
   /** Up to `length` bytes at `offset`; fewer at the object's end, none for a missing object. */
   async read(id: string, offset: number, length: number): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0);
-    const out = await this.#withObject(id, false, false, async (o) => {
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await o.handle.read(buf, got, length - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return buf.subarray(0, got);
-    });
+    const out = await this.#withObject(id, false, false, (o) => readRange(o.handle, offset, length));
     return out ?? Buffer.alloc(0);
   }
 
@@ -254,10 +224,7 @@ export class OstTarget {
   }
 
   async getattr(id: string): Promise<{ size: number; blocks: number } | null> {
-    const out = await this.#withObject(id, false, false, async (o) => {
-      const st = await o.handle.stat();
-      return { size: st.size, blocks: st.blocks };
-    });
+    const out = await this.#withObject(id, false, false, async (o) => sizeAndBlocks(await o.handle.stat()));
     return out ?? null;
   }
 
@@ -394,18 +361,4 @@ export class OstTarget {
     o.allocated = allocated;
     o.size = st.size;
   }
-}
-
-/** The most a write of `length` bytes at `offset` can newly allocate, in whole file-system blocks. */
-export function worstCaseAllocation(
-  o: { size: number; allocated: number },
-  offset: number,
-  length: number,
-): number {
-  const first = Math.floor(offset / BLOCK) * BLOCK;
-  const end = Math.ceil((offset + length) / BLOCK) * BLOCK;
-  const denseEnd = Math.ceil(o.size / BLOCK) * BLOCK;
-  const dense = o.allocated >= denseEnd;
-  if (!dense) return end - first;
-  return Math.max(0, end - Math.max(first, denseEnd));
 }

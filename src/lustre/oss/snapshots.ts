@@ -178,15 +178,20 @@ export class OstSnapshots {
 export async function readFileRange(file: string, offset: number, length: number): Promise<Buffer> {
   const h = await fs.open(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(length);
-    let got = 0;
-    while (got < length) {
-      const { bytesRead } = await h.read(buf, got, length - got, offset + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return buf.subarray(0, got);
+    return await readRange(h, offset, length);
   } finally {
     await h.close();
   }
+}
+
+/** Up to `length` bytes at `offset` of an open file; fewer at its end. */
+export async function readRange(h: fs.FileHandle, offset: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await h.read(buf, got, length - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return buf.subarray(0, got);
 }

@@ -1,8 +1,12 @@
 // The MDS's changelog messages: records of namespace changes and the RPCs of the users that consume them (the HSM agent's automatic export).
 import type { Credentials } from '../types.ts';
 
-/** CREAT: a name made (file, directory, symlink, node); CLOSE: a regular file closed after being opened for writing. */
-export type ChangeType = 'CREAT' | 'CLOSE' | 'RENME' | 'UNLNK' | 'RMDIR';
+/**
+ * CREAT: a name made (file, directory, symlink, node); CLOSE: a regular file closed after being
+ * opened for writing; SATTR: attributes set (mode, owner, group, mtime or size — chmod, chown,
+ * utimes, truncate; not atime alone), as Lustre's changelog records them.
+ */
+export type ChangeType = 'CREAT' | 'CLOSE' | 'RENME' | 'UNLNK' | 'RMDIR' | 'SATTR';
 
 export interface ChangeRecord {
   /** Increases with every record; a user clears up to the last one it handled. */
@@ -25,6 +29,12 @@ export interface ChangelogMethods {
   changelogDeregister: { args: { cred: Credentials; user: string }; result: null };
   /** Up to `limit` records after the user's cursor. */
   changelogRead: { args: { user: string; limit: number }; result: ChangeRecord[] };
+  /**
+   * Long poll: the seq of the log's last record as soon as it differs from `after` (at once if it
+   * does already), or after `waitMs` (at most 25 s) with nothing new. A change is seen once
+   * committed. Lets a user wait for changes instead of polling.
+   */
+  changelogWait: { args: { after: number; waitMs: number }; result: number };
   /** The user handled every record up to `upTo`: its cursor moves there (persistently). */
   changelogClear: { args: { user: string; upTo: number }; result: null };
 }

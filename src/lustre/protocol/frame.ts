@@ -37,24 +37,70 @@ export function encodeFrame(kind: number, id: number, header: unknown, payload?:
   return payload && payload.length > 0 ? [prefix, payload] : [prefix];
 }
 
-/** Incremental decoder: push socket chunks, get whole frames. Throws FrameError on malformed input. */
+/** A frame at least this long is copied into one buffer of its size as its chunks arrive (no list of chunks, no concat). */
+const LARGE_FRAME = 64 * 1024;
+/** ...once this share of it has arrived, so a peer's length prefix alone never makes us allocate more than 8× what it sent. */
+const LARGE_SHARE = 8;
+
+/**
+ * Incremental decoder: push socket chunks, get whole frames. Throws FrameError on malformed input.
+ * A large frame (bulk data) is allocated once, at its length, when an eighth of it has arrived,
+ * and every later chunk is copied straight into it: one copy per byte and no garbage of chunk
+ * lists or partial concatenations, whatever the socket's chunk size.
+ */
 export class FrameDecoder {
   #chunks: Buffer[] = [];
   #buffered = 0;
+  /** The large frame being filled, and how many of its bytes have arrived. */
+  #large: Buffer | undefined;
+  #filled = 0;
 
   push(chunk: Buffer): Frame[] {
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
     const frames: Frame[] = [];
+    if (this.#large) {
+      chunk = this.#fill(chunk, frames);
+      if (this.#large) return frames;
+    }
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+    }
     for (;;) {
       if (this.#buffered < 4) break;
       const head = this.#peek(4);
       const rest = head.readUInt32BE(0);
       if (rest < 9 || rest > MAX_FRAME) throw new FrameError(`bad frame length ${rest}`);
-      if (this.#buffered < 4 + rest) break;
+      if (this.#buffered < 4 + rest) {
+        if (4 + rest >= LARGE_FRAME && this.#buffered * LARGE_SHARE >= 4 + rest)
+          this.#startLarge(4 + rest, frames);
+        break;
+      }
       frames.push(decodeBody(this.#take(4 + rest)));
     }
     return frames;
+  }
+
+  /** Moves what is buffered (less than the frame) into a buffer of the frame's length. */
+  #startLarge(length: number, frames: Frame[]): void {
+    this.#large = Buffer.allocUnsafe(length);
+    this.#filled = 0;
+    const held = this.#chunks;
+    this.#chunks = [];
+    this.#buffered = 0;
+    for (const c of held) this.#fill(c, frames);
+  }
+
+  /** Copies the start of `chunk` into the large frame; returns what is left of the chunk after the frame. */
+  #fill(chunk: Buffer, frames: Frame[]): Buffer {
+    const large = this.#large!;
+    const n = Math.min(chunk.length, large.length - this.#filled);
+    chunk.copy(large, this.#filled, 0, n);
+    this.#filled += n;
+    if (this.#filled === large.length) {
+      this.#large = undefined;
+      frames.push(decodeBody(large));
+    }
+    return chunk.subarray(n);
   }
 
   #peek(n: number): Buffer {

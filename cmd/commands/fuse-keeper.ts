@@ -2,15 +2,26 @@
 import { randomUUID } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { logger } from '../../src/lib/log.ts';
 import { announceReady } from '../../src/lib/supervisor.ts';
 import type { AdoptedInit } from '../../src/lustre/fuse/adopt.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
-import { cachedAliasOption, cachesData, noCacheOption } from './cache-option.ts';
+import {
+  cachedAliasOption,
+  cacheMetadataAliasOption,
+  cachesData,
+  cachesMetadata,
+  noCacheMetadataOption,
+  noCacheOption,
+} from './cache-option.ts';
 import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
+
+/** How long a daemon whose mount is gone waits for the MDS to take its locks back before it exits. */
+const CLOSE_MS = 5_000;
 
 interface KeeperFlags {
   stateFile: string;
@@ -19,6 +30,7 @@ interface KeeperFlags {
   readers: number;
   cache?: boolean;
   cached?: boolean;
+  cacheMetadata?: boolean;
   mountOptions?: string;
   recovery?: number;
 }
@@ -30,6 +42,7 @@ interface ServeFlags {
   readers: number;
   cache?: boolean;
   cached?: boolean;
+  cacheMetadata?: boolean;
   recovery?: number;
   pageJournal?: string;
   mountId?: string;
@@ -57,6 +70,8 @@ export function registerFuseKeeper(program: Command): void {
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
     .addOption(noCacheOption())
     .addOption(cachedAliasOption())
+    .addOption(cacheMetadataAliasOption())
+    .addOption(noCacheMetadataOption())
     .option('--mount-options <list>', 'per-mount flags for mount(8), e.g. ro,noatime')
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
     .action(async (source: MountSource, dir: string, f: KeeperFlags) => {
@@ -83,6 +98,7 @@ export function registerFuseKeeper(program: Command): void {
           '--readers',
           String(f.readers),
           ...(cachesData(f) ? [] : ['--no-cache']),
+          ...(cachesData(f) && !cachesMetadata(f) ? ['--no-cache-metadata'] : []),
           ...(f.recovery !== undefined ? ['--recovery', formatRecovery(f.recovery)] : []),
           ...(adopt ? ['--adopt', `${adopt.minor}:${adopt.flags}`] : []),
           '--mount-id',
@@ -126,6 +142,8 @@ export function registerFuseKeeper(program: Command): void {
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
     .addOption(noCacheOption())
     .addOption(cachedAliasOption())
+    .addOption(cacheMetadataAliasOption())
+    .addOption(noCacheMetadataOption())
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
     .option('--mount-id <id>', "the keeper's id of this mount: a resent O_APPEND write is not appended twice")
     .option(
@@ -134,12 +152,14 @@ export function registerFuseKeeper(program: Command): void {
     )
     .action(async (source: MountSource, dir: string, f: ServeFlags) => {
       const cached = cachesData(f);
+      const meta = cachesMetadata(f);
       const log = logger('fuse', { mountPoint: dir });
       process.stdout.on('error', () => undefined);
       // Loaded here so that keepers, which share this module, do not carry the client.
       const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
       const { serveFuseFd } = await import('../../src/lustre/fuse/serve-fd.ts');
       const { cachingClient, lockingWritesClient } = await import('../../src/lustre/client/data-locks.ts');
+      const { metaCachingClient } = await import('../../src/lustre/client/meta-locks.ts');
       const client = await connectLustre({
         mgsAddress: source.mgsAddress,
         fsname: source.fsname,
@@ -148,6 +168,8 @@ export function registerFuseKeeper(program: Command): void {
         ...(f.mountId !== undefined && { mountId: f.mountId }),
         ...(f.recovery !== undefined && { retryDeadlineMs: f.recovery, recoveryMs: f.recovery }),
       });
+      // Names and attributes live in this daemon only (the kernel keeps zero timeouts), so an adopting daemon starts with none.
+      const withMeta = (c: ReturnType<typeof cachingClient>) => (meta ? metaCachingClient(c, client) : c);
       const [minor, flags] = (f.adopt ?? '').split(':');
       const adopt = f.adopt ? { minor: Number(minor), flags: BigInt(flags ?? '0') } : undefined;
       const { dropAll, PageJournal } = await import('../../src/lustre/fuse/page-journal.ts');
@@ -163,7 +185,7 @@ export function registerFuseKeeper(program: Command): void {
       const served = await serveFuseFd(
         {
           client: cached
-            ? cachingClient(client, pages && ((ino) => pages.journal.record(ino)))
+            ? withMeta(cachingClient(client, pages && ((ino) => pages.journal.record(ino))))
             : lockingWritesClient(client),
           fd: f.fd,
           readers: f.readers,
@@ -188,7 +210,11 @@ export function registerFuseKeeper(program: Command): void {
       });
       log.info(adopt ? 'serving an adopted FUSE connection' : 'serving', { mountPoint: dir });
       await served.closed;
-      await client.close();
+      // The mount is gone: give the locks back if the MDS answers soon, else leave them to its eviction.
+      const closing = client.close().then(() => true);
+      const closedInTime = await Promise.race([closing, delay(CLOSE_MS).then(() => false)]);
+      if (!closedInTime)
+        log.warn(`the MDS did not take the locks back within ${CLOSE_MS} ms; exiting anyway`);
       process.exit(0);
     });
 }

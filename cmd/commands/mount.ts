@@ -12,7 +12,14 @@ import { logger } from '../../src/lib/log.ts';
 import { announceReady, type ReadyLine } from '../../src/lib/supervisor.ts';
 import type { FuseMount } from '../../src/lustre/fuse/index.ts';
 import { formatMountSource, type MountSource, parseMountSource } from '../../src/lustre/mount-source.ts';
-import { cachedAliasOption, cachesData, noCacheOption } from './cache-option.ts';
+import {
+  cachedAliasOption,
+  cacheMetadataAliasOption,
+  cachesData,
+  cachesMetadata,
+  noCacheMetadataOption,
+  noCacheOption,
+} from './cache-option.ts';
 import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
@@ -30,7 +37,7 @@ export interface MountOptions {
   cached?: boolean;
   /** false with --no-cache. */
   cache?: boolean;
-  /** Cache names, negative entries and attributes under the MDS's inode-bits locks (not with --no-cache). */
+  /** Cache names, negative entries and attributes under the MDS's inode-bits locks (default: when `cached`; false with --no-cache-metadata). */
   cacheMetadata?: boolean;
   readAheadKb?: number;
   logFile?: string;
@@ -53,10 +60,8 @@ export function registerMount(program: Command): void {
     .option('--readers <n>', 'concurrent /dev/fuse readers', intOption, 8)
     .addOption(noCacheOption())
     .addOption(cachedAliasOption())
-    .option(
-      '--cache-metadata',
-      "answer lookups and stat from names, negative entries and attributes cached under the MDS's LOOKUP/UPDATE locks (coherent across mounts)",
-    )
+    .addOption(cacheMetadataAliasOption())
+    .addOption(noCacheMetadataOption())
     .option('--read-ahead-kb <kb>', 'read-ahead of the mount when it caches (default 4096)', intOption)
     .option('--log-file <path>', 'daemon log (default /tmp/nacre-mount-<fsname>.log)')
     .option(
@@ -66,6 +71,7 @@ export function registerMount(program: Command): void {
     )
     .action(async (source: MountSource, dir: string, opts: MountOptions) => {
       const mountPoint = resolve(dir);
+      opts.cacheMetadata = cachesMetadata(opts);
       opts.cached = cachesData(opts);
       if (opts.foreground) {
         const m = await mountForeground(source, mountPoint, opts);
@@ -103,9 +109,9 @@ export async function mountForeground(
     recoveryMs: opts.recovery ?? OST_RECOVERY_MS,
   });
   const cached = opts.cached ?? true;
-  // --no-cache turns every cache off, the metadata cache too.
+  // --no-cache turns every cache off, the metadata cache too; --no-cache-metadata only that one.
   const withMeta = (c: ReturnType<typeof cachingClient>) =>
-    cached && opts.cacheMetadata ? metaCachingClient(c, client) : c;
+    cached && opts.cacheMetadata !== false ? metaCachingClient(c, client) : c;
   let mount: FuseMount;
   try {
     mount = await mountFuse({
@@ -153,7 +159,7 @@ async function daemonize(program: Command, source: MountSource, mountPoint: stri
     String(opts.readers),
     ...(opts.recovery !== undefined ? ['--recovery', formatRecovery(opts.recovery)] : []),
     ...(opts.cached === false ? ['--no-cache'] : []),
-    ...(opts.cacheMetadata ? ['--cache-metadata'] : []),
+    ...(opts.cached !== false && opts.cacheMetadata === false ? ['--no-cache-metadata'] : []),
     ...(opts.readAheadKb !== undefined ? ['--read-ahead-kb', String(opts.readAheadKb)] : []),
   ];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', logFd] });

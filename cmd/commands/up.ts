@@ -10,7 +10,14 @@ import { onShutdown, startChild } from '../../src/lib/supervisor.ts';
 import { formatSize } from '../../src/lib/units.ts';
 import { formatMountSource } from '../../src/lustre/mount-source.ts';
 import type { FileSystemConfig } from '../../src/lustre/protocol/mgs-messages.ts';
-import { cachedAliasOption, cachesData, noCacheOption } from './cache-option.ts';
+import {
+  cachedAliasOption,
+  cacheMetadataAliasOption,
+  cachesData,
+  cachesMetadata,
+  noCacheMetadataOption,
+  noCacheOption,
+} from './cache-option.ts';
 import { dataPlaneKeyArgs, ensureDataPlaneKeyFile } from './data-plane.ts';
 import { mountForeground } from './mount.ts';
 import { defaultHost, intOption, RECOVERY_HELP, recoveryOption, sizeOption } from './options.ts';
@@ -33,6 +40,7 @@ interface UpOptions extends RootSquashFlags {
   api: boolean;
   cached?: boolean;
   cache?: boolean;
+  cacheMetadata?: boolean;
   s3Endpoint?: string;
   recovery: number;
 }
@@ -62,6 +70,8 @@ export function registerUp(program: Command): void {
     .option('--s3-endpoint <url>', 'S3 server of data repositories (path-style, e.g. MinIO); default AWS S3')
     .addOption(noCacheOption())
     .addOption(cachedAliasOption())
+    .addOption(cacheMetadataAliasOption())
+    .addOption(noCacheMetadataOption())
     .option(
       '--recovery <seconds|hard>',
       `${RECOVERY_HELP} (the servers restart by themselves)`,
@@ -182,6 +192,7 @@ async function up(opts: UpOptions, givenKeyFile: string | undefined, tlsArgs: st
         readers: 8,
         recovery: opts.recovery,
         cached: cachesData(opts),
+        cacheMetadata: cachesMetadata(opts),
       });
       unmount = () => m.unmount();
     }

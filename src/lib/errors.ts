@@ -101,3 +101,12 @@ export class UnavailableError extends NacreError {
     super('Unavailable', message, options);
   }
 }
+
+/** An error sent across a process boundary as its code and message, rebuilt as the class its code names. */
+export function errorFromCode(code: string, message: string): NacreError {
+  if (isErrno(code)) return new FsError(code, message);
+  if (code === 'Unavailable') return new UnavailableError(message);
+  if (code === 'DeadlineExceeded') return new DeadlineExceededError(message);
+  if (code === 'ValidationError') return new ValidationError(message);
+  return new NacreError(code, message);
+}

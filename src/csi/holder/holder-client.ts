@@ -1,13 +1,6 @@
 // The node plugin's side of the mount holder: start a keeper and read its liveness over the holder's unix socket, each call with a deadline.
 import { connect } from 'node:net';
-import {
-  DeadlineExceededError,
-  FsError,
-  isErrno,
-  NacreError,
-  UnavailableError,
-  ValidationError,
-} from '../../lib/errors.ts';
+import { DeadlineExceededError, errorFromCode, NacreError, UnavailableError } from '../../lib/errors.ts';
 import { CsiError, type CsiErrorCode } from '../csi-error.ts';
 import {
   HOLDER_PROTOCOL_VERSION,
@@ -40,12 +33,8 @@ const CSI_CODES = new Set<string>([
  */
 export function holderError(code: string, message: string): NacreError {
   const text = `mount holder: ${message}`;
-  if (code === 'ValidationError') return new ValidationError(text);
-  if (code === 'DeadlineExceeded') return new DeadlineExceededError(text);
-  if (code === 'Unavailable') return new UnavailableError(text);
-  if (isErrno(code)) return new FsError(code, text);
   if (CSI_CODES.has(code)) return new CsiError(code as CsiErrorCode, text);
-  return new NacreError(code, text);
+  return errorFromCode(code, text);
 }
 
 export class HolderClient implements KeeperHolder {

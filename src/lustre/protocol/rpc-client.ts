@@ -2,11 +2,10 @@
 import net from 'node:net';
 import {
   DeadlineExceededError,
+  errorFromCode,
   FsError,
-  isErrno,
   NacreError,
   UnavailableError,
-  ValidationError,
 } from '../../lib/errors.ts';
 import { connectOptions } from './address.ts';
 import { encodeFrame, FrameDecoder, KIND_ERROR, KIND_PUSH, KIND_REPLY } from './frame.ts';
@@ -207,16 +206,8 @@ export class RpcClient {
     if (!p) return;
     this.#pending.delete(id);
     if (kind === KIND_REPLY) p.resolve({ result: h.r, payload });
-    else if (kind === KIND_ERROR) p.reject(remoteError(String(h.e), String(h.msg ?? h.e)));
+    else if (kind === KIND_ERROR) p.reject(errorFromCode(String(h.e), String(h.msg ?? h.e)));
   }
-}
-
-function remoteError(code: string, message: string): Error {
-  if (isErrno(code)) return new FsError(code, message);
-  if (code === 'Unavailable') return new UnavailableError(message);
-  if (code === 'DeadlineExceeded') return new DeadlineExceededError(message);
-  if (code === 'ValidationError') return new ValidationError(message);
-  return new NacreError(code, message);
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal, address: string): Promise<T> {

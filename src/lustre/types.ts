@@ -307,9 +307,16 @@ export interface FileSystemClient {
     value: Buffer,
     flags: number,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<void>;
   listxattr(cred: Credentials, ino: number, signal?: AbortSignal): Promise<string[]>;
-  removexattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<void>;
+  removexattr(
+    cred: Credentials,
+    ino: number,
+    name: string,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ): Promise<void>;
   /** F_GETLK: the first conflicting lock, or a lock of type 'unlock' if none. */
   getlk(handle: FileHandle, owner: bigint, lock: FileLock, signal?: AbortSignal): Promise<FileLock>;
   /** F_SETLK / F_SETLKW (wait=true: until granted or the signal aborts, then EINTR); EAGAIN on conflict. */

@@ -416,16 +416,24 @@ export class LustreClient implements FileSystemClient {
     value: Buffer,
     flags: number,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<void> {
-    await this.#mds.mutate('setxattr', { cred, ino, name, value: value.toString('base64'), flags }, signal);
+    const args = { cred, ino, name, value: value.toString('base64'), flags, ...this.#key(opts) };
+    await this.#mds.mutate('setxattr', args, signal);
   }
 
   listxattr(cred: Credentials, ino: number, signal?: AbortSignal): Promise<string[]> {
     return this.#mds.call('listxattr', { cred, ino }, signal);
   }
 
-  async removexattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<void> {
-    await this.#mds.mutate('removexattr', { cred, ino, name }, signal);
+  async removexattr(
+    cred: Credentials,
+    ino: number,
+    name: string,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ) {
+    await this.#mds.mutate('removexattr', { cred, ino, name, ...this.#key(opts) }, signal);
   }
 
   // --- open files and data ------------------------------------------------------------------------

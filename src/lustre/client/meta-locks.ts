@@ -316,13 +316,13 @@ export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSy
       c.dropAttr(h.ino);
       return client.fallocate(h, mode, offset, length, signal);
     },
-    setxattr: async (cred, ino, name, value, flags, signal) => {
+    setxattr: async (cred, ino, name, value, flags, signal, opts) => {
       c.dropAttr(ino);
-      await client.setxattr(cred, ino, name, value, flags, signal);
+      await client.setxattr(cred, ino, name, value, flags, signal, opts);
     },
-    removexattr: async (cred, ino, name, signal) => {
+    removexattr: async (cred, ino, name, signal, opts) => {
       c.dropAttr(ino);
-      await client.removexattr(cred, ino, name, signal);
+      await client.removexattr(cred, ino, name, signal, opts);
     },
   };
   return overrideClient(client, overrides);

@@ -171,7 +171,8 @@ const access: Op = (h, body) => {
 const setxattr: Op = (h, body) => {
   const { name, value, flags } = decodeSetxattrIn(body);
   return async (ctx) => {
-    await ctx.client.setxattr(await ctx.credentials(), h.nodeid, name, value, flags, ctx.signal);
+    const cred = await ctx.credentials();
+    await ctx.client.setxattr(cred, h.nodeid, name, value, flags, ctx.signal, kernelRequest(h));
     return EMPTY;
   };
 };
@@ -191,7 +192,7 @@ const listxattr: Op = (h, body) => {
 const removexattr: Op = (h, body) => {
   const name = decodeNameIn(body);
   return async (ctx) => {
-    await ctx.client.removexattr(await ctx.credentials(), h.nodeid, name, ctx.signal);
+    await ctx.client.removexattr(await ctx.credentials(), h.nodeid, name, ctx.signal, kernelRequest(h));
     return EMPTY;
   };
 };

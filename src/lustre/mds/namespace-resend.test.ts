@@ -91,7 +91,7 @@ test('a resent O_EXCL create succeeds once, with an open handle of the new clien
   assert.deepEqual(await names(next, home.ino), ['f']);
 });
 
-test('resent mkdir, mknod, symlink, link, unlink, rmdir, rename and setattr answer as the first', async () => {
+test('resent mkdir, mknod, symlink, link, setxattr, removexattr, setattr, rename, unlink and rmdir answer as the first', async () => {
   const dead = client('daemon-1');
   const next = client('daemon-2');
   const twice = async <R>(call: (c: TestMdsClient, k: { mount: string; request: number }) => Promise<R>) => {
@@ -123,6 +123,13 @@ test('resent mkdir, mknod, symlink, link, unlink, rmdir, rename and setattr answ
     c.call('link', { xid: c.nextXid(), key: k, cred: ROOT, ino: f.attr.ino, newParent: d.ino, newName: 'h' }),
   );
   assert.equal(linked.nlink, 2, 'linked once');
+  const value = Buffer.from('v').toString('base64');
+  await twice((c, k) =>
+    c.call('setxattr', { xid: c.nextXid(), key: k, cred: ROOT, ino: d.ino, name: 'user.k', value, flags: 1 }),
+  );
+  await twice((c, k) =>
+    c.call('removexattr', { xid: c.nextXid(), key: k, cred: ROOT, ino: d.ino, name: 'user.k' }),
+  );
   await twice((c, k) =>
     c.call('setattr', { xid: c.nextXid(), key: k, cred: ROOT, ino: f.attr.ino, changes: { mode: 0o600 } }),
   );

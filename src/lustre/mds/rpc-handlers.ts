@@ -295,11 +295,11 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   },
   setxattr: (a, c) => {
     const [i, n, v, flags] = [ino(a), str(a, 'name', 4096), base64(a, 'value', 1 << 20), int(a, 'flags')];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(setxattr(c.mdt.ns, op, i, n, v, flags)));
+    return c.mdt.mutate(c, replyKey(a), cred(a), (op) => nil(setxattr(c.mdt.ns, op, i, n, v, flags)));
   },
   removexattr: (a, c) => {
     const [i, n] = [ino(a), str(a, 'name', 4096)];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(removexattr(c.mdt.ns, op, i, n)));
+    return c.mdt.mutate(c, replyKey(a), cred(a), (op) => nil(removexattr(c.mdt.ns, op, i, n)));
   },
   setstripe: (a, c) => {
     const [i, p] = [ino(a), policy(a)];

@@ -212,9 +212,11 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
    */
   quotaGrant: { args: { ino: number; end: number }; result: QuotaGrant };
   getxattr: { args: { cred: Credentials; ino: number; name: string }; result: string /* base64 */ };
+  /** `key` on setxattr and removexattr: as on setattr. */
   setxattr: {
     args: {
       xid: number;
+      key?: RequestKey;
       cred: Credentials;
       ino: number;
       name: string;
@@ -224,7 +226,10 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
     result: null;
   };
   listxattr: { args: { cred: Credentials; ino: number }; result: string[] };
-  removexattr: { args: { xid: number; cred: Credentials; ino: number; name: string }; result: null };
+  removexattr: {
+    args: { xid: number; key?: RequestKey; cred: Credentials; ino: number; name: string };
+    result: null;
+  };
   /** POSIX byte-range locks; `owner` is opaque (the client sends "<clientId>:<lock owner>"). Non-blocking: EAGAIN on conflict. */
   getlk: { args: { ino: number; owner: string; lock: FileLock }; result: FileLock };
   setlk: { args: { ino: number; owner: string; lock: FileLock }; result: null };

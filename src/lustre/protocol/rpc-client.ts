@@ -61,6 +61,8 @@ export class RpcClient {
   readonly #opts: RpcClientOptions;
   #socket: net.Socket | undefined;
   #connecting: Promise<net.Socket> | undefined;
+  /** The socket of #connecting, until its handshake is done: close() ends it too. */
+  #opening: net.Socket | undefined;
   readonly #pending = new Map<number, Pending>();
   #nextId = 0;
   #closed = false;
@@ -119,10 +121,11 @@ export class RpcClient {
     });
   }
 
-  /** Closes the connection; in-flight calls fail with UnavailableError. */
+  /** Closes the connection (also one still in its handshake); in-flight calls fail with UnavailableError. */
   close(): void {
     this.#closed = true;
     this.#socket?.destroy();
+    this.#opening?.destroy();
   }
 
   async #connect(signal: AbortSignal): Promise<net.Socket> {
@@ -155,6 +158,11 @@ export class RpcClient {
         else reject(new UnavailableError(`cannot reach ${this.address}: ${err.message}`, { cause: err }));
       });
     });
+    if (this.#closed) {
+      socket.destroy();
+      throw new UnavailableError(`client for ${this.address} is closed`);
+    }
+    this.#opening = socket;
     socket.setNoDelay(true);
     const decoder = new FrameDecoder();
     socket.on('data', (chunk: Buffer) => {
@@ -190,7 +198,14 @@ export class RpcClient {
       } catch (err) {
         socket.destroy();
         throw err;
+      } finally {
+        this.#opening = undefined;
       }
+    }
+    this.#opening = undefined;
+    if (this.#closed) {
+      socket.destroy();
+      throw new UnavailableError(`client for ${this.address} is closed`);
     }
     this.#socket = socket;
     return socket;

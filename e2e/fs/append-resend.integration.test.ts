@@ -1,15 +1,15 @@
 // An O_APPEND write the MDS granted a range to before its FUSE daemon died is appended once: the kernel resends it to the keeper's next daemon, which asks again under the same mount id and request id.
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { readKeeperState } from '../../src/lustre/fuse/keeper.ts';
-import { killDaemonWithRequestsAtMds } from './daemon-kill.ts';
-import { type FsCluster, NACRE, startFsCluster } from './fs-cluster.ts';
-import { type Held, hold, q, shResult } from './shell.ts';
+import { type KeptMount, keptMount, killDaemonWithRequestsAtMds } from './daemon-kill.ts';
+import { type FsCluster, startFsCluster } from './fs-cluster.ts';
+import { hold } from './shell.ts';
 
 let cluster: FsCluster;
-let keeper: Held | undefined;
+let kept: KeptMount | undefined;
 let mnt: string;
 let stateFile: string;
 
@@ -24,22 +24,12 @@ for line in sys.stdin:
 
 before(async () => {
   cluster = await startFsCluster({ ossCount: 1 });
-  mnt = join(cluster.dir, 'kept');
-  await mkdir(mnt);
-  stateFile = join(cluster.dir, 'keeper.json');
-  keeper = hold([
-    ...NACRE,
-    'fuse-keeper',
-    cluster.source,
-    mnt,
-    ...['--state-file', stateFile, '--log-file', join(cluster.dir, 'logs', 'kept-daemons.log')],
-  ]);
-  await keeper.waitForLine(/"daemonPid"/, 60_000);
+  kept = await keptMount(cluster);
+  ({ mnt, stateFile } = kept);
 });
 
 after(async () => {
-  if (cluster) await shResult(`umount ${q(mnt)}`, 20_000);
-  await keeper?.release(20_000);
+  await kept?.unmount();
   await cluster?.stop();
 });
 

@@ -1,7 +1,39 @@
 // Killing a keeper-held mount's FUSE daemon while its request waits at a stopped MDS: the request reached the MDS, the kernel resends it to the next daemon.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readKeeperState } from '../../src/lustre/fuse/keeper.ts';
-import type { FsCluster } from './fs-cluster.ts';
-import { sh, waitFor, waitingOnFuse } from './shell.ts';
+import { type FsCluster, NACRE } from './fs-cluster.ts';
+import { hold, q, sh, shResult, waitFor, waitingOnFuse } from './shell.ts';
+
+/** A mount held by `nacre fuse-keeper` at `<cluster dir>/kept`, its state in `stateFile`. */
+export interface KeptMount {
+  mnt: string;
+  stateFile: string;
+  /** Unmounts it and waits for the keeper to end. */
+  unmount(): Promise<void>;
+}
+
+export async function keptMount(cluster: FsCluster): Promise<KeptMount> {
+  const mnt = join(cluster.dir, 'kept');
+  await mkdir(mnt);
+  const stateFile = join(cluster.dir, 'keeper.json');
+  const keeper = hold([
+    ...NACRE,
+    'fuse-keeper',
+    cluster.source,
+    mnt,
+    ...['--state-file', stateFile, '--log-file', join(cluster.dir, 'logs', 'kept-daemons.log')],
+  ]);
+  await keeper.waitForLine(/"daemonPid"/, 60_000);
+  return {
+    mnt,
+    stateFile,
+    unmount: async () => {
+      await shResult(`umount ${q(mnt)}`, 20_000);
+      await keeper.release(20_000);
+    },
+  };
+}
 
 /** Bytes the MDS has not read yet on its sockets (TCP and unix), from ss(8). */
 export async function mdsUnread(pid: number): Promise<number> {

@@ -1,14 +1,14 @@
 // Namespace changes the MDS made before their FUSE daemon died happen once: the kernel resends them to the keeper's next daemon, which the MDS answers as it answered the first.
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { killDaemonWithRequestsAtMds } from './daemon-kill.ts';
-import { type FsCluster, NACRE, startFsCluster } from './fs-cluster.ts';
-import { type Held, hold, py, q, shResult } from './shell.ts';
+import { type KeptMount, keptMount, killDaemonWithRequestsAtMds } from './daemon-kill.ts';
+import { type FsCluster, startFsCluster } from './fs-cluster.ts';
+import { type Held, hold, py } from './shell.ts';
 
 let cluster: FsCluster;
-let keeper: Held | undefined;
+let kept: KeptMount | undefined;
 let mnt: string;
 let stateFile: string;
 
@@ -64,22 +64,12 @@ for p in sys.argv[2:]:
 
 before(async () => {
   cluster = await startFsCluster({ ossCount: 1 });
-  mnt = join(cluster.dir, 'kept');
-  await mkdir(mnt);
-  stateFile = join(cluster.dir, 'keeper.json');
-  keeper = hold([
-    ...NACRE,
-    'fuse-keeper',
-    cluster.source,
-    mnt,
-    ...['--state-file', stateFile, '--log-file', join(cluster.dir, 'logs', 'kept-daemons.log')],
-  ]);
-  await keeper.waitForLine(/"daemonPid"/, 60_000);
+  kept = await keptMount(cluster);
+  ({ mnt, stateFile } = kept);
 });
 
 after(async () => {
-  if (cluster) await shResult(`umount ${q(mnt)}`, 20_000);
-  await keeper?.release(20_000);
+  await kept?.unmount();
   await cluster?.stop();
 });
 

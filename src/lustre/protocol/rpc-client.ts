@@ -144,10 +144,16 @@ export class RpcClient {
       const s = security.tls
         ? connectTls(connectOptions(this.address), security.tls)
         : net.connect(connectOptions(this.address));
+      this.#opening = s;
       const timer = setTimeout(() => {
         s.destroy();
         reject(new UnavailableError(`connecting to ${this.address} timed out after ${connectTimeout} ms`));
       }, connectTimeout);
+      // close() while connecting destroys the socket without an error.
+      s.once('close', () => {
+        clearTimeout(timer);
+        reject(new UnavailableError(`client for ${this.address} is closed`));
+      });
       s.once(security.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         resolve(s);
@@ -162,7 +168,6 @@ export class RpcClient {
       socket.destroy();
       throw new UnavailableError(`client for ${this.address} is closed`);
     }
-    this.#opening = socket;
     socket.setNoDelay(true);
     const decoder = new FrameDecoder();
     socket.on('data', (chunk: Buffer) => {

@@ -18,6 +18,7 @@ import { pendingPunch } from './punches.ts';
 import { RecoveryWindow } from './recovery-window.ts';
 import type { ReplyKey } from './request-key.ts';
 import { ResyncQueue } from './resync-queue.ts';
+import { type Outcome, underSavepoint } from './savepoint.ts';
 import { finishPunch, type SettleDeps, type Settled, settleReport } from './size-settle.ts';
 import { MdtSnapshots } from './snapshots.ts';
 import { markStale, staleRecords } from './stale.ts';
@@ -208,16 +209,16 @@ export class Mdt {
     };
     const key = typeof xid === 'number' ? { client: caller.client, xid } : xid;
     const apply = () =>
-      this.commit.apply((): { r: T } | { e: string; msg: string } => {
+      this.commit.apply((): Outcome<T> => {
         const cached = key === undefined ? undefined : this.store.getReply(key.client, key.xid);
         if (key !== undefined && cached !== undefined) {
-          const first = JSON.parse(cached) as { r: T } | { e: string; msg: string };
+          const first = JSON.parse(cached) as Outcome<T>;
           if (!replayed || !('r' in first)) return first;
-          const again = this.#attempt(op, () => replayed(first.r, op));
+          const again = underSavepoint(this.store.db, op, () => replayed(first.r, op));
           if ('r' in again) this.#remember(key.client, key.xid, again);
           return again;
         }
-        const out = this.#attempt(op, () => fn(op));
+        const out = underSavepoint(this.store.db, op, () => fn(op));
         if (key !== undefined) this.#remember(key.client, key.xid, out);
         return out;
       });
@@ -365,23 +366,6 @@ export class Mdt {
     await this.resyncer.stop();
     this.commit.close();
     this.store.close();
-  }
-
-  /** Runs `fn` under a savepoint: an FsError rolls back its changes and becomes the reply. */
-  #attempt<T>(op: OpContext, fn: () => T): { r: T } | { e: string; msg: string } {
-    try {
-      this.store.db.exec('SAVEPOINT op');
-      const r = fn();
-      this.store.db.exec('RELEASE op');
-      return { r };
-    } catch (err) {
-      if (!this.store.db.isTransaction) throw err; // SQLite ended the batch itself: see GroupCommit
-      this.store.db.exec('ROLLBACK TO op');
-      this.store.db.exec('RELEASE op');
-      if (!(err instanceof FsError)) throw err;
-      op.fx = new Effects();
-      return { e: err.code, msg: err.message };
-    }
   }
 
   #remember(client: string, xid: number, out: unknown): void {

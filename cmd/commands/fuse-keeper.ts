@@ -142,7 +142,10 @@ export function registerFuseKeeper(program: Command): void {
     .addOption(cacheMetadataAliasOption())
     .addOption(noCacheMetadataOption())
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
-    .option('--mount-id <id>', "the keeper's id of this mount: a resent O_APPEND write is not appended twice")
+    .option(
+      '--mount-id <id>',
+      "the keeper's id of this mount: a resent O_APPEND write or namespace change is not applied twice",
+    )
     .option(
       '--page-journal <path>',
       'where a caching daemon records the inodes whose pages the kernel may keep, for the daemon that adopts the mount after it',

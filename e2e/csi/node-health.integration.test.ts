@@ -42,8 +42,7 @@ async function probesOfPlugin(): Promise<number[]> {
 /** A call that must answer within BOUND_MS (the caller's own deadline is far longer). */
 async function timed<T>(method: string): Promise<{ res: T; ms: number }> {
   const started = Date.now();
-  const req =
-    method === 'NodeGetVolumeStats' ? { volumeId: VOL, volumePath: staging() } : { volumeId: VOL };
+  const req = method === 'NodeGetVolumeStats' ? { volumeId: VOL, volumePath: staging() } : { volumeId: VOL };
   const r = await p.call<T>(method, req, 60_000);
   const ms = Date.now() - started;
   assert.ok(r.ok, `${method} failed: ${r.ok ? '' : r.details}`);

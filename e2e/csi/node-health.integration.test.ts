@@ -47,6 +47,7 @@ async function timed<T>(method: string): Promise<{ res: T; ms: number }> {
   const ms = Date.now() - started;
   assert.ok(r.ok, `${method} failed: ${r.ok ? '' : r.details}`);
   assert.ok(ms < BOUND_MS, `${method} took ${ms} ms`);
+  process.stdout.write(`# ${method} answered in ${ms} ms\n`);
   return { res: r.res, ms };
 }
 
@@ -82,6 +83,7 @@ describe('node plugin health probes of a FUSE mount that does not answer', { tim
     try {
       const { res } = await timed<Health>('NodeGetVolumeHealth');
       const [h] = res.volumeHealth.healthStatuses;
+      process.stdout.write(`# ${h?.reason}: ${h?.message}\n`);
       assert.equal(h?.status, 'INACCESSIBLE');
       assert.match(h.message, new RegExp(`FUSE daemon \\(pid ${s.daemonPid}\\) is stopped`));
       const stats = await timed<{ usage: unknown[] }>('NodeGetVolumeStats');
@@ -120,6 +122,7 @@ describe('node plugin health probes of a FUSE mount that does not answer', { tim
       assert.ok(r.ok, `NodeGetVolumeHealth failed: ${r.ok ? '' : r.details}`);
       assert.ok(ms < BOUND_MS, `NodeGetVolumeHealth took ${ms} ms`);
       const [h] = r.res.volumeHealth.healthStatuses;
+      process.stdout.write(`# the call with the stuck probe answered in ${ms} ms: ${h?.message}\n`);
       assert.equal(h?.status, 'INACCESSIBLE');
       assert.equal(h.reason, 'DaemonRestarting');
       assert.match(h.message, new RegExp(`FUSE daemon \\(pid ${s.daemonPid}\\) .*died`));

@@ -282,11 +282,12 @@ export class LustreClient implements FileSystemClient {
     const { fh, ...rest } = changes;
     const wire: SetAttrChanges =
       fh === undefined ? rest : { ...rest, fh: this.#files.file({ fh, ino, flags: 0 }).mdsHandle };
-    const attr = await whileRestoring(
+    const { resent, ...attr } = await whileRestoring(
       () => this.#mds.mutate('setattr', { cred, ino, changes: wire, ...this.#key(opts) }, signal),
       signal,
     );
-    if (changes.size !== undefined) {
+    // A resent truncate is done on the OSTs: cutting again would cut what others wrote since.
+    if (changes.size !== undefined && !resent) {
       await this.#files.truncateObjects(ino, changes.size, signal);
       await this.#mds.call('punched', { ino, size: changes.size }, signal);
     }
@@ -309,7 +310,9 @@ export class LustreClient implements FileSystemClient {
       signal,
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
-    const truncate = !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
+    // A resend's O_TRUNC is done: only a punch the first left pending is finished (as an open does).
+    const truncate = !r.resent && !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
+    if (r.punch !== undefined) await this.#finishPunch(r.attr.ino, r.punch, r.attr.size, signal);
     const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
     return { attr: r.attr, handle };
   }

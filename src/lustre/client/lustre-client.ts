@@ -286,9 +286,10 @@ export class LustreClient implements FileSystemClient {
       () => this.#mds.mutate('setattr', { cred, ino, changes: wire, ...this.#key(opts) }, signal),
       signal,
     );
-    // A resent truncate is done on the OSTs: cutting again would cut what others wrote since.
-    if (changes.size !== undefined && !resent) {
-      await this.#files.truncateObjects(ino, changes.size, signal);
+    if (changes.size !== undefined) {
+      // A resent truncate is done on the MDS: cut nothing it counts as the file now (others may have written since).
+      const to = resent ? Math.max(changes.size, attr.size) : changes.size;
+      await this.#files.truncateObjects(ino, to, signal);
       await this.#mds.call('punched', { ino, size: changes.size }, signal);
     }
     return this.#noted(attr);
@@ -310,10 +311,11 @@ export class LustreClient implements FileSystemClient {
       signal,
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
-    // A resend's O_TRUNC is done: only a punch the first left pending is finished (as an open does).
-    const truncate = !r.resent && !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
-    if (r.punch !== undefined) await this.#finishPunch(r.attr.ino, r.punch, r.attr.size, signal);
-    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
+    const truncate = !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
+    // A resent O_TRUNC is done on the MDS: cut nothing it counts as the file now (others may have written since).
+    if (truncate && r.resent) await this.#cutResent(r.attr, r.punch, signal);
+    const cut = truncate && !r.resent;
+    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, cut, signal, r.grant);
     return { attr: r.attr, handle };
   }
 
@@ -449,6 +451,12 @@ export class LustreClient implements FileSystemClient {
     const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
     this.#loading.opened(ino, r.loading);
     return handle;
+  }
+
+  /** A resent truncate: the objects past the MDS's size now go; a punch still pending is done. */
+  async #cutResent(attr: Attr, punch: number | undefined, signal?: AbortSignal) {
+    if (punch !== undefined) await this.#finishPunch(attr.ino, punch, attr.size, signal);
+    else await this.#files.truncateObjects(attr.ino, attr.size, signal);
   }
 
   /**

@@ -1,7 +1,7 @@
 // A truncate the kernel resends to a keeper's next daemon does not cut the objects again: bytes another client wrote since the first truncate stay.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startTestCluster } from '../../../test/lustre/test-cluster.ts';
+import { rawWriter, startTestCluster } from '../../../test/lustre/test-cluster.ts';
 import { O_WRONLY } from '../mds/handles.ts';
 import { ROOT_CREDENTIALS as ROOT, ROOT_INO } from '../types.ts';
 import { connectLustre } from './lustre-client.ts';
@@ -64,4 +64,14 @@ test('a resent truncate (setattr size, or an O_TRUNC create) keeps what another 
   const resent = await next.create(ROOT, ROOT_INO, 'g', 0o644, O_WRONLY | O_TRUNC, undefined, { request: 8 });
   await next.release(resent.handle);
   assert.equal(await read(g.attr.ino), 'new', 'the resent O_TRUNC create did not cut the later write');
+
+  // The dead daemon's own writes, not yet reported: its truncate recorded no punch (the cut was
+  // its job) and it died after the MDS's reply, before cutting. The resend cuts them.
+  const w = await rawWriter(cluster, 'daemon-1b', 'h', Buffer.from('abcdef'));
+  t.after(() => w.session.close());
+  const k = { mount: 'm-1', request: 9 };
+  await w.session.mutate('setattr', { cred: ROOT, ino: w.ino, changes: { size: 2, fh: w.handle }, key: k });
+  await next.setattr(ROOT, w.ino, { size: 2 }, undefined, { request: 9 });
+  assert.equal((await other.getattr(w.ino)).size, 2, 'the bytes past the truncate are gone');
+  assert.equal(await read(w.ino), 'ab');
 });

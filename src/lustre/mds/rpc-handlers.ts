@@ -6,7 +6,7 @@ import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { type Attr, ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { attrsSet, changelogImpls, closed, recording } from './changelog-handlers.ts';
-import { resentCreate } from './create-resend.ts';
+import { resentCreate, resentSetattr } from './create-resend.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
 import {
@@ -166,7 +166,7 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
         attrsSet(c, i, ch);
         return attr;
       },
-      (first) => ({ ...first, resent: true }),
+      (first) => resentSetattr(c.mdt.ns, i, first),
     );
   },
   create: (a, c) => {

@@ -7,6 +7,7 @@ import { logTail } from '../harness/processes.ts';
  * A report to read when a step of the install test failed: claims, volumes and FileSystems, the
  * last events of every namespace, the end of the CSI provisioner's and the controller's logs, and
  * the tail of every other log in `logDirs` (the release's pods, the control plane's servers).
+ * Every log of a pod started again (`<pod>-<container>.<n>.log`) is there too.
  * Never throws: what cannot be read says so.
  */
 export async function failureReport(
@@ -41,7 +42,10 @@ export async function failureReport(
   );
   const wanted = ['csi-provisioner', 'nacre-controller-0-nacre', 'kube-controller-manager'];
   for (const logDir of logDirs) {
-    const files = (await readdir(logDir).catch(() => [])).filter((f) => f.endsWith('.log')).sort();
+    // The API server's audit log (a JSON line per request) stays on disk only.
+    const files = (await readdir(logDir).catch(() => []))
+      .filter((f) => f.endsWith('.log') && f !== 'audit.log')
+      .sort();
     for (const f of files) {
       const long = wanted.some((w) => f.includes(w));
       out.push(`--- ${join(logDir, f)} ends:\n${await logTail(join(logDir, f), long ? 60 : 10)}`);

@@ -83,6 +83,7 @@ after(async () => {
 afterEach(async (t) => {
   // The runtime's TestContext has `passed` (@types/node declares it only on SuiteContext).
   if ((t as { passed?: boolean }).passed !== false) return;
+  if (failed) return t.diagnostic('an earlier test failed: its report is the one to read');
   failed = true;
   t.diagnostic(await failureReport(kubectl, [dir, join(dir, 'logs'), join(clusterDir, 'logs')]));
 });
@@ -210,11 +211,21 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind, gro
       },
     }),
   );
+  //    Two waits, each for what takes the time: the emulator's servers create the claim's file system
+  //    (FileSystem <namespace>/pvc-<claim uid>, like scratch above), then the provisioner's next
+  //    repeat of CreateVolume (at most 30 s apart: --retry-interval-max) returns it and the claim binds.
+  const uid = (
+    await kubectl(['-n', 'team', 'get', 'pvc', 'shared', '-o', 'jsonpath={.metadata.uid}'])
+  ).trim();
   await waitFor(
-    'PVC team/shared Bound',
+    `FileSystem ${NS}/pvc-${uid} of PVC team/shared Ready`,
+    async () => (await condition('filesystem', NS, `pvc-${uid}`, 'Ready')) === 'True',
+  );
+  await waitFor(
+    'PVC team/shared Bound once its FileSystem is Ready',
     async () =>
       (await kubectl(['-n', 'team', 'get', 'pvc', 'shared', '-o', 'jsonpath={.status.phase}'])) === 'Bound',
-    180_000,
+    60_000,
   );
 
   // 4. The kubelet's calls stage and publish the volume on both nodes; a writer on node-a and a

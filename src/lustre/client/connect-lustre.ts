@@ -37,8 +37,9 @@ export interface ConnectLustreOptions {
   /** Stable id of this client on the MDS (locks and handles survive reconnects under it). Default: host and a random suffix. */
   clientId?: string;
   /**
-   * A keeper-held mount's id, the same for every daemon the keeper starts: O_APPEND writes carry
-   * it with the kernel's request id, so a write the kernel resends to a new daemon is not appended twice.
+   * A keeper-held mount's id, the same for every daemon the keeper starts: O_APPEND writes and
+   * namespace changes carry it with the kernel's request id, so one the kernel resends to a new
+   * daemon is not applied twice.
    */
   mountId?: string;
   /** The node this client runs on: servers on the same host are reached over their unix sockets. */

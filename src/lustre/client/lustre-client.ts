@@ -512,7 +512,11 @@ export class LustreClient implements FileSystemClient {
     const signal = AbortSignal.timeout(2_000);
     await Promise.allSettled(this.#files.handles().map((h) => this.release(h, signal)));
     // Unmounted: nothing is cached any more, and another client need not wait for our eviction.
-    await this.#locks?.releaseAll(signal);
+    // Nor can the kernel resend a request: the MDS may drop the replies kept under the mount's id.
+    const forgot = this.#mountId
+      ? this.#mds.call('forgetMount', { mount: this.#mountId }, signal).catch(() => undefined)
+      : undefined;
+    await Promise.all([this.#locks?.releaseAll(signal), forgot]);
     this.#mds.close();
     this.#pool.close();
     this.#mgs?.close();

@@ -45,6 +45,7 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   snapshotList: ['id', 'cursor', 'limit'],
   snapshotDrop: ['id'],
   lockEnqueue: ['ino', 'kind', 'mode'],
+  forgetMount: ['mount'],
   lockCancel: ['id'],
   setstripe: ['xid', 'cred', 'ino', 'policy'],
   getstripe: ['ino'],

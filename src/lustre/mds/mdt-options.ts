@@ -4,6 +4,7 @@ import type { LayoutPolicy } from '../types.ts';
 import type { DestroyObjects } from './destroy-queue.ts';
 import type { Glimpse } from './evict-glimpse.ts';
 import type { OstInfo } from './layout.ts';
+import type { MountReplyOptions } from './mount-replies.ts';
 import type { ResyncObject } from './resync-queue.ts';
 import type { Synchronous } from './schema.ts';
 import type { PunchObjects } from './size-settle.ts';
@@ -36,6 +37,8 @@ export interface MdtOptions {
   groupCommit?: boolean;
   /** Replies kept per client for retried xids. Default 1024. */
   replyCacheSize?: number;
+  /** When the replies keyed by a gone mount's id are dropped (mount-replies.ts). */
+  mountReplies?: MountReplyOptions;
   clock?: () => number;
   ostRefreshMs?: number;
   /** See NsConfig.unlinkLingerMs. Default 5 s. */

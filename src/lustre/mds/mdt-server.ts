@@ -9,6 +9,7 @@ import type { DestroyObjects } from './destroy-queue.ts';
 import type { Glimpse } from './evict-glimpse.ts';
 import { checkPolicy, type OstInfo } from './layout.ts';
 import { Mdt } from './mdt.ts';
+import type { MountReplyOptions } from './mount-replies.ts';
 import type { ResyncObject } from './resync-queue.ts';
 import { bindMdsHandlers } from './rpc-handlers.ts';
 import type { Synchronous } from './schema.ts';
@@ -40,6 +41,8 @@ export interface MdsOptions {
   synchronous?: Synchronous;
   /** false: one transaction per mutation instead of group commit (for measurement). */
   groupCommit?: boolean;
+  /** When the replies keyed by a gone mount's id are dropped. Defaults: see MountReplyOptions. */
+  mountReplies?: MountReplyOptions;
 }
 
 export interface MdsServer {
@@ -88,6 +91,7 @@ export async function startMds(opts: MdsOptions): Promise<MdsServer> {
     ...(opts.lockGraceMs !== undefined && { lockGraceMs: opts.lockGraceMs }),
     ...(opts.synchronous !== undefined && { synchronous: opts.synchronous }),
     ...(opts.groupCommit !== undefined && { groupCommit: opts.groupCommit }),
+    ...(opts.mountReplies !== undefined && { mountReplies: opts.mountReplies }),
   });
   const server = new RpcServer('mds');
   bindMdsHandlers(server, (a) => {

@@ -12,6 +12,7 @@ import { Effects, type OpContext } from './inodes.ts';
 import { DEFAULT_POLICY, LayoutAllocator } from './layout.ts';
 import { LockTable } from './locks.ts';
 import type { Caller, MdtOptions } from './mdt-options.ts';
+import { MountReplies } from './mount-replies.ts';
 import { Namespace } from './namespace.ts';
 import { OstDirectory } from './ost-directory.ts';
 import { pendingPunch } from './punches.ts';
@@ -51,6 +52,7 @@ export class Mdt {
   readonly destroyer: DestroyQueue;
   readonly resyncer: ResyncQueue;
   readonly snapshots: MdtSnapshots;
+  readonly mountReplies: MountReplies;
   readonly #log: Logger;
   readonly #glimpse: Glimpse | undefined;
   readonly #settle: SettleDeps;
@@ -78,6 +80,10 @@ export class Mdt {
     // The HSM table is made now, outside any operation: made inside one that rolls back, it would vanish.
     hsmGet(this.store.db, ROOT_INO);
     this.commit = new GroupCommit(this.store.db, { grouped: o.groupCommit ?? true });
+    this.mountReplies = new MountReplies(
+      { db: this.store.db, commit: this.commit, clock, log: this.#log, onDropped: (c) => this.#replySeq.delete(c) },
+      o.mountReplies,
+    );
     // Locks live in memory only: after a restart, clients re-assert theirs (lock-replay.ts).
     this.locks = new LockTable();
     this.osts = new OstDirectory(o.osts, this.#log);
@@ -360,6 +366,7 @@ export class Mdt {
     for (const t of this.#evictRetries.values()) clearTimeout(t);
     this.#evictRetries.clear();
     clearInterval(this.#reaper);
+    this.mountReplies.close();
     this.clients.close();
     this.osts.stop();
     await this.destroyer.stop();
@@ -372,6 +379,7 @@ export class Mdt {
     const seq = (this.#replySeq.get(client) ?? this.store.maxReplySeq(client)) + 1;
     this.#replySeq.set(client, seq);
     this.store.putReply(client, xid, seq, JSON.stringify(out));
+    this.mountReplies.written(client);
     if (seq % 64 === 0) this.store.trimReplies(client, seq - this.#replyCacheSize);
   }
 

@@ -17,9 +17,14 @@ export interface ReplyKey {
 export function requestReplyKey(a: Args): ReplyKey | undefined {
   if (a['key'] === undefined) return undefined;
   const k = asArgs(a['key']);
-  const mount = str(k, 'mount', 128);
+  return { client: mountClient(k, 'key.mount'), xid: int(k, 'request', { min: 1 }) };
+}
+
+/** The reply-cache client of the mount id in `a.mount` (`what` names it in the error); EINVAL if not a printable id. */
+export function mountClient(a: Args, what = 'mount'): string {
+  const mount = str(a, 'mount', 128);
   if (mount.length === 0 || [...mount].some((ch) => ch.charCodeAt(0) < 0x21)) {
-    throw new FsError('EINVAL', 'argument "key.mount" must be a printable id without spaces');
+    throw new FsError('EINVAL', `argument "${what}" must be a printable id without spaces`);
   }
-  return { client: `mount:${mount}`, xid: int(k, 'request', { min: 1 }) };
+  return `mount:${mount}`;
 }

@@ -32,7 +32,7 @@ import { attrWithUpdateLock, entriesWithUpdateLocks, touchedBy, withRevocation }
 import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { relatimeOnOpen } from './relatime.ts';
-import { type ReplyKey, requestReplyKey } from './request-key.ts';
+import { mountClient, type ReplyKey, requestReplyKey } from './request-key.ts';
 import { squashCred } from './root-squash.ts';
 import { noteWriter, writerClosed } from './size-epochs.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
@@ -335,6 +335,7 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   lockEnqueue: async (a, c, signal) => ({
     id: (await enqueueLock(lockHost(c.mdt), c.client, lockRequest(a), signal)).id,
   }),
+  forgetMount: async (a, c) => ({ replies: await c.mdt.mountReplies.forget(mountClient(a)) }),
   lockCancel: async (a, c) => ({ cancelled: lockManager(lockHost(c.mdt)).cancel(c.client, int(a, 'id')) }),
   lockReplay: (a, c) => {
     const r = replayArgs(a);

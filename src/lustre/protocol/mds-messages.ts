@@ -289,6 +289,12 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
     args: { ino: number; kind: 'ibits' | 'data'; mode: 'PR' | 'PW'; bits?: number };
     result: { id: number };
   };
+  /**
+   * A keeper-held mount is gone (its daemon saw the kernel end the connection): the MDS drops the
+   * replies kept under its id, durably, before answering (`replies`: how many). Idempotent. Replies
+   * of mounts that never call it go an hour after their last write (mds/mount-replies.ts).
+   */
+  forgetMount: { args: { mount: string }; result: { replies: number } };
   /** Gives a cache lock back; `cancelled` false if it was not held (e.g. dropped by an eviction). */
   lockCancel: { args: { id: number }; result: { cancelled: boolean } };
   /** lfs setstripe on a directory (default for new files in it) or on an empty regular file. */

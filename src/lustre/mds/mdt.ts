@@ -80,10 +80,8 @@ export class Mdt {
     // The HSM table is made now, outside any operation: made inside one that rolls back, it would vanish.
     hsmGet(this.store.db, ROOT_INO);
     this.commit = new GroupCommit(this.store.db, { grouped: o.groupCommit ?? true });
-    this.mountReplies = new MountReplies(
-      { db: this.store.db, commit: this.commit, clock, log: this.#log, onDropped: (c) => this.#replySeq.delete(c) },
-      o.mountReplies,
-    );
+    const replies = { db: this.store.db, commit: this.commit, clock, log: this.#log, seqs: this.#replySeq };
+    this.mountReplies = new MountReplies(replies, o.mountReplies);
     // Locks live in memory only: after a restart, clients re-assert theirs (lock-replay.ts).
     this.locks = new LockTable();
     this.osts = new OstDirectory(o.osts, this.#log);

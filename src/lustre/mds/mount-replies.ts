@@ -22,8 +22,8 @@ interface Deps {
   commit: GroupCommit;
   clock: () => number;
   log: Logger;
-  /** Called inside the transaction that dropped a mount's replies (the MDT forgets its sequence). */
-  onDropped: (client: string) => void;
+  /** The MDT's last reply sequence per client: a dropped mount's entry goes too. */
+  seqs: Map<string, number>;
 }
 
 /** The reply-cache client of keyed requests from mounts (request-key.ts). */
@@ -141,7 +141,7 @@ export class MountReplies {
   #drop(client: string): number {
     const n = this.#q.dropReplies.run(client).changes;
     this.#q.dropMount.run(client);
-    this.#d.onDropped(client);
+    this.#d.seqs.delete(client);
     return Number(n);
   }
 }

@@ -28,6 +28,7 @@ import {
   type PartReader,
 } from './object-store.ts';
 import { readBody } from './s3-body.ts';
+import { crc32Base64, signWithChecksumOnly } from './s3-checksums.ts';
 
 /** The slice of the SDK this adapter uses (a seam for tests). */
 export type S3Api = Pick<S3Client, 'send' | 'destroy'>;
@@ -99,7 +100,12 @@ export class S3ObjectStore implements ObjectStore {
     };
     if (opts.endpoint) config.endpoint = opts.endpoint;
     if (opts.credentials) config.credentials = opts.credentials;
-    this.#s3 = api ?? new S3Client(config);
+    if (api) this.#s3 = api;
+    else {
+      const s3 = new S3Client(config);
+      signWithChecksumOnly(s3);
+      this.#s3 = s3;
+    }
   }
 
   close(): void {
@@ -233,6 +239,7 @@ export class S3ObjectStore implements ObjectStore {
           Body: body,
           Metadata: metadata,
           ContentLength: body.length,
+          ChecksumCRC32: crc32Base64(body),
         }),
         { abortSignal },
       );
@@ -255,19 +262,27 @@ export class S3ObjectStore implements ObjectStore {
       signal,
       this.#timeoutMs,
       (abortSignal) =>
-        this.#s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: metadata }), {
-          abortSignal,
-        }),
+        this.#s3.send(
+          new CreateMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            Metadata: metadata,
+            ChecksumAlgorithm: 'CRC32',
+          }),
+          { abortSignal },
+        ),
     );
     const uploadId = created.UploadId!;
     const count = Math.max(1, Math.ceil(size / opts.partSize));
     const etags: string[] = new Array(count);
+    const checksums: string[] = new Array(count);
     let next = 0;
     const worker = async () => {
       while (next < count) {
         const i = next++;
         const offset = i * opts.partSize;
         const body = await read(offset, Math.min(opts.partSize, size - offset), signal);
+        checksums[i] = crc32Base64(body);
         etags[i] = await this.#call(
           `UploadPart ${i + 1} ${where}`,
           signal,
@@ -281,6 +296,7 @@ export class S3ObjectStore implements ObjectStore {
                 PartNumber: i + 1,
                 Body: body,
                 ContentLength: body.length,
+                ChecksumCRC32: checksums[i],
               }),
               { abortSignal },
             );
@@ -301,7 +317,9 @@ export class S3ObjectStore implements ObjectStore {
               Bucket: bucket,
               Key: key,
               UploadId: uploadId,
-              MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+              MultipartUpload: {
+                Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1, ChecksumCRC32: checksums[i]! })),
+              },
             }),
             { abortSignal },
           ),

@@ -1,12 +1,14 @@
 // Automatic export driven by the MDS changelog: new and changed files after their last close, metadata changes, renames (new key, then the old one deleted) and deletions, per AutoExportPolicy.
+import { NacreError } from '../../lib/errors.ts';
 import type { ObjectStore } from '../../platform/object-store.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
 import type { ChangeRecord } from '../protocol/changelog-messages.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED, type HsmState } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS, S_IFDIR, S_IFMT, S_IFREG } from '../types.ts';
-import { backingOff, type ExportRetry, failed, succeeded } from './export-retry.ts';
+import { backingOff, type ExportRetry, failed, parkedRetryMs, succeeded } from './export-retry.ts';
 import { exportEntry } from './exporter.ts';
 import { keyOfPath, type RepositoryLink } from './importer.ts';
+import { deleteTree, ParkedRemovals, REMOVAL_FAILED, removalOf } from './parked-removals.ts';
 import { formatLocation, formatPosixMetadata, parseLocation } from './posix-metadata.ts';
 import { lookupPath, type WalkEntry, walk } from './tree.ts';
 
@@ -52,24 +54,42 @@ export async function exportChanges(
   signal: AbortSignal,
   retry?: ExportRetry,
 ): Promise<number> {
+  const now = retry?.now ?? Date.now;
+  if (retry) retry.removals ??= new ParkedRemovals(user);
+  const parked = retry?.removals;
+  if (retry && parked) {
+    await parked.load(c, signal);
+    if (parked.size > 0 && (retry.parkedDueAt ?? 0) <= now()) {
+      // S3 removals given up on earlier (S3 was down): done now where their paths are still free.
+      const left = await parked.retry(c, store, link, signal);
+      retry.parkedDueAt = left > 0 ? now() + parkedRetryMs(retry) : Number.POSITIVE_INFINITY;
+    }
+  }
   const records = await c.mds.call('changelogRead', { user, limit: CHANGE_BATCH }, signal);
   let handled = 0;
   try {
     for (const r of records) {
+      parked?.forgetMentioned(r);
       if (!r.agent) {
         if (retry && backingOff(retry, r)) break;
         try {
           await handle(c, store, link, events, r, signal);
           if (retry) succeeded(retry, r);
         } catch (err) {
-          if (!retry || signal.aborted) throw err;
-          if ((await failed(c, retry, r, err, signal)) === 'retry') break;
+          if (!retry || !parked || signal.aborted) throw err;
+          const removal = removalOf(link, events.includes('DELETED'), r, err);
+          const keep = removal && (async () => parked.add(removal));
+          if ((await failed(c, retry, r, err, signal, keep)) === 'retry') break;
         }
       }
       handled++;
     }
   } finally {
-    if (handled > 0) await c.mds.call('changelogClear', { user, upTo: records[handled - 1]!.seq }, signal);
+    // The parked removals as of the changes handled, before the cursor moves past them.
+    if (handled > 0) {
+      await parked?.save(c, signal);
+      await c.mds.call('changelogClear', { user, upTo: records[handled - 1]!.seq }, signal);
+    }
   }
   return handled;
 }
@@ -95,7 +115,11 @@ async function handle(
       if (attr) await moveTree(c, store, link, { path: r.path, attr }, signal);
     }
     if (deleting && inside(link, r.oldPath) && r.oldPath !== link.fsPath)
-      await deleteTree(store, link, r.oldPath, signal);
+      await deleteTree(store, link, r.oldPath, signal).catch((err: unknown) => {
+        throw new NacreError(REMOVAL_FAILED, `removing the old keys of ${r.oldPath}: ${String(err)}`, {
+          cause: err,
+        });
+      });
     return;
   }
   if (!inside(link, r.path)) return;
@@ -120,13 +144,29 @@ async function exportAttrs(
   e: WalkEntry,
   signal: AbortSignal,
 ): Promise<void> {
+  if (await rewrittenOrCopied(c, store, link, e, true, signal))
+    await exportIfDue(c, store, link, events, e, signal);
+}
+
+/**
+ * What a metadata change and a move start with: a directory or symlink is written again, a file
+ * whose content is the archived object is copied by S3 (see copyArchived); both return undefined.
+ * Any other regular file is left to the caller, with its HSM state.
+ */
+async function rewrittenOrCopied(
+  c: LustreClient,
+  store: ObjectStore,
+  link: RepositoryLink,
+  e: WalkEntry,
+  sameKey: boolean,
+  signal: AbortSignal,
+): Promise<(HsmState & { open: boolean }) | undefined> {
   if ((e.attr.mode & S_IFMT) !== S_IFREG) {
     await exportEntry(c, store, link, e, {}, signal);
-    return;
+    return undefined;
   }
   const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
-  if (await copyArchived(c, store, link, e, st, true, signal)) return;
-  await exportIfDue(c, store, link, events, e, signal);
+  return (await copyArchived(c, store, link, e, st, sameKey, signal)) ? undefined : st;
 }
 
 /**
@@ -204,26 +244,7 @@ async function moveOne(
   e: WalkEntry,
   signal: AbortSignal,
 ): Promise<void> {
-  if ((e.attr.mode & S_IFMT) !== S_IFREG) {
-    await exportEntry(c, store, link, e, {}, signal);
-    return;
-  }
-  const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
-  if (await copyArchived(c, store, link, e, st, false, signal)) return;
-  if (st.open) return; // written to: its CLOSE exports it under the new name
-  await exportEntry(c, store, link, e, {}, signal);
-}
-
-/** Deletes the key of a renamed-away entry, and every key under it if it was a directory. */
-async function deleteTree(
-  store: ObjectStore,
-  link: RepositoryLink,
-  path: string,
-  signal: AbortSignal,
-): Promise<void> {
-  await store.delete(link.bucket, keyOfPath(link, path), signal);
-  const prefix = keyOfPath(link, path, true);
-  const keys: string[] = [];
-  for await (const o of store.list(link.bucket, prefix, signal)) keys.push(o.key);
-  for (const k of keys) await store.delete(link.bucket, k, signal);
+  const st = await rewrittenOrCopied(c, store, link, e, false, signal);
+  // A file open for writing is left to its CLOSE, which exports it under the new name.
+  if (st && !st.open) await exportEntry(c, store, link, e, {}, signal);
 }

@@ -101,8 +101,14 @@ test('a change whose export keeps failing is parked with its file dirty; the cha
   const doomed = await writeFile(dir.ino, 'too-long-a-key', 'never exported');
   await writeFile((await user.resolvePath('/out', signal)).ino, 'later', 'exported');
   await inS3('out/later');
-  // (Its CREAT and its CLOSE each fail: each is parked.)
-  assert.ok(parked.length > 0 && parked.every((id) => id === a.AssociationId), `parked: ${parked}`);
+  // Its CREAT and its CLOSE each fail: each is parked (the later file's changes may go at the same time).
+  await waitFor('both changes of the doomed file parked', () => (parked.length >= 2 ? true : undefined), {
+    timeoutMs: 30_000,
+  });
+  assert.ok(
+    parked.every((id) => id === a.AssociationId),
+    `parked: ${parked}`,
+  );
   const st = await user.mds.call('hsmState', { ino: doomed }, signal);
   assert.ok(st.flags & HS_DIRTY, 'the parked file stays dirty, for an export task or its next change');
 });

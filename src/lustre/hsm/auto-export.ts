@@ -43,7 +43,8 @@ const inside = (link: RepositoryLink, path: string | undefined): path is string 
  * each one handled: a failure leaves the cursor before the failed change (the next call tries it
  * again), so no change is lost across a restart of the agent or of the MDS. With `retry`, a change
  * that keeps failing is retried with backoff and then parked (see ExportRetry) instead of holding
- * back the association's later changes forever. Returns how many changes were handled.
+ * back the association's later changes forever. Independent changes (see nextRun) are handled up
+ * to 32 at once, their outcomes taken in order. Returns how many changes were handled.
  */
 export async function exportChanges(
   c: LustreClient,
@@ -68,21 +69,33 @@ export async function exportChanges(
   const records = await c.mds.call('changelogRead', { user, limit: CHANGE_BATCH }, signal);
   let handled = 0;
   try {
-    for (const r of records) {
-      parked?.forgetMentioned(r);
-      if (!r.agent) {
-        if (retry && backingOff(retry, r)) break;
-        try {
-          await handle(c, store, link, events, r, signal);
-          if (retry) succeeded(retry, r);
-        } catch (err) {
-          if (!retry || !parked || signal.aborted) throw err;
-          const removal = removalOf(link, events.includes('DELETED'), r, err);
+    while (handled < records.length) {
+      const run = nextRun(records, handled, retry);
+      if (run.length === 0) break; // the next change waits out its backoff
+      const outcomes = await Promise.all(
+        run.map((r) =>
+          r.agent
+            ? undefined
+            : handle(c, store, link, events, r, signal).then(
+                () => undefined,
+                (err: unknown) => ({ err }),
+              ),
+        ),
+      );
+      let stop = false;
+      for (const [k, r] of run.entries()) {
+        parked?.forgetMentioned(r);
+        const failure = outcomes[k];
+        if (failure) {
+          if (!retry || !parked || signal.aborted) throw failure.err;
+          const removal = removalOf(link, events.includes('DELETED'), r, failure.err);
           const keep = removal && (async () => parked.add(removal));
-          if ((await failed(c, retry, r, err, signal, keep)) === 'retry') break;
-        }
+          stop = (await failed(c, retry, r, failure.err, signal, keep)) === 'retry';
+          if (stop) break;
+        } else if (retry && !r.agent) succeeded(retry, r);
+        handled++;
       }
-      handled++;
+      if (stop) break;
     }
   } finally {
     // The parked removals as of the changes handled, before the cursor moves past them.
@@ -92,6 +105,35 @@ export async function exportChanges(
     }
   }
   return handled;
+}
+
+/** Changes handled at once (a run of creations, closes and attribute changes of different paths). */
+const RUN = 32;
+
+/**
+ * The changes from `from` on that may be handled at once: a rename or a removal alone (they
+ * depend on what came before: a create before its rename); else creations, closes and attribute
+ * changes up to the next rename or removal, one per path (two changes of one file stay in order).
+ * Empty when the first change is waiting out its backoff; a run ends before a change that is.
+ */
+function nextRun(
+  records: readonly ChangeRecord[],
+  from: number,
+  retry: ExportRetry | undefined,
+): ChangeRecord[] {
+  const run: ChangeRecord[] = [];
+  const paths = new Set<string>();
+  for (let i = from; i < records.length && run.length < RUN; i++) {
+    const r = records[i]!;
+    if (!r.agent && retry && backingOff(retry, r)) break;
+    const alone = r.type === 'RENME' || r.type === 'UNLNK' || r.type === 'RMDIR';
+    if (alone && run.length > 0) break;
+    if (paths.has(r.path)) break;
+    run.push(r);
+    paths.add(r.path);
+    if (alone) break;
+  }
+  return run;
 }
 
 async function handle(

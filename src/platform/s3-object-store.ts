@@ -100,12 +100,7 @@ export class S3ObjectStore implements ObjectStore {
     };
     if (opts.endpoint) config.endpoint = opts.endpoint;
     if (opts.credentials) config.credentials = opts.credentials;
-    if (api) this.#s3 = api;
-    else {
-      const s3 = new S3Client(config);
-      signWithChecksumOnly(s3);
-      this.#s3 = s3;
-    }
+    this.#s3 = api ?? new S3Client(config);
   }
 
   close(): void {
@@ -233,14 +228,16 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<string> {
     return this.#call(`PutObject s3://${bucket}/${key}`, signal, this.#transferMs, async (abortSignal) => {
       const out = await this.#s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          Metadata: metadata,
-          ContentLength: body.length,
-          ChecksumCRC32: crc32Base64(body),
-        }),
+        signWithChecksumOnly(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            Metadata: metadata,
+            ContentLength: body.length,
+            ChecksumCRC32: crc32Base64(body),
+          }),
+        ),
         { abortSignal },
       );
       return out.ETag ?? '';
@@ -289,15 +286,17 @@ export class S3ObjectStore implements ObjectStore {
           this.#transferMs,
           async (abortSignal) => {
             const out = await this.#s3.send(
-              new UploadPartCommand({
-                Bucket: bucket,
-                Key: key,
-                UploadId: uploadId,
-                PartNumber: i + 1,
-                Body: body,
-                ContentLength: body.length,
-                ChecksumCRC32: checksums[i],
-              }),
+              signWithChecksumOnly(
+                new UploadPartCommand({
+                  Bucket: bucket,
+                  Key: key,
+                  UploadId: uploadId,
+                  PartNumber: i + 1,
+                  Body: body,
+                  ContentLength: body.length,
+                  ChecksumCRC32: checksums[i],
+                }),
+              ),
               { abortSignal },
             );
             return out.ETag ?? '';

@@ -6,6 +6,7 @@ import type { MdsMethods } from '../protocol/mds-messages.ts';
 import { MgsClient } from '../protocol/mgs-client.ts';
 import type { FileSystemConfig } from '../protocol/mgs-messages.ts';
 import type { StatTarget } from '../protocol/oss-messages.ts';
+import type { RequestKey } from '../protocol/request-key.ts';
 import {
   type Attr,
   type Credentials,
@@ -17,6 +18,7 @@ import {
   type LayoutPolicy,
   type QuotaInfo,
   type QuotaLimits,
+  type RequestOptions,
   ROOT_CREDENTIALS,
   type SetAttrChanges,
   type StatFs,
@@ -65,8 +67,9 @@ export interface ConnectLustreOptions {
   /** Stable id of this client on the MDS (locks and handles survive reconnects under it). Default: host and a random suffix. */
   clientId?: string;
   /**
-   * A keeper-held mount's id, the same for every daemon the keeper starts: O_APPEND writes carry
-   * it with the kernel's request id, so a write the kernel resends to a new daemon is not appended twice.
+   * A keeper-held mount's id, the same for every daemon the keeper starts: O_APPEND writes and
+   * namespace changes carry it with the kernel's request id, so one the kernel resends to a new
+   * daemon is not applied twice.
    */
   mountId?: string;
   /** The node this client runs on: servers on the same host are reached over their unix sockets. */
@@ -274,12 +277,13 @@ export class LustreClient implements FileSystemClient {
     ino: number,
     changes: SetAttrChanges,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<Attr> {
     const { fh, ...rest } = changes;
     const wire: SetAttrChanges =
       fh === undefined ? rest : { ...rest, fh: this.#files.file({ fh, ino, flags: 0 }).mdsHandle };
     const attr = await whileRestoring(
-      () => this.#mds.mutate('setattr', { cred, ino, changes: wire }, signal),
+      () => this.#mds.mutate('setattr', { cred, ino, changes: wire, ...this.#key(opts) }, signal),
       signal,
     );
     if (changes.size !== undefined) {
@@ -296,11 +300,12 @@ export class LustreClient implements FileSystemClient {
     mode: number,
     flags: number,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ) {
     const exclusive = (flags & O_EXCL) !== 0;
     const r = await this.#mds.mutate(
       'create',
-      { cred, parent, name, mode, exclusive, open: true, flags },
+      { cred, parent, name, mode, exclusive, open: true, flags, ...this.#key(opts) },
       signal,
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
@@ -309,20 +314,35 @@ export class LustreClient implements FileSystemClient {
     return { attr: r.attr, handle };
   }
 
-  mknod(cred: Credentials, parent: number, name: string, mode: number, rdev: number, signal?: AbortSignal) {
-    return this.#mds.mutate('mknod', { cred, parent, name, mode, rdev }, signal);
+  mknod(
+    cred: Credentials,
+    parent: number,
+    name: string,
+    mode: number,
+    rdev: number,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ) {
+    return this.#mds.mutate('mknod', { cred, parent, name, mode, rdev, ...this.#key(opts) }, signal);
   }
 
-  mkdir(cred: Credentials, parent: number, name: string, mode: number, signal?: AbortSignal) {
-    return this.#mds.mutate('mkdir', { cred, parent, name, mode }, signal);
+  mkdir(
+    cred: Credentials,
+    parent: number,
+    name: string,
+    mode: number,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ) {
+    return this.#mds.mutate('mkdir', { cred, parent, name, mode, ...this.#key(opts) }, signal);
   }
 
-  async unlink(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<void> {
-    await this.#mds.mutate('unlink', { cred, parent, name }, signal);
+  async unlink(cred: Credentials, parent: number, name: string, signal?: AbortSignal, opts?: RequestOptions) {
+    await this.#mds.mutate('unlink', { cred, parent, name, ...this.#key(opts) }, signal);
   }
 
-  async rmdir(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<void> {
-    await this.#mds.mutate('rmdir', { cred, parent, name }, signal);
+  async rmdir(cred: Credentials, parent: number, name: string, signal?: AbortSignal, opts?: RequestOptions) {
+    await this.#mds.mutate('rmdir', { cred, parent, name, ...this.#key(opts) }, signal);
   }
 
   async rename(
@@ -333,16 +353,32 @@ export class LustreClient implements FileSystemClient {
     newName: string,
     flags: number,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<void> {
-    await this.#mds.mutate('rename', { cred, parent, name, newParent, newName, flags }, signal);
+    const args = { cred, parent, name, newParent, newName, flags, ...this.#key(opts) };
+    await this.#mds.mutate('rename', args, signal);
   }
 
-  link(cred: Credentials, ino: number, newParent: number, newName: string, signal?: AbortSignal) {
-    return this.#mds.mutate('link', { cred, ino, newParent, newName }, signal);
+  link(
+    cred: Credentials,
+    ino: number,
+    newParent: number,
+    newName: string,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ) {
+    return this.#mds.mutate('link', { cred, ino, newParent, newName, ...this.#key(opts) }, signal);
   }
 
-  symlink(cred: Credentials, parent: number, name: string, target: string, signal?: AbortSignal) {
-    return this.#mds.mutate('symlink', { cred, parent, name, target }, signal);
+  symlink(
+    cred: Credentials,
+    parent: number,
+    name: string,
+    target: string,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ) {
+    return this.#mds.mutate('symlink', { cred, parent, name, target, ...this.#key(opts) }, signal);
   }
 
   readlink(ino: number, signal?: AbortSignal): Promise<string> {
@@ -381,16 +417,24 @@ export class LustreClient implements FileSystemClient {
     value: Buffer,
     flags: number,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<void> {
-    await this.#mds.mutate('setxattr', { cred, ino, name, value: value.toString('base64'), flags }, signal);
+    const args = { cred, ino, name, value: value.toString('base64'), flags, ...this.#key(opts) };
+    await this.#mds.mutate('setxattr', args, signal);
   }
 
   listxattr(cred: Credentials, ino: number, signal?: AbortSignal): Promise<string[]> {
     return this.#mds.call('listxattr', { cred, ino }, signal);
   }
 
-  async removexattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<void> {
-    await this.#mds.mutate('removexattr', { cred, ino, name }, signal);
+  async removexattr(
+    cred: Credentials,
+    ino: number,
+    name: string,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ) {
+    await this.#mds.mutate('removexattr', { cred, ino, name, ...this.#key(opts) }, signal);
   }
 
   // --- open files and data ------------------------------------------------------------------------
@@ -435,8 +479,7 @@ export class LustreClient implements FileSystemClient {
     signal?: AbortSignal,
     opts?: WriteOptions,
   ): Promise<number> {
-    const key = this.#mountId && opts?.request ? { mount: this.#mountId, request: opts.request } : undefined;
-    return this.#files.write(handle, offset, data, signal, key);
+    return this.#files.write(handle, offset, data, signal, this.#key(opts).key);
   }
 
   fsync(handle: FileHandle, _datasync: boolean, signal?: AbortSignal): Promise<void> {
@@ -621,6 +664,11 @@ export class LustreClient implements FileSystemClient {
   }
 
   // --- helpers --------------------------------------------------------------------------------------
+
+  /** The reply-cache key of a kernel request on a keeper-held mount (else none: the xid alone). */
+  #key(opts: RequestOptions | undefined): { key?: RequestKey } {
+    return this.#mountId && opts?.request ? { key: { mount: this.#mountId, request: opts.request } } : {};
+  }
 
   #noted(attr: Attr): Attr {
     this.#inodes.noteAttr(attr);

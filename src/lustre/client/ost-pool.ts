@@ -192,7 +192,7 @@ export class OstPool {
    */
   #overTcp(ost: number, e: Endpoint, err: unknown): Endpoint {
     if (!this.#unusableLocal.has(e.dial))
-      this.#log.warn("cannot open the OST's unix socket on this host; using its TCP address", {
+      this.#log.info("cannot open the OST's unix socket on this host; using its TCP address", {
         ost: e.config.target,
         socket: e.dial,
         address: e.config.address,

@@ -78,6 +78,8 @@ const PLAUSIBLE: Record<string, unknown[]> = {
   target: ['t'],
   owner: ['o'],
   value: ['eA=='],
+  // A long poll of up to 25 s outlasts the call's deadline: keep the waits short.
+  waitMs: [0, 1, 50],
   type: ['read', 'write', 'unlock'],
   lock: [{ type: 'write', start: 0, end: 10, pid: 1 }],
   changes: [{ mode: 0o600 }, { size: 10 }, { atimeMs: 'now' }],

@@ -1,6 +1,7 @@
 // Benchmark (not a test) of the S3 data repository against one MinIO in one run: cold reads of released files vs direct parallel
 // ranged GETs of the same objects, and export vs direct multipart PUTs of the same data. Prints MiB/s, files/s and ratios (medians).
-// Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3] [--phases]
+// Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3] [--phases] [--agent-fetch]
+// --agent-fetch: the HSM agent GETs each piece and writes it to the OSTs (the old path) instead of the OSSes fetching it themselves.
 // --phases prints each timed phase's window in process.hrtime microseconds, for bench/profile-summary.ts with --cpu-prof.
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     'small-kib': { type: 'string', default: '4' },
     reps: { type: 'string', default: '3' },
     phases: { type: 'boolean', default: false },
+    'agent-fetch': { type: 'boolean', default: false },
   },
 });
 const MiB = 1024 * 1024;
@@ -85,7 +87,7 @@ const stopAgent = new AbortController();
 const restorer = runRestorer(
   agent,
   timedGets(gets.agent),
-  { files: 4, concurrency: 8, partBytes: RANGE },
+  { files: 4, concurrency: 8, partBytes: RANGE, ossFetch: !values['agent-fetch'] },
   stopAgent.signal,
 );
 const user = await connect();
@@ -252,7 +254,7 @@ for (let rep = 0; rep < reps; rep++) {
 
 const totalLarge = (largeBytes * largeFiles) / MiB;
 console.log(
-  `S3 data repository vs direct S3, MinIO on loopback, ${reps} reps (medians); large: ${largeFiles} × ${largeBytes / MiB} MiB, small: ${smallFiles} × ${smallBytes / 1024} KiB`,
+  `S3 data repository vs direct S3, MinIO on loopback, ${reps} reps (medians); large: ${largeFiles} × ${largeBytes / MiB} MiB, small: ${smallFiles} × ${smallBytes / 1024} KiB; cold reads fetched by ${values['agent-fetch'] ? 'the agent' : 'the OSSes'}`,
 );
 for (const [name, r] of Object.entries(rows)) {
   const [b, n] = [median(r.base), median(r.nacre)];

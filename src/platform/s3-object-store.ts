@@ -28,6 +28,7 @@ import {
   type PartReader,
 } from './object-store.ts';
 import { readBody } from './s3-body.ts';
+import { type PresignedGet, type PresignTarget, presignRange, type RangePresigner } from './s3-presign.ts';
 
 /** The slice of the SDK this adapter uses (a seam for tests). */
 export type S3Api = Pick<S3Client, 'send' | 'destroy'>;
@@ -75,8 +76,9 @@ function s3Events(events: NotificationEvent[]): ('s3:ObjectCreated:*' | 's3:Obje
   return events.map((e) => (e === 'created' ? 's3:ObjectCreated:*' : 's3:ObjectRemoved:*'));
 }
 
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements ObjectStore, RangePresigner {
   readonly #s3: S3Api;
+  readonly #target: PresignTarget;
   readonly #timeoutMs: number;
   readonly #transferMs: number;
   /**
@@ -100,6 +102,21 @@ export class S3ObjectStore implements ObjectStore {
     if (opts.endpoint) config.endpoint = opts.endpoint;
     if (opts.credentials) config.credentials = opts.credentials;
     this.#s3 = api ?? new S3Client(config);
+    this.#target = { endpoint: opts.endpoint, region: opts.region, forcePathStyle: config.forcePathStyle! };
+  }
+
+  /** Signed with the credentials the SDK resolves (static, or its default chain, refreshed as it refreshes them). */
+  async presignRange(
+    bucket: string,
+    key: string,
+    offset: number,
+    length: number,
+    etag: string,
+    expiresInS: number,
+  ): Promise<PresignedGet> {
+    const creds = await (this.#s3 as Partial<S3Client>).config?.credentials();
+    if (!creds) throw new ObjectStoreError('InvalidCredentials', 'no S3 credentials to sign a GET with');
+    return presignRange(this.#target, creds, bucket, key, offset, length, etag, expiresInS);
   }
 
   close(): void {

@@ -6,8 +6,9 @@ import { type Args, asArgs, bool, int } from '../protocol/args.ts';
 import { MgsClient } from '../protocol/mgs-client.ts';
 import type { OssMethod, StatTarget } from '../protocol/oss-messages.ts';
 import { registerLoop } from '../protocol/register-loop.ts';
-import { type Handler, Reply, RpcServer } from '../protocol/rpc-server.ts';
+import { type CallContext, type Handler, Reply, RpcServer } from '../protocol/rpc-server.ts';
 import { BandwidthBudget } from './bandwidth.ts';
+import { fetchArgs, fetchInto } from './fetch-range.ts';
 import { checkObjectId, checkTarget } from './names.ts';
 import { OssStore } from './oss-store.ts';
 import { checkSnapshotId } from './snapshots.ts';
@@ -118,7 +119,7 @@ function offsetArg(args: Args, key: string, extent = 0): number {
 
 /** The OssMethods handlers over one store. Arguments are checked here; errors leave as errno codes. */
 export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<OssMethod, Handler> {
-  const h: Record<OssMethod, (a: Args, payload: Buffer | undefined) => Promise<unknown>> = {
+  const h: Record<OssMethod, (a: Args, payload: Buffer | undefined, ctx?: CallContext) => Promise<unknown>> = {
     createTarget: async (a) => {
       await store.createTarget(checkTarget(a['target']), int(a, 'capacityBytes', { min: 1 }));
       return null;
@@ -138,6 +139,15 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
         bool(a, 'sync'),
       );
       return { written };
+    },
+    fetchRange: async (a, _, ctx) => {
+      const t = store.get(checkTarget(a['target']));
+      const object = checkObjectId(a['object']);
+      const f = fetchArgs(a);
+      offsetArg(a, 'offset', f.length);
+      await budget?.take(t.name, f.length);
+      const write = (at: number, data: Buffer) => t.write(object, at, data, false);
+      return fetchInto(write, f.offset, f.length, f.source, f.timeoutMs, ctx?.signal ?? new AbortController().signal);
     },
     read: async (a) => {
       const t = store.get(checkTarget(a['target']));
@@ -194,9 +204,9 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
   };
   const out = {} as Record<OssMethod, Handler>;
   for (const [method, fn] of Object.entries(h) as [OssMethod, (typeof h)[OssMethod]][]) {
-    out[method] = async (args, payload) => {
+    out[method] = async (args, payload, ctx) => {
       try {
-        return await fn(asArgs(args), payload);
+        return await fn(asArgs(args), payload, ctx);
       } catch (err) {
         if (err instanceof NacreError) throw err;
         const e = toFsError(err);

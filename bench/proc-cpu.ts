@@ -110,6 +110,8 @@ for (const p of phases) {
   const total = rows.reduce((a, [, s]) => a + s, 0);
   console.log(`cpu ${p.name}: ${seconds.toFixed(2)} s wall, ${total.toFixed(2)} CPU-s in the tree`);
   for (const [name, s] of rows)
-    console.log(`  ${name.padEnd(28)} ${s.toFixed(2)} CPU-s  ${((100 * s) / seconds).toFixed(0)} % of a core`);
+    console.log(
+      `  ${name.padEnd(28)} ${s.toFixed(2)} CPU-s  ${((100 * s) / seconds).toFixed(0)} % of a core`,
+    );
 }
 process.exitCode = code;

@@ -18,7 +18,10 @@ test('the S3 reference example of a presigned GET gets its published signature',
     new Date('2013-05-24T00:00:00Z'),
   );
   const u = new URL(p.url);
-  assert.equal(u.searchParams.get('X-Amz-Credential'), 'AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request');
+  assert.equal(
+    u.searchParams.get('X-Amz-Credential'),
+    'AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request',
+  );
   assert.equal(u.searchParams.get('X-Amz-SignedHeaders'), 'host');
   assert.equal(
     u.searchParams.get('X-Amz-Signature'),

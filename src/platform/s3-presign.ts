@@ -82,7 +82,10 @@ export function presignGet(
   expiresInS: number,
   now = new Date(),
 ): PresignedGet {
-  const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
   const scope = `${day}/${region}/s3/aws4_request`;
   const signed: Record<string, string> = { host: url.host };

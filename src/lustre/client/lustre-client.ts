@@ -459,7 +459,17 @@ export class LustreClient implements FileSystemClient {
     if ((handle.flags & O_ACCMODE) === O_RDONLY) throw new FsError('EBADF', 'not open for writing');
     const layout = await this.#files.layout(handle.ino, signal);
     if (!layout) throw new FsError('EIO', `inode ${handle.ino} has no layout to fetch into`);
-    return fetchStripes(this.#io, this.#pool, handle.ino, layout, offset, length, sourceOf, timeoutMs, signal);
+    return fetchStripes(
+      this.#io,
+      this.#pool,
+      handle.ino,
+      layout,
+      offset,
+      length,
+      sourceOf,
+      timeoutMs,
+      signal,
+    );
   }
 
   fsync(handle: FileHandle, _datasync: boolean, signal?: AbortSignal): Promise<void> {

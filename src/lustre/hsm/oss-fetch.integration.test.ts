@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type MinioServer, startMinio } from '../../../e2e/harness/minio-server.ts';
 import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
 import { FsError } from '../../lib/errors.ts';
@@ -122,7 +121,9 @@ test('with MinIO down the read fails with EIO after the bounded retry, and works
 });
 
 test('a presigned GET is bound to its range and ETag: another range or a wrong ETag is refused by S3', async () => {
-  await s3.send(new PutObjectCommand({ Bucket: 'restore', Key: 'p/signed', Body: Buffer.from('0123456789') }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: 'restore', Key: 'p/signed', Body: Buffer.from('0123456789') }),
+  );
   const etag = (await real.head('restore', 'p/signed', signal))!.etag;
   const p = await real.presignRange('restore', 'p/signed', 2, 3, etag, 60);
   const ok = await fetch(p.url, { headers: p.headers, signal });

@@ -22,17 +22,26 @@ const agents = {
 };
 
 /** The fetchRange arguments past target and object, checked (EINVAL naming the field). */
-export function fetchArgs(a: Args): { offset: number; length: number; source: FetchSource; timeoutMs: number } {
+export function fetchArgs(a: Args): {
+  offset: number;
+  length: number;
+  source: FetchSource;
+  timeoutMs: number;
+} {
   const [offset, length] = [int(a, 'offset'), int(a, 'length', { min: 1 })];
   const timeoutMs = int(a, 'timeoutMs', { min: 1 });
-  if (timeoutMs > MAX_FETCH_MS) throw new FsError('EINVAL', `argument "timeoutMs" must be at most ${MAX_FETCH_MS}`);
+  if (timeoutMs > MAX_FETCH_MS)
+    throw new FsError('EINVAL', `argument "timeoutMs" must be at most ${MAX_FETCH_MS}`);
   const s = a['source'] as Args | undefined;
   if (typeof s !== 'object' || s === null) throw new FsError('EINVAL', 'argument "source" must be an object');
   const url = str(s, 'url', 16_384);
   if (!/^https?:\/\//.test(url)) throw new FsError('EINVAL', 'argument "source.url" must be an http(s) URL');
   const h = s['headers'];
   if (typeof h !== 'object' || h === null || Array.isArray(h) || Object.keys(h).length > MAX_HEADERS)
-    throw new FsError('EINVAL', `argument "source.headers" must be an object of at most ${MAX_HEADERS} headers`);
+    throw new FsError(
+      'EINVAL',
+      `argument "source.headers" must be an object of at most ${MAX_HEADERS} headers`,
+    );
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) {
     if (!/^[a-z0-9-]{1,64}$/.test(k) || k === 'host' || typeof v !== 'string' || v.length > 8192)
@@ -73,8 +82,12 @@ export async function fetchInto(
     if (res.statusCode !== 206) return failed(where, res.statusCode ?? 0, await errorBody(res));
     const asked = /^bytes=(\d+)-/.exec(source.headers['range']!)![1];
     const got = /^bytes (\d+)-(\d+)\//.exec(res.headers['content-range'] ?? '');
-    if (got?.[1] !== asked)
-      return failed(where, 206, `answered bytes ${res.headers['content-range']} for ${source.headers['range']}`);
+    if (!got || got[1] !== asked)
+      return failed(
+        where,
+        206,
+        `answered bytes ${res.headers['content-range']} for ${source.headers['range']}`,
+      );
     let done = 0;
     let parts: Buffer[] = [];
     let held = 0;
@@ -93,6 +106,10 @@ export async function fetchInto(
       if (held >= BLOCK) await flush();
     }
     if (held > 0) await flush();
+    // A connection closed mid-body can end the stream quietly: the bytes announced are what counts.
+    const announced = Number(got[2]) - Number(got[1]) + 1;
+    if (!res.complete || done !== announced)
+      return unavailable(where, `the body ended after ${done} of ${announced} bytes`);
     return { fetched: done };
   } catch (err) {
     if (err instanceof FsError) throw err; // the OST's own failure (ENOSPC, EIO): the OSS's errno
@@ -105,7 +122,11 @@ export async function fetchInto(
 function get(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
   const https_ = url.protocol === 'https:';
   return new Promise((resolve, reject) => {
-    const req = (https_ ? https : http).get(url, { headers, agent: agents[https_ ? 'https:' : 'http:'], signal });
+    const req = (https_ ? https : http).get(url, {
+      headers,
+      agent: agents[https_ ? 'https:' : 'http:'],
+      signal,
+    });
     req.once('response', resolve);
     req.once('error', reject);
   });

@@ -23,7 +23,14 @@ export interface StatTarget {
  * throttling or the GET's deadline — worth retrying).
  */
 export interface FetchFailure {
-  kind: 'NoSuchBucket' | 'NoSuchKey' | 'AccessDenied' | 'InvalidCredentials' | 'Changed' | 'Invalid' | 'Unavailable';
+  kind:
+    | 'NoSuchBucket'
+    | 'NoSuchKey'
+    | 'AccessDenied'
+    | 'InvalidCredentials'
+    | 'Changed'
+    | 'Invalid'
+    | 'Unavailable';
   /** The HTTP status, when there was an answer. */
   status?: number;
   message: string;
@@ -53,7 +60,14 @@ export interface OssMethods {
    * The GET gives up after `timeoutMs`. Durable against a process kill on return, like write.
    */
   fetchRange: {
-    args: { target: string; object: string; offset: number; length: number; source: FetchSource; timeoutMs: number };
+    args: {
+      target: string;
+      object: string;
+      offset: number;
+      length: number;
+      source: FetchSource;
+      timeoutMs: number;
+    };
     result: { fetched: number } | { failed: FetchFailure };
   };
   /** Reply payload = up to `length` bytes at `offset` (fewer at the object's end; none for a missing object). */

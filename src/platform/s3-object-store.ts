@@ -219,17 +219,31 @@ export class S3ObjectStore implements ObjectStore, RangePresigner {
     offset: number,
     length: number,
     signal: AbortSignal,
+    etag?: string,
   ): Promise<Buffer> {
     if (length <= 0) return Promise.resolve(Buffer.alloc(0));
     return this.#call(`GetObject s3://${bucket}/${key}`, signal, this.#transferMs, async (abortSignal) => {
       try {
         const out = await this.#s3.send(
-          new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Range: `bytes=${offset}-${offset + length - 1}`,
+            ...(etag && { IfMatch: etag }),
+          }),
           { abortSignal },
         );
         return await readBody(out.Body as AsyncIterable<Uint8Array>, out.ContentLength ?? length);
       } catch (err) {
         if ((err as { name?: string }).name === 'InvalidRange') return Buffer.alloc(0);
+        if ((err as { name?: string }).name === 'PreconditionFailed')
+          throw new ObjectStoreError(
+            'Invalid',
+            `s3://${bucket}/${key} is no longer the version with ETag ${etag}`,
+            {
+              cause: err,
+            },
+          );
         throw err;
       }
     });

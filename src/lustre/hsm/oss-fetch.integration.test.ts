@@ -7,6 +7,7 @@ import { type MinioServer, startMinio } from '../../../e2e/harness/minio-server.
 import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
 import { FsError } from '../../lib/errors.ts';
 import { waitFor } from '../../lib/wait-for.ts';
+import { isObjectStoreError } from '../../platform/object-store.ts';
 import { S3ObjectStore } from '../../platform/s3-object-store.ts';
 import { connectLustre, type LustreClient } from '../client/lustre-client.ts';
 import { HS_RELEASED } from '../protocol/hsm-messages.ts';
@@ -136,4 +137,10 @@ test('a presigned GET is bound to its range and ETag: another range or a wrong E
   const refused = await fetch(stale.url, { headers: stale.headers, signal });
   assert.equal(refused.status, 412, 'If-Match: a changed object is not served');
   await refused.body?.cancel();
+  // The agent's own GET (--s3-restore-by agent) asks the same of S3.
+  assert.equal((await real.getRange('restore', 'p/signed', 2, 3, signal, etag)).toString(), '234');
+  await assert.rejects(
+    real.getRange('restore', 'p/signed', 2, 3, signal, '"0000"'),
+    (e) => isObjectStoreError(e, 'Invalid') && /no longer the version/.test(e.message),
+  );
 });

@@ -68,7 +68,7 @@ export async function restoreFile(
         throw err instanceof FetchFailedError ? storeError(err.failure, loc) : err;
       });
     }
-    const data = await store.getRange(loc.bucket, loc.key, offset, length, signal);
+    const data = await store.getRange(loc.bucket, loc.key, offset, length, signal, loc.etag || undefined);
     if (data.length === length) await c.write(handle, offset, data, signal);
     return data.length;
   };

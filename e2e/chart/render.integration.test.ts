@@ -221,7 +221,10 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
 test('the OSS pods reach the S3 endpoint themselves (they fetch restored files): no NetworkPolicy limits egress', () => {
   for (const objs of [defaults, everything]) {
     const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
-    assert.ok(policies.some((p) => /-oss$/.test(p.metadata.name)), 'the OSS pods have a policy');
+    assert.ok(
+      policies.some((p) => /-oss$/.test(p.metadata.name)),
+      'the OSS pods have a policy',
+    );
     for (const p of policies) {
       const spec = p['spec'] as { policyTypes?: string[]; egress?: unknown };
       assert.deepEqual(spec.policyTypes, ['Ingress'], `${p.metadata.name} restricts ingress only`);

@@ -58,7 +58,9 @@ export async function restoreFile(
   // One worker failing stops the others (their pieces go to the next agent).
   const failed = new AbortController();
   signal = AbortSignal.any([signal, failed.signal]);
-  const presigner = opts.ossFetch !== false && isRangePresigner(store) ? store : undefined;
+  // A URL cannot name a key with "." or ".." segments (they are resolved away): the agent GETs those.
+  const urlSafe = !loc.key.split('/').some((part) => part === '.' || part === '..');
+  const presigner = opts.ossFetch !== false && urlSafe && isRangePresigner(store) ? store : undefined;
   /** Loads one piece into the file; resolves with the bytes S3 had for it. */
   const loadPiece = async (offset: number, length: number): Promise<number> => {
     if (presigner) {

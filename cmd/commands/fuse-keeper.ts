@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { logger } from '../../src/lib/log.ts';
@@ -17,11 +16,9 @@ import {
   noCacheMetadataOption,
   noCacheOption,
 } from './cache-option.ts';
+import { closeWithin } from './close-bound.ts';
 import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
-
-/** How long a daemon whose mount is gone waits for the MDS to take its locks back before it exits. */
-const CLOSE_MS = 5_000;
 
 interface KeeperFlags {
   stateFile: string;
@@ -145,7 +142,10 @@ export function registerFuseKeeper(program: Command): void {
     .addOption(cacheMetadataAliasOption())
     .addOption(noCacheMetadataOption())
     .option('--recovery <seconds|hard>', RECOVERY_HELP, recoveryOption)
-    .option('--mount-id <id>', "the keeper's id of this mount: a resent O_APPEND write is not appended twice")
+    .option(
+      '--mount-id <id>',
+      "the keeper's id of this mount: a resent O_APPEND write or namespace change is not applied twice",
+    )
     .option(
       '--page-journal <path>',
       'where a caching daemon records the inodes whose pages the kernel may keep, for the daemon that adopts the mount after it',
@@ -211,10 +211,7 @@ export function registerFuseKeeper(program: Command): void {
       log.info(adopt ? 'serving an adopted FUSE connection' : 'serving', { mountPoint: dir });
       await served.closed;
       // The mount is gone: give the locks back if the MDS answers soon, else leave them to its eviction.
-      const closing = client.close().then(() => true);
-      const closedInTime = await Promise.race([closing, delay(CLOSE_MS).then(() => false)]);
-      if (!closedInTime)
-        log.warn(`the MDS did not take the locks back within ${CLOSE_MS} ms; exiting anyway`);
+      await closeWithin(client, log);
       process.exit(0);
     });
 }

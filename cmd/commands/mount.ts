@@ -20,6 +20,7 @@ import {
   noCacheMetadataOption,
   noCacheOption,
 } from './cache-option.ts';
+import { closeWithin } from './close-bound.ts';
 import { dataPlaneKeyArgs } from './data-plane.ts';
 import { defaultHost, formatRecovery, intOption, RECOVERY_HELP, recoveryOption } from './options.ts';
 
@@ -78,8 +79,9 @@ export function registerMount(program: Command): void {
         announceReady({ address: source.mgsAddress, mountPoint });
         process.on('SIGINT', () => void m.unmount());
         process.on('SIGTERM', () => void m.unmount());
-        await m.closed;
-        return;
+        await m.unmounted;
+        // Whatever the client might leave running, an unmounted foreground mount ends here.
+        process.exit(0);
       }
       await daemonize(program, source, mountPoint, opts);
       process.stdout.write(`mounted ${formatMountSource(source)} on ${mountPoint}\n`);
@@ -94,7 +96,7 @@ export async function mountForeground(
   source: MountSource,
   mountPoint: string,
   opts: Pick<MountOptions, 'host' | 'readers' | 'cached' | 'cacheMetadata' | 'readAheadKb' | 'recovery'>,
-): Promise<FuseMount> {
+): Promise<FuseMount & { unmounted: Promise<void> }> {
   // Loaded here, not at start-up: `nacre --help` and the other commands never pay for the client.
   const { connectLustre } = await import('../../src/lustre/client/lustre-client.ts');
   const { mountFuse } = await import('../../src/lustre/fuse/index.ts');
@@ -128,11 +130,11 @@ export async function mountForeground(
     await client.close();
     throw err;
   }
-  void mount.closed.then(async () => {
-    await client.close();
+  const unmounted = mount.closed.then(async () => {
+    await closeWithin(client, log);
     log.info('unmounted', { mountPoint });
   });
-  return mount;
+  return Object.assign(mount, { unmounted });
 }
 
 /** Starts `nacre mount --foreground` detached and returns once it reports the mount ready. */

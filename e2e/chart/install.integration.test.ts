@@ -3,22 +3,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { auditLogPath, type Cluster, startCluster } from '../harness/cluster.ts';
 import { type ProcessRecord, pollUntil, spawnServer, stopServer } from '../harness/processes.ts';
 import { toolPath } from '../harness/tools.ts';
+import { failureReport } from './failure-report.ts';
 import { CHART_DIR, type KubeObject, parseManifests, run } from './helm.ts';
 import { type PersistentVolume, type Published, stageAndPublish } from './kubelet-calls.ts';
-import {
-  type LocalRelease,
-  mountsUnder,
-  type PodPlan,
-  processesUnder,
-  startLocalRelease,
-} from './local-release.ts';
+import { type LocalRelease, mountsUnder, processesUnder, startLocalRelease } from './local-release.ts';
 import { localFirstPlacement } from './placement-scenario.ts';
 import { auditCalls, callSummary, rbacFindings } from './rbac-audit.ts';
+import { releasePlans } from './release-plans.ts';
 import { growClaim, reconcileOtherKinds, snapshotAndRestore, type VolumeWorld } from './volume-scenarios.ts';
 
 const NS = 'nacre-system';
@@ -28,14 +24,20 @@ const SET = ['--set', 'node.osts.size=8G', '--set', 'node.osts.count=2', '--set'
 let values: string[];
 
 let cluster: Cluster;
+let clusterDir: string;
 let dir: string;
+/** A test failed: the logs (the release's in `dir`, the control plane's in `clusterDir`/logs) are kept. */
+let failed = false;
 let release: LocalRelease | undefined;
 const published: Published[] = [];
 let snapshotController: ProcessRecord | undefined;
 const NACRE = join(import.meta.dirname, '..', '..', 'cmd', 'nacre.ts');
 
 before(async () => {
-  cluster = await startCluster({ audit: true });
+  // The cluster's own dir (not under `dir`, whose processes must all be gone after uninstall): its
+  // stop() keeps its logs/, removed with it below unless a test failed.
+  clusterDir = await mkdtemp(join(tmpdir(), 'nacre-chart-cluster-'));
+  cluster = await startCluster({ audit: true, dir: clusterDir });
   dir = await mkdtemp(join(tmpdir(), 'nacre-chart-'));
   // The snapshot CRDs and the snapshot controller are the cluster's, not the chart's (as on kind).
   const snapshotter = await toolPath('csi-snapshotter');
@@ -68,7 +70,22 @@ after(async () => {
   await release?.stop();
   if (snapshotController) await stopServer(snapshotController);
   await cluster?.stop();
+  if (failed) {
+    process.stderr.write(
+      `install test failed: logs kept in ${join(dir, 'logs')} and ${join(clusterDir, 'logs')}\n`,
+    );
+    return;
+  }
   await rm(dir, { recursive: true, force: true });
+  await rm(clusterDir, { recursive: true, force: true });
+});
+// Read the cluster as the failing step left it, before the next test changes it.
+afterEach(async (t) => {
+  // The runtime's TestContext has `passed` (@types/node declares it only on SuiteContext).
+  if ((t as { passed?: boolean }).passed !== false) return;
+  if (failed) return t.diagnostic('an earlier test failed: its report is the one to read');
+  failed = true;
+  t.diagnostic(await failureReport(kubectl, [dir, join(dir, 'logs'), join(clusterDir, 'logs')]));
 });
 
 const kubectl = (args: string[], input?: string) =>
@@ -133,49 +150,7 @@ test('helm install creates every object the chart renders; an upgrade keeps the 
 
 test('on the local harness, the rendered pods make a FileSystem Ready, bind, grow, snapshot and restore PVCs, place stripes local-first, share a striped file between two nodes, and keep it through an upgrade and a rollback', async () => {
   const objects = await manifests();
-  const plans: PodPlan[] = [
-    {
-      kind: 'StatefulSet',
-      workload: 'nacre-mgs',
-      pod: 'nacre-mgs-0',
-      node: 'node-a',
-      containers: ['mgs', 'api'],
-      hosts: [`nacre-mgs.${NS}.svc`, `nacre-api.${NS}.svc`],
-    },
-    {
-      kind: 'StatefulSet',
-      workload: 'nacre-mds',
-      pod: 'nacre-mds-0',
-      node: 'node-a',
-      containers: ['mds'],
-      hosts: [`nacre-mds-0.nacre-mds.${NS}.svc`],
-    },
-    // On each node: its OSSes, the mount holder, then the node plugin (which asks the holder to mount).
-    ...(
-      [
-        ['nacre-node-oss', ['oss', 'oss-1']],
-        ['nacre-mounter', ['nacre']],
-        ['nacre-node', ['nacre']],
-      ] as const
-    ).flatMap(([workload, containers]) =>
-      ['a', 'b'].map((n) => ({
-        kind: 'DaemonSet' as const,
-        workload,
-        pod: `${workload}-${n}`,
-        node: `node-${n}`,
-        containers: [...containers],
-        hosts: [],
-      })),
-    ),
-    {
-      kind: 'Deployment',
-      workload: 'nacre-controller',
-      pod: 'nacre-controller-0',
-      node: 'node-a',
-      containers: ['nacre', 'csi-provisioner', 'csi-resizer', 'csi-snapshotter'],
-      hosts: [],
-    },
-  ];
+  const plans = releasePlans(NS);
   release = await startLocalRelease({ cluster, namespace: NS, manifests: objects, dir, plans });
 
   // 1. A FileSystem becomes Ready through the controller (its own ServiceAccount's RBAC) and the emulator.
@@ -236,11 +211,21 @@ test('on the local harness, the rendered pods make a FileSystem Ready, bind, gro
       },
     }),
   );
+  //    Two waits, each for what takes the time: the emulator's servers create the claim's file system
+  //    (FileSystem <namespace>/pvc-<claim uid>, like scratch above), then the provisioner's next
+  //    repeat of CreateVolume (at most 30 s apart: --retry-interval-max) returns it and the claim binds.
+  const uid = (
+    await kubectl(['-n', 'team', 'get', 'pvc', 'shared', '-o', 'jsonpath={.metadata.uid}'])
+  ).trim();
   await waitFor(
-    'PVC team/shared Bound',
+    `FileSystem ${NS}/pvc-${uid} of PVC team/shared Ready`,
+    async () => (await condition('filesystem', NS, `pvc-${uid}`, 'Ready')) === 'True',
+  );
+  await waitFor(
+    'PVC team/shared Bound once its FileSystem is Ready',
     async () =>
       (await kubectl(['-n', 'team', 'get', 'pvc', 'shared', '-o', 'jsonpath={.status.phase}'])) === 'Bound',
-    180_000,
+    60_000,
   );
 
   // 4. The kubelet's calls stage and publish the volume on both nodes; a writer on node-a and a

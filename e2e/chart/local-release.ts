@@ -148,7 +148,7 @@ export async function startLocalRelease(opts: {
           name: `${plan.pod}/${name}`,
           command: cmd.command,
           args: cmd.args,
-          logFile: join(dir, 'logs', `${plan.pod}-${name}.log`),
+          logFile: await unusedLogPath(join(dir, 'logs'), `${plan.pod}-${name}`),
           env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: pod.dir, ...cmd.env },
           keep: false,
         });
@@ -173,6 +173,15 @@ export async function startLocalRelease(opts: {
     throw err;
   }
   return { pods, metrics, processes, world, stop };
+}
+
+/** `<base>.log` in `logDir`, or after a restart `<base>.<n>.log`: a started pod's log is never overwritten. */
+async function unusedLogPath(logDir: string, base: string): Promise<string> {
+  const taken = new Set(await readdir(logDir));
+  if (!taken.has(`${base}.log`)) return join(logDir, `${base}.log`);
+  let n = 1;
+  while (taken.has(`${base}.${n}.log`)) n++;
+  return join(logDir, `${base}.${n}.log`);
 }
 
 /** Processes whose command line names a path under `dir` (a release's servers, FUSE keepers, sidecars). */

@@ -115,6 +115,9 @@ test('the controller pod runs the operator and the CSI controller with the provi
     assert.deepEqual(c.volumeMounts, [{ name: 'socket-dir', mountPath: '/csi' }]);
   }
   assert.ok(container(d, 'csi-provisioner').args?.includes('--extra-create-metadata'));
+  // Repeats of a CreateVolume/CreateSnapshot still in progress back off to 30 s at most, not 5 min.
+  for (const name of ['csi-provisioner', 'csi-snapshotter'])
+    assert.ok(container(d, name).args?.includes('--retry-interval-max=30s'), name);
   const all = find(everything, 'Deployment', 'nacre-controller');
   assert.ok(container(all, 'csi-provisioner').args?.includes('--feature-gates=Topology=true'));
   // Non-root, read-only root file system, no capabilities: the controller needs nothing of the host.

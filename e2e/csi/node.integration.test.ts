@@ -7,7 +7,7 @@ import { status } from '@grpc/grpc-js';
 import { readKeeperState } from '../../src/lustre/fuse/keeper.ts';
 import { type FsCluster, startFsCluster } from '../fs/fs-cluster.ts';
 import { mountedUnder, processesMentioning } from '../fs/leftovers.ts';
-import { hold, q, sh, shResult, waitFor } from '../fs/shell.ts';
+import { type Held, hold, q, sh, shResult, waitFor } from '../fs/shell.ts';
 import { MOUNT_RWX, NodePlugin, nacre } from './node-plugin.ts';
 
 let cluster: FsCluster;
@@ -66,6 +66,16 @@ function writer(file: string, count: number) {
     '-c',
     `exec 3>>${q(file)}; for ((i=0;i<${count};i++)); do echo "line $i" >&3 || echo "failed $i"; echo "wrote $i"; sleep 0.02; done; exec 3>&-; echo done`,
   ]);
+}
+
+/** Ends a writer a failed case left running (it must not write on into the next case), waiting for it at most 30 s. */
+async function stopWriter(w: Held): Promise<void> {
+  if (w.exited) return;
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((r) => (timer = setTimeout(r, 30_000)));
+  await Promise.race([w.kill(), bound]);
+  clearTimeout(timer);
+  if (!w.exited) process.stdout.write(`# writer ${w.pid} did not exit within 30 s of SIGKILL\n`);
 }
 
 async function assertAllLines(file: string, count: number) {
@@ -224,9 +234,10 @@ describe('nacre node (CSI Node service) on real FUSE mounts', { timeout: 600_000
     assert.equal(mountsAt(stagingOf(a, 'blk')) + mountsAt(stagingOf(a, 'ctx')), 0);
   });
 
-  it('kill -9 of the node plugin leaves a writing pod alone; after a restart the calls repeat cleanly', async () => {
+  it('kill -9 of the node plugin leaves a writing pod alone; after a restart the calls repeat cleanly', async (t) => {
     const file = join(targetOf(a, 'pod1'), 'plugin-restart.log');
     const w = writer(file, 200);
+    t.after(() => stopWriter(w));
     await w.waitForLine(/wrote 20$/);
     await a.kill9();
     await w.waitForLine(/wrote 60$/);
@@ -244,9 +255,10 @@ describe('nacre node (CSI Node service) on real FUSE mounts', { timeout: 600_000
     assert.equal(keepersOf(stagingOf(a)), 1);
   });
 
-  it('kill -9 of the FUSE daemon: reported inaccessible, then restored in place under a writing pod', async () => {
+  it('kill -9 of the FUSE daemon: reported inaccessible, then restored in place under a writing pod', async (t) => {
     const file = join(targetOf(a, 'pod1'), 'daemon-crash.log');
     const w = writer(file, 200);
+    t.after(() => stopWriter(w));
     await w.waitForLine(/wrote 20$/);
     const before = await keeperStateOf(a);
     // Hold the keeper still so the dead daemon is observable, then let it replace the daemon.

@@ -1,14 +1,15 @@
 // An O_APPEND write the MDS granted a range to before its FUSE daemon died is appended once: the kernel resends it to the keeper's next daemon, which asks again under the same mount id and request id.
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { readKeeperState } from '../../src/lustre/fuse/keeper.ts';
-import { type FsCluster, NACRE, startFsCluster } from './fs-cluster.ts';
-import { type Held, hold, q, sh, shResult, waitFor, waitingOnFuse } from './shell.ts';
+import { type KeptMount, keptMount, killDaemonWithRequestsAtMds } from './daemon-kill.ts';
+import { type FsCluster, startFsCluster } from './fs-cluster.ts';
+import { hold } from './shell.ts';
 
 let cluster: FsCluster;
-let keeper: Held | undefined;
+let kept: KeptMount | undefined;
 let mnt: string;
 let stateFile: string;
 
@@ -21,35 +22,14 @@ for line in sys.stdin:
     print('wrote ' + line.strip(), flush=True)
 `;
 
-/** Bytes the MDS has not read yet on its sockets (TCP and unix), from ss(8). */
-async function mdsUnread(pid: number): Promise<number> {
-  const out = await sh('ss -Hnp -A tcp,unix');
-  let unread = 0;
-  for (const line of out.split('\n')) {
-    if (!line.includes(`pid=${pid},`)) continue;
-    unread += Number(line.trim().split(/\s+/)[2] ?? 0) || 0;
-  }
-  return unread;
-}
-
 before(async () => {
   cluster = await startFsCluster({ ossCount: 1 });
-  mnt = join(cluster.dir, 'kept');
-  await mkdir(mnt);
-  stateFile = join(cluster.dir, 'keeper.json');
-  keeper = hold([
-    ...NACRE,
-    'fuse-keeper',
-    cluster.source,
-    mnt,
-    ...['--state-file', stateFile, '--log-file', join(cluster.dir, 'logs', 'kept-daemons.log')],
-  ]);
-  await keeper.waitForLine(/"daemonPid"/, 60_000);
+  kept = await keptMount(cluster);
+  ({ mnt, stateFile } = kept);
 });
 
 after(async () => {
-  if (cluster) await shResult(`umount ${q(mnt)}`, 20_000);
-  await keeper?.release(20_000);
+  await kept?.unmount();
   await cluster?.stop();
 });
 
@@ -64,26 +44,11 @@ it('kill -9 of the daemon after the MDS reserved the append: the resent write la
     w.send('one\n');
     await w.waitForLine(/^wrote one$/);
     const before = (await readKeeperState(stateFile))!;
-    const mdsPid = cluster.mds.pid!;
-    process.kill(mdsPid, 'SIGSTOP');
-    try {
+    // The daemon dies with the reservation sent but unanswered: the MDS grants the range when it runs again.
+    await killDaemonWithRequestsAtMds(cluster, stateFile, () => {
       w.send('two\n');
-      await waitFor('the writer to wait on the FUSE daemon', () => waitingOnFuse(w.pid), 10_000);
-      await waitFor(
-        'the reservation to reach the stopped MDS',
-        async () => (await mdsUnread(mdsPid)) > 0,
-        10_000,
-      );
-      // The daemon dies with the request sent but unanswered: the MDS grants the range when it runs again.
-      process.kill(before.daemonPid, 'SIGKILL');
-      // The next daemon connects to the MDS before it serves: it can only start once the MDS runs.
-      await waitFor(
-        'the keeper to see the daemon die',
-        async () => (await readKeeperState(stateFile))?.daemonPid === 0,
-      );
-    } finally {
-      process.kill(mdsPid, 'SIGCONT');
-    }
+      return [w.pid];
+    });
     await w.waitForLine(/^wrote two$/, 60_000);
     w.send('three\n');
     await w.waitForLine(/^wrote three$/, 30_000);

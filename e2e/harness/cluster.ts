@@ -6,6 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeadlineExceededError, NacreError } from '../../src/lib/errors.ts';
+import type { ClusterState, MinioEndpoint, MinioOptions } from './cluster-state.ts';
 import { apiserverArgs, auditArgs, controllerManagerArgs, etcdArgs, minioEnv } from './control-plane-args.ts';
 import { makePki, type Pki, pem, pkiFiles } from './pki.ts';
 import {
@@ -19,13 +20,6 @@ import {
   stopServer,
 } from './processes.ts';
 import { allToolPaths, type ToolPaths } from './tools.ts';
-
-export interface MinioOptions {
-  /** Webhook notification targets by id; a bucket notification names one as `arn:minio:sqs::<id>:webhook`. */
-  webhooks?: Record<string, string>;
-  accessKey?: string;
-  secretKey?: string;
-}
 
 export interface StartClusterOptions {
   /** Also run a MinIO server (true, or its options). */
@@ -49,31 +43,8 @@ export interface StartClusterOptions {
   address?: string;
 }
 
+export type { ClusterState, MinioEndpoint, MinioOptions } from './cluster-state.ts';
 export { auditLogPath } from './control-plane-args.ts';
-
-export interface MinioEndpoint {
-  /** http://127.0.0.1:PORT */
-  endpoint: string;
-  accessKey: string;
-  secretKey: string;
-  /** What clients sign with; the server has no region set, so its ARNs read arn:minio:sqs::<id>:webhook. */
-  region: string;
-}
-
-/** What `<dir>/state.json` holds: enough for any process to report on or stop the cluster. */
-export interface ClusterState {
-  version: 1;
-  dir: string;
-  /** The directory was made for this cluster and goes with it; otherwise only logs/ stay. */
-  ownsDir: boolean;
-  /** https://127.0.0.1:PORT */
-  server: string;
-  kubeconfigPath: string;
-  minio?: MinioEndpoint;
-  /** In start order. */
-  processes: ProcessRecord[];
-  startedAt: string;
-}
 
 export interface Cluster {
   dir: string;

@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '../../src/lib/errors.ts';
-import type { ClusterState, MinioEndpoint, MinioOptions } from './cluster.ts';
+import type { ClusterState, MinioEndpoint, MinioOptions } from './cluster-state.ts';
 import type { Pki } from './pki.ts';
 
 /** The API server's audit log (JSON lines, level Metadata) of a cluster started with `audit`. */

@@ -9,6 +9,7 @@ import { status } from '@grpc/grpc-js';
 import { eventually } from '../../test/controller/operator-env.ts';
 import { type CsiClient, csiClient, mountCapability } from '../../test/csi/csi-client.ts';
 import { type CsiEnv, startCsiEnv } from '../../test/csi/csi-env.ts';
+import { waitFor } from '../lib/wait-for.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 let env: CsiEnv;
@@ -30,22 +31,32 @@ const codeOf = (code: number, text?: RegExp) => (err: { code?: number; details?:
   return true;
 };
 
-/** CreateVolume repeated while it answers Aborted (a file system still CREATING), as the external-provisioner does. */
+/** The codes the external-provisioner takes for "still in progress" and repeats CreateVolume on. */
+const IN_PROGRESS: ReadonlySet<number | undefined> = new Set([
+  status.ABORTED,
+  status.UNAVAILABLE,
+  status.DEADLINE_EXCEEDED,
+]);
+
+/**
+ * CreateVolume repeated while it answers Aborted (a file system still CREATING) or the controller is
+ * not reachable yet, as the external-provisioner does; any other error (a refusal) rejects at once.
+ */
 async function createVolume(
   client: CsiClient,
   req: object,
 ): Promise<{ volume: { volumeId: string; capacityBytes: string; volumeContext: Record<string, string> } }> {
-  return eventually(
+  return waitFor(
     'CreateVolume to succeed',
     async () => {
       try {
         return await client.controller('CreateVolume', req);
       } catch (err) {
-        if ((err as { code?: number }).code === status.ABORTED) return undefined;
+        if (IN_PROGRESS.has((err as { code?: number }).code)) return undefined;
         throw err;
       }
     },
-    180_000,
+    { timeoutMs: 180_000, intervalMs: 100 },
   ) as never;
 }
 
@@ -365,18 +376,10 @@ test('a snapshot keeps the size the volume had when it was taken; restored into 
     capacityRange: { requiredBytes: String(1201 * 2 ** 30), ...(limit && { limitBytes: String(limit) }) },
     volumeContentSource: { snapshot: { snapshotId: taken.snapshotId } },
   });
-  const refused = await eventually(
-    'the restore over the limit to be answered',
-    async () => {
-      try {
-        return await c.controller('CreateVolume', restore('pvc-restore-over', 2000 * 2 ** 30));
-      } catch (err) {
-        return (err as { code?: number }).code === status.ABORTED ? undefined : err;
-      }
-    },
-    180_000,
+  await assert.rejects(
+    createVolume(c, restore('pvc-restore-over', 2000 * 2 ** 30)),
+    codeOf(status.OUT_OF_RANGE, /2400 GiB .* above the limit/),
   );
-  codeOf(status.OUT_OF_RANGE, /2400 GiB .* above the limit/)(refused as { code?: number });
   await eventually(
     'the refused restore to leave no FileSystem',
     async () => ((await env.h.getFs('main', 'pvc-restore-over')) ? undefined : true),

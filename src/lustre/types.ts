@@ -137,11 +137,15 @@ export interface FileLock {
 }
 
 /** An open file as the client knows it. */
-export interface WriteOptions {
-  /** The kernel writes back pages of its page cache (shared mmap), which it keeps locked meanwhile. */
-  fromPageCache?: boolean;
+/** Of a change the kernel asked for: the kernel's id of it, which a resend to a new daemon keeps. */
+export interface RequestOptions {
   /** The kernel's id of this request on its mount (FUSE `unique`, resend bit cleared): a request the kernel resends to a new daemon keeps it. */
   request?: number;
+}
+
+export interface WriteOptions extends RequestOptions {
+  /** The kernel writes back pages of its page cache (shared mmap), which it keeps locked meanwhile. */
+  fromPageCache?: boolean;
 }
 
 export interface FileHandle {
@@ -178,13 +182,21 @@ export const XATTR_REPLACE = 2;
 /**
  * The file system as a client sees it, by inode. This is the port `lustre/fuse` drives; the striped
  * client implements it over the network. Every method rejects with `FsError` (the errno the
- * application should see); every method takes an AbortSignal and must not hang past it.
+ * application should see); every method takes an AbortSignal and must not hang past it. Changes
+ * take `opts.request`, the kernel's id of the request: a client may answer a resend of a change it
+ * already made (to a dead daemon) as it answered then.
  */
 export interface FileSystemClient {
   lookup(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<Attr>;
   getattr(ino: number, signal?: AbortSignal): Promise<Attr>;
   /** Size changes truncate or extend the file's objects too. */
-  setattr(cred: Credentials, ino: number, changes: SetAttrChanges, signal?: AbortSignal): Promise<Attr>;
+  setattr(
+    cred: Credentials,
+    ino: number,
+    changes: SetAttrChanges,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ): Promise<Attr>;
   /** Creates and opens a regular file. EEXIST when `exclusive` and the name exists. */
   create(
     cred: Credentials,
@@ -193,6 +205,7 @@ export interface FileSystemClient {
     mode: number,
     flags: number,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<{ attr: Attr; handle: FileHandle }>;
   /** Creates a non-regular, non-directory node (fifo, socket, device) or a regular file without opening it. */
   mknod(
@@ -202,10 +215,30 @@ export interface FileSystemClient {
     mode: number,
     rdev: number,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<Attr>;
-  mkdir(cred: Credentials, parent: number, name: string, mode: number, signal?: AbortSignal): Promise<Attr>;
-  unlink(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<void>;
-  rmdir(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<void>;
+  mkdir(
+    cred: Credentials,
+    parent: number,
+    name: string,
+    mode: number,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ): Promise<Attr>;
+  unlink(
+    cred: Credentials,
+    parent: number,
+    name: string,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ): Promise<void>;
+  rmdir(
+    cred: Credentials,
+    parent: number,
+    name: string,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ): Promise<void>;
   rename(
     cred: Credentials,
     parent: number,
@@ -214,6 +247,7 @@ export interface FileSystemClient {
     newName: string,
     flags: number,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<void>;
   link(
     cred: Credentials,
@@ -221,6 +255,7 @@ export interface FileSystemClient {
     newParent: number,
     newName: string,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<Attr>;
   symlink(
     cred: Credentials,
@@ -228,6 +263,7 @@ export interface FileSystemClient {
     name: string,
     target: string,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<Attr>;
   readlink(ino: number, signal?: AbortSignal): Promise<string>;
   /** Opens an existing inode. O_TRUNC truncates. The inode stays alive until release even if unlinked. */
@@ -271,9 +307,16 @@ export interface FileSystemClient {
     value: Buffer,
     flags: number,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<void>;
   listxattr(cred: Credentials, ino: number, signal?: AbortSignal): Promise<string[]>;
-  removexattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<void>;
+  removexattr(
+    cred: Credentials,
+    ino: number,
+    name: string,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ): Promise<void>;
   /** F_GETLK: the first conflicting lock, or a lock of type 'unlock' if none. */
   getlk(handle: FileHandle, owner: bigint, lock: FileLock, signal?: AbortSignal): Promise<FileLock>;
   /** F_SETLK / F_SETLKW (wait=true: until granted or the signal aborts, then EINTR); EAGAIN on conflict. */

@@ -14,8 +14,13 @@ export interface KeeperRequest {
   options: string[];
 }
 
-/** A keeper's published state with whether its processes live, as the holder sees them. */
-export type KeeperStatus = KeeperState & { keeperAlive: boolean; daemonAlive: boolean };
+/** A keeper's published state with whether its processes live and are stopped (absent from an older holder), as the holder sees them. */
+export type KeeperStatus = KeeperState & {
+  keeperAlive: boolean;
+  daemonAlive: boolean;
+  keeperStopped?: boolean;
+  daemonStopped?: boolean;
+};
 
 /** What the node plugin's FuseMounter needs of a holder (HolderClient implements it over the socket). */
 export interface KeeperHolder {

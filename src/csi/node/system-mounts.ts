@@ -1,7 +1,7 @@
 // Bind mounts, unmounts and health probes of mounted paths, each a child process with a deadline (never a sync call on a mount that may hang).
 
 import type { CommandRunner } from '../../lib/command-runner.ts';
-import { NacreError } from '../../lib/errors.ts';
+import { DeadlineExceededError, NacreError } from '../../lib/errors.ts';
 import { type MountTable, mountAt } from './mountinfo.ts';
 
 /** statfs of a mounted path, in bytes and inodes. */
@@ -14,8 +14,13 @@ export interface PathUsage {
   usedInodes: number;
 }
 
-/** A failed probe; `errno` is statfs(2)'s error code (ENOTCONN: a FUSE mount whose daemon is gone), when it failed with one. */
-export type Probe = { ok: true; usage: PathUsage } | { ok: false; message: string; errno?: string };
+/**
+ * A failed probe; `errno` is statfs(2)'s error code (ENOTCONN: a FUSE mount whose daemon is gone),
+ * when it failed with one; `timedOut` when the path did not answer within the probe's deadline.
+ */
+export type Probe =
+  | { ok: true; usage: PathUsage }
+  | { ok: false; message: string; errno?: string; timedOut?: boolean };
 
 /** statfs(2) of argv[1] in a child Node process: prints the error code, or OK (the code, unlike stat's message, does not depend on the locale). */
 const STATFS_ERRNO =
@@ -34,6 +39,10 @@ export class SystemMounts {
   private readonly table: MountTable;
   private readonly unmountMs: number;
   private readonly probeMs: number;
+  /** The probe running per path: callers at the same time share it. */
+  private readonly inFlight = new Map<string, Promise<Probe>>();
+  /** Probes killed at their deadline that have not exited yet (stuck in the kernel), per path. */
+  private readonly stuck = new Map<string, { pid: number; since: number }>();
 
   constructor(opts: SystemMountsOptions) {
     this.runner = opts.runner;
@@ -77,16 +86,47 @@ export class SystemMounts {
     }
   }
 
-  /** statfs of `path` in a child process: a dead FUSE mount answers ENOTCONN, a hung one misses the deadline. */
+  /**
+   * statfs of `path` in a child process: a dead FUSE mount answers ENOTCONN, a hung one misses the
+   * deadline. At most one probe per path runs: callers at the same time share it, and while a probe
+   * killed at its deadline is still stuck in the kernel (its FUSE request read by a daemon that
+   * will not answer) the path is reported as not answering without starting another.
+   */
   async probe(path: string, signal: AbortSignal): Promise<Probe> {
+    signal.throwIfAborted();
+    const stuck = this.stuck.get(path);
+    if (stuck) {
+      const s = Math.round((Date.now() - stuck.since) / 1000);
+      return {
+        ok: false,
+        timedOut: true,
+        message: `${path} does not answer statfs: an earlier probe (pid ${stuck.pid}) has waited on it for ${s} s`,
+      };
+    }
+    let running = this.inFlight.get(path);
+    if (!running) {
+      running = this.statfs(path).finally(() => this.inFlight.delete(path));
+      this.inFlight.set(path, running);
+    }
+    return abortable(running, signal);
+  }
+
+  /** One probe of `path`, bounded by its own deadline (not a caller's signal: others may share it). */
+  private async statfs(path: string): Promise<Probe> {
+    const signal = AbortSignal.timeout(4 * this.probeMs);
+    const onStuck = (pid: number, exited: Promise<void>) => {
+      this.stuck.set(path, { pid, since: Date.now() });
+      void exited.then(() => this.stuck.delete(path));
+    };
     try {
       const r = await this.runner.run('stat', ['-f', '-c', '%S %b %f %a %c %d', path], {
         timeoutMs: this.probeMs,
         signal,
+        onStuck,
       });
       if (r.code !== 0) {
         const message = r.stderr || `stat -f exited ${r.code}`;
-        const errno = await this.statfsErrno(path, signal);
+        const errno = await this.statfsErrno(path, signal, onStuck);
         return errno ? { ok: false, message, errno } : { ok: false, message };
       }
       const [bsize = 0, blocks = 0, bfree = 0, bavail = 0, files = 0, ffree = 0] = r.stdout
@@ -107,15 +147,25 @@ export class SystemMounts {
         },
       };
     } catch (err) {
-      signal.throwIfAborted();
+      if (err instanceof DeadlineExceededError) {
+        return {
+          ok: false,
+          timedOut: true,
+          message: `${path} does not answer statfs within ${this.probeMs / 1000} s`,
+        };
+      }
       return { ok: false, message: `${path} did not answer statfs: ${(err as Error).message}` };
     }
   }
 
   /** The error code of statfs(2) on `path` (undefined when it succeeds or does not answer in time). */
-  private async statfsErrno(path: string, signal: AbortSignal): Promise<string | undefined> {
+  private async statfsErrno(
+    path: string,
+    signal: AbortSignal,
+    onStuck: (pid: number, exited: Promise<void>) => void,
+  ): Promise<string | undefined> {
     const r = await this.runner
-      .run(process.execPath, ['-e', STATFS_ERRNO, path], { timeoutMs: this.probeMs, signal })
+      .run(process.execPath, ['-e', STATFS_ERRNO, path], { timeoutMs: this.probeMs, signal, onStuck })
       .catch(() => undefined);
     const code = r?.code === 0 ? r.stdout.trim() : '';
     return /^E[A-Z]+$/.test(code) ? code : undefined;
@@ -128,4 +178,13 @@ export class SystemMounts {
       .catch(() => undefined);
     return r?.code === 0;
   }
+}
+
+/** `p`, or the signal's reason as soon as it aborts (`p` goes on for whoever else waits on it). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

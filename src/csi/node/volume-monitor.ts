@@ -32,6 +32,24 @@ function deadWithoutKeeper(h: Health): boolean {
   return !h.ok && h.reason === 'MountDead' && h.errno === 'ENOTCONN';
 }
 
+/** Why a kept mount serves nothing, from its keeper's state alone: its daemon died (and the keeper runs) or is stopped. */
+function notServing(path: string, k: KeeperStatus | undefined): Exclude<Health, { ok: true }> | undefined {
+  if (!k?.keeperAlive) return undefined;
+  const keeper = k.keeperStopped
+    ? `its keeper (pid ${k.keeperPid}) is stopped: no daemon replaces it until the keeper runs again`
+    : `its keeper (pid ${k.keeperPid}) is starting another`;
+  if (!k.daemonAlive) {
+    const daemon = k.daemonPid > 0 ? `the FUSE daemon (pid ${k.daemonPid})` : 'the FUSE daemon';
+    const message = `${daemon} of ${path} died; ${keeper}`;
+    return { ok: false, status: 'INACCESSIBLE', reason: 'DaemonRestarting', message };
+  }
+  if (k.daemonStopped) {
+    const message = `${path} is not served: its FUSE daemon (pid ${k.daemonPid}) is stopped (SIGSTOP or a debugger); it answers once the daemon continues`;
+    return { ok: false, status: 'INACCESSIBLE', reason: 'DaemonStopped', message };
+  }
+  return undefined;
+}
+
 /**
  * Health of staged volumes. An emulated mount whose FUSE daemon dies is restored in place by its
  * keeper (pods see a pause, not an error); this monitor reports it INACCESSIBLE until then. When the
@@ -63,27 +81,27 @@ export class VolumeMonitor {
         message: `nothing is mounted at ${rec.stagingPath}`,
       };
     }
-    const probe = await this.opts.mounts.probe(rec.stagingPath, signal);
     if (rec.backend !== 'emulated') {
+      const probe = await this.opts.mounts.probe(rec.stagingPath, signal);
       return probe.ok
         ? { ok: true }
         : { ok: false, status: 'INACCESSIBLE', reason: 'MountFailing', message: probe.message };
     }
+    // A daemon that is dead or stopped answers nothing: say so without a probe that would wait on it.
+    const unserved = notServing(rec.stagingPath, await this.opts.keeperState(rec.stagingPath, signal));
+    if (unserved) return unserved;
+    const probe = await this.opts.mounts.probe(rec.stagingPath, signal);
     const keeper = await this.opts.keeperState(rec.stagingPath, signal);
     const keeperUp = keeper?.keeperAlive === true;
     if (!probe.ok) {
-      const daemonUp = keeperUp && keeper.daemonAlive;
+      const now = notServing(rec.stagingPath, keeper);
+      if (now) return { ...now, message: `${probe.message}: ${now.message}` };
       const [reason, message] = !keeperUp
         ? ['MountDead', `${probe.message} (no keeper can restore it: the node plugin mounts it again)`]
-        : daemonUp
-          ? [
-              'NotResponding',
-              `${probe.message} (the FUSE daemon runs: are the file system's servers reachable?)`,
-            ]
-          : [
-              'DaemonRestarting',
-              `the FUSE daemon of ${rec.stagingPath} died; its keeper is starting another`,
-            ];
+        : [
+            'NotResponding',
+            `${probe.message} (its FUSE daemon, pid ${keeper.daemonPid}, runs: are the file system's servers reachable?)`,
+          ];
       return probe.errno
         ? { ok: false, status: 'INACCESSIBLE', reason, message, errno: probe.errno }
         : { ok: false, status: 'INACCESSIBLE', reason, message };

@@ -186,10 +186,10 @@ export function withDataLocks(
         signal,
         opts?.fromPageCache ? 'pages' : 'none',
       ),
-    setattr: (cred, ino, changes, signal) =>
+    setattr: (cred, ino, changes, signal, opts) =>
       changes.size === undefined
-        ? client.setattr(cred, ino, changes, signal)
-        : locks.under(ino, 'PW', () => client.setattr(cred, ino, changes, signal), signal, 'writeback'),
+        ? client.setattr(cred, ino, changes, signal, opts)
+        : locks.under(ino, 'PW', () => client.setattr(cred, ino, changes, signal, opts), signal, 'writeback'),
     open: (cred, ino, flags, signal) =>
       (flags & O_TRUNC) === 0
         ? client.open(cred, ino, flags, signal)

@@ -1,53 +1,26 @@
 // Cache locks between two clients of a real MDS on loopback: the holder drops its cache before the other is granted; a silent holder is evicted.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fourOsts, TestMdsClient } from '../../../test/lustre/mds-fixtures.ts';
+import { type LoopbackMds, startLoopbackMds } from '../../../test/lustre/loopback-mds.ts';
+import { TestMdsClient } from '../../../test/lustre/mds-fixtures.ts';
 import { waitFor } from '../../lib/wait-for.ts';
 import { ldlmSettings } from '../mds/ldlm-service.ts';
-import { type MdsServer, startMds } from '../mds/mdt-server.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
-import { LockCache } from './lock-cache.ts';
-import { MdsSession } from './mds-session.ts';
+import type { MdsSession } from './mds-session.ts';
 
-let dir: string;
-let server: MdsServer;
-const closers: (() => void)[] = [];
+let mds: LoopbackMds;
 const savedTimeout = ldlmSettings.callbackTimeoutMs;
 
 before(async () => {
   ldlmSettings.callbackTimeoutMs = 300;
-  dir = await mkdtemp(join(tmpdir(), 'nacre-ldlm-'));
-  server = await startMds({
-    dataDir: dir,
-    listen: { host: '127.0.0.1', port: 0 },
-    fsname: 'fs1',
-    osts: async () => fourOsts(),
-    destroyObjects: async () => {},
-    graceMs: 60_000,
-  });
+  mds = await startLoopbackMds();
 });
 after(async () => {
-  for (const c of closers) c();
-  await server.close();
-  await rm(dir, { recursive: true, force: true });
+  await mds.close();
   ldlmSettings.callbackTimeoutMs = savedTimeout;
 });
 
-function client(id: string): { mds: MdsSession; locks: LockCache } {
-  let locks: LockCache | undefined;
-  const mds = new MdsSession({
-    address: server.address,
-    clientId: id,
-    host: 'h',
-    onPush: (m, a) => locks?.handlePush(m, a),
-  });
-  locks = new LockCache(mds);
-  closers.push(() => mds.close());
-  return { mds, locks };
-}
+const client = (id: string) => mds.lockClient(id);
 
 async function newFile(mds: MdsSession, name: string): Promise<number> {
   const r = await mds.mutate('create', {
@@ -91,8 +64,8 @@ test('a conflicting lock is granted only after the holder dropped its cache and 
 });
 
 test('a holder that never answers is evicted: the waiter is granted, its calls fail with EIO until it reconnects', async () => {
-  const silent = new TestMdsClient(server.address, 'silent');
-  closers.push(() => silent.close());
+  const silent = new TestMdsClient(mds.server.address, 'silent');
+  mds.onClose(() => silent.close());
   const b = client('b2');
   const ino = await newFile(b.mds, 'g');
   await silent.call('lockEnqueue', { ino, kind: 'data', mode: 'PW' });

@@ -205,6 +205,7 @@ export class LockCache {
           this.#log.warn('reconnected to the MDS after an eviction');
           return;
         } catch (err) {
+          if (this.#mds.closed) return;
           if (attempt >= 5) {
             this.#log.error('reconnecting after an eviction failed; the next connection drop retries', {
               error: String(err),

@@ -1,11 +1,10 @@
 // The striped Lustre-like client: FileSystemClient over MDS metadata RPCs and parallel OST object I/O, and connectLustre to mount one.
-import { randomUUID } from 'node:crypto';
 import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import type { MdsMethods } from '../protocol/mds-messages.ts';
-import { MgsClient } from '../protocol/mgs-client.ts';
+import type { MgsClient } from '../protocol/mgs-client.ts';
 import type { FileSystemConfig } from '../protocol/mgs-messages.ts';
-import type { StatTarget } from '../protocol/oss-messages.ts';
+import type { RequestKey } from '../protocol/request-key.ts';
 import {
   type Attr,
   type Credentials,
@@ -17,72 +16,28 @@ import {
   type LayoutPolicy,
   type QuotaInfo,
   type QuotaLimits,
+  type RequestOptions,
   ROOT_CREDENTIALS,
   type SetAttrChanges,
   type StatFs,
   type WriteOptions,
 } from '../types.ts';
-import { HeldLocks, type LockReplay } from './held-locks.ts';
+import { type ConnectLustreOptions, connectClient, type LustreClientParts } from './connect-lustre.ts';
+import { FileLocks } from './file-locks.ts';
+import type { LockReplay } from './held-locks.ts';
 import { LoadingFiles, whileRestoring } from './hsm-wait.ts';
-import { InodeCache } from './inode-cache.ts';
-import { LockCache } from './lock-cache.ts';
-import { waitForLock } from './lock-wait.ts';
-import { MdsSession } from './mds-session.ts';
-import { fetchConfig, mountError } from './mount-config.ts';
+import type { InodeCache } from './inode-cache.ts';
+import type { LockCache } from './lock-cache.ts';
+import type { MdsSession } from './mds-session.ts';
 import { O_ACCMODE, O_EXCL, O_RDONLY, O_TRUNC, OpenFiles } from './open-files.ts';
-import { dialAddress, OstPool } from './ost-pool.ts';
-import { projectStatfs } from './quota-statfs.ts';
+import type { OstPool } from './ost-pool.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
+import { clientStatfs, type OstUsage, ostUsage } from './statfs.ts';
 import { fetchStripes, type SourceOf } from './striped-fetch.ts';
-import { StripedIo } from './striped-io.ts';
+import type { StripedIo } from './striped-io.ts';
 
-const BLOCK = 4096;
-/** How long a (re)connect waits for the caches under the client's locks to be dropped (ms). */
-const DROP_BEFORE_CONNECT_MS = 2_000;
-
-/** One OST's space as lfs df shows it. */
-export type OstUsage = { index: number; target: string } & ({ stat: StatTarget } | { error: string });
-
-/** What the client needs, built by connectLustre (or by tests). */
-export interface LustreClientParts {
-  clientId: string;
-  config: FileSystemConfig;
-  mds: MdsSession;
-  pool: OstPool;
-  io: StripedIo;
-  inodes: InodeCache;
-  /** The client's cache locks, fed the MDS's blocking callbacks. */
-  locks?: LockCache;
-  /** Closed with the client when given. */
-  mgs?: MgsClient;
-  /** A keeper-held mount's stable id, the same for every daemon of the mount (see ConnectLustreOptions). */
-  mountId?: string;
-}
-
-export interface ConnectLustreOptions {
-  /** "host:port" of the MGS. */
-  mgsAddress: string;
-  fsname: string;
-  /** Stable id of this client on the MDS (locks and handles survive reconnects under it). Default: host and a random suffix. */
-  clientId?: string;
-  /**
-   * A keeper-held mount's id, the same for every daemon the keeper starts: O_APPEND writes carry
-   * it with the kernel's request id, so a write the kernel resends to a new daemon is not appended twice.
-   */
-  mountId?: string;
-  /** The node this client runs on: servers on the same host are reached over their unix sockets. */
-  host: string;
-  signal?: AbortSignal;
-  /** Deadline of mounting, and of each single server call afterwards (ms). Default 30 s. */
-  timeoutMs?: number;
-  /** How long metadata calls keep retrying while the MDS is away (ms). Default 60 s. */
-  retryDeadlineMs?: number;
-  /**
-   * How long I/O waits for an OST none of whose copies answers (a restarting OSS) before EIO;
-   * Infinity: for ever, like a hard mount. Default 0 (EIO at once).
-   */
-  recoveryMs?: number;
-}
+export type { ConnectLustreOptions, LustreClientParts } from './connect-lustre.ts';
+export type { OstUsage } from './statfs.ts';
 
 /**
  * Fetches the file system's config from the MGS (waiting while it is still being created),
@@ -90,64 +45,8 @@ export interface ConnectLustreOptions {
  * unknown fsname, ETIMEDOUT when the MGS or MDS did not answer within `timeoutMs`, EINTR when
  * `signal` aborted, EIO for anything else. OST connections open on first use.
  */
-export async function connectLustre(opts: ConnectLustreOptions): Promise<LustreClient> {
-  const timeoutMs = opts.timeoutMs ?? 30_000;
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
-  const clientId = opts.clientId ?? `${opts.host}-${randomUUID().slice(0, 8)}`;
-  const mgs = new MgsClient({ address: opts.mgsAddress, timeoutMs });
-  let mds: MdsSession | undefined;
-  let pool: OstPool | undefined;
-  try {
-    const config = await fetchConfig(mgs, opts.fsname, signal);
-    let client: LustreClient | undefined;
-    let locks: LockCache | undefined;
-    const session = new MdsSession({
-      address: dialAddress(config.mdt, opts.host),
-      clientId,
-      host: opts.host,
-      fsname: opts.fsname,
-      callTimeoutMs: timeoutMs,
-      ...(opts.retryDeadlineMs !== undefined && { retryDeadlineMs: opts.retryDeadlineMs }),
-      onInvalidate: (event) => client?.deliverInvalidate(event),
-      onConnect: () => client?.mdsConnected(),
-      onPush: (method, args) => void locks?.handlePush(method, args),
-      beforeConnect: async () => locks?.lostWithin(DROP_BEFORE_CONNECT_MS),
-      replay: () => client?.lockReplay() ?? { posix: [], flocks: [] },
-      locate: async (s) => dialAddress((await mgs.getConfig(opts.fsname, s)).mdt, opts.host),
-    });
-    mds = session;
-    pool = new OstPool({
-      osts: config.osts,
-      host: opts.host,
-      timeoutMs,
-      refresh: async (s) => (await mgs.getConfig(opts.fsname, s)).osts,
-    });
-    const inodes = new InodeCache((ino, end) => session.call('extendSize', { ino, end }));
-    locks = new LockCache(session);
-    client = new LustreClient({
-      clientId,
-      ...(opts.mountId !== undefined && { mountId: opts.mountId }),
-      config,
-      mds,
-      pool,
-      io: new StripedIo(pool, {
-        ...(opts.recoveryMs !== undefined && { recoveryMs: opts.recoveryMs }),
-        markStale: async (ino, stripe, ost, s) =>
-          void (await session.call('markStale', { ino, stripe, ost }, s)),
-      }),
-      inodes,
-      locks,
-      mgs,
-    });
-    await client.getattr(session.rootIno, signal);
-    return client;
-  } catch (err) {
-    mds?.close();
-    pool?.close();
-    mgs.close();
-    throw mountError(err, opts, deadline.aborted, timeoutMs);
-  }
+export function connectLustre(opts: ConnectLustreOptions): Promise<LustreClient> {
+  return connectClient(opts, (parts) => new LustreClient(parts));
 }
 
 /**
@@ -171,10 +70,8 @@ export class LustreClient implements FileSystemClient {
   readonly #listeners: ((e: InvalidateEvent) => void | Promise<void>)[] = [];
   readonly #locks: LockCache | undefined;
   #pagesUnderLocks = false;
-  /** Inodes this client has taken POSIX locks on: only their close(2) must drop locks at the MDS. */
-  readonly #lockedInodes = new Set<number>();
-  /** This client's flock/POSIX locks, re-asserted after every MDS connect. */
-  readonly #held = new HeldLocks();
+  /** This client's flock/POSIX locks. */
+  readonly #fileLocks: FileLocks;
   readonly #log: Logger;
   readonly #mountId: string | undefined;
 
@@ -190,6 +87,7 @@ export class LustreClient implements FileSystemClient {
     this.#loading = new LoadingFiles(parts.mds);
     this.#mgs = parts.mgs;
     this.#locks = parts.locks;
+    this.#fileLocks = new FileLocks(parts.mds, parts.clientId);
     this.#log = logger('lustre-client', { fsname: parts.config.fsname });
   }
 
@@ -277,12 +175,13 @@ export class LustreClient implements FileSystemClient {
     ino: number,
     changes: SetAttrChanges,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<Attr> {
     const { fh, ...rest } = changes;
     const wire: SetAttrChanges =
       fh === undefined ? rest : { ...rest, fh: this.#files.file({ fh, ino, flags: 0 }).mdsHandle };
     const attr = await whileRestoring(
-      () => this.#mds.mutate('setattr', { cred, ino, changes: wire }, signal),
+      () => this.#mds.mutate('setattr', { cred, ino, changes: wire, ...this.#key(opts) }, signal),
       signal,
     );
     if (changes.size !== undefined) {
@@ -299,11 +198,12 @@ export class LustreClient implements FileSystemClient {
     mode: number,
     flags: number,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ) {
     const exclusive = (flags & O_EXCL) !== 0;
     const r = await this.#mds.mutate(
       'create',
-      { cred, parent, name, mode, exclusive, open: true, flags },
+      { cred, parent, name, mode, exclusive, open: true, flags, ...this.#key(opts) },
       signal,
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
@@ -312,20 +212,35 @@ export class LustreClient implements FileSystemClient {
     return { attr: r.attr, handle };
   }
 
-  mknod(cred: Credentials, parent: number, name: string, mode: number, rdev: number, signal?: AbortSignal) {
-    return this.#mds.mutate('mknod', { cred, parent, name, mode, rdev }, signal);
+  mknod(
+    cred: Credentials,
+    parent: number,
+    name: string,
+    mode: number,
+    rdev: number,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ) {
+    return this.#mds.mutate('mknod', { cred, parent, name, mode, rdev, ...this.#key(opts) }, signal);
   }
 
-  mkdir(cred: Credentials, parent: number, name: string, mode: number, signal?: AbortSignal) {
-    return this.#mds.mutate('mkdir', { cred, parent, name, mode }, signal);
+  mkdir(
+    cred: Credentials,
+    parent: number,
+    name: string,
+    mode: number,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ) {
+    return this.#mds.mutate('mkdir', { cred, parent, name, mode, ...this.#key(opts) }, signal);
   }
 
-  async unlink(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<void> {
-    await this.#mds.mutate('unlink', { cred, parent, name }, signal);
+  async unlink(cred: Credentials, parent: number, name: string, signal?: AbortSignal, opts?: RequestOptions) {
+    await this.#mds.mutate('unlink', { cred, parent, name, ...this.#key(opts) }, signal);
   }
 
-  async rmdir(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<void> {
-    await this.#mds.mutate('rmdir', { cred, parent, name }, signal);
+  async rmdir(cred: Credentials, parent: number, name: string, signal?: AbortSignal, opts?: RequestOptions) {
+    await this.#mds.mutate('rmdir', { cred, parent, name, ...this.#key(opts) }, signal);
   }
 
   async rename(
@@ -336,16 +251,32 @@ export class LustreClient implements FileSystemClient {
     newName: string,
     flags: number,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<void> {
-    await this.#mds.mutate('rename', { cred, parent, name, newParent, newName, flags }, signal);
+    const args = { cred, parent, name, newParent, newName, flags, ...this.#key(opts) };
+    await this.#mds.mutate('rename', args, signal);
   }
 
-  link(cred: Credentials, ino: number, newParent: number, newName: string, signal?: AbortSignal) {
-    return this.#mds.mutate('link', { cred, ino, newParent, newName }, signal);
+  link(
+    cred: Credentials,
+    ino: number,
+    newParent: number,
+    newName: string,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ) {
+    return this.#mds.mutate('link', { cred, ino, newParent, newName, ...this.#key(opts) }, signal);
   }
 
-  symlink(cred: Credentials, parent: number, name: string, target: string, signal?: AbortSignal) {
-    return this.#mds.mutate('symlink', { cred, parent, name, target }, signal);
+  symlink(
+    cred: Credentials,
+    parent: number,
+    name: string,
+    target: string,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ) {
+    return this.#mds.mutate('symlink', { cred, parent, name, target, ...this.#key(opts) }, signal);
   }
 
   readlink(ino: number, signal?: AbortSignal): Promise<string> {
@@ -384,16 +315,24 @@ export class LustreClient implements FileSystemClient {
     value: Buffer,
     flags: number,
     signal?: AbortSignal,
+    opts?: RequestOptions,
   ): Promise<void> {
-    await this.#mds.mutate('setxattr', { cred, ino, name, value: value.toString('base64'), flags }, signal);
+    const args = { cred, ino, name, value: value.toString('base64'), flags, ...this.#key(opts) };
+    await this.#mds.mutate('setxattr', args, signal);
   }
 
   listxattr(cred: Credentials, ino: number, signal?: AbortSignal): Promise<string[]> {
     return this.#mds.call('listxattr', { cred, ino }, signal);
   }
 
-  async removexattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<void> {
-    await this.#mds.mutate('removexattr', { cred, ino, name }, signal);
+  async removexattr(
+    cred: Credentials,
+    ino: number,
+    name: string,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ) {
+    await this.#mds.mutate('removexattr', { cred, ino, name, ...this.#key(opts) }, signal);
   }
 
   // --- open files and data ------------------------------------------------------------------------
@@ -438,8 +377,7 @@ export class LustreClient implements FileSystemClient {
     signal?: AbortSignal,
     opts?: WriteOptions,
   ): Promise<number> {
-    const key = this.#mountId && opts?.request ? { mount: this.#mountId, request: opts.request } : undefined;
-    return this.#files.write(handle, offset, data, signal, key);
+    return this.#files.write(handle, offset, data, signal, this.#key(opts).key);
   }
 
   /**
@@ -481,9 +419,7 @@ export class LustreClient implements FileSystemClient {
     // close(2) drops the owner's POSIX locks; skip the MDS round trip for inodes never locked here.
     // The size and mtime of this client's writes go with the release that follows (one round trip);
     // until then the handle is open for writing, so other clients glimpse the size from the OSTs.
-    if (!this.#lockedInodes.has(handle.ino)) return;
-    await this.#mds.call('unlockOwner', { ino: handle.ino, owner: this.#owner(lockOwner) }, signal);
-    this.#held.unlockOwner(handle.ino, this.#owner(lockOwner));
+    await this.#fileLocks.unlockOwner(handle.ino, lockOwner, signal);
   }
 
   async release(handle: FileHandle, signal?: AbortSignal): Promise<void> {
@@ -492,7 +428,7 @@ export class LustreClient implements FileSystemClient {
       await this.#files.release(handle, signal);
     } finally {
       const stillOpen = this.#files.handles().some((h) => h.ino === handle.ino);
-      this.#held.released(handle.ino, f.mdsHandle, stillOpen);
+      this.#fileLocks.released(handle.ino, f.mdsHandle, stillOpen);
     }
   }
 
@@ -504,20 +440,17 @@ export class LustreClient implements FileSystemClient {
 
   getlk(handle: FileHandle, owner: bigint, lock: FileLock, signal?: AbortSignal): Promise<FileLock> {
     this.#files.file(handle);
-    return this.#mds.call('getlk', { ino: handle.ino, owner: this.#owner(owner), lock }, signal);
+    return this.#fileLocks.getlk(handle.ino, owner, lock, signal);
   }
 
   async setlk(handle: FileHandle, owner: bigint, lock: FileLock, wait: boolean, signal?: AbortSignal) {
     this.#files.file(handle);
-    if (lock.type !== 'unlock') this.#lockedInodes.add(handle.ino);
-    const args = { ino: handle.ino, owner: this.#owner(owner), lock };
-    await waitForLock(() => this.#mds.call('setlk', args, signal), wait, signal);
-    this.#held.setlk(args.ino, args.owner, lock);
+    await this.#fileLocks.setlk(handle.ino, owner, lock, wait, signal);
   }
 
   /** The locks this client holds, as it re-asserts them after connecting (lock replay). */
   lockReplay(): LockReplay {
-    return this.#held.replay();
+    return this.#fileLocks.replay();
   }
 
   async flock(
@@ -528,64 +461,19 @@ export class LustreClient implements FileSystemClient {
     signal?: AbortSignal,
   ) {
     const f = this.#files.file(handle);
-    const args = { ino: handle.ino, handle: f.mdsHandle, type };
-    await waitForLock(() => this.#mds.call('flock', args, signal), wait, signal);
-    this.#held.flock(args.ino, args.handle, type);
+    await this.#fileLocks.flock(handle.ino, f.mdsHandle, type, wait, signal);
   }
 
   // --- file system ----------------------------------------------------------------------------------
 
-  /**
-   * MDS inode counts and the OSTs' space; OSTs that do not answer are left out. With `ino` of a
-   * directory passing on a project with limits, the project's limits and usage instead (as
-   * Lustre's statfs_project): df inside a sub-directory volume shows its quota.
-   */
-  async statfs(signal?: AbortSignal, ino?: number): Promise<StatFs> {
-    const args = ino === undefined ? {} : { ino };
-    const [counts, usage] = await Promise.all([
-      this.#mds.call('statfs', args, signal),
-      this.ostUsage(signal),
-    ]);
-    let capacity = 0;
-    let free = 0;
-    let avail = 0;
-    for (const u of usage) {
-      if (!('stat' in u)) continue;
-      capacity += u.stat.capacityBytes;
-      free += Math.max(0, u.stat.capacityBytes - u.stat.usedBytes);
-      avail += u.stat.availBytes;
-    }
-    // PERSISTENT keeps every object on `replicas` OSTs: what a user can store is that much less.
-    const copies = Math.max(1, this.config.replicas);
-    capacity /= copies;
-    free /= copies;
-    avail /= copies;
-    const blocks = (n: number) => Math.floor(n / BLOCK);
-    if (counts.project) return projectStatfs(counts.project, { capacity, free, avail }, counts);
-    return {
-      bsize: BLOCK,
-      frsize: BLOCK,
-      blocks: blocks(capacity),
-      bfree: blocks(free),
-      bavail: blocks(Math.min(avail, free)),
-      files: counts.files,
-      ffree: counts.ffree,
-      namelen: 255,
-    };
+  /** MDS inode counts and the OSTs' space (see clientStatfs; with `ino`, a project's quota). */
+  statfs(signal?: AbortSignal, ino?: number): Promise<StatFs> {
+    return clientStatfs(this.#mds, this.#pool, this.config.replicas, signal, ino);
   }
 
   /** Space of every OST for lfs df, in index order; an OST that does not answer has `error` instead. */
-  async ostUsage(signal?: AbortSignal): Promise<OstUsage[]> {
-    await this.#pool.refresh();
-    const indexes = this.#pool.indexes();
-    const results = await Promise.allSettled(indexes.map((i) => this.#pool.statfs(i, signal)));
-    return indexes.map((index, k) => {
-      const r = results[k]!;
-      const target = this.#pool.name(index);
-      return r.status === 'fulfilled'
-        ? { index, target, stat: r.value }
-        : { index, target, error: r.reason instanceof Error ? r.reason.message : String(r.reason) };
-    });
+  ostUsage(signal?: AbortSignal): Promise<OstUsage[]> {
+    return ostUsage(this.#pool, signal);
   }
 
   // --- project quotas (lfs project, setquota, quota) --------------------------------------------------
@@ -655,12 +543,13 @@ export class LustreClient implements FileSystemClient {
 
   // --- helpers --------------------------------------------------------------------------------------
 
+  /** The reply-cache key of a kernel request on a keeper-held mount (else none: the xid alone). */
+  #key(opts: RequestOptions | undefined): { key?: RequestKey } {
+    return this.#mountId && opts?.request ? { key: { mount: this.#mountId, request: opts.request } } : {};
+  }
+
   #noted(attr: Attr): Attr {
     this.#inodes.noteAttr(attr);
     return attr;
-  }
-
-  #owner(owner: bigint): string {
-    return `${this.clientId}:${owner}`;
   }
 }

@@ -169,7 +169,12 @@ export class MdsSession {
     return this.#retrying(method, withXid, signal);
   }
 
-  /** Closes the connection; calls in flight fail with EIO or EINTR. */
+  /** Whether close() was called: every call fails at once with EIO. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the connection; calls in flight (retrying ones too) fail with EIO or EINTR. */
   close(): void {
     this.#closed = true;
     clearInterval(this.#keepalive);
@@ -274,6 +279,7 @@ export class MdsSession {
     let attempts = 0;
     for (;;) {
       if (signal?.aborted) throw new FsError('EINTR', `${method} interrupted`);
+      if (this.#closed) throw closedError(method);
       const timeoutMs = Math.max(1, Math.min(this.#callTimeoutMs, giveUpAt - Date.now()));
       let err: unknown;
       try {
@@ -285,6 +291,7 @@ export class MdsSession {
       }
       attempts++;
       if (signal?.aborted) throw new FsError('EINTR', `${method} interrupted`, { cause: err });
+      if (this.#closed) throw closedError(method);
       if (err instanceof FsError && err.code === 'ENOTCONN') {
         // The session lost its attachment (a failed handshake left the socket up): attach again.
         await this.#reattach(signal).catch(() => undefined);
@@ -312,7 +319,7 @@ export class MdsSession {
         this.#log.warn('MDS unavailable; retrying', { mds: this.address, method, error: String(err) });
       }
       await pause(backoff, signal, method);
-      if (attempts >= 2) await this.#relocate();
+      if (attempts >= 2) await untilAborted(this.#relocate(), signal);
       backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
     }
   }
@@ -323,7 +330,9 @@ export class MdsSession {
   }
 
   async #reattach(signal: AbortSignal | undefined): Promise<void> {
-    await this.#beforeConnect?.();
+    if (this.#closed) throw closedError('connect');
+    if (this.#beforeConnect) await untilAborted(this.#beforeConnect(), signal);
+    if (signal?.aborted) throw new FsError('EINTR', 'connect interrupted');
     const { result } = await this.#rpc.call<Result<'connect'>>('connect', this.#connectArgs(), { signal });
     this.#rootIno = result.rootIno;
     await this.#replayLocks((m, a) => this.#rpc.call(m, a, { signal }));
@@ -359,6 +368,27 @@ async function pause(ms: number, signal: AbortSignal | undefined, method: string
   } catch (err) {
     throw new FsError('EINTR', `${method} interrupted`, { cause: err });
   }
+}
+
+/** Resolves when `p` does or `signal` aborts, whichever comes first (`p` never rejects, or its rejection is the caller's). */
+function untilAborted(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    p.then(done, (err: unknown) => {
+      signal.removeEventListener('abort', done);
+      reject(err instanceof Error ? err : new Error(String(err)));
+    });
+  });
+}
+
+function closedError(method: string): FsError {
+  return new FsError('EIO', `${method}: the client is closed (unmounted)`);
 }
 
 function unexpected(method: string, address: string, err: unknown): FsError {

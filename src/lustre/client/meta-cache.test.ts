@@ -1,47 +1,20 @@
 // Names and attributes cached under inode-bits locks, between two clients of a real MDS on loopback: another client's change drops them before it returns.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fourOsts } from '../../../test/lustre/mds-fixtures.ts';
-import { type MdsServer, startMds } from '../mds/mdt-server.ts';
+import { type LoopbackMds, startLoopbackMds } from '../../../test/lustre/loopback-mds.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
-import { LockCache } from './lock-cache.ts';
-import { MdsSession } from './mds-session.ts';
+import type { MdsSession } from './mds-session.ts';
 import { IBITS, MetaCache } from './meta-cache.ts';
 
-let dir: string;
-let server: MdsServer;
-const closers: (() => void)[] = [];
+let server: LoopbackMds;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nacre-meta-'));
-  server = await startMds({
-    dataDir: dir,
-    listen: { host: '127.0.0.1', port: 0 },
-    fsname: 'fs1',
-    osts: async () => fourOsts(),
-    destroyObjects: async () => {},
-    graceMs: 60_000,
-  });
+  server = await startLoopbackMds();
 });
-after(async () => {
-  for (const c of closers) c();
-  await server.close();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => server.close());
 
 function client(id: string) {
-  let locks: LockCache | undefined;
-  const mds = new MdsSession({
-    address: server.address,
-    clientId: id,
-    host: 'h',
-    onPush: (m, a) => locks?.handlePush(m, a),
-  });
-  locks = new LockCache(mds);
-  closers.push(() => mds.close());
+  const { mds, locks } = server.lockClient(id);
   return { mds, locks, cache: new MetaCache(locks) };
 }
 

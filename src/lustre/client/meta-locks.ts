@@ -234,54 +234,54 @@ export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSy
       plus
         ? meta.readdirPlus(cred, ino, cookie, limit, signal)
         : client.readdir(cred, ino, cookie, limit, plus, signal),
-    setattr: async (cred, ino, changes: SetAttrChanges, signal) => {
+    setattr: async (cred, ino, changes: SetAttrChanges, signal, opts) => {
       c.dropAttr(ino);
       try {
-        return await client.setattr(cred, ino, changes, signal);
+        return await client.setattr(cred, ino, changes, signal, opts);
       } finally {
         c.dropAttr(ino);
       }
     },
-    create: async (cred, parent, name, mode, flags, signal) => {
+    create: async (cred, parent, name, mode, flags, signal, opts) => {
       c.dropName(parent, name);
-      const r = await client.create(cred, parent, name, mode, flags, signal);
+      const r = await client.create(cred, parent, name, mode, flags, signal, opts);
       if (writes(flags)) c.writing(r.attr.ino);
       meta.named(parent, name, r.attr);
       return r;
     },
-    mknod: async (cred, parent, name, mode, rdev, signal) => {
+    mknod: async (cred, parent, name, mode, rdev, signal, opts) => {
       c.dropName(parent, name);
-      const attr = await client.mknod(cred, parent, name, mode, rdev, signal);
+      const attr = await client.mknod(cred, parent, name, mode, rdev, signal, opts);
       meta.named(parent, name, attr);
       return attr;
     },
-    mkdir: async (cred, parent, name, mode, signal) => {
+    mkdir: async (cred, parent, name, mode, signal, opts) => {
       c.dropName(parent, name);
-      const attr = await client.mkdir(cred, parent, name, mode, signal);
+      const attr = await client.mkdir(cred, parent, name, mode, signal, opts);
       meta.named(parent, name, attr);
       return attr;
     },
-    symlink: async (cred, parent, name, target, signal) => {
+    symlink: async (cred, parent, name, target, signal, opts) => {
       c.dropName(parent, name);
-      const attr = await client.symlink(cred, parent, name, target, signal);
+      const attr = await client.symlink(cred, parent, name, target, signal, opts);
       meta.named(parent, name, attr);
       return attr;
     },
-    link: async (cred, ino, newParent, newName, signal) => {
+    link: async (cred, ino, newParent, newName, signal, opts) => {
       c.dropName(newParent, newName);
       c.dropAttr(ino);
-      const attr = await client.link(cred, ino, newParent, newName, signal);
+      const attr = await client.link(cred, ino, newParent, newName, signal, opts);
       c.dropAttr(ino);
       meta.named(newParent, newName, attr);
       return attr;
     },
-    unlink: (cred, parent, name, signal) =>
-      removing(parent, name, () => client.unlink(cred, parent, name, signal)),
-    rmdir: (cred, parent, name, signal) =>
-      removing(parent, name, () => client.rmdir(cred, parent, name, signal)),
-    rename: async (cred, parent, name, newParent, newName, flags, signal) => {
+    unlink: (cred, parent, name, signal, opts) =>
+      removing(parent, name, () => client.unlink(cred, parent, name, signal, opts)),
+    rmdir: (cred, parent, name, signal, opts) =>
+      removing(parent, name, () => client.rmdir(cred, parent, name, signal, opts)),
+    rename: async (cred, parent, name, newParent, newName, flags, signal, opts) => {
       try {
-        await client.rename(cred, parent, name, newParent, newName, flags, signal);
+        await client.rename(cred, parent, name, newParent, newName, flags, signal, opts);
       } catch (err) {
         meta.unnamed(parent, name);
         meta.unnamed(newParent, newName);
@@ -316,13 +316,13 @@ export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSy
       c.dropAttr(h.ino);
       return client.fallocate(h, mode, offset, length, signal);
     },
-    setxattr: async (cred, ino, name, value, flags, signal) => {
+    setxattr: async (cred, ino, name, value, flags, signal, opts) => {
       c.dropAttr(ino);
-      await client.setxattr(cred, ino, name, value, flags, signal);
+      await client.setxattr(cred, ino, name, value, flags, signal, opts);
     },
-    removexattr: async (cred, ino, name, signal) => {
+    removexattr: async (cred, ino, name, signal, opts) => {
       c.dropAttr(ino);
-      await client.removexattr(cred, ino, name, signal);
+      await client.removexattr(cred, ino, name, signal, opts);
     },
   };
   return overrideClient(client, overrides);

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import type { CommandRunner } from '../../lib/command-runner.ts';
 import { DeadlineExceededError, NacreError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { processAlive, processAliveSince, processStartTime } from '../../lib/process-alive.ts';
+import { processAlive, processAliveSince, processStartTime, processState } from '../../lib/process-alive.ts';
 import type { AdoptedInit } from './adopt.ts';
 import { findMountDevice } from './mount.ts';
 
@@ -94,11 +94,25 @@ export async function writeKeeperState(path: string, state: KeeperState): Promis
   await rename(tmp, path);
 }
 
-/** Whether the keeper and the daemon a state names still run (the same processes, not others that got their pids). */
-export function keeperLiveness(s: KeeperState): { keeperAlive: boolean; daemonAlive: boolean } {
+/**
+ * Whether the keeper and the daemon a state names still run (the same processes, not others that
+ * got their pids), and whether each is stopped (SIGSTOP, a debugger): a stopped daemon serves no
+ * request, a stopped keeper replaces no daemon.
+ */
+export function keeperLiveness(s: KeeperState): {
+  keeperAlive: boolean;
+  daemonAlive: boolean;
+  keeperStopped: boolean;
+  daemonStopped: boolean;
+} {
+  const keeperAlive = processAliveSince(s.keeperPid, s.keeperStart);
+  const daemonAlive = processAliveSince(s.daemonPid, s.daemonStart);
+  const stopped = (pid: number) => /^[Tt]$/.test(processState(pid) ?? '');
   return {
-    keeperAlive: processAliveSince(s.keeperPid, s.keeperStart),
-    daemonAlive: processAliveSince(s.daemonPid, s.daemonStart),
+    keeperAlive,
+    daemonAlive,
+    keeperStopped: keeperAlive && stopped(s.keeperPid),
+    daemonStopped: daemonAlive && stopped(s.daemonPid),
   };
 }
 

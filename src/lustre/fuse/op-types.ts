@@ -1,5 +1,5 @@
 // The contract between the FUSE session and the opcode handlers: request context, runners, replies.
-import type { Attr, Credentials, FileHandle, FileSystemClient } from '../types.ts';
+import type { Attr, Credentials, FileHandle, FileSystemClient, RequestOptions } from '../types.ts';
 import type { InHeader } from './codec-in.ts';
 import type { CacheTimeouts } from './codec-out.ts';
 
@@ -47,4 +47,9 @@ export const EMPTY: Reply = { body: Buffer.alloc(0) };
 /** Wraps an attribute-returning call into an entry reply that counts a lookup when delivered. */
 export function entryReply(ctx: OpContext, attr: Attr, body: Buffer): Reply {
   return { body, onSent: () => ctx.rememberLookup(attr.ino) };
+}
+
+/** The kernel's id of a request, which it keeps when it resends the request to a new daemon. */
+export function kernelRequest(h: InHeader): RequestOptions {
+  return { request: Math.abs(h.unique) };
 }

@@ -14,7 +14,7 @@ import {
 } from './codec-in.ts';
 import { encodeCreateOut, encodeDirents, encodeLkOut, encodeOpenOut, encodeWriteOut } from './codec-out.ts';
 import type { Op, OpContext, Reply } from './op-types.ts';
-import { EMPTY } from './op-types.ts';
+import { EMPTY, kernelRequest } from './op-types.ts';
 import {
   FOPEN_DIRECT_IO,
   FOPEN_KEEP_CACHE,
@@ -92,7 +92,15 @@ const create: Op = (h, body) => {
   const { flags, mode, name } = decodeCreateIn(body);
   return async (ctx) => {
     const cred = await ctx.credentials();
-    const { attr, handle } = await ctx.client.create(cred, h.nodeid, name, mode, flags, ctx.signal);
+    const { attr, handle } = await ctx.client.create(
+      cred,
+      h.nodeid,
+      name,
+      mode,
+      flags,
+      ctx.signal,
+      kernelRequest(h),
+    );
     ctx.addHandle(handle);
     return {
       body: encodeCreateOut(attr, ctx.timeouts, handle.fh, openFlags(ctx, flags)),
@@ -118,7 +126,7 @@ const write: Op = (h, body) => {
     const fromPageCache = (writeFlags & FUSE_WRITE_CACHE) !== 0;
     const n = await ctx.client.write(handle, offset, data, ctx.signal, {
       fromPageCache,
-      request: Math.abs(h.unique),
+      ...kernelRequest(h),
     });
     return { body: encodeWriteOut(n) };
   };

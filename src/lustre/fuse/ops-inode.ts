@@ -23,7 +23,7 @@ import {
   encodeXattrSizeOut,
 } from './codec-out.ts';
 import type { Op, OpContext, Reply } from './op-types.ts';
-import { EMPTY, entryReply } from './op-types.ts';
+import { EMPTY, entryReply, kernelRequest } from './op-types.ts';
 import { staleIfGone } from './ops-file.ts';
 import { Opcode } from './protocol.ts';
 
@@ -57,7 +57,13 @@ const setattr: Op = (h, body) => {
   if (fh !== undefined) changes.fh = fh;
   return async (ctx) => {
     if (fh !== undefined) ctx.handle(fh);
-    const attr = await ctx.client.setattr(await ctx.credentials(), h.nodeid, changes, ctx.signal);
+    const attr = await ctx.client.setattr(
+      await ctx.credentials(),
+      h.nodeid,
+      changes,
+      ctx.signal,
+      kernelRequest(h),
+    );
     return { body: encodeAttrOut(attr, ctx.timeouts) };
   };
 };
@@ -69,25 +75,42 @@ const readlink: Op = (h) => async (ctx) => ({
 const symlink: Op = (h, body) => {
   const { name, target } = decodeSymlinkIn(body);
   return async (ctx) =>
-    entry(ctx, await ctx.client.symlink(await ctx.credentials(), h.nodeid, name, target, ctx.signal));
+    entry(
+      ctx,
+      await ctx.client.symlink(await ctx.credentials(), h.nodeid, name, target, ctx.signal, kernelRequest(h)),
+    );
 };
 
 const mknod: Op = (h, body) => {
   const { mode, rdev, name } = decodeMknodIn(body);
   return async (ctx) =>
-    entry(ctx, await ctx.client.mknod(await ctx.credentials(), h.nodeid, name, mode, rdev, ctx.signal));
+    entry(
+      ctx,
+      await ctx.client.mknod(
+        await ctx.credentials(),
+        h.nodeid,
+        name,
+        mode,
+        rdev,
+        ctx.signal,
+        kernelRequest(h),
+      ),
+    );
 };
 
 const mkdir: Op = (h, body) => {
   const { mode, name } = decodeMkdirIn(body);
   return async (ctx) =>
-    entry(ctx, await ctx.client.mkdir(await ctx.credentials(), h.nodeid, name, mode, ctx.signal));
+    entry(
+      ctx,
+      await ctx.client.mkdir(await ctx.credentials(), h.nodeid, name, mode, ctx.signal, kernelRequest(h)),
+    );
 };
 
 const unlink: Op = (h, body) => {
   const name = decodeNameIn(body);
   return async (ctx) => {
-    await ctx.client.unlink(await ctx.credentials(), h.nodeid, name, ctx.signal);
+    await ctx.client.unlink(await ctx.credentials(), h.nodeid, name, ctx.signal, kernelRequest(h));
     return EMPTY;
   };
 };
@@ -95,7 +118,7 @@ const unlink: Op = (h, body) => {
 const rmdir: Op = (h, body) => {
   const name = decodeNameIn(body);
   return async (ctx) => {
-    await ctx.client.rmdir(await ctx.credentials(), h.nodeid, name, ctx.signal);
+    await ctx.client.rmdir(await ctx.credentials(), h.nodeid, name, ctx.signal, kernelRequest(h));
     return EMPTY;
   };
 };
@@ -105,7 +128,8 @@ function rename(withFlags: boolean): Op {
     const r = decodeRenameIn(body, withFlags);
     return async (ctx) => {
       const cred = await ctx.credentials();
-      await ctx.client.rename(cred, h.nodeid, r.name, r.newParent, r.newName, r.flags, ctx.signal);
+      const opts = kernelRequest(h);
+      await ctx.client.rename(cred, h.nodeid, r.name, r.newParent, r.newName, r.flags, ctx.signal, opts);
       return EMPTY;
     };
   };
@@ -114,7 +138,17 @@ function rename(withFlags: boolean): Op {
 const link: Op = (h, body) => {
   const { oldNodeid, newName } = decodeLinkIn(body);
   return async (ctx) =>
-    entry(ctx, await ctx.client.link(await ctx.credentials(), oldNodeid, h.nodeid, newName, ctx.signal));
+    entry(
+      ctx,
+      await ctx.client.link(
+        await ctx.credentials(),
+        oldNodeid,
+        h.nodeid,
+        newName,
+        ctx.signal,
+        kernelRequest(h),
+      ),
+    );
 };
 
 /** The kernel names the inode df asked about: a directory under a project quota reports the quota. */
@@ -137,7 +171,8 @@ const access: Op = (h, body) => {
 const setxattr: Op = (h, body) => {
   const { name, value, flags } = decodeSetxattrIn(body);
   return async (ctx) => {
-    await ctx.client.setxattr(await ctx.credentials(), h.nodeid, name, value, flags, ctx.signal);
+    const cred = await ctx.credentials();
+    await ctx.client.setxattr(cred, h.nodeid, name, value, flags, ctx.signal, kernelRequest(h));
     return EMPTY;
   };
 };
@@ -157,7 +192,7 @@ const listxattr: Op = (h, body) => {
 const removexattr: Op = (h, body) => {
   const name = decodeNameIn(body);
   return async (ctx) => {
-    await ctx.client.removexattr(await ctx.credentials(), h.nodeid, name, ctx.signal);
+    await ctx.client.removexattr(await ctx.credentials(), h.nodeid, name, ctx.signal, kernelRequest(h));
     return EMPTY;
   };
 };

@@ -2,14 +2,8 @@
 import { constants as osConstants } from 'node:os';
 import { errnoNumber, FsError, toFsError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import {
-  type Credentials,
-  type FileHandle,
-  type FileSystemClient,
-  type InvalidateEvent,
-  ROOT_CREDENTIALS,
-} from '../types.ts';
-import { type AdoptedInit, type HandleRequest, handleRequest } from './adopt.ts';
+import { type Credentials, type FileHandle, type InvalidateEvent, ROOT_CREDENTIALS } from '../types.ts';
+import { type HandleRequest, handleRequest } from './adopt.ts';
 import {
   decodeBatchForgetIn,
   decodeForgetIn,
@@ -17,10 +11,11 @@ import {
   decodeInterruptIn,
   type InHeader,
 } from './codec-in.ts';
-import { type CacheTimeouts, encodeNotifyResend, encodeOutHeader } from './codec-out.ts';
+import { encodeNotifyResend, encodeOutHeader } from './codec-out.ts';
 import { GroupResolver } from './credentials.ts';
 import type { FuseDevice } from './device.ts';
 import { handleInit, type InitResult } from './init.ts';
+import { EarlyInterrupts } from './interrupts.ts';
 import { Notifier } from './notifier.ts';
 import { EMPTY, type OpContext, type Reply, type Runner } from './op-types.ts';
 import { ops } from './ops.ts';
@@ -32,6 +27,7 @@ import {
   opcodeName,
   readBufferSize,
 } from './protocol.ts';
+import type { SessionOptions, SessionStats } from './session-options.ts';
 
 const ENOSYS = errnoNumber('ENOSYS');
 const EINTR = errnoNumber('EINTR');
@@ -51,37 +47,7 @@ const NO_REPLY: ReadonlySet<number> = new Set([
 /** Request buffers kept for reuse after WRITEs complete. */
 const POOL_MAX = 16;
 
-export interface SessionOptions {
-  client: FileSystemClient;
-  /** Concurrent blocking reads on the descriptor; each holds a libuv threadpool thread. */
-  readers: number;
-  directIo: boolean;
-  timeouts: CacheTimeouts;
-  maxWrite: number;
-  groups?: GroupResolver;
-  log: Logger;
-  /** How long an INTERRUPT waits for its request to show up before the kernel is told to resend it (default 1 s). */
-  interruptGraceMs?: number;
-  /**
-   * Serve a connection a previous daemon initialized (this one inherited its /dev/fuse descriptor):
-   * no INIT is awaited, the kernel is asked to resend the requests the previous daemon read but
-   * never answered, and a file handle the kernel got from it is reopened by inode on first use.
-   */
-  adopt?: AdoptedInit;
-  /**
-   * The kernel forgot `ino` (its lookup count here reached zero: it evicted the inode, pages and
-   * all). Not called on an adopted connection, whose counts began with the previous daemon's.
-   */
-  onForgotten?: (ino: number) => void;
-}
-
-/** Counters a caller can look at (tests, debug endpoints). */
-export interface SessionStats {
-  inFlight: number;
-  openHandles: number;
-  /** Inodes the kernel holds lookup references to. */
-  knownInodes: number;
-}
+export type { SessionOptions, SessionStats } from './session-options.ts';
 
 /**
  * Serves FUSE requests read from the device until the kernel ends the connection (read returns ENODEV,
@@ -100,8 +66,8 @@ export class FuseSession {
   private readonly reopening = new Map<number, Promise<FileHandle>>();
   private readonly lookups = new Map<number, number>();
   private readonly inFlight = new Map<number, AbortController>();
-  /** INTERRUPTs that arrived before their request was dispatched: target unique → INTERRUPT unique. */
-  private readonly earlyInterrupts = new Map<number, { unique: number; timer: NodeJS.Timeout }>();
+  /** INTERRUPTs that arrived before their request was dispatched. */
+  private readonly earlyInterrupts: EarlyInterrupts;
   private readonly notifier: Notifier;
   /** Free request buffers: a WRITE's buffer comes back here once the client's write resolved. */
   private readonly pool: Buffer[] = [];
@@ -124,6 +90,7 @@ export class FuseSession {
     this.bufferSize = readBufferSize(opts.maxWrite);
     this.log = opts.log;
     this.trace = opts.log.isDebugEnabled();
+    this.earlyInterrupts = new EarlyInterrupts(opts.interruptGraceMs ?? 1000, (u) => this.send(u, -EAGAIN));
     // An adopted session does not know which inodes the kernel learnt from the previous daemon.
     const knowsAll = opts.adopt !== undefined;
     this.notifier = new Notifier(
@@ -192,7 +159,7 @@ export class FuseSession {
   private readerDone(): void {
     this.ending = true;
     if (--this.liveReaders > 0) return;
-    for (const { timer } of this.earlyInterrupts.values()) clearTimeout(timer);
+    this.earlyInterrupts.clear();
     for (const c of this.inFlight.values()) c.abort(new FsError('ENOTCONN'));
     void this.notifier.stop().then(() => {
       this.deviceClosed = true;
@@ -265,11 +232,8 @@ export class FuseSession {
       const req = handleRequest(h.opcode, body);
       if (req && !this.handles.has(req.fh)) run = this.reopenFirst(h, req, run);
     }
-    const early = this.earlyInterrupts.get(h.unique);
-    if (early) {
+    if (this.earlyInterrupts.take(h.unique)) {
       // Interrupted before it started: the kernel accepts EINTR without the work being done.
-      clearTimeout(early.timer);
-      this.earlyInterrupts.delete(h.unique);
       this.send(h.unique, -EINTR);
       return false;
     }
@@ -389,12 +353,7 @@ export class FuseSession {
       c.abort(new FsError('EINTR'));
       return;
     }
-    const timer = setTimeout(() => {
-      this.earlyInterrupts.delete(target);
-      this.send(h.unique, -EAGAIN);
-    }, this.opts.interruptGraceMs ?? 1000);
-    timer.unref();
-    this.earlyInterrupts.set(target, { unique: h.unique, timer });
+    this.earlyInterrupts.hold(target, h.unique);
   }
 
   private forget(nodeid: number, n: number): void {

@@ -18,6 +18,7 @@ import { pendingPunch } from './punches.ts';
 import { RecoveryWindow } from './recovery-window.ts';
 import type { ReplyKey } from './request-key.ts';
 import { ResyncQueue } from './resync-queue.ts';
+import { type Outcome, underSavepoint } from './savepoint.ts';
 import { finishPunch, type SettleDeps, type Settled, settleReport } from './size-settle.ts';
 import { MdtSnapshots } from './snapshots.ts';
 import { markStale, staleRecords } from './stale.ts';
@@ -189,13 +190,16 @@ export class Mdt {
   /**
    * Runs `fn` as one mutation. With an xid, a (client, xid) seen before returns the stored reply
    * (result or errno) without running again; otherwise the reply is stored in the same transaction.
-   * A ReplyKey in place of the xid keys the reply by it instead (a request a kernel may resend).
+   * A ReplyKey in place of the xid keys the reply by it instead (a request a kernel may resend);
+   * `replayed`, when given, turns a stored result into this caller's, stored in its place (in the
+   * same transaction), as a resent create's handle for the new client.
    */
   mutate<T>(
     caller: Caller,
     xid: number | ReplyKey | undefined,
     cred: Credentials | undefined,
     fn: (op: OpContext) => T,
+    replayed?: (first: T, op: OpContext) => T,
   ): Promise<T> {
     const op: OpContext = {
       cred: cred ?? NOBODY,
@@ -205,24 +209,16 @@ export class Mdt {
     };
     const key = typeof xid === 'number' ? { client: caller.client, xid } : xid;
     const apply = () =>
-      this.commit.apply((): { r: T } | { e: string; msg: string } => {
-        if (key !== undefined) {
-          const cached = this.store.getReply(key.client, key.xid);
-          if (cached !== undefined) return JSON.parse(cached) as { r: T } | { e: string; msg: string };
+      this.commit.apply((): Outcome<T> => {
+        const cached = key === undefined ? undefined : this.store.getReply(key.client, key.xid);
+        if (key !== undefined && cached !== undefined) {
+          const first = JSON.parse(cached) as Outcome<T>;
+          if (!replayed || !('r' in first)) return first;
+          const again = underSavepoint(this.store.db, op, () => replayed(first.r, op));
+          if ('r' in again) this.#remember(key.client, key.xid, again);
+          return again;
         }
-        let out: { r: T } | { e: string; msg: string };
-        try {
-          this.store.db.exec('SAVEPOINT op');
-          out = { r: fn(op) };
-          this.store.db.exec('RELEASE op');
-        } catch (err) {
-          if (!this.store.db.isTransaction) throw err; // SQLite ended the batch itself: see GroupCommit
-          this.store.db.exec('ROLLBACK TO op');
-          this.store.db.exec('RELEASE op');
-          if (!(err instanceof FsError)) throw err;
-          op.fx = new Effects();
-          out = { e: err.code, msg: err.message };
-        }
+        const out = underSavepoint(this.store.db, op, () => fn(op));
         if (key !== undefined) this.#remember(key.client, key.xid, out);
         return out;
       });

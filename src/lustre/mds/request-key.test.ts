@@ -1,10 +1,10 @@
-// reserveAppend keyed by (mount id, kernel request id): a resend from a new daemon gets the first range, across an MDS restart.
+// Mutations keyed by (mount id, kernel request id): a resend from a new daemon gets the first reply (reserveAppend's range, a namespace change's result, a create's with a handle of its own), across an MDS restart.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
-import { fourOsts, ROOT, TestMdsClient } from '../../../test/lustre/mds-fixtures.ts';
+import { ALICE, fourOsts, ROOT, TestMdsClient } from '../../../test/lustre/mds-fixtures.ts';
 import { type MdsServer, startMds } from './mdt-server.ts';
 
 let dir: string;
@@ -101,4 +101,143 @@ test('a key survives an MDS restart; a malformed key is EINVAL and changes nothi
     });
   }
   assert.equal((await next.call('getattr', { ino })).size, 3);
+});
+
+let request = 100;
+const key = () => ({ mount: 'm-1', request: ++request });
+
+async function names(c: TestMdsClient, ino = 1): Promise<string[]> {
+  const entries = await c.call('readdir', { cred: ROOT, ino, cookie: 0, limit: 100, plus: false });
+  return entries.map((e) => e.name).filter((n) => n !== '.' && n !== '..');
+}
+
+test('a resent O_EXCL create succeeds once, with an open handle of the new client', async () => {
+  const dead = client('daemon-1');
+  const next = client('daemon-2');
+  const k = key();
+  const home = await dead.call('mkdir', {
+    xid: dead.nextXid(),
+    cred: ROOT,
+    parent: 1,
+    name: 'home',
+    mode: 0o777,
+  });
+  // O_WRONLY | O_CREAT | O_EXCL with mode 0444: only the creator may write it.
+  const args = {
+    cred: ALICE,
+    parent: home.ino,
+    name: 'f',
+    mode: 0o444,
+    exclusive: true,
+    open: true,
+    flags: 0o301,
+  };
+  const first = await dead.call('create', { ...args, xid: dead.nextXid(), key: k });
+  const resent = await next.call('create', { ...args, xid: next.nextXid(), key: k });
+  assert.equal(resent.created, true, 'the resend answers as the create did');
+  assert.equal(resent.attr.ino, first.attr.ino);
+  assert.ok(resent.handle !== null && resent.handle !== first.handle, 'a handle of its own');
+  // Its own retry of the same key (an MDS restart in between) gets its own handle back.
+  const again = await next.call('create', { ...args, xid: next.nextXid(), key: k });
+  assert.equal(again.handle, resent.handle);
+  // The new client's handle is its own: it writes (ftruncate through it) and releases it.
+  await next.call('setattr', {
+    xid: next.nextXid(),
+    cred: ALICE,
+    ino: first.attr.ino,
+    changes: { size: 5, fh: resent.handle },
+  });
+  await next.call('release', { xid: next.nextXid(), handle: resent.handle });
+  await assert.rejects(next.call('release', { xid: next.nextXid(), handle: first.handle! }), {
+    code: 'EBADF',
+  });
+  // Without the key, the same create is a new request: EEXIST.
+  await assert.rejects(next.call('create', { ...args, xid: next.nextXid(), key: key() }), { code: 'EEXIST' });
+  assert.deepEqual(await names(next, home.ino), ['f']);
+});
+
+test('resent mkdir, mknod, symlink, link, setxattr, removexattr, setattr, rename, unlink and rmdir answer as the first', async () => {
+  const dead = client('daemon-1');
+  const next = client('daemon-2');
+  const twice = async <R>(call: (c: TestMdsClient, k: { mount: string; request: number }) => Promise<R>) => {
+    const k = key();
+    const first = await call(dead, k);
+    assert.deepEqual(await call(next, k), first);
+    return first;
+  };
+  const d = await twice((c, k) =>
+    c.call('mkdir', { xid: c.nextXid(), key: k, cred: ROOT, parent: 1, name: 'd', mode: 0o755 }),
+  );
+  await twice((c, k) =>
+    c.call('mknod', { xid: c.nextXid(), key: k, cred: ROOT, parent: 1, name: 'p', mode: 0o10644, rdev: 0 }),
+  );
+  await twice((c, k) =>
+    c.call('symlink', { xid: c.nextXid(), key: k, cred: ROOT, parent: 1, name: 's', target: 'd' }),
+  );
+  const f = await dead.call('create', {
+    xid: dead.nextXid(),
+    cred: ROOT,
+    parent: 1,
+    name: 'f',
+    mode: 0o644,
+    exclusive: true,
+    open: false,
+    flags: 0,
+  });
+  const linked = await twice((c, k) =>
+    c.call('link', { xid: c.nextXid(), key: k, cred: ROOT, ino: f.attr.ino, newParent: d.ino, newName: 'h' }),
+  );
+  assert.equal(linked.nlink, 2, 'linked once');
+  const value = Buffer.from('v').toString('base64');
+  await twice((c, k) =>
+    c.call('setxattr', { xid: c.nextXid(), key: k, cred: ROOT, ino: d.ino, name: 'user.k', value, flags: 1 }),
+  );
+  await twice((c, k) =>
+    c.call('removexattr', { xid: c.nextXid(), key: k, cred: ROOT, ino: d.ino, name: 'user.k' }),
+  );
+  await twice((c, k) =>
+    c.call('setattr', { xid: c.nextXid(), key: k, cred: ROOT, ino: f.attr.ino, changes: { mode: 0o600 } }),
+  );
+  // rename over a target: the resend neither fails (ENOENT) nor moves anything else.
+  await twice((c, k) =>
+    c.call('rename', {
+      xid: c.nextXid(),
+      key: k,
+      cred: ROOT,
+      parent: 1,
+      name: 'f',
+      newParent: 1,
+      newName: 'p',
+      flags: 0,
+    }),
+  );
+  await twice((c, k) => c.call('unlink', { xid: c.nextXid(), key: k, cred: ROOT, parent: d.ino, name: 'h' }));
+  await twice((c, k) => c.call('rmdir', { xid: c.nextXid(), key: k, cred: ROOT, parent: 1, name: 'd' }));
+  assert.deepEqual((await names(next)).sort(), ['p', 's']);
+  const p = await next.call('lookup', { cred: ROOT, parent: 1, name: 'p' });
+  assert.deepEqual([p.ino, p.nlink, p.mode & 0o7777], [f.attr.ino, 1, 0o600]);
+});
+
+test('a failed change resent gets the same errno; keys survive an MDS restart; a malformed key changes nothing', async () => {
+  const c = client('daemon-1');
+  const k = key();
+  const mkdir = (m: TestMdsClient, name: string, kk: unknown) =>
+    m.call('mkdir', { xid: m.nextXid(), key: kk as never, cred: ROOT, parent: 1, name, mode: 0o755 });
+  await assert.rejects(mkdir(c, 'a/b', k), { code: 'EINVAL' });
+  const made = await mkdir(c, 'x', key());
+  const k2 = { mount: 'm-1', request: request };
+  c.close();
+  await server.close();
+  await start();
+  const next = client('daemon-2');
+  await assert.rejects(mkdir(next, 'a/b', k), { code: 'EINVAL' });
+  assert.deepEqual(await mkdir(next, 'x', k2), made, 'the reply outlives the restart');
+  for (const bad of [
+    { mount: '', request: 1 },
+    { mount: 'a b', request: 1 },
+    { mount: 'm', request: 0 },
+  ]) {
+    await assert.rejects(mkdir(next, 'y', bad), { code: 'EINVAL' });
+  }
+  assert.deepEqual(await names(next), ['x']);
 });

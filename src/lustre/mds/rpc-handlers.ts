@@ -6,6 +6,7 @@ import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { attrsSet, changelogImpls, closed, recording } from './changelog-handlers.ts';
+import { resentCreate } from './create-resend.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
 import {
@@ -31,7 +32,7 @@ import { attrWithUpdateLock, entriesWithUpdateLocks, touchedBy, withRevocation }
 import { clearPunch } from './punches.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { relatimeOnOpen } from './relatime.ts';
-import { requestReplyKey } from './request-key.ts';
+import { type ReplyKey, requestReplyKey } from './request-key.ts';
 import { squashCred } from './root-squash.ts';
 import { noteWriter, writerClosed } from './size-epochs.ts';
 import { withSizeOnOsts } from './size-on-osts.ts';
@@ -74,6 +75,11 @@ function attached(ctx: CallContext): Attached {
 
 function xid(a: Args): number {
   return int(a, 'xid');
+}
+
+/** Where a mutation's reply is kept: under its `key` when it has one (a resendable kernel request), else its xid. */
+function replyKey(a: Args): number | ReplyKey {
+  return requestReplyKey(a) ?? xid(a);
 }
 
 /** A client id or host: printable, bounded. */
@@ -149,7 +155,7 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, ch] = [ino(a), changes(a)];
     if (ch.size !== undefined && ch.size > 0) await hsmBeforeResize(c, i);
     if (ch.size !== undefined) await c.mdt.finishPendingPunch(i);
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => {
+    return c.mdt.mutate(c, replyKey(a), cred(a), (op) => {
       const attr = c.mdt.ns.setattr(op, i, ch);
       if (ch.size !== undefined) hsmOnResize(c, i, ch.size);
       attrsSet(c, i, ch);
@@ -166,13 +172,18 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       int(a, 'flags'),
     ];
     return c.mdt
-      .mutate(c, xid(a), cred(a), (op) =>
-        recording(c, 'CREAT', p, n, () => {
-          const r = c.mdt.ns.create(op, p, n, mode, excl, open, flags);
-          if (r.handle !== null && (flags & 3) !== 0)
-            noteWriter(c.mdt.store.db, r.attr.ino, c.client, r.created);
-          return r;
-        }),
+      .mutate(
+        c,
+        replyKey(a),
+        cred(a),
+        (op) =>
+          recording(c, 'CREAT', p, n, () => {
+            const r = c.mdt.ns.create(op, p, n, mode, excl, open, flags);
+            if (r.handle !== null && (flags & 3) !== 0)
+              noteWriter(c.mdt.store.db, r.attr.ino, c.client, r.created);
+            return r;
+          }),
+        (first, op) => resentCreate(c.mdt.ns, op, first, flags),
       )
       .then((r) => ({
         ...r,
@@ -182,25 +193,25 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   },
   mknod: (a, c) => {
     const [p, n, mode, rdev] = [ino(a, 'parent'), name(a), int(a, 'mode'), int(a, 'rdev')];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) =>
+    return c.mdt.mutate(c, replyKey(a), cred(a), (op) =>
       recording(c, 'CREAT', p, n, () => c.mdt.ns.mknod(op, p, n, mode, rdev)),
     );
   },
   mkdir: (a, c) => {
     const [p, n, mode] = [ino(a, 'parent'), name(a), int(a, 'mode')];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) =>
+    return c.mdt.mutate(c, replyKey(a), cred(a), (op) =>
       recording(c, 'CREAT', p, n, () => c.mdt.ns.mkdir(op, p, n, mode)),
     );
   },
   unlink: (a, c) => {
     const [p, n] = [ino(a, 'parent'), name(a)];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) =>
+    return c.mdt.mutate(c, replyKey(a), cred(a), (op) =>
       nil(recording(c, 'UNLNK', p, n, () => c.mdt.ns.unlink(op, p, n))),
     );
   },
   rmdir: (a, c) => {
     const [p, n] = [ino(a, 'parent'), name(a)];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) =>
+    return c.mdt.mutate(c, replyKey(a), cred(a), (op) =>
       nil(recording(c, 'RMDIR', p, n, () => c.mdt.ns.rmdir(op, p, n))),
     );
   },
@@ -213,17 +224,17 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
       int(a, 'flags'),
     ];
     const old = { oldParent: p, oldName: n };
-    return c.mdt.mutate(c, xid(a), cred(a), (op) =>
+    return c.mdt.mutate(c, replyKey(a), cred(a), (op) =>
       nil(recording(c, 'RENME', np, nn, () => c.mdt.ns.rename(op, p, n, np, nn, flags), old)),
     );
   },
   link: (a, c) => {
     const [i, np, nn] = [ino(a), ino(a, 'newParent'), name(a, 'newName')];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => c.mdt.ns.link(op, i, np, nn));
+    return c.mdt.mutate(c, replyKey(a), cred(a), (op) => c.mdt.ns.link(op, i, np, nn));
   },
   symlink: (a, c) => {
     const [p, n, t] = [ino(a, 'parent'), name(a), str(a, 'target', 16_384)];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) =>
+    return c.mdt.mutate(c, replyKey(a), cred(a), (op) =>
       recording(c, 'CREAT', p, n, () => c.mdt.ns.symlink(op, p, n, t)),
     );
   },
@@ -280,16 +291,15 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   reserveAppend: async (a, c) => {
     const [i, length] = [ino(a), int(a, 'length', { min: 1 })];
     await c.mdt.finishPendingPunch(i);
-    const key = requestReplyKey(a) ?? xid(a);
-    return c.mdt.mutate(c, key, undefined, (op) => reserveAppend(c.mdt.ns, op, i, length));
+    return c.mdt.mutate(c, replyKey(a), undefined, (op) => reserveAppend(c.mdt.ns, op, i, length));
   },
   setxattr: (a, c) => {
     const [i, n, v, flags] = [ino(a), str(a, 'name', 4096), base64(a, 'value', 1 << 20), int(a, 'flags')];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(setxattr(c.mdt.ns, op, i, n, v, flags)));
+    return c.mdt.mutate(c, replyKey(a), cred(a), (op) => nil(setxattr(c.mdt.ns, op, i, n, v, flags)));
   },
   removexattr: (a, c) => {
     const [i, n] = [ino(a), str(a, 'name', 4096)];
-    return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(removexattr(c.mdt.ns, op, i, n)));
+    return c.mdt.mutate(c, replyKey(a), cred(a), (op) => nil(removexattr(c.mdt.ns, op, i, n)));
   },
   setstripe: (a, c) => {
     const [i, p] = [ino(a), policy(a)];

@@ -1,30 +1,16 @@
 // getattr over RPC says when the size may be on the OSTs only: while some client has the file open for writing.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { fourOsts, ROOT, TestMdsClient } from '../../../test/lustre/mds-fixtures.ts';
-import { startMds } from './mdt-server.ts';
+import { startLoopbackMds } from '../../../test/lustre/loopback-mds.ts';
+import { ROOT, TestMdsClient } from '../../../test/lustre/mds-fixtures.ts';
 
 test('sizeOnOsts is set while a writer has the file open, for every client; its release records the size and clears it', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'nacre-mds-'));
-  const server = await startMds({
-    dataDir: dir,
-    listen: { host: '127.0.0.1', port: 0 },
-    fsname: 'fs1',
-    osts: async () => fourOsts(),
-    destroyObjects: async () => {},
-    graceMs: 60_000,
-  });
-  const a = new TestMdsClient(server.address, 'a');
-  const b = new TestMdsClient(server.address, 'b');
-  t.after(async () => {
-    a.close();
-    b.close();
-    await server.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const mds = await startLoopbackMds();
+  const a = new TestMdsClient(mds.server.address, 'a');
+  const b = new TestMdsClient(mds.server.address, 'b');
+  mds.onClose(() => a.close());
+  mds.onClose(() => b.close());
+  t.after(() => mds.close());
   const f = await a.call('create', {
     xid: a.nextXid(),
     cred: ROOT,

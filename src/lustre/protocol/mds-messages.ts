@@ -52,12 +52,25 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
    * EINVAL if `ost` holds no mirrored copy of `stripe`; EIO if the other copy is the stale one.
    */
   markStale: { args: { ino: number; stripe: number; ost: number }; result: null };
-  /** Size changes record the new size only; the client truncates the OST objects. */
-  setattr: { args: { xid: number; cred: Credentials; ino: number; changes: SetAttrChanges }; result: Attr };
-  /** Creates (and, with `open`, opens) a regular file, allocating its layout. EEXIST if `exclusive` and present. */
+  /**
+   * Size changes record the new size only; the client truncates the OST objects. `key` on this and
+   * every namespace change below: a keeper-held mount's id and the kernel's request id; a key seen
+   * before gets the first reply again, as reserveAppend's (the kernel resends a dead daemon's
+   * request to the next one, a new client).
+   */
+  setattr: {
+    args: { xid: number; cred: Credentials; ino: number; changes: SetAttrChanges; key?: RequestKey };
+    result: Attr;
+  };
+  /**
+   * Creates (and, with `open`, opens) a regular file, allocating its layout. EEXIST if `exclusive`
+   * and present. A key seen before from another client (a resend) gets the first reply with a
+   * handle of its own in place of the first client's.
+   */
   create: {
     args: {
       xid: number;
+      key?: RequestKey;
       cred: Credentials;
       parent: number;
       name: string;
@@ -70,18 +83,33 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
     result: { attr: Attr; layout: Layout; handle: number | null; created: boolean; grant?: QuotaGrant };
   };
   mknod: {
-    args: { xid: number; cred: Credentials; parent: number; name: string; mode: number; rdev: number };
+    args: {
+      xid: number;
+      key?: RequestKey;
+      cred: Credentials;
+      parent: number;
+      name: string;
+      mode: number;
+      rdev: number;
+    };
     result: Attr;
   };
   mkdir: {
-    args: { xid: number; cred: Credentials; parent: number; name: string; mode: number };
+    args: { xid: number; key?: RequestKey; cred: Credentials; parent: number; name: string; mode: number };
     result: Attr;
   };
-  unlink: { args: { xid: number; cred: Credentials; parent: number; name: string }; result: null };
-  rmdir: { args: { xid: number; cred: Credentials; parent: number; name: string }; result: null };
+  unlink: {
+    args: { xid: number; key?: RequestKey; cred: Credentials; parent: number; name: string };
+    result: null;
+  };
+  rmdir: {
+    args: { xid: number; key?: RequestKey; cred: Credentials; parent: number; name: string };
+    result: null;
+  };
   rename: {
     args: {
       xid: number;
+      key?: RequestKey;
       cred: Credentials;
       parent: number;
       name: string;
@@ -92,11 +120,18 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
     result: null;
   };
   link: {
-    args: { xid: number; cred: Credentials; ino: number; newParent: number; newName: string };
+    args: {
+      xid: number;
+      key?: RequestKey;
+      cred: Credentials;
+      ino: number;
+      newParent: number;
+      newName: string;
+    };
     result: Attr;
   };
   symlink: {
-    args: { xid: number; cred: Credentials; parent: number; name: string; target: string };
+    args: { xid: number; key?: RequestKey; cred: Credentials; parent: number; name: string; target: string };
     result: Attr;
   };
   readlink: { args: { ino: number }; result: string };
@@ -177,9 +212,11 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
    */
   quotaGrant: { args: { ino: number; end: number }; result: QuotaGrant };
   getxattr: { args: { cred: Credentials; ino: number; name: string }; result: string /* base64 */ };
+  /** `key` on setxattr and removexattr: as on setattr. */
   setxattr: {
     args: {
       xid: number;
+      key?: RequestKey;
       cred: Credentials;
       ino: number;
       name: string;
@@ -189,7 +226,10 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
     result: null;
   };
   listxattr: { args: { cred: Credentials; ino: number }; result: string[] };
-  removexattr: { args: { xid: number; cred: Credentials; ino: number; name: string }; result: null };
+  removexattr: {
+    args: { xid: number; key?: RequestKey; cred: Credentials; ino: number; name: string };
+    result: null;
+  };
   /** POSIX byte-range locks; `owner` is opaque (the client sends "<clientId>:<lock owner>"). Non-blocking: EAGAIN on conflict. */
   getlk: { args: { ino: number; owner: string; lock: FileLock }; result: FileLock };
   setlk: { args: { ino: number; owner: string; lock: FileLock }; result: null };

@@ -61,6 +61,8 @@ export class RpcClient {
   readonly #opts: RpcClientOptions;
   #socket: net.Socket | undefined;
   #connecting: Promise<net.Socket> | undefined;
+  /** The socket of #connecting, until its handshake is done: close() ends it too. */
+  #opening: net.Socket | undefined;
   readonly #pending = new Map<number, Pending>();
   #nextId = 0;
   #closed = false;
@@ -119,10 +121,11 @@ export class RpcClient {
     });
   }
 
-  /** Closes the connection; in-flight calls fail with UnavailableError. */
+  /** Closes the connection (also one still in its handshake); in-flight calls fail with UnavailableError. */
   close(): void {
     this.#closed = true;
     this.#socket?.destroy();
+    this.#opening?.destroy();
   }
 
   async #connect(signal: AbortSignal): Promise<net.Socket> {
@@ -141,10 +144,16 @@ export class RpcClient {
       const s = security.tls
         ? connectTls(connectOptions(this.address), security.tls)
         : net.connect(connectOptions(this.address));
+      this.#opening = s;
       const timer = setTimeout(() => {
         s.destroy();
         reject(new UnavailableError(`connecting to ${this.address} timed out after ${connectTimeout} ms`));
       }, connectTimeout);
+      // close() while connecting destroys the socket without an error.
+      s.once('close', () => {
+        clearTimeout(timer);
+        reject(new UnavailableError(`client for ${this.address} is closed`));
+      });
       s.once(security.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         resolve(s);
@@ -155,6 +164,10 @@ export class RpcClient {
         else reject(new UnavailableError(`cannot reach ${this.address}: ${err.message}`, { cause: err }));
       });
     });
+    if (this.#closed) {
+      socket.destroy();
+      throw new UnavailableError(`client for ${this.address} is closed`);
+    }
     socket.setNoDelay(true);
     const decoder = new FrameDecoder();
     socket.on('data', (chunk: Buffer) => {
@@ -190,7 +203,14 @@ export class RpcClient {
       } catch (err) {
         socket.destroy();
         throw err;
+      } finally {
+        this.#opening = undefined;
       }
+    }
+    this.#opening = undefined;
+    if (this.#closed) {
+      socket.destroy();
+      throw new UnavailableError(`client for ${this.address} is closed`);
     }
     this.#socket = socket;
     return socket;

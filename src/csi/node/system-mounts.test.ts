@@ -1,0 +1,84 @@
+// SystemMounts.probe over a fake command seam: one probe per path, none started behind a stuck one; ExecRunner gives up on a killed command that does not exit.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type CommandResult, ExecRunner, type RunOptions } from '../../lib/command-runner.ts';
+import { DeadlineExceededError } from '../../lib/errors.ts';
+import { SystemMounts } from './system-mounts.ts';
+
+const PATH = '/kubelet/staging/v1';
+const OK: CommandResult = { code: 0, stdout: '4096 100 50 40 1000 900', stderr: '' };
+
+/** A runner whose `stat` calls wait for the test to settle them. */
+function heldRunner() {
+  const calls: Array<{ opts: RunOptions; settle: (r: CommandResult | Error) => void }> = [];
+  const runner = {
+    run(_command: string, _args: readonly string[], opts: RunOptions) {
+      return new Promise<CommandResult>((resolve, reject) => {
+        calls.push({ opts, settle: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
+      });
+    },
+  };
+  const mounts = new SystemMounts({ runner, mountTable: async () => [], probeTimeoutMs: 50 });
+  return { calls, mounts };
+}
+
+describe('SystemMounts.probe', () => {
+  it('callers at the same time share one probe of a path', async () => {
+    const { calls, mounts } = heldRunner();
+    const probes = [1, 2, 3].map(() => mounts.probe(PATH, AbortSignal.timeout(5_000)));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(calls.length, 1);
+    calls[0]?.settle(OK);
+    for (const p of await Promise.all(probes)) assert.equal(p.ok, true);
+  });
+
+  it('a caller that gives up leaves the shared probe to the others', async () => {
+    const { calls, mounts } = heldRunner();
+    const ac = new AbortController();
+    const first = mounts.probe(PATH, ac.signal);
+    const second = mounts.probe(PATH, AbortSignal.timeout(5_000));
+    ac.abort(new Error('caller gone'));
+    await assert.rejects(first, /caller gone/);
+    calls[0]?.settle(OK);
+    assert.equal((await second).ok, true);
+  });
+
+  it('while a killed probe is stuck, the path does not answer and no other probe starts; after it exits one does', async () => {
+    const { calls, mounts } = heldRunner();
+    const first = mounts.probe(PATH, AbortSignal.timeout(5_000));
+    await new Promise((r) => setImmediate(r));
+    let exited = () => {};
+    calls[0]?.opts.onStuck?.(4242, new Promise<void>((r) => (exited = r)));
+    calls[0]?.settle(new DeadlineExceededError('stat did not finish'));
+    const r1 = await first;
+    assert.equal(r1.ok, false);
+    assert.match(r1.ok ? '' : r1.message, /does not answer statfs within 0.05 s/);
+    const r2 = await mounts.probe(PATH, AbortSignal.timeout(5_000));
+    assert.match(r2.ok ? '' : r2.message, /earlier probe \(pid 4242\) has waited on it/);
+    assert.equal(calls.length, 1);
+    exited();
+    await new Promise((r) => setImmediate(r));
+    const third = mounts.probe(PATH, AbortSignal.timeout(5_000));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(calls.length, 2);
+    calls[1]?.settle(OK);
+    assert.equal((await third).ok, true);
+  });
+});
+
+describe('ExecRunner', () => {
+  it('rejects soon after its deadline when the killed command does not end (here: a child holds its output open)', async () => {
+    let stuck: { pid: number; exited: Promise<void> } | undefined;
+    const started = Date.now();
+    await assert.rejects(
+      new ExecRunner().run('sh', ['-c', 'sleep 2 & wait'], {
+        timeoutMs: 100,
+        onStuck: (pid, exited) => (stuck = { pid, exited }),
+      }),
+      DeadlineExceededError,
+    );
+    assert.ok(Date.now() - started < 1_900, `took ${Date.now() - started} ms`);
+    assert.ok(stuck && stuck.pid > 0);
+    await stuck.exited;
+  });
+});

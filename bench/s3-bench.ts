@@ -1,11 +1,13 @@
 // Benchmark (not a test) of the S3 data repository against one MinIO in one run: cold reads of released files vs direct parallel
 // ranged GETs of the same objects, and export vs direct multipart PUTs of the same data. Prints MiB/s, files/s and ratios (medians).
-// Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3] [--phases] [--agent-fetch]
+// Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3] [--phases] [--skip-cold]
+//   [--agent-fetch] [--reader-process] [--stripe-count N --stripe-size-kib S]
+// --phases prints each timed phase's window in process.hrtime microseconds, for bench/profile-summary.ts with --cpu-prof,
+// and the CPU seconds each process (this one, the OSSes, MinIO) and the whole machine used in it.
 // --stripe-count N --stripe-size-kib S: the cold files' directories are striped so (default: one stripe per file, as imported).
 // --reader-process: the cold reads run in a process of their own (bench/s3-reader.ts), as a FUSE daemon's in a deployment;
 // by default they run in this process, beside the agent, the MGS and the MDS.
 // --agent-fetch: the HSM agent GETs each piece and writes it to the OSTs (the old path) instead of the OSSes fetching it themselves.
-// --phases prints each timed phase's window in process.hrtime microseconds, for bench/profile-summary.ts with --cpu-prof.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -23,6 +25,7 @@ import { ROOT_CREDENTIALS } from '../src/lustre/types.ts';
 import type { ObjectStore } from '../src/platform/object-store.ts';
 import { S3ObjectStore } from '../src/platform/s3-object-store.ts';
 import { startTestCluster } from '../test/lustre/test-cluster.ts';
+import { cpuBetween, cpuSnapshot } from './proc-cpu.ts';
 import { RANGE, readAll, readHead } from './s3-read.ts';
 
 const { values } = parseArgs({
@@ -33,6 +36,7 @@ const { values } = parseArgs({
     'small-kib': { type: 'string', default: '4' },
     reps: { type: 'string', default: '3' },
     phases: { type: 'boolean', default: false },
+    'skip-cold': { type: 'boolean', default: false },
     'agent-fetch': { type: 'boolean', default: false },
     'reader-process': { type: 'boolean', default: false },
     'stripe-count': { type: 'string', default: '0' },
@@ -51,10 +55,13 @@ const signal = AbortSignal.timeout(60 * 60_000);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const phases: string[] = [];
 async function timed(fn: () => Promise<void>, phase = ''): Promise<number> {
+  const cpu = phase && values.phases ? cpuSnapshot() : undefined;
   const [t, us] = [performance.now(), process.hrtime.bigint() / 1000n];
   await fn();
+  const seconds = (performance.now() - t) / 1000;
   if (phase) phases.push(`${phase} ${us}-${process.hrtime.bigint() / 1000n}`);
-  return (performance.now() - t) / 1000;
+  if (cpu) phases.push(`  cpu ${cpuBetween(cpu, cpuSnapshot())}`);
+  return seconds;
 }
 
 const minio = await startMinio();
@@ -211,7 +218,7 @@ for (let rep = 0; rep < reps; rep++) {
       'direct-put-small',
     ),
   );
-  // The same data written into the file system (not timed), then exported.
+  // The same data written into the file system (not timed), then exported as tasks export (the production defaults).
   const dir = await ensureDir(user, `/out${rep}/large`, signal);
   for (const [i, d] of large.entries()) await writeFile(user, dir.ino, String(i), d);
   const sdir = await ensureDir(user, `/out${rep}/small`, signal);
@@ -229,7 +236,7 @@ for (let rep = 0; rep < reps; rep++) {
           store,
           link(`exported${rep}/`, `/out${rep}`),
           `/out${rep}/large`,
-          { files: 4 },
+          {},
           noop,
           counted,
           signal,
@@ -245,7 +252,7 @@ for (let rep = 0; rep < reps; rep++) {
           store,
           link(`exported${rep}/`, `/out${rep}`),
           `/out${rep}/small`,
-          { files: 16 },
+          {},
           noop,
           counted,
           signal,
@@ -253,6 +260,7 @@ for (let rep = 0; rep < reps; rep++) {
       'export-small',
     ),
   );
+  if (values['skip-cold']) continue;
   // Cold reads: the direct objects imported as released files, read whole through a client; vs ranged GETs of them.
   await coldDir(`/cold${rep}`);
   await importPrefix(agent, store, link(`direct${rep}/large/`, `/cold${rep}`), '', noop, noop, signal);
@@ -295,6 +303,7 @@ console.log(
   `S3 data repository vs direct S3, MinIO on loopback, ${reps} reps (medians); large: ${largeFiles} × ${largeBytes / MiB} MiB, small: ${smallFiles} × ${smallBytes / 1024} KiB; cold reads fetched by ${values['agent-fetch'] ? 'the agent' : 'the OSSes'}, read ${reader ? 'in a process of their own' : "in the benchmark's process"}${Number(values['stripe-count']) ? `, ${values['stripe-count']} stripes of ${values['stripe-size-kib']} KiB` : ''}`,
 );
 for (const [name, r] of Object.entries(rows)) {
+  if (r.base.length === 0) continue;
   const [b, n] = [median(r.base), median(r.nacre)];
   const unit = name.includes('small')
     ? (s: number) => `${(smallFiles / s).toFixed(0)} files/s`

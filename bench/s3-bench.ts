@@ -1,9 +1,18 @@
 // Benchmark (not a test) of the S3 data repository against one MinIO in one run: cold reads of released files vs direct parallel
 // ranged GETs of the same objects, and export vs direct multipart PUTs of the same data. Prints MiB/s, files/s and ratios (medians).
 // Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3] [--phases] [--skip-cold]
+//   [--agent-fetch] [--reader-process] [--stripe-count N --stripe-size-kib S]
 // --phases prints each timed phase's window in process.hrtime microseconds, for bench/profile-summary.ts with --cpu-prof,
 // and the CPU seconds each process (this one, the OSSes, MinIO) and the whole machine used in it.
+// --stripe-count N --stripe-size-kib S: the cold files' directories are striped so (default: one stripe per file, as imported).
+// --reader-process: the cold reads run in a process of their own (bench/s3-reader.ts), as a FUSE daemon's in a deployment;
+// by default they run in this process, beside the agent, the MGS and the MDS.
+// --agent-fetch: the HSM agent GETs each piece and writes it to the OSTs (the old path) instead of the OSSes fetching it themselves.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startMinio } from '../e2e/harness/minio-server.ts';
@@ -17,6 +26,7 @@ import type { ObjectStore } from '../src/platform/object-store.ts';
 import { S3ObjectStore } from '../src/platform/s3-object-store.ts';
 import { startTestCluster } from '../test/lustre/test-cluster.ts';
 import { cpuBetween, cpuSnapshot } from './proc-cpu.ts';
+import { RANGE, readAll, readHead } from './s3-read.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +37,10 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '3' },
     phases: { type: 'boolean', default: false },
     'skip-cold': { type: 'boolean', default: false },
+    'agent-fetch': { type: 'boolean', default: false },
+    'reader-process': { type: 'boolean', default: false },
+    'stripe-count': { type: 'string', default: '0' },
+    'stripe-size-kib': { type: 'string', default: '1024' },
   },
 });
 const MiB = 1024 * 1024;
@@ -36,7 +50,6 @@ const smallFiles = Number(values['small-files']);
 const smallBytes = Number(values['small-kib']) * 1024;
 const reps = Number(values.reps);
 const PART = 16 * MiB;
-const RANGE = 8 * MiB;
 const signal = AbortSignal.timeout(60 * 60_000);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -91,7 +104,7 @@ const stopAgent = new AbortController();
 const restorer = runRestorer(
   agent,
   timedGets(gets.agent),
-  { files: 4, concurrency: 8, partBytes: RANGE },
+  { files: 4, concurrency: 8, partBytes: RANGE, ossFetch: !values['agent-fetch'] },
   stopAgent.signal,
 );
 const user = await connect();
@@ -118,14 +131,47 @@ async function writeFile(c: LustreClient, dir: number, name: string, data: Buffe
   await c.release(handle, signal);
 }
 
-async function readAll(c: LustreClient, path: string, size: number): Promise<void> {
-  const attr = await c.resolvePath(path, signal);
-  const h = await c.open(ROOT_CREDENTIALS, attr.ino, 0, signal);
-  const offsets = Array.from({ length: Math.ceil(size / RANGE) }, (_, i) => i * RANGE);
-  await pool(offsets, 8, async (off) => {
-    await c.read(h, off, RANGE, signal);
-  });
-  await c.release(h, signal);
+/** The cold reads: in this process, or with --reader-process in a reader process of their own. */
+const reader = values['reader-process'] ? await startReader() : undefined;
+async function startReader() {
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, 's3-reader.ts'), cluster.mgsAddress, cluster.fsname],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const answer = async () => {
+    const { value, done } = await lines.next();
+    if (done || value.startsWith('error')) throw new Error(`the reader process: ${value ?? 'exited'}`);
+    return value;
+  };
+  await answer(); // ready
+  return {
+    ask: async (cmd: string) => {
+      child.stdin.write(`${cmd}\n`);
+      await answer();
+    },
+    stop: async () => {
+      child.stdin.end('exit\n');
+      await once(child, 'exit');
+    },
+  };
+}
+const coldRead = (paths: string[], size: number) =>
+  reader
+    ? reader.ask(`all ${size} ${paths.join(' ')}`)
+    : pool(paths, 4, (p) => readAll(user, p, size, signal));
+const coldHead = (path: string) => (reader ? reader.ask(`head ${path}`) : readHead(user, path, signal));
+
+/** The directory cold files are imported into, striped as --stripe-count and --stripe-size-kib say. */
+async function coldDir(path: string): Promise<void> {
+  const stripeCount = Number(values['stripe-count']);
+  if (stripeCount === 0) return;
+  const dir = await ensureDir(user, path, signal);
+  const stripeSize = Number(values['stripe-size-kib']) * 1024;
+  await user.setstripe(ROOT_CREDENTIALS, dir.ino, { stripeCount, stripeSize, stripeOffset: -1 }, signal);
 }
 
 const link = (prefix: string, fsPath: string): RepositoryLink => ({
@@ -216,6 +262,7 @@ for (let rep = 0; rep < reps; rep++) {
   );
   if (values['skip-cold']) continue;
   // Cold reads: the direct objects imported as released files, read whole through a client; vs ranged GETs of them.
+  await coldDir(`/cold${rep}`);
   await importPrefix(agent, store, link(`direct${rep}/large/`, `/cold${rep}`), '', noop, noop, signal);
   rows['cold read, large files']!.base.push(
     await timed(
@@ -236,30 +283,24 @@ for (let rep = 0; rep < reps; rep++) {
   );
   rows['cold read, large files']!.nacre.push(
     await timed(
-      () => pool(large.keys(), 4, (i) => readAll(user, `/cold${rep}/${i}`, largeBytes)),
+      () =>
+        coldRead(
+          [...large.keys()].map((i) => `/cold${rep}/${i}`),
+          largeBytes,
+        ),
       'cold-read',
     ),
   );
   // Time to the first 4 KiB of a cold file vs reading one whole cold file (fresh imports of the same objects).
+  await coldDir(`/ttfb${rep}`);
   await importPrefix(agent, store, link(`direct${rep}/large/`, `/ttfb${rep}`), '', noop, noop, signal);
-  firstByte.push(
-    await timed(async () => {
-      const h = await user.open(
-        ROOT_CREDENTIALS,
-        (await user.resolvePath(`/ttfb${rep}/0`, signal)).ino,
-        0,
-        signal,
-      );
-      await user.read(h, 0, 4096, signal);
-      await user.release(h, signal);
-    }),
-  );
-  if (largeFiles > 1) wholeFile.push(await timed(() => readAll(user, `/ttfb${rep}/1`, largeBytes)));
+  firstByte.push(await timed(() => coldHead(`/ttfb${rep}/0`)));
+  if (largeFiles > 1) wholeFile.push(await timed(() => coldRead([`/ttfb${rep}/1`], largeBytes)));
 }
 
 const totalLarge = (largeBytes * largeFiles) / MiB;
 console.log(
-  `S3 data repository vs direct S3, MinIO on loopback, ${reps} reps (medians); large: ${largeFiles} × ${largeBytes / MiB} MiB, small: ${smallFiles} × ${smallBytes / 1024} KiB`,
+  `S3 data repository vs direct S3, MinIO on loopback, ${reps} reps (medians); large: ${largeFiles} × ${largeBytes / MiB} MiB, small: ${smallFiles} × ${smallBytes / 1024} KiB; cold reads fetched by ${values['agent-fetch'] ? 'the agent' : 'the OSSes'}, read ${reader ? 'in a process of their own' : "in the benchmark's process"}${Number(values['stripe-count']) ? `, ${values['stripe-count']} stripes of ${values['stripe-size-kib']} KiB` : ''}`,
 );
 for (const [name, r] of Object.entries(rows)) {
   if (r.base.length === 0) continue;
@@ -285,6 +326,7 @@ if (directRetries > 0) console.log(`direct GETs retried: ${directRetries}`);
 if (failures.length > 0)
   console.log(`EXPORT FAILURES (${failures.length}): ${failures.slice(0, 5).join(', ')}`);
 if (values.phases) for (const p of phases) console.log(`phase ${p}`);
+await reader?.stop();
 stopAgent.abort();
 await restorer;
 await user.close();

@@ -31,6 +31,7 @@ interface ServerOptions {
   s3EventsListen?: { host: string; port: number };
   s3NotificationArn?: string;
   s3ListingInterval?: number;
+  s3RestoreBy: 'oss' | 'agent';
 }
 
 export function registerServer(program: Command): void {
@@ -87,6 +88,14 @@ export function registerServer(program: Command): void {
       '--s3-listing-interval <ms>',
       'api: automatic import lists the bucket this often as a fallback (0: never)',
       intOption,
+    )
+    .addOption(
+      new Option(
+        '--s3-restore-by <who>',
+        "api: who GETs released files' bytes from S3: the OSSes (GETs the api presigns; the OSSes must reach the S3 endpoint) or the api's HSM agent itself",
+      )
+        .choices(['oss', 'agent'])
+        .default('oss'),
     )
     .option(
       '--metrics-address <host:port>',
@@ -192,6 +201,7 @@ async function startApi(
     ...(opts.s3NotificationArn !== undefined && { notificationArn: opts.s3NotificationArn }),
     ...(opts.s3ListingInterval !== undefined && { listingIntervalMs: opts.s3ListingInterval }),
     ...(metrics && { onExportParked: metrics.exportParked }),
+    restore: { ossFetch: opts.s3RestoreBy === 'oss' },
   });
   const events = opts.s3EventsListen
     ? await startS3EventServer({ listen: opts.s3EventsListen, onEvents: (b) => repositories.handleEvents(b) })

@@ -221,6 +221,21 @@ test('the node DaemonSet mounts with Bidirectional propagation into the kubelet 
   assert.equal((find(everything, 'StatefulSet', 'nacre-oss')['spec'] as { replicas: number }).replicas, 2);
 });
 
+test('the OSS pods reach the S3 endpoint themselves (they fetch restored files): no NetworkPolicy limits egress', () => {
+  for (const objs of [defaults, everything]) {
+    const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
+    assert.ok(
+      policies.some((p) => /-oss$/.test(p.metadata.name)),
+      'the OSS pods have a policy',
+    );
+    for (const p of policies) {
+      const spec = p['spec'] as { policyTypes?: string[]; egress?: unknown };
+      assert.deepEqual(spec.policyTypes, ['Ingress'], `${p.metadata.name} restricts ingress only`);
+      assert.equal(spec.egress, undefined);
+    }
+  }
+});
+
 test('without the mounter the plugin runs the keepers: it gets /dev/fuse and the OSS sockets; its metrics port stays open', async () => {
   const own = await renderChart(await toolPath('helm'), { set: ['mounter.enabled=false'] });
   const ds = find(own, 'DaemonSet', 'nacre-node');

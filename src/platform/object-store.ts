@@ -67,8 +67,18 @@ export interface ObjectStore {
   list(bucket: string, prefix: string, signal: AbortSignal): AsyncIterable<ObjectSummary>;
   /** The object's attributes and user metadata; undefined when it does not exist. */
   head(bucket: string, key: string, signal: AbortSignal): Promise<ObjectHead | undefined>;
-  /** Bytes [offset, offset + length) of the object (fewer at its end). NoSuchKey when it is gone. */
-  getRange(bucket: string, key: string, offset: number, length: number, signal: AbortSignal): Promise<Buffer>;
+  /**
+   * Bytes [offset, offset + length) of the object (fewer at its end). NoSuchKey when it is gone;
+   * with `etag`, Invalid when the object is no longer that version (S3's If-Match).
+   */
+  getRange(
+    bucket: string,
+    key: string,
+    offset: number,
+    length: number,
+    signal: AbortSignal,
+    etag?: string,
+  ): Promise<Buffer>;
   /** Writes the whole object in one request; returns its ETag. */
   put(
     bucket: string,

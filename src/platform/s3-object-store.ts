@@ -29,6 +29,7 @@ import {
 } from './object-store.ts';
 import { readBody } from './s3-body.ts';
 import { crc32Base64, signWithChecksumOnly } from './s3-checksums.ts';
+import { type PresignedGet, type PresignTarget, presignRange, type RangePresigner } from './s3-presign.ts';
 
 /** The slice of the SDK this adapter uses (a seam for tests). */
 export type S3Api = Pick<S3Client, 'send' | 'destroy'>;
@@ -76,8 +77,9 @@ function s3Events(events: NotificationEvent[]): ('s3:ObjectCreated:*' | 's3:Obje
   return events.map((e) => (e === 'created' ? 's3:ObjectCreated:*' : 's3:ObjectRemoved:*'));
 }
 
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements ObjectStore, RangePresigner {
   readonly #s3: S3Api;
+  readonly #target: PresignTarget;
   readonly #timeoutMs: number;
   readonly #transferMs: number;
   /**
@@ -101,6 +103,21 @@ export class S3ObjectStore implements ObjectStore {
     if (opts.endpoint) config.endpoint = opts.endpoint;
     if (opts.credentials) config.credentials = opts.credentials;
     this.#s3 = api ?? new S3Client(config);
+    this.#target = { endpoint: opts.endpoint, region: opts.region, forcePathStyle: config.forcePathStyle! };
+  }
+
+  /** Signed with the credentials the SDK resolves (static, or its default chain, refreshed as it refreshes them). */
+  async presignRange(
+    bucket: string,
+    key: string,
+    offset: number,
+    length: number,
+    etag: string,
+    expiresInS: number,
+  ): Promise<PresignedGet> {
+    const creds = await (this.#s3 as Partial<S3Client>).config?.credentials();
+    if (!creds) throw new ObjectStoreError('InvalidCredentials', 'no S3 credentials to sign a GET with');
+    return presignRange(this.#target, creds, bucket, key, offset, length, etag, expiresInS);
   }
 
   close(): void {
@@ -203,17 +220,31 @@ export class S3ObjectStore implements ObjectStore {
     offset: number,
     length: number,
     signal: AbortSignal,
+    etag?: string,
   ): Promise<Buffer> {
     if (length <= 0) return Promise.resolve(Buffer.alloc(0));
     return this.#call(`GetObject s3://${bucket}/${key}`, signal, this.#transferMs, async (abortSignal) => {
       try {
         const out = await this.#s3.send(
-          new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Range: `bytes=${offset}-${offset + length - 1}`,
+            ...(etag && { IfMatch: etag }),
+          }),
           { abortSignal },
         );
         return await readBody(out.Body as AsyncIterable<Uint8Array>, out.ContentLength ?? length);
       } catch (err) {
         if ((err as { name?: string }).name === 'InvalidRange') return Buffer.alloc(0);
+        if ((err as { name?: string }).name === 'PreconditionFailed')
+          throw new ObjectStoreError(
+            'Invalid',
+            `s3://${bucket}/${key} is no longer the version with ETag ${etag}`,
+            {
+              cause: err,
+            },
+          );
         throw err;
       }
     });

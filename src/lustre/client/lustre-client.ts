@@ -33,6 +33,8 @@ import { O_ACCMODE, O_EXCL, O_RDONLY, O_TRUNC, OpenFiles } from './open-files.ts
 import type { OstPool } from './ost-pool.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
 import { clientStatfs, type OstUsage, ostUsage } from './statfs.ts';
+import { fetchStripes, type SourceOf } from './striped-fetch.ts';
+import type { StripedIo } from './striped-io.ts';
 
 export type { ConnectLustreOptions, LustreClientParts } from './connect-lustre.ts';
 export type { OstUsage } from './statfs.ts';
@@ -59,6 +61,7 @@ export class LustreClient implements FileSystemClient {
   readonly config: FileSystemConfig;
   readonly #mds: MdsSession;
   readonly #pool: OstPool;
+  readonly #io: StripedIo;
   readonly #inodes: InodeCache;
   readonly #mgs: MgsClient | undefined;
   readonly #files: OpenFiles;
@@ -78,6 +81,7 @@ export class LustreClient implements FileSystemClient {
     this.config = parts.config;
     this.#mds = parts.mds;
     this.#pool = parts.pool;
+    this.#io = parts.io;
     this.#inodes = parts.inodes;
     this.#files = new OpenFiles(parts.mds, parts.io, parts.inodes);
     this.#loading = new LoadingFiles(parts.mds);
@@ -385,6 +389,36 @@ export class LustreClient implements FileSystemClient {
     opts?: WriteOptions,
   ): Promise<number> {
     return this.#files.write(handle, offset, data, signal, this.#key(opts).key);
+  }
+
+  /**
+   * Has the OSSes fetch bytes [offset, offset + length) of a file open for writing from outside
+   * (striped-fetch.ts; the HSM agent's restores): the bytes do not pass through this client, and
+   * the file's size and mtime do not change. Resolves with the bytes fetched.
+   */
+  async fetchRange(
+    handle: FileHandle,
+    offset: number,
+    length: number,
+    sourceOf: SourceOf,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    this.#files.file(handle); // EBADF for a handle that is not open
+    if ((handle.flags & O_ACCMODE) === O_RDONLY) throw new FsError('EBADF', 'not open for writing');
+    const layout = await this.#files.layout(handle.ino, signal);
+    if (!layout) throw new FsError('EIO', `inode ${handle.ino} has no layout to fetch into`);
+    return fetchStripes(
+      this.#io,
+      this.#pool,
+      handle.ino,
+      layout,
+      offset,
+      length,
+      sourceOf,
+      timeoutMs,
+      signal,
+    );
   }
 
   fsync(handle: FileHandle, _datasync: boolean, signal?: AbortSignal): Promise<void> {

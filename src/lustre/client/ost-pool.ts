@@ -3,7 +3,7 @@ import { DeadlineExceededError, FsError, UnavailableError } from '../../lib/erro
 import { type Logger, logger } from '../../lib/log.ts';
 import type { TargetConfig } from '../protocol/mgs-messages.ts';
 import { OssClient } from '../protocol/oss-client.ts';
-import type { StatTarget } from '../protocol/oss-messages.ts';
+import type { OssMethods, StatTarget } from '../protocol/oss-messages.ts';
 
 export interface OstPoolOptions {
   osts: readonly TargetConfig[];
@@ -97,6 +97,15 @@ export class OstPool {
     if (written !== data.length) {
       throw new FsError('EIO', `${this.name(ost)} wrote ${written} of ${data.length} bytes of ${object}`);
     }
+  }
+
+  /** The OSS fetches bytes of the object itself (OssMethods.fetchRange): its outcome. */
+  fetchRange(
+    ost: number,
+    args: Omit<OssMethods['fetchRange']['args'], 'target'>,
+    signal?: AbortSignal,
+  ): Promise<OssMethods['fetchRange']['result']> {
+    return this.#call(ost, signal, (c, target) => c.fetchRange({ target, ...args }, signal));
   }
 
   async punch(ost: number, object: string, size: number, signal?: AbortSignal): Promise<void> {

@@ -164,6 +164,21 @@ export class StripedIo {
     );
   }
 
+  /**
+   * Runs `fn` on every copy of `stripe` as a write runs on them (mirrors, stale copies, waiting out
+   * an unreachable OSS): for changes made by the OSS itself (striped-fetch.ts).
+   */
+  changeStripe(
+    ino: number,
+    layout: Layout,
+    stripe: number,
+    what: string,
+    signal: AbortSignal | undefined,
+    fn: (ost: number) => Promise<void>,
+  ): Promise<void> {
+    return this.#mirrored(ino, layout, stripe, what, true, signal, fn);
+  }
+
   /** Reads one extent from the first copy that answers, trying OSTs that failed lately last. */
   #readExtent(ino: number, layout: Layout, e: Extent, signal?: AbortSignal): Promise<Buffer> {
     return this.#riding('read', signal, () => this.#readExtentOnce(ino, layout, e, signal));

@@ -315,3 +315,15 @@ test('automatic export from the changelog: after the last close, per policy; a r
   await deregisterAutoExport(agent, user_, signal);
   await assert.rejects(run(['NEW']), (e) => e instanceof FsError && e.code === 'ENOENT', 'deregistered');
 });
+
+test('an object changed in S3 since its import fails the load with EIO (the agent GETs with If-Match); imported again, it loads', async () => {
+  const before = randomBytes(100_000);
+  await store.put('b', 'p/changed', before, {});
+  await importPrefix(agent, store, link, 'changed', noop, noop, signal);
+  const after = randomBytes(100_000); // same size: only the ETag tells
+  await store.put('b', 'p/changed', after, {});
+  await assert.rejects(readWhole(user, '/repo/changed'), (e) => e instanceof FsError && e.code === 'EIO');
+  assert.equal((await stateOf('/repo/changed')) & HS_RELEASED, HS_RELEASED, 'nothing served as the old file');
+  await importPrefix(agent, store, link, 'changed', noop, noop, signal);
+  assert.ok((await readWhole(user, '/repo/changed')).equals(after));
+});

@@ -2,11 +2,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
-import { isObjectStoreError, type ObjectStore } from '../../platform/object-store.ts';
+import { isObjectStoreError, type ObjectStore, ObjectStoreError } from '../../platform/object-store.ts';
+import { isRangePresigner } from '../../platform/s3-presign.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
+import { FetchFailedError } from '../client/striped-fetch.ts';
 import type { RestoreRequest } from '../protocol/hsm-messages.ts';
+import type { FetchFailure } from '../protocol/oss-messages.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
-import { parseLocation } from './posix-metadata.ts';
+import { type ArchiveLocation, parseLocation } from './posix-metadata.ts';
 
 export interface RestoreOptions {
   /** Bytes per ranged GET, the piece a reader waits for (default 8 MiB). */
@@ -17,7 +20,17 @@ export interface RestoreOptions {
   attempts?: number;
   /** Files restored at once (default 4). */
   files?: number;
+  /**
+   * Whether the OSSes fetch the pieces from S3 themselves with GETs the agent presigns (default
+   * true, when the store can presign): the bytes then never pass through the agent. False: the
+   * agent GETs each piece and writes it to the OSTs.
+   */
+  ossFetch?: boolean;
 }
+
+/** Deadline of one piece's GET (ms); a presigned GET is valid a while longer. */
+const GET_MS = 120_000;
+const PRESIGNED_FOR_S = 900;
 
 const O_WRONLY = 0o1;
 
@@ -45,6 +58,22 @@ export async function restoreFile(
   // One worker failing stops the others (their pieces go to the next agent).
   const failed = new AbortController();
   signal = AbortSignal.any([signal, failed.signal]);
+  // A URL cannot name a key with "." or ".." segments (they are resolved away): the agent GETs those.
+  const urlSafe = !loc.key.split('/').some((part) => part === '.' || part === '..');
+  const presigner = opts.ossFetch !== false && urlSafe && isRangePresigner(store) ? store : undefined;
+  /** Loads one piece into the file; resolves with the bytes S3 had for it. */
+  const loadPiece = async (offset: number, length: number): Promise<number> => {
+    if (presigner) {
+      const sourceOf = (o: number, l: number) =>
+        presigner.presignRange(loc.bucket, loc.key, o, l, loc.etag, PRESIGNED_FOR_S);
+      return c.fetchRange(handle, offset, length, sourceOf, GET_MS, signal).catch((err: unknown) => {
+        throw err instanceof FetchFailedError ? storeError(err.failure, loc) : err;
+      });
+    }
+    const data = await store.getRange(loc.bucket, loc.key, offset, length, signal, loc.etag || undefined);
+    if (data.length === length) await c.write(handle, offset, data, signal);
+    return data.length;
+  };
   const ask = (loaded: number[]) =>
     c.mds.call('hsmLoadNext', { ino: req.ino, token: req.token, size, chunkBytes, loaded }, signal);
   try {
@@ -60,25 +89,33 @@ export async function restoreFile(
       for (let piece = await ask([]); piece !== null; ) {
         const offset = piece * chunkBytes;
         const length = Math.min(chunkBytes, size - offset);
-        const data = await withRetries(attempts, signal, () =>
-          store.getRange(loc.bucket, loc.key, offset, length, signal),
-        );
-        if (data.length !== length)
+        const got = await withRetries(attempts, signal, () => loadPiece(offset, length));
+        if (got !== length)
           throw new Error(
-            `s3://${loc.bucket}/${loc.key} is shorter than the file (${offset + data.length} < ${size} bytes)`,
+            `s3://${loc.bucket}/${loc.key} is shorter than the file (${offset + got} < ${size} bytes)`,
           );
-        await c.write(handle, offset, data, signal);
         piece = await ask([piece]);
       }
     };
     const workers = Math.max(1, Math.min(opts.concurrency ?? 8, Math.ceil(size / chunkBytes)));
     const outcomes = await Promise.allSettled(Array.from({ length: workers }, worker));
     const failure = outcomes.find((o) => o.status === 'rejected');
-    if (failure) throw failure.reason;
+    // The first failure, not what it made of the others' calls (EINTR).
+    if (failure) throw failed.signal.aborted ? failed.signal.reason : failure.reason;
     await c.fsync(handle, false, signal);
   } finally {
     await c.release(handle, AbortSignal.timeout(30_000));
   }
+}
+
+/** The ObjectStoreError for an OSS's failed GET (a 412: the object changed since it was imported). */
+function storeError(f: FetchFailure, loc: ArchiveLocation): ObjectStoreError {
+  if (f.kind === 'Changed')
+    return new ObjectStoreError(
+      'Invalid',
+      `s3://${loc.bucket}/${loc.key} changed since it was imported (its ETag is no longer ${loc.etag}); import it again`,
+    );
+  return new ObjectStoreError(f.kind, f.message);
 }
 
 async function withRetries<T>(attempts: number, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {

@@ -6,8 +6,9 @@ import { type Args, asArgs, bool, int } from '../protocol/args.ts';
 import { MgsClient } from '../protocol/mgs-client.ts';
 import type { OssMethod, StatTarget } from '../protocol/oss-messages.ts';
 import { registerLoop } from '../protocol/register-loop.ts';
-import { type Handler, Reply, RpcServer } from '../protocol/rpc-server.ts';
+import { type CallContext, type Handler, Reply, RpcServer } from '../protocol/rpc-server.ts';
 import { BandwidthBudget } from './bandwidth.ts';
+import { fetchArgs, fetchInto } from './fetch-range.ts';
 import { checkObjectId, checkTarget } from './names.ts';
 import { OssStore } from './oss-store.ts';
 import { checkSnapshotId } from './snapshots.ts';
@@ -118,85 +119,102 @@ function offsetArg(args: Args, key: string, extent = 0): number {
 
 /** The OssMethods handlers over one store. Arguments are checked here; errors leave as errno codes. */
 export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<OssMethod, Handler> {
-  const h: Record<OssMethod, (a: Args, payload: Buffer | undefined) => Promise<unknown>> = {
-    createTarget: async (a) => {
-      await store.createTarget(checkTarget(a['target']), int(a, 'capacityBytes', { min: 1 }));
-      return null;
-    },
-    destroyTarget: async (a) => {
-      await store.destroyTarget(checkTarget(a['target']));
-      return null;
-    },
-    write: async (a, payload) => {
-      const data = payload ?? Buffer.alloc(0);
-      const t = store.get(checkTarget(a['target']));
-      await budget?.take(t.name, data.length);
-      const written = await t.write(
-        checkObjectId(a['object']),
-        offsetArg(a, 'offset', data.length),
-        data,
-        bool(a, 'sync'),
-      );
-      return { written };
-    },
-    read: async (a) => {
-      const t = store.get(checkTarget(a['target']));
-      const length = int(a, 'length');
-      if (length > MAX_READ) throw new FsError('EINVAL', `length ${length} exceeds ${MAX_READ}`);
-      await budget?.take(t.name, length);
-      const [object, offset] = [checkObjectId(a['object']), offsetArg(a, 'offset')];
-      const data =
-        a['snapshot'] === undefined
-          ? await t.read(object, offset, length)
-          : await t.readSnapshot(checkSnapshotId(a['snapshot']), object, offset, length);
-      return new Reply({ length: data.length }, data);
-    },
-    punch: async (a) => {
-      await store.get(checkTarget(a['target'])).punch(checkObjectId(a['object']), offsetArg(a, 'size'));
-      return null;
-    },
-    sync: async (a) => {
-      await store.get(checkTarget(a['target'])).sync(checkObjectId(a['object']));
-      return null;
-    },
-    destroy: async (a) => {
-      const t = store.get(checkTarget(a['target']));
-      const objects = a['objects'];
-      if (!Array.isArray(objects) || objects.length > MAX_DESTROY) {
-        throw new FsError('EINVAL', `argument "objects" must be an array of at most ${MAX_DESTROY} ids`);
-      }
-      await t.destroy(objects.map(checkObjectId));
-      return null;
-    },
-    getattr: async (a) => {
-      const t = store.get(checkTarget(a['target']));
-      const object = checkObjectId(a['object']);
-      return a['snapshot'] === undefined
-        ? await t.getattr(object)
-        : await t.getattrSnapshot(checkSnapshotId(a['snapshot']), object);
-    },
-    snapshotFreeze: async (a) => {
-      const leaseMs = int(a, 'leaseMs', { min: 1 });
-      await store
-        .get(checkTarget(a['target']))
-        .snapshots.freeze(checkSnapshotId(a['id']), Math.min(leaseMs, 60_000));
-      return null;
-    },
-    snapshotActivate: async (a) => {
-      await store.get(checkTarget(a['target'])).snapshots.activate(checkSnapshotId(a['id']));
-      return null;
-    },
-    snapshotDrop: async (a) => {
-      await store.get(checkTarget(a['target'])).snapshots.drop(checkSnapshotId(a['id']));
-      return null;
-    },
-    statfs: async (a) => store.statfs(checkTarget(a['target'])),
-  };
+  const h: Record<OssMethod, (a: Args, payload: Buffer | undefined, ctx?: CallContext) => Promise<unknown>> =
+    {
+      createTarget: async (a) => {
+        await store.createTarget(checkTarget(a['target']), int(a, 'capacityBytes', { min: 1 }));
+        return null;
+      },
+      destroyTarget: async (a) => {
+        await store.destroyTarget(checkTarget(a['target']));
+        return null;
+      },
+      write: async (a, payload) => {
+        const data = payload ?? Buffer.alloc(0);
+        const t = store.get(checkTarget(a['target']));
+        await budget?.take(t.name, data.length);
+        const written = await t.write(
+          checkObjectId(a['object']),
+          offsetArg(a, 'offset', data.length),
+          data,
+          bool(a, 'sync'),
+        );
+        return { written };
+      },
+      fetchRange: async (a, _, ctx) => {
+        const t = store.get(checkTarget(a['target']));
+        const object = checkObjectId(a['object']);
+        const f = fetchArgs(a);
+        offsetArg(a, 'offset', f.length);
+        await budget?.take(t.name, f.length);
+        const write = (at: number, data: Buffer) => t.write(object, at, data, false);
+        return fetchInto(
+          write,
+          f.offset,
+          f.length,
+          f.source,
+          f.timeoutMs,
+          ctx?.signal ?? new AbortController().signal,
+        );
+      },
+      read: async (a) => {
+        const t = store.get(checkTarget(a['target']));
+        const length = int(a, 'length');
+        if (length > MAX_READ) throw new FsError('EINVAL', `length ${length} exceeds ${MAX_READ}`);
+        await budget?.take(t.name, length);
+        const [object, offset] = [checkObjectId(a['object']), offsetArg(a, 'offset')];
+        const data =
+          a['snapshot'] === undefined
+            ? await t.read(object, offset, length)
+            : await t.readSnapshot(checkSnapshotId(a['snapshot']), object, offset, length);
+        return new Reply({ length: data.length }, data);
+      },
+      punch: async (a) => {
+        await store.get(checkTarget(a['target'])).punch(checkObjectId(a['object']), offsetArg(a, 'size'));
+        return null;
+      },
+      sync: async (a) => {
+        await store.get(checkTarget(a['target'])).sync(checkObjectId(a['object']));
+        return null;
+      },
+      destroy: async (a) => {
+        const t = store.get(checkTarget(a['target']));
+        const objects = a['objects'];
+        if (!Array.isArray(objects) || objects.length > MAX_DESTROY) {
+          throw new FsError('EINVAL', `argument "objects" must be an array of at most ${MAX_DESTROY} ids`);
+        }
+        await t.destroy(objects.map(checkObjectId));
+        return null;
+      },
+      getattr: async (a) => {
+        const t = store.get(checkTarget(a['target']));
+        const object = checkObjectId(a['object']);
+        return a['snapshot'] === undefined
+          ? await t.getattr(object)
+          : await t.getattrSnapshot(checkSnapshotId(a['snapshot']), object);
+      },
+      snapshotFreeze: async (a) => {
+        const leaseMs = int(a, 'leaseMs', { min: 1 });
+        await store
+          .get(checkTarget(a['target']))
+          .snapshots.freeze(checkSnapshotId(a['id']), Math.min(leaseMs, 60_000));
+        return null;
+      },
+      snapshotActivate: async (a) => {
+        await store.get(checkTarget(a['target'])).snapshots.activate(checkSnapshotId(a['id']));
+        return null;
+      },
+      snapshotDrop: async (a) => {
+        await store.get(checkTarget(a['target'])).snapshots.drop(checkSnapshotId(a['id']));
+        return null;
+      },
+      statfs: async (a) => store.statfs(checkTarget(a['target'])),
+    };
   const out = {} as Record<OssMethod, Handler>;
   for (const [method, fn] of Object.entries(h) as [OssMethod, (typeof h)[OssMethod]][]) {
-    out[method] = async (args, payload) => {
+    out[method] = async (args, payload, ctx) => {
       try {
-        return await fn(asArgs(args), payload);
+        return await fn(asArgs(args), payload, ctx);
       } catch (err) {
         if (err instanceof NacreError) throw err;
         const e = toFsError(err);

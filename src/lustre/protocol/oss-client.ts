@@ -65,6 +65,18 @@ export class OssClient {
     return data;
   }
 
+  /** The OSS fetches the bytes itself (OssMethods.fetchRange); the call's deadline is the GET's plus 15 s. */
+  async fetchRange(
+    args: Args<'fetchRange'>,
+    signal?: AbortSignal,
+  ): Promise<OssMethods['fetchRange']['result']> {
+    const { result } = await this.#rpc.call<OssMethods['fetchRange']['result']>('fetchRange', args, {
+      signal,
+      timeoutMs: args.timeoutMs + 15_000,
+    });
+    return result;
+  }
+
   punch(args: Args<'punch'>, signal?: AbortSignal): Promise<null> {
     return this.#call('punch', args, signal);
   }

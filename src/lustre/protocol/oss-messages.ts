@@ -17,6 +17,31 @@ export interface StatTarget {
   objects: number;
 }
 
+/**
+ * Why an OSS-side fetch's GET failed, as the object store answered it (S3's error kinds; `Changed`:
+ * 412, the object is no longer the version the GET was signed for; `Unavailable`: no answer, 5xx,
+ * throttling or the GET's deadline — worth retrying).
+ */
+export interface FetchFailure {
+  kind:
+    | 'NoSuchBucket'
+    | 'NoSuchKey'
+    | 'AccessDenied'
+    | 'InvalidCredentials'
+    | 'Changed'
+    | 'Invalid'
+    | 'Unavailable';
+  /** The HTTP status, when there was an answer. */
+  status?: number;
+  message: string;
+}
+
+/** A GET that the OSS sends as is: a presigned URL and the signed headers to send with it (a `range` of exactly the bytes fetched). */
+export interface FetchSource {
+  url: string;
+  headers: Record<string, string>;
+}
+
 export interface OssMethods {
   /** Creates an OST on this server (idempotent for the same target and capacity; EEXIST for another capacity). */
   createTarget: { args: { target: string; capacityBytes: number }; result: null };
@@ -26,6 +51,24 @@ export interface OssMethods {
   write: {
     args: { target: string; object: string; offset: number; sync?: boolean };
     result: { written: number };
+  };
+  /**
+   * Fills `length` bytes at `offset` of the object with the GET `source` (oss/fetch-range.ts), so the
+   * bytes go from the object store to the OST without passing through the caller. `source.headers`
+   * must hold a `range: bytes=A-B` of `length` bytes. `fetched`: the bytes written (fewer at the end
+   * of the remote object). A GET that fails is a result (`failed`), not an error: the OSS is fine.
+   * The GET gives up after `timeoutMs`. Durable against a process kill on return, like write.
+   */
+  fetchRange: {
+    args: {
+      target: string;
+      object: string;
+      offset: number;
+      length: number;
+      source: FetchSource;
+      timeoutMs: number;
+    };
+    result: { fetched: number } | { failed: FetchFailure };
   };
   /** Reply payload = up to `length` bytes at `offset` (fewer at the object's end; none for a missing object). */
   read: {

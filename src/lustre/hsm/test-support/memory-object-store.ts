@@ -60,10 +60,16 @@ export class MemoryObjectStore implements ObjectStore {
     offset: number,
     length: number,
     signal?: AbortSignal,
+    etag?: string,
   ): Promise<Buffer> {
     await this.beforeGet?.(key, offset, signal);
     const o = this.#bucket(bucket).get(key);
     if (!o) throw new ObjectStoreError('NoSuchKey', `s3://${bucket}/${key} does not exist`);
+    if (etag && o.etag !== etag)
+      throw new ObjectStoreError(
+        'Invalid',
+        `s3://${bucket}/${key} is no longer the version with ETag ${etag}`,
+      );
     this.gets++;
     return Buffer.from(o.body.subarray(offset, offset + length));
   }

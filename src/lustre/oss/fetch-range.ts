@@ -1,0 +1,164 @@
+// OSS-side fetch: an HTTP(S) GET that someone else presigned, streamed straight into an OST object (the HSM agent's restores).
+import http from 'node:http';
+import https from 'node:https';
+import { FsError } from '../../lib/errors.ts';
+import { type Args, int, str } from '../protocol/args.ts';
+import type { FetchFailure, FetchSource, OssMethods } from '../protocol/oss-messages.ts';
+
+/** Longest GET deadline a caller may ask for (ms). */
+export const MAX_FETCH_MS = 10 * 60_000;
+/** Bytes gathered from the response before each write to the object. */
+const BLOCK = 1024 * 1024;
+const MAX_HEADERS = 16;
+
+type Outcome = OssMethods['fetchRange']['result'];
+/** Writes `data` at `offset` of the object (the OST's write: space accounting, snapshots). */
+export type ObjectWriter = (offset: number, data: Buffer) => Promise<unknown>;
+
+/** Keep-alive connections to the object store, shared by every fetch of this process. */
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+};
+
+/** The fetchRange arguments past target and object, checked (EINVAL naming the field). */
+export function fetchArgs(a: Args): {
+  offset: number;
+  length: number;
+  source: FetchSource;
+  timeoutMs: number;
+} {
+  const [offset, length] = [int(a, 'offset'), int(a, 'length', { min: 1 })];
+  const timeoutMs = int(a, 'timeoutMs', { min: 1 });
+  if (timeoutMs > MAX_FETCH_MS)
+    throw new FsError('EINVAL', `argument "timeoutMs" must be at most ${MAX_FETCH_MS}`);
+  const s = a['source'] as Args | undefined;
+  if (typeof s !== 'object' || s === null) throw new FsError('EINVAL', 'argument "source" must be an object');
+  const url = str(s, 'url', 16_384);
+  if (!/^https?:\/\//.test(url)) throw new FsError('EINVAL', 'argument "source.url" must be an http(s) URL');
+  const h = s['headers'];
+  if (typeof h !== 'object' || h === null || Array.isArray(h) || Object.keys(h).length > MAX_HEADERS)
+    throw new FsError(
+      'EINVAL',
+      `argument "source.headers" must be an object of at most ${MAX_HEADERS} headers`,
+    );
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (!/^[a-z0-9-]{1,64}$/.test(k) || k === 'host' || typeof v !== 'string' || v.length > 8192)
+      throw new FsError('EINVAL', `argument "source.headers" has a bad header ${JSON.stringify(k)}`);
+    headers[k] = v;
+  }
+  const range = /^bytes=(\d+)-(\d+)$/.exec(headers['range'] ?? '');
+  if (!range || Number(range[2]) - Number(range[1]) + 1 !== length)
+    throw new FsError('EINVAL', `argument "source.headers" must hold a range of exactly ${length} bytes`);
+  return { offset, length, source: { url, headers }, timeoutMs };
+}
+
+/**
+ * GETs `source` and writes the body at `offset` of the object as it arrives, in 1 MiB blocks.
+ * Resolves with the bytes written, or with what the object store answered when the GET failed
+ * (the bytes written before a failure stay: the caller does not count the range as loaded).
+ */
+export async function fetchInto(
+  write: ObjectWriter,
+  offset: number,
+  length: number,
+  source: FetchSource,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<Outcome> {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const s = AbortSignal.any([signal, deadline]);
+  const url = new URL(source.url);
+  const where = `GET ${url.host}${url.pathname}`;
+  let res: http.IncomingMessage;
+  try {
+    res = await get(url, source.headers, s);
+  } catch (err) {
+    return unavailable(where, deadline.aborted ? `no answer within ${timeoutMs} ms` : String(err));
+  }
+  try {
+    if (res.statusCode === 416) return { fetched: 0 }; // the range starts past the object's end
+    if (res.statusCode !== 206) return failed(where, res.statusCode ?? 0, await errorBody(res));
+    const asked = /^bytes=(\d+)-/.exec(source.headers['range']!)![1];
+    const got = /^bytes (\d+)-(\d+)\//.exec(res.headers['content-range'] ?? '');
+    if (!got || got[1] !== asked)
+      return failed(
+        where,
+        206,
+        `answered bytes ${res.headers['content-range']} for ${source.headers['range']}`,
+      );
+    let done = 0;
+    let parts: Buffer[] = [];
+    let held = 0;
+    const flush = async () => {
+      const block = parts.length === 1 ? parts[0]! : Buffer.concat(parts, held);
+      await write(offset + done, block);
+      done += held;
+      parts = [];
+      held = 0;
+    };
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      if (done + held + chunk.length > length)
+        return failed(where, 206, `sent more than the ${length} bytes asked for`);
+      parts.push(chunk);
+      held += chunk.length;
+      if (held >= BLOCK) await flush();
+    }
+    if (held > 0) await flush();
+    // A connection closed mid-body can end the stream quietly: the bytes announced are what counts.
+    const announced = Number(got[2]) - Number(got[1]) + 1;
+    if (!res.complete || done !== announced)
+      return unavailable(where, `the body ended after ${done} of ${announced} bytes`);
+    return { fetched: done };
+  } catch (err) {
+    if (err instanceof FsError) throw err; // the OST's own failure (ENOSPC, EIO): the OSS's errno
+    return unavailable(where, deadline.aborted ? `no answer within ${timeoutMs} ms` : String(err));
+  } finally {
+    if (!res.complete) res.destroy(); // a body left unread: its connection is not reused
+  }
+}
+
+function get(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
+  const https_ = url.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const req = (https_ ? https : http).get(url, {
+      headers,
+      agent: agents[https_ ? 'https:' : 'http:'],
+      signal,
+    });
+    req.once('response', resolve);
+    req.once('error', reject);
+  });
+}
+
+/** An error answer's S3 code and message (from its XML body, at most 64 KiB of it). */
+async function errorBody(res: http.IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    text += chunk.toString('utf8');
+    if (text.length > 65_536) break;
+  }
+  const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
+  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1];
+  return [code, message].filter(Boolean).join(': ') || `HTTP ${res.statusCode}`;
+}
+
+const CREDENTIALS = /^(InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|ExpiredToken)\b/;
+
+function failed(where: string, status: number, why: string): Outcome {
+  const message = `${where}: ${why}`;
+  let kind: FetchFailure['kind'];
+  if (why.startsWith('NoSuchBucket')) kind = 'NoSuchBucket';
+  else if (why.startsWith('NoSuchKey') || status === 404) kind = 'NoSuchKey';
+  else if (CREDENTIALS.test(why)) kind = 'InvalidCredentials';
+  else if (status === 403) kind = 'AccessDenied';
+  else if (status === 412) kind = 'Changed';
+  else if (status >= 400 && status < 500 && status !== 408 && status !== 429) kind = 'Invalid';
+  else kind = 'Unavailable';
+  return { failed: { kind, status, message } };
+}
+
+function unavailable(where: string, why: string): Outcome {
+  return { failed: { kind: 'Unavailable', message: `${where}: ${why}` } };
+}

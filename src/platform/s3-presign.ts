@@ -1,0 +1,142 @@
+// Presigned ranged S3 GETs (SigV4 query signing): who holds the credentials signs one GET of one range that someone without them sends.
+import { createHash, createHmac } from 'node:crypto';
+
+/** A GET anyone can send as is: the URL and the headers it must carry (they are signed: changed, S3 refuses the request). */
+export interface PresignedGet {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** An object store that can hand out presigned ranged GETs (S3ObjectStore can; the in-memory test store cannot). */
+export interface RangePresigner {
+  /**
+   * A GET of bytes [offset, offset + length) of the object, valid for `expiresInS` seconds, that S3
+   * answers with 412 Precondition Failed unless the object's ETag is still `etag`.
+   */
+  presignRange(
+    bucket: string,
+    key: string,
+    offset: number,
+    length: number,
+    etag: string,
+    expiresInS: number,
+  ): Promise<PresignedGet>;
+}
+
+export function isRangePresigner(store: object): store is RangePresigner {
+  return typeof (store as Partial<RangePresigner>).presignRange === 'function';
+}
+
+export interface SigningCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string | undefined;
+}
+
+export interface PresignTarget {
+  /** e.g. "http://127.0.0.1:9000"; undefined: AWS S3 in `region`. */
+  endpoint?: string | undefined;
+  region: string;
+  /** The bucket in the path (MinIO), not in the host name. */
+  forcePathStyle: boolean;
+}
+
+/** RFC 3986 percent-encoding as SigV4 wants it (unreserved characters kept; `/` kept only in paths). */
+function encode(s: string, keepSlash = false): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(b);
+    if (/[A-Za-z0-9\-._~]/.test(c) || (keepSlash && c === '/')) out += c;
+    else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
+const sha256 = (data: string) => createHash('sha256').update(data, 'utf8').digest('hex');
+
+/** The object's URL without a query: path-style under an endpoint, else virtual-hosted on AWS S3. */
+export function objectUrl(t: PresignTarget, bucket: string, key: string): URL {
+  const path = encode(key, true);
+  if (t.endpoint) {
+    const base = new URL(t.endpoint);
+    const prefix = base.pathname.replace(/\/$/, '');
+    if (t.forcePathStyle) return new URL(`${base.origin}${prefix}/${encode(bucket)}/${path}`);
+    return new URL(`${base.protocol}//${bucket}.${base.host}${prefix}/${path}`);
+  }
+  // Bucket names with dots do not fit the wildcard certificate of virtual hosts.
+  if (t.forcePathStyle || bucket.includes('.'))
+    return new URL(`https://s3.${t.region}.amazonaws.com/${encode(bucket)}/${path}`);
+  return new URL(`https://${bucket}.s3.${t.region}.amazonaws.com/${path}`);
+}
+
+/**
+ * Signs a GET of `url` with `headers` (names lowercase; `host` is added from the URL) by AWS
+ * Signature Version 4 in the query string, valid `expiresInS` seconds from `now`, unsigned payload.
+ */
+export function presignGet(
+  url: URL,
+  headers: Record<string, string>,
+  creds: SigningCredentials,
+  region: string,
+  expiresInS: number,
+  now = new Date(),
+): PresignedGet {
+  const amzDate = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+  const day = amzDate.slice(0, 8);
+  const scope = `${day}/${region}/s3/aws4_request`;
+  const signed: Record<string, string> = { host: url.host };
+  for (const [k, v] of Object.entries(headers)) signed[k.toLowerCase()] = v.trim().replace(/\s+/g, ' ');
+  const names = Object.keys(signed).sort();
+  const query: [string, string][] = [
+    ['X-Amz-Algorithm', 'AWS4-HMAC-SHA256'],
+    ['X-Amz-Credential', `${creds.accessKeyId}/${scope}`],
+    ['X-Amz-Date', amzDate],
+    ['X-Amz-Expires', String(Math.floor(expiresInS))],
+    ['X-Amz-SignedHeaders', names.join(';')],
+  ];
+  if (creds.sessionToken) query.push(['X-Amz-Security-Token', creds.sessionToken]);
+  const canonicalQuery = query
+    .map(([k, v]) => [encode(k), encode(v)] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+  const canonicalRequest = [
+    'GET',
+    url.pathname,
+    canonicalQuery,
+    names.map((n) => `${n}:${signed[n]}\n`).join(''),
+    names.join(';'),
+    'UNSIGNED-PAYLOAD',
+  ].join('\n');
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
+  const key = ['s3', 'aws4_request'].reduce(
+    (k, part) => hmac(k, part),
+    hmac(hmac(`AWS4${creds.secretAccessKey}`, day), region),
+  );
+  const signature = createHmac('sha256', key).update(toSign, 'utf8').digest('hex');
+  const out = new URL(url);
+  out.search = `${canonicalQuery}&X-Amz-Signature=${signature}`;
+  const sent = { ...signed };
+  delete sent['host'];
+  return { url: out.toString(), headers: sent };
+}
+
+/** A presigned GET of bytes [offset, offset + length) of an object, refused unless its ETag is `etag`. */
+export function presignRange(
+  t: PresignTarget,
+  creds: SigningCredentials,
+  bucket: string,
+  key: string,
+  offset: number,
+  length: number,
+  etag: string,
+  expiresInS: number,
+): PresignedGet {
+  const headers: Record<string, string> = { range: `bytes=${offset}-${offset + length - 1}` };
+  if (etag) headers['if-match'] = etag;
+  return presignGet(objectUrl(t, bucket, key), headers, creds, t.region, expiresInS);
+}

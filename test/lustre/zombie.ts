@@ -8,11 +8,19 @@ import { waitFor } from '../../src/lib/wait-for.ts';
 export async function makeZombie(): Promise<{ pid: number; end: () => void }> {
   // sh starts a child, then becomes `sleep 30`, which never reaps it. The child is killed only once
   // sh has exec'd: a child that ended earlier could be reaped by sh itself and never be a zombie.
-  const sh = spawn('sh', ['-c', 'sleep 300 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  const end = () => sh.kill('SIGKILL');
+  const sh = spawn('sh', ['-c', 'sleep 300 & echo $!; exec sleep 30'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let child = 0;
+  const end = () => {
+    try {
+      if (child > 0) process.kill(child, 'SIGKILL'); // first, while sh still holds its pid; a zombie ignores it
+    } catch {}
+    sh.kill('SIGKILL');
+  };
   try {
     const pid = await new Promise<number>((resolve, reject) => {
-      sh.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+      sh.stdout.once('data', (d: Buffer) => resolve((child = Number(String(d).trim()))));
       sh.once('error', reject);
     });
     const cmdline = () => {

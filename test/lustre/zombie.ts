@@ -20,7 +20,10 @@ export async function makeZombie(): Promise<{ pid: number; end: () => void }> {
   };
   try {
     const pid = await new Promise<number>((resolve, reject) => {
-      sh.stdout.once('data', (d: Buffer) => resolve((child = Number(String(d).trim()))));
+      sh.stdout.once('data', (d: Buffer) => {
+        child = Number(String(d).trim());
+        resolve(child);
+      });
       sh.once('error', reject);
     });
     const cmdline = () => {

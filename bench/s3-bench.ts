@@ -1,7 +1,8 @@
 // Benchmark (not a test) of the S3 data repository against one MinIO in one run: cold reads of released files vs direct parallel
 // ranged GETs of the same objects, and export vs direct multipart PUTs of the same data. Prints MiB/s, files/s and ratios (medians).
-// Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3] [--phases]
-// --phases prints each timed phase's window in process.hrtime microseconds, for bench/profile-summary.ts with --cpu-prof.
+// Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3] [--phases] [--skip-cold]
+// --phases prints each timed phase's window in process.hrtime microseconds, for bench/profile-summary.ts with --cpu-prof,
+// and the CPU seconds each process (this one, the OSSes, MinIO) and the whole machine used in it.
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -15,6 +16,7 @@ import { ROOT_CREDENTIALS } from '../src/lustre/types.ts';
 import type { ObjectStore } from '../src/platform/object-store.ts';
 import { S3ObjectStore } from '../src/platform/s3-object-store.ts';
 import { startTestCluster } from '../test/lustre/test-cluster.ts';
+import { cpuBetween, cpuSnapshot } from './proc-cpu.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     'small-kib': { type: 'string', default: '4' },
     reps: { type: 'string', default: '3' },
     phases: { type: 'boolean', default: false },
+    'skip-cold': { type: 'boolean', default: false },
   },
 });
 const MiB = 1024 * 1024;
@@ -39,10 +42,13 @@ const signal = AbortSignal.timeout(60 * 60_000);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const phases: string[] = [];
 async function timed(fn: () => Promise<void>, phase = ''): Promise<number> {
+  const cpu = phase && values.phases ? cpuSnapshot() : undefined;
   const [t, us] = [performance.now(), process.hrtime.bigint() / 1000n];
   await fn();
+  const seconds = (performance.now() - t) / 1000;
   if (phase) phases.push(`${phase} ${us}-${process.hrtime.bigint() / 1000n}`);
-  return (performance.now() - t) / 1000;
+  if (cpu) phases.push(`  cpu ${cpuBetween(cpu, cpuSnapshot())}`);
+  return seconds;
 }
 
 const minio = await startMinio();
@@ -166,7 +172,7 @@ for (let rep = 0; rep < reps; rep++) {
       'direct-put-small',
     ),
   );
-  // The same data written into the file system (not timed), then exported.
+  // The same data written into the file system (not timed), then exported as tasks export (the production defaults).
   const dir = await ensureDir(user, `/out${rep}/large`, signal);
   for (const [i, d] of large.entries()) await writeFile(user, dir.ino, String(i), d);
   const sdir = await ensureDir(user, `/out${rep}/small`, signal);
@@ -184,7 +190,7 @@ for (let rep = 0; rep < reps; rep++) {
           store,
           link(`exported${rep}/`, `/out${rep}`),
           `/out${rep}/large`,
-          { files: 4 },
+          {},
           noop,
           counted,
           signal,
@@ -200,7 +206,7 @@ for (let rep = 0; rep < reps; rep++) {
           store,
           link(`exported${rep}/`, `/out${rep}`),
           `/out${rep}/small`,
-          { files: 16 },
+          {},
           noop,
           counted,
           signal,
@@ -208,6 +214,7 @@ for (let rep = 0; rep < reps; rep++) {
       'export-small',
     ),
   );
+  if (values['skip-cold']) continue;
   // Cold reads: the direct objects imported as released files, read whole through a client; vs ranged GETs of them.
   await importPrefix(agent, store, link(`direct${rep}/large/`, `/cold${rep}`), '', noop, noop, signal);
   rows['cold read, large files']!.base.push(
@@ -255,6 +262,7 @@ console.log(
   `S3 data repository vs direct S3, MinIO on loopback, ${reps} reps (medians); large: ${largeFiles} × ${largeBytes / MiB} MiB, small: ${smallFiles} × ${smallBytes / 1024} KiB`,
 );
 for (const [name, r] of Object.entries(rows)) {
+  if (r.base.length === 0) continue;
   const [b, n] = [median(r.base), median(r.nacre)];
   const unit = name.includes('small')
     ? (s: number) => `${(smallFiles / s).toFixed(0)} files/s`

@@ -30,6 +30,7 @@ try:
     elif op == 'rename': os.rename(a[0], a[1])
     elif op == 'setxattr': os.setxattr(a[0], 'user.k', b'v', os.XATTR_CREATE)
     elif op == 'removexattr': os.removexattr(a[0], 'user.k')
+    elif op == 'truncate': os.truncate(a[0], 2)
     print('ok', flush=True)
 except OSError as e:
     print('err ' + errno.errorcode.get(e.errno, str(e.errno)), flush=True)
@@ -47,13 +48,14 @@ const CALLS: Record<string, string[]> = {
   rename: ['rename/a', 'rename/b'],
   setxattr: ['xattr/set'],
   removexattr: ['xattr/removed'],
+  truncate: ['truncate/f'],
 };
 
 /** Makes the directories and the names the calls need, then looks up every name the calls touch (so the daemon answers those lookups from its cache, and only the change itself goes to the MDS). */
 const PREPARE = `import os, sys
 os.chdir(sys.argv[1])
-for d in ['create', 'mkdir', 'mknod', 'symlink', 'link', 'unlink', 'rmdir', 'rename', 'xattr']: os.mkdir(d)
-for f, data in [('link/src', 'src'), ('unlink/victim', 'x'), ('rename/a', 'new'), ('rename/b', 'old'), ('xattr/set', ''), ('xattr/removed', '')]:
+for d in ['create', 'mkdir', 'mknod', 'symlink', 'link', 'unlink', 'rmdir', 'rename', 'xattr', 'truncate']: os.mkdir(d)
+for f, data in [('link/src', 'src'), ('unlink/victim', 'x'), ('rename/a', 'new'), ('rename/b', 'old'), ('xattr/set', ''), ('xattr/removed', ''), ('truncate/f', 'abcdef')]:
     with open(f, 'w') as out: out.write(data)
 os.mkdir('rmdir/gone')
 os.setxattr('xattr/removed', 'user.k', b'v')
@@ -73,7 +75,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-it('kill -9 of the daemon after the MDS got create, mkdir, mknod, symlink, link, unlink, rmdir, rename, setxattr and removexattr: each happened once and returned success', {
+it('kill -9 of the daemon after the MDS got create, mkdir, mknod, symlink, link, unlink, rmdir, rename, setxattr, removexattr and truncate: each happened once and returned success', {
   timeout: 180_000,
 }, async () => {
   const paths = Object.values(CALLS).flat();
@@ -118,4 +120,5 @@ it('kill -9 of the daemon after the MDS got create, mkdir, mknod, symlink, link,
     [join(mnt, 'xattr/set'), join(mnt, 'xattr/removed')],
   );
   assert.equal(xattrs.trim(), 'v []');
+  assert.equal(await readFile(join(mnt, 'truncate/f'), 'utf8'), 'ab', 'truncated once, to its size');
 });

@@ -128,3 +128,55 @@ test('a missing bucket, wrong credentials and a server that is down are told apa
   await assert.rejects(down.checkBucket(BUCKET, signal), (e) => isObjectStoreError(e, 'Unavailable'));
   down.close();
 });
+
+test('uploads carry a CRC-32 instead of a signed SHA-256, and S3 refuses bytes changed on the way', async () => {
+  const s3 = new S3Client({
+    endpoint: minio.endpoint,
+    region: minio.region,
+    forcePathStyle: true,
+    maxAttempts: 1,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
+  });
+  let corrupt = false;
+  const signed: string[] = [];
+  // The network flips a byte of the body after the store computed its checksum.
+  s3.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { headers: Record<string, string>; body?: unknown };
+      signed.push(req.headers['x-amz-content-sha256'] ?? '');
+      if (corrupt && Buffer.isBuffer(req.body) && req.body.length > 0) {
+        const copy = Buffer.from(req.body);
+        copy[copy.length >> 1]! ^= 0x01;
+        req.body = copy;
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'testCorruptBody', priority: 'low' },
+  );
+  const flaky = new S3ObjectStore({ region: minio.region }, s3);
+  const body = randomBytes(64 * 1024);
+  await flaky.put(BUCKET, 'crc/ok', body, {}, signal);
+  assert.deepEqual(await store.getRange(BUCKET, 'crc/ok', 0, body.length, signal), body);
+  assert.deepEqual(signed, ['UNSIGNED-PAYLOAD']);
+  corrupt = true;
+  await assert.rejects(flaky.put(BUCKET, 'crc/bad', body, {}, signal), (e) =>
+    isObjectStoreError(e, 'Invalid'),
+  );
+  assert.equal(await store.head(BUCKET, 'crc/bad', signal), undefined);
+  const big = randomBytes(5 * 1024 * 1024 + 1);
+  await assert.rejects(
+    flaky.putMultipart(
+      BUCKET,
+      'crc/big',
+      big.length,
+      async (off, len) => big.subarray(off, off + len),
+      {},
+      { partSize: 5 * 1024 * 1024, concurrency: 2 },
+      signal,
+    ),
+    (e) => isObjectStoreError(e, 'Invalid'),
+  );
+  assert.equal(await store.head(BUCKET, 'crc/big', signal), undefined);
+  flaky.close();
+});

@@ -28,6 +28,7 @@ import {
   type PartReader,
 } from './object-store.ts';
 import { readBody } from './s3-body.ts';
+import { crc32Base64, signWithChecksumOnly } from './s3-checksums.ts';
 
 /** The slice of the SDK this adapter uses (a seam for tests). */
 export type S3Api = Pick<S3Client, 'send' | 'destroy'>;
@@ -227,13 +228,16 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<string> {
     return this.#call(`PutObject s3://${bucket}/${key}`, signal, this.#transferMs, async (abortSignal) => {
       const out = await this.#s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          Metadata: metadata,
-          ContentLength: body.length,
-        }),
+        signWithChecksumOnly(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            Metadata: metadata,
+            ContentLength: body.length,
+            ChecksumCRC32: crc32Base64(body),
+          }),
+        ),
         { abortSignal },
       );
       return out.ETag ?? '';
@@ -255,33 +259,44 @@ export class S3ObjectStore implements ObjectStore {
       signal,
       this.#timeoutMs,
       (abortSignal) =>
-        this.#s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: metadata }), {
-          abortSignal,
-        }),
+        this.#s3.send(
+          new CreateMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            Metadata: metadata,
+            ChecksumAlgorithm: 'CRC32',
+          }),
+          { abortSignal },
+        ),
     );
     const uploadId = created.UploadId!;
     const count = Math.max(1, Math.ceil(size / opts.partSize));
     const etags: string[] = new Array(count);
+    const checksums: string[] = new Array(count);
     let next = 0;
     const worker = async () => {
       while (next < count) {
         const i = next++;
         const offset = i * opts.partSize;
         const body = await read(offset, Math.min(opts.partSize, size - offset), signal);
+        checksums[i] = crc32Base64(body);
         etags[i] = await this.#call(
           `UploadPart ${i + 1} ${where}`,
           signal,
           this.#transferMs,
           async (abortSignal) => {
             const out = await this.#s3.send(
-              new UploadPartCommand({
-                Bucket: bucket,
-                Key: key,
-                UploadId: uploadId,
-                PartNumber: i + 1,
-                Body: body,
-                ContentLength: body.length,
-              }),
+              signWithChecksumOnly(
+                new UploadPartCommand({
+                  Bucket: bucket,
+                  Key: key,
+                  UploadId: uploadId,
+                  PartNumber: i + 1,
+                  Body: body,
+                  ContentLength: body.length,
+                  ChecksumCRC32: checksums[i],
+                }),
+              ),
               { abortSignal },
             );
             return out.ETag ?? '';
@@ -301,7 +316,9 @@ export class S3ObjectStore implements ObjectStore {
               Bucket: bucket,
               Key: key,
               UploadId: uploadId,
-              MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+              MultipartUpload: {
+                Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1, ChecksumCRC32: checksums[i]! })),
+              },
             }),
             { abortSignal },
           ),

@@ -2,7 +2,7 @@
 // kept dirty) instead of holding back later changes, and an idle agent waits on the changelog instead of polling it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type MinioServer, startMinio } from '../../../e2e/harness/minio-server.ts';
 import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
 import { waitFor } from '../../lib/wait-for.ts';
@@ -101,8 +101,15 @@ test('a change whose export keeps failing is parked with its file dirty; the cha
   const doomed = await writeFile(dir.ino, 'too-long-a-key', 'never exported');
   await writeFile((await user.resolvePath('/out', signal)).ino, 'later', 'exported');
   await inS3('out/later');
-  // (Its CREAT and its CLOSE each fail: each is parked.)
-  assert.ok(parked.length > 0 && parked.every((id) => id === a.AssociationId), `parked: ${parked}`);
+  // A rename goes alone, after every change before it: once it is in S3, the doomed file's changes were given up on.
+  const out = await user.resolvePath('/out', signal);
+  await user.rename(ROOT_CREDENTIALS, out.ino, 'later', out.ino, 'later-moved', 0, signal);
+  await inS3('out/later-moved');
+  assert.ok(parked.length > 0, 'its CLOSE (and its CREAT, if the file was closed by then) parked');
+  assert.ok(
+    parked.every((id) => id === a.AssociationId),
+    `parked: ${parked}`,
+  );
   const st = await user.mds.call('hsmState', { ino: doomed }, signal);
   assert.ok(st.flags & HS_DIRTY, 'the parked file stays dirty, for an export task or its next change');
 });
@@ -116,4 +123,35 @@ test('an idle agent waits on the changelog: a handful of calls in 3 s, not one e
   assert.ok((calls.get('changelogWait') ?? 0) - waits <= 1, 'one long poll covers the idle period');
   await writeFile((await user.resolvePath('/out', signal)).ino, 'after-idle', 'x');
   await inS3('out/after-idle');
+});
+
+test('a deletion parked while S3 was down still removes its key once S3 is back; a parked path taken again keeps its new key', async () => {
+  const out = await user.resolvePath('/out', signal);
+  await writeFile(out.ino, 'gone', 'deleted while S3 is down');
+  await writeFile(out.ino, 'back', 'deleted, then made again');
+  await inS3('out/gone');
+  await inS3('out/back');
+  const before = parked.length;
+  await minio.pause();
+  try {
+    await user.unlink(ROOT_CREDENTIALS, out.ino, 'gone', signal);
+    await user.unlink(ROOT_CREDENTIALS, out.ino, 'back', signal);
+    await waitFor('both deletions parked', () => (parked.length >= before + 2 ? true : undefined), {
+      timeoutMs: 60_000,
+    });
+  } finally {
+    await minio.resume();
+  }
+  await writeFile(out.ino, 'back', 'the new one');
+  await waitFor(
+    's3://loop/out/gone removed',
+    () =>
+      s3.send(new HeadObjectCommand({ Bucket: 'loop', Key: 'out/gone' })).then(
+        () => undefined,
+        (err: { name?: string }) => (err.name === 'NotFound' ? true : undefined),
+      ),
+    { timeoutMs: 30_000 },
+  );
+  const back = await s3.send(new GetObjectCommand({ Bucket: 'loop', Key: 'out/back' }));
+  assert.equal(await back.Body?.transformToString(), 'the new one');
 });

@@ -58,11 +58,19 @@ export async function runAutoExport(o: AutoExportLoopOptions): Promise<void> {
             retryInMs: inMs,
             error: String(error),
           }),
-        parked: (rec, error) => {
-          o.log.error(
-            'automatic export gave up on a change; its file stays dirty: an EXPORT_TO_REPOSITORY task or its next change exports it',
-            { associationId: id, change: rec.type, path: rec.path, error: String(error) },
-          );
+        parked: (rec, error, removalKept) => {
+          const what =
+            removalKept === undefined
+              ? 'its file stays dirty: an EXPORT_TO_REPOSITORY task or its next change exports it'
+              : removalKept
+                ? 'its S3 removal is kept and retried until S3 takes it'
+                : 'too many S3 removals are waiting already: its key stays in S3 until removed by hand';
+          o.log.error(`automatic export gave up on a change; ${what}`, {
+            associationId: id,
+            change: rec.type,
+            path: rec.path,
+            error: String(error),
+          });
           o.onParked?.(id);
         },
       };
@@ -71,7 +79,11 @@ export async function runAutoExport(o: AutoExportLoopOptions): Promise<void> {
     return r;
   };
   const nextRetryMs = () => {
-    const due = [...retries.values()].flatMap((r) => (r.failing ? [r.failing.retryAt - Date.now()] : []));
+    const at = [...retries.values()].flatMap((r) => [
+      r.failing?.retryAt ?? Number.NaN,
+      r.parkedDueAt ?? Number.NaN,
+    ]);
+    const due = at.filter(Number.isFinite).map((t) => t - Date.now());
     return due.length > 0 ? Math.max(0, Math.min(...due)) : undefined;
   };
   let seen = -1;

@@ -176,12 +176,14 @@ export class LustreClient implements FileSystemClient {
     const { fh, ...rest } = changes;
     const wire: SetAttrChanges =
       fh === undefined ? rest : { ...rest, fh: this.#files.file({ fh, ino, flags: 0 }).mdsHandle };
-    const attr = await whileRestoring(
+    const { resent, ...attr } = await whileRestoring(
       () => this.#mds.mutate('setattr', { cred, ino, changes: wire, ...this.#key(opts) }, signal),
       signal,
     );
     if (changes.size !== undefined) {
-      await this.#files.truncateObjects(ino, changes.size, signal);
+      // A resent truncate is done on the MDS: cut nothing it counts as the file now (others may have written since).
+      const to = resent ? Math.max(changes.size, attr.size) : changes.size;
+      await this.#files.truncateObjects(ino, to, signal);
       await this.#mds.call('punched', { ino, size: changes.size }, signal);
     }
     return this.#noted(attr);
@@ -204,7 +206,10 @@ export class LustreClient implements FileSystemClient {
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
     const truncate = !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
-    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
+    // A resent O_TRUNC is done on the MDS: cut nothing it counts as the file now (others may have written since).
+    if (truncate && r.resent) await this.#cutResent(r.attr, r.punch, signal);
+    const cut = truncate && !r.resent;
+    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, cut, signal, r.grant);
     return { attr: r.attr, handle };
   }
 
@@ -340,6 +345,12 @@ export class LustreClient implements FileSystemClient {
     const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
     this.#loading.opened(ino, r.loading);
     return handle;
+  }
+
+  /** A resent truncate: the objects past the MDS's size now go; a punch still pending is done. */
+  async #cutResent(attr: Attr, punch: number | undefined, signal?: AbortSignal) {
+    if (punch !== undefined) await this.#finishPunch(attr.ino, punch, attr.size, signal);
+    else await this.#files.truncateObjects(attr.ino, attr.size, signal);
   }
 
   /**

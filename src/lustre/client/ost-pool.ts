@@ -46,6 +46,8 @@ export class OstPool {
   readonly #log: Logger = logger('lustre-client');
   readonly #endpoints = new Map<number, Endpoint>();
   readonly #clients = new Map<string, OssClient>();
+  /** Local sockets that could not be opened from here (another mount namespace or user): dial TCP instead. */
+  readonly #unusableLocal = new Set<string>();
   #lastRefresh = 0;
   #refreshing: Promise<void> | undefined;
   #closed = false;
@@ -148,10 +150,19 @@ export class OstPool {
   ): Promise<T> {
     // A layout may name an OST added since this client read the config (the file system grew).
     if (!this.#endpoints.has(ost)) await this.#refreshNow(true);
-    const before = this.#endpoint(ost);
+    let before = this.#endpoint(ost);
     try {
       return await this.#once(before, fn);
-    } catch (err) {
+    } catch (first) {
+      let err = first;
+      if (!signal?.aborted && before.dial !== before.config.address && localSocketUnusable(err)) {
+        before = this.#overTcp(ost, before, err);
+        try {
+          return await this.#once(before, fn);
+        } catch (overTcp) {
+          err = overTcp;
+        }
+      }
       if (!isUnreachable(err) || signal?.aborted || !this.#refresh) throw err;
       await this.#refreshNow();
       const after = this.#endpoint(ost);
@@ -175,6 +186,24 @@ export class OstPool {
     }
   }
 
+  /**
+   * The OST's unix socket is on this host but cannot be opened here (a container without the
+   * node's socket directory): from now on this client calls it over TCP.
+   */
+  #overTcp(ost: number, e: Endpoint, err: unknown): Endpoint {
+    if (!this.#unusableLocal.has(e.dial))
+      this.#log.info("cannot open the OST's unix socket on this host; using its TCP address", {
+        ost: e.config.target,
+        socket: e.dial,
+        address: e.config.address,
+        error: String(err),
+      });
+    this.#unusableLocal.add(e.dial);
+    const tcp = { config: e.config, dial: e.config.address };
+    if (this.#endpoints.get(ost) === e) this.#endpoints.set(ost, tcp);
+    return tcp;
+  }
+
   #endpoint(ost: number): Endpoint {
     const e = this.#endpoints.get(ost);
     if (!e)
@@ -194,7 +223,10 @@ export class OstPool {
   }
 
   #apply(osts: readonly TargetConfig[]): void {
-    for (const t of osts) this.#endpoints.set(t.index, { config: t, dial: dialAddress(t, this.#host) });
+    for (const t of osts) {
+      const dial = dialAddress(t, this.#host);
+      this.#endpoints.set(t.index, { config: t, dial: this.#unusableLocal.has(dial) ? t.address : dial });
+    }
   }
 
   /** Re-reads the addresses; bounded by its own 5 s deadline. */
@@ -222,6 +254,13 @@ export class UnreachableTarget extends UnavailableError {
   constructor(message: string, cause: unknown) {
     super(message, { cause });
   }
+}
+
+/** Connecting to a unix socket failed because it is not there or not ours (not because its server is down). */
+function localSocketUnusable(err: unknown): boolean {
+  if (!(err instanceof UnavailableError)) return false;
+  const code = (err.cause as { code?: unknown } | undefined)?.code;
+  return code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR';
 }
 
 /** True for errors that mean "the server (or target) is not there", as opposed to an errno from it. */

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
 import { FsError } from '../../lib/errors.ts';
 import { waitFor } from '../../lib/wait-for.ts';
+import type { ObjectStore } from '../../platform/object-store.ts';
 import { connectLustre, type LustreClient } from '../client/lustre-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_RELEASED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
@@ -177,6 +178,33 @@ test('export writes new and changed files with metadata; a dirty file is not rel
   assert.ok(freed >= 200_000);
   const expected = Buffer.concat([Buffer.from('changed'), data.subarray(7)]);
   assert.ok((await readWhole(user, '/repo/mine')).equals(expected));
+});
+
+test('a file written while its export uploads it stays dirty, also a new one, and its next export makes it clean', async () => {
+  const dir = await user.resolvePath('/repo', signal);
+  const { handle, attr } = await user.create(ROOT_CREDENTIALS, dir.ino, 'racing', 0o100644, 0o1, signal);
+  await user.write(handle, 0, Buffer.from('first version'), signal);
+  await user.release(handle, signal);
+  // The upload happens while a user writes the file again (an ObjectStore wrapper at the seam does it).
+  const racing: ObjectStore = Object.create(store);
+  racing.put = async (...a: Parameters<ObjectStore['put']>) => {
+    if (a[1] === 'p/racing') {
+      const w = await user.open(ROOT_CREDENTIALS, attr.ino, 0o1, signal);
+      await user.write(w, 0, Buffer.from('second version'), signal);
+      await user.release(w, signal);
+    }
+    return store.put(a[0], a[1], a[2], a[3]);
+  };
+  await exportPath(agent, racing, link, '/repo/racing', {}, noop, noop, signal);
+  assert.equal(store.buckets.get('b')!.get('p/racing')!.body.toString(), 'first version');
+  assert.equal(
+    await stateOf('/repo/racing'),
+    HS_EXISTS | HS_ARCHIVED | HS_DIRTY,
+    'changed during its export',
+  );
+  await exportPath(agent, store, link, '/repo/racing', {}, noop, noop, signal);
+  assert.equal(store.buckets.get('b')!.get('p/racing')!.body.toString(), 'second version');
+  assert.equal(await stateOf('/repo/racing'), HS_EXISTS | HS_ARCHIVED);
 });
 
 test('S3 down during a lazy load: EIO after bounded retries, the file stays released, and it loads once S3 is back', async () => {

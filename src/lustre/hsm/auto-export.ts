@@ -1,12 +1,14 @@
 // Automatic export driven by the MDS changelog: new and changed files after their last close, metadata changes, renames (new key, then the old one deleted) and deletions, per AutoExportPolicy.
+import { NacreError } from '../../lib/errors.ts';
 import type { ObjectStore } from '../../platform/object-store.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
 import type { ChangeRecord } from '../protocol/changelog-messages.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED, type HsmState } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS, S_IFDIR, S_IFMT, S_IFREG } from '../types.ts';
-import { backingOff, type ExportRetry, failed, succeeded } from './export-retry.ts';
+import { backingOff, type ExportRetry, failed, parkedRetryMs, succeeded } from './export-retry.ts';
 import { exportEntry } from './exporter.ts';
 import { keyOfPath, type RepositoryLink } from './importer.ts';
+import { deleteTree, ParkedRemovals, REMOVAL_FAILED, removalOf } from './parked-removals.ts';
 import { formatLocation, formatPosixMetadata, parseLocation } from './posix-metadata.ts';
 import { lookupPath, type WalkEntry, walk } from './tree.ts';
 
@@ -41,7 +43,8 @@ const inside = (link: RepositoryLink, path: string | undefined): path is string 
  * each one handled: a failure leaves the cursor before the failed change (the next call tries it
  * again), so no change is lost across a restart of the agent or of the MDS. With `retry`, a change
  * that keeps failing is retried with backoff and then parked (see ExportRetry) instead of holding
- * back the association's later changes forever. Returns how many changes were handled.
+ * back the association's later changes forever. Independent changes (see nextRun) are handled up
+ * to 32 at once, their outcomes taken in order. Returns how many changes were handled.
  */
 export async function exportChanges(
   c: LustreClient,
@@ -52,26 +55,85 @@ export async function exportChanges(
   signal: AbortSignal,
   retry?: ExportRetry,
 ): Promise<number> {
+  const now = retry?.now ?? Date.now;
+  if (retry) retry.removals ??= new ParkedRemovals(user);
+  const parked = retry?.removals;
+  if (retry && parked) {
+    await parked.load(c, signal);
+    if (parked.size > 0 && (retry.parkedDueAt ?? 0) <= now()) {
+      // S3 removals given up on earlier (S3 was down): done now where their paths are still free.
+      const left = await parked.retry(c, store, link, signal);
+      retry.parkedDueAt = left > 0 ? now() + parkedRetryMs(retry) : Number.POSITIVE_INFINITY;
+    }
+  }
   const records = await c.mds.call('changelogRead', { user, limit: CHANGE_BATCH }, signal);
   let handled = 0;
   try {
-    for (const r of records) {
-      if (!r.agent) {
-        if (retry && backingOff(retry, r)) break;
-        try {
-          await handle(c, store, link, events, r, signal);
-          if (retry) succeeded(retry, r);
-        } catch (err) {
-          if (!retry || signal.aborted) throw err;
-          if ((await failed(c, retry, r, err, signal)) === 'retry') break;
-        }
+    while (handled < records.length) {
+      const run = nextRun(records, handled, retry);
+      if (run.length === 0) break; // the next change waits out its backoff
+      const outcomes = await Promise.all(
+        run.map((r) =>
+          r.agent
+            ? undefined
+            : handle(c, store, link, events, r, signal).then(
+                () => undefined,
+                (err: unknown) => ({ err }),
+              ),
+        ),
+      );
+      let stop = false;
+      for (const [k, r] of run.entries()) {
+        parked?.forgetMentioned(r);
+        const failure = outcomes[k];
+        if (failure) {
+          if (!retry || !parked || signal.aborted) throw failure.err;
+          const removal = removalOf(link, events.includes('DELETED'), r, failure.err);
+          const keep = removal && (async () => parked.add(removal));
+          stop = (await failed(c, retry, r, failure.err, signal, keep)) === 'retry';
+          if (stop) break;
+        } else if (retry && !r.agent) succeeded(retry, r);
+        handled++;
       }
-      handled++;
+      if (stop) break;
     }
   } finally {
-    if (handled > 0) await c.mds.call('changelogClear', { user, upTo: records[handled - 1]!.seq }, signal);
+    // The parked removals as of the changes handled, before the cursor moves past them.
+    if (handled > 0) {
+      await parked?.save(c, signal);
+      await c.mds.call('changelogClear', { user, upTo: records[handled - 1]!.seq }, signal);
+    }
   }
   return handled;
+}
+
+/** Changes handled at once (a run of creations, closes and attribute changes of different paths). */
+const RUN = 32;
+
+/**
+ * The changes from `from` on that may be handled at once: a rename or a removal alone (they
+ * depend on what came before: a create before its rename); else creations, closes and attribute
+ * changes up to the next rename or removal, one per path (two changes of one file stay in order).
+ * Empty when the first change is waiting out its backoff; a run ends before a change that is.
+ */
+function nextRun(
+  records: readonly ChangeRecord[],
+  from: number,
+  retry: ExportRetry | undefined,
+): ChangeRecord[] {
+  const run: ChangeRecord[] = [];
+  const paths = new Set<string>();
+  for (let i = from; i < records.length && run.length < RUN; i++) {
+    const r = records[i]!;
+    if (!r.agent && retry && backingOff(retry, r)) break;
+    const alone = r.type === 'RENME' || r.type === 'UNLNK' || r.type === 'RMDIR';
+    if (alone && run.length > 0) break;
+    if (paths.has(r.path)) break;
+    run.push(r);
+    paths.add(r.path);
+    if (alone) break;
+  }
+  return run;
 }
 
 async function handle(
@@ -95,7 +157,11 @@ async function handle(
       if (attr) await moveTree(c, store, link, { path: r.path, attr }, signal);
     }
     if (deleting && inside(link, r.oldPath) && r.oldPath !== link.fsPath)
-      await deleteTree(store, link, r.oldPath, signal);
+      await deleteTree(store, link, r.oldPath, signal).catch((err: unknown) => {
+        throw new NacreError(REMOVAL_FAILED, `removing the old keys of ${r.oldPath}: ${String(err)}`, {
+          cause: err,
+        });
+      });
     return;
   }
   if (!inside(link, r.path)) return;
@@ -120,13 +186,29 @@ async function exportAttrs(
   e: WalkEntry,
   signal: AbortSignal,
 ): Promise<void> {
+  if (await rewrittenOrCopied(c, store, link, e, true, signal))
+    await exportIfDue(c, store, link, events, e, signal);
+}
+
+/**
+ * What a metadata change and a move start with: a directory or symlink is written again, a file
+ * whose content is the archived object is copied by S3 (see copyArchived); both return undefined.
+ * Any other regular file is left to the caller, with its HSM state.
+ */
+async function rewrittenOrCopied(
+  c: LustreClient,
+  store: ObjectStore,
+  link: RepositoryLink,
+  e: WalkEntry,
+  sameKey: boolean,
+  signal: AbortSignal,
+): Promise<(HsmState & { open: boolean }) | undefined> {
   if ((e.attr.mode & S_IFMT) !== S_IFREG) {
     await exportEntry(c, store, link, e, {}, signal);
-    return;
+    return undefined;
   }
   const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
-  if (await copyArchived(c, store, link, e, st, true, signal)) return;
-  await exportIfDue(c, store, link, events, e, signal);
+  return (await copyArchived(c, store, link, e, st, sameKey, signal)) ? undefined : st;
 }
 
 /**
@@ -204,26 +286,7 @@ async function moveOne(
   e: WalkEntry,
   signal: AbortSignal,
 ): Promise<void> {
-  if ((e.attr.mode & S_IFMT) !== S_IFREG) {
-    await exportEntry(c, store, link, e, {}, signal);
-    return;
-  }
-  const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
-  if (await copyArchived(c, store, link, e, st, false, signal)) return;
-  if (st.open) return; // written to: its CLOSE exports it under the new name
-  await exportEntry(c, store, link, e, {}, signal);
-}
-
-/** Deletes the key of a renamed-away entry, and every key under it if it was a directory. */
-async function deleteTree(
-  store: ObjectStore,
-  link: RepositoryLink,
-  path: string,
-  signal: AbortSignal,
-): Promise<void> {
-  await store.delete(link.bucket, keyOfPath(link, path), signal);
-  const prefix = keyOfPath(link, path, true);
-  const keys: string[] = [];
-  for await (const o of store.list(link.bucket, prefix, signal)) keys.push(o.key);
-  for (const k of keys) await store.delete(link.bucket, k, signal);
+  const st = await rewrittenOrCopied(c, store, link, e, false, signal);
+  // A file open for writing is left to its CLOSE, which exports it under the new name.
+  if (st && !st.open) await exportEntry(c, store, link, e, {}, signal);
 }

@@ -1,4 +1,5 @@
 // Export: new and changed files, directories and symlinks of an association written to S3 with their POSIX metadata; files become archived.
+import { CallSlots } from '../../platform/call-slots.ts';
 import type { ObjectStore } from '../../platform/object-store.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../protocol/hsm-messages.ts';
@@ -13,14 +14,27 @@ export interface ExportOptions {
   multipartBytes?: number;
   /** Parts in flight per file (default 4). */
   partConcurrency?: number;
-  /** Files exported at once (default 8). */
+  /** Files exported at once (default 32: a small file's export is mostly waiting on round trips). */
   files?: number;
+  /** Of those, files going up in parts at once (default 4: each holds up to partConcurrency parts in memory). */
+  largeFiles?: number;
 }
+
+/** The export defaults: what tasks, automatic export and the benchmark use. */
+export const EXPORT_DEFAULTS = {
+  multipartBytes: 16 * 1024 * 1024,
+  partConcurrency: 4,
+  files: 32,
+  largeFiles: 4,
+};
 
 /**
  * Exports one entry. A regular file already archived and not dirty is skipped (returns false); a
- * released one too (its content is in S3 already). The dirty flag is cleared only if the file did
- * not change while it was uploaded, so a write during an export is exported next time.
+ * released one too (its content is in S3 already). `e.attr` must be the file's attributes from
+ * before the export began (a lookup or a directory listing): the MDS clears the dirty flag only if
+ * the file still has that mtime and size and nobody has it open for writing when the upload is
+ * done (hsmArchived), so a write during an export is exported next time. `large` limits the files
+ * going up in parts at once (see exportPath).
  */
 export async function exportEntry(
   c: LustreClient,
@@ -29,6 +43,7 @@ export async function exportEntry(
   e: WalkEntry,
   opts: ExportOptions,
   signal: AbortSignal,
+  large?: CallSlots,
 ): Promise<boolean> {
   const type = e.attr.mode & S_IFMT;
   const meta = formatPosixMetadata(e.attr);
@@ -53,39 +68,41 @@ export async function exportEntry(
     current.bucket === link.bucket
   )
     return false;
-  const before = await c.getattr(e.attr.ino, signal);
-  const handle = await c.open(ROOT_CREDENTIALS, e.attr.ino, 0, signal);
+  const size = e.attr.size;
+  const partBytes = opts.multipartBytes ?? EXPORT_DEFAULTS.multipartBytes;
+  const release = size > partBytes ? await large?.take(signal) : undefined;
   let etag: string;
   try {
-    const size = before.size;
-    const partBytes = opts.multipartBytes ?? 16 * 1024 * 1024;
-    const read = (offset: number, length: number, s: AbortSignal) => c.read(handle, offset, length, s);
-    etag =
-      size <= partBytes
-        ? await store.put(link.bucket, key, await read(0, size, signal), meta, signal)
-        : await store.putMultipart(
-            link.bucket,
-            key,
-            size,
-            read,
-            meta,
-            { partSize: partBytes, concurrency: opts.partConcurrency ?? 4 },
-            signal,
-          );
+    const handle = await c.open(ROOT_CREDENTIALS, e.attr.ino, 0, signal);
+    try {
+      // Bytes past `size` (the file grew since e.attr) are left for the next export: hsmArchived keeps it dirty.
+      const read = (offset: number, length: number, s: AbortSignal) => c.read(handle, offset, length, s);
+      etag =
+        size <= partBytes
+          ? await store.put(link.bucket, key, await read(0, size, signal), meta, signal)
+          : await store.putMultipart(
+              link.bucket,
+              key,
+              size,
+              read,
+              meta,
+              { partSize: partBytes, concurrency: opts.partConcurrency ?? EXPORT_DEFAULTS.partConcurrency },
+              signal,
+            );
+    } finally {
+      await c.release(handle, signal);
+    }
   } finally {
-    await c.release(handle, signal);
+    release?.();
   }
-  const after = await c.getattr(e.attr.ino, signal);
-  const unchanged = after.mtimeMs === before.mtimeMs && after.size === before.size;
   await c.mds.mutate(
-    'hsmSet',
+    'hsmArchived',
     {
       cred: ROOT_CREDENTIALS,
       ino: e.attr.ino,
-      set: HS_ARCHIVED,
-      clear: unchanged ? HS_DIRTY : 0,
       archiveId: 1,
       location: formatLocation({ bucket: link.bucket, key, etag }),
+      asOf: { mtimeMs: e.attr.mtimeMs, size },
     },
     signal,
   );
@@ -113,9 +130,10 @@ export async function exportPath(
       yield* walk(c, top, signal);
     }
   }
-  await pool(entries(), opts.files ?? 8, async (e) => {
+  const large = new CallSlots(opts.largeFiles ?? EXPORT_DEFAULTS.largeFiles);
+  await pool(entries(), opts.files ?? EXPORT_DEFAULTS.files, async (e) => {
     try {
-      if (await exportEntry(c, store, link, e, opts, signal)) {
+      if (await exportEntry(c, store, link, e, opts, signal, large)) {
         found(1);
         done({ path: e.path.slice(1), ok: true });
       }

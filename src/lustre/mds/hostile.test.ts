@@ -50,6 +50,7 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   getstripe: ['ino'],
   hsmState: ['ino'],
   hsmSet: ['xid', 'cred', 'ino', 'set', 'clear'],
+  hsmArchived: ['xid', 'cred', 'ino', 'location', 'archiveId', 'asOf'],
   hsmRelease: ['xid', 'cred', 'ino'],
   hsmRestore: ['ino'],
   hsmReplace: ['xid', 'cred', 'ino', 'replacement'],
@@ -88,6 +89,7 @@ const PLAUSIBLE: Record<string, unknown[]> = {
   timeoutMs: [0, 5],
   error: [null, 'S3 is down'],
   inherit: [true, false],
+  asOf: [{ mtimeMs: 0, size: 0 }],
 };
 
 const GARBAGE: unknown[] = [

@@ -12,6 +12,7 @@ import {
   hsmRestored,
   hsmSet,
 } from './hsm.ts';
+import { hsmArchived } from './hsm-archived.ts';
 import { coordinatorOf } from './hsm-coordinator.ts';
 import { blocksFor } from './inodes.ts';
 import { cred, ino, intIn } from './mds-args.ts';
@@ -52,6 +53,16 @@ export const hsmImpls: { [M in keyof HsmMethods]: HsmImpl<M> } = {
       ...(location !== undefined && { location }),
     };
     return c.mdt.mutate(c, int(a, 'xid'), cred(a), (op) => hsmSet(c.mdt.ns, op, i, change));
+  },
+  hsmArchived: (a, c) => {
+    const i = ino(a);
+    const asOf = asArgs(a['asOf']);
+    const change = {
+      location: str(a, 'location', 4096),
+      archiveId: int(a, 'archiveId', { min: 0 }),
+      asOf: { mtimeMs: num(asOf, 'mtimeMs'), size: int(asOf, 'size', { min: 0 }) },
+    };
+    return c.mdt.mutate(c, int(a, 'xid'), cred(a), (op) => hsmArchived(c.mdt.ns, op, i, change));
   },
   hsmRelease: (a, c) => {
     const i = ino(a);

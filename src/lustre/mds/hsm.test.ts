@@ -112,6 +112,44 @@ test('hsm flags: only root archives, the owner sets norelease, released is never
   assert.equal((await state(ino)).location, 's3://b/k');
 });
 
+test('hsmArchived: clean only if the file is still the version read; changed, written or new files stay dirty', async () => {
+  type Archived = { flags: number; clean: boolean; location: string | null };
+  const attrOf = async (ino: number) =>
+    (await rpc(user, 'getattr', { ino })) as { mtimeMs: number; size: number };
+  const archived = async (ino: number, asOf: { mtimeMs: number; size: number }, cred = ROOT) =>
+    (await rpc(agent, 'hsmArchived', {
+      xid: xid++,
+      cred,
+      ino,
+      archiveId: 1,
+      location: `s3://b/${ino}`,
+      asOf,
+    })) as Archived;
+  const ino = await file('archived');
+  const a = await attrOf(ino);
+  assert.equal(await code(archived(ino, a, ALICE)), 'EPERM');
+  assert.deepEqual(await archived(ino, a), {
+    flags: HS_EXISTS | HS_ARCHIVED,
+    archiveId: 1,
+    location: `s3://b/${ino}`,
+    clean: true,
+  });
+  // A file with no HSM state that changed while it was read: archived, and dirty (never released over the change).
+  const fresh = await file('changed');
+  const old = await attrOf(fresh);
+  await rpc(user, 'setattr', { xid: xid++, cred: ROOT, ino: fresh, changes: { size: 6000 } });
+  const changed = await archived(fresh, old);
+  assert.equal(changed.clean, false);
+  assert.equal(changed.flags, HS_EXISTS | HS_ARCHIVED | HS_DIRTY);
+  // Still open for writing by another client when the upload ends: its bytes may not have reached the MDS.
+  const w = (await rpc(user, 'open', { xid: xid++, cred: ROOT, ino: fresh, flags: 1 })) as { handle: number };
+  assert.equal((await archived(fresh, await attrOf(fresh))).clean, false);
+  await rpc(user, 'release', { xid: xid++, handle: w.handle });
+  const now = await archived(fresh, await attrOf(fresh));
+  assert.equal(now.flags, HS_EXISTS | HS_ARCHIVED, 'the same version, nobody writing: clean');
+  assert.equal(await code(archived(1, { mtimeMs: 0, size: 0 })), 'EINVAL', 'a directory');
+});
+
 test('release frees the objects, keeps size and layout; a dirty, unarchived or open file is not released', async () => {
   const ino = await file('rel');
   assert.equal(await code(rpc(user, 'hsmRelease', { xid: xid++, cred: ROOT, ino })), 'EPERM', 'not archived');

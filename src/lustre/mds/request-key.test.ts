@@ -195,9 +195,12 @@ test('resent mkdir, mknod, symlink, link, setxattr, removexattr, setattr, rename
   await twice((c, k) =>
     c.call('removexattr', { xid: c.nextXid(), key: k, cred: ROOT, ino: d.ino, name: 'user.k' }),
   );
-  await twice((c, k) =>
-    c.call('setattr', { xid: c.nextXid(), key: k, cred: ROOT, ino: f.attr.ino, changes: { mode: 0o600 } }),
-  );
+  // setattr's repeated reply says it is one (a resent truncate cuts nothing again).
+  const chmod = (c: TestMdsClient, k: { mount: string; request: number }) =>
+    c.call('setattr', { xid: c.nextXid(), key: k, cred: ROOT, ino: f.attr.ino, changes: { mode: 0o600 } });
+  const k = key();
+  const chmodded = await chmod(dead, k);
+  assert.deepEqual(await chmod(next, k), { ...chmodded, resent: true });
   // rename over a target: the resend neither fails (ENOENT) nor moves anything else.
   await twice((c, k) =>
     c.call('rename', {
@@ -223,14 +226,17 @@ test('a failed change resent gets the same errno; keys survive an MDS restart; a
   const k = key();
   const mkdir = (m: TestMdsClient, name: string, kk: unknown) =>
     m.call('mkdir', { xid: m.nextXid(), key: kk as never, cred: ROOT, parent: 1, name, mode: 0o755 });
-  await assert.rejects(mkdir(c, 'a/b', k), { code: 'EINVAL' });
+  // EEXIST, then the name goes: run again, the resend would succeed and make it.
+  await mkdir(c, 'e', key());
+  await assert.rejects(mkdir(c, 'e', k), { code: 'EEXIST' });
+  await c.call('rmdir', { xid: c.nextXid(), key: key(), cred: ROOT, parent: 1, name: 'e' });
   const made = await mkdir(c, 'x', key());
   const k2 = { mount: 'm-1', request: request };
   c.close();
   await server.close();
   await start();
   const next = client('daemon-2');
-  await assert.rejects(mkdir(next, 'a/b', k), { code: 'EINVAL' });
+  await assert.rejects(mkdir(next, 'e', k), { code: 'EEXIST' });
   assert.deepEqual(await mkdir(next, 'x', k2), made, 'the reply outlives the restart');
   for (const bad of [
     { mount: '', request: 1 },
@@ -240,4 +246,34 @@ test('a failed change resent gets the same errno; keys survive an MDS restart; a
     await assert.rejects(mkdir(next, 'y', bad), { code: 'EINVAL' });
   }
   assert.deepEqual(await names(next), ['x']);
+});
+
+test('a resent O_TRUNC create says it is one, with the truncate its first client left unpunched', async () => {
+  const dead = client('daemon-1');
+  const next = client('daemon-2');
+  const f = await dead.call('create', {
+    xid: dead.nextXid(),
+    cred: ROOT,
+    parent: 1,
+    name: 'f',
+    mode: 0o644,
+    exclusive: true,
+    open: false,
+    flags: 0,
+  });
+  await dead.call('setattr', { xid: dead.nextXid(), cred: ROOT, ino: f.attr.ino, changes: { size: 10 } });
+  // O_WRONLY | O_CREAT | O_TRUNC of the existing file; the client dies before it cuts the objects.
+  const args = { cred: ROOT, parent: 1, name: 'f', mode: 0o644, exclusive: false, open: true, flags: 0o1101 };
+  const k = key();
+  const first = await dead.call('create', { ...args, xid: dead.nextXid(), key: k });
+  assert.deepEqual([first.created, first.attr.size, first.resent], [false, 0, undefined]);
+  const resent = await next.call('create', { ...args, xid: next.nextXid(), key: k });
+  assert.deepEqual(
+    [resent.resent, resent.punch],
+    [true, 0],
+    'the truncate is not redone; its punch is pending',
+  );
+  await next.call('punched', { ino: f.attr.ino, size: 0 });
+  const again = await next.call('create', { ...args, xid: next.nextXid(), key: k });
+  assert.deepEqual([again.resent, again.punch, again.handle], [true, undefined, resent.handle]);
 });

@@ -3,10 +3,10 @@ import { FsError } from '../../lib/errors.ts';
 import { type Args, asArgs, bool, int, optInt, optStr, str } from '../protocol/args.ts';
 import type { MdsMethod, MdsMethods } from '../protocol/mds-messages.ts';
 import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
-import { ROOT_INO } from '../types.ts';
+import { type Attr, ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { attrsSet, changelogImpls, closed, recording } from './changelog-handlers.ts';
-import { resentCreate } from './create-resend.ts';
+import { resentCreate, resentSetattr } from './create-resend.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
 import {
@@ -155,12 +155,19 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, ch] = [ino(a), changes(a)];
     if (ch.size !== undefined && ch.size > 0) await hsmBeforeResize(c, i);
     if (ch.size !== undefined) await c.mdt.finishPendingPunch(i);
-    return c.mdt.mutate(c, replyKey(a), cred(a), (op) => {
-      const attr = c.mdt.ns.setattr(op, i, ch);
-      if (ch.size !== undefined) hsmOnResize(c, i, ch.size);
-      attrsSet(c, i, ch);
-      return attr;
-    });
+    // A resend's size change is done: its punch, if pending, was finished just above.
+    return c.mdt.mutate(
+      c,
+      replyKey(a),
+      cred(a),
+      (op): Attr & { resent?: true } => {
+        const attr = c.mdt.ns.setattr(op, i, ch);
+        if (ch.size !== undefined) hsmOnResize(c, i, ch.size);
+        attrsSet(c, i, ch);
+        return attr;
+      },
+      (first) => resentSetattr(c.mdt.ns, i, first),
+    );
   },
   create: (a, c) => {
     const [p, n, mode, excl, open, flags] = [

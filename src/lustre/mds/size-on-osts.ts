@@ -16,14 +16,9 @@ const statements = new WeakMap<DatabaseSync, StatementSync>();
  */
 export function withSizeOnOsts(db: DatabaseSync, attr: Attr, caller: string): Attr {
   if ((attr.mode & S_IFMT) !== S_IFREG) return attr;
-  let st = statements.get(db);
-  if (!st) {
-    st = db.prepare('SELECT 1 AS w FROM handles WHERE ino = ? AND (flags & 3) != 0 AND client != ? LIMIT 1');
-    statements.set(db, st);
-  }
   // While a truncate's punch is pending the objects may still hold the bytes it dropped.
   if (
-    !st.get(attr.ino, caller) ||
+    !writtenElsewhere(db, attr.ino, caller) ||
     hsmGet(db, attr.ino).flags & HS_RELEASED ||
     pendingPunch(db, attr.ino) !== undefined
   )
@@ -33,9 +28,10 @@ export function withSizeOnOsts(db: DatabaseSync, attr: Attr, caller: string): At
 
 /** Whether a client other than `caller` has `ino` open for writing (its unreported writes may reach past the size). */
 export function writtenElsewhere(db: DatabaseSync, ino: number, caller: string): boolean {
-  return (
-    db
-      .prepare('SELECT 1 AS w FROM handles WHERE ino = ? AND (flags & 3) != 0 AND client != ? LIMIT 1')
-      .get(ino, caller) !== undefined
-  );
+  let st = statements.get(db);
+  if (!st) {
+    st = db.prepare('SELECT 1 AS w FROM handles WHERE ino = ? AND (flags & 3) != 0 AND client != ? LIMIT 1');
+    statements.set(db, st);
+  }
+  return st.get(ino, caller) !== undefined;
 }

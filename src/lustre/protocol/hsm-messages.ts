@@ -40,6 +40,11 @@ export interface HsmMethods {
     };
     result: HsmState;
   };
+  /**
+   * The HSM agent archived the file's content as of `asOf` at `location`: ARCHIVED, and clean only
+   * if the file is still that version (see hsm-archived.ts); `clean` says which.
+   */
+  hsmArchived: { args: HsmArchivedArgs; result: HsmState & { clean: boolean } };
   /** lfs hsm_release: frees the OST objects of an archived, clean, closed file. */
   hsmRelease: { args: { xid: number; cred: Credentials; ino: number }; result: HsmState };
   /** The HSM agent swaps in a newer archived version (see hsmReplace in hsm.ts). */
@@ -80,6 +85,16 @@ export interface HsmState {
   archiveId: number;
   /** Where the archived copy is (the agent's own reference, e.g. "s3://bucket/key"), or null. */
   location: string | null;
+}
+
+export interface HsmArchivedArgs {
+  xid: number;
+  cred: Credentials;
+  ino: number;
+  location: string;
+  archiveId: number;
+  /** The file's mtime and size when the agent began reading it. */
+  asOf: { mtimeMs: number; size: number };
 }
 
 export interface HsmReplacement {

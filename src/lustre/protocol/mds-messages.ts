@@ -56,16 +56,19 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
    * Size changes record the new size only; the client truncates the OST objects. `key` on this and
    * every namespace change below: a keeper-held mount's id and the kernel's request id; a key seen
    * before gets the first reply again, as reserveAppend's (the kernel resends a dead daemon's
-   * request to the next one, a new client).
+   * request to the next one, a new client). `resent` marks such a repeated reply: its size change
+   * is done on the OSTs (the MDS finished a pending punch first), so the client cuts nothing again
+   * (another client may have written since).
    */
   setattr: {
     args: { xid: number; cred: Credentials; ino: number; changes: SetAttrChanges; key?: RequestKey };
-    result: Attr;
+    result: Attr & { resent?: true };
   };
   /**
    * Creates (and, with `open`, opens) a regular file, allocating its layout. EEXIST if `exclusive`
    * and present. A key seen before from another client (a resend) gets the first reply with a
-   * handle of its own in place of the first client's.
+   * handle of its own in place of the first client's, `resent` (an O_TRUNC already done: the
+   * client cuts nothing again) and `punch`, a truncate still pending that the client finishes.
    */
   create: {
     args: {
@@ -80,7 +83,15 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
       flags: number;
     };
     /** `grant`: when no block quota applies to the file, says so (saves the first quotaGrant). */
-    result: { attr: Attr; layout: Layout; handle: number | null; created: boolean; grant?: QuotaGrant };
+    result: {
+      attr: Attr;
+      layout: Layout;
+      handle: number | null;
+      created: boolean;
+      grant?: QuotaGrant;
+      resent?: true;
+      punch?: number;
+    };
   };
   mknod: {
     args: {

@@ -101,3 +101,41 @@ test('a lease held by another replica is taken only after it has not changed for
   b.stop();
   await b.run;
 });
+
+test('a stop that lands while the lease is being won stops the elector at once and releases the lease', async () => {
+  // The write reaches the server, but the stop comes before the elector starts leading: the
+  // stop's abort event has already fired by the time the leader would listen for it.
+  const store = new MemoryLease();
+  const ac = new AbortController();
+  const { read, write } = { read: store.read.bind(store), write: store.write.bind(store) };
+  let readsAfterStop = 0;
+  store.read = async () => {
+    if (ac.signal.aborted) {
+      readsAfterStop++;
+      throw new KubeError('Unavailable', 'down'); // so that an elector that missed the stop still ends
+    }
+    return await read();
+  };
+  store.write = async (lease) => {
+    const out = await write(lease);
+    if (lease.holderIdentity) ac.abort();
+    return out;
+  };
+  let leading = false;
+  const elector = new LeaderElector({
+    store,
+    identity: 'a',
+    log: logger('test'),
+    ...timings,
+    lead: async (signal) => {
+      leading = true;
+      if (!signal.aborted)
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      leading = false;
+    },
+  });
+  await elector.run(ac.signal);
+  assert.equal(leading, false);
+  assert.equal(readsAfterStop, 0, 'no attempt to renew a lease after the stop');
+  assert.equal(store.rec?.holderIdentity, undefined, 'the lease was released');
+});

@@ -68,6 +68,8 @@ export class LeaderElector {
     const leading = new AbortController();
     const stopLeading = () => leading.abort(new NacreError('LeadershipEnded', 'leadership ended'));
     signal.addEventListener('abort', stopLeading, { once: true });
+    // A stop that came while the lease was being won has fired its event already: honour it now.
+    if (signal.aborted) stopLeading();
     const work = this.#o.lead(leading.signal).catch((err: unknown) => {
       log.error('the leader’s work failed', { error: err instanceof Error ? err.message : String(err) });
     });

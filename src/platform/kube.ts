@@ -9,6 +9,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import { pooledDispatcher } from './kube-dispatcher.ts';
 import { isKubeError, translateKubeError } from './kube-errors.ts';
 import { KubeInformer, type KubeObjectLike } from './kube-informer.ts';
 
@@ -38,11 +39,12 @@ export function callOptions(
   };
 }
 
-/** Loads a kubeconfig file, or the default (KUBECONFIG, ~/.kube/config, then in-cluster). */
+/** Loads a kubeconfig file, or the default (KUBECONFIG, ~/.kube/config, then in-cluster); its calls share one HTTP/1.1 pool. */
 export function loadKubeConfig(path?: string): KubeConfig {
   const kc = new KubeConfig();
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
+  pooledDispatcher(kc);
   return kc;
 }
 

@@ -152,6 +152,20 @@ test('a deletion parked while S3 was down still removes its key once S3 is back;
       ),
     { timeoutMs: 30_000 },
   );
-  const back = await s3.send(new GetObjectCommand({ Bucket: 'loop', Key: 'out/back' }));
-  assert.equal(await back.Body?.transformToString(), 'the new one');
+  // The old key may go first (its removal retried before the new file existed): the new file's export then puts it back.
+  let seen = '';
+  await waitFor(
+    's3://loop/out/back to hold the new file',
+    () =>
+      s3.send(new GetObjectCommand({ Bucket: 'loop', Key: 'out/back' })).then(
+        async (r) => {
+          seen = (await r.Body?.transformToString()) ?? '';
+          return seen === 'the new one' ? true : undefined;
+        },
+        (err: { name?: string }) => (err.name === 'NoSuchKey' ? undefined : Promise.reject(err)),
+      ),
+    { timeoutMs: 30_000 },
+  ).catch((err: unknown) => {
+    throw new Error(`s3://loop/out/back holds ${JSON.stringify(seen)}: ${String(err)}`);
+  });
 });

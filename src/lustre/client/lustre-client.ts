@@ -29,12 +29,13 @@ import { LoadingFiles, whileRestoring } from './hsm-wait.ts';
 import type { InodeCache } from './inode-cache.ts';
 import type { LockCache } from './lock-cache.ts';
 import type { MdsSession } from './mds-session.ts';
-import { O_ACCMODE, O_EXCL, O_RDONLY, O_TRUNC, OpenFiles } from './open-files.ts';
+import { O_ACCMODE, O_EXCL, O_RDONLY, O_TRUNC, O_WRONLY, OpenFiles } from './open-files.ts';
 import type { OstPool } from './ost-pool.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
 import { clientStatfs, type OstUsage, ostUsage } from './statfs.ts';
 import { fetchStripes, type SourceOf } from './striped-fetch.ts';
 import type { StripedIo } from './striped-io.ts';
+import { StripeUploader } from './striped-upload.ts';
 
 export type { ConnectLustreOptions, LustreClientParts } from './connect-lustre.ts';
 export type { OstUsage } from './statfs.ts';
@@ -419,6 +420,17 @@ export class LustreClient implements FileSystemClient {
       timeoutMs,
       signal,
     );
+  }
+
+  /**
+   * Sends ranges of a file open for reading out by the OSSes that hold them (striped-upload.ts; the
+   * HSM agent's exports), from the copies a read would use; undefined for a file without a layout.
+   */
+  async stripeUploader(handle: FileHandle, signal?: AbortSignal): Promise<StripeUploader | undefined> {
+    this.#files.file(handle); // EBADF for a handle that is not open
+    if ((handle.flags & O_ACCMODE) === O_WRONLY) throw new FsError('EBADF', 'not open for reading');
+    const layout = await this.#files.layout(handle.ino, signal);
+    return layout ? new StripeUploader(this.#io, this.#pool, handle.ino, layout) : undefined;
   }
 
   fsync(handle: FileHandle, _datasync: boolean, signal?: AbortSignal): Promise<void> {

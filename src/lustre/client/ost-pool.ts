@@ -108,6 +108,24 @@ export class OstPool {
     return this.#call(ost, signal, (c, target) => c.fetchRange({ target, ...args }, signal));
   }
 
+  /** The CRC-32 (base64) of a range of the object, zeros past its end (OssMethods.rangeChecksum). */
+  rangeChecksum(
+    ost: number,
+    args: Omit<OssMethods['rangeChecksum']['args'], 'target'>,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    return this.#call(ost, signal, (c, target) => c.rangeChecksum({ target, ...args }, signal));
+  }
+
+  /** The OSS PUTs a range of the object itself (OssMethods.uploadRange): its outcome. */
+  uploadRange(
+    ost: number,
+    args: Omit<OssMethods['uploadRange']['args'], 'target'>,
+    signal?: AbortSignal,
+  ): Promise<OssMethods['uploadRange']['result']> {
+    return this.#call(ost, signal, (c, target) => c.uploadRange({ target, ...args }, signal));
+  }
+
   async punch(ost: number, object: string, size: number, signal?: AbortSignal): Promise<void> {
     await this.#call(ost, signal, (c, target) => c.punch({ target, object, size }, signal));
   }

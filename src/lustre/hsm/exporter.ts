@@ -5,6 +5,7 @@ import type { LustreClient } from '../client/lustre-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../types.ts';
 import { type FileOutcome, keyOfPath, type RepositoryLink } from './importer.ts';
+import { uploadByOss } from './oss-upload.ts';
 import { formatLocation, formatPosixMetadata, parseLocation } from './posix-metadata.ts';
 import { errorCode } from './report-codes.ts';
 import { lookupPath, pool, type WalkEntry, walk } from './tree.ts';
@@ -18,6 +19,8 @@ export interface ExportOptions {
   files?: number;
   /** Of those, files going up in parts at once (default 4: each holds up to partConcurrency parts in memory). */
   largeFiles?: number;
+  /** Whether the OSSes send a large file's parts themselves (default true, when the store can presign; oss-upload.ts). */
+  ossUpload?: boolean;
 }
 
 /** The export defaults: what tasks, automatic export and the benchmark use. */
@@ -77,8 +80,11 @@ export async function exportEntry(
     try {
       // Bytes past `size` (the file grew since e.attr) are left for the next export: hsmArchived keeps it dirty.
       const read = (offset: number, length: number, s: AbortSignal) => c.read(handle, offset, length, s);
+      const partConcurrency = opts.partConcurrency ?? EXPORT_DEFAULTS.partConcurrency;
+      const byOss = { partBytes, partConcurrency, ...(opts.ossUpload === false && { ossUpload: false }) };
       etag =
-        size <= partBytes
+        (await uploadByOss(c, store, link.bucket, key, size, handle, meta, byOss, signal)) ??
+        (size <= partBytes
           ? await store.put(link.bucket, key, await read(0, size, signal), meta, signal)
           : await store.putMultipart(
               link.bucket,
@@ -86,9 +92,9 @@ export async function exportEntry(
               size,
               read,
               meta,
-              { partSize: partBytes, concurrency: opts.partConcurrency ?? EXPORT_DEFAULTS.partConcurrency },
+              { partSize: partBytes, concurrency: partConcurrency },
               signal,
-            );
+            ));
     } finally {
       await c.release(handle, signal);
     }

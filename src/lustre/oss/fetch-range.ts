@@ -16,7 +16,7 @@ type Outcome = OssMethods['fetchRange']['result'];
 export type ObjectWriter = (offset: number, data: Buffer) => Promise<unknown>;
 
 /** Keep-alive connections to the object store, shared by every fetch of this process. */
-const agents = {
+export const agents = {
   'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
   'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
 };
@@ -32,26 +32,32 @@ export function fetchArgs(a: Args): {
   const timeoutMs = int(a, 'timeoutMs', { min: 1 });
   if (timeoutMs > MAX_FETCH_MS)
     throw new FsError('EINVAL', `argument "timeoutMs" must be at most ${MAX_FETCH_MS}`);
-  const s = a['source'] as Args | undefined;
-  if (typeof s !== 'object' || s === null) throw new FsError('EINVAL', 'argument "source" must be an object');
+  const source = requestArg(a, 'source');
+  const range = /^bytes=(\d+)-(\d+)$/.exec(source.headers['range'] ?? '');
+  if (!range || Number(range[2]) - Number(range[1]) + 1 !== length)
+    throw new FsError('EINVAL', `argument "source.headers" must hold a range of exactly ${length} bytes`);
+  return { offset, length, source, timeoutMs };
+}
+
+/** A presigned request argument `{ url, headers }` (an http(s) URL, at most 16 lowercase headers, no `host`), checked. */
+export function requestArg(a: Args, key: string): FetchSource {
+  const s = a[key] as Args | undefined;
+  if (typeof s !== 'object' || s === null) throw new FsError('EINVAL', `argument "${key}" must be an object`);
   const url = str(s, 'url', 16_384);
-  if (!/^https?:\/\//.test(url)) throw new FsError('EINVAL', 'argument "source.url" must be an http(s) URL');
+  if (!/^https?:\/\//.test(url)) throw new FsError('EINVAL', `argument "${key}.url" must be an http(s) URL`);
   const h = s['headers'];
   if (typeof h !== 'object' || h === null || Array.isArray(h) || Object.keys(h).length > MAX_HEADERS)
     throw new FsError(
       'EINVAL',
-      `argument "source.headers" must be an object of at most ${MAX_HEADERS} headers`,
+      `argument "${key}.headers" must be an object of at most ${MAX_HEADERS} headers`,
     );
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) {
     if (!/^[a-z0-9-]{1,64}$/.test(k) || k === 'host' || typeof v !== 'string' || v.length > 8192)
-      throw new FsError('EINVAL', `argument "source.headers" has a bad header ${JSON.stringify(k)}`);
+      throw new FsError('EINVAL', `argument "${key}.headers" has a bad header ${JSON.stringify(k)}`);
     headers[k] = v;
   }
-  const range = /^bytes=(\d+)-(\d+)$/.exec(headers['range'] ?? '');
-  if (!range || Number(range[2]) - Number(range[1]) + 1 !== length)
-    throw new FsError('EINVAL', `argument "source.headers" must hold a range of exactly ${length} bytes`);
-  return { offset, length, source: { url, headers }, timeoutMs };
+  return { url, headers };
 }
 
 /**
@@ -133,7 +139,7 @@ function get(url: URL, headers: Record<string, string>, signal: AbortSignal): Pr
 }
 
 /** An error answer's S3 code and message (from its XML body, at most 64 KiB of it). */
-async function errorBody(res: http.IncomingMessage): Promise<string> {
+export async function errorBody(res: http.IncomingMessage): Promise<string> {
   let text = '';
   for await (const chunk of res as AsyncIterable<Buffer>) {
     text += chunk.toString('utf8');
@@ -146,7 +152,7 @@ async function errorBody(res: http.IncomingMessage): Promise<string> {
 
 const CREDENTIALS = /^(InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|ExpiredToken)\b/;
 
-function failed(where: string, status: number, why: string): Outcome {
+export function failed(where: string, status: number, why: string): { failed: FetchFailure } {
   const message = `${where}: ${why}`;
   let kind: FetchFailure['kind'];
   if (why.startsWith('NoSuchBucket')) kind = 'NoSuchBucket';
@@ -159,6 +165,6 @@ function failed(where: string, status: number, why: string): Outcome {
   return { failed: { kind, status, message } };
 }
 
-function unavailable(where: string, why: string): Outcome {
+export function unavailable(where: string, why: string): { failed: FetchFailure } {
   return { failed: { kind: 'Unavailable', message: `${where}: ${why}` } };
 }

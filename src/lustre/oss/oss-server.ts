@@ -12,6 +12,7 @@ import { fetchArgs, fetchInto } from './fetch-range.ts';
 import { checkObjectId, checkTarget } from './names.ts';
 import { OssStore } from './oss-store.ts';
 import { checkSnapshotId } from './snapshots.ts';
+import { rangeArgs, rangeCrc32, uploadArgs, uploadFrom } from './upload-range.ts';
 
 const log = logger('oss');
 
@@ -153,6 +154,30 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
           f.offset,
           f.length,
           f.source,
+          f.timeoutMs,
+          ctx?.signal ?? new AbortController().signal,
+        );
+      },
+      rangeChecksum: async (a) => {
+        const t = store.get(checkTarget(a['target']));
+        const object = checkObjectId(a['object']);
+        const f = rangeArgs(a);
+        offsetArg(a, 'offset', f.length);
+        await budget?.take(t.name, f.length);
+        return { crc32: await rangeCrc32((at, n) => t.read(object, at, n), f.offset, f.length) };
+      },
+      uploadRange: async (a, _, ctx) => {
+        const t = store.get(checkTarget(a['target']));
+        const object = checkObjectId(a['object']);
+        const f = uploadArgs(a);
+        offsetArg(a, 'offset', f.length);
+        await budget?.take(t.name, f.length);
+        const read = (at: number, n: number) => t.read(object, at, n);
+        return uploadFrom(
+          read,
+          f.offset,
+          f.length,
+          f.dest,
           f.timeoutMs,
           ctx?.signal ?? new AbortController().signal,
         );

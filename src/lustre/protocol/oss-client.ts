@@ -77,6 +77,27 @@ export class OssClient {
     return result;
   }
 
+  /** The CRC-32 of a range of the object (OssMethods.rangeChecksum); the OSS reads it whole, so the deadline grows with it. */
+  async rangeChecksum(args: Args<'rangeChecksum'>, signal?: AbortSignal): Promise<string> {
+    const { result } = await this.#rpc.call<OssMethods['rangeChecksum']['result']>('rangeChecksum', args, {
+      signal,
+      timeoutMs: 30_000 + Math.ceil(args.length / 1024 / 1024) * 100,
+    });
+    return result.crc32;
+  }
+
+  /** The OSS PUTs a range of the object itself (OssMethods.uploadRange); the call's deadline is the PUT's plus 15 s. */
+  async uploadRange(
+    args: Args<'uploadRange'>,
+    signal?: AbortSignal,
+  ): Promise<OssMethods['uploadRange']['result']> {
+    const { result } = await this.#rpc.call<OssMethods['uploadRange']['result']>('uploadRange', args, {
+      signal,
+      timeoutMs: args.timeoutMs + 15_000,
+    });
+    return result;
+  }
+
   punch(args: Args<'punch'>, signal?: AbortSignal): Promise<null> {
     return this.#call('punch', args, signal);
   }

@@ -70,6 +70,32 @@ export interface OssMethods {
     };
     result: { fetched: number } | { failed: FetchFailure };
   };
+  /**
+   * The CRC-32 (base64, as S3's x-amz-checksum-crc32) of `length` bytes at `offset` of the object,
+   * as a client's read sees them: bytes past the object's end count as zeros (oss/upload-range.ts).
+   */
+  rangeChecksum: {
+    args: { target: string; object: string; offset: number; length: number };
+    result: { crc32: string };
+  };
+  /**
+   * PUTs `length` bytes at `offset` of the object (zeros past its end, as rangeChecksum counts
+   * them) to `dest`, a presigned UploadPart or PutObject whose `content-length` header is `length`,
+   * so the bytes go from the OST to the object store without passing through the caller. `etag`:
+   * what the store answered. A PUT that fails is a result (`failed`), not an error: the OSS is
+   * fine. The PUT gives up after `timeoutMs`.
+   */
+  uploadRange: {
+    args: {
+      target: string;
+      object: string;
+      offset: number;
+      length: number;
+      dest: FetchSource;
+      timeoutMs: number;
+    };
+    result: { etag: string } | { failed: FetchFailure };
+  };
   /** Reply payload = up to `length` bytes at `offset` (fewer at the object's end; none for a missing object). */
   read: {
     /** With `snapshot`: the object as it was when that snapshot was taken. */

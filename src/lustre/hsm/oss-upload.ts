@@ -1,0 +1,103 @@
+// Export by the OSSes: a large file's parts go to S3 straight from the OSTs holding them, as UploadParts the agent presigns.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isObjectStoreError, type ObjectStore, ObjectStoreError } from '../../platform/object-store.ts';
+import { isUploadPresigner, type UploadedPart } from '../../platform/s3-presign.ts';
+import type { LustreClient } from '../client/lustre-client.ts';
+import { FetchFailedError } from '../client/striped-fetch.ts';
+import type { FileHandle } from '../types.ts';
+
+export interface OssUploadOptions {
+  /** Whether the OSSes send the parts (default true, when the store can presign); false: the agent does. */
+  ossUpload?: boolean;
+  /** Part size (the export's multipartBytes). */
+  partBytes: number;
+  /** Parts in flight per file. */
+  partConcurrency: number;
+}
+
+/** Deadline of one part's PUT (ms); its presigned URL is valid a while longer. */
+const PUT_MS = 120_000;
+const PRESIGNED_FOR_S = 900;
+/** Attempts per part while S3 is unavailable (as the agent's own uploads: the SDK's two). */
+const ATTEMPTS = 2;
+
+/**
+ * Uploads bytes [0, size) of the open file as s3://bucket/key with user metadata `meta`, each part
+ * sent by the OSS holding it (a readable copy, as a read picks it), and resolves with the object's
+ * ETag. Resolves with undefined, having sent nothing, when this path does not apply: the store
+ * cannot presign, the key has `.`/`..` segments (no URL can name it), the file fits in one part,
+ * or a part would span more than one object range (stripe units smaller than a part); the agent
+ * then uploads the bytes itself. A part that fails (after a second attempt while S3 is
+ * unavailable) aborts the upload and rejects: with ObjectStoreError for S3's answer, as the
+ * agent's own upload would, or as a read does when no copy's OSS answers (EIO).
+ */
+export async function uploadByOss(
+  c: LustreClient,
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+  size: number,
+  handle: FileHandle,
+  meta: Record<string, string>,
+  opts: OssUploadOptions,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const { partBytes } = opts;
+  if (opts.ossUpload === false || !isUploadPresigner(store) || size <= partBytes) return undefined;
+  if (key.split('/').some((part) => part === '.' || part === '..')) return undefined;
+  const uploader = await c.stripeUploader(handle, signal);
+  const count = Math.ceil(size / partBytes);
+  const part = (i: number) => ({ offset: i * partBytes, length: Math.min(partBytes, size - i * partBytes) });
+  if (
+    !uploader ||
+    !Array.from({ length: count }, (_, i) => part(i)).every((p) => uploader.sendable(p.offset, p.length))
+  )
+    return undefined;
+  const uploadId = await store.createMultipart(bucket, key, meta, signal);
+  // One part failing stops the others.
+  const failed = new AbortController();
+  const s = AbortSignal.any([signal, failed.signal]);
+  const parts: UploadedPart[] = new Array(count);
+  let next = 0;
+  const sendPart = async (i: number) => {
+    const { offset, length } = part(i);
+    const destOf = (crc32: string) =>
+      store.presignPart(bucket, key, uploadId, i + 1, length, crc32, PRESIGNED_FOR_S);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await uploader.send(offset, length, destOf, PUT_MS, s);
+      } catch (err) {
+        const e = err instanceof FetchFailedError ? new ObjectStoreError(storeCode(err), err.message) : err;
+        if (s.aborted || attempt >= ATTEMPTS || !isObjectStoreError(e, 'Unavailable')) throw e;
+        await sleep(200, undefined, { signal: s });
+      }
+    }
+  };
+  const worker = async () => {
+    while (next < count && !s.aborted) {
+      const i = next++;
+      try {
+        parts[i] = await sendPart(i);
+      } catch (err) {
+        failed.abort(err);
+        throw err;
+      }
+    }
+  };
+  try {
+    const workers = Math.max(1, Math.min(opts.partConcurrency, count));
+    await Promise.allSettled(Array.from({ length: workers }, worker));
+    signal.throwIfAborted();
+    // The first failure, not what it made of the others' calls.
+    if (failed.signal.aborted) throw failed.signal.reason;
+    return await store.completeMultipart(bucket, key, uploadId, parts, signal);
+  } catch (err) {
+    await store.abortMultipart(bucket, key, uploadId, signal);
+    throw err;
+  }
+}
+
+/** The ObjectStoreError code of an OSS's failed PUT (no ETag precondition is sent: `Changed` cannot come). */
+function storeCode(err: FetchFailedError): ObjectStoreError['code'] {
+  return err.failure.kind === 'Changed' ? 'Invalid' : err.failure.kind;
+}

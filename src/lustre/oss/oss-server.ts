@@ -164,7 +164,7 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
         const f = rangeArgs(a);
         offsetArg(a, 'offset', f.length);
         await budget?.take(t.name, f.length);
-        return { crc32: await rangeCrc32((at, n) => t.read(object, at, n), f.offset, f.length) };
+        return { crc32: await rangeCrc32((at, buf) => t.readInto(object, at, buf), f.offset, f.length) };
       },
       uploadRange: async (a, _, ctx) => {
         const t = store.get(checkTarget(a['target']));
@@ -172,7 +172,7 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
         const f = uploadArgs(a);
         offsetArg(a, 'offset', f.length);
         await budget?.take(t.name, f.length);
-        const read = (at: number, n: number) => t.read(object, at, n);
+        const read = (at: number, buf: Buffer) => t.readInto(object, at, buf);
         return uploadFrom(
           read,
           f.offset,

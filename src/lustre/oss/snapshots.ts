@@ -187,11 +187,16 @@ export async function readFileRange(file: string, offset: number, length: number
 /** Up to `length` bytes at `offset` of an open file; fewer at its end. */
 export async function readRange(h: fs.FileHandle, offset: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
+  return buf.subarray(0, await readFull(h, offset, buf));
+}
+
+/** Fills `buf` with the file's bytes at `offset`; fewer at its end. Resolves with the bytes read. */
+export async function readFull(h: fs.FileHandle, offset: number, buf: Buffer): Promise<number> {
   let got = 0;
-  while (got < length) {
-    const { bytesRead } = await h.read(buf, got, length - got, offset + got);
+  while (got < buf.length) {
+    const { bytesRead } = await h.read(buf, got, buf.length - got, offset + got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }
-  return buf.subarray(0, got);
+  return got;
 }

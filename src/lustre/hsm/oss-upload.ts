@@ -43,7 +43,7 @@ export async function uploadByOss(
   signal: AbortSignal,
 ): Promise<string | undefined> {
   const { partBytes } = opts;
-  if (opts.ossUpload === false || !isUploadPresigner(store) || size <= partBytes) return undefined;
+  if (opts.ossUpload === false || !isUploadPresigner(store) || size === 0) return undefined;
   if (key.split('/').some((part) => part === '.' || part === '..')) return undefined;
   const uploader = await c.stripeUploader(handle, signal);
   const count = Math.ceil(size / partBytes);
@@ -53,6 +53,10 @@ export async function uploadByOss(
     !Array.from({ length: count }, (_, i) => part(i)).every((p) => uploader.sendable(p.offset, p.length))
   )
     return undefined;
+  if (count === 1) {
+    const destOf = (crc32: string) => store.presignPut(bucket, key, size, crc32, meta, PRESIGNED_FOR_S);
+    return (await withRetry(signal, () => uploader.send(0, size, destOf, PUT_MS, signal))).etag;
+  }
   const uploadId = await store.createMultipart(bucket, key, meta, signal);
   // One part failing stops the others.
   const failed = new AbortController();
@@ -63,15 +67,7 @@ export async function uploadByOss(
     const { offset, length } = part(i);
     const destOf = (crc32: string) =>
       store.presignPart(bucket, key, uploadId, i + 1, length, crc32, PRESIGNED_FOR_S);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await uploader.send(offset, length, destOf, PUT_MS, s);
-      } catch (err) {
-        const e = err instanceof FetchFailedError ? new ObjectStoreError(storeCode(err), err.message) : err;
-        if (s.aborted || attempt >= ATTEMPTS || !isObjectStoreError(e, 'Unavailable')) throw e;
-        await sleep(200, undefined, { signal: s });
-      }
-    }
+    return withRetry(s, () => uploader.send(offset, length, destOf, PUT_MS, s));
   };
   const worker = async () => {
     while (next < count && !s.aborted) {
@@ -94,6 +90,19 @@ export async function uploadByOss(
   } catch (err) {
     await store.abortMultipart(bucket, key, uploadId, signal);
     throw err;
+  }
+}
+
+/** Runs one PUT, again once while S3 is unavailable; S3's answers become ObjectStoreErrors. */
+async function withRetry<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const e = err instanceof FetchFailedError ? new ObjectStoreError(storeCode(err), err.message) : err;
+      if (signal.aborted || attempt >= ATTEMPTS || !isObjectStoreError(e, 'Unavailable')) throw e;
+      await sleep(200, undefined, { signal });
+    }
   }
 }
 

@@ -5,7 +5,7 @@ import type { LustreClient } from '../client/lustre-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../types.ts';
 import { type FileOutcome, keyOfPath, type RepositoryLink } from './importer.ts';
-import { uploadByOss } from './oss-upload.ts';
+import { type OssUpload, uploadByOss } from './oss-upload.ts';
 import { formatLocation, formatPosixMetadata, parseLocation } from './posix-metadata.ts';
 import { errorCode } from './report-codes.ts';
 import { lookupPath, pool, type WalkEntry, walk } from './tree.ts';
@@ -19,8 +19,8 @@ export interface ExportOptions {
   files?: number;
   /** Of those, files going up in parts at once (default 4: each holds up to partConcurrency parts in memory). */
   largeFiles?: number;
-  /** Whether the OSSes send a large file's parts themselves (default true, when the store can presign; oss-upload.ts). */
-  ossUpload?: boolean;
+  /** Which files' bytes the OSSes send themselves (default `large`: those going up in parts; oss-upload.ts). */
+  ossUpload?: OssUpload;
 }
 
 /** The export defaults: what tasks, automatic export and the benchmark use. */
@@ -81,7 +81,7 @@ export async function exportEntry(
       // Bytes past `size` (the file grew since e.attr) are left for the next export: hsmArchived keeps it dirty.
       const read = (offset: number, length: number, s: AbortSignal) => c.read(handle, offset, length, s);
       const partConcurrency = opts.partConcurrency ?? EXPORT_DEFAULTS.partConcurrency;
-      const byOss = { partBytes, partConcurrency, ...(opts.ossUpload === false && { ossUpload: false }) };
+      const byOss = { partBytes, partConcurrency, ...(opts.ossUpload && { ossUpload: opts.ossUpload }) };
       etag =
         (await uploadByOss(c, store, link.bucket, key, size, handle, meta, byOss, signal)) ??
         (size <= partBytes

@@ -219,6 +219,20 @@ test('S3 refuses bytes that do not match the signed CRC-32, and a CRC-32 header 
   }
 });
 
+test("with ossUpload 'all' a file of one part goes as the OSS's PutObject; a sparse tail goes as zeros", async () => {
+  const data = randomBytes(100_000);
+  const ino = await writeFile('/repo/small', data);
+  await user.setattr(ROOT_CREDENTIALS, ino, { size: 300_000 }, signal); // a hole past the object's end
+  assert.deepEqual(await exported('/repo/small', { ...opts, ossUpload: 'all' }), [
+    { path: 'repo/small', ok: true },
+  ]);
+  const o = await s3Object('p/small');
+  assert.ok(o.body.equals(Buffer.concat([data, Buffer.alloc(200_000)])), 'the file as a read gives it');
+  assert.equal(o.meta['file-permissions'], '0100640');
+  assert.equal(await stateOf(ino), HS_EXISTS | HS_ARCHIVED);
+  assert.equal(agentPuts, 1, 'only the narrow file of the earlier test went to the agent');
+});
+
 test('a presigned PutObject carries its metadata and is refused without its signed checksum', async () => {
   const body = Buffer.from('small file');
   const { crc32Base64 } = await import('../../platform/s3-checksums.ts');

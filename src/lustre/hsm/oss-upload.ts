@@ -6,9 +6,14 @@ import type { LustreClient } from '../client/lustre-client.ts';
 import { FetchFailedError } from '../client/striped-fetch.ts';
 import type { FileHandle } from '../types.ts';
 
+/**
+ * Which files' bytes the OSSes send themselves, when the store can presign: `large` (the default)
+ * those going up in parts, `all` also files of one part (a PutObject), `none`: the agent sends all.
+ */
+export type OssUpload = 'none' | 'large' | 'all';
+
 export interface OssUploadOptions {
-  /** Whether the OSSes send the parts (default true, when the store can presign); false: the agent does. */
-  ossUpload?: boolean;
+  ossUpload?: OssUpload;
   /** Part size (the export's multipartBytes). */
   partBytes: number;
   /** Parts in flight per file. */
@@ -24,10 +29,11 @@ const ATTEMPTS = 2;
 /**
  * Uploads bytes [0, size) of the open file as s3://bucket/key with user metadata `meta`, each part
  * sent by the OSS holding it (a readable copy, as a read picks it), and resolves with the object's
- * ETag. Resolves with undefined, having sent nothing, when this path does not apply: the store
- * cannot presign, the key has `.`/`..` segments (no URL can name it), the file fits in one part,
- * or a part would span more than one object range (stripe units smaller than a part); the agent
- * then uploads the bytes itself. A part that fails (after a second attempt while S3 is
+ * ETag; a file of one part (with `ossUpload: 'all'`) goes as one presigned PutObject. Resolves
+ * with undefined, having sent nothing, when this path does not apply: `ossUpload` leaves the file
+ * to the agent, the store cannot presign, the key has `.`/`..` segments (no URL can name it), or a
+ * part would span more than one object range (stripe units smaller than a part); the agent then
+ * uploads the bytes itself. A part that fails (after a second attempt while S3 is
  * unavailable) aborts the upload and rejects: with ObjectStoreError for S3's answer, as the
  * agent's own upload would, or as a read does when no copy's OSS answers (EIO).
  */
@@ -43,7 +49,9 @@ export async function uploadByOss(
   signal: AbortSignal,
 ): Promise<string | undefined> {
   const { partBytes } = opts;
-  if (opts.ossUpload === false || !isUploadPresigner(store) || size === 0) return undefined;
+  const which = opts.ossUpload ?? 'large';
+  if (which === 'none' || !isUploadPresigner(store) || size === 0) return undefined;
+  if (size <= partBytes && which !== 'all') return undefined;
   if (key.split('/').some((part) => part === '.' || part === '..')) return undefined;
   const uploader = await c.stripeUploader(handle, signal);
   const count = Math.ceil(size / partBytes);
@@ -53,7 +61,7 @@ export async function uploadByOss(
     !Array.from({ length: count }, (_, i) => part(i)).every((p) => uploader.sendable(p.offset, p.length))
   )
     return undefined;
-  if (count === 1) {
+  if (size <= partBytes) {
     const destOf = (crc32: string) => store.presignPut(bucket, key, size, crc32, meta, PRESIGNED_FOR_S);
     return (await withRetry(signal, () => uploader.send(0, size, destOf, PUT_MS, signal))).etag;
   }

@@ -233,6 +233,50 @@ test("with ossUpload 'all' a file of one part goes as the OSS's PutObject; a spa
   assert.equal(agentPuts, 1, 'only the narrow file of the earlier test went to the agent');
 });
 
+test('PERSISTENT: parts are read from the copy a read would use — the live one while the other is down, never a stale one', async () => {
+  const p = await startTestCluster({ fsname: 'pfs', ossCount: 2, replicas: 2, ossInChildren: true });
+  const mount = (host: string) =>
+    connectLustre({ mgsAddress: p.mgsAddress, fsname: 'pfs', host, signal, timeoutMs: 5_000 });
+  // `fresh`: an agent that never saw the OSS fail (a client tries copies that failed lately last).
+  const [a, fresh, u] = [await mount('agent'), await mount('agent2'), await mount('user')];
+  const puts = agentPuts;
+  try {
+    await u.mkdir(ROOT_CREDENTIALS, 1, 'repo', 0o755, signal);
+    const dir = await u.resolvePath('/repo', signal);
+    const { handle, attr } = await u.create(ROOT_CREDENTIALS, dir.ino, 'm', 0o100644, 0o2, signal);
+    const v1 = randomBytes(PART + 10);
+    await u.write(handle, 0, v1, signal);
+    const layout = (await u.getstripe(attr.ino, signal)).layout!;
+    assert.equal(layout.mirrors?.length, 1, 'one stripe, two copies');
+    await p.stopOssOf(layout.osts[0]!);
+    const v2 = randomBytes(PART + 10);
+    await u.write(handle, 0, v2, signal); // the first copy misses it: marked stale
+    await u.release(handle, signal);
+    assert.ok(p.staleCount() >= 1);
+    const run = async (agent: LustreClient) => {
+      const out: FileOutcome[] = [];
+      await exportPath(agent, store, link, '/repo/m', opts, noop, (o) => out.push(o), signal);
+      return out;
+    };
+    assert.deepEqual(await run(a), [{ path: 'repo/m', ok: true }], 'from the live copy');
+    assert.ok((await s3Object('p/m')).body.equals(v2));
+    await p.restartOssOf(layout.osts[0]!);
+    const w = await u.open(ROOT_CREDENTIALS, attr.ino, 0o2, signal);
+    // Written to the good copy only, which reports the stale one again: no resync for 1 s (settleMs).
+    await u.write(w, 0, Buffer.from('v3'), signal);
+    await u.release(w, signal);
+    assert.ok(p.staleCount() >= 1, 'the copy holding v1 is back, and stale');
+    assert.deepEqual(await run(fresh), [{ path: 'repo/m', ok: true }]);
+    assert.ok((await s3Object('p/m')).body.equals(Buffer.concat([Buffer.from('v3'), v2.subarray(2)])));
+    assert.equal(agentPuts, puts, 'the parts went from the OSSes');
+  } finally {
+    await u.close();
+    await fresh.close();
+    await a.close();
+    await p.close();
+  }
+});
+
 test('a presigned PutObject carries its metadata and is refused without its signed checksum', async () => {
   const body = Buffer.from('small file');
   const { crc32Base64 } = await import('../../platform/s3-checksums.ts');

@@ -1,6 +1,6 @@
 // Export by the OSSes: a large file's parts go to S3 straight from the OSTs holding them, as UploadParts the agent presigns.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isObjectStoreError, type ObjectStore, ObjectStoreError } from '../../platform/object-store.ts';
+import { type ObjectStore, ObjectStoreError } from '../../platform/object-store.ts';
 import { isUploadPresigner, type UploadedPart } from '../../platform/s3-presign.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
 import { FetchFailedError } from '../client/striped-fetch.ts';
@@ -25,6 +25,8 @@ const PUT_MS = 120_000;
 const PRESIGNED_FOR_S = 900;
 /** Attempts per part while S3 is unavailable (as the agent's own uploads: the SDK's two). */
 const ATTEMPTS = 2;
+/** Attempts per part while its bytes change between their checksum and their PUT (a writer at work). */
+const CHANGED_ATTEMPTS = 3;
 
 /**
  * Uploads bytes [0, size) of the open file as s3://bucket/key with user metadata `meta`, each part
@@ -101,20 +103,23 @@ export async function uploadByOss(
   }
 }
 
-/** Runs one PUT, again once while S3 is unavailable; S3's answers become ObjectStoreErrors. */
+/**
+ * Runs one PUT (checksum, presign, send), again once while S3 is unavailable and up to three times
+ * while the bytes change under it (a file written during its export: hsmArchived keeps it dirty);
+ * S3's answers become ObjectStoreErrors.
+ */
 async function withRetry<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+  for (let [unavailable, changed] = [1, 1]; ; ) {
     try {
       return await fn();
     } catch (err) {
-      const e = err instanceof FetchFailedError ? new ObjectStoreError(storeCode(err), err.message) : err;
-      if (signal.aborted || attempt >= ATTEMPTS || !isObjectStoreError(e, 'Unavailable')) throw e;
+      if (signal.aborted || !(err instanceof FetchFailedError)) throw err;
+      const { kind } = err.failure;
+      if (kind === 'Changed' && changed++ < CHANGED_ATTEMPTS) continue;
+      if (kind === 'Changed')
+        throw new ObjectStoreError('Invalid', `the file kept changing while it was sent: ${err.message}`);
+      if (kind !== 'Unavailable' || unavailable++ >= ATTEMPTS) throw new ObjectStoreError(kind, err.message);
       await sleep(200, undefined, { signal });
     }
   }
-}
-
-/** The ObjectStoreError code of an OSS's failed PUT (no ETag precondition is sent: `Changed` cannot come). */
-function storeCode(err: FetchFailedError): ObjectStoreError['code'] {
-  return err.failure.kind === 'Changed' ? 'Invalid' : err.failure.kind;
 }

@@ -20,6 +20,8 @@ const give = (b: Buffer) => {
 };
 
 type Outcome = OssMethods['uploadRange']['result'];
+/** S3's error codes for a body whose checksum is not the one signed. */
+const CHECKSUM_MISMATCH = /^(BadDigest|XAmzContentChecksumMismatch|InvalidDigest)\b/;
 /** Fills `buf` with bytes at `offset` of the object; resolves with the bytes read (fewer at its end: the OST's readInto). */
 export type ObjectReader = (offset: number, buf: Buffer) => Promise<number>;
 
@@ -82,9 +84,9 @@ export async function rangeCrc32(read: ObjectReader, offset: number, length: num
 
 /**
  * PUTs bytes [offset, offset + length) of the object to `dest` as they are read, in 2 MiB blocks.
- * Resolves with the ETag the store answered, or with how it refused (its error code: a body that
- * does not match the signed checksum is Invalid) or could not be reached (Unavailable, also past
- * `timeoutMs`). Rejects only with the OST's own read failure (its errno).
+ * Resolves with the ETag the store answered, or with how it refused (its error code; `Changed`: the
+ * bytes are not those of the signed checksum — the object changed since it was taken) or could not
+ * be reached (Unavailable, also past `timeoutMs`). Rejects only with the OST's own read failure (its errno).
  */
 export async function uploadFrom(
   read: ObjectReader,
@@ -145,7 +147,13 @@ export async function uploadFrom(
       return unavailable(where, why(err));
     }
     try {
-      if (r.statusCode !== 200) return failed(where, r.statusCode ?? 0, await errorBody(r));
+      if (r.statusCode !== 200) {
+        const body = await errorBody(r);
+        // The object's bytes changed after their checksum was taken: S3 refused them (the caller may take it again).
+        if (r.statusCode === 400 && CHECKSUM_MISMATCH.test(body))
+          return { failed: { kind: 'Changed', status: 400, message: `${where}: ${body}` } };
+        return failed(where, r.statusCode ?? 0, body);
+      }
       r.resume();
       const etag = r.headers.etag;
       if (!etag) return failed(where, 200, 'answered without an ETag');

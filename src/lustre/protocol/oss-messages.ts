@@ -82,8 +82,9 @@ export interface OssMethods {
    * PUTs `length` bytes at `offset` of the object (zeros past its end, as rangeChecksum counts
    * them) to `dest`, a presigned UploadPart or PutObject whose `content-length` header is `length`,
    * so the bytes go from the OST to the object store without passing through the caller. `etag`:
-   * what the store answered. A PUT that fails is a result (`failed`), not an error: the OSS is
-   * fine. The PUT gives up after `timeoutMs`.
+   * what the store answered. A PUT that fails is a result (`failed`; `Changed`: the store found
+   * other bytes than its signed checksum's), not an error: the OSS is fine. The PUT gives up after
+   * `timeoutMs`.
    */
   uploadRange: {
     args: {

@@ -35,8 +35,8 @@ const CHANGED_ATTEMPTS = 3;
  * with undefined, having sent nothing, when this path does not apply: `ossUpload` leaves the file
  * to the agent, the store cannot presign, the key has `.`/`..` segments (no URL can name it), or a
  * part would span more than one object range (stripe units smaller than a part); the agent then
- * uploads the bytes itself. A part that fails (after a second attempt while S3 is
- * unavailable) aborts the upload and rejects: with ObjectStoreError for S3's answer, as the
+ * uploads the bytes itself. A part that fails (after a second attempt while S3 is unavailable,
+ * or a third while its bytes change between checksum and PUT) aborts the upload and rejects: with ObjectStoreError for S3's answer, as the
  * agent's own upload would, or as a read does when no copy's OSS answers (EIO).
  */
 export async function uploadByOss(

@@ -55,6 +55,8 @@ export interface S3ObjectStoreOptions {
   timeoutMs?: number;
   /** Deadline of one part or ranged GET (default 120 s). */
   transferTimeoutMs?: number;
+  /** Whether uploads are presigned for others to send (default true; false: the holder sends every byte). */
+  presignUploads?: boolean;
 }
 
 const NOT_FOUND = new Set(['NotFound', 'NoSuchKey']);
@@ -97,10 +99,12 @@ export class S3ObjectStore implements ObjectStore, RangePresigner, UploadPresign
    * establish a connection" under load; here it waits its turn (inside its deadline) instead.
    */
   readonly #slots = new CallSlots(50);
+  readonly presignsUploads: boolean;
 
   constructor(opts: S3ObjectStoreOptions, api?: S3Api) {
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#transferMs = opts.transferTimeoutMs ?? 120_000;
+    this.presignsUploads = opts.presignUploads ?? true;
     const config: S3ClientConfig = {
       region: opts.region,
       forcePathStyle: opts.forcePathStyle ?? opts.endpoint !== undefined,

@@ -41,6 +41,8 @@ export interface UploadedPart {
  * ObjectStoreError as ObjectStore's do.
  */
 export interface UploadPresigner {
+  /** False: this store's owner sends the bytes itself (configured so); the methods below still work. */
+  readonly presignsUploads: boolean;
   /** Starts a multipart upload of the object with its user metadata; resolves with the UploadId. */
   createMultipart(
     bucket: string,
@@ -79,8 +81,10 @@ export interface UploadPresigner {
   ): Promise<PresignedGet>;
 }
 
+/** Whether others may send this store's uploads (it can presign them, and is configured to). */
 export function isUploadPresigner(store: object): store is UploadPresigner {
-  return typeof (store as Partial<UploadPresigner>).presignPart === 'function';
+  const s = store as Partial<UploadPresigner>;
+  return typeof s.presignPart === 'function' && s.presignsUploads === true;
 }
 
 export interface SigningCredentials {

@@ -140,6 +140,35 @@ test('stripes of the part size go from both OSSes; a file whose parts span strip
   assert.ok((await s3Object('p/narrow/f')).body.equals(data), 'exported by the agent with its own store');
 });
 
+test('a store made with presignUploads false (--s3-export-by agent) has the agent send the parts', async () => {
+  const credentials = { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey };
+  const own = new S3ObjectStore({
+    endpoint: minio.endpoint,
+    region: minio.region,
+    credentials,
+    presignUploads: false,
+  });
+  let multipart = 0;
+  const counting = new Proxy(own, {
+    get(target, p) {
+      if (p === 'putMultipart') multipart++;
+      const v = Reflect.get(target, p);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  try {
+    const data = randomBytes(PART + 5);
+    await writeFile('/repo/by-agent', data);
+    const out: FileOutcome[] = [];
+    await exportPath(agent, counting, link, '/repo/by-agent', opts, noop, (o) => out.push(o), signal);
+    assert.deepEqual(out, [{ path: 'repo/by-agent', ok: true }]);
+    assert.equal(multipart, 1, "the agent's own multipart upload");
+    assert.ok((await s3Object('p/by-agent')).body.equals(data));
+  } finally {
+    own.close();
+  }
+});
+
 test('a file written during its export stays dirty, and its next export makes it clean', async () => {
   const data = randomBytes(2 * PART + 1);
   const ino = await writeFile('/repo/racing', data);

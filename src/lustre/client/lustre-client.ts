@@ -342,11 +342,23 @@ export class LustreClient implements FileSystemClient {
 
   // --- open files and data ------------------------------------------------------------------------
 
-  async open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle> {
-    const r = await whileRestoring(() => this.#mds.mutate('open', { cred, ino, flags }, signal), signal);
-    if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
+  async open(
+    cred: Credentials,
+    ino: number,
+    flags: number,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ): Promise<FileHandle> {
+    // Only an O_TRUNC open changes anything a resend must not change again: only it is keyed.
+    const key = (flags & O_TRUNC) !== 0 ? this.#key(opts) : {};
+    const args = { cred, ino, flags, ...key };
+    const r = await whileRestoring(() => this.#mds.mutate('open', args, signal), signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
-    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
+    // A resent O_TRUNC is done on the MDS: cut nothing it counts as the file now (others may have written since).
+    if (truncate && r.resent) await this.#cutResent(r.attr, r.punch, signal);
+    else if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
+    const cut = truncate && !r.resent;
+    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, cut, signal, r.grant);
     this.#loading.opened(ino, r.loading);
     return handle;
   }

@@ -6,7 +6,7 @@ import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { type Attr, ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { attrsSet, changelogImpls, closed, recording } from './changelog-handlers.ts';
-import { resentCreate, resentSetattr } from './create-resend.ts';
+import { resentCreate, resentOpen, resentSetattr } from './create-resend.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
 import {
@@ -249,12 +249,18 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, flags] = [ino(a), int(a, 'flags')];
     await hsmBeforeOpen(c, i, flags);
     return c.mdt
-      .mutate(c, xid(a), cred(a), (op) => {
-        const r = openInode(c.mdt.ns, op, i, flags);
-        hsmOnOpen(c, i, flags);
-        relatimeOnOpen(c, i, flags);
-        return r;
-      })
+      .mutate(
+        c,
+        replyKey(a),
+        cred(a),
+        (op) => {
+          const r = openInode(c.mdt.ns, op, i, flags);
+          hsmOnOpen(c, i, flags);
+          relatimeOnOpen(c, i, flags);
+          return r;
+        },
+        (first, op) => resentOpen(c.mdt.ns, op, first, flags),
+      )
       .then((r) => ({
         ...r,
         layout: withStale(c.mdt.store.db, i, r.layout),

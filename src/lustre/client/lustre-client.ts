@@ -184,10 +184,10 @@ export class LustreClient implements FileSystemClient {
       () => this.#mds.mutate('setattr', { cred, ino, changes: wire, ...this.#key(opts) }, signal),
       signal,
     );
-    if (changes.size !== undefined) {
-      // A resent truncate is done on the MDS: cut nothing it counts as the file now (others may have written since).
-      const to = resent ? Math.max(changes.size, attr.size) : changes.size;
-      await this.#files.truncateObjects(ino, to, signal);
+    // A resent truncate is done: the MDS finished its cut if the first caller had not reported it
+    // (before it answered); cutting again would cut what others wrote since, reported or not.
+    if (changes.size !== undefined && !resent) {
+      await this.#files.truncateObjects(ino, changes.size, signal);
       await this.#mds.call('punched', { ino, size: changes.size }, signal);
     }
     return this.#noted(attr);
@@ -210,7 +210,7 @@ export class LustreClient implements FileSystemClient {
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
     const truncate = !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
-    // A resent O_TRUNC is done on the MDS: cut nothing it counts as the file now (others may have written since).
+    // A resent O_TRUNC is done: only a cut still pending on the MDS is finished.
     if (truncate && r.resent) await this.#cutResent(r.attr, r.punch, signal);
     const cut = truncate && !r.resent;
     const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, cut, signal, r.grant);
@@ -354,7 +354,7 @@ export class LustreClient implements FileSystemClient {
     const args = { cred, ino, flags, ...key };
     const r = await whileRestoring(() => this.#mds.mutate('open', args, signal), signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
-    // A resent O_TRUNC is done on the MDS: cut nothing it counts as the file now (others may have written since).
+    // A resent O_TRUNC is done: only a cut still pending on the MDS is finished.
     if (truncate && r.resent) await this.#cutResent(r.attr, r.punch, signal);
     else if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
     const cut = truncate && !r.resent;
@@ -363,10 +363,14 @@ export class LustreClient implements FileSystemClient {
     return handle;
   }
 
-  /** A resent truncate: the objects past the MDS's size now go; a punch still pending is done. */
+  /**
+   * A resent O_TRUNC: the first caller's cut is done unless the MDS still has it pending (every
+   * truncate is pending until its caller reports the objects cut); then it is finished, past the
+   * MDS's size. Nobody can have written since a pending cut: a write needs a PW lock, which the
+   * MDS grants only after finishing it. Cutting again otherwise would cut what others wrote since.
+   */
   async #cutResent(attr: Attr, punch: number | undefined, signal?: AbortSignal) {
     if (punch !== undefined) await this.#finishPunch(attr.ino, punch, attr.size, signal);
-    else await this.#files.truncateObjects(attr.ino, attr.size, signal);
   }
 
   /**

@@ -30,6 +30,7 @@ import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-
 import type { Mdt } from './mdt.ts';
 import { attrWithUpdateLock, entriesWithUpdateLocks, touchedBy, withRevocation } from './meta-revoke.ts';
 import { clearPunch } from './punches.ts';
+import { afterTruncates } from './pw-grant.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { relatimeOnOpen } from './relatime.ts';
 import { mountClient, type ReplyKey, requestReplyKey } from './request-key.ts';
@@ -338,9 +339,12 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, owner] = [ino(a), str(a, 'owner', 512)];
     return c.mdt.read(() => nil(c.mdt.locks.unlockOwner(i, owner)));
   },
-  lockEnqueue: async (a, c, signal) => ({
-    id: (await enqueueLock(lockHost(c.mdt), c.client, lockRequest(a), signal)).id,
-  }),
+  lockEnqueue: async (a, c, signal) => {
+    const req = lockRequest(a);
+    const lock = await enqueueLock(lockHost(c.mdt), c.client, req, signal);
+    if (req.kind === 'data' && req.mode === 'PW') await afterTruncates(lockHost(c.mdt), c, req.ino, lock.id);
+    return { id: lock.id };
+  },
   forgetMount: async (a, c) => ({ replies: await c.mdt.mountReplies.forget(mountClient(a)) }),
   lockCancel: async (a, c) => ({ cancelled: lockManager(lockHost(c.mdt)).cancel(c.client, int(a, 'id')) }),
   lockReplay: (a, c) => {

@@ -210,8 +210,9 @@ export class LustreClient implements FileSystemClient {
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
     const truncate = !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
-    // A resent O_TRUNC is done: only a cut still pending on the MDS is finished.
-    if (truncate && r.resent) await this.#cutResent(r.attr, r.punch, signal);
+    // A resent O_TRUNC is done: only a cut still pending on the MDS is finished (see #finishPunch).
+    if (truncate && r.resent && r.punch !== undefined)
+      await this.#finishPunch(r.attr.ino, r.punch, r.attr.size, signal);
     const cut = truncate && !r.resent;
     const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, cut, signal, r.grant);
     return { attr: r.attr, handle };
@@ -354,9 +355,8 @@ export class LustreClient implements FileSystemClient {
     const args = { cred, ino, flags, ...key };
     const r = await whileRestoring(() => this.#mds.mutate('open', args, signal), signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
-    // A resent O_TRUNC is done: only a cut still pending on the MDS is finished.
-    if (truncate && r.resent) await this.#cutResent(r.attr, r.punch, signal);
-    else if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
+    // A cut still pending is finished, a resent O_TRUNC's included; a resent one is not done again.
+    if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
     const cut = truncate && !r.resent;
     const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, cut, signal, r.grant);
     this.#loading.opened(ino, r.loading);
@@ -364,19 +364,13 @@ export class LustreClient implements FileSystemClient {
   }
 
   /**
-   * A resent O_TRUNC: the first caller's cut is done unless the MDS still has it pending (every
-   * truncate is pending until its caller reports the objects cut); then it is finished, past the
-   * MDS's size. Nobody can have written since a pending cut: a write needs a PW lock, which the
-   * MDS grants only after finishing it. Cutting again otherwise would cut what others wrote since.
-   */
-  async #cutResent(attr: Attr, punch: number | undefined, signal?: AbortSignal) {
-    if (punch !== undefined) await this.#finishPunch(attr.ino, punch, attr.size, signal);
-  }
-
-  /**
    * A truncate whose client died before punching the objects: cut them now, before anyone can
    * grow the file over the old bytes. If the file already grew past the pending size, its new
-   * bytes cannot be told from old ones: only the part past its current size is cut.
+   * bytes cannot be told from old ones: only the part past its current size is cut. Also how a
+   * resent truncate ends: a truncate that may drop bytes stays pending on the MDS until its caller
+   * reports the objects cut, so a resend finishes only a cut still pending — nobody can have
+   * written since (a write needs a PW lock, granted only after the MDS finished it) — and cuts
+   * nothing otherwise, which would cut what others wrote since.
    */
   async #finishPunch(ino: number, punch: number, size: number, signal?: AbortSignal) {
     const to = Math.max(punch, size);

@@ -8,7 +8,7 @@ import { getstripe, setstripe } from './attrs.ts';
 import { attrsSet, changelogImpls, closed, recording } from './changelog-handlers.ts';
 import { resentCreate, resentOpen, resentSetattr } from './create-resend.ts';
 import type { Attached, Impl } from './handler-types.ts';
-import { extendSize, openInode, release, reserveAppend } from './handles.ts';
+import { extendSize, O_TRUNC, openInode, release, reserveAppend } from './handles.ts';
 import {
   hsmBeforeOpen,
   hsmBeforeResize,
@@ -249,6 +249,9 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   open: async (a, c) => {
     const [i, flags] = [ino(a), int(a, 'flags')];
     await hsmBeforeOpen(c, i, flags);
+    // A cut still pending is finished here (EIO if it cannot be), not handed to the opener: its cut
+    // would not be ordered against the PW grants (pw-grant.ts) and could cut a later write.
+    if ((flags & O_TRUNC) === 0) await c.mdt.finishPendingPunch(i);
     return c.mdt
       .mutate(
         c,

@@ -30,7 +30,7 @@ import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-
 import type { Mdt } from './mdt.ts';
 import { attrWithUpdateLock, entriesWithUpdateLocks, touchedBy, withRevocation } from './meta-revoke.ts';
 import { clearPunch } from './punches.ts';
-import { afterTruncates } from './pw-grant.ts';
+import { grantPw } from './pw-grant.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { relatimeOnOpen } from './relatime.ts';
 import { mountClient, type ReplyKey, requestReplyKey } from './request-key.ts';
@@ -344,9 +344,10 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   },
   lockEnqueue: async (a, c, signal) => {
     const req = lockRequest(a);
-    const lock = await enqueueLock(lockHost(c.mdt), c.client, req, signal);
-    if (req.kind === 'data' && req.mode === 'PW') await afterTruncates(lockHost(c.mdt), c, req.ino, lock.id);
-    return { id: lock.id };
+    const host = lockHost(c.mdt);
+    if (req.kind === 'data' && req.mode === 'PW')
+      return { id: (await grantPw(host, c, { ...req, kind: 'data', mode: 'PW' }, signal)).id };
+    return { id: (await enqueueLock(host, c.client, req, signal)).id };
   },
   forgetMount: async (a, c) => ({ replies: await c.mdt.mountReplies.forget(mountClient(a)) }),
   lockCancel: async (a, c) => ({ cancelled: lockManager(lockHost(c.mdt)).cancel(c.client, int(a, 'id')) }),

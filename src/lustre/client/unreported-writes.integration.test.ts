@@ -170,3 +170,43 @@ for (const how of ['setattr', 'open O_TRUNC'] as const) {
     assert.equal(await read(other, ino), 'new', 'the failed truncate was finished over a later write');
   });
 }
+
+test('a resent O_TRUNC create does not hand its unfinished cut to the resending daemon, which would make it after a later write', async (t) => {
+  const other = await connect('c-other');
+  const writer = lockingWritesClient(await connect('c-writer'));
+  const ino = await fileWith(other, 'recreated', 'old bytes');
+  const args = {
+    cred: ROOT,
+    parent: ROOT_INO,
+    name: 'recreated',
+    mode: 0o644,
+    exclusive: false,
+    open: true,
+    flags: O_WRONLY | O_TRUNC,
+    key: { mount: 'c-m', request: 3 },
+  };
+  // The first daemon's O_TRUNC create truncates on the MDS; the daemon dies before it cuts.
+  const first = await mdsSession(cluster, 'c-daemon-1');
+  await first.mutate('create', args);
+  first.close();
+  // The kernel resends it to the next daemon, which is slow to do what the reply asks.
+  const next = await mdsSession(cluster, 'c-daemon-2');
+  t.after(() => next.close());
+  const resent = await next.mutate('create', args);
+  assert.equal(resent.resent, true);
+  // Meanwhile a writer writes and closes.
+  const w = await writer.open(ROOT, ino, O_WRONLY);
+  await writer.write(w, 0, Buffer.from('new'));
+  await writer.release(w);
+  // The next daemon now finishes a cut the reply handed it, as lustre-client.ts create does.
+  if (resent.punch !== undefined) {
+    const { client: oss, target } = await cluster.ossFor(resent.layout.osts[0]!);
+    await oss.punch({ target, object: `${ino}.0`, size: Math.max(resent.punch, resent.attr.size) });
+    await next.call('punched', { ino, size: resent.punch });
+  }
+  assert.equal(
+    await read(other, ino),
+    'new',
+    'a cut handed to a resending daemon was made after a later write',
+  );
+});

@@ -6,7 +6,7 @@ import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { type Attr, ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { attrsSet, changelogImpls, closed, recording } from './changelog-handlers.ts';
-import { resentCreate, resentOpen, resentSetattr } from './create-resend.ts';
+import { type ResentCreate, resentCreate, resentOpen, resentSetattr } from './create-resend.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, O_TRUNC, openInode, release, reserveAppend } from './handles.ts';
 import {
@@ -193,11 +193,16 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
           }),
         (first, op) => resentCreate(c.mdt.ns, op, first, flags),
       )
-      .then((r) => ({
-        ...r,
-        layout: withStale(c.mdt.store.db, r.attr.ino, r.layout) ?? r.layout,
-        ...openGrant(c, r.attr.ino),
-      }));
+      .then(async ({ punch, ...r }: ResentCreate) => {
+        // A resend's cut still pending is finished here, as an open's: the resending daemon's own
+        // cut would be ordered against no data lock (a create takes none) and could cut a later write.
+        if (punch !== undefined) await c.mdt.finishPendingPunch(r.attr.ino);
+        return {
+          ...r,
+          layout: withStale(c.mdt.store.db, r.attr.ino, r.layout) ?? r.layout,
+          ...openGrant(c, r.attr.ino),
+        };
+      });
   },
   mknod: (a, c) => {
     const [p, n, mode, rdev] = [ino(a, 'parent'), name(a), int(a, 'mode'), int(a, 'rdev')];

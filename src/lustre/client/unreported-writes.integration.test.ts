@@ -210,3 +210,18 @@ test('a resent O_TRUNC create does not hand its unfinished cut to the resending 
     'a cut handed to a resending daemon was made after a later write',
   );
 });
+
+test('an open of a file whose unfinished truncate the MDS must cut waits for an OSS that is restarting', async () => {
+  const other = await connect('u-other');
+  const ino = await fileWith(other, 'restarting', 'old bytes');
+  const dying = await mdsSession(cluster, 'u-dying');
+  await dying.mutate('setattr', { cred: ROOT, ino, changes: { size: 0 } });
+  dying.close(); // truncated on the MDS, never cut
+  const [ost] = (await other.getstripe(ino)).layout!.osts;
+  await cluster.stopOssOf(ost!);
+  const opening = other.open(ROOT, ino, 0);
+  await cluster.restartOssOf(ost!);
+  const h = await opening;
+  assert.equal((await other.read(h, 0, 100)).toString(), '');
+  await other.release(h);
+});

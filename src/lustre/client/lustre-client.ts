@@ -13,6 +13,7 @@ import {
   type FileLock,
   type FileSystemClient,
   type InvalidateEvent,
+  type Layout,
   type LayoutPolicy,
   type QuotaInfo,
   type QuotaLimits,
@@ -372,6 +373,16 @@ export class LustreClient implements FileSystemClient {
   async read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
     await this.#loading.ready(handle.ino, offset, length, signal);
     return await this.#files.read(handle, offset, length, signal);
+  }
+
+  /**
+   * Bytes [offset, offset + length) of a file by the layout its MDS handle came with (the HSM agent's
+   * batched export, mds/hsm-export-batch.ts), not clamped to any size: past an object's end, zeros.
+   * The caller holds a read handle on the MDS for as long as it reads.
+   */
+  readByLayout(ino: number, layout: Layout | null, offset: number, length: number, signal?: AbortSignal) {
+    if (!layout || length === 0) return Promise.resolve(Buffer.alloc(length));
+    return this.#io.read(ino, layout, offset, length, signal);
   }
 
   async killSetId(cred: Credentials, handle: FileHandle, signal?: AbortSignal): Promise<void> {

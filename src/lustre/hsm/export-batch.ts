@@ -39,6 +39,11 @@ export class ExportBatch {
     );
   }
 
+  /** MDS calls sent and files in them, per kind. */
+  get stats(): { open: { batches: number; items: number }; done: { batches: number; items: number } } {
+    return { open: { ...this.#open.stats }, done: { ...this.#done.stats } };
+  }
+
   /** The file's attributes, HSM state and (when it is to be read) a read handle; FsError for this file's own failure. */
   async open(ino: number, signal: AbortSignal): Promise<ExportOpened> {
     signal.throwIfAborted();

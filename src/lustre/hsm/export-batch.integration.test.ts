@@ -67,7 +67,7 @@ const hsm = (ino: number) => user.mds.call('hsmState', { ino }, signal);
 test('an export of 40 small files in batches: one written during its upload stays dirty and one whose PUT is denied is reported, while the rest of their batches are archived clean', async () => {
   const dir = await ensureDir(user, '/repo/many', signal);
   const data = Array.from({ length: 40 }, (_, i) => randomBytes(1000 + i * 97));
-  const inos = [];
+  const inos: number[] = [];
   for (const [i, d] of data.entries()) inos.push(await writeFile(dir.ino, `f${i}`, d));
   // At the S3 seam: f7 is written again while its PUT is out; f13's PUT is refused.
   const store: ObjectStore = new Proxy(real, {

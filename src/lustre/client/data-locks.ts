@@ -190,10 +190,10 @@ export function withDataLocks(
       changes.size === undefined
         ? client.setattr(cred, ino, changes, signal, opts)
         : locks.under(ino, 'PW', () => client.setattr(cred, ino, changes, signal, opts), signal, 'writeback'),
-    open: (cred, ino, flags, signal) =>
+    open: (cred, ino, flags, signal, opts) =>
       (flags & O_TRUNC) === 0
-        ? client.open(cred, ino, flags, signal)
-        : locks.under(ino, 'PW', () => client.open(cred, ino, flags, signal), signal, 'writeback'),
+        ? client.open(cred, ino, flags, signal, opts)
+        : locks.under(ino, 'PW', () => client.open(cred, ino, flags, signal, opts), signal, 'writeback'),
     fallocate: (h: FileHandle, mode, offset, length, signal) =>
       locks.under(h.ino, 'PW', () => client.fallocate(h, mode, offset, length, signal), signal, 'writeback'),
   };

@@ -187,10 +187,10 @@ export class LustreClient implements FileSystemClient {
       () => this.#mds.mutate('setattr', { cred, ino, changes: wire, ...this.#key(opts) }, signal),
       signal,
     );
-    if (changes.size !== undefined) {
-      // A resent truncate is done on the MDS: cut nothing it counts as the file now (others may have written since).
-      const to = resent ? Math.max(changes.size, attr.size) : changes.size;
-      await this.#files.truncateObjects(ino, to, signal);
+    // A resent truncate is done: the MDS finished its cut if the first caller had not reported it
+    // (before it answered); cutting again would cut what others wrote since, reported or not.
+    if (changes.size !== undefined && !resent) {
+      await this.#files.truncateObjects(ino, changes.size, signal);
       await this.#mds.call('punched', { ino, size: changes.size }, signal);
     }
     return this.#noted(attr);
@@ -213,8 +213,9 @@ export class LustreClient implements FileSystemClient {
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
     const truncate = !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
-    // A resent O_TRUNC is done on the MDS: cut nothing it counts as the file now (others may have written since).
-    if (truncate && r.resent) await this.#cutResent(r.attr, r.punch, signal);
+    // A resent O_TRUNC is done: only a cut still pending on the MDS is finished (see #finishPunch).
+    if (truncate && r.resent && r.punch !== undefined)
+      await this.#finishPunch(r.attr.ino, r.punch, r.attr.size, signal);
     const cut = truncate && !r.resent;
     const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, cut, signal, r.grant);
     return { attr: r.attr, handle };
@@ -345,25 +346,34 @@ export class LustreClient implements FileSystemClient {
 
   // --- open files and data ------------------------------------------------------------------------
 
-  async open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle> {
-    const r = await whileRestoring(() => this.#mds.mutate('open', { cred, ino, flags }, signal), signal);
-    if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
+  async open(
+    cred: Credentials,
+    ino: number,
+    flags: number,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ): Promise<FileHandle> {
+    // Only an O_TRUNC open changes anything a resend must not change again: only it is keyed.
+    const key = (flags & O_TRUNC) !== 0 ? this.#key(opts) : {};
+    const args = { cred, ino, flags, ...key };
+    const r = await whileRestoring(() => this.#mds.mutate('open', args, signal), signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
-    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
+    // A cut still pending is finished, a resent O_TRUNC's included; a resent one is not done again.
+    if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
+    const cut = truncate && !r.resent;
+    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, cut, signal, r.grant);
     this.#loading.opened(ino, r.loading);
     return handle;
-  }
-
-  /** A resent truncate: the objects past the MDS's size now go; a punch still pending is done. */
-  async #cutResent(attr: Attr, punch: number | undefined, signal?: AbortSignal) {
-    if (punch !== undefined) await this.#finishPunch(attr.ino, punch, attr.size, signal);
-    else await this.#files.truncateObjects(attr.ino, attr.size, signal);
   }
 
   /**
    * A truncate whose client died before punching the objects: cut them now, before anyone can
    * grow the file over the old bytes. If the file already grew past the pending size, its new
-   * bytes cannot be told from old ones: only the part past its current size is cut.
+   * bytes cannot be told from old ones: only the part past its current size is cut. Also how a
+   * resent truncate ends: a truncate that may drop bytes stays pending on the MDS until its caller
+   * reports the objects cut, so a resend finishes only a cut still pending — nobody can have
+   * written since (a write needs a PW lock, granted only after the MDS finished it) — and cuts
+   * nothing otherwise, which would cut what others wrote since.
    */
   async #finishPunch(ino: number, punch: number, size: number, signal?: AbortSignal) {
     const to = Math.max(punch, size);

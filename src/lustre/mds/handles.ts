@@ -6,7 +6,7 @@ import { blocksFor, isDir, type NsCore, type OpContext, toAttr, typeOf } from '.
 import { checkAccess, isRoot, MAY_READ, MAY_WRITE, S_ISGID, S_ISUID } from './perm.ts';
 import { pendingPunch, recordPunch } from './punches.ts';
 import { bumpEpoch, noteWriter } from './size-epochs.ts';
-import { writtenElsewhere } from './size-on-osts.ts';
+import { writtenByAnyone } from './size-on-osts.ts';
 
 export const O_ACCMODE = 0o3;
 export const O_WRONLY = 0o1;
@@ -40,7 +40,8 @@ export function openInode(
       row.mode &= ~S_ISUID;
       if (row.mode & 0o010) row.mode &= ~S_ISGID;
     }
-    if (row.size !== 0 || writtenElsewhere(ns.store.db, ino, op.client)) recordPunch(ns.store.db, ino, 0);
+    // As setattr's: the opener's own other handles' unreported writes go too.
+    if (row.size !== 0 || writtenByAnyone(ns.store.db, ino)) recordPunch(ns.store.db, ino, 0);
     bumpEpoch(ns.store.db, ino, op.client);
     row.size = 0;
     row.blocks = 0;

@@ -6,7 +6,7 @@ import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { type Attr, ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { attrsSet, changelogImpls, closed, recording } from './changelog-handlers.ts';
-import { resentCreate, resentSetattr } from './create-resend.ts';
+import { resentCreate, resentOpen, resentSetattr } from './create-resend.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, openInode, release, reserveAppend } from './handles.ts';
 import { hsmExportImpls } from './hsm-export-batch.ts';
@@ -31,6 +31,7 @@ import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-
 import type { Mdt } from './mdt.ts';
 import { attrWithUpdateLock, entriesWithUpdateLocks, touchedBy, withRevocation } from './meta-revoke.ts';
 import { clearPunch } from './punches.ts';
+import { afterTruncates } from './pw-grant.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { relatimeOnOpen } from './relatime.ts';
 import { mountClient, type ReplyKey, requestReplyKey } from './request-key.ts';
@@ -251,12 +252,18 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, flags] = [ino(a), int(a, 'flags')];
     await hsmBeforeOpen(c, i, flags);
     return c.mdt
-      .mutate(c, xid(a), cred(a), (op) => {
-        const r = openInode(c.mdt.ns, op, i, flags);
-        hsmOnOpen(c, i, flags);
-        relatimeOnOpen(c, i, flags);
-        return r;
-      })
+      .mutate(
+        c,
+        replyKey(a),
+        cred(a),
+        (op) => {
+          const r = openInode(c.mdt.ns, op, i, flags);
+          hsmOnOpen(c, i, flags);
+          relatimeOnOpen(c, i, flags);
+          return r;
+        },
+        (first, op) => resentOpen(c.mdt.ns, op, first, flags),
+      )
       .then((r) => ({
         ...r,
         layout: withStale(c.mdt.store.db, i, r.layout),
@@ -334,9 +341,12 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, owner] = [ino(a), str(a, 'owner', 512)];
     return c.mdt.read(() => nil(c.mdt.locks.unlockOwner(i, owner)));
   },
-  lockEnqueue: async (a, c, signal) => ({
-    id: (await enqueueLock(lockHost(c.mdt), c.client, lockRequest(a), signal)).id,
-  }),
+  lockEnqueue: async (a, c, signal) => {
+    const req = lockRequest(a);
+    const lock = await enqueueLock(lockHost(c.mdt), c.client, req, signal);
+    if (req.kind === 'data' && req.mode === 'PW') await afterTruncates(lockHost(c.mdt), c, req.ino, lock.id);
+    return { id: lock.id };
+  },
   forgetMount: async (a, c) => ({ replies: await c.mdt.mountReplies.forget(mountClient(a)) }),
   lockCancel: async (a, c) => ({ cancelled: lockManager(lockHost(c.mdt)).cancel(c.client, int(a, 'id')) }),
   lockReplay: (a, c) => {

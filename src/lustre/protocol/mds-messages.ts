@@ -149,10 +149,11 @@ export interface MdsMethods extends HsmMethods, HsmExportMethods, ChangelogMetho
   readlink: { args: { ino: number }; result: string };
   /** Opens; with O_TRUNC sets size 0 (the client truncates objects). The handle keeps an unlinked inode alive. */
   open: {
-    args: { xid: number; cred: Credentials; ino: number; flags: number };
+    args: { xid: number; key?: RequestKey; cred: Credentials; ino: number; flags: number };
     /**
      * `punch`: a truncate to that size was never confirmed punched (its client died): cut the objects first.
      * `loading`: the file is still being restored from the archive; each read first waits (hsmWaitRange).
+     * `resent`: the `key` was seen before (an O_TRUNC open the kernel resent): not truncated again.
      */
     result: {
       handle: number;
@@ -161,6 +162,7 @@ export interface MdsMethods extends HsmMethods, HsmExportMethods, ChangelogMetho
       grant?: QuotaGrant;
       punch?: number;
       loading?: true;
+      resent?: true;
     };
   };
   /**

@@ -5,6 +5,8 @@ import { after, before, test } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type MinioServer, startMinio } from '../../../e2e/harness/minio-server.ts';
 import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
+import { FsError } from '../../lib/errors.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 import { type ObjectStore, ObjectStoreError } from '../../platform/object-store.ts';
 import { S3ObjectStore } from '../../platform/s3-object-store.ts';
 import { connectLustre, type LustreClient } from '../client/lustre-client.ts';
@@ -123,4 +125,20 @@ test('an export of 40 small files in batches: one written during its upload stay
   assert.ok((await object('p/many/f7')).equals(second));
   assert.ok((await object('p/many/f13')).equals(data[13]!));
   for (const i of [7, 13]) assert.equal((await hsm(inos[i]!)).flags, HS_EXISTS | HS_ARCHIVED);
+});
+
+test('an export that gives up while its file is being opened leaves no handle open on the MDS', async () => {
+  const dir = await ensureDir(user, '/repo/gone', signal);
+  const ino = await writeFile(dir.ino, 'f', Buffer.from('data'));
+  const stop = new AbortController();
+  const before = exportBatchOf(agent).stats;
+  const opening = exportBatchOf(agent).open(ino, stop.signal);
+  stop.abort(); // the open is queued for this turn's batch, which still goes out
+  await assert.rejects(opening, (e) => e instanceof FsError && e.code === 'EINTR');
+  await waitFor('the handle opened for nobody is closed', async () => {
+    const now = exportBatchOf(agent).stats;
+    const closed = now.open.items === before.open.items + 1 && now.done.items === before.done.items + 1;
+    return closed && !(await hsm(ino)).open;
+  });
+  assert.equal((await hsm(ino)).flags & HS_ARCHIVED, 0, 'nothing was archived');
 });

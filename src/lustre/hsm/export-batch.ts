@@ -2,6 +2,7 @@
 import { CallBatcher } from '../../lib/call-batcher.ts';
 import { FsError, isErrno } from '../../lib/errors.ts';
 import type { ObjectStore } from '../../platform/object-store.ts';
+import { untilAborted } from '../client/inode-cache.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
 import type { BatchOutcome, ExportDoneItem, ExportOpened } from '../protocol/hsm-export-messages.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED, type HsmState } from '../protocol/hsm-messages.ts';
@@ -44,28 +45,32 @@ export class ExportBatch {
     return { open: { ...this.#open.stats }, done: { ...this.#done.stats } };
   }
 
-  /** The file's attributes, HSM state and (when it is to be read) a read handle; FsError for this file's own failure. */
+  /**
+   * The file's attributes, HSM state and (when it is to be read) a read handle; FsError for this
+   * file's own failure, EINTR once `signal` aborts (a handle opened for it then is closed).
+   */
   async open(ino: number, signal: AbortSignal): Promise<ExportOpened> {
-    signal.throwIfAborted();
+    if (signal.aborted) throw new FsError('EINTR', 'export interrupted');
     const pending = this.#open.call(ino);
-    const { promise, resolve, reject } = Promise.withResolvers<BatchOutcome<ExportOpened>>();
-    const gone = () => {
-      reject(signal.reason);
+    try {
+      return unwrap(await untilAborted(pending, signal, 'export'));
+    } catch (err) {
       // Its answer still comes: a handle opened for a caller who left is closed.
-      void pending.then((o) => this.#closeUnwanted(ino, o)).catch(() => undefined);
-    };
-    signal.addEventListener('abort', gone, { once: true });
-    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', gone));
-    return unwrap(await promise);
+      if (signal.aborted) void pending.then((o) => this.#closeUnwanted(ino, o)).catch(() => undefined);
+      throw err;
+    }
   }
 
-  /** Closes a handle `open` gave and, with `archived`, records the export as hsmArchived does; FsError for this file's own failure. */
-  async done(item: ExportDoneItem): Promise<Archived> {
-    return unwrap(await this.#done.call(item));
+  /**
+   * Closes a handle `open` gave and, with `archived`, records the export as hsmArchived does;
+   * FsError for this file's own failure, EINTR once `signal` aborts (the MDS still does it).
+   */
+  async done(item: ExportDoneItem, signal: AbortSignal): Promise<Archived> {
+    return unwrap(await untilAborted(this.#done.call(item), signal, 'export'));
   }
 
   async #closeUnwanted(ino: number, o: BatchOutcome<ExportOpened>): Promise<void> {
-    if ('ok' in o && o.ok.opened) await this.done({ ino, handle: o.ok.opened.handle });
+    if ('ok' in o && o.ok.opened) unwrap(await this.#done.call({ ino, handle: o.ok.opened.handle }));
   }
 }
 
@@ -110,7 +115,7 @@ export async function exportSmallFile(
   }
   const { handle, layout } = opened;
   if (attr.size > putBytes) {
-    await batch.done({ ino, handle });
+    await batch.done({ ino, handle }, signal);
     return undefined;
   }
   let etag: string;
@@ -118,14 +123,17 @@ export async function exportSmallFile(
     const body = await c.readByLayout(ino, layout, 0, attr.size, signal);
     etag = await store.put(link.bucket, key, body, formatPosixMetadata(attr), signal);
   } catch (err) {
-    await batch.done({ ino, handle }).catch(() => undefined);
+    await batch.done({ ino, handle }, signal).catch(() => undefined);
     throw err;
   }
   const location = formatLocation({ bucket: link.bucket, key, etag });
-  await batch.done({
-    ino,
-    handle,
-    archived: { location, archiveId: 1, asOf: { mtimeMs: attr.mtimeMs, size: attr.size } },
-  });
+  await batch.done(
+    {
+      ino,
+      handle,
+      archived: { location, archiveId: 1, asOf: { mtimeMs: attr.mtimeMs, size: attr.size } },
+    },
+    signal,
+  );
   return true;
 }

@@ -1,4 +1,4 @@
-// Unreported writes and truncates: bytes a writer put on the OSTs after a truncate survive its resend and the MDS's finishing of it; bytes a truncate dropped stay dropped when its client dies.
+// Unreported writes and truncates: bytes a writer put on the OSTs after a truncate survive its resend, the MDS's finishing of it (at a PW grant or an open) and its failed cut; bytes a truncate dropped stay dropped when its client dies.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
@@ -7,6 +7,7 @@ import {
   startTestCluster,
   type TestCluster,
 } from '../../../test/lustre/test-cluster.ts';
+import { FsError } from '../../lib/errors.ts';
 import { waitFor } from '../../lib/wait-for.ts';
 import { ldlmSettings } from '../mds/ldlm-service.ts';
 import { ROOT_CREDENTIALS as ROOT, ROOT_INO } from '../types.ts';
@@ -14,6 +15,7 @@ import { lockingWritesClient } from './data-locks.ts';
 import { connectLustre, type LustreClient } from './lustre-client.ts';
 
 const O_WRONLY = 0o1;
+const O_TRUNC = 0o1000;
 
 let cluster: TestCluster;
 const clients: LustreClient[] = [];
@@ -117,4 +119,109 @@ test('a writer that truncated its own unreported bytes and died before cutting t
   );
   assert.equal((await other.getattr(w.ino)).size, 2, 'the eviction grew the file over its truncate');
   assert.equal(await read(other, w.ino), 'ab');
+});
+
+test('a slow opener of a file with an unfinished truncate does not cut what a writer wrote after its open', async (t) => {
+  const other = await connect('o-other');
+  const writer = lockingWritesClient(await connect('o-writer'));
+  const ino = await fileWith(other, 'opened', 'old bytes');
+  // The truncating client takes PW as a mount does, truncates on the MDS and dies before it cuts.
+  const dying = await mdsSession(cluster, 'o-dying');
+  await dying.call('lockEnqueue', { ino, kind: 'data', mode: 'PW' });
+  await dying.mutate('setattr', { cred: ROOT, ino, changes: { size: 0 } });
+  dying.close();
+  // A reader opens the file. Its mount is slow: what the reply asks of it happens only later.
+  const reader = await mdsSession(cluster, 'o-reader');
+  t.after(() => reader.close());
+  const opened = await reader.mutate('open', { cred: ROOT, ino, flags: 0 });
+  // Meanwhile a writer writes (its PW lock granted once the dead client is evicted) and closes.
+  const w = await writer.open(ROOT, ino, O_WRONLY);
+  await writer.write(w, 0, Buffer.from('new'));
+  await writer.release(w);
+  // The reader's mount now does what the open's reply asked: a client finishes a cut handed to
+  // it (lustre-client.ts #finishPunch), to the larger of the cut and the size it was told.
+  if (opened.punch !== undefined) {
+    const { client: oss, target } = await cluster.ossFor(opened.layout!.osts[0]!);
+    await oss.punch({ target, object: `${ino}.0`, size: Math.max(opened.punch, opened.attr.size) });
+    await reader.call('punched', { ino, size: opened.punch });
+  }
+  assert.equal(opened.attr.size, 0);
+  assert.equal(await read(other, ino), 'new', 'a cut handed to an opener was made after a later write');
+});
+
+for (const how of ['setattr', 'open O_TRUNC'] as const) {
+  test(`a ${how} truncate whose cut failed (OST down) does not cut the same mount's later writes`, async () => {
+    const other = await connect(`${how}-other`);
+    // Its I/O to an OST that does not answer fails at once (recovery 0, the default).
+    const writer = lockingWritesClient(await connect(`${how}-writer`));
+    const ino = await fileWith(other, `failed-${how}`, 'old bytes');
+    const w = await writer.open(ROOT, ino, O_WRONLY);
+    await writer.write(w, 0, Buffer.from('x')); // the writer holds PW now, as a mount keeps it
+    // The MDS applies the truncate (size 0, a cut pending); the writer cannot reach the OST to cut.
+    const [ost] = (await other.getstripe(ino)).layout!.osts;
+    await cluster.stopOssOf(ost!);
+    const truncate =
+      how === 'setattr' ? writer.setattr(ROOT, ino, { size: 0 }) : writer.open(ROOT, ino, O_WRONLY | O_TRUNC);
+    await assert.rejects(truncate, (e: unknown) => e instanceof FsError && e.code === 'EIO');
+    await cluster.restartOssOf(ost!);
+    // The application goes on writing once the OST is back; the write is acknowledged.
+    await writer.write(w, 0, Buffer.from('new'));
+    await writer.release(w);
+    assert.equal(await read(other, ino), 'new', 'the failed truncate was finished over a later write');
+  });
+}
+
+test('a resent O_TRUNC create does not hand its unfinished cut to the resending daemon, which would make it after a later write', async (t) => {
+  const other = await connect('c-other');
+  const writer = lockingWritesClient(await connect('c-writer'));
+  const ino = await fileWith(other, 'recreated', 'old bytes');
+  const args = {
+    cred: ROOT,
+    parent: ROOT_INO,
+    name: 'recreated',
+    mode: 0o644,
+    exclusive: false,
+    open: true,
+    flags: O_WRONLY | O_TRUNC,
+    key: { mount: 'c-m', request: 3 },
+  };
+  // The first daemon's O_TRUNC create truncates on the MDS; the daemon dies before it cuts.
+  const first = await mdsSession(cluster, 'c-daemon-1');
+  await first.mutate('create', args);
+  first.close();
+  // The kernel resends it to the next daemon, which is slow to do what the reply asks.
+  const next = await mdsSession(cluster, 'c-daemon-2');
+  t.after(() => next.close());
+  const resent = await next.mutate('create', args);
+  assert.equal(resent.resent, true);
+  // Meanwhile a writer writes and closes.
+  const w = await writer.open(ROOT, ino, O_WRONLY);
+  await writer.write(w, 0, Buffer.from('new'));
+  await writer.release(w);
+  // The next daemon now finishes a cut the reply handed it, as lustre-client.ts create does.
+  if (resent.punch !== undefined) {
+    const { client: oss, target } = await cluster.ossFor(resent.layout.osts[0]!);
+    await oss.punch({ target, object: `${ino}.0`, size: Math.max(resent.punch, resent.attr.size) });
+    await next.call('punched', { ino, size: resent.punch });
+  }
+  assert.equal(
+    await read(other, ino),
+    'new',
+    'a cut handed to a resending daemon was made after a later write',
+  );
+});
+
+test('an open of a file whose unfinished truncate the MDS must cut waits for an OSS that is restarting', async () => {
+  const other = await connect('u-other');
+  const ino = await fileWith(other, 'restarting', 'old bytes');
+  const dying = await mdsSession(cluster, 'u-dying');
+  await dying.mutate('setattr', { cred: ROOT, ino, changes: { size: 0 } });
+  dying.close(); // truncated on the MDS, never cut
+  const [ost] = (await other.getstripe(ino)).layout!.osts;
+  await cluster.stopOssOf(ost!);
+  const opening = other.open(ROOT, ino, 0);
+  await cluster.restartOssOf(ost!);
+  const h = await opening;
+  assert.equal((await other.read(h, 0, 100)).toString(), '');
+  await other.release(h);
 });

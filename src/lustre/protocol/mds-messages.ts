@@ -151,7 +151,7 @@ export interface MdsMethods extends HsmMethods, HsmExportMethods, ChangelogMetho
   open: {
     args: { xid: number; key?: RequestKey; cred: Credentials; ino: number; flags: number };
     /**
-     * `punch`: a truncate to that size was never confirmed punched (its client died): cut the objects first.
+     * `punch` (a resent O_TRUNC open only; the MDS finishes any other open's first): a truncate to that size was never confirmed punched (its client died): cut the objects first.
      * `loading`: the file is still being restored from the archive; each read first waits (hsmWaitRange).
      * `resent`: the `key` was seen before (an O_TRUNC open the kernel resent): not truncated again.
      */

@@ -13,6 +13,7 @@ import {
   type FileLock,
   type FileSystemClient,
   type InvalidateEvent,
+  type Layout,
   type LayoutPolicy,
   type QuotaInfo,
   type QuotaLimits,
@@ -22,6 +23,7 @@ import {
   type StatFs,
   type WriteOptions,
 } from '../types.ts';
+import { BatchedReads } from './batched-reads.ts';
 import { type ConnectLustreOptions, connectClient, type LustreClientParts } from './connect-lustre.ts';
 import { FileLocks } from './file-locks.ts';
 import type { LockReplay } from './held-locks.ts';
@@ -62,6 +64,7 @@ export class LustreClient implements FileSystemClient {
   readonly config: FileSystemConfig;
   readonly #mds: MdsSession;
   readonly #pool: OstPool;
+  #batchedReads: BatchedReads | undefined;
   readonly #io: StripedIo;
   readonly #inodes: InodeCache;
   readonly #mgs: MgsClient | undefined;
@@ -383,6 +386,23 @@ export class LustreClient implements FileSystemClient {
   async read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
     await this.#loading.ready(handle.ino, offset, length, signal);
     return await this.#files.read(handle, offset, length, signal);
+  }
+
+  /**
+   * Bytes [offset, offset + length) of a file by the layout its MDS handle came with (the HSM agent's
+   * batched export, mds/hsm-export-batch.ts), not clamped to any size: past an object's end, zeros.
+   * The caller holds a read handle on the MDS for as long as it reads. Small reads of files with
+   * one copy go to their OST together with other such reads (client/batched-reads.ts).
+   */
+  readByLayout(ino: number, layout: Layout | null, offset: number, length: number, signal?: AbortSignal) {
+    if (!layout || length === 0) return Promise.resolve(Buffer.alloc(length));
+    this.#batchedReads ??= new BatchedReads(this.#pool);
+    const batched = this.#batchedReads.read(ino, layout, offset, length);
+    // A batch that failed (an OSS away, a deadline): this read alone, with the read path's recovery and EIO.
+    return (
+      batched?.catch(() => this.#io.read(ino, layout, offset, length, signal)) ??
+      this.#io.read(ino, layout, offset, length, signal)
+    );
   }
 
   async killSetId(cred: Credentials, handle: FileHandle, signal?: AbortSignal): Promise<void> {

@@ -2,6 +2,7 @@
 import { DeadlineExceededError, FsError, UnavailableError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import type { TargetConfig } from '../protocol/mgs-messages.ts';
+import type { ObjectRange } from '../protocol/oss-batch-messages.ts';
 import { OssClient } from '../protocol/oss-client.ts';
 import type { OssMethods, StatTarget } from '../protocol/oss-messages.ts';
 
@@ -82,6 +83,11 @@ export class OstPool {
 
   read(ost: number, object: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
     return this.#call(ost, signal, (c, target) => c.read({ target, object, offset, length }, signal));
+  }
+
+  /** Many ranges of the target's objects in one call (OssMethods.readMany). */
+  readMany(ost: number, reads: ObjectRange[], signal?: AbortSignal): Promise<Buffer[]> {
+    return this.#call(ost, signal, (c, target) => c.readMany({ target, reads }, signal));
   }
 
   async write(

@@ -4,6 +4,7 @@ import type { ObjectStore } from '../../platform/object-store.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../types.ts';
+import { exportSmallFile } from './export-batch.ts';
 import { type FileOutcome, keyOfPath, type RepositoryLink } from './importer.ts';
 import { type OssUpload, uploadByOss } from './oss-upload.ts';
 import { formatLocation, formatPosixMetadata, parseLocation } from './posix-metadata.ts';
@@ -37,7 +38,8 @@ export const EXPORT_DEFAULTS = {
  * before the export began (a lookup or a directory listing): the MDS clears the dirty flag only if
  * the file still has that mtime and size and nobody has it open for writing when the upload is
  * done (hsmArchived), so a write during an export is exported next time. `large` limits the files
- * going up in parts at once (see exportPath).
+ * going up in parts at once (see exportPath). A file that goes up in one PUT takes export-batch.ts's
+ * path: its MDS calls are batched with those of the other files this client exports at the moment.
  */
 export async function exportEntry(
   c: LustreClient,
@@ -60,6 +62,11 @@ export async function exportEntry(
     return true;
   }
   if (type !== S_IFREG) return false;
+  const putBytes = opts.multipartBytes ?? EXPORT_DEFAULTS.multipartBytes;
+  if (e.attr.size <= putBytes) {
+    const batched = await exportSmallFile(c, store, link, e, putBytes, signal);
+    if (batched !== undefined) return batched;
+  }
   const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
   if (st.flags & HS_RELEASED) return false;
   const key = keyOfPath(link, e.path);

@@ -9,6 +9,7 @@ import { attrsSet, changelogImpls, closed, recording } from './changelog-handler
 import { type ResentCreate, resentCreate, resentOpen, resentSetattr } from './create-resend.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { extendSize, O_TRUNC, openInode, release, reserveAppend } from './handles.ts';
+import { hsmExportImpls } from './hsm-export-batch.ts';
 import {
   hsmBeforeOpen,
   hsmBeforeResize,
@@ -93,6 +94,7 @@ function ident(a: Args, key: string): string {
 
 const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   ...hsmImpls,
+  ...hsmExportImpls,
   ...changelogImpls,
   ...snapshotImpls,
   lookup: async (a, c) => {

@@ -11,6 +11,7 @@ import { BandwidthBudget } from './bandwidth.ts';
 import { fetchArgs, fetchInto } from './fetch-range.ts';
 import { checkObjectId, checkTarget } from './names.ts';
 import { OssStore } from './oss-store.ts';
+import { readMany, readManyArgs } from './read-many.ts';
 import { checkSnapshotId } from './snapshots.ts';
 import { rangeArgs, rangeCrc32, uploadArgs, uploadFrom } from './upload-range.ts';
 
@@ -194,6 +195,8 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
             : await t.readSnapshot(checkSnapshotId(a['snapshot']), object, offset, length);
         return new Reply({ length: data.length }, data);
       },
+      readMany: async (a) =>
+        readMany(store.get(checkTarget(a['target'])), readManyArgs(a, MAX_READ, MAX_OBJECT_END), budget),
       punch: async (a) => {
         await store.get(checkTarget(a['target'])).punch(checkObjectId(a['object']), offsetArg(a, 'size'));
         return null;

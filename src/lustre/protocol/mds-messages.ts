@@ -20,10 +20,11 @@ import type {
   SetAttrChanges,
 } from '../types.ts';
 import type { ChangelogMethods } from './changelog-messages.ts';
+import type { HsmExportMethods } from './hsm-export-messages.ts';
 import type { HsmMethods } from './hsm-messages.ts';
 import type { RequestKey } from './request-key.ts';
 
-export interface MdsMethods extends HsmMethods, ChangelogMethods {
+export interface MdsMethods extends HsmMethods, HsmExportMethods, ChangelogMethods {
   /**
    * First call on a connection (any other call before it fails with ENOTCONN). Re-attaching with
    * the same clientId within `graceMs` keeps its open handles; its locks are kept only within a

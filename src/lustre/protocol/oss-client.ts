@@ -2,6 +2,7 @@
 import { FsError } from '../../lib/errors.ts';
 import type { OssMethods, StatTarget } from './oss-messages.ts';
 import { RpcClient } from './rpc-client.ts';
+import { splitReads } from './split-reads.ts';
 
 export interface OssClientOptions {
   /** "host:port" of the OSS. */
@@ -63,6 +64,14 @@ export class OssClient {
       );
     }
     return data;
+  }
+
+  /** readMany: each range's bytes, as `read` gives them. */
+  async readMany(args: Args<'readMany'>, signal?: AbortSignal): Promise<Buffer[]> {
+    const { result, payload } = await this.#rpc.call<OssMethods['readMany']['result']>('readMany', args, {
+      signal,
+    });
+    return splitReads(payload ?? Buffer.alloc(0), result.lengths, args.reads.length, this.address);
   }
 
   /** The OSS fetches the bytes itself (OssMethods.fetchRange); the call's deadline is the GET's plus 15 s. */

@@ -7,6 +7,8 @@
 // Errors: EINVAL for a malformed target name or object id (anything but "<ino>.<stripe>") or range,
 // ENODEV for a target this server does not have, ENOSPC when a target is full, EFBIG past 16 TiB.
 
+import type { OssBatchMethods } from './oss-batch-messages.ts';
+
 export interface StatTarget {
   target: string;
   capacityBytes: number;
@@ -42,7 +44,7 @@ export interface FetchSource {
   headers: Record<string, string>;
 }
 
-export interface OssMethods {
+export interface OssMethods extends OssBatchMethods {
   /** Creates an OST on this server (idempotent for the same target and capacity; EEXIST for another capacity). */
   createTarget: { args: { target: string; capacityBytes: number }; result: null };
   /** Removes an OST and all its objects. Not an error if it does not exist. */

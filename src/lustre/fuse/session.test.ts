@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { MemoryClient } from '../../../test/lustre/memory-client.ts';
 import { errnoNumber, FsError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 import { type Credentials, type FileHandle, ROOT_CREDENTIALS, ROOT_INO } from '../types.ts';
 import type { FuseDevice } from './device.ts';
 import { Opcode } from './protocol.ts';
@@ -21,6 +22,11 @@ class FakeDevice implements FuseDevice {
   private readonly queue: Buffer[] = [];
   private readonly readers: Array<{ buf: Buffer; done: Done }> = [];
   private ended = false;
+
+  /** How many of the session's read loops wait for a request. */
+  get waitingReaders(): number {
+    return this.readers.length;
+  }
 
   push(req: Buffer): void {
     const reader = this.readers.shift();
@@ -179,11 +185,13 @@ describe('FuseSession', () => {
     const file = await client.mknod(ROOT_CREDENTIALS, ROOT_INO, 'f', 0o100644, 0);
     const { device, session } = start(client);
     device.push(request(Opcode.GETATTR, 10, file.ino, Buffer.alloc(16)));
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor('GETATTR 10 in flight', () => session.stats().inFlight === 1);
     device.push(request(Opcode.INTERRUPT, 11, 0, u64(10)));
     assert.equal((await device.reply(10)).error, -errnoNumber('EINTR'));
+    // Both loops waiting: the INTERRUPT and then its request are read in the same turn of the event
+    // loop, so no stall of this process can let the 20 ms grace run out between them.
+    await waitFor('both read loops waiting', () => device.waitingReaders === 2);
     device.push(request(Opcode.INTERRUPT, 13, 0, u64(12)));
-    await new Promise((r) => setTimeout(r, 5));
     device.push(request(Opcode.GETATTR, 12, file.ino, Buffer.alloc(16)));
     assert.equal((await device.reply(12)).error, -errnoNumber('EINTR'));
     assert.equal(client.aborted, 1, 'the client never saw the request interrupted before it started');
@@ -207,7 +215,7 @@ describe('FuseSession', () => {
     const create = Buffer.concat([Buffer.alloc(16), name('new')]);
     create.writeUInt32LE(0o100644, 4);
     device.push(request(Opcode.CREATE, 2, ROOT_INO, create));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the unwanted handle released', () => released.length === 1);
     assert.equal(released.length, 1);
     assert.equal(session.stats().openHandles, 0);
     assert.equal(session.stats().knownInodes, 0);
@@ -242,7 +250,7 @@ describe('FuseSession', () => {
       w.write(text, 40);
       device.push(request(Opcode.WRITE, unique, attr.ino, w));
     }
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor('three WRITEs in flight', () => session.stats().inFlight === 3);
     release();
     for (const u of [4, 6, 8]) assert.equal((await device.reply(u)).error, 0);
     assert.deepEqual(seen.sort(), ['first', 'second', 'third!']);
@@ -255,7 +263,7 @@ describe('FuseSession', () => {
     const file = await client.mknod(ROOT_CREDENTIALS, ROOT_INO, 'f', 0o100644, 0);
     const { device, session } = start(client);
     device.push(request(Opcode.GETATTR, 2, file.ino, Buffer.alloc(16)));
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor('GETATTR 2 in flight', () => session.stats().inFlight === 1);
     device.end();
     await session.closed;
     assert.equal(device.closed, true);
@@ -272,7 +280,7 @@ describe('FuseSession', () => {
     device.push(request(Opcode.LOOKUP, 2, ROOT_INO, name('a')));
     await device.reply(2);
     session.invalidate({ kind: 'inode', ino: a.ino });
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor('two invalidations sent', () => device.notifications.length >= 2);
     assert.deepEqual(
       device.notifications.map((n) => n.readInt32LE(4)),
       [3, 2],

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { logger } from '../lib/log.ts';
 import { waitFor } from '../lib/wait-for.ts';
@@ -140,10 +141,20 @@ test('a stop that lands while the lease is being won stops the elector at once a
   assert.equal(store.rec?.holderIdentity, undefined, 'the lease was released');
 });
 
-test('a renewal that does not answer is cut at the renew deadline, counted from the last renewal’s start: the leader steps down by then', async (t) => {
-  // Attempts every 100 ms, so an attempt bounded by anything but the time left (e.g. twice the
-  // retry period) would run past the 150 ms deadline, towards the 300 ms others wait.
-  const slow = { leaseDurationMs: 300, renewDeadlineMs: 150, retryPeriodMs: 100 };
+// Attempts every 100 ms, so an attempt bounded by anything but the time left (e.g. twice the
+// retry period) would run past the 150 ms deadline, towards the 300 ms others wait.
+const slow = { leaseDurationMs: 300, renewDeadlineMs: 150, retryPeriodMs: 100 };
+
+/**
+ * A leader whose renewals stop being answered once it leads: when each cut attempt ended, when it
+ * stepped down, its renew deadline, and the longest stall of this process meanwhile (ms).
+ */
+async function hungRenewal(): Promise<{
+  cut: number[];
+  steppedDownAt: number;
+  deadline: number;
+  lagMs: number;
+}> {
   const store = new MemoryLease();
   const write = store.write.bind(store);
   let hang = false;
@@ -160,7 +171,9 @@ test('a renewal that does not answer is cut at the renew deadline, counted from 
   };
   let steppedDownAt = 0;
   const ac = new AbortController();
-  t.after(() => ac.abort());
+  // Timers fire late when this process is stalled (load, GC): that lateness is measured.
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
   let leading = false;
   const run = new LeaderElector({
     store,
@@ -174,19 +187,31 @@ test('a renewal that does not answer is cut at the renew deadline, counted from 
       leading = false;
     },
   }).run(ac.signal);
-  await until('a to lead', () => leading);
-  hang = true;
-  const renewedAt = () => store.rec?.renewTime?.getTime() ?? 0;
-  await until('a to step down', () => steppedDownAt !== 0);
-  const deadline = renewedAt() + slow.renewDeadlineMs;
-  assert.ok(cut.length > 0, 'a renewal was attempted and cut');
-  const slack = 50;
-  for (const at of cut)
-    assert.ok(at <= deadline + slack, `an attempt ran ${at - deadline} ms past the deadline`);
+  try {
+    await until('a to lead', () => leading);
+    hang = true;
+    await until('a to step down', () => steppedDownAt !== 0);
+    const deadline = (store.rec?.renewTime?.getTime() ?? 0) + slow.renewDeadlineMs;
+    // The cuts so far: the stop below also cuts the attempt to win the lease again.
+    return { cut: [...cut], steppedDownAt, deadline, lagMs: lag.max / 1e6 };
+  } finally {
+    lag.disable();
+    ac.abort();
+    await run;
+  }
+}
+
+test('a renewal that does not answer is cut at the renew deadline, counted from the last renewal’s start: the leader steps down by then', async () => {
+  // A stall of this process past the 50 ms between the first retry and the deadline leaves no
+  // attempt to cut (the leader just steps down): that run proves nothing, so it is run again.
+  let r = await hungRenewal();
+  for (let tries = 1; r.cut.length === 0 && tries < 3; tries++) r = await hungRenewal();
+  assert.ok(r.cut.length > 0, `a renewal was attempted and cut (longest stall ${r.lagMs} ms)`);
+  const slack = 50 + r.lagMs;
+  for (const at of r.cut)
+    assert.ok(at <= r.deadline + slack, `an attempt ran ${at - r.deadline} ms past the deadline`);
   assert.ok(
-    steppedDownAt <= deadline + slack,
-    `stepped down ${steppedDownAt - deadline} ms after the renew deadline`,
+    r.steppedDownAt <= r.deadline + slack,
+    `stepped down ${r.steppedDownAt - r.deadline} ms after the renew deadline`,
   );
-  ac.abort();
-  await run;
 });

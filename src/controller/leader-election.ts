@@ -86,7 +86,10 @@ export class LeaderElector {
       const left = lastRenew + this.#o.renewDeadlineMs - Date.now();
       const renewed = left > 0 ? await this.#tryAcquireOrRenew(leading.signal, left) : undefined;
       if (renewed !== undefined) lastRenew = renewed;
-      else if (Date.now() - lastRenew >= this.#o.renewDeadlineMs) {
+      // Not "the deadline has passed": an attempt cut at its bound can end a ms or so before
+      // Date.now() says so (timers run on the event loop's cached clock), and the leader would then
+      // lead a whole retry period past the deadline. Step down once no later attempt can start in time.
+      else if (Date.now() + this.#o.retryPeriodMs - lastRenew >= this.#o.renewDeadlineMs) {
         log.warn('lost the lease: could not renew it in time', { identity });
         stopLeading();
       }

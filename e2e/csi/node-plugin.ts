@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { csiPackage } from '../../src/csi/proto.ts';
 import { type Child, startChild } from '../../src/lib/supervisor.ts';
+import { waitFor } from '../../src/lib/wait-for.ts';
+import { processesMentioning } from '../fs/leftovers.ts';
 
 export const nacre = fileURLToPath(new URL('../../cmd/nacre.ts', import.meta.url));
 
@@ -70,13 +72,21 @@ export class NodePlugin {
     this.#client = new pkg.Node(`unix://${this.socket}`, grpc.credentials.createInsecure());
   }
 
-  /** kill -9 of the plugin alone (its mounts' keepers live in their own sessions). */
+  /**
+   * kill -9 of the plugin alone (its mounts' keepers live in their own sessions); resolves once no
+   * process of it is left — under a launcher (unshare --kill-child) the plugin dies after the launcher.
+   */
   async kill9(): Promise<void> {
     const child = this.#child;
     this.#child = undefined;
     this.#client?.close();
     child?.process.kill('SIGKILL');
     await child?.exited;
+    const endpoint = `unix://${this.socket} `;
+    await waitFor(
+      `every process of plugin ${this.nodeId} to exit`,
+      () => processesMentioning(endpoint).length === 0,
+    );
   }
 
   async stop(): Promise<void> {

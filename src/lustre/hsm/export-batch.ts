@@ -89,8 +89,8 @@ export function exportBatchOf(c: LustreClient): ExportBatch {
 /**
  * Exports a regular file whose content goes up in one PUT (at most `putBytes`) with two batched
  * MDS calls: opened for reading with its HSM state, read by its layout, PUT, then its handle closed
- * and its archive recorded in one (the MDS clears DIRTY only if the file still has the mtime and
- * size the open saw and nobody else has it open for writing). true: exported; false: nothing to
+ * and its archive recorded in one (the MDS clears DIRTY only if the file still has the mtime, size
+ * and data version the open saw and nobody else has it open for writing). true: exported; false: nothing to
  * do (released, or archived and clean at its key); undefined: the caller's unbatched path must
  * take it (archived and clean at another key, a truncate still pending, grown past `putBytes`).
  * A failed upload closes the handle and throws; the file stays as it was.
@@ -105,7 +105,7 @@ export async function exportSmallFile(
 ): Promise<boolean | undefined> {
   const batch = exportBatchOf(c);
   const ino = e.attr.ino;
-  const { attr, state, opened } = await batch.open(ino, signal);
+  const { attr, state, dataVersion, opened } = await batch.open(ino, signal);
   if (state.flags & HS_RELEASED) return false;
   const key = keyOfPath(link, e.path);
   if (!opened) {
@@ -131,7 +131,11 @@ export async function exportSmallFile(
     {
       ino,
       handle,
-      archived: { location, archiveId: 1, asOf: { mtimeMs: attr.mtimeMs, size: attr.size } },
+      archived: {
+        location,
+        archiveId: 1,
+        asOf: { mtimeMs: attr.mtimeMs, size: attr.size, dataVersion },
+      },
     },
     signal,
   );

@@ -93,8 +93,12 @@ export interface HsmArchivedArgs {
   ino: number;
   location: string;
   archiveId: number;
-  /** The file's mtime and size when the agent began reading it. */
-  asOf: { mtimeMs: number; size: number };
+  /**
+   * The file's mtime and size when the agent began reading it, and (when the agent has it: the
+   * batched export's hsmExportOpen gives it) its data version then, which pins the bytes down where
+   * mtime and size cannot (mds/data-version.ts).
+   */
+  asOf: { mtimeMs: number; size: number; dataVersion?: number };
 }
 
 export interface HsmReplacement {

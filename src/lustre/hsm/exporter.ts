@@ -115,7 +115,8 @@ export async function exportEntry(
       ino: e.attr.ino,
       archiveId: 1,
       location: formatLocation({ bucket: link.bucket, key, etag }),
-      asOf: { mtimeMs: e.attr.mtimeMs, size },
+      // The version hsmState saw, before the open: any write after it moves it (mds/data-version.ts).
+      asOf: { mtimeMs: e.attr.mtimeMs, size, dataVersion: st.dataVersion },
     },
     signal,
   );

@@ -191,3 +191,25 @@ test('hsmExportDone: a file rewritten or resized during its export stays dirty e
   for (const ino of [rewritten, regrown])
     assert.equal((await state(ino)).flags, HS_EXISTS | HS_ARCHIVED | HS_DIRTY);
 });
+
+test("hsmArchived (the unbatched export, large files): a file rewritten during its export stays dirty even with its mtime restored, given hsmState's data version", async () => {
+  const [rewritten, untouched] = [await file('big-rewritten'), await file('big-untouched')];
+  const before = async (ino: number) => {
+    const a = (await rpc(user, 'getattr', { ino })) as { mtimeMs: number; size: number };
+    const st = (await rpc(agent, 'hsmState', { ino })) as { dataVersion: number };
+    return { mtimeMs: a.mtimeMs, size: a.size, dataVersion: st.dataVersion };
+  };
+  const [r, u] = [await before(rewritten), await before(untouched)];
+  const w = (await rpc(user, 'open', { xid: xid++, cred: ROOT, ino: rewritten, flags: 2 })) as {
+    handle: number;
+  };
+  await rpc(user, 'release', { xid: xid++, handle: w.handle });
+  await rpc(user, 'setattr', { xid: xid++, cred: ROOT, ino: rewritten, changes: { mtimeMs: r.mtimeMs } });
+  const archive = async (ino: number, asOf: unknown) =>
+    (await rpc(agent, 'hsmArchived', { xid: xid++, cred: ROOT, ino, archiveId: 1, location: 'z', asOf })) as {
+      clean: boolean;
+    };
+  assert.equal((await archive(rewritten, r)).clean, false, 'S3 holds the bytes it had before the write');
+  assert.equal((await archive(untouched, u)).clean, true);
+  assert.equal(await code(archive(untouched, { ...u, dataVersion: -1 })), 'EINVAL');
+});

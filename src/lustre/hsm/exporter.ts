@@ -1,6 +1,7 @@
 // Export: new and changed files, directories and symlinks of an association written to S3 with their POSIX metadata; files become archived.
 import { CallSlots } from '../../platform/call-slots.ts';
 import type { ObjectStore } from '../../platform/object-store.ts';
+import { isUploadPresigner } from '../../platform/s3-presign.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../types.ts';
@@ -39,7 +40,7 @@ export const EXPORT_DEFAULTS = {
  * the file still has that mtime and size and nobody has it open for writing when the upload is
  * done (hsmArchived), so a write during an export is exported next time. `large` limits the files
  * going up in parts at once (see exportPath). A file that goes up in one PUT takes export-batch.ts's
- * path: its MDS calls are batched with those of the other files this client exports at the moment.
+ * path (unless `ossUpload: 'all'` has its OSS send it): its MDS calls are batched with those of the other files this client exports at the moment.
  */
 export async function exportEntry(
   c: LustreClient,
@@ -63,7 +64,8 @@ export async function exportEntry(
   }
   if (type !== S_IFREG) return false;
   const putBytes = opts.multipartBytes ?? EXPORT_DEFAULTS.multipartBytes;
-  if (e.attr.size <= putBytes) {
+  // With ossUpload 'all' a one-part file's bytes go from its OSS (uploadByOss), not through the batch's agent PUT.
+  if (e.attr.size <= putBytes && !(opts.ossUpload === 'all' && isUploadPresigner(store))) {
     const batched = await exportSmallFile(c, store, link, e, putBytes, signal);
     if (batched !== undefined) return batched;
   }

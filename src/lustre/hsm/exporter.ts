@@ -25,6 +25,9 @@ export interface ExportOptions {
   ossUpload?: OssUpload;
 }
 
+/** Deadline of the close of a file read for its export, which runs also once the export is cancelled. */
+const RELEASE_MS = 30_000;
+
 /** The export defaults: what tasks, automatic export and the benchmark use. */
 export const EXPORT_DEFAULTS = {
   multipartBytes: 16 * 1024 * 1024,
@@ -105,7 +108,9 @@ export async function exportEntry(
               signal,
             ));
     } finally {
-      await c.release(handle, signal);
+      // Not under the export's signal: a cancelled task's handle left open on the MDS would keep the
+      // file open for reading (its release EBUSY) for as long as this client lives.
+      await c.release(handle, AbortSignal.timeout(RELEASE_MS));
     }
   } finally {
     release?.();

@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { type MinioServer, startMinio } from '../../../e2e/harness/minio-server.ts';
 import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
 import type { ObjectStore } from '../../platform/object-store.ts';
@@ -209,6 +214,30 @@ test('MinIO down once the upload started: the file fails as S3Unavailable and st
   assert.deepEqual(await exported('/repo/down'), [{ path: 'repo/down', ok: true }]);
   assert.ok((await s3Object('p/down')).body.equals(data));
   assert.equal(await stateOf(ino), HS_EXISTS | HS_ARCHIVED);
+});
+
+test("an export cancelled while its parts go up closes its read handle on the MDS (left open, the file's release is refused EBUSY) and aborts its upload", async () => {
+  const ino = await writeFile('/repo/cancelled', randomBytes(2 * PART));
+  const cancel = new AbortController();
+  afterCreate = async () => cancel.abort(new Error('the task was cancelled'));
+  await assert.rejects(
+    exportPath(
+      agent,
+      store,
+      link,
+      '/repo/cancelled',
+      opts,
+      noop,
+      noop,
+      AbortSignal.any([signal, cancel.signal]),
+    ),
+  );
+  const st = await user.mds.call('hsmState', { ino }, signal);
+  assert.equal(st.open, false, 'no handle of the agent left open on the file');
+  const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'out', Prefix: 'p/cancelled' }), {
+    abortSignal: signal,
+  });
+  assert.deepEqual(uploads.Uploads ?? [], [], 'no upload left behind');
 });
 
 test('S3 refuses bytes that do not match the signed CRC-32, and a CRC-32 header changed after signing', async () => {

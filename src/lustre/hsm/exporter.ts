@@ -90,6 +90,10 @@ export async function exportEntry(
   try {
     const handle = await c.open(ROOT_CREDENTIALS, e.attr.ino, 0, signal);
     try {
+      // Released since `st` (another export archived it clean, then a release freed its objects): its
+      // content is in S3 already, and the OSSes would send the freed objects' zeros over it. While
+      // this handle is open no release can come, so the check holds for the whole upload.
+      if ((await c.mds.call('hsmState', { ino: e.attr.ino }, signal)).flags & HS_RELEASED) return false;
       // Bytes past `size` (the file grew since e.attr) are left for the next export: hsmArchived keeps it dirty.
       const read = (offset: number, length: number, s: AbortSignal) => c.read(handle, offset, length, s);
       const partConcurrency = opts.partConcurrency ?? EXPORT_DEFAULTS.partConcurrency;

@@ -1,9 +1,8 @@
 // OSS-side fetch: an HTTP(S) GET that someone else presigned, streamed straight into an OST object (the HSM agent's restores).
-import http from 'node:http';
-import https from 'node:https';
 import { FsError } from '../../lib/errors.ts';
 import { type Args, int, str } from '../protocol/args.ts';
 import type { FetchFailure, FetchSource, OssMethods } from '../protocol/oss-messages.ts';
+import { type GetResponse, httpGet } from './http-get.ts';
 
 /** Longest GET deadline a caller may ask for (ms). */
 export const MAX_FETCH_MS = 10 * 60_000;
@@ -14,12 +13,6 @@ const MAX_HEADERS = 16;
 type Outcome = OssMethods['fetchRange']['result'];
 /** Writes `data` at `offset` of the object (the OST's write: space accounting, snapshots). */
 export type ObjectWriter = (offset: number, data: Buffer) => Promise<unknown>;
-
-/** Keep-alive connections to the object store, shared by every fetch of this process. */
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
-};
 
 /** The fetchRange arguments past target and object, checked (EINVAL naming the field). */
 export function fetchArgs(a: Args): {
@@ -54,10 +47,15 @@ export function fetchArgs(a: Args): {
   return { offset, length, source: { url, headers }, timeoutMs };
 }
 
+/** Free blocks, reused by every fetch of this process: fresh memory for each would cost page faults and garbage collection per byte. */
+const freeBlocks: Buffer[] = [];
+const KEEP_BLOCKS = 32;
+
 /**
- * GETs `source` and writes the body at `offset` of the object as it arrives, in 1 MiB blocks.
- * Resolves with the bytes written, or with what the object store answered when the GET failed
- * (the bytes written before a failure stay: the caller does not count the range as loaded).
+ * GETs `source` and writes the body at `offset` of the object as it arrives, in 1 MiB blocks (the
+ * next block fills while the last one is written). Resolves with the bytes written, or with what
+ * the object store answered when the GET failed (the bytes written before a failure stay: the
+ * caller does not count the range as loaded). No write outlives the call.
  */
 export async function fetchInto(
   write: ObjectWriter,
@@ -71,15 +69,17 @@ export async function fetchInto(
   const s = AbortSignal.any([signal, deadline]);
   const url = new URL(source.url);
   const where = `GET ${url.host}${url.pathname}`;
-  let res: http.IncomingMessage;
+  let res: GetResponse;
   try {
-    res = await get(url, source.headers, s);
+    res = await httpGet(url, source.headers, s);
   } catch (err) {
     return unavailable(where, deadline.aborted ? `no answer within ${timeoutMs} ms` : String(err));
   }
+  const writes = new Set<Promise<unknown>>();
+  let block = freeBlocks.pop() ?? Buffer.allocUnsafeSlow(BLOCK);
   try {
-    if (res.statusCode === 416) return { fetched: 0 }; // the range starts past the object's end
-    if (res.statusCode !== 206) return failed(where, res.statusCode ?? 0, await errorBody(res));
+    if (res.status === 416) return { fetched: 0 }; // the range starts past the object's end
+    if (res.status !== 206) return failed(where, res.status, await errorBody(res));
     const asked = /^bytes=(\d+)-/.exec(source.headers['range']!)![1];
     const got = /^bytes (\d+)-(\d+)\//.exec(res.headers['content-range'] ?? '');
     if (!got || got[1] !== asked)
@@ -88,60 +88,62 @@ export async function fetchInto(
         206,
         `answered bytes ${res.headers['content-range']} for ${source.headers['range']}`,
       );
-    let done = 0;
-    let parts: Buffer[] = [];
-    let held = 0;
-    const flush = async () => {
-      const block = parts.length === 1 ? parts[0]! : Buffer.concat(parts, held);
-      await write(offset + done, block);
-      done += held;
-      parts = [];
-      held = 0;
-    };
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      if (done + held + chunk.length > length)
-        return failed(where, 206, `sent more than the ${length} bytes asked for`);
-      parts.push(chunk);
-      held += chunk.length;
-      if (held >= BLOCK) await flush();
-    }
-    if (held > 0) await flush();
-    // A connection closed mid-body can end the stream quietly: the bytes announced are what counts.
     const announced = Number(got[2]) - Number(got[1]) + 1;
-    if (!res.complete || done !== announced)
+    if (announced > length) return failed(where, 206, `sent more than the ${length} bytes asked for`);
+    let done = 0;
+    let held = 0;
+    const flush = () => {
+      const [b, n, at] = [block, held, offset + done];
+      done += n;
+      held = 0;
+      block = freeBlocks.pop() ?? Buffer.allocUnsafeSlow(BLOCK);
+      const w: Promise<unknown> = write(at, b.subarray(0, n)).finally(() => {
+        writes.delete(w);
+        if (freeBlocks.length < KEEP_BLOCKS) freeBlocks.push(b);
+      });
+      w.catch(() => {}); // seen by the body's reader or the wait below
+      writes.add(w);
+    };
+    const sink = (view: Buffer) => {
+      for (let i = 0; i < view.length; ) {
+        const n = Math.min(view.length - i, BLOCK - held);
+        view.copy(block, held, i, i + n);
+        held += n;
+        i += n;
+        if (held === BLOCK) flush();
+      }
+      // One block written while the next fills; more wait (the socket pauses).
+      return writes.size > 1 ? Promise.race(writes) : undefined;
+    };
+    const complete = await res.body(sink, announced);
+    if (held > 0) flush();
+    await Promise.all(writes);
+    // A connection closed mid-body can end quietly: the bytes announced are what counts.
+    if (!complete || done !== announced)
       return unavailable(where, `the body ended after ${done} of ${announced} bytes`);
     return { fetched: done };
   } catch (err) {
+    await Promise.allSettled(writes);
     if (err instanceof FsError) throw err; // the OST's own failure (ENOSPC, EIO): the OSS's errno
     return unavailable(where, deadline.aborted ? `no answer within ${timeoutMs} ms` : String(err));
   } finally {
-    if (!res.complete) res.destroy(); // a body left unread: its connection is not reused
+    res.discard(); // a body left unread: its connection is not reused
+    if (freeBlocks.length < KEEP_BLOCKS) freeBlocks.push(block);
   }
-}
-
-function get(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
-  const https_ = url.protocol === 'https:';
-  return new Promise((resolve, reject) => {
-    const req = (https_ ? https : http).get(url, {
-      headers,
-      agent: agents[https_ ? 'https:' : 'http:'],
-      signal,
-    });
-    req.once('response', resolve);
-    req.once('error', reject);
-  });
 }
 
 /** An error answer's S3 code and message (from its XML body, at most 64 KiB of it). */
-async function errorBody(res: http.IncomingMessage): Promise<string> {
+async function errorBody(res: GetResponse): Promise<string> {
   let text = '';
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    text += chunk.toString('utf8');
-    if (text.length > 65_536) break;
-  }
+  await res
+    .body((view) => {
+      text += view.toString('utf8');
+      return undefined;
+    }, 65_536)
+    .catch(() => {});
   const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
   const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1];
-  return [code, message].filter(Boolean).join(': ') || `HTTP ${res.statusCode}`;
+  return [code, message].filter(Boolean).join(': ') || `HTTP ${res.status}`;
 }
 
 const CREDENTIALS = /^(InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|ExpiredToken)\b/;

@@ -46,7 +46,9 @@ class Connection {
       buffer: Buffer.allocUnsafeSlow(READ_BUFFER),
       callback: (n: number, buf: Uint8Array) => {
         const view = Buffer.from(buf.buffer, buf.byteOffset, n);
-        return this.onBytes ? this.onBytes(view) : (this.socket.destroy(), false);
+        if (this.onBytes) return this.onBytes(view);
+        this.socket.destroy(); // bytes nobody asked for (an idle connection): not one to reuse
+        return false;
       },
     };
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
@@ -67,7 +69,9 @@ function takeIdle(origin: string): Connection | undefined {
   const list = idle.get(origin);
   for (let c = list?.pop(); c; c = list?.pop()) {
     clearTimeout(c.idleTimer);
-    if (!c.socket.destroyed) return (c.socket.ref(), c);
+    if (c.socket.destroyed) continue;
+    c.socket.ref();
+    return c;
   }
   return undefined;
 }

@@ -11,6 +11,7 @@ import { BandwidthBudget } from './bandwidth.ts';
 import { fetchArgs, fetchInto } from './fetch-range.ts';
 import { checkObjectId, checkTarget } from './names.ts';
 import { OssStore } from './oss-store.ts';
+import { leaseReadBuffer } from './read-buffers.ts';
 import { checkSnapshotId } from './snapshots.ts';
 
 const log = logger('oss');
@@ -163,11 +164,16 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
         if (length > MAX_READ) throw new FsError('EINVAL', `length ${length} exceeds ${MAX_READ}`);
         await budget?.take(t.name, length);
         const [object, offset] = [checkObjectId(a['object']), offsetArg(a, 'offset')];
-        const data =
-          a['snapshot'] === undefined
-            ? await t.read(object, offset, length)
-            : await t.readSnapshot(checkSnapshotId(a['snapshot']), object, offset, length);
-        return new Reply({ length: data.length }, data);
+        if (a['snapshot'] !== undefined) {
+          const data = await t.readSnapshot(checkSnapshotId(a['snapshot']), object, offset, length);
+          return new Reply({ length: data.length }, data);
+        }
+        const lease = leaseReadBuffer(length);
+        const data = await t.read(object, offset, length, lease.buffer).catch((err: unknown) => {
+          lease.release();
+          throw err;
+        });
+        return new Reply({ length: data.length }, data, lease.release);
       },
       punch: async (a) => {
         await store.get(checkTarget(a['target'])).punch(checkObjectId(a['object']), offsetArg(a, 'size'));

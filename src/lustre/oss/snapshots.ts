@@ -184,9 +184,14 @@ export async function readFileRange(file: string, offset: number, length: number
   }
 }
 
-/** Up to `length` bytes at `offset` of an open file; fewer at its end. */
-export async function readRange(h: fs.FileHandle, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+/** Up to `length` bytes at `offset` of an open file (into `into` when given); fewer at its end. */
+export async function readRange(
+  h: fs.FileHandle,
+  offset: number,
+  length: number,
+  into?: Buffer,
+): Promise<Buffer> {
+  const buf = into ?? Buffer.allocUnsafe(length);
   let got = 0;
   while (got < length) {
     const { bytesRead } = await h.read(buf, got, length - got, offset + got);

@@ -47,6 +47,26 @@ export function fetchArgs(a: Args): {
   return { offset, length, source: { url, headers }, timeoutMs };
 }
 
+/** The tail of each object's queue of fetched blocks being written. */
+const writing = new Map<string, Promise<unknown>>();
+
+/**
+ * `write`, but one call at a time per `key` (an object) across every fetch of this process: the
+ * file system serializes writes to one file anyway, and threads waiting on its inode lock spin.
+ */
+export function oneAtATime(key: string, write: ObjectWriter): ObjectWriter {
+  return (offset, data) => {
+    const run = () => write(offset, data);
+    const p = (writing.get(key) ?? Promise.resolve()).then(run, run);
+    writing.set(key, p);
+    p.then(
+      () => writing.get(key) === p && writing.delete(key),
+      () => writing.get(key) === p && writing.delete(key),
+    );
+    return p;
+  };
+}
+
 /** Free blocks, reused by every fetch of this process: fresh memory for each would cost page faults and garbage collection per byte. */
 const freeBlocks: Buffer[] = [];
 const KEEP_BLOCKS = 32;

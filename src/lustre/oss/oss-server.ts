@@ -8,7 +8,7 @@ import type { OssMethod, StatTarget } from '../protocol/oss-messages.ts';
 import { registerLoop } from '../protocol/register-loop.ts';
 import { type CallContext, type Handler, Reply, RpcServer } from '../protocol/rpc-server.ts';
 import { BandwidthBudget } from './bandwidth.ts';
-import { fetchArgs, fetchInto } from './fetch-range.ts';
+import { fetchArgs, fetchInto, oneAtATime } from './fetch-range.ts';
 import { checkObjectId, checkTarget } from './names.ts';
 import { OssStore } from './oss-store.ts';
 import { leaseReadBuffer } from './read-buffers.ts';
@@ -148,7 +148,7 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
         const f = fetchArgs(a);
         offsetArg(a, 'offset', f.length);
         await budget?.take(t.name, f.length);
-        const write = (at: number, data: Buffer) => t.write(object, at, data, false);
+        const write = oneAtATime(`${t.name}/${object}`, (at, data) => t.write(object, at, data, false));
         return fetchInto(
           write,
           f.offset,

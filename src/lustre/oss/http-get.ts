@@ -148,7 +148,7 @@ function exchange(
       if (reader) return reader.take(view);
       got += view.length;
       const before = head.length;
-      head += view.toString('latin1');
+      head += view.toString('latin1', 0, Math.min(view.length, MAX_HEAD + 4)); // the head, not the body after it
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) {
         if (head.length > MAX_HEAD)

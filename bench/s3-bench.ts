@@ -1,13 +1,15 @@
 // Benchmark (not a test) of the S3 data repository against one MinIO in one run: cold reads of released files vs direct parallel
 // ranged GETs of the same objects, and export vs direct multipart PUTs of the same data. Prints MiB/s, files/s and ratios (medians).
 // Usage: node bench/s3-bench.ts [--large-mib 256] [--large-files 4] [--small-files 1000] [--small-kib 4] [--reps 3] [--phases] [--skip-cold]
-//   [--agent-fetch] [--reader-process] [--stripe-count N --stripe-size-kib S]
+//   [--agent-fetch] [--agent-upload | --oss-upload-small] [--reader-process] [--stripe-count N --stripe-size-kib S]
 // --phases prints each timed phase's window in process.hrtime microseconds, for bench/profile-summary.ts with --cpu-prof,
 // and the CPU seconds each process (this one, the OSSes, MinIO) and the whole machine used in it.
 // --stripe-count N --stripe-size-kib S: the cold files' directories are striped so (default: one stripe per file, as imported).
 // --reader-process: the cold reads run in a process of their own (bench/s3-reader.ts), as a FUSE daemon's in a deployment;
 // by default they run in this process, beside the agent, the MGS and the MDS.
 // --agent-fetch: the HSM agent GETs each piece and writes it to the OSTs (the old path) instead of the OSSes fetching it themselves.
+// --agent-upload: the HSM agent reads each part of a large file and PUTs it (the old path) instead of the OSSes PUTting it themselves;
+// --oss-upload-small: the OSSes PUT the small files too (presigned PutObjects).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -17,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startMinio } from '../e2e/harness/minio-server.ts';
 import { connectLustre, type LustreClient } from '../src/lustre/client/lustre-client.ts';
-import { exportPath } from '../src/lustre/hsm/exporter.ts';
+import { type ExportOptions, exportPath } from '../src/lustre/hsm/exporter.ts';
 import { type FileOutcome, importPrefix, type RepositoryLink } from '../src/lustre/hsm/importer.ts';
 import { runRestorer } from '../src/lustre/hsm/restorer.ts';
 import { ensureDir, pool } from '../src/lustre/hsm/tree.ts';
@@ -38,6 +40,8 @@ const { values } = parseArgs({
     phases: { type: 'boolean', default: false },
     'skip-cold': { type: 'boolean', default: false },
     'agent-fetch': { type: 'boolean', default: false },
+    'agent-upload': { type: 'boolean', default: false },
+    'oss-upload-small': { type: 'boolean', default: false },
     'reader-process': { type: 'boolean', default: false },
     'stripe-count': { type: 'string', default: '0' },
     'stripe-size-kib': { type: 'string', default: '1024' },
@@ -224,6 +228,11 @@ for (let rep = 0; rep < reps; rep++) {
   const sdir = await ensureDir(user, `/out${rep}/small`, signal);
   await pool(small.keys(), 16, (i) => writeFile(user, sdir.ino, String(i), small[i]!));
   const noop = () => {};
+  const exportOpts: ExportOptions = values['agent-upload']
+    ? { ossUpload: 'none' }
+    : values['oss-upload-small']
+      ? { ossUpload: 'all' }
+      : {};
   // A file that failed to export would make the export look fast: every failure is counted and printed.
   const counted = (o: FileOutcome) => {
     if (!o.ok) failures.push(`${o.path}: ${o.errorCode ?? '?'}`);
@@ -236,7 +245,7 @@ for (let rep = 0; rep < reps; rep++) {
           store,
           link(`exported${rep}/`, `/out${rep}`),
           `/out${rep}/large`,
-          {},
+          exportOpts,
           noop,
           counted,
           signal,
@@ -252,7 +261,7 @@ for (let rep = 0; rep < reps; rep++) {
           store,
           link(`exported${rep}/`, `/out${rep}`),
           `/out${rep}/small`,
-          {},
+          exportOpts,
           noop,
           counted,
           signal,
@@ -300,7 +309,7 @@ for (let rep = 0; rep < reps; rep++) {
 
 const totalLarge = (largeBytes * largeFiles) / MiB;
 console.log(
-  `S3 data repository vs direct S3, MinIO on loopback, ${reps} reps (medians); large: ${largeFiles} × ${largeBytes / MiB} MiB, small: ${smallFiles} × ${smallBytes / 1024} KiB; cold reads fetched by ${values['agent-fetch'] ? 'the agent' : 'the OSSes'}, read ${reader ? 'in a process of their own' : "in the benchmark's process"}${Number(values['stripe-count']) ? `, ${values['stripe-count']} stripes of ${values['stripe-size-kib']} KiB` : ''}`,
+  `S3 data repository vs direct S3, MinIO on loopback, ${reps} reps (medians); large: ${largeFiles} × ${largeBytes / MiB} MiB, small: ${smallFiles} × ${smallBytes / 1024} KiB; cold reads fetched by ${values['agent-fetch'] ? 'the agent' : 'the OSSes'}, exports sent by ${values['agent-upload'] ? 'the agent' : values['oss-upload-small'] ? 'the OSSes' : 'the OSSes (large) and the agent (small)'}, read ${reader ? 'in a process of their own' : "in the benchmark's process"}${Number(values['stripe-count']) ? `, ${values['stripe-count']} stripes of ${values['stripe-size-kib']} KiB` : ''}`,
 );
 for (const [name, r] of Object.entries(rows)) {
   if (r.base.length === 0) continue;

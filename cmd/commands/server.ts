@@ -32,6 +32,7 @@ interface ServerOptions {
   s3NotificationArn?: string;
   s3ListingInterval?: number;
   s3RestoreBy: 'oss' | 'agent';
+  s3ExportBy: 'oss' | 'agent';
 }
 
 export function registerServer(program: Command): void {
@@ -93,6 +94,14 @@ export function registerServer(program: Command): void {
       new Option(
         '--s3-restore-by <who>',
         "api: who GETs released files' bytes from S3: the OSSes (GETs the api presigns; the OSSes must reach the S3 endpoint) or the api's HSM agent itself",
+      )
+        .choices(['oss', 'agent'])
+        .default('oss'),
+    )
+    .addOption(
+      new Option(
+        '--s3-export-by <who>',
+        "api: who PUTs the parts of large files to S3 on export: the OSSes (UploadParts the api presigns; the OSSes must reach the S3 endpoint) or the api's HSM agent itself",
       )
         .choices(['oss', 'agent'])
         .default('oss'),
@@ -193,6 +202,7 @@ async function startApi(
     throw new ValidationError(`--s3-endpoint ${opts.s3Endpoint} must be an http(s)://host[:port] URL`);
   const store = new S3ObjectStore({
     region: opts.s3Region ?? opts.region,
+    presignUploads: opts.s3ExportBy === 'oss',
     ...(opts.s3Endpoint !== undefined && { endpoint: opts.s3Endpoint }),
   });
   const repositories = new S3Repositories({

@@ -31,6 +31,11 @@ try:
     elif op == 'setxattr': os.setxattr(a[0], 'user.k', b'v', os.XATTR_CREATE)
     elif op == 'removexattr': os.removexattr(a[0], 'user.k')
     elif op == 'truncate': os.truncate(a[0], 2)
+    elif op == 'open-trunc':
+        fd = os.open(a[0], os.O_WRONLY | os.O_TRUNC)
+        os.write(fd, b'new')
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.close(fd)
     print('ok', flush=True)
 except OSError as e:
     print('err ' + errno.errorcode.get(e.errno, str(e.errno)), flush=True)
@@ -49,13 +54,14 @@ const CALLS: Record<string, string[]> = {
   setxattr: ['xattr/set'],
   removexattr: ['xattr/removed'],
   truncate: ['truncate/f'],
+  'open-trunc': ['open-trunc/f'],
 };
 
 /** Makes the directories and the names the calls need, then looks up every name the calls touch (so the daemon answers those lookups from its cache, and only the change itself goes to the MDS). */
 const PREPARE = `import os, sys
 os.chdir(sys.argv[1])
-for d in ['create', 'mkdir', 'mknod', 'symlink', 'link', 'unlink', 'rmdir', 'rename', 'xattr', 'truncate']: os.mkdir(d)
-for f, data in [('link/src', 'src'), ('unlink/victim', 'x'), ('rename/a', 'new'), ('rename/b', 'old'), ('xattr/set', ''), ('xattr/removed', ''), ('truncate/f', 'abcdef')]:
+for d in ['create', 'mkdir', 'mknod', 'symlink', 'link', 'unlink', 'rmdir', 'rename', 'xattr', 'truncate', 'open-trunc']: os.mkdir(d)
+for f, data in [('link/src', 'src'), ('unlink/victim', 'x'), ('rename/a', 'new'), ('rename/b', 'old'), ('xattr/set', ''), ('xattr/removed', ''), ('truncate/f', 'abcdef'), ('open-trunc/f', 'old bytes')]:
     with open(f, 'w') as out: out.write(data)
 os.mkdir('rmdir/gone')
 os.setxattr('xattr/removed', 'user.k', b'v')
@@ -75,7 +81,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-it('kill -9 of the daemon after the MDS got create, mkdir, mknod, symlink, link, unlink, rmdir, rename, setxattr, removexattr and truncate: each happened once and returned success', {
+it('kill -9 of the daemon after the MDS got create, mkdir, mknod, symlink, link, unlink, rmdir, rename, setxattr, removexattr, truncate and an O_TRUNC open: each happened once and returned success', {
   timeout: 180_000,
 }, async () => {
   const paths = Object.values(CALLS).flat();
@@ -121,4 +127,9 @@ it('kill -9 of the daemon after the MDS got create, mkdir, mknod, symlink, link,
   );
   assert.equal(xattrs.trim(), 'v []');
   assert.equal(await readFile(join(mnt, 'truncate/f'), 'utf8'), 'ab', 'truncated once, to its size');
+  assert.equal(
+    await readFile(join(mnt, 'open-trunc/f'), 'utf8'),
+    'new',
+    "written and flocked through the resent open's descriptor",
+  );
 });

@@ -139,3 +139,54 @@ test('a stop that lands while the lease is being won stops the elector at once a
   assert.equal(readsAfterStop, 0, 'no attempt to renew a lease after the stop');
   assert.equal(store.rec?.holderIdentity, undefined, 'the lease was released');
 });
+
+test('a renewal that does not answer is cut at the renew deadline, counted from the last renewal’s start: the leader steps down by then', async (t) => {
+  // Attempts every 100 ms, so an attempt bounded by anything but the time left (e.g. twice the
+  // retry period) would run past the 150 ms deadline, towards the 300 ms others wait.
+  const slow = { leaseDurationMs: 300, renewDeadlineMs: 150, retryPeriodMs: 100 };
+  const store = new MemoryLease();
+  const write = store.write.bind(store);
+  let hang = false;
+  const cut: number[] = [];
+  store.write = (lease, signal?: AbortSignal) => {
+    if (!hang) return write(lease);
+    // A server that never answers: the call ends only when its signal aborts.
+    return new Promise((_resolve, reject) =>
+      signal?.addEventListener('abort', () => {
+        cut.push(Date.now());
+        reject(signal.reason);
+      }),
+    );
+  };
+  let steppedDownAt = 0;
+  const ac = new AbortController();
+  t.after(() => ac.abort());
+  let leading = false;
+  const run = new LeaderElector({
+    store,
+    identity: 'a',
+    log: logger('test'),
+    ...slow,
+    lead: async (signal) => {
+      leading = true;
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      steppedDownAt = Date.now();
+      leading = false;
+    },
+  }).run(ac.signal);
+  await until('a to lead', () => leading);
+  hang = true;
+  const renewedAt = () => store.rec?.renewTime?.getTime() ?? 0;
+  await until('a to step down', () => steppedDownAt !== 0);
+  const deadline = renewedAt() + slow.renewDeadlineMs;
+  assert.ok(cut.length > 0, 'a renewal was attempted and cut');
+  const slack = 50;
+  for (const at of cut)
+    assert.ok(at <= deadline + slack, `an attempt ran ${at - deadline} ms past the deadline`);
+  assert.ok(
+    steppedDownAt <= deadline + slack,
+    `stepped down ${steppedDownAt - deadline} ms after the renew deadline`,
+  );
+  ac.abort();
+  await run;
+});

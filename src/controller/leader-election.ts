@@ -56,12 +56,15 @@ export class LeaderElector {
 
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      if (await this.#tryAcquireOrRenew(signal)) await this.#leadUntilLost(signal);
+      // An attempt that ends later than the renew deadline would lead on a lease already lapsing.
+      const won = await this.#tryAcquireOrRenew(signal, this.#o.renewDeadlineMs);
+      if (won !== undefined) await this.#leadUntilLost(signal, won);
       else await sleep(this.#o.retryPeriodMs, undefined, { signal }).catch(() => {});
     }
   }
 
-  async #leadUntilLost(signal: AbortSignal): Promise<void> {
+  /** Leads from a lease written by an attempt that started at `wonAt` (ms), until it is lost or `signal` aborts. */
+  async #leadUntilLost(signal: AbortSignal, wonAt: number): Promise<void> {
     const { log, identity } = this.#o;
     log.info('became the leader', { identity });
     this.#o.onLeading?.(true);
@@ -73,12 +76,17 @@ export class LeaderElector {
     const work = this.#o.lead(leading.signal).catch((err: unknown) => {
       log.error('the leader’s work failed', { error: err instanceof Error ? err.message : String(err) });
     });
-    let lastRenew = Date.now();
+    // As client-go: the renew deadline counts from the start of the last attempt that renewed
+    // (its renewTime), and no attempt outlives it — a late success would extend a lease other
+    // replicas may already judge lapsed.
+    let lastRenew = wonAt;
     while (!leading.signal.aborted) {
       await sleep(this.#o.retryPeriodMs, undefined, { signal: leading.signal }).catch(() => {});
       if (leading.signal.aborted) break;
-      if (await this.#tryAcquireOrRenew(leading.signal)) lastRenew = Date.now();
-      else if (Date.now() - lastRenew > this.#o.renewDeadlineMs) {
+      const left = lastRenew + this.#o.renewDeadlineMs - Date.now();
+      const renewed = left > 0 ? await this.#tryAcquireOrRenew(leading.signal, left) : undefined;
+      if (renewed !== undefined) lastRenew = renewed;
+      else if (Date.now() - lastRenew >= this.#o.renewDeadlineMs) {
         log.warn('lost the lease: could not renew it in time', { identity });
         stopLeading();
       }
@@ -89,16 +97,19 @@ export class LeaderElector {
     if (signal.aborted) await this.#release();
   }
 
-  /** One attempt: true when this replica holds the lease afterwards. Failures count as "no". */
-  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+  /**
+   * One attempt, aborted after `boundMs`: when this replica holds the lease afterwards, the time
+   * (ms) the attempt started, which is the renewTime it wrote; else undefined (failures count as "no").
+   */
+  async #tryAcquireOrRenew(signal: AbortSignal, boundMs: number): Promise<number | undefined> {
     const { store, identity, leaseDurationMs } = this.#o;
-    const attempt = AbortSignal.any([signal, AbortSignal.timeout(this.#o.retryPeriodMs * 2)]);
+    const attempt = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.ceil(boundMs)))]);
     try {
       const now = new Date();
       const rec = await store.read(attempt);
       this.#observe(rec);
       const ours = rec?.holderIdentity === identity;
-      if (rec?.holderIdentity && !ours && !this.#expired()) return false;
+      if (rec?.holderIdentity && !ours && !this.#expired()) return undefined;
       const next: LeaseRecord = {
         holderIdentity: identity,
         leaseDurationSeconds: Math.ceil(leaseDurationMs / 1000),
@@ -109,10 +120,10 @@ export class LeaderElector {
       };
       this.#current = await store.write(next, attempt);
       this.#observe(this.#current);
-      return true;
+      return now.getTime();
     } catch (err) {
       if (!signal.aborted) this.#reportFailure(err);
-      return false;
+      return undefined;
     }
   }
 

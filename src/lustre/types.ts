@@ -266,8 +266,14 @@ export interface FileSystemClient {
     opts?: RequestOptions,
   ): Promise<Attr>;
   readlink(ino: number, signal?: AbortSignal): Promise<string>;
-  /** Opens an existing inode. O_TRUNC truncates. The inode stays alive until release even if unlinked. */
-  open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle>;
+  /** Opens an existing inode. O_TRUNC truncates (`opts.request`: once, however often the kernel resends it). The inode stays alive until release even if unlinked. */
+  open(
+    cred: Credentials,
+    ino: number,
+    flags: number,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ): Promise<FileHandle>;
   /** Returns fewer bytes than asked only at end of file. Holes read as zeros. */
   read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
   /**

@@ -29,7 +29,16 @@ import {
 } from './object-store.ts';
 import { readBody } from './s3-body.ts';
 import { crc32Base64, signWithChecksumOnly } from './s3-checksums.ts';
-import { type PresignedGet, type PresignTarget, presignRange, type RangePresigner } from './s3-presign.ts';
+import {
+  type PresignedGet,
+  type PresignTarget,
+  presignPart,
+  presignPut,
+  presignRange,
+  type RangePresigner,
+  type UploadedPart,
+  type UploadPresigner,
+} from './s3-presign.ts';
 
 /** The slice of the SDK this adapter uses (a seam for tests). */
 export type S3Api = Pick<S3Client, 'send' | 'destroy'>;
@@ -46,6 +55,8 @@ export interface S3ObjectStoreOptions {
   timeoutMs?: number;
   /** Deadline of one part or ranged GET (default 120 s). */
   transferTimeoutMs?: number;
+  /** Whether uploads are presigned for others to send (default true; false: the holder sends every byte). */
+  presignUploads?: boolean;
 }
 
 const NOT_FOUND = new Set(['NotFound', 'NoSuchKey']);
@@ -77,7 +88,7 @@ function s3Events(events: NotificationEvent[]): ('s3:ObjectCreated:*' | 's3:Obje
   return events.map((e) => (e === 'created' ? 's3:ObjectCreated:*' : 's3:ObjectRemoved:*'));
 }
 
-export class S3ObjectStore implements ObjectStore, RangePresigner {
+export class S3ObjectStore implements ObjectStore, RangePresigner, UploadPresigner {
   readonly #s3: S3Api;
   readonly #target: PresignTarget;
   readonly #timeoutMs: number;
@@ -88,10 +99,12 @@ export class S3ObjectStore implements ObjectStore, RangePresigner {
    * establish a connection" under load; here it waits its turn (inside its deadline) instead.
    */
   readonly #slots = new CallSlots(50);
+  readonly presignsUploads: boolean;
 
   constructor(opts: S3ObjectStoreOptions, api?: S3Api) {
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#transferMs = opts.transferTimeoutMs ?? 120_000;
+    this.presignsUploads = opts.presignUploads ?? true;
     const config: S3ClientConfig = {
       region: opts.region,
       forcePathStyle: opts.forcePathStyle ?? opts.endpoint !== undefined,
@@ -115,9 +128,38 @@ export class S3ObjectStore implements ObjectStore, RangePresigner {
     etag: string,
     expiresInS: number,
   ): Promise<PresignedGet> {
+    return presignRange(this.#target, await this.#creds(), bucket, key, offset, length, etag, expiresInS);
+  }
+
+  async presignPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    length: number,
+    crc32: string,
+    expiresInS: number,
+  ): Promise<PresignedGet> {
+    const creds = await this.#creds();
+    return presignPart(this.#target, creds, bucket, key, uploadId, partNumber, length, crc32, expiresInS);
+  }
+
+  async presignPut(
+    bucket: string,
+    key: string,
+    length: number,
+    crc32: string,
+    metadata: Record<string, string>,
+    expiresInS: number,
+  ): Promise<PresignedGet> {
+    const creds = await this.#creds();
+    return presignPut(this.#target, creds, bucket, key, length, crc32, metadata, expiresInS);
+  }
+
+  async #creds() {
     const creds = await (this.#s3 as Partial<S3Client>).config?.credentials();
-    if (!creds) throw new ObjectStoreError('InvalidCredentials', 'no S3 credentials to sign a GET with');
-    return presignRange(this.#target, creds, bucket, key, offset, length, etag, expiresInS);
+    if (!creds) throw new ObjectStoreError('InvalidCredentials', 'no S3 credentials to sign a request with');
+    return creds;
   }
 
   close(): void {
@@ -285,22 +327,7 @@ export class S3ObjectStore implements ObjectStore, RangePresigner {
     signal: AbortSignal,
   ): Promise<string> {
     const where = `s3://${bucket}/${key}`;
-    const created = await this.#call(
-      `CreateMultipartUpload ${where}`,
-      signal,
-      this.#timeoutMs,
-      (abortSignal) =>
-        this.#s3.send(
-          new CreateMultipartUploadCommand({
-            Bucket: bucket,
-            Key: key,
-            Metadata: metadata,
-            ChecksumAlgorithm: 'CRC32',
-          }),
-          { abortSignal },
-        ),
-    );
-    const uploadId = created.UploadId!;
+    const uploadId = await this.createMultipart(bucket, key, metadata, signal);
     const count = Math.max(1, Math.ceil(size / opts.partSize));
     const etags: string[] = new Array(count);
     const checksums: string[] = new Array(count);
@@ -337,32 +364,72 @@ export class S3ObjectStore implements ObjectStore, RangePresigner {
     };
     try {
       await Promise.all(Array.from({ length: Math.min(opts.concurrency, count) }, worker));
-      const done = await this.#call(
-        `CompleteMultipartUpload ${where}`,
-        signal,
-        this.#timeoutMs,
-        (abortSignal) =>
-          this.#s3.send(
-            new CompleteMultipartUploadCommand({
-              Bucket: bucket,
-              Key: key,
-              UploadId: uploadId,
-              MultipartUpload: {
-                Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1, ChecksumCRC32: checksums[i]! })),
-              },
-            }),
-            { abortSignal },
-          ),
-      );
-      return done.ETag ?? '';
+      const parts = etags.map((etag, i) => ({ etag, crc32: checksums[i]! }));
+      return await this.completeMultipart(bucket, key, uploadId, parts, signal);
     } catch (err) {
-      await this.#s3
-        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), {
-          abortSignal: AbortSignal.timeout(this.#timeoutMs),
-        })
-        .catch(() => {});
+      await this.abortMultipart(bucket, key, uploadId, signal);
       throw err;
     }
+  }
+
+  async createMultipart(
+    bucket: string,
+    key: string,
+    metadata: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const created = await this.#call(
+      `CreateMultipartUpload s3://${bucket}/${key}`,
+      signal,
+      this.#timeoutMs,
+      (abortSignal) =>
+        this.#s3.send(
+          new CreateMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            Metadata: metadata,
+            ChecksumAlgorithm: 'CRC32',
+          }),
+          { abortSignal },
+        ),
+    );
+    return created.UploadId!;
+  }
+
+  async completeMultipart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: UploadedPart[],
+    signal: AbortSignal,
+  ): Promise<string> {
+    const done = await this.#call(
+      `CompleteMultipartUpload s3://${bucket}/${key}`,
+      signal,
+      this.#timeoutMs,
+      (abortSignal) =>
+        this.#s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: {
+              Parts: parts.map((p, i) => ({ ETag: p.etag, PartNumber: i + 1, ChecksumCRC32: p.crc32 })),
+            },
+          }),
+          { abortSignal },
+        ),
+    );
+    return done.ETag ?? '';
+  }
+
+  /** Its own deadline, not `signal`'s: an upload abandoned because the caller stopped is dropped too. */
+  async abortMultipart(bucket: string, key: string, uploadId: string, _signal: AbortSignal): Promise<void> {
+    await this.#s3
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), {
+        abortSignal: AbortSignal.timeout(this.#timeoutMs),
+      })
+      .catch(() => {});
   }
 
   copy(

@@ -1,4 +1,4 @@
-// Presigned ranged S3 GETs (SigV4 query signing): who holds the credentials signs one GET of one range that someone without them sends.
+// Presigned S3 requests (SigV4 query signing): who holds the credentials signs one ranged GET, or one PUT of a part or object, that someone without them sends.
 import { createHash, createHmac } from 'node:crypto';
 
 /** A GET anyone can send as is: the URL and the headers it must carry (they are signed: changed, S3 refuses the request). */
@@ -25,6 +25,66 @@ export interface RangePresigner {
 
 export function isRangePresigner(store: object): store is RangePresigner {
   return typeof (store as Partial<RangePresigner>).presignRange === 'function';
+}
+
+/** One uploaded part as CompleteMultipartUpload names it. */
+export interface UploadedPart {
+  etag: string;
+  /** Its x-amz-checksum-crc32 (base64). */
+  crc32: string;
+}
+
+/**
+ * An object store whose uploads someone without its credentials can send: the holder starts and
+ * ends a multipart upload (CRC-32 checksums), and presigns each UploadPart or a whole PutObject,
+ * with its Content-Length and x-amz-checksum-crc32 signed (S3 refuses other bytes). Calls fail with
+ * ObjectStoreError as ObjectStore's do.
+ */
+export interface UploadPresigner {
+  /** False: this store's owner sends the bytes itself (configured so); the methods below still work. */
+  readonly presignsUploads: boolean;
+  /** Starts a multipart upload of the object with its user metadata; resolves with the UploadId. */
+  createMultipart(
+    bucket: string,
+    key: string,
+    metadata: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<string>;
+  /** An UploadPart of `length` bytes whose CRC-32 is `crc32`, valid `expiresInS` seconds. */
+  presignPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    length: number,
+    crc32: string,
+    expiresInS: number,
+  ): Promise<PresignedGet>;
+  /** Completes the upload of `parts` (part numbers from 1, in order); resolves with the object's ETag. */
+  completeMultipart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: UploadedPart[],
+    signal: AbortSignal,
+  ): Promise<string>;
+  /** Drops an unfinished upload and its parts (best effort: S3's lifecycle rules collect what is left). */
+  abortMultipart(bucket: string, key: string, uploadId: string, signal: AbortSignal): Promise<void>;
+  /** A PutObject of `length` bytes whose CRC-32 is `crc32`, with its user metadata. */
+  presignPut(
+    bucket: string,
+    key: string,
+    length: number,
+    crc32: string,
+    metadata: Record<string, string>,
+    expiresInS: number,
+  ): Promise<PresignedGet>;
+}
+
+/** Whether others may send this store's uploads (it can presign them, and is configured to). */
+export function isUploadPresigner(store: object): store is UploadPresigner {
+  const s = store as Partial<UploadPresigner>;
+  return typeof s.presignPart === 'function' && s.presignsUploads === true;
 }
 
 export interface SigningCredentials {
@@ -82,6 +142,23 @@ export function presignGet(
   expiresInS: number,
   now = new Date(),
 ): PresignedGet {
+  return presignRequest('GET', url, headers, creds, region, expiresInS, now);
+}
+
+/**
+ * Signs a `method` request of `url` (its own query parameters, e.g. partNumber and uploadId, are
+ * signed too) with `headers` as presignGet does. The body is not signed (UNSIGNED-PAYLOAD): sign an
+ * x-amz-checksum-* header to have S3 check it.
+ */
+export function presignRequest(
+  method: 'GET' | 'PUT',
+  url: URL,
+  headers: Record<string, string>,
+  creds: SigningCredentials,
+  region: string,
+  expiresInS: number,
+  now = new Date(),
+): PresignedGet {
   const amzDate = now
     .toISOString()
     .replace(/[-:]/g, '')
@@ -99,13 +176,14 @@ export function presignGet(
     ['X-Amz-SignedHeaders', names.join(';')],
   ];
   if (creds.sessionToken) query.push(['X-Amz-Security-Token', creds.sessionToken]);
+  for (const [k, v] of url.searchParams) query.push([k, v]);
   const canonicalQuery = query
     .map(([k, v]) => [encode(k), encode(v)] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
   const canonicalRequest = [
-    'GET',
+    method,
     url.pathname,
     canonicalQuery,
     names.map((n) => `${n}:${signed[n]}\n`).join(''),
@@ -139,4 +217,42 @@ export function presignRange(
   const headers: Record<string, string> = { range: `bytes=${offset}-${offset + length - 1}` };
   if (etag) headers['if-match'] = etag;
   return presignGet(objectUrl(t, bucket, key), headers, creds, t.region, expiresInS);
+}
+
+/** A presigned UploadPart of `length` bytes with CRC-32 `crc32` (base64): S3 refuses any other body. */
+export function presignPart(
+  t: PresignTarget,
+  creds: SigningCredentials,
+  bucket: string,
+  key: string,
+  uploadId: string,
+  partNumber: number,
+  length: number,
+  crc32: string,
+  expiresInS: number,
+): PresignedGet {
+  const url = objectUrl(t, bucket, key);
+  url.searchParams.set('partNumber', String(partNumber));
+  url.searchParams.set('uploadId', uploadId);
+  const headers = { 'content-length': String(length), 'x-amz-checksum-crc32': crc32 };
+  return presignRequest('PUT', url, headers, creds, t.region, expiresInS);
+}
+
+/** A presigned PutObject of `length` bytes with CRC-32 `crc32` and the user metadata (x-amz-meta-*) signed. */
+export function presignPut(
+  t: PresignTarget,
+  creds: SigningCredentials,
+  bucket: string,
+  key: string,
+  length: number,
+  crc32: string,
+  metadata: Record<string, string>,
+  expiresInS: number,
+): PresignedGet {
+  const headers: Record<string, string> = {
+    'content-length': String(length),
+    'x-amz-checksum-crc32': crc32,
+  };
+  for (const [k, v] of Object.entries(metadata)) headers[`x-amz-meta-${k.toLowerCase()}`] = v;
+  return presignRequest('PUT', objectUrl(t, bucket, key), headers, creds, t.region, expiresInS);
 }

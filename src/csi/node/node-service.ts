@@ -208,8 +208,16 @@ export function nodeService(deps: NodeServiceDeps): NodeService {
       if (!m || (volumePath !== rec.stagingPath && !rec.targets[volumePath])) {
         throw new CsiError('NotFound', `${volumePath} is not a mount of volume ${volumeId} on this node`);
       }
+      // The CSI spec: a call that cannot complete answers a non-OK code, never OK without numbers.
+      const cannot = (why: string) =>
+        new CsiError('Unavailable', `cannot read the usage of volume ${volumeId} at ${volumePath}: ${why}`);
+      const unserved = await deps.monitor.unserved(rec, signal);
+      if (unserved) throw cannot(unserved.message);
       const probe = await mounts.probe(volumePath, signal);
-      if (!probe.ok) return { usage: [] };
+      if (!probe.ok) {
+        const now = await deps.monitor.unserved(rec, signal);
+        throw cannot(now ? `${probe.message}: ${now.message}` : probe.message);
+      }
       const u = probe.usage;
       return {
         usage: [

@@ -39,10 +39,10 @@ export class SystemMounts {
   private readonly table: MountTable;
   private readonly unmountMs: number;
   private readonly probeMs: number;
-  /** The probe running per path: callers at the same time share it. */
+  /** The probe running per file system and path: callers at the same time share it. */
   private readonly inFlight = new Map<string, Promise<Probe>>();
-  /** Probes killed at their deadline that have not exited yet (stuck in the kernel), per path. */
-  private readonly stuck = new Map<string, { pid: number; since: number }>();
+  /** Probes killed at their deadline that have not exited yet (stuck in the kernel), per file system (its device). */
+  private readonly stuck = new Map<string, { pid: number; since: number; path: string }>();
 
   constructor(opts: SystemMountsOptions) {
     this.runner = opts.runner;
@@ -88,35 +88,44 @@ export class SystemMounts {
 
   /**
    * statfs of `path` in a child process: a dead FUSE mount answers ENOTCONN, a hung one misses the
-   * deadline. At most one probe per path runs: callers at the same time share it, and while a probe
+   * deadline. At most one probe per path runs: callers at the same time share it. While a probe
    * killed at its deadline is still stuck in the kernel (its FUSE request read by a daemon that
-   * will not answer) the path is reported as not answering without starting another.
+   * will not answer), every path of that file system (the mount's device: a staging path and the
+   * binds published from it) is reported as not answering without starting another; a new mount
+   * at the same path is a new device, probed afresh.
    */
   async probe(path: string, signal: AbortSignal): Promise<Probe> {
     signal.throwIfAborted();
-    const stuck = this.stuck.get(path);
+    const m = mountAt(await this.table(signal), path);
+    signal.throwIfAborted();
+    const fs = m ? `device ${m.device}` : `path ${path}`;
+    const stuck = this.stuck.get(fs);
     if (stuck) {
       const s = Math.round((Date.now() - stuck.since) / 1000);
+      const on = stuck.path === path ? 'it' : `its file system (at ${stuck.path})`;
       return {
         ok: false,
         timedOut: true,
-        message: `${path} does not answer statfs: an earlier probe (pid ${stuck.pid}) has waited on it for ${s} s`,
+        message: `${path} does not answer statfs: an earlier probe (pid ${stuck.pid}) has waited on ${on} for ${s} s`,
       };
     }
-    let running = this.inFlight.get(path);
+    const key = `${fs}\0${path}`;
+    let running = this.inFlight.get(key);
     if (!running) {
-      running = this.statfs(path).finally(() => this.inFlight.delete(path));
-      this.inFlight.set(path, running);
+      running = this.statfs(path, fs).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, running);
     }
     return abortable(running, signal);
   }
 
-  /** One probe of `path`, bounded by its own deadline (not a caller's signal: others may share it). */
-  private async statfs(path: string): Promise<Probe> {
+  /** One probe of `path` (on file system `fs`), bounded by its own deadline (not a caller's signal: others may share it). */
+  private async statfs(path: string, fs: string): Promise<Probe> {
     const signal = AbortSignal.timeout(4 * this.probeMs);
     const onStuck = (pid: number, exited: Promise<void>) => {
-      this.stuck.set(path, { pid, since: Date.now() });
-      void exited.then(() => this.stuck.delete(path));
+      this.stuck.set(fs, { pid, since: Date.now(), path });
+      void exited.then(() => {
+        if (this.stuck.get(fs)?.pid === pid) this.stuck.delete(fs);
+      });
     };
     try {
       const r = await this.runner.run('stat', ['-f', '-c', '%S %b %f %a %c %d', path], {

@@ -71,6 +71,16 @@ export class VolumeMonitor {
     return (await this.opts.mounts.probe(rec.stagingPath, signal)).ok;
   }
 
+  /**
+   * Why an emulated volume's mount serves nothing, from its keeper's state alone (no probe, so it
+   * never waits on the mount): its daemon is dead or stopped. Undefined when its daemon runs, it
+   * has no keeper, or it is not an emulated volume.
+   */
+  async unserved(rec: VolumeRecord, signal: AbortSignal): Promise<Exclude<Health, { ok: true }> | undefined> {
+    if (rec.backend !== 'emulated') return undefined;
+    return notServing(rec.stagingPath, await this.opts.keeperState(rec.stagingPath, signal));
+  }
+
   async check(rec: VolumeRecord, signal: AbortSignal): Promise<Health> {
     const staged = mountAt(await this.opts.mountTable(signal), rec.stagingPath);
     if (!staged) {

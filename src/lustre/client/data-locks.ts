@@ -74,6 +74,8 @@ export class DataLocks {
   /**
    * Runs `fn` under a data lock of at least `mode` on `ino` (EINTR if `signal` aborts while
    * waiting for it). `holds`: what the call holds in the kernel meanwhile (see `Holds`).
+   * `giveBackOnError`: if `fn` fails, the lock serves no later call and goes back to the MDS (in
+   * the background: the kernel may hold write-back the invalidation waits for until this replies).
    */
   async under<T>(
     ino: number,
@@ -81,6 +83,7 @@ export class DataLocks {
     fn: () => Promise<T>,
     signal?: AbortSignal,
     holds: Holds = 'pages',
+    giveBackOnError = false,
   ): Promise<T> {
     let lock = await this.#lockFor(ino, mode, holds, signal);
     // Revoked and cancelled between its grant and now: this call must not run under it.
@@ -89,10 +92,15 @@ export class DataLocks {
     this.#usage.set(lock.id, u);
     u.active++;
     u.started++;
+    let failed = false;
     try {
       return await fn();
+    } catch (err) {
+      failed = giveBackOnError;
+      throw err;
     } finally {
       if (--u.active === 0) for (const resolve of u.idle.splice(0)) resolve();
+      if (failed) void this.#locks.giveBack(lock.id);
     }
   }
 
@@ -186,14 +194,32 @@ export function withDataLocks(
         signal,
         opts?.fromPageCache ? 'pages' : 'none',
       ),
+    // A truncate that fails may have left its cut pending on the MDS (applied there, the objects not
+    // cut): its lock goes back, so this mount writes again only under a new grant, which the MDS
+    // gives after finishing the cut (pw-grant.ts); under the kept lock the cut would come later,
+    // over those writes.
     setattr: (cred, ino, changes, signal, opts) =>
       changes.size === undefined
         ? client.setattr(cred, ino, changes, signal, opts)
-        : locks.under(ino, 'PW', () => client.setattr(cred, ino, changes, signal, opts), signal, 'writeback'),
-    open: (cred, ino, flags, signal) =>
+        : locks.under(
+            ino,
+            'PW',
+            () => client.setattr(cred, ino, changes, signal, opts),
+            signal,
+            'writeback',
+            true,
+          ),
+    open: (cred, ino, flags, signal, opts) =>
       (flags & O_TRUNC) === 0
-        ? client.open(cred, ino, flags, signal)
-        : locks.under(ino, 'PW', () => client.open(cred, ino, flags, signal), signal, 'writeback'),
+        ? client.open(cred, ino, flags, signal, opts)
+        : locks.under(
+            ino,
+            'PW',
+            () => client.open(cred, ino, flags, signal, opts),
+            signal,
+            'writeback',
+            true,
+          ),
     fallocate: (h: FileHandle, mode, offset, length, signal) =>
       locks.under(h.ino, 'PW', () => client.fallocate(h, mode, offset, length, signal), signal, 'writeback'),
   };

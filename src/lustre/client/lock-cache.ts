@@ -122,6 +122,14 @@ export class LockCache {
     await this.#mds.call('lockCancel', { id: lock.id }, signal ?? AbortSignal.timeout(CANCEL_TIMEOUT_MS));
   }
 
+  /**
+   * Gives lock `id` back as a blocking callback would: it stops serving new calls at once (before
+   * this returns to its caller's next tick), its cache is dropped, then it is cancelled. Never rejects.
+   */
+  giveBack(id: number): Promise<void> {
+    return this.#blocking(id);
+  }
+
   /** Gives every lock back (the client is going away); failures are ignored: the MDS drops them at its eviction. */
   async releaseAll(signal?: AbortSignal): Promise<void> {
     await Promise.allSettled(this.held().map((l) => this.release(l, signal)));

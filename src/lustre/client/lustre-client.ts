@@ -13,6 +13,7 @@ import {
   type FileLock,
   type FileSystemClient,
   type InvalidateEvent,
+  type Layout,
   type LayoutPolicy,
   type QuotaInfo,
   type QuotaLimits,
@@ -22,6 +23,7 @@ import {
   type StatFs,
   type WriteOptions,
 } from '../types.ts';
+import { BatchedReads } from './batched-reads.ts';
 import { type ConnectLustreOptions, connectClient, type LustreClientParts } from './connect-lustre.ts';
 import { FileLocks } from './file-locks.ts';
 import type { LockReplay } from './held-locks.ts';
@@ -29,12 +31,13 @@ import { LoadingFiles, whileRestoring } from './hsm-wait.ts';
 import type { InodeCache } from './inode-cache.ts';
 import type { LockCache } from './lock-cache.ts';
 import type { MdsSession } from './mds-session.ts';
-import { O_ACCMODE, O_EXCL, O_RDONLY, O_TRUNC, OpenFiles } from './open-files.ts';
+import { O_ACCMODE, O_EXCL, O_RDONLY, O_TRUNC, O_WRONLY, OpenFiles } from './open-files.ts';
 import type { OstPool } from './ost-pool.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
 import { clientStatfs, type OstUsage, ostUsage } from './statfs.ts';
 import { fetchStripes, type SourceOf } from './striped-fetch.ts';
 import type { StripedIo } from './striped-io.ts';
+import { StripeUploader } from './striped-upload.ts';
 
 export type { ConnectLustreOptions, LustreClientParts } from './connect-lustre.ts';
 export type { OstUsage } from './statfs.ts';
@@ -61,6 +64,7 @@ export class LustreClient implements FileSystemClient {
   readonly config: FileSystemConfig;
   readonly #mds: MdsSession;
   readonly #pool: OstPool;
+  #batchedReads: BatchedReads | undefined;
   readonly #io: StripedIo;
   readonly #inodes: InodeCache;
   readonly #mgs: MgsClient | undefined;
@@ -184,10 +188,10 @@ export class LustreClient implements FileSystemClient {
       () => this.#mds.mutate('setattr', { cred, ino, changes: wire, ...this.#key(opts) }, signal),
       signal,
     );
-    if (changes.size !== undefined) {
-      // A resent truncate is done on the MDS: cut nothing it counts as the file now (others may have written since).
-      const to = resent ? Math.max(changes.size, attr.size) : changes.size;
-      await this.#files.truncateObjects(ino, to, signal);
+    // A resent truncate is done: the MDS finished its cut if the first caller had not reported it
+    // (before it answered); cutting again would cut what others wrote since, reported or not.
+    if (changes.size !== undefined && !resent) {
+      await this.#files.truncateObjects(ino, changes.size, signal);
       await this.#mds.call('punched', { ino, size: changes.size }, signal);
     }
     return this.#noted(attr);
@@ -210,8 +214,9 @@ export class LustreClient implements FileSystemClient {
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
     const truncate = !r.created && (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY;
-    // A resent O_TRUNC is done on the MDS: cut nothing it counts as the file now (others may have written since).
-    if (truncate && r.resent) await this.#cutResent(r.attr, r.punch, signal);
+    // A resent O_TRUNC is done: only a cut still pending on the MDS is finished (see #finishPunch).
+    if (truncate && r.resent && r.punch !== undefined)
+      await this.#finishPunch(r.attr.ino, r.punch, r.attr.size, signal);
     const cut = truncate && !r.resent;
     const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, cut, signal, r.grant);
     return { attr: r.attr, handle };
@@ -342,25 +347,34 @@ export class LustreClient implements FileSystemClient {
 
   // --- open files and data ------------------------------------------------------------------------
 
-  async open(cred: Credentials, ino: number, flags: number, signal?: AbortSignal): Promise<FileHandle> {
-    const r = await whileRestoring(() => this.#mds.mutate('open', { cred, ino, flags }, signal), signal);
-    if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
+  async open(
+    cred: Credentials,
+    ino: number,
+    flags: number,
+    signal?: AbortSignal,
+    opts?: RequestOptions,
+  ): Promise<FileHandle> {
+    // Only an O_TRUNC open changes anything a resend must not change again: only it is keyed.
+    const key = (flags & O_TRUNC) !== 0 ? this.#key(opts) : {};
+    const args = { cred, ino, flags, ...key };
+    const r = await whileRestoring(() => this.#mds.mutate('open', args, signal), signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
-    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, truncate, signal, r.grant);
+    // A cut still pending is finished, a resent O_TRUNC's included; a resent one is not done again.
+    if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
+    const cut = truncate && !r.resent;
+    const handle = await this.#files.opened(r.attr, r.layout, r.handle, flags, cut, signal, r.grant);
     this.#loading.opened(ino, r.loading);
     return handle;
-  }
-
-  /** A resent truncate: the objects past the MDS's size now go; a punch still pending is done. */
-  async #cutResent(attr: Attr, punch: number | undefined, signal?: AbortSignal) {
-    if (punch !== undefined) await this.#finishPunch(attr.ino, punch, attr.size, signal);
-    else await this.#files.truncateObjects(attr.ino, attr.size, signal);
   }
 
   /**
    * A truncate whose client died before punching the objects: cut them now, before anyone can
    * grow the file over the old bytes. If the file already grew past the pending size, its new
-   * bytes cannot be told from old ones: only the part past its current size is cut.
+   * bytes cannot be told from old ones: only the part past its current size is cut. Also how a
+   * resent truncate ends: a truncate that may drop bytes stays pending on the MDS until its caller
+   * reports the objects cut, so a resend finishes only a cut still pending — nobody can have
+   * written since (a write needs a PW lock, granted only after the MDS finished it) — and cuts
+   * nothing otherwise, which would cut what others wrote since.
    */
   async #finishPunch(ino: number, punch: number, size: number, signal?: AbortSignal) {
     const to = Math.max(punch, size);
@@ -372,6 +386,23 @@ export class LustreClient implements FileSystemClient {
   async read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
     await this.#loading.ready(handle.ino, offset, length, signal);
     return await this.#files.read(handle, offset, length, signal);
+  }
+
+  /**
+   * Bytes [offset, offset + length) of a file by the layout its MDS handle came with (the HSM agent's
+   * batched export, mds/hsm-export-batch.ts), not clamped to any size: past an object's end, zeros.
+   * The caller holds a read handle on the MDS for as long as it reads. Small reads of files with
+   * one copy go to their OST together with other such reads (client/batched-reads.ts).
+   */
+  readByLayout(ino: number, layout: Layout | null, offset: number, length: number, signal?: AbortSignal) {
+    if (!layout || length === 0) return Promise.resolve(Buffer.alloc(length));
+    this.#batchedReads ??= new BatchedReads(this.#pool);
+    const batched = this.#batchedReads.read(ino, layout, offset, length);
+    // A batch that failed (an OSS away, a deadline): this read alone, with the read path's recovery and EIO.
+    return (
+      batched?.catch(() => this.#io.read(ino, layout, offset, length, signal)) ??
+      this.#io.read(ino, layout, offset, length, signal)
+    );
   }
 
   async killSetId(cred: Credentials, handle: FileHandle, signal?: AbortSignal): Promise<void> {
@@ -419,6 +450,17 @@ export class LustreClient implements FileSystemClient {
       timeoutMs,
       signal,
     );
+  }
+
+  /**
+   * Sends ranges of a file open for reading out by the OSSes that hold them (striped-upload.ts; the
+   * HSM agent's exports), from the copies a read would use; undefined for a file without a layout.
+   */
+  async stripeUploader(handle: FileHandle, signal?: AbortSignal): Promise<StripeUploader | undefined> {
+    this.#files.file(handle); // EBADF for a handle that is not open
+    if ((handle.flags & O_ACCMODE) === O_WRONLY) throw new FsError('EBADF', 'not open for reading');
+    const layout = await this.#files.layout(handle.ino, signal);
+    return layout ? new StripeUploader(this.#io, this.#pool, handle.ino, layout) : undefined;
   }
 
   fsync(handle: FileHandle, _datasync: boolean, signal?: AbortSignal): Promise<void> {

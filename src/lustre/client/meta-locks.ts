@@ -291,11 +291,11 @@ export function withMetaLocks(client: FileSystemClient, meta: MetaLocks): FileSy
       }
       meta.renamed(parent, name, newParent, newName, flags);
     },
-    open: async (cred, ino, flags, signal) => {
-      if (!writes(flags)) return await client.open(cred, ino, flags, signal);
+    open: async (cred, ino, flags, signal, opts) => {
+      if (!writes(flags)) return await client.open(cred, ino, flags, signal, opts);
       c.writing(ino);
       try {
-        return await client.open(cred, ino, flags, signal);
+        return await client.open(cred, ino, flags, signal, opts);
       } catch (err) {
         c.written(ino);
         throw err;

@@ -2,6 +2,7 @@
 import { DeadlineExceededError, FsError, UnavailableError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
 import type { TargetConfig } from '../protocol/mgs-messages.ts';
+import type { ObjectRange } from '../protocol/oss-batch-messages.ts';
 import { OssClient } from '../protocol/oss-client.ts';
 import type { OssMethods, StatTarget } from '../protocol/oss-messages.ts';
 
@@ -84,6 +85,11 @@ export class OstPool {
     return this.#call(ost, signal, (c, target) => c.read({ target, object, offset, length }, signal));
   }
 
+  /** Many ranges of the target's objects in one call (OssMethods.readMany). */
+  readMany(ost: number, reads: ObjectRange[], signal?: AbortSignal): Promise<Buffer[]> {
+    return this.#call(ost, signal, (c, target) => c.readMany({ target, reads }, signal));
+  }
+
   async write(
     ost: number,
     object: string,
@@ -106,6 +112,24 @@ export class OstPool {
     signal?: AbortSignal,
   ): Promise<OssMethods['fetchRange']['result']> {
     return this.#call(ost, signal, (c, target) => c.fetchRange({ target, ...args }, signal));
+  }
+
+  /** The CRC-32 (base64) of a range of the object, zeros past its end (OssMethods.rangeChecksum). */
+  rangeChecksum(
+    ost: number,
+    args: Omit<OssMethods['rangeChecksum']['args'], 'target'>,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    return this.#call(ost, signal, (c, target) => c.rangeChecksum({ target, ...args }, signal));
+  }
+
+  /** The OSS PUTs a range of the object itself (OssMethods.uploadRange): its outcome. */
+  uploadRange(
+    ost: number,
+    args: Omit<OssMethods['uploadRange']['args'], 'target'>,
+    signal?: AbortSignal,
+  ): Promise<OssMethods['uploadRange']['result']> {
+    return this.#call(ost, signal, (c, target) => c.uploadRange({ target, ...args }, signal));
   }
 
   async punch(ost: number, object: string, size: number, signal?: AbortSignal): Promise<void> {

@@ -1,4 +1,4 @@
-// A truncate the kernel resends to a keeper's next daemon does not cut the objects again: bytes another client wrote since the first truncate stay.
+// A truncate (setattr, O_TRUNC create or open) the kernel resends to a keeper's next daemon does not cut the objects again: bytes another client wrote since the first truncate stay.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { rawWriter, startTestCluster } from '../../../test/lustre/test-cluster.ts';
@@ -8,7 +8,7 @@ import { connectLustre } from './lustre-client.ts';
 
 const O_TRUNC = 0o1000;
 
-test('a resent truncate (setattr size, or an O_TRUNC create) keeps what another client wrote after the first one', async (t) => {
+test('a resent truncate (setattr size, an O_TRUNC create or an O_TRUNC open) keeps what another client wrote after the first one', async (t) => {
   const cluster = await startTestCluster({ localHost: 'h', ossCount: 1 });
   const clients: Array<{ close(): Promise<void> }> = [];
   t.after(async () => {
@@ -64,6 +64,19 @@ test('a resent truncate (setattr size, or an O_TRUNC create) keeps what another 
   const resent = await next.create(ROOT, ROOT_INO, 'g', 0o644, O_WRONLY | O_TRUNC, undefined, { request: 8 });
   await next.release(resent.handle);
   assert.equal(await read(g.attr.ino), 'new', 'the resent O_TRUNC create did not cut the later write');
+
+  // open(O_WRONLY | O_TRUNC) of an existing file (FUSE OPEN, atomic O_TRUNC): the same, and the
+  // resend gets a handle of the new daemon's own (closing it is refused with EBADF otherwise).
+  const o = await other.create(ROOT, ROOT_INO, 'o', 0o644, O_WRONLY);
+  await other.write(o.handle, 0, Buffer.from('old bytes'));
+  await other.release(o.handle);
+  const opened = await dead.open(ROOT, o.attr.ino, O_WRONLY | O_TRUNC, undefined, { request: 10 });
+  assert.equal((await other.getattr(o.attr.ino)).size, 0, 'the first open truncated');
+  await write(o.attr.ino, 'new');
+  const reopened = await next.open(ROOT, o.attr.ino, O_WRONLY | O_TRUNC, undefined, { request: 10 });
+  assert.notEqual(reopened, opened);
+  await next.release(reopened);
+  assert.equal(await read(o.attr.ino), 'new', 'the resent O_TRUNC open did not cut the later write');
 
   // The dead daemon's own writes, not yet reported: its truncate recorded no punch (the cut was
   // its job) and it died after the MDS's reply, before cutting. The resend cuts them.

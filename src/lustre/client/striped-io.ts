@@ -184,9 +184,39 @@ export class StripedIo {
     return this.#riding('read', signal, () => this.#readExtentOnce(ino, layout, e, signal));
   }
 
-  async #readExtentOnce(ino: number, layout: Layout, e: Extent, signal?: AbortSignal): Promise<Buffer> {
+  #readExtentOnce(ino: number, layout: Layout, e: Extent, signal?: AbortSignal): Promise<Buffer> {
     const object = objectId(ino, e.stripe);
-    const copies = readableCopies(layout, e.stripe);
+    return this.#fromCopyOnce(ino, layout, e.stripe, 'read', signal, (ost) =>
+      this.#pool.read(ost, object, e.objectOffset, e.length, signal),
+    );
+  }
+
+  /**
+   * Runs `fn` on one readable copy of `stripe` as a read picks it (never a stale copy; OSTs that
+   * failed lately last; the next copy when one is unreachable; waiting out an unreachable OSS as
+   * reads do): for reads made by the OSS itself (striped-upload.ts).
+   */
+  fromCopy<T>(
+    ino: number,
+    layout: Layout,
+    stripe: number,
+    what: string,
+    signal: AbortSignal | undefined,
+    fn: (ost: number) => Promise<T>,
+  ): Promise<T> {
+    return this.#riding(what, signal, () => this.#fromCopyOnce(ino, layout, stripe, what, signal, fn));
+  }
+
+  async #fromCopyOnce<T>(
+    ino: number,
+    layout: Layout,
+    stripe: number,
+    what: string,
+    signal: AbortSignal | undefined,
+    fn: (ost: number) => Promise<T>,
+  ): Promise<T> {
+    const object = objectId(ino, stripe);
+    const copies = readableCopies(layout, stripe);
     const now = Date.now();
     const order = [...copies].sort(
       (a, b) => Number(this.#isSuspect(a, now)) - Number(this.#isSuspect(b, now)),
@@ -194,15 +224,15 @@ export class StripedIo {
     let last: unknown;
     for (const ost of order) {
       try {
-        return await this.#pool.read(ost, object, e.objectOffset, e.length, signal);
+        return await fn(ost);
       } catch (err) {
         if (signal?.aborted) throw interrupted(err);
-        if (!isUnreachable(err)) throw asFsError(err, `reading ${object} from ${this.#pool.name(ost)}`);
+        if (!isUnreachable(err)) throw asFsError(err, `${what} of ${object} on ${this.#pool.name(ost)}`);
         this.#markSuspect(ost, err);
         last = err;
       }
     }
-    throw lost(object, order.map((o) => this.#pool.name(o)).join(' and '), last);
+    throw lost(object, order.map((o) => this.#pool.name(o)).join(' and '), last, what);
   }
 
   /**

@@ -74,7 +74,9 @@ const open: Op = (h, body) => {
   const { flags, openFlags: fuseFlags } = decodeOpenIn(body);
   return async (ctx) => {
     const cred = await ctx.credentials();
-    const handle = await ctx.client.open(cred, h.nodeid, flags, ctx.signal).catch(staleIfGone);
+    const handle = await ctx.client
+      .open(cred, h.nodeid, flags, ctx.signal, kernelRequest(h))
+      .catch(staleIfGone);
     if (fuseFlags & FUSE_OPEN_KILL_SUIDGID && ctx.client.killSetId) {
       try {
         await ctx.client.killSetId(cred, handle, ctx.signal);

@@ -107,6 +107,8 @@ test('import makes released files with S3 metadata; the first open loads them, s
   const reads = await Promise.all([readWhole(user, '/repo/d/big'), readWhole(user, '/repo/d/big')]);
   assert.ok(reads.every((r) => r.equals(big)));
   assert.equal(store.gets - gets, Math.ceil(big.length / (64 * 1024)), 'two readers, one load');
+  // The readers go on once their ranges are in; the agent ends the restore (hsmRestoreDone) just after.
+  await waitFor('the restore ended', async () => !((await stateOf('/repo/d/big')) & HS_RELEASED));
   assert.equal(await stateOf('/repo/d/big'), HS_EXISTS | HS_ARCHIVED);
   assert.equal((await user.resolvePath('/repo/d/big', signal)).mtimeMs, 1_500_000_000_000);
 });

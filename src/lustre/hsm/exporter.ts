@@ -4,7 +4,9 @@ import type { ObjectStore } from '../../platform/object-store.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../types.ts';
+import { exportSmallFile } from './export-batch.ts';
 import { type FileOutcome, keyOfPath, type RepositoryLink } from './importer.ts';
+import { type OssUpload, uploadByOss } from './oss-upload.ts';
 import { formatLocation, formatPosixMetadata, parseLocation } from './posix-metadata.ts';
 import { errorCode } from './report-codes.ts';
 import { lookupPath, pool, type WalkEntry, walk } from './tree.ts';
@@ -18,6 +20,8 @@ export interface ExportOptions {
   files?: number;
   /** Of those, files going up in parts at once (default 4: each holds up to partConcurrency parts in memory). */
   largeFiles?: number;
+  /** Which files' bytes the OSSes send themselves (default `large`: those going up in parts; oss-upload.ts). */
+  ossUpload?: OssUpload;
 }
 
 /** The export defaults: what tasks, automatic export and the benchmark use. */
@@ -34,7 +38,8 @@ export const EXPORT_DEFAULTS = {
  * before the export began (a lookup or a directory listing): the MDS clears the dirty flag only if
  * the file still has that mtime and size and nobody has it open for writing when the upload is
  * done (hsmArchived), so a write during an export is exported next time. `large` limits the files
- * going up in parts at once (see exportPath).
+ * going up in parts at once (see exportPath). A file that goes up in one PUT takes export-batch.ts's
+ * path: its MDS calls are batched with those of the other files this client exports at the moment.
  */
 export async function exportEntry(
   c: LustreClient,
@@ -57,6 +62,11 @@ export async function exportEntry(
     return true;
   }
   if (type !== S_IFREG) return false;
+  const putBytes = opts.multipartBytes ?? EXPORT_DEFAULTS.multipartBytes;
+  if (e.attr.size <= putBytes) {
+    const batched = await exportSmallFile(c, store, link, e, putBytes, signal);
+    if (batched !== undefined) return batched;
+  }
   const st = await c.mds.call('hsmState', { ino: e.attr.ino }, signal);
   if (st.flags & HS_RELEASED) return false;
   const key = keyOfPath(link, e.path);
@@ -77,8 +87,11 @@ export async function exportEntry(
     try {
       // Bytes past `size` (the file grew since e.attr) are left for the next export: hsmArchived keeps it dirty.
       const read = (offset: number, length: number, s: AbortSignal) => c.read(handle, offset, length, s);
+      const partConcurrency = opts.partConcurrency ?? EXPORT_DEFAULTS.partConcurrency;
+      const byOss = { partBytes, partConcurrency, ...(opts.ossUpload && { ossUpload: opts.ossUpload }) };
       etag =
-        size <= partBytes
+        (await uploadByOss(c, store, link.bucket, key, size, handle, meta, byOss, signal)) ??
+        (size <= partBytes
           ? await store.put(link.bucket, key, await read(0, size, signal), meta, signal)
           : await store.putMultipart(
               link.bucket,
@@ -86,9 +99,9 @@ export async function exportEntry(
               size,
               read,
               meta,
-              { partSize: partBytes, concurrency: opts.partConcurrency ?? EXPORT_DEFAULTS.partConcurrency },
+              { partSize: partBytes, concurrency: partConcurrency },
               signal,
-            );
+            ));
     } finally {
       await c.release(handle, signal);
     }

@@ -16,7 +16,7 @@ import { checkPolicy, layoutObjects } from './layout.ts';
 import { checkAccess, inGroup, isOwnerOrRoot, isRoot, MAY_WRITE, S_ISGID, S_ISUID } from './perm.ts';
 import { recordPunch } from './punches.ts';
 import { bumpEpoch } from './size-epochs.ts';
-import { writtenElsewhere } from './size-on-osts.ts';
+import { writtenByAnyone } from './size-on-osts.ts';
 import type { InodeRow } from './store.ts';
 
 const O_RDONLY = 0;
@@ -77,9 +77,10 @@ export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChange
       row.mode &= ~S_ISUID;
       if (row.mode & 0o010) row.mode &= ~S_ISGID;
     }
-    // Another client's unreported writes may reach past the MDS's size: those bytes go too.
-    const elsewhere = writtenElsewhere(ns.store.db, ino, op.client);
-    if (c.size < row.size || elsewhere) recordPunch(ns.store.db, ino, c.size);
+    // Unreported writes (another client's, or the caller's own) may reach past the MDS's size:
+    // those bytes go too, and until the caller reports them cut, a resend of this truncate, an
+    // eviction's glimpse and a later grower must know the cut may not have happened.
+    if (c.size < row.size || writtenByAnyone(ns.store.db, ino)) recordPunch(ns.store.db, ino, c.size);
     bumpEpoch(ns.store.db, ino, op.client);
     row.size = c.size;
     row.blocks = blocksFor(c.size);

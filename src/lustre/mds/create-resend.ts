@@ -1,8 +1,8 @@
-// A change the kernel resent to a new FUSE daemon: the first reply again, marked `resent`, with the inode as it is now (a create's with an open handle of the new client's own).
+// A change the kernel resent to a new FUSE daemon: the first reply again, marked `resent`, with the inode as it is now (a create's or an O_TRUNC open's with an open handle of the new client's own).
 import { FsError } from '../../lib/errors.ts';
-import type { Attr } from '../types.ts';
+import { type Attr, type Layout, S_IFREG } from '../types.ts';
 import type { OpContext } from './inodes.ts';
-import { toAttr } from './inodes.ts';
+import { toAttr, typeOf } from './inodes.ts';
 import type { CreateResult, Namespace } from './namespace.ts';
 import { pendingPunch } from './punches.ts';
 import { noteWriter } from './size-epochs.ts';
@@ -12,6 +12,13 @@ const O_TRUNC = 0o1000;
 
 /** A create's reply as a resend gets it: `resent`, and the first's truncate if still pending. */
 export type ResentCreate = CreateResult & { resent?: true; punch?: number };
+
+/** What an open (or a create that opened) answers: the handle, the inode and its layout. */
+interface Opened {
+  handle: number | null;
+  attr: Attr;
+  layout: Layout | null;
+}
 
 /**
  * The reply to a create whose (mount, request) key was seen before. The stored reply names the
@@ -29,17 +36,32 @@ export function resentCreate(
   stored: ResentCreate,
   flags: number,
 ): ResentCreate {
+  return resentOpen(ns, op, stored, flags);
+}
+
+/**
+ * The reply to an open (with O_TRUNC: the only opens keyed) whose key was seen before: as a
+ * resent create's, a handle of the caller's own with the first open's access mode and no second
+ * truncate; `punch` if the first's is still pending. ESTALE when the inode is gone.
+ */
+export function resentOpen<T extends Opened & { punch?: number; resent?: true }>(
+  ns: Namespace,
+  op: OpContext,
+  stored: T,
+  flags: number,
+): T {
   const { resent: _, punch: __, ...first } = stored;
-  if (first.handle === null) return first;
+  if (first.handle === null) return first as T;
   const row = ns.store.getInode(first.attr.ino);
-  if (!row) throw new FsError('ESTALE', `the file this create made (inode ${first.attr.ino}) is gone`);
+  if (!row) throw new FsError('ESTALE', `the file this call opened (inode ${first.attr.ino}) is gone`);
   const punch = pendingPunch(ns.store.db, row.ino);
   const now = { attr: toAttr(row), layout: ns.layoutOf(row) ?? first.layout, resent: true as const };
   const resent = { ...now, ...(punch !== undefined && { punch }) };
-  if (ns.store.getHandle(first.handle)?.client === op.client) return { ...first, ...resent };
+  if (ns.store.getHandle(first.handle)?.client === op.client) return { ...first, ...resent } as T;
   const handle = ns.store.insertHandle(row.ino, op.client, flags & ~O_TRUNC);
-  if ((flags & O_ACCMODE) !== 0) noteWriter(ns.store.db, row.ino, op.client, false);
-  return { ...first, ...resent, handle };
+  if ((flags & O_ACCMODE) !== 0 && typeOf(row.mode) === S_IFREG)
+    noteWriter(ns.store.db, row.ino, op.client, false);
+  return { ...first, ...resent, handle } as T;
 }
 
 /**

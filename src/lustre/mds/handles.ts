@@ -4,9 +4,9 @@ import { type Attr, type Layout, S_IFLNK, S_IFREG } from '../types.ts';
 import { checkFileSize } from './file-size.ts';
 import { blocksFor, isDir, type NsCore, type OpContext, toAttr, typeOf } from './inodes.ts';
 import { checkAccess, isRoot, MAY_READ, MAY_WRITE, S_ISGID, S_ISUID } from './perm.ts';
-import { pendingPunch, recordPunch } from './punches.ts';
+import { recordPunch } from './punches.ts';
 import { bumpEpoch, noteWriter } from './size-epochs.ts';
-import { writtenElsewhere } from './size-on-osts.ts';
+import { writtenByAnyone } from './size-on-osts.ts';
 
 export const O_ACCMODE = 0o3;
 export const O_WRONLY = 0o1;
@@ -23,7 +23,7 @@ export function openInode(
   op: OpContext,
   ino: number,
   flags: number,
-): { handle: number; attr: Attr; layout: Layout | null; punch?: number } {
+): { handle: number; attr: Attr; layout: Layout | null } {
   const row = ns.inode(ino);
   if (typeOf(row.mode) === S_IFLNK) throw new FsError('ELOOP', 'cannot open a symlink');
   const acc = flags & O_ACCMODE;
@@ -33,14 +33,14 @@ export function openInode(
   const truncate = (flags & O_TRUNC) !== 0 && typeOf(row.mode) === S_IFREG;
   if (truncate) want |= MAY_WRITE;
   checkAccess(op.cred, row, want);
-  const punch = truncate ? undefined : pendingPunch(ns.store.db, ino);
   if (truncate) {
     const now = ns.clock();
     if (row.size !== 0 && !isRoot(op.cred)) {
       row.mode &= ~S_ISUID;
       if (row.mode & 0o010) row.mode &= ~S_ISGID;
     }
-    if (row.size !== 0 || writtenElsewhere(ns.store.db, ino, op.client)) recordPunch(ns.store.db, ino, 0);
+    // As setattr's: the opener's own other handles' unreported writes go too.
+    if (row.size !== 0 || writtenByAnyone(ns.store.db, ino)) recordPunch(ns.store.db, ino, 0);
     bumpEpoch(ns.store.db, ino, op.client);
     row.size = 0;
     row.blocks = 0;
@@ -51,7 +51,7 @@ export function openInode(
   }
   const handle = ns.store.insertHandle(ino, op.client, flags);
   if (acc !== 0 && typeOf(row.mode) === S_IFREG) noteWriter(ns.store.db, ino, op.client, truncate);
-  return { handle, attr: toAttr(row), layout: ns.layoutOf(row), ...(punch !== undefined && { punch }) };
+  return { handle, attr: toAttr(row), layout: ns.layoutOf(row) };
 }
 
 /** Closes a handle of the calling client (EBADF if it is not one). */

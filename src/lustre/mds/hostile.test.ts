@@ -59,6 +59,8 @@ const KEYS: Record<Exclude<MdsMethod, 'connect'>, string[]> = {
   hsmRestoreDone: ['xid', 'ino', 'error', 'mtimeMs', 'token'],
   hsmLoadNext: ['ino', 'token', 'size', 'chunkBytes', 'loaded'],
   hsmWaitRange: ['ino', 'offset', 'length'],
+  hsmExportOpen: ['xid', 'cred', 'inos'],
+  hsmExportDone: ['xid', 'cred', 'items'],
   changelogRegister: ['cred', 'user'],
   changelogDeregister: ['cred', 'user'],
   changelogRead: ['user', 'limit'],

@@ -115,6 +115,7 @@ export async function enqueueLock(
   client: string,
   req: LockRequest,
   signal: AbortSignal,
+  opts?: { undelivered?: boolean },
 ): Promise<Lock> {
   const st = state(host, ldlmSettings.callbackTimeoutMs);
   if (st.recovery) {
@@ -128,7 +129,7 @@ export async function enqueueLock(
     }
     st.recovery = undefined;
   }
-  return st.manager.enqueue(client, req, signal);
+  return st.manager.enqueue(client, req, signal, opts);
 }
 
 /** Parses lockEnqueue arguments (EINVAL for anything malformed). */

@@ -50,6 +50,7 @@ export function conflicts(a: Omit<Lock, 'id'>, b: Omit<Lock, 'id'>): boolean {
 
 interface Waiter {
   lock: Lock;
+  undelivered: boolean;
   grant: (lock: Lock) => void;
   fail: (err: Error) => void;
 }
@@ -68,14 +69,27 @@ export class LockManager {
   readonly #byId = new Map<number, Lock>();
   readonly #waiting = new Map<number, Waiter[]>();
   readonly #called = new Map<number, NodeJS.Timeout>();
+  /** Granted locks whose holder has not been told yet (see `enqueue`) → whether a callback waits. */
+  readonly #undelivered = new Map<number, boolean>();
   #nextId = 1;
 
   constructor(opts: LockManagerOptions) {
     this.#o = opts;
   }
 
-  /** Resolves with the granted lock; EINVAL for a bad request, EINTR if `signal` aborts first. */
-  enqueue(client: string, req: LockRequest, signal?: AbortSignal): Promise<Lock> {
+  /**
+   * Resolves with the granted lock; EINVAL for a bad request, EINTR if `signal` aborts first.
+   * `undelivered`: the grant reaches its holder only after work the server does first; until
+   * `delivered(id)` the lock gets no blocking callback (its holder could not cancel a lock it does
+   * not know of, and the callback's deadline would evict it for the server's own delay).
+   */
+  enqueue(
+    client: string,
+    req: LockRequest,
+    signal?: AbortSignal,
+    opts?: { undelivered?: boolean },
+  ): Promise<Lock> {
+    const undelivered = opts?.undelivered ?? false;
     const bits = req.kind === 'ibits' ? (req.bits ?? 0) : 0;
     if (req.kind === 'ibits' && (bits === 0 || (bits & ~ALL_IBITS) !== 0)) {
       return Promise.reject(new FsError('EINVAL', `bad inode bits ${bits}`));
@@ -84,9 +98,10 @@ export class LockManager {
       return Promise.reject(new FsError('EINVAL', 'mode must be PR or PW'));
     const lock: Lock = { id: this.#nextId++, client, ino: req.ino, kind: req.kind, mode: req.mode, bits };
     const queue = this.#waiting.get(lock.ino) ?? [];
-    if (queue.length === 0 && this.#blockers(lock).length === 0) return Promise.resolve(this.#grant(lock));
+    if (queue.length === 0 && this.#blockers(lock).length === 0)
+      return Promise.resolve(this.#grant(lock, undelivered));
     return new Promise<Lock>((resolve, reject) => {
-      const waiter: Waiter = { lock, grant: resolve, fail: reject };
+      const waiter: Waiter = { lock, undelivered, grant: resolve, fail: reject };
       queue.push(waiter);
       this.#waiting.set(lock.ino, queue);
       signal?.addEventListener(
@@ -114,6 +129,14 @@ export class LockManager {
     if ((this.#waiting.get(lock.ino)?.length ?? 0) > 0 || this.#blockers(lock).length > 0) return undefined;
     this.#nextId++;
     return this.#grant(lock);
+  }
+
+  /** The holder of lock `id` (granted `undelivered`) is being told: a callback held back is sent now. */
+  delivered(id: number): void {
+    const wanted = this.#undelivered.get(id);
+    this.#undelivered.delete(id);
+    const lock = this.#byId.get(id);
+    if (wanted && lock) this.#callBack(lock);
   }
 
   /** Gives a lock back. Returns false for a lock that is not (or no longer) held by `client`. */
@@ -162,7 +185,8 @@ export class LockManager {
     return (this.#granted.get(lock.ino) ?? []).filter((g) => conflicts(g, lock));
   }
 
-  #grant(lock: Lock): Lock {
+  #grant(lock: Lock, undelivered = false): Lock {
+    if (undelivered) this.#undelivered.set(lock.id, false);
     const list = this.#granted.get(lock.ino) ?? [];
     list.push(lock);
     this.#granted.set(lock.ino, list);
@@ -178,6 +202,7 @@ export class LockManager {
     const t = this.#called.get(lock.id);
     if (t) clearTimeout(t);
     this.#called.delete(lock.id);
+    this.#undelivered.delete(lock.id);
   }
 
   #removeWaiter(w: Waiter): boolean {
@@ -200,12 +225,16 @@ export class LockManager {
         return;
       }
       queue.shift();
-      head.grant(this.#grant(head.lock));
+      head.grant(this.#grant(head.lock, head.undelivered));
     }
     this.#waiting.delete(ino);
   }
 
   #callBack(lock: Lock): void {
+    if (this.#undelivered.has(lock.id)) {
+      this.#undelivered.set(lock.id, true);
+      return;
+    }
     if (this.#called.has(lock.id)) return;
     const timer = setTimeout(() => {
       if (!this.#byId.has(lock.id)) return;

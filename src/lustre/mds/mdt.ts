@@ -15,12 +15,17 @@ import type { Caller, MdtOptions } from './mdt-options.ts';
 import { MountReplies } from './mount-replies.ts';
 import { Namespace } from './namespace.ts';
 import { OstDirectory } from './ost-directory.ts';
-import { pendingPunch } from './punches.ts';
 import { RecoveryWindow } from './recovery-window.ts';
 import type { ReplyKey } from './request-key.ts';
 import { ResyncQueue } from './resync-queue.ts';
 import { type Outcome, underSavepoint } from './savepoint.ts';
-import { finishPunch, type SettleDeps, type Settled, settleReport } from './size-settle.ts';
+import {
+  CUT_RETRY_MS,
+  finishPendingCut,
+  type SettleDeps,
+  type Settled,
+  settleReport,
+} from './size-settle.ts';
 import { MdtSnapshots } from './snapshots.ts';
 import { markStale, staleRecords } from './stale.ts';
 import { Store } from './store.ts';
@@ -256,23 +261,20 @@ export class Mdt {
   }
 
   /**
-   * Before a change that lets `ino` grow from its MDS size (O_APPEND reservation, truncate): a punch
-   * still pending is finished first, else the growth would show the old bytes. EIO if it cannot be.
+   * Before a change that lets `ino` grow from its MDS size (O_APPEND reservation, truncate, a PW
+   * grant) or an open: a punch still pending is finished first, else the growth would show the old
+   * bytes. EIO (logged) if it cannot be within CUT_RETRY_MS.
    */
   async finishPendingPunch(ino: number): Promise<void> {
-    const size = pendingPunch(this.store.db, ino);
-    const layout = size === undefined ? null : this.#settle.layoutOf(ino);
-    if (size === undefined || !layout) return;
     try {
-      await finishPunch(this.#settle, ino, layout, size);
+      await finishPendingCut(this.#settle, ino);
     } catch (err) {
-      throw new FsError(
-        'EIO',
-        `an earlier truncate of inode ${ino} is not finished on its OSTs: ${String(err)}`,
-        {
-          cause: err,
-        },
+      const why = `an earlier truncate of inode ${ino} is not finished on its OSTs (tried for ${CUT_RETRY_MS / 1000} s): ${String(err)}`;
+      this.#log.warn(
+        'cannot finish a truncate: opens, writes and truncates of the file fail with EIO until its OSTs answer',
+        { ino, error: String(err) },
       );
+      throw new FsError('EIO', why, { cause: err });
     }
   }
 

@@ -248,7 +248,7 @@ test('a failed change resent gets the same errno; keys survive an MDS restart; a
   assert.deepEqual(await names(next), ['x']);
 });
 
-test('a resent O_TRUNC create says it is one, with the truncate its first client left unpunched', async () => {
+test('a resent O_TRUNC create says it is one; the truncate its first client left unpunched is the MDS’s to finish first', async () => {
   const dead = client('daemon-1');
   const next = client('daemon-2');
   const f = await dead.call('create', {
@@ -267,13 +267,25 @@ test('a resent O_TRUNC create says it is one, with the truncate its first client
   const k = key();
   const first = await dead.call('create', { ...args, xid: dead.nextXid(), key: k });
   assert.deepEqual([first.created, first.attr.size, first.resent], [false, 0, undefined]);
+  // This MDS reaches no OST: it cannot finish the pending cut, and does not hand it to the resender.
+  await assert.rejects(next.call('create', { ...args, xid: next.nextXid(), key: k }), {
+    code: 'EIO',
+    message: /an earlier truncate of inode \d+ is not finished on its OSTs/,
+  });
+  await next.call('punched', { ino: f.attr.ino, size: 0 });
   const resent = await next.call('create', { ...args, xid: next.nextXid(), key: k });
   assert.deepEqual(
-    [resent.resent, resent.punch],
-    [true, 0],
-    'the truncate is not redone; its punch is pending',
+    [resent.resent, resent.punch, resent.attr.size],
+    [true, undefined, 0],
+    'not truncated again',
   );
-  await next.call('punched', { ino: f.attr.ino, size: 0 });
   const again = await next.call('create', { ...args, xid: next.nextXid(), key: k });
   assert.deepEqual([again.resent, again.punch, again.handle], [true, undefined, resent.handle]);
+  // Once both daemons closed what they were given, nobody has the file open for writing: the
+  // refused resend's handle is the one its retry got, not one more left open (another client's
+  // getattr would then glimpse the OSTs).
+  await dead.call('release', { xid: dead.nextXid(), handle: first.handle! });
+  await next.call('release', { xid: next.nextXid(), handle: resent.handle! });
+  const observer = client('observer');
+  assert.equal((await observer.call('getattr', { ino: f.attr.ino })).sizeOnOsts, undefined);
 });

@@ -6,9 +6,10 @@ import type { CallContext, RpcServer } from '../protocol/rpc-server.ts';
 import { type Attr, ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { attrsSet, changelogImpls, closed, recording } from './changelog-handlers.ts';
-import { resentCreate, resentSetattr } from './create-resend.ts';
+import { type ResentCreate, resentCreate, resentOpen, resentSetattr } from './create-resend.ts';
 import type { Attached, Impl } from './handler-types.ts';
-import { extendSize, openInode, release, reserveAppend } from './handles.ts';
+import { extendSize, O_TRUNC, openInode, release, reserveAppend } from './handles.ts';
+import { hsmExportImpls } from './hsm-export-batch.ts';
 import {
   hsmBeforeOpen,
   hsmBeforeResize,
@@ -30,6 +31,7 @@ import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-
 import type { Mdt } from './mdt.ts';
 import { attrWithUpdateLock, entriesWithUpdateLocks, touchedBy, withRevocation } from './meta-revoke.ts';
 import { clearPunch } from './punches.ts';
+import { grantPw } from './pw-grant.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { relatimeOnOpen } from './relatime.ts';
 import { mountClient, type ReplyKey, requestReplyKey } from './request-key.ts';
@@ -92,6 +94,7 @@ function ident(a: Args, key: string): string {
 
 const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   ...hsmImpls,
+  ...hsmExportImpls,
   ...changelogImpls,
   ...snapshotImpls,
   lookup: async (a, c) => {
@@ -192,11 +195,16 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
           }),
         (first, op) => resentCreate(c.mdt.ns, op, first, flags),
       )
-      .then((r) => ({
-        ...r,
-        layout: withStale(c.mdt.store.db, r.attr.ino, r.layout) ?? r.layout,
-        ...openGrant(c, r.attr.ino),
-      }));
+      .then(async ({ punch, ...r }: ResentCreate) => {
+        // A resend's cut still pending is finished here, as an open's: the resending daemon's own
+        // cut would be ordered against no data lock (a create takes none) and could cut a later write.
+        if (punch !== undefined) await c.mdt.finishPendingPunch(r.attr.ino);
+        return {
+          ...r,
+          layout: withStale(c.mdt.store.db, r.attr.ino, r.layout) ?? r.layout,
+          ...openGrant(c, r.attr.ino),
+        };
+      });
   },
   mknod: (a, c) => {
     const [p, n, mode, rdev] = [ino(a, 'parent'), name(a), int(a, 'mode'), int(a, 'rdev')];
@@ -248,13 +256,22 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   open: async (a, c) => {
     const [i, flags] = [ino(a), int(a, 'flags')];
     await hsmBeforeOpen(c, i, flags);
+    // A cut still pending is finished here (EIO if it cannot be), not handed to the opener: its cut
+    // would not be ordered against the PW grants (pw-grant.ts) and could cut a later write.
+    if ((flags & O_TRUNC) === 0) await c.mdt.finishPendingPunch(i);
     return c.mdt
-      .mutate(c, xid(a), cred(a), (op) => {
-        const r = openInode(c.mdt.ns, op, i, flags);
-        hsmOnOpen(c, i, flags);
-        relatimeOnOpen(c, i, flags);
-        return r;
-      })
+      .mutate(
+        c,
+        replyKey(a),
+        cred(a),
+        (op) => {
+          const r = openInode(c.mdt.ns, op, i, flags);
+          hsmOnOpen(c, i, flags);
+          relatimeOnOpen(c, i, flags);
+          return r;
+        },
+        (first, op) => resentOpen(c.mdt.ns, op, first, flags),
+      )
       .then((r) => ({
         ...r,
         layout: withStale(c.mdt.store.db, i, r.layout),
@@ -332,9 +349,13 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, owner] = [ino(a), str(a, 'owner', 512)];
     return c.mdt.read(() => nil(c.mdt.locks.unlockOwner(i, owner)));
   },
-  lockEnqueue: async (a, c, signal) => ({
-    id: (await enqueueLock(lockHost(c.mdt), c.client, lockRequest(a), signal)).id,
-  }),
+  lockEnqueue: async (a, c, signal) => {
+    const req = lockRequest(a);
+    const host = lockHost(c.mdt);
+    if (req.kind === 'data' && req.mode === 'PW')
+      return { id: (await grantPw(host, c, { ...req, kind: 'data', mode: 'PW' }, signal)).id };
+    return { id: (await enqueueLock(host, c.client, req, signal)).id };
+  },
   forgetMount: async (a, c) => ({ replies: await c.mdt.mountReplies.forget(mountClient(a)) }),
   lockCancel: async (a, c) => ({ cancelled: lockManager(lockHost(c.mdt)).cancel(c.client, int(a, 'id')) }),
   lockReplay: (a, c) => {

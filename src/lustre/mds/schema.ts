@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS stale_replicas (
   PRIMARY KEY (ino, stripe)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_punch (ino INTEGER PRIMARY KEY, size INTEGER NOT NULL);
 CREATE TRIGGER IF NOT EXISTS inodes_count_up AFTER INSERT ON inodes
   BEGIN UPDATE counters SET value = value + 1 WHERE name = 'inodes'; END;
 CREATE TRIGGER IF NOT EXISTS inodes_count_down AFTER DELETE ON inodes

@@ -35,3 +35,9 @@ export function writtenElsewhere(db: DatabaseSync, ino: number, caller: string):
   }
   return st.get(ino, caller) !== undefined;
 }
+
+/** Whether any client (the caller too) has `ino` open for writing: unreported writes may reach past its size. */
+export function writtenByAnyone(db: DatabaseSync, ino: number): boolean {
+  // Client ids are never empty (the MDS's connect refuses them), so no handle is excluded.
+  return writtenElsewhere(db, ino, '');
+}

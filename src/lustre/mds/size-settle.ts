@@ -1,7 +1,9 @@
 // Size reports the MDS cannot take as they are: it finishes a pending punch and reads the size from the objects first.
 import type { DatabaseSync } from 'node:sqlite';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../lib/log.ts';
 import type { Layout } from '../types.ts';
+import { copyDown } from './copy-down.ts';
 import type { Glimpse } from './evict-glimpse.ts';
 import { clearPunch, pendingPunch } from './punches.ts';
 import { epochOf, inEpoch, settledAt } from './size-epochs.ts';
@@ -65,6 +67,30 @@ export async function settleReport(d: SettleDeps, ino: number, client: string): 
       },
     );
     return { trusted: false, epoch, size: undefined };
+  }
+}
+
+/** How long the MDS tries again to finish a pending cut whose OSTs do not answer (an OSS restarting). */
+export const CUT_RETRY_MS = 10_000;
+
+/**
+ * Finishes `ino`'s pending cut, if any (read again before each attempt: another may have finished
+ * it). While a stripe's OSTs do not answer (copyDown) it tries again with backoff for CUT_RETRY_MS,
+ * as a client's I/O waits for a restarting OSS; then, or at once on any other error, it rejects.
+ */
+export async function finishPendingCut(d: SettleDeps, ino: number): Promise<void> {
+  const giveUpAt = Date.now() + CUT_RETRY_MS;
+  for (let backoff = 100; ; backoff = Math.min(backoff * 2, 1_000)) {
+    const size = pendingPunch(d.db, ino);
+    const layout = size === undefined ? null : d.layoutOf(ino);
+    if (size === undefined || !layout) return;
+    try {
+      await finishPunch(d, ino, layout, size);
+      return;
+    } catch (err) {
+      if (!copyDown(err) || Date.now() + backoff >= giveUpAt) throw err;
+      await sleep(backoff);
+    }
   }
 }
 

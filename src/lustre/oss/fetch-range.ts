@@ -1,4 +1,6 @@
 // OSS-side fetch: an HTTP(S) GET that someone else presigned, streamed straight into an OST object (the HSM agent's restores).
+import http from 'node:http';
+import https from 'node:https';
 import { FsError } from '../../lib/errors.ts';
 import { type Args, int, str } from '../protocol/args.ts';
 import type { FetchFailure, FetchSource, OssMethods } from '../protocol/oss-messages.ts';
@@ -20,6 +22,12 @@ type Outcome = OssMethods['fetchRange']['result'];
 /** Writes `data` at `offset` of the object (the OST's write: space accounting, snapshots). */
 export type ObjectWriter = (offset: number, data: Buffer) => Promise<unknown>;
 
+/** Keep-alive connections to the object store for the OSS's uploads (upload-range.ts; fetches use http-get.ts). */
+export const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+};
+
 /** The fetchRange arguments past target and object, checked (EINVAL naming the field). */
 export function fetchArgs(a: Args): {
   offset: number;
@@ -31,26 +39,32 @@ export function fetchArgs(a: Args): {
   const timeoutMs = int(a, 'timeoutMs', { min: 1 });
   if (timeoutMs > MAX_FETCH_MS)
     throw new FsError('EINVAL', `argument "timeoutMs" must be at most ${MAX_FETCH_MS}`);
-  const s = a['source'] as Args | undefined;
-  if (typeof s !== 'object' || s === null) throw new FsError('EINVAL', 'argument "source" must be an object');
+  const source = requestArg(a, 'source');
+  const range = /^bytes=(\d+)-(\d+)$/.exec(source.headers['range'] ?? '');
+  if (!range || Number(range[2]) - Number(range[1]) + 1 !== length)
+    throw new FsError('EINVAL', `argument "source.headers" must hold a range of exactly ${length} bytes`);
+  return { offset, length, source, timeoutMs };
+}
+
+/** A presigned request argument `{ url, headers }` (an http(s) URL, at most 16 lowercase headers, no `host`), checked. */
+export function requestArg(a: Args, key: string): FetchSource {
+  const s = a[key] as Args | undefined;
+  if (typeof s !== 'object' || s === null) throw new FsError('EINVAL', `argument "${key}" must be an object`);
   const url = str(s, 'url', 16_384);
-  if (!/^https?:\/\//.test(url)) throw new FsError('EINVAL', 'argument "source.url" must be an http(s) URL');
+  if (!/^https?:\/\//.test(url)) throw new FsError('EINVAL', `argument "${key}.url" must be an http(s) URL`);
   const h = s['headers'];
   if (typeof h !== 'object' || h === null || Array.isArray(h) || Object.keys(h).length > MAX_HEADERS)
     throw new FsError(
       'EINVAL',
-      `argument "source.headers" must be an object of at most ${MAX_HEADERS} headers`,
+      `argument "${key}.headers" must be an object of at most ${MAX_HEADERS} headers`,
     );
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) {
     if (!/^[a-z0-9-]{1,64}$/.test(k) || k === 'host' || typeof v !== 'string' || v.length > 8192)
-      throw new FsError('EINVAL', `argument "source.headers" has a bad header ${JSON.stringify(k)}`);
+      throw new FsError('EINVAL', `argument "${key}.headers" has a bad header ${JSON.stringify(k)}`);
     headers[k] = v;
   }
-  const range = /^bytes=(\d+)-(\d+)$/.exec(headers['range'] ?? '');
-  if (!range || Number(range[2]) - Number(range[1]) + 1 !== length)
-    throw new FsError('EINVAL', `argument "source.headers" must hold a range of exactly ${length} bytes`);
-  return { offset, length, source: { url, headers }, timeoutMs };
+  return { url, headers };
 }
 
 /** The tail of each object's queue of fetched blocks being written. */
@@ -105,7 +119,7 @@ export async function fetchInto(
   let block = freeBlocks.pop() ?? Buffer.allocUnsafeSlow(BLOCK);
   try {
     if (res.status === 416) return { fetched: 0 }; // the range starts past the object's end
-    if (res.status !== 206) return failed(where, res.status, await errorBody(res));
+    if (res.status !== 206) return failed(where, res.status, await getErrorBody(res));
     const asked = /^bytes=(\d+)-/.exec(source.headers['range']!)![1];
     const got = /^bytes (\d+)-(\d+)\//.exec(res.headers['content-range'] ?? '');
     if (!got || got[1] !== asked)
@@ -159,7 +173,7 @@ export async function fetchInto(
 }
 
 /** An error answer's S3 code and message (from its XML body, at most 64 KiB of it). */
-async function errorBody(res: GetResponse): Promise<string> {
+async function getErrorBody(res: GetResponse): Promise<string> {
   let text = '';
   await res
     .body((view) => {
@@ -172,9 +186,21 @@ async function errorBody(res: GetResponse): Promise<string> {
   return [code, message].filter(Boolean).join(': ') || `HTTP ${res.status}`;
 }
 
+/** An error answer's S3 code and message, from a node:http response (the uploads'; at most 64 KiB of it). */
+export async function errorBody(res: http.IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    text += chunk.toString('utf8');
+    if (text.length > 65_536) break;
+  }
+  const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
+  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1];
+  return [code, message].filter(Boolean).join(': ') || `HTTP ${res.statusCode}`;
+}
+
 const CREDENTIALS = /^(InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|ExpiredToken)\b/;
 
-function failed(where: string, status: number, why: string): Outcome {
+export function failed(where: string, status: number, why: string): { failed: FetchFailure } {
   const message = `${where}: ${why}`;
   let kind: FetchFailure['kind'];
   if (why.startsWith('NoSuchBucket')) kind = 'NoSuchBucket';
@@ -187,6 +213,6 @@ function failed(where: string, status: number, why: string): Outcome {
   return { failed: { kind, status, message } };
 }
 
-function unavailable(where: string, why: string): Outcome {
+export function unavailable(where: string, why: string): { failed: FetchFailure } {
   return { failed: { kind: 'Unavailable', message: `${where}: ${why}` } };
 }

@@ -191,6 +191,31 @@ test('hostile frames and arguments get errors or a closed connection; the server
       ['destroy', { target: t, objects: 'x' }, 'EINVAL'],
       ['destroy', { target: t, objects: new Array(20_000).fill('1.0') }, 'EINVAL'],
       ['createTarget', { target: 'x', capacityBytes: -5 }, 'EINVAL'],
+      ['rangeChecksum', { target: t, object: '1.0', offset: 0, length: 6 * 1024 ** 3 }, 'EINVAL'],
+      [
+        'uploadRange',
+        {
+          target: t,
+          object: '1.0',
+          offset: 0,
+          length: 10,
+          timeoutMs: 1000,
+          dest: { url: 'file:///etc/passwd', headers: { 'content-length': '10' } },
+        },
+        'EINVAL',
+      ],
+      [
+        'uploadRange',
+        {
+          target: t,
+          object: '1.0',
+          offset: 0,
+          length: 10,
+          timeoutMs: 1000,
+          dest: { url: 'http://127.0.0.1:1/x', headers: { 'content-length': '99' } },
+        },
+        'EINVAL',
+      ],
       ['nosuchmethod', {}, 'UnknownMethod'],
     ];
     for (const [m, a, c] of bad) {

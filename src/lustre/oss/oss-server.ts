@@ -12,7 +12,9 @@ import { fetchArgs, fetchInto, oneAtATime } from './fetch-range.ts';
 import { checkObjectId, checkTarget } from './names.ts';
 import { OssStore } from './oss-store.ts';
 import { leaseReadBuffer } from './read-buffers.ts';
+import { readMany, readManyArgs } from './read-many.ts';
 import { checkSnapshotId } from './snapshots.ts';
+import { rangeArgs, rangeCrc32, uploadArgs, uploadFrom } from './upload-range.ts';
 
 const log = logger('oss');
 
@@ -158,6 +160,30 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
           ctx?.signal ?? new AbortController().signal,
         );
       },
+      rangeChecksum: async (a) => {
+        const t = store.get(checkTarget(a['target']));
+        const object = checkObjectId(a['object']);
+        const f = rangeArgs(a);
+        offsetArg(a, 'offset', f.length);
+        await budget?.take(t.name, f.length);
+        return { crc32: await rangeCrc32((at, buf) => t.readInto(object, at, buf), f.offset, f.length) };
+      },
+      uploadRange: async (a, _, ctx) => {
+        const t = store.get(checkTarget(a['target']));
+        const object = checkObjectId(a['object']);
+        const f = uploadArgs(a);
+        offsetArg(a, 'offset', f.length);
+        await budget?.take(t.name, f.length);
+        const read = (at: number, buf: Buffer) => t.readInto(object, at, buf);
+        return uploadFrom(
+          read,
+          f.offset,
+          f.length,
+          f.dest,
+          f.timeoutMs,
+          ctx?.signal ?? new AbortController().signal,
+        );
+      },
       read: async (a) => {
         const t = store.get(checkTarget(a['target']));
         const length = int(a, 'length');
@@ -175,6 +201,8 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
         });
         return new Reply({ length: data.length }, data, lease.release);
       },
+      readMany: async (a) =>
+        readMany(store.get(checkTarget(a['target'])), readManyArgs(a, MAX_READ, MAX_OBJECT_END), budget),
       punch: async (a) => {
         await store.get(checkTarget(a['target'])).punch(checkObjectId(a['object']), offsetArg(a, 'size'));
         return null;

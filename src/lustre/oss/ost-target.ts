@@ -16,7 +16,7 @@ import { FsError } from '../../lib/errors.ts';
 import type { StatTarget } from '../protocol/oss-messages.ts';
 import type { CachedObject, HandleCache } from './handle-cache.ts';
 import { objectDir, objectPath } from './names.ts';
-import { OstSnapshots, readFileRange, readRange } from './snapshots.ts';
+import { OstSnapshots, readFileRange, readFull, readRange } from './snapshots.ts';
 import { makeTargetDir, readTargetFile, scanObjects, worstCaseAllocation } from './target-files.ts';
 
 interface OpenedObject {
@@ -204,6 +204,12 @@ export class OstTarget {
     if (length === 0) return Buffer.alloc(0);
     const out = await this.#withObject(id, false, false, (o) => readRange(o.handle, offset, length, into));
     return out ?? Buffer.alloc(0);
+  }
+
+  /** Fills `buf` with bytes at `offset` (fewer at the object's end, none for a missing object); resolves with the bytes read. */
+  async readInto(id: string, offset: number, buf: Buffer): Promise<number> {
+    if (buf.length === 0) return 0;
+    return (await this.#withObject(id, false, false, (o) => readFull(o.handle, offset, buf))) ?? 0;
   }
 
   async punch(id: string, size: number): Promise<void> {

@@ -191,12 +191,17 @@ export async function readRange(
   length: number,
   into?: Buffer,
 ): Promise<Buffer> {
-  const buf = into ?? Buffer.allocUnsafe(length);
+  const buf = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+  return buf.subarray(0, await readFull(h, offset, buf));
+}
+
+/** Fills `buf` with the file's bytes at `offset`; fewer at its end. Resolves with the bytes read. */
+export async function readFull(h: fs.FileHandle, offset: number, buf: Buffer): Promise<number> {
   let got = 0;
-  while (got < length) {
-    const { bytesRead } = await h.read(buf, got, length - got, offset + got);
+  while (got < buf.length) {
+    const { bytesRead } = await h.read(buf, got, buf.length - got, offset + got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }
-  return buf.subarray(0, got);
+  return got;
 }

@@ -20,10 +20,11 @@ import type {
   SetAttrChanges,
 } from '../types.ts';
 import type { ChangelogMethods } from './changelog-messages.ts';
+import type { HsmExportMethods } from './hsm-export-messages.ts';
 import type { HsmMethods } from './hsm-messages.ts';
 import type { RequestKey } from './request-key.ts';
 
-export interface MdsMethods extends HsmMethods, ChangelogMethods {
+export interface MdsMethods extends HsmMethods, HsmExportMethods, ChangelogMethods {
   /**
    * First call on a connection (any other call before it fails with ENOTCONN). Re-attaching with
    * the same clientId within `graceMs` keeps its open handles; its locks are kept only within a
@@ -148,10 +149,11 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
   readlink: { args: { ino: number }; result: string };
   /** Opens; with O_TRUNC sets size 0 (the client truncates objects). The handle keeps an unlinked inode alive. */
   open: {
-    args: { xid: number; cred: Credentials; ino: number; flags: number };
+    args: { xid: number; key?: RequestKey; cred: Credentials; ino: number; flags: number };
     /**
-     * `punch`: a truncate to that size was never confirmed punched (its client died): cut the objects first.
+     * `punch` (a resent O_TRUNC open only; the MDS finishes any other open's first): a truncate to that size was never confirmed punched (its client died): cut the objects first.
      * `loading`: the file is still being restored from the archive; each read first waits (hsmWaitRange).
+     * `resent`: the `key` was seen before (an O_TRUNC open the kernel resent): not truncated again.
      */
     result: {
       handle: number;
@@ -160,6 +162,7 @@ export interface MdsMethods extends HsmMethods, ChangelogMethods {
       grant?: QuotaGrant;
       punch?: number;
       loading?: true;
+      resent?: true;
     };
   };
   /**

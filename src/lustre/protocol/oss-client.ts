@@ -2,6 +2,7 @@
 import { FsError } from '../../lib/errors.ts';
 import type { OssMethods, StatTarget } from './oss-messages.ts';
 import { RpcClient } from './rpc-client.ts';
+import { splitReads } from './split-reads.ts';
 
 export interface OssClientOptions {
   /** "host:port" of the OSS. */
@@ -65,12 +66,41 @@ export class OssClient {
     return data;
   }
 
+  /** readMany: each range's bytes, as `read` gives them. */
+  async readMany(args: Args<'readMany'>, signal?: AbortSignal): Promise<Buffer[]> {
+    const { result, payload } = await this.#rpc.call<OssMethods['readMany']['result']>('readMany', args, {
+      signal,
+    });
+    return splitReads(payload ?? Buffer.alloc(0), result.lengths, args.reads.length, this.address);
+  }
+
   /** The OSS fetches the bytes itself (OssMethods.fetchRange); the call's deadline is the GET's plus 15 s. */
   async fetchRange(
     args: Args<'fetchRange'>,
     signal?: AbortSignal,
   ): Promise<OssMethods['fetchRange']['result']> {
     const { result } = await this.#rpc.call<OssMethods['fetchRange']['result']>('fetchRange', args, {
+      signal,
+      timeoutMs: args.timeoutMs + 15_000,
+    });
+    return result;
+  }
+
+  /** The CRC-32 of a range of the object (OssMethods.rangeChecksum); the OSS reads it whole, so the deadline grows with it. */
+  async rangeChecksum(args: Args<'rangeChecksum'>, signal?: AbortSignal): Promise<string> {
+    const { result } = await this.#rpc.call<OssMethods['rangeChecksum']['result']>('rangeChecksum', args, {
+      signal,
+      timeoutMs: 30_000 + Math.ceil(args.length / 1024 / 1024) * 100,
+    });
+    return result.crc32;
+  }
+
+  /** The OSS PUTs a range of the object itself (OssMethods.uploadRange); the call's deadline is the PUT's plus 15 s. */
+  async uploadRange(
+    args: Args<'uploadRange'>,
+    signal?: AbortSignal,
+  ): Promise<OssMethods['uploadRange']['result']> {
+    const { result } = await this.#rpc.call<OssMethods['uploadRange']['result']>('uploadRange', args, {
       signal,
       timeoutMs: args.timeoutMs + 15_000,
     });

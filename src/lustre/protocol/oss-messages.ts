@@ -7,6 +7,8 @@
 // Errors: EINVAL for a malformed target name or object id (anything but "<ino>.<stripe>") or range,
 // ENODEV for a target this server does not have, ENOSPC when a target is full, EFBIG past 16 TiB.
 
+import type { OssBatchMethods } from './oss-batch-messages.ts';
+
 export interface StatTarget {
   target: string;
   capacityBytes: number;
@@ -42,7 +44,7 @@ export interface FetchSource {
   headers: Record<string, string>;
 }
 
-export interface OssMethods {
+export interface OssMethods extends OssBatchMethods {
   /** Creates an OST on this server (idempotent for the same target and capacity; EEXIST for another capacity). */
   createTarget: { args: { target: string; capacityBytes: number }; result: null };
   /** Removes an OST and all its objects. Not an error if it does not exist. */
@@ -69,6 +71,33 @@ export interface OssMethods {
       timeoutMs: number;
     };
     result: { fetched: number } | { failed: FetchFailure };
+  };
+  /**
+   * The CRC-32 (base64, as S3's x-amz-checksum-crc32) of `length` bytes at `offset` of the object,
+   * as a client's read sees them: bytes past the object's end count as zeros (oss/upload-range.ts).
+   */
+  rangeChecksum: {
+    args: { target: string; object: string; offset: number; length: number };
+    result: { crc32: string };
+  };
+  /**
+   * PUTs `length` bytes at `offset` of the object (zeros past its end, as rangeChecksum counts
+   * them) to `dest`, a presigned UploadPart or PutObject whose `content-length` header is `length`,
+   * so the bytes go from the OST to the object store without passing through the caller. `etag`:
+   * what the store answered. A PUT that fails is a result (`failed`; `Changed`: the store found
+   * other bytes than its signed checksum's), not an error: the OSS is fine. The PUT gives up after
+   * `timeoutMs`.
+   */
+  uploadRange: {
+    args: {
+      target: string;
+      object: string;
+      offset: number;
+      length: number;
+      dest: FetchSource;
+      timeoutMs: number;
+    };
+    result: { etag: string } | { failed: FetchFailure };
   };
   /** Reply payload = up to `length` bytes at `offset` (fewer at the object's end; none for a missing object). */
   read: {

@@ -1,0 +1,159 @@
+// The batched export calls on a real MDS: each file of a batch opened, closed and checked on its own, in one transaction.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ALICE, fourOsts, ROOT } from '../../../test/lustre/mds-fixtures.ts';
+import type { BatchOutcome, ExportOpened } from '../protocol/hsm-export-messages.ts';
+import { RpcClient } from '../protocol/rpc-client.ts';
+import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_RELEASED } from './hsm.ts';
+import { type MdsServer, startMds } from './mdt-server.ts';
+
+let dir: string;
+let server: MdsServer;
+let user: RpcClient;
+let agent: RpcClient;
+let xid = 1;
+
+async function rpc(c: RpcClient, method: string, args: unknown): Promise<unknown> {
+  return (await c.call(method, args)).result;
+}
+
+async function connect(id: string): Promise<RpcClient> {
+  const c = new RpcClient({ address: server.address, timeoutMs: 30_000 });
+  await c.call('connect', { clientId: id, host: 'h' });
+  return c;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'nacre-mds-export-batch-'));
+  server = await startMds({
+    dataDir: dir,
+    listen: { host: '127.0.0.1', port: 0 },
+    fsname: 'fs',
+    osts: async () => fourOsts(),
+    destroyObjects: async () => {},
+  });
+  user = await connect('user');
+  agent = await connect('agent');
+});
+after(async () => {
+  user.close();
+  agent.close();
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(name: string): Promise<number> {
+  const r = (await rpc(user, 'create', {
+    xid: xid++,
+    cred: ROOT,
+    parent: 1,
+    name,
+    mode: 0o100644,
+    exclusive: true,
+    open: false,
+    flags: 0,
+  })) as { attr: { ino: number } };
+  await rpc(user, 'setattr', { xid: xid++, cred: ROOT, ino: r.attr.ino, changes: { size: 5000 } });
+  return r.attr.ino;
+}
+
+type Opened = BatchOutcome<ExportOpened>;
+type Done = BatchOutcome<{ flags: number; clean: boolean } | null>;
+const exportOpen = async (inos: unknown, cred = ROOT) =>
+  (await rpc(agent, 'hsmExportOpen', { xid: xid++, cred, inos })) as Opened[];
+const exportDone = async (items: unknown, at = xid++) =>
+  (await rpc(agent, 'hsmExportDone', { xid: at, cred: ROOT, items })) as Done[];
+const state = async (ino: number) =>
+  (await rpc(user, 'hsmState', { ino })) as { flags: number; open: boolean };
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'OK',
+    (e: { code?: string }) => e.code,
+  );
+function opened(o: Opened | undefined): ExportOpened & { opened: { handle: number } } {
+  assert.ok(o && 'ok' in o && o.ok.opened, `opened: ${JSON.stringify(o)}`);
+  return o.ok as ExportOpened & { opened: { handle: number } };
+}
+const asOf = (o: ExportOpened) => ({ mtimeMs: o.attr.mtimeMs, size: o.attr.size });
+const archived = (ino: number, o: ExportOpened) => ({
+  ino,
+  handle: o.opened?.handle,
+  archived: { location: `s3://b/${ino}`, archiveId: 1, asOf: asOf(o) },
+});
+
+test('hsmExportOpen: a read handle and the layout for each file to export; none for released or archived clean ones; one failing file leaves the others opened', async () => {
+  const [fresh, clean, released] = [await file('fresh'), await file('clean'), await file('released')];
+  for (const ino of [clean, released]) {
+    const a = (await rpc(user, 'getattr', { ino })) as { mtimeMs: number; size: number };
+    await rpc(agent, 'hsmArchived', { xid: xid++, cred: ROOT, ino, archiveId: 1, location: 'x', asOf: a });
+  }
+  await rpc(user, 'hsmRelease', { xid: xid++, cred: ROOT, ino: released });
+  assert.equal(await code(exportOpen([fresh], ALICE)), 'EPERM');
+  assert.equal((await state(fresh)).open, false, 'a refused batch opened nothing');
+  for (const bad of [[], Array.from({ length: 257 }, () => fresh), ['x'], [0], 'x'])
+    assert.equal(await code(exportOpen(bad)), 'EINVAL', JSON.stringify(bad).slice(0, 40));
+
+  const out = await exportOpen([fresh, clean, released, 1, 999_999]);
+  const f = opened(out[0]);
+  assert.equal(f.attr.size, 5000);
+  assert.ok(f.opened.layout, 'the layout to read by');
+  assert.equal((await state(fresh)).open, true, 'the MDS knows the agent reads it');
+  assert.deepEqual(out[1], {
+    ok: {
+      attr: (out[1] as { ok: ExportOpened }).ok.attr,
+      state: { flags: HS_EXISTS | HS_ARCHIVED, archiveId: 1, location: 'x' },
+    },
+  });
+  assert.ok('ok' in out[2]! && !out[2].ok.opened && out[2].ok.state.flags & HS_RELEASED);
+  assert.equal((out[3] as { errno: string }).errno, 'EINVAL', 'a directory');
+  assert.equal((out[4] as { errno: string }).errno, 'ENOENT');
+  assert.equal((await state(clean)).open, false);
+
+  // While the agent reads it, the file is not released under it, even once archived clean by another export.
+  await rpc(agent, 'hsmArchived', {
+    xid: xid++,
+    cred: ROOT,
+    ino: fresh,
+    archiveId: 1,
+    location: 'y',
+    asOf: asOf(f),
+  });
+  assert.equal(await code(rpc(user, 'hsmRelease', { xid: xid++, cred: ROOT, ino: fresh })), 'EBUSY');
+  const wrongFile = await exportDone([{ ino: clean, handle: f.opened.handle }]);
+  assert.equal((wrongFile[0] as { errno: string }).errno, 'EBADF', 'a handle of another file');
+  assert.equal((await state(fresh)).open, true);
+  assert.deepEqual(await exportDone([{ ino: fresh, handle: f.opened.handle }]), [{ ok: null }]);
+  assert.equal((await state(fresh)).open, false, 'a close alone');
+});
+
+test('hsmExportDone: each file checked on its own — one changed or written during its export stays dirty while the others of the batch are archived clean', async () => {
+  const inos = [await file('p'), await file('q'), await file('r'), await file('s')];
+  const [p, q, r, s] = inos as [number, number, number, number];
+  const out = (await exportOpen(inos)).map(opened);
+  // During the uploads: q changes size; r is opened for writing by a user who keeps it open; s is fine.
+  await rpc(user, 'setattr', { xid: xid++, cred: ROOT, ino: q, changes: { size: 6000 } });
+  const w = (await rpc(user, 'open', { xid: xid++, cred: ROOT, ino: r, flags: 1 })) as { handle: number };
+  const items = [archived(p, out[0]!), archived(q, out[1]!), archived(r, out[2]!), archived(s, out[3]!)];
+  // A handle that is not the agent's (the user's writer) fails that item alone.
+  items.push({ ...archived(r, out[2]!), handle: w.handle });
+  const at = xid++;
+  const done = await exportDone(items, at);
+  assert.deepEqual(
+    done.map((d) => ('ok' in d ? d.ok?.clean : d.errno)),
+    [true, false, false, true, 'EBADF'],
+  );
+  assert.deepEqual(await exportDone(items, at), done, 'a resent batch gets its first reply and runs once');
+  assert.equal((await state(p)).flags, HS_EXISTS | HS_ARCHIVED);
+  assert.equal((await state(q)).flags, HS_EXISTS | HS_ARCHIVED | HS_DIRTY, 'changed since its open');
+  assert.equal((await state(r)).flags, HS_EXISTS | HS_ARCHIVED | HS_DIRTY, 'open for writing elsewhere');
+  assert.equal((await state(s)).flags, HS_EXISTS | HS_ARCHIVED);
+  for (const ino of [p, q, s])
+    assert.equal((await state(ino)).open, false, `${ino}: the agent's handle closed`);
+  assert.equal((await state(r)).open, true, "the user's writer is still open");
+  await rpc(user, 'release', { xid: xid++, handle: w.handle });
+  for (const bad of [[{ ino: p, handle: 'x' }], [{ ino: p, archived: { location: 1 } }], [{}]])
+    assert.equal(await code(exportDone(bad)), 'EINVAL', JSON.stringify(bad));
+});

@@ -63,7 +63,8 @@ export async function exportEntry(
   }
   if (type !== S_IFREG) return false;
   const putBytes = opts.multipartBytes ?? EXPORT_DEFAULTS.multipartBytes;
-  if (e.attr.size <= putBytes) {
+  // With ossUpload 'all' the OSSes send one-part files too: those go the unbatched way, to uploadByOss.
+  if (e.attr.size <= putBytes && opts.ossUpload !== 'all') {
     const batched = await exportSmallFile(c, store, link, e, putBytes, signal);
     if (batched !== undefined) return batched;
   }

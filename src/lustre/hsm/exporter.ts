@@ -40,10 +40,11 @@ export const EXPORT_DEFAULTS = {
  * Exports one entry. A regular file already archived and not dirty is skipped (returns false); a
  * released one too (its content is in S3 already). `e.attr` must be the file's attributes from
  * before the export began (a lookup or a directory listing): the MDS clears the dirty flag only if
- * the file still has that mtime and size and nobody has it open for writing when the upload is
- * done (hsmArchived), so a write during an export is exported next time. `large` limits the files
- * going up in parts at once (see exportPath). A file that goes up in one PUT takes export-batch.ts's
- * path (unless `ossUpload: 'all'` has its OSS send it): its MDS calls are batched with those of the other files this client exports at the moment.
+ * the file still has that mtime and size (and the data version hsmState gave) and nobody has it
+ * open for writing when the upload is done (hsmArchived), so a write during an export is exported
+ * next time. `large` limits the files going up in parts at once (see exportPath). A file that goes
+ * up in one PUT takes export-batch.ts's path (unless `ossUpload: 'all'` has its OSS send it): its
+ * MDS calls are batched with those of the other files this client exports at the moment.
  */
 export async function exportEntry(
   c: LustreClient,

@@ -142,3 +142,29 @@ test('an export that gives up while its file is being opened leaves no handle op
   });
   assert.equal((await hsm(ino)).flags & HS_ARCHIVED, 0, 'nothing was archived');
 });
+
+test('a batched end of export the MDS rejects as a whole still closes each file of the batch on its own, and nothing is archived', async () => {
+  const dir = await ensureDir(user, '/repo/rejected', signal);
+  const ino = await writeFile(dir.ino, 'f', Buffer.from('data'));
+  const batch = exportBatchOf(agent);
+  const { attr, opened } = await batch.open(ino, signal);
+  assert.ok(opened, 'opened for reading');
+  assert.equal((await hsm(ino)).open, true);
+  const archived = {
+    location: 's3://exp/p/rejected/f',
+    archiveId: 1,
+    asOf: { mtimeMs: attr.mtimeMs, size: attr.size },
+  };
+  // Both go in one batch (same turn); the malformed second item makes the MDS refuse the whole call.
+  const ending = batch.done({ ino, handle: opened.handle, archived }, signal);
+  const malformed = batch.done({ ino, archived: { location: 5 } } as never, signal);
+  await assert.rejects(malformed, (e) => e instanceof FsError && e.code === 'EINVAL');
+  await assert.rejects(
+    ending,
+    (e) => e instanceof FsError && e.code === 'EINVAL',
+    'the file keeps the batch error',
+  );
+  const st = await hsm(ino);
+  assert.equal(st.open, false, 'its handle is closed once its export ended');
+  assert.equal(st.flags & HS_ARCHIVED, 0, 'not archived');
+});

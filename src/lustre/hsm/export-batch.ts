@@ -1,6 +1,8 @@
 // Small files exported with batched MDS calls: opens (with HSM state and layout) and ends of exports of concurrent files go to the MDS together.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CallBatcher } from '../../lib/call-batcher.ts';
 import { FsError, isErrno } from '../../lib/errors.ts';
+import { logger } from '../../lib/log.ts';
 import type { ObjectStore } from '../../platform/object-store.ts';
 import { untilAborted } from '../client/inode-cache.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
@@ -13,6 +15,10 @@ import type { WalkEntry } from './tree.ts';
 
 /** Files per batched MDS call (the MDS takes up to EXPORT_BATCH_MAX). */
 const BATCH = 64;
+/** Tries at closing alone a handle whose batched close failed; each under a deadline of its own. */
+const CLOSE_ALONE_TRIES = 3;
+const CLOSE_ALONE_DEADLINE_MS = 90_000;
+const log = logger('hsm-agent');
 
 type Archived = (HsmState & { clean: boolean }) | null;
 
@@ -27,10 +33,12 @@ function unwrap<T>(o: BatchOutcome<T>): T {
  * no caller's signal (each serves many callers): they end by the MDS session's deadlines.
  */
 export class ExportBatch {
+  readonly #c: LustreClient;
   readonly #open: CallBatcher<number, BatchOutcome<ExportOpened>>;
   readonly #done: CallBatcher<ExportDoneItem, BatchOutcome<Archived>>;
 
   constructor(c: LustreClient) {
+    this.#c = c;
     this.#open = new CallBatcher((inos) => c.mds.mutate('hsmExportOpen', { cred: ROOT_CREDENTIALS, inos }), {
       maxBatch: BATCH,
     });
@@ -66,11 +74,47 @@ export class ExportBatch {
    * FsError for this file's own failure, EINTR once `signal` aborts (the MDS still does it).
    */
   async done(item: ExportDoneItem, signal: AbortSignal): Promise<Archived> {
-    return unwrap(await untilAborted(this.#done.call(item), signal, 'export'));
+    return unwrap(await untilAborted(this.#end(item), signal, 'export'));
   }
 
   async #closeUnwanted(ino: number, o: BatchOutcome<ExportOpened>): Promise<void> {
-    if ('ok' in o && o.ok.opened) unwrap(await this.#done.call({ ino, handle: o.ok.opened.handle }));
+    if ('ok' in o && o.ok.opened) unwrap(await this.#end({ ino, handle: o.ok.opened.handle }));
+  }
+
+  /**
+   * The item's batched end; when the whole batch call fails (MDS away past the session's retry
+   * deadline, a rejected call), its handle is closed again on its own before the batch's error is
+   * passed on (the file is not archived): a handle left open would block hsm_release of the file
+   * until the agent's session ends. Runs to the end even after the caller has left.
+   */
+  #end(item: ExportDoneItem): Promise<BatchOutcome<Archived>> {
+    return this.#done.call(item).catch(async (err: unknown) => {
+      if (item.handle !== undefined) await this.#closeAlone(item.ino, item.handle, err);
+      throw err;
+    });
+  }
+
+  /** `release` of one export handle, retried; EBADF: it is closed already (the batch did it, its reply lost). */
+  async #closeAlone(ino: number, handle: number, batchError: unknown): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      if (this.#c.mds.closed) return; // the session's end closes its handles on the MDS
+      try {
+        await this.#c.mds.mutate('release', { handle }, AbortSignal.timeout(CLOSE_ALONE_DEADLINE_MS));
+        return;
+      } catch (err) {
+        if (err instanceof FsError && err.code === 'EBADF') return;
+        if (tries >= CLOSE_ALONE_TRIES || this.#c.mds.closed) {
+          log.warn('an export handle stays open on the MDS until this session ends', {
+            ino,
+            handle,
+            batchError: String(batchError),
+            error: String(err),
+          });
+          return;
+        }
+        await sleep(200 * 4 ** (tries - 1));
+      }
+    }
   }
 }
 
@@ -89,8 +133,8 @@ export function exportBatchOf(c: LustreClient): ExportBatch {
 /**
  * Exports a regular file whose content goes up in one PUT (at most `putBytes`) with two batched
  * MDS calls: opened for reading with its HSM state, read by its layout, PUT, then its handle closed
- * and its archive recorded in one (the MDS clears DIRTY only if the file still has the mtime and
- * size the open saw and nobody else has it open for writing). true: exported; false: nothing to
+ * and its archive recorded in one (the MDS clears DIRTY only if the file still has the mtime, size
+ * and data version the open saw and nobody else has it open for writing). true: exported; false: nothing to
  * do (released, or archived and clean at its key); undefined: the caller's unbatched path must
  * take it (archived and clean at another key, a truncate still pending, grown past `putBytes`).
  * A failed upload closes the handle and throws; the file stays as it was.
@@ -105,7 +149,7 @@ export async function exportSmallFile(
 ): Promise<boolean | undefined> {
   const batch = exportBatchOf(c);
   const ino = e.attr.ino;
-  const { attr, state, opened } = await batch.open(ino, signal);
+  const { attr, state, dataVersion, opened } = await batch.open(ino, signal);
   if (state.flags & HS_RELEASED) return false;
   const key = keyOfPath(link, e.path);
   if (!opened) {
@@ -131,7 +175,11 @@ export async function exportSmallFile(
     {
       ino,
       handle,
-      archived: { location, archiveId: 1, asOf: { mtimeMs: attr.mtimeMs, size: attr.size } },
+      archived: {
+        location,
+        archiveId: 1,
+        asOf: { mtimeMs: attr.mtimeMs, size: attr.size, dataVersion },
+      },
     },
     signal,
   );

@@ -1,6 +1,7 @@
 // Export: new and changed files, directories and symlinks of an association written to S3 with their POSIX metadata; files become archived.
 import { CallSlots } from '../../platform/call-slots.ts';
 import type { ObjectStore } from '../../platform/object-store.ts';
+import { isUploadPresigner } from '../../platform/s3-presign.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from '../types.ts';
@@ -24,6 +25,9 @@ export interface ExportOptions {
   ossUpload?: OssUpload;
 }
 
+/** Deadline of the close of a file read for its export, which runs also once the export is cancelled. */
+const RELEASE_MS = 30_000;
+
 /** The export defaults: what tasks, automatic export and the benchmark use. */
 export const EXPORT_DEFAULTS = {
   multipartBytes: 16 * 1024 * 1024,
@@ -36,10 +40,11 @@ export const EXPORT_DEFAULTS = {
  * Exports one entry. A regular file already archived and not dirty is skipped (returns false); a
  * released one too (its content is in S3 already). `e.attr` must be the file's attributes from
  * before the export began (a lookup or a directory listing): the MDS clears the dirty flag only if
- * the file still has that mtime and size and nobody has it open for writing when the upload is
- * done (hsmArchived), so a write during an export is exported next time. `large` limits the files
- * going up in parts at once (see exportPath). A file that goes up in one PUT takes export-batch.ts's
- * path: its MDS calls are batched with those of the other files this client exports at the moment.
+ * the file still has that mtime and size (and the data version hsmState gave) and nobody has it
+ * open for writing when the upload is done (hsmArchived), so a write during an export is exported
+ * next time. `large` limits the files going up in parts at once (see exportPath). A file that goes
+ * up in one PUT takes export-batch.ts's path (unless `ossUpload: 'all'` has its OSS send it): its
+ * MDS calls are batched with those of the other files this client exports at the moment.
  */
 export async function exportEntry(
   c: LustreClient,
@@ -63,7 +68,8 @@ export async function exportEntry(
   }
   if (type !== S_IFREG) return false;
   const putBytes = opts.multipartBytes ?? EXPORT_DEFAULTS.multipartBytes;
-  if (e.attr.size <= putBytes) {
+  // With ossUpload 'all' a one-part file's bytes go from its OSS (uploadByOss), not through the batch's agent PUT.
+  if (e.attr.size <= putBytes && !(opts.ossUpload === 'all' && isUploadPresigner(store))) {
     const batched = await exportSmallFile(c, store, link, e, putBytes, signal);
     if (batched !== undefined) return batched;
   }
@@ -85,6 +91,10 @@ export async function exportEntry(
   try {
     const handle = await c.open(ROOT_CREDENTIALS, e.attr.ino, 0, signal);
     try {
+      // Released since `st` (another export archived it clean, then a release freed its objects): its
+      // content is in S3 already, and the OSSes would send the freed objects' zeros over it. While
+      // this handle is open no release can come, so the check holds for the whole upload.
+      if ((await c.mds.call('hsmState', { ino: e.attr.ino }, signal)).flags & HS_RELEASED) return false;
       // Bytes past `size` (the file grew since e.attr) are left for the next export: hsmArchived keeps it dirty.
       const read = (offset: number, length: number, s: AbortSignal) => c.read(handle, offset, length, s);
       const partConcurrency = opts.partConcurrency ?? EXPORT_DEFAULTS.partConcurrency;
@@ -103,7 +113,9 @@ export async function exportEntry(
               signal,
             ));
     } finally {
-      await c.release(handle, signal);
+      // Not under the export's signal: a cancelled task's handle left open on the MDS would keep the
+      // file open for reading (its release EBUSY) for as long as this client lives.
+      await c.release(handle, AbortSignal.timeout(RELEASE_MS));
     }
   } finally {
     release?.();
@@ -115,7 +127,8 @@ export async function exportEntry(
       ino: e.attr.ino,
       archiveId: 1,
       location: formatLocation({ bucket: link.bucket, key, etag }),
-      asOf: { mtimeMs: e.attr.mtimeMs, size },
+      // The version hsmState saw, before the open: any write after it moves it (mds/data-version.ts).
+      asOf: { mtimeMs: e.attr.mtimeMs, size, dataVersion: st.dataVersion },
     },
     signal,
   );

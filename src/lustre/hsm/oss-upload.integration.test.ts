@@ -2,14 +2,21 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListMultipartUploadsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { type MinioServer, startMinio } from '../../../e2e/harness/minio-server.ts';
 import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
+import { waitFor } from '../../lib/wait-for.ts';
 import type { ObjectStore } from '../../platform/object-store.ts';
 import { S3ObjectStore } from '../../platform/s3-object-store.ts';
 import { connectLustre, type LustreClient } from '../client/lustre-client.ts';
 import { FetchFailedError } from '../client/striped-fetch.ts';
-import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS } from '../protocol/hsm-messages.ts';
+import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_RELEASED } from '../protocol/hsm-messages.ts';
+import { objectId } from '../striping.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
 import { type ExportOptions, exportPath } from './exporter.ts';
 import type { FileOutcome, RepositoryLink } from './importer.ts';
@@ -209,6 +216,70 @@ test('MinIO down once the upload started: the file fails as S3Unavailable and st
   assert.deepEqual(await exported('/repo/down'), [{ path: 'repo/down', ok: true }]);
   assert.ok((await s3Object('p/down')).body.equals(data));
   assert.equal(await stateOf(ino), HS_EXISTS | HS_ARCHIVED);
+});
+
+test("an export cancelled while its parts go up closes its read handle on the MDS (left open, the file's release is refused EBUSY) and aborts its upload", async () => {
+  const ino = await writeFile('/repo/cancelled', randomBytes(2 * PART));
+  const cancel = new AbortController();
+  afterCreate = async () => cancel.abort(new Error('the task was cancelled'));
+  await assert.rejects(
+    exportPath(
+      agent,
+      store,
+      link,
+      '/repo/cancelled',
+      opts,
+      noop,
+      noop,
+      AbortSignal.any([signal, cancel.signal]),
+    ),
+  );
+  const st = await user.mds.call('hsmState', { ino }, signal);
+  assert.equal(st.open, false, 'no handle of the agent left open on the file');
+  const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'out', Prefix: 'p/cancelled' }), {
+    abortSignal: signal,
+  });
+  assert.deepEqual(uploads.Uploads ?? [], [], 'no upload left behind');
+});
+
+test('a file released between the export seeing it dirty and opening it is not sent again from its freed objects: S3 keeps its content', async () => {
+  const data = randomBytes(2 * PART);
+  const ino = await writeFile('/repo/released-race', data);
+  assert.deepEqual(await exported('/repo/released-race'), [{ path: 'repo/released-race', ok: true }]);
+  // Opened for writing (the same bytes written again): dirty, so the next export goes ahead.
+  const w = await user.open(ROOT_CREDENTIALS, ino, 0o1, signal);
+  await user.write(w, 0, data.subarray(0, 10), signal);
+  await user.release(w, signal);
+  const { location } = await user.mds.call('hsmState', { ino }, signal);
+  const ost = (await user.getstripe(ino, signal)).layout!.osts[0]!;
+  const oss = await cluster.ossFor(ost);
+  // Just before this export opens it, another export (auto-export on close) archives it clean and a release frees its objects.
+  const open = agent.open.bind(agent);
+  agent.open = async (...a: Parameters<LustreClient['open']>) => {
+    agent.open = open;
+    const { mtimeMs, size } = await user.getattr(ino, signal);
+    const archive = {
+      cred: ROOT_CREDENTIALS,
+      ino,
+      archiveId: 1,
+      location: location!,
+      asOf: { mtimeMs, size },
+    };
+    assert.equal((await user.mds.mutate('hsmArchived', archive, signal)).clean, true);
+    await user.mds.mutate('hsmRelease', { cred: ROOT_CREDENTIALS, ino }, signal);
+    const head = { target: oss.target, object: objectId(ino, 0), offset: 0, length: 16 };
+    await waitFor(
+      'its objects freed',
+      async () => !(await oss.client.read(head, signal)).equals(data.subarray(0, 16)),
+    );
+    return open(...a);
+  };
+  await exported('/repo/released-race');
+  assert.ok(
+    (await s3Object('p/released-race')).body.equals(data),
+    'S3 still holds the file, not its freed objects',
+  );
+  assert.ok((await stateOf(ino)) & HS_RELEASED);
 });
 
 test('S3 refuses bytes that do not match the signed CRC-32, and a CRC-32 header changed after signing', async () => {

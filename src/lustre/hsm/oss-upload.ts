@@ -1,7 +1,7 @@
 // Export by the OSSes: a large file's parts go to S3 straight from the OSTs holding them, as UploadParts the agent presigns.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ObjectStore, ObjectStoreError } from '../../platform/object-store.ts';
-import { isUploadPresigner, type UploadedPart } from '../../platform/s3-presign.ts';
+import { isUploadPresigner, type UploadedPart, type UploadPresigner } from '../../platform/s3-presign.ts';
 import type { LustreClient } from '../client/lustre-client.ts';
 import { FetchFailedError } from '../client/striped-fetch.ts';
 import type { FileHandle } from '../types.ts';
@@ -68,7 +68,10 @@ export async function uploadByOss(
     return (await withRetry(signal, () => uploader.send(0, size, destOf, PUT_MS, signal))).etag;
   }
   const uploadId = await store.createMultipart(bucket, key, meta, signal);
-  // One part failing stops the others.
+  // One part failing stops the others from starting or retrying; the parts in flight run to their
+  // end (bounded by PUT_MS: the OSS's PUT deadline, which its call's deadline follows), so that the
+  // abort below comes after them: a part PUT still running on an OSS could land after the abort
+  // (AWS then stores and bills it).
   const failed = new AbortController();
   const s = AbortSignal.any([signal, failed.signal]);
   const parts: UploadedPart[] = new Array(count);
@@ -77,7 +80,7 @@ export async function uploadByOss(
     const { offset, length } = part(i);
     const destOf = (crc32: string) =>
       store.presignPart(bucket, key, uploadId, i + 1, length, crc32, PRESIGNED_FOR_S);
-    return withRetry(s, () => uploader.send(offset, length, destOf, PUT_MS, s));
+    return withRetry(s, () => uploader.send(offset, length, destOf, PUT_MS, signal));
   };
   const worker = async () => {
     while (next < count && !s.aborted) {
@@ -98,9 +101,22 @@ export async function uploadByOss(
     if (failed.signal.aborted) throw failed.signal.reason;
     return await store.completeMultipart(bucket, key, uploadId, parts, signal);
   } catch (err) {
-    await store.abortMultipart(bucket, key, uploadId, signal);
+    await abortQuietly(store, bucket, key, uploadId);
+    // Cancelled: the parts in flight were left running on their OSSes; abort again once their PUTs' deadline has passed.
+    if (signal.aborted)
+      setTimeout(() => void abortQuietly(store, bucket, key, uploadId), PUT_MS + 5_000).unref();
     throw err;
   }
+}
+
+/** AbortMultipartUpload whose own failure is dropped: the error the caller gets is the one that made the upload stop. */
+async function abortQuietly(
+  store: UploadPresigner,
+  bucket: string,
+  key: string,
+  uploadId: string,
+): Promise<void> {
+  await store.abortMultipart(bucket, key, uploadId, AbortSignal.timeout(PUT_MS)).catch(() => undefined);
 }
 
 /**

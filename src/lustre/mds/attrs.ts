@@ -9,6 +9,7 @@ import {
   type SetAttrChanges,
   type TimeSpec,
 } from '../types.ts';
+import { bumpDataVersion } from './data-version.ts';
 import { checkFileSize } from './file-size.ts';
 import { O_ACCMODE } from './handles.ts';
 import { blocksFor, isDir, type NsCore, type OpContext, toAttr, typeOf } from './inodes.ts';
@@ -82,6 +83,7 @@ export function setattr(ns: NsCore, op: OpContext, ino: number, c: SetAttrChange
     // eviction's glimpse and a later grower must know the cut may not have happened.
     if (c.size < row.size || writtenByAnyone(ns.store.db, ino)) recordPunch(ns.store.db, ino, c.size);
     bumpEpoch(ns.store.db, ino, op.client);
+    bumpDataVersion(ns.store.db, ino);
     row.size = c.size;
     row.blocks = blocksFor(c.size);
     row.mtime = now;

@@ -1,6 +1,7 @@
 // Open handles on the MDT: open with its access checks and O_TRUNC, release, and size growth after writes.
 import { FsError } from '../../lib/errors.ts';
 import { type Attr, type Layout, S_IFLNK, S_IFREG } from '../types.ts';
+import { bumpDataVersion } from './data-version.ts';
 import { checkFileSize } from './file-size.ts';
 import { blocksFor, isDir, type NsCore, type OpContext, toAttr, typeOf } from './inodes.ts';
 import { checkAccess, isRoot, MAY_READ, MAY_WRITE, S_ISGID, S_ISUID } from './perm.ts';
@@ -50,7 +51,10 @@ export function openInode(
     op.fx.inode(ino);
   }
   const handle = ns.store.insertHandle(ino, op.client, flags);
-  if (acc !== 0 && typeOf(row.mode) === S_IFREG) noteWriter(ns.store.db, ino, op.client, truncate);
+  if (acc !== 0 && typeOf(row.mode) === S_IFREG) {
+    noteWriter(ns.store.db, ino, op.client, truncate);
+    bumpDataVersion(ns.store.db, ino);
+  }
   return { handle, attr: toAttr(row), layout: ns.layoutOf(row) };
 }
 

@@ -77,7 +77,11 @@ function opened(o: Opened | undefined): ExportOpened & { opened: { handle: numbe
   assert.ok(o && 'ok' in o && o.ok.opened, `opened: ${JSON.stringify(o)}`);
   return o.ok as ExportOpened & { opened: { handle: number } };
 }
-const asOf = (o: ExportOpened) => ({ mtimeMs: o.attr.mtimeMs, size: o.attr.size });
+const asOf = (o: ExportOpened) => ({
+  mtimeMs: o.attr.mtimeMs,
+  size: o.attr.size,
+  dataVersion: o.dataVersion,
+});
 const archived = (ino: number, o: ExportOpened) => ({
   ino,
   handle: o.opened?.handle,
@@ -104,6 +108,7 @@ test('hsmExportOpen: a read handle and the layout for each file to export; none 
   assert.deepEqual(out[1], {
     ok: {
       attr: (out[1] as { ok: ExportOpened }).ok.attr,
+      dataVersion: 1,
       state: { flags: HS_EXISTS | HS_ARCHIVED, archiveId: 1, location: 'x' },
     },
   });
@@ -156,4 +161,55 @@ test('hsmExportDone: each file checked on its own — one changed or written dur
   await rpc(user, 'release', { xid: xid++, handle: w.handle });
   for (const bad of [[{ ino: p, handle: 'x' }], [{ ino: p, archived: { location: 1 } }], [{}]])
     assert.equal(await code(exportDone(bad)), 'EINVAL', JSON.stringify(bad));
+});
+
+test('hsmExportDone: a file rewritten or resized during its export stays dirty even when its size and mtime are back to those its open saw (rsync -t, cp -p, touch -d; or one clock tick)', async () => {
+  const [rewritten, regrown] = [await file('rewritten'), await file('resized')];
+  const out = (await exportOpen([rewritten, regrown])).map(opened);
+  const mtimeMs = out[0]!.attr.mtimeMs;
+  // Overwritten in place through a handle opened and closed while the agent uploaded the old bytes.
+  const w = (await rpc(user, 'open', { xid: xid++, cred: ROOT, ino: rewritten, flags: 1 })) as {
+    handle: number;
+  };
+  await rpc(user, 'release', { xid: xid++, handle: w.handle });
+  await rpc(user, 'setattr', { xid: xid++, cred: ROOT, ino: rewritten, changes: { mtimeMs } });
+  // Grown and cut back to its size (this MDS reaches no OST to cut, so not cut to zeros and regrown).
+  for (const size of [6000, 5000])
+    await rpc(user, 'setattr', { xid: xid++, cred: ROOT, ino: regrown, changes: { size } });
+  await rpc(user, 'setattr', {
+    xid: xid++,
+    cred: ROOT,
+    ino: regrown,
+    changes: { mtimeMs: out[1]!.attr.mtimeMs },
+  });
+  const done = await exportDone([archived(rewritten, out[0]!), archived(regrown, out[1]!)]);
+  assert.deepEqual(
+    done.map((d) => ('ok' in d ? d.ok?.clean : d.errno)),
+    [false, false],
+    'S3 holds the old bytes: neither may be released over its new content',
+  );
+  for (const ino of [rewritten, regrown])
+    assert.equal((await state(ino)).flags, HS_EXISTS | HS_ARCHIVED | HS_DIRTY);
+});
+
+test("hsmArchived (the unbatched export, large files): a file rewritten during its export stays dirty even with its mtime restored, given hsmState's data version", async () => {
+  const [rewritten, untouched] = [await file('big-rewritten'), await file('big-untouched')];
+  const before = async (ino: number) => {
+    const a = (await rpc(user, 'getattr', { ino })) as { mtimeMs: number; size: number };
+    const st = (await rpc(agent, 'hsmState', { ino })) as { dataVersion: number };
+    return { mtimeMs: a.mtimeMs, size: a.size, dataVersion: st.dataVersion };
+  };
+  const [r, u] = [await before(rewritten), await before(untouched)];
+  const w = (await rpc(user, 'open', { xid: xid++, cred: ROOT, ino: rewritten, flags: 2 })) as {
+    handle: number;
+  };
+  await rpc(user, 'release', { xid: xid++, handle: w.handle });
+  await rpc(user, 'setattr', { xid: xid++, cred: ROOT, ino: rewritten, changes: { mtimeMs: r.mtimeMs } });
+  const archive = async (ino: number, asOf: unknown) =>
+    (await rpc(agent, 'hsmArchived', { xid: xid++, cred: ROOT, ino, archiveId: 1, location: 'z', asOf })) as {
+      clean: boolean;
+    };
+  assert.equal((await archive(rewritten, r)).clean, false, 'S3 holds the bytes it had before the write');
+  assert.equal((await archive(untouched, u)).clean, true);
+  assert.equal(await code(archive(untouched, { ...u, dataVersion: -1 })), 'EINVAL');
 });

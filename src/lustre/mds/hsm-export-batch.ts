@@ -11,6 +11,7 @@ import {
 import type { HsmState } from '../protocol/hsm-messages.ts';
 import { S_IFREG } from '../types.ts';
 import { closed } from './changelog-handlers.ts';
+import { dataVersionOf } from './data-version.ts';
 import type { Attached, Impl } from './handler-types.ts';
 import { openInode, release } from './handles.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_RELEASED, hsmGet } from './hsm.ts';
@@ -44,6 +45,8 @@ function doneItem(raw: unknown): ExportDoneItem {
       archiveId: int(r, 'archiveId', { min: 0 }),
       asOf: { mtimeMs: num(asOf, 'mtimeMs'), size: int(asOf, 'size', { min: 0 }) },
     };
+    if (asOf['dataVersion'] !== undefined)
+      item.archived.asOf.dataVersion = int(asOf, 'dataVersion', { min: 0 });
   }
   return item;
 }
@@ -69,11 +72,17 @@ function openForExport(c: Attached, op: OpContext, i: number): ExportOpened {
   const db = c.mdt.store.db;
   const state: HsmState = hsmGet(db, i);
   const archivedClean = (state.flags & HS_ARCHIVED) !== 0 && (state.flags & HS_DIRTY) === 0;
+  const dataVersion = dataVersionOf(db, i);
   if (state.flags & HS_RELEASED || archivedClean || pendingPunch(db, i) !== undefined)
-    return { attr: toAttr(row), state };
+    return { attr: toAttr(row), state, dataVersion };
   const r = openInode(c.mdt.ns, op, i, 0);
   relatimeOnOpen(c, i, 0);
-  return { attr: r.attr, state, opened: { handle: r.handle, layout: withStale(db, i, r.layout) } };
+  return {
+    attr: r.attr,
+    state,
+    dataVersion,
+    opened: { handle: r.handle, layout: withStale(db, i, r.layout) },
+  };
 }
 
 /** One item of hsmExportDone: the handle closed as `release` closes it, then the archive recorded. */

@@ -2,6 +2,7 @@
 import { FsError } from '../../lib/errors.ts';
 import { type Args, asArgs, int, num, optStr, str } from '../protocol/args.ts';
 import type { HsmMethods } from '../protocol/hsm-messages.ts';
+import { dataVersionOf } from './data-version.ts';
 import {
   HS_RELEASED,
   type HsmReplacement,
@@ -39,7 +40,8 @@ export const hsmImpls: { [M in keyof HsmMethods]: HsmImpl<M> } = {
     const i = ino(a);
     return c.mdt.read(() => {
       c.mdt.ns.inode(i);
-      return { ...hsmGet(c.mdt.store.db, i), open: c.mdt.store.openCount(i) > 0 };
+      const db = c.mdt.store.db;
+      return { ...hsmGet(db, i), open: c.mdt.store.openCount(i) > 0, dataVersion: dataVersionOf(db, i) };
     });
   },
   hsmSet: (a, c) => {
@@ -60,7 +62,11 @@ export const hsmImpls: { [M in keyof HsmMethods]: HsmImpl<M> } = {
     const change = {
       location: str(a, 'location', 4096),
       archiveId: int(a, 'archiveId', { min: 0 }),
-      asOf: { mtimeMs: num(asOf, 'mtimeMs'), size: int(asOf, 'size', { min: 0 }) },
+      asOf: {
+        mtimeMs: num(asOf, 'mtimeMs'),
+        size: int(asOf, 'size', { min: 0 }),
+        ...(asOf['dataVersion'] !== undefined && { dataVersion: int(asOf, 'dataVersion', { min: 0 }) }),
+      },
     };
     return c.mdt.mutate(c, int(a, 'xid'), cred(a), (op) => hsmArchived(c.mdt.ns, op, i, change));
   },

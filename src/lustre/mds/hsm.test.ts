@@ -80,7 +80,7 @@ const code = (p: Promise<unknown>) =>
 
 test('hsm flags: only root archives, the owner sets norelease, released is never set by hand', async () => {
   const ino = await file('flags');
-  assert.deepEqual(await state(ino), { flags: 0, archiveId: 0, location: null, open: false });
+  assert.deepEqual(await state(ino), { flags: 0, archiveId: 0, location: null, open: false, dataVersion: 1 });
   assert.equal(
     await code(rpc(user, 'hsmSet', { xid: xid++, cred: ALICE, ino, set: HS_ARCHIVED, clear: 0 })),
     'EPERM',

@@ -11,6 +11,7 @@ import {
   S_IFMT,
   S_IFREG,
 } from '../types.ts';
+import { bumpDataVersion, forgetDataVersion } from './data-version.ts';
 import { DEFAULT_POLICY, type LayoutAllocator, layoutObjects, type OstInfo } from './layout.ts';
 import { inGroup, isRoot, S_ISGID } from './perm.ts';
 import { ProjectQuotas } from './projects.ts';
@@ -216,6 +217,7 @@ export class NsCore {
     this.store.deleteInode(row.ino);
     this.store.deleteXattrs(row.ino);
     this.store.removeOrphan(row.ino);
+    forgetDataVersion(this.store.db, row.ino);
     const layout = typeOf(row.mode) === S_IFREG ? this.layoutOf(row) : null;
     if (layout) {
       for (const { ost, object } of layoutObjects(row.ino, layout)) this.store.queueDestroy(ost, object);
@@ -228,6 +230,8 @@ export class NsCore {
     const h = this.store.getHandle(handle);
     if (!h) return;
     this.store.deleteHandle(handle);
+    // Its writes are on the OSTs now: an export that read the file before them read another version.
+    if (h.flags & 3) bumpDataVersion(this.store.db, h.ino);
     fx.released.push({ client: h.client, ino: h.ino, handle });
     if (this.store.openCount(h.ino) === 0 && this.store.isOrphan(h.ino)) {
       const row = this.store.getInode(h.ino);

@@ -8,9 +8,10 @@ import type { OssMethod, StatTarget } from '../protocol/oss-messages.ts';
 import { registerLoop } from '../protocol/register-loop.ts';
 import { type CallContext, type Handler, Reply, RpcServer } from '../protocol/rpc-server.ts';
 import { BandwidthBudget } from './bandwidth.ts';
-import { fetchArgs, fetchInto } from './fetch-range.ts';
+import { fetchArgs, fetchInto, oneAtATime } from './fetch-range.ts';
 import { checkObjectId, checkTarget } from './names.ts';
 import { OssStore } from './oss-store.ts';
+import { leaseReadBuffer } from './read-buffers.ts';
 import { readMany, readManyArgs } from './read-many.ts';
 import { checkSnapshotId } from './snapshots.ts';
 import { rangeArgs, rangeCrc32, uploadArgs, uploadFrom } from './upload-range.ts';
@@ -149,7 +150,7 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
         const f = fetchArgs(a);
         offsetArg(a, 'offset', f.length);
         await budget?.take(t.name, f.length);
-        const write = (at: number, data: Buffer) => t.write(object, at, data, false);
+        const write = oneAtATime(`${t.name}/${object}`, (at, data) => t.write(object, at, data, false));
         return fetchInto(
           write,
           f.offset,
@@ -189,11 +190,16 @@ export function ossHandlers(store: OssStore, budget?: BandwidthBudget): Record<O
         if (length > MAX_READ) throw new FsError('EINVAL', `length ${length} exceeds ${MAX_READ}`);
         await budget?.take(t.name, length);
         const [object, offset] = [checkObjectId(a['object']), offsetArg(a, 'offset')];
-        const data =
-          a['snapshot'] === undefined
-            ? await t.read(object, offset, length)
-            : await t.readSnapshot(checkSnapshotId(a['snapshot']), object, offset, length);
-        return new Reply({ length: data.length }, data);
+        if (a['snapshot'] !== undefined) {
+          const data = await t.readSnapshot(checkSnapshotId(a['snapshot']), object, offset, length);
+          return new Reply({ length: data.length }, data);
+        }
+        const lease = leaseReadBuffer(length);
+        const data = await t.read(object, offset, length, lease.buffer).catch((err: unknown) => {
+          lease.release();
+          throw err;
+        });
+        return new Reply({ length: data.length }, data, lease.release);
       },
       readMany: async (a) =>
         readMany(store.get(checkTarget(a['target'])), readManyArgs(a, MAX_READ, MAX_OBJECT_END), budget),

@@ -199,10 +199,10 @@ export class OstTarget {
     return written ?? 0;
   }
 
-  /** Up to `length` bytes at `offset`; fewer at the object's end, none for a missing object. */
-  async read(id: string, offset: number, length: number): Promise<Buffer> {
+  /** Up to `length` bytes at `offset` (into `into` when given); fewer at the object's end, none for a missing object. */
+  async read(id: string, offset: number, length: number, into?: Buffer): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0);
-    const out = await this.#withObject(id, false, false, (o) => readRange(o.handle, offset, length));
+    const out = await this.#withObject(id, false, false, (o) => readRange(o.handle, offset, length, into));
     return out ?? Buffer.alloc(0);
   }
 

@@ -184,9 +184,14 @@ export async function readFileRange(file: string, offset: number, length: number
   }
 }
 
-/** Up to `length` bytes at `offset` of an open file; fewer at its end. */
-export async function readRange(h: fs.FileHandle, offset: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+/** Up to `length` bytes at `offset` of an open file (into `into` when given); fewer at its end. */
+export async function readRange(
+  h: fs.FileHandle,
+  offset: number,
+  length: number,
+  into?: Buffer,
+): Promise<Buffer> {
+  const buf = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   return buf.subarray(0, await readFull(h, offset, buf));
 }
 

@@ -47,3 +47,32 @@ test('a large frame whose header is not JSON is refused once it has arrived', ()
   assert.deepEqual(d.push(bytes.subarray(0, 50_000)), []);
   assert.throws(() => d.push(bytes.subarray(50_000)), FrameError);
 });
+
+test('frames read through one reused buffer (pushTransient) stay intact after the buffer is overwritten', () => {
+  const payloads = [
+    randomBytes(90_000),
+    randomBytes(3),
+    Buffer.alloc(0),
+    randomBytes(70_000),
+    randomBytes(100),
+  ];
+  const bytes = Buffer.concat(payloads.flatMap((p, i) => encodeFrame(2, i, { i }, p)));
+  for (const size of [5, 13, 4096, 65_536, 100_003, 262_144]) {
+    const d = new FrameDecoder();
+    const reused = Buffer.alloc(size);
+    const frames: Frame[] = [];
+    for (let i = 0; i < bytes.length; i += size) {
+      const n = bytes.copy(reused, 0, i, i + size);
+      frames.push(...d.pushTransient(reused.subarray(0, n)));
+      reused.fill(0xee); // the socket's next read writes over it
+    }
+    assert.deepEqual(
+      frames.map((f) => f.id),
+      [0, 1, 2, 3, 4],
+      `reads of ${size}`,
+    );
+    frames.forEach((f, i) => {
+      assert.ok((f.payload ?? Buffer.alloc(0)).equals(payloads[i]!), `payload ${i}, reads of ${size}`);
+    });
+  }
+});

@@ -80,6 +80,19 @@ export class FrameDecoder {
     return frames;
   }
 
+  /**
+   * As push, for a chunk whose memory is written over after this call (a socket's `onread`
+   * buffer): every payload returned and every byte kept for the next call are copied out of it.
+   */
+  pushTransient(chunk: Buffer): Frame[] {
+    const frames = this.push(chunk);
+    for (const f of frames)
+      if (f.payload && f.payload.buffer === chunk.buffer) f.payload = Buffer.from(f.payload);
+    for (const [i, c] of this.#chunks.entries())
+      if (c.buffer === chunk.buffer) this.#chunks[i] = Buffer.from(c);
+    return frames;
+  }
+
   /** Moves what is buffered (less than the frame) into a buffer of the frame's length. */
   #startLarge(length: number, frames: Frame[]): void {
     this.#large = Buffer.allocUnsafe(length);

@@ -16,6 +16,8 @@ export type BatchOutcome<T> = { ok: T } | { errno: string; message: string };
 export interface ExportOpened {
   attr: Attr;
   state: HsmState;
+  /** The file's data version as it was opened: hsmExportDone's `asOf.dataVersion`. */
+  dataVersion: number;
   opened?: { handle: number; layout: Layout | null };
 }
 
@@ -25,7 +27,11 @@ export interface ExportDoneItem {
   /** A handle hsmExportOpen gave this client for `ino` (EBADF otherwise). */
   handle?: number;
   /** As hsmArchived's arguments: the upload of the content the file had at `asOf` went to `location`. */
-  archived?: { location: string; archiveId: number; asOf: { mtimeMs: number; size: number } };
+  archived?: {
+    location: string;
+    archiveId: number;
+    asOf: { mtimeMs: number; size: number; dataVersion?: number };
+  };
 }
 
 export interface HsmExportMethods {

@@ -25,8 +25,11 @@ export const HSM_FLAG_NAMES: Readonly<Record<string, number>> = {
 export const HS_ALL = 0x7f;
 
 export interface HsmMethods {
-  /** A file's HSM flags (Lustre's values), archive id and archive location, and whether any client has it open. */
-  hsmState: { args: { ino: number }; result: HsmState & { open: boolean } };
+  /**
+   * A file's HSM flags (Lustre's values), archive id and archive location, whether any client has it
+   * open, and its data version (hsmArchived's `asOf.dataVersion`; mds/data-version.ts).
+   */
+  hsmState: { args: { ino: number }; result: HsmState & { open: boolean; dataVersion: number } };
   /** lfs hsm_set / hsm_clear; see hsm.ts for who may change what. */
   hsmSet: {
     args: {
@@ -93,8 +96,12 @@ export interface HsmArchivedArgs {
   ino: number;
   location: string;
   archiveId: number;
-  /** The file's mtime and size when the agent began reading it. */
-  asOf: { mtimeMs: number; size: number };
+  /**
+   * The file's mtime and size when the agent began reading it, and (when the agent has it: the
+   * batched export's hsmExportOpen gives it) its data version then, which pins the bytes down where
+   * mtime and size cannot (mds/data-version.ts).
+   */
+  asOf: { mtimeMs: number; size: number; dataVersion?: number };
 }
 
 export interface HsmReplacement {

@@ -29,6 +29,9 @@ export interface Handshake {
   call<T = unknown>(method: string, args: unknown, opts?: CallOptions): Promise<CallResult<T>>;
 }
 
+/** Bytes of each connection's read buffer (the most one socket read hands over). */
+const READ_BUFFER = 256 * 1024;
+
 interface Pending {
   resolve(r: CallResult<unknown>): void;
   reject(e: Error): void;
@@ -140,10 +143,26 @@ export class RpcClient {
   async #open(): Promise<net.Socket> {
     const connectTimeout = this.#opts.connectTimeoutMs ?? 5_000;
     const security = this.#opts.security ?? dataPlaneSecurity();
+    const decoder = new FrameDecoder();
+    let connected: net.Socket | undefined;
+    // Replies are read into one buffer per connection and copied out only where they must be kept
+    // (a bulk payload straight into its own buffer): no allocation per socket read.
+    const onread = {
+      buffer: Buffer.allocUnsafeSlow(READ_BUFFER),
+      callback: (n: number, buf: Uint8Array) => {
+        try {
+          const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
+          for (const f of decoder.pushTransient(chunk)) this.#receive(f.kind, f.id, f.header, f.payload);
+        } catch {
+          connected?.destroy();
+        }
+        return true;
+      },
+    };
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = security.tls
-        ? connectTls(connectOptions(this.address), security.tls)
-        : net.connect(connectOptions(this.address));
+      const options = { ...connectOptions(this.address), onread };
+      const s = security.tls ? connectTls(options, security.tls) : net.connect(options);
+      connected = s;
       this.#opening = s;
       const timer = setTimeout(() => {
         s.destroy();
@@ -169,14 +188,6 @@ export class RpcClient {
       throw new UnavailableError(`client for ${this.address} is closed`);
     }
     socket.setNoDelay(true);
-    const decoder = new FrameDecoder();
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        for (const f of decoder.push(chunk)) this.#receive(f.kind, f.id, f.header, f.payload);
-      } catch {
-        socket.destroy();
-      }
-    });
     socket.on('error', () => {});
     socket.on('close', () => {
       if (this.#socket === socket) this.#socket = undefined;

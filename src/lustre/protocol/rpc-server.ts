@@ -36,9 +36,12 @@ export interface CallContext {
 export class Reply {
   readonly result: unknown;
   readonly payload: Buffer | undefined;
-  constructor(result: unknown, payload?: Buffer) {
+  /** Called once the payload has been written to the connection, or will not be (its memory may then be reused). */
+  readonly sent: (() => void) | undefined;
+  constructor(result: unknown, payload?: Buffer, sent?: () => void) {
     this.result = result;
     this.payload = payload;
+    this.sent = sent;
   }
 }
 
@@ -255,8 +258,12 @@ export class RpcServer {
       if (!handler) throw new NacreError('UnknownMethod', `no such method "${method}"`);
       const out = await handler((header as { a?: unknown }).a, payload, ctx);
       if (out instanceof Reply) bytesOut = out.payload?.length ?? 0;
-      if (socket.destroyed) return;
-      if (out instanceof Reply) write(socket, encodeFrame(KIND_REPLY, id, { r: out.result }, out.payload));
+      if (socket.destroyed) {
+        if (out instanceof Reply) out.sent?.();
+        return;
+      }
+      if (out instanceof Reply)
+        write(socket, encodeFrame(KIND_REPLY, id, { r: out.result }, out.payload), out.sent);
       else write(socket, encodeFrame(KIND_REPLY, id, { r: out ?? null }));
     } catch (err) {
       const code = err instanceof NacreError ? err.code : 'EIO';
@@ -281,11 +288,13 @@ function peerName(socket: net.Socket): string {
   return socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
 }
 
-function write(socket: net.Socket, buffers: Buffer[]): void {
-  if (buffers.length === 1) socket.write(buffers[0]!);
+/** Writes a frame's buffers; `done` runs once the last has been written or failed to be. */
+function write(socket: net.Socket, buffers: Buffer[], done?: () => void): void {
+  const cb = done && (() => done());
+  if (buffers.length === 1) socket.write(buffers[0]!, cb);
   else {
     socket.cork();
-    for (const b of buffers) socket.write(b);
+    for (const [i, b] of buffers.entries()) socket.write(b, i === buffers.length - 1 ? cb : undefined);
     socket.uncork();
   }
 }

@@ -1,9 +1,6 @@
 // ObjectStore over @aws-sdk/client-s3: path-style addressing for MinIO, a deadline on every call, SDK errors translated once here.
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CopyObjectCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetBucketNotificationConfigurationCommand,
   GetObjectCommand,
@@ -14,9 +11,7 @@ import {
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { CallSlots } from './call-slots.ts';
 import {
   type MultipartOptions,
   type NotificationEvent,
@@ -28,7 +23,9 @@ import {
   type PartReader,
 } from './object-store.ts';
 import { readBody } from './s3-body.ts';
+import { type S3Api, S3Calls } from './s3-calls.ts';
 import { crc32Base64, signWithChecksumOnly } from './s3-checksums.ts';
+import { abortMultipart, completeMultipart, createMultipart, putMultipart } from './s3-multipart.ts';
 import {
   type PresignedGet,
   type PresignTarget,
@@ -40,8 +37,7 @@ import {
   type UploadPresigner,
 } from './s3-presign.ts';
 
-/** The slice of the SDK this adapter uses (a seam for tests). */
-export type S3Api = Pick<S3Client, 'send' | 'destroy'>;
+export { type S3Api, translateS3Error } from './s3-calls.ts';
 
 export interface S3ObjectStoreOptions {
   /** e.g. "http://127.0.0.1:9000"; undefined: AWS S3 itself. */
@@ -59,46 +55,16 @@ export interface S3ObjectStoreOptions {
   presignUploads?: boolean;
 }
 
-const NOT_FOUND = new Set(['NotFound', 'NoSuchKey']);
-const BAD_CREDENTIALS = new Set([
-  'InvalidAccessKeyId',
-  'SignatureDoesNotMatch',
-  'InvalidToken',
-  'ExpiredToken',
-]);
-
-/** The ObjectStoreError for whatever an SDK call threw. */
-export function translateS3Error(err: unknown, what: string): ObjectStoreError {
-  if (err instanceof ObjectStoreError) return err;
-  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const name = e?.name ?? 'Error';
-  const status = e?.$metadata?.httpStatusCode;
-  const msg = `${what}: ${name}${e?.message && e.message !== name ? ` (${e.message})` : ''}`;
-  if (name === 'NoSuchBucket') return new ObjectStoreError('NoSuchBucket', msg, { cause: err });
-  if (NOT_FOUND.has(name) || status === 404) return new ObjectStoreError('NoSuchKey', msg, { cause: err });
-  if (BAD_CREDENTIALS.has(name)) return new ObjectStoreError('InvalidCredentials', msg, { cause: err });
-  if (name === 'AccessDenied' || status === 403)
-    return new ObjectStoreError('AccessDenied', msg, { cause: err });
-  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429)
-    return new ObjectStoreError('Invalid', msg, { cause: err });
-  return new ObjectStoreError('Unavailable', msg, { cause: err });
-}
-
 function s3Events(events: NotificationEvent[]): ('s3:ObjectCreated:*' | 's3:ObjectRemoved:*')[] {
   return events.map((e) => (e === 'created' ? 's3:ObjectCreated:*' : 's3:ObjectRemoved:*'));
 }
 
 export class S3ObjectStore implements ObjectStore, RangePresigner, UploadPresigner {
   readonly #s3: S3Api;
+  readonly #calls: S3Calls;
   readonly #target: PresignTarget;
   readonly #timeoutMs: number;
   readonly #transferMs: number;
-  /**
-   * As many calls in flight as the SDK's HTTP agent has sockets (50): the SDK's connection timeout
-   * starts when a request is made, so a request queued in the agent for a socket failed as "did not
-   * establish a connection" under load; here it waits its turn (inside its deadline) instead.
-   */
-  readonly #slots = new CallSlots(50);
   readonly presignsUploads: boolean;
 
   constructor(opts: S3ObjectStoreOptions, api?: S3Api) {
@@ -116,6 +82,7 @@ export class S3ObjectStore implements ObjectStore, RangePresigner, UploadPresign
     if (opts.endpoint) config.endpoint = opts.endpoint;
     if (opts.credentials) config.credentials = opts.credentials;
     this.#s3 = api ?? new S3Client(config);
+    this.#calls = new S3Calls(this.#s3, this.#timeoutMs, this.#transferMs);
     this.#target = { endpoint: opts.endpoint, region: opts.region, forcePathStyle: config.forcePathStyle! };
   }
 
@@ -166,28 +133,8 @@ export class S3ObjectStore implements ObjectStore, RangePresigner, UploadPresign
     this.#s3.destroy();
   }
 
-  async #call<T>(
-    what: string,
-    signal: AbortSignal,
-    timeoutMs: number,
-    fn: (s: AbortSignal) => Promise<T>,
-  ): Promise<T> {
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const s = AbortSignal.any([signal, deadline]);
-    let release: (() => void) | undefined;
-    try {
-      release = await this.#slots.take(s);
-      return await fn(s);
-    } catch (err) {
-      if (signal.aborted) throw signal.reason ?? err;
-      if (deadline.aborted)
-        throw new ObjectStoreError('Unavailable', `${what}: no answer within ${timeoutMs} ms`, {
-          cause: err,
-        });
-      throw translateS3Error(err, what);
-    } finally {
-      release?.();
-    }
+  #call<T>(what: string, signal: AbortSignal, timeoutMs: number, fn: (s: AbortSignal) => Promise<T>) {
+    return this.#calls.call(what, signal, timeoutMs, fn);
   }
 
   checkBucket(bucket: string, signal: AbortSignal): Promise<void> {
@@ -317,7 +264,7 @@ export class S3ObjectStore implements ObjectStore, RangePresigner, UploadPresign
     });
   }
 
-  async putMultipart(
+  putMultipart(
     bucket: string,
     key: string,
     size: number,
@@ -326,110 +273,26 @@ export class S3ObjectStore implements ObjectStore, RangePresigner, UploadPresign
     opts: MultipartOptions,
     signal: AbortSignal,
   ): Promise<string> {
-    const where = `s3://${bucket}/${key}`;
-    const uploadId = await this.createMultipart(bucket, key, metadata, signal);
-    const count = Math.max(1, Math.ceil(size / opts.partSize));
-    const etags: string[] = new Array(count);
-    const checksums: string[] = new Array(count);
-    let next = 0;
-    const worker = async () => {
-      while (next < count) {
-        const i = next++;
-        const offset = i * opts.partSize;
-        const body = await read(offset, Math.min(opts.partSize, size - offset), signal);
-        checksums[i] = crc32Base64(body);
-        etags[i] = await this.#call(
-          `UploadPart ${i + 1} ${where}`,
-          signal,
-          this.#transferMs,
-          async (abortSignal) => {
-            const out = await this.#s3.send(
-              signWithChecksumOnly(
-                new UploadPartCommand({
-                  Bucket: bucket,
-                  Key: key,
-                  UploadId: uploadId,
-                  PartNumber: i + 1,
-                  Body: body,
-                  ContentLength: body.length,
-                  ChecksumCRC32: checksums[i],
-                }),
-              ),
-              { abortSignal },
-            );
-            return out.ETag ?? '';
-          },
-        );
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: Math.min(opts.concurrency, count) }, worker));
-      const parts = etags.map((etag, i) => ({ etag, crc32: checksums[i]! }));
-      return await this.completeMultipart(bucket, key, uploadId, parts, signal);
-    } catch (err) {
-      await this.abortMultipart(bucket, key, uploadId, signal);
-      throw err;
-    }
+    return putMultipart(this.#calls, bucket, key, size, read, metadata, opts, signal);
   }
 
-  async createMultipart(
-    bucket: string,
-    key: string,
-    metadata: Record<string, string>,
-    signal: AbortSignal,
-  ): Promise<string> {
-    const created = await this.#call(
-      `CreateMultipartUpload s3://${bucket}/${key}`,
-      signal,
-      this.#timeoutMs,
-      (abortSignal) =>
-        this.#s3.send(
-          new CreateMultipartUploadCommand({
-            Bucket: bucket,
-            Key: key,
-            Metadata: metadata,
-            ChecksumAlgorithm: 'CRC32',
-          }),
-          { abortSignal },
-        ),
-    );
-    return created.UploadId!;
+  createMultipart(bucket: string, key: string, metadata: Record<string, string>, signal: AbortSignal) {
+    return createMultipart(this.#calls, bucket, key, metadata, signal);
   }
 
-  async completeMultipart(
+  completeMultipart(
     bucket: string,
     key: string,
     uploadId: string,
     parts: UploadedPart[],
     signal: AbortSignal,
-  ): Promise<string> {
-    const done = await this.#call(
-      `CompleteMultipartUpload s3://${bucket}/${key}`,
-      signal,
-      this.#timeoutMs,
-      (abortSignal) =>
-        this.#s3.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            MultipartUpload: {
-              Parts: parts.map((p, i) => ({ ETag: p.etag, PartNumber: i + 1, ChecksumCRC32: p.crc32 })),
-            },
-          }),
-          { abortSignal },
-        ),
-    );
-    return done.ETag ?? '';
+  ) {
+    return completeMultipart(this.#calls, bucket, key, uploadId, parts, signal);
   }
 
   /** Its own deadline, not `signal`'s: an upload abandoned because the caller stopped is dropped too. */
-  async abortMultipart(bucket: string, key: string, uploadId: string, _signal: AbortSignal): Promise<void> {
-    await this.#s3
-      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), {
-        abortSignal: AbortSignal.timeout(this.#timeoutMs),
-      })
-      .catch(() => {});
+  abortMultipart(bucket: string, key: string, uploadId: string, _signal: AbortSignal): Promise<void> {
+    return abortMultipart(this.#calls, bucket, key, uploadId);
   }
 
   copy(

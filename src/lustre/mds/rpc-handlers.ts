@@ -7,7 +7,7 @@ import { type Attr, ROOT_INO } from '../types.ts';
 import { getstripe, setstripe } from './attrs.ts';
 import { attrsSet, changelogImpls, closed, recording } from './changelog-handlers.ts';
 import { type ResentCreate, resentCreate, resentOpen, resentSetattr } from './create-resend.ts';
-import type { Attached, Impl } from './handler-types.ts';
+import { type Attached, type Impl, nil, SESSION_KEY } from './handler-types.ts';
 import { extendSize, O_TRUNC, openInode, release, reserveAppend } from './handles.ts';
 import { hsmExportImpls } from './hsm-export-batch.ts';
 import {
@@ -18,20 +18,12 @@ import {
   hsmOnResize,
   hsmOpenReply,
 } from './hsm-handlers.ts';
-import {
-  checkNotEvicted,
-  enqueueLock,
-  type LockHost,
-  lockManager,
-  lockRequest,
-  reconnected,
-} from './ldlm-service.ts';
-import { replayArgs, replayLocks } from './lock-replay.ts';
-import { base64, changes, cred, ino, lock, lockType, name, policy } from './mds-args.ts';
+import { checkNotEvicted, lockManager, reconnected } from './ldlm-service.ts';
+import { lockHost, lockImpls } from './lock-handlers.ts';
+import { base64, changes, cred, ino, name, policy } from './mds-args.ts';
 import type { Mdt } from './mdt.ts';
 import { attrWithUpdateLock, entriesWithUpdateLocks, touchedBy, withRevocation } from './meta-revoke.ts';
 import { clearPunch } from './punches.ts';
-import { grantPw } from './pw-grant.ts';
 import { openGrant, quotaImpls } from './quota-handlers.ts';
 import { relatimeOnOpen } from './relatime.ts';
 import { mountClient, type ReplyKey, requestReplyKey } from './request-key.ts';
@@ -44,30 +36,6 @@ import { withStale } from './stale.ts';
 import { getxattr, listxattr, removexattr, setxattr } from './xattrs.ts';
 
 export type { Attached, Impl } from './handler-types.ts';
-
-const SESSION_KEY = 'mds';
-
-/** The reply of operations that return nothing. */
-const nil = (_done: unknown): null => null;
-
-const lockHosts = new WeakMap<Mdt, LockHost>();
-
-/** The MDT as the lock service sees it: a client's sessions are those attached to it under SESSION_KEY. */
-function lockHost(mdt: Mdt): LockHost {
-  let h = lockHosts.get(mdt);
-  if (!h) {
-    h = {
-      fsname: mdt.fsname,
-      sessionsOf: (client) =>
-        [...mdt.clients.sessions()].filter(
-          (s) => (s.data.get(SESSION_KEY) as Attached | undefined)?.client === client,
-        ),
-      awaitedClients: () => mdt.clients.pending(),
-    };
-    lockHosts.set(mdt, h);
-  }
-  return h;
-}
 
 function attached(ctx: CallContext): Attached {
   const a = ctx.session.data.get(SESSION_KEY) as Attached | undefined;
@@ -97,6 +65,8 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
   ...hsmExportImpls,
   ...changelogImpls,
   ...snapshotImpls,
+  ...lockImpls,
+  forgetMount: async (a, c) => ({ replies: await c.mdt.mountReplies.forget(mountClient(a)) }),
   lookup: async (a, c) => {
     const found = await c.mdt.read(() => c.mdt.ns.lookup(cred(a), ino(a, 'parent'), name(a)));
     if (a['lockUpdate'] !== true) return found;
@@ -329,66 +299,7 @@ const impls: { [M in Exclude<MdsMethod, 'connect'>]: Impl<M> } = {
     const [i, p] = [ino(a), policy(a)];
     return c.mdt.mutate(c, xid(a), cred(a), (op) => nil(setstripe(c.mdt.ns, op, i, p)));
   },
-  getlk: async (a, c, signal) => {
-    const [i, owner, l] = [ino(a), str(a, 'owner', 512), lock(a)];
-    await c.mdt.recovery.wait(signal);
-    return c.mdt.read(() => {
-      c.mdt.ns.inode(i);
-      return c.mdt.locks.getlk(i, owner, l);
-    });
-  },
-  setlk: async (a, c, signal) => {
-    const [i, owner, l] = [ino(a), str(a, 'owner', 512), lock(a)];
-    await c.mdt.recovery.wait(signal);
-    return c.mdt.read(() => {
-      c.mdt.ns.inode(i);
-      return nil(c.mdt.locks.setlk(i, owner, c.client, l));
-    });
-  },
-  unlockOwner: (a, c) => {
-    const [i, owner] = [ino(a), str(a, 'owner', 512)];
-    return c.mdt.read(() => nil(c.mdt.locks.unlockOwner(i, owner)));
-  },
-  lockEnqueue: async (a, c, signal) => {
-    const req = lockRequest(a);
-    const host = lockHost(c.mdt);
-    if (req.kind === 'data' && req.mode === 'PW')
-      return { id: (await grantPw(host, c, { ...req, kind: 'data', mode: 'PW' }, signal)).id };
-    return { id: (await enqueueLock(host, c.client, req, signal)).id };
-  },
-  forgetMount: async (a, c) => ({ replies: await c.mdt.mountReplies.forget(mountClient(a)) }),
-  lockCancel: async (a, c) => ({ cancelled: lockManager(lockHost(c.mdt)).cancel(c.client, int(a, 'id')) }),
-  lockReplay: (a, c) => {
-    const r = replayArgs(a);
-    return c.mdt.read(() => replayLocks(c.mdt, c.client, r));
-  },
-  flock: async (a, c, signal) => {
-    const [i, h, type] = [ino(a), int(a, 'handle', { min: 1 }), lockType(a, 'type')];
-    await c.mdt.recovery.wait(signal);
-    return c.mdt.read(() => {
-      const row = c.mdt.store.getHandle(h);
-      if (!row || row.client !== c.client || row.ino !== i)
-        throw new FsError('EBADF', `no handle ${h} on ${i}`);
-      c.mdt.locks.flock(i, h, c.client, type);
-      return null;
-    });
-  },
-  // A release frees, an import's replacement changes, what a file's cached pages hold: every mount
-  // caching the file drops its pages first (Lustre's release swaps the layout under the locks).
-  hsmRelease: (a, c, signal) => underDataPw(c, ino(a), signal, () => hsmImpls.hsmRelease(a, c)),
-  hsmReplace: (a, c, signal) => underDataPw(c, ino(a), signal, () => hsmImpls.hsmReplace(a, c)),
 };
-
-/** Runs `fn` while `c`'s client holds a PW data lock on `i`: other clients' cached pages are gone. */
-async function underDataPw<T>(c: Attached, i: number, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
-  const host = lockHost(c.mdt);
-  const lock = await enqueueLock(host, c.client, { ino: i, kind: 'data', mode: 'PW' }, signal);
-  try {
-    return await fn();
-  } finally {
-    lockManager(host).cancel(c.client, lock.id);
-  }
-}
 
 /**
  * Registers the MDS methods on `server`. `pick` chooses the MDT a connecting client gets from the

@@ -1,22 +1,16 @@
 // The striped Lustre-like client: FileSystemClient over MDS metadata RPCs and parallel OST object I/O, and connectLustre to mount one.
 import { FsError } from '../../lib/errors.ts';
 import { type Logger, logger } from '../../lib/log.ts';
-import type { MdsMethods } from '../protocol/mds-messages.ts';
 import type { MgsClient } from '../protocol/mgs-client.ts';
 import type { FileSystemConfig } from '../protocol/mgs-messages.ts';
-import type { RequestKey } from '../protocol/request-key.ts';
 import {
   type Attr,
   type Credentials,
-  type DirEntry,
   type FileHandle,
   type FileLock,
   type FileSystemClient,
   type InvalidateEvent,
   type Layout,
-  type LayoutPolicy,
-  type QuotaInfo,
-  type QuotaLimits,
   type RequestOptions,
   ROOT_CREDENTIALS,
   type SetAttrChanges,
@@ -30,7 +24,7 @@ import type { LockReplay } from './held-locks.ts';
 import { LoadingFiles, whileRestoring } from './hsm-wait.ts';
 import type { InodeCache } from './inode-cache.ts';
 import type { LockCache } from './lock-cache.ts';
-import type { MdsSession } from './mds-session.ts';
+import { MdsCalls } from './mds-calls.ts';
 import { O_ACCMODE, O_EXCL, O_RDONLY, O_TRUNC, O_WRONLY, OpenFiles } from './open-files.ts';
 import type { OstPool } from './ost-pool.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
@@ -59,10 +53,9 @@ export function connectLustre(opts: ConnectLustreOptions): Promise<LustreClient>
  * MDS's size, or the OSTs' while a writer has it open); writes go to the OSTs only, and the MDS
  * learns the new size at close(2), fsync and getattr (see OpenFiles). Data is not cached.
  */
-export class LustreClient implements FileSystemClient {
+export class LustreClient extends MdsCalls implements FileSystemClient {
   readonly clientId: string;
   readonly config: FileSystemConfig;
-  readonly #mds: MdsSession;
   readonly #pool: OstPool;
   #batchedReads: BatchedReads | undefined;
   readonly #io: StripedIo;
@@ -80,10 +73,10 @@ export class LustreClient implements FileSystemClient {
   readonly #mountId: string | undefined;
 
   constructor(parts: LustreClientParts) {
+    super(parts.mds, parts.inodes, parts.mountId);
     this.clientId = parts.clientId;
     this.#mountId = parts.mountId;
     this.config = parts.config;
-    this.#mds = parts.mds;
     this.#pool = parts.pool;
     this.#io = parts.io;
     this.#inodes = parts.inodes;
@@ -97,12 +90,7 @@ export class LustreClient implements FileSystemClient {
 
   /** Takes a point-in-time snapshot of the whole file system, to read (backups) and then drop. */
   takeSnapshot(id: string, signal?: AbortSignal): Promise<SnapshotReader> {
-    return SnapshotReader.take(this.#mds, this.#pool, id, signal);
-  }
-
-  /** The MDS session, for calls outside the FileSystemClient port (lfs hsm_*, the HSM agent). */
-  get mds(): MdsSession {
-    return this.#mds;
+    return SnapshotReader.take(this.mds, this.#pool, id, signal);
   }
 
   /** Delivers an MDS invalidation: forgets cached sizes, then tells the listeners. */
@@ -146,19 +134,8 @@ export class LustreClient implements FileSystemClient {
 
   // --- namespace -------------------------------------------------------------------------------
 
-  async lookup(cred: Credentials, parent: number, name: string, signal?: AbortSignal): Promise<Attr> {
-    return this.#noted(await this.#mds.call('lookup', { cred, parent, name }, signal));
-  }
-
   async getattr(ino: number, signal?: AbortSignal): Promise<Attr> {
     return await this.#files.attr(ino, signal);
-  }
-
-  /** lookup, asking for a PR UPDATE lock on the inode with the reply (`updateLock`: its id, when granted). */
-  async lookupLocked(cred: Credentials, parent: number, name: string, signal?: AbortSignal) {
-    const r = await this.#mds.call('lookup', { cred, parent, name, lockUpdate: true }, signal);
-    const { updateLock, ...attr } = r;
-    return { attr: this.#noted(attr), updateLock };
   }
 
   /**
@@ -169,9 +146,9 @@ export class LustreClient implements FileSystemClient {
   async getattrLocked(ino: number, wantLock: boolean, signal?: AbortSignal) {
     if (this.#inodes.peek(ino)?.mtimeDirty)
       return { attr: await this.getattr(ino, signal), cacheable: false };
-    const { updateLock, ...attr } = await this.#mds.call('getattr', { ino, lockUpdate: wantLock }, signal);
+    const { updateLock, ...attr } = await this.mds.call('getattr', { ino, lockUpdate: wantLock }, signal);
     if (attr.sizeOnOsts) return { attr: await this.getattr(ino, signal), updateLock, cacheable: false };
-    return { attr: this.#noted(attr), updateLock, cacheable: true };
+    return { attr: this.noted(attr), updateLock, cacheable: true };
   }
 
   async setattr(
@@ -185,16 +162,16 @@ export class LustreClient implements FileSystemClient {
     const wire: SetAttrChanges =
       fh === undefined ? rest : { ...rest, fh: this.#files.file({ fh, ino, flags: 0 }).mdsHandle };
     const { resent, ...attr } = await whileRestoring(
-      () => this.#mds.mutate('setattr', { cred, ino, changes: wire, ...this.#key(opts) }, signal),
+      () => this.mds.mutate('setattr', { cred, ino, changes: wire, ...this.key(opts) }, signal),
       signal,
     );
     // A resent truncate is done: the MDS finished its cut if the first caller had not reported it
     // (before it answered); cutting again would cut what others wrote since, reported or not.
     if (changes.size !== undefined && !resent) {
       await this.#files.truncateObjects(ino, changes.size, signal);
-      await this.#mds.call('punched', { ino, size: changes.size }, signal);
+      await this.mds.call('punched', { ino, size: changes.size }, signal);
     }
-    return this.#noted(attr);
+    return this.noted(attr);
   }
 
   async create(
@@ -207,9 +184,9 @@ export class LustreClient implements FileSystemClient {
     opts?: RequestOptions,
   ) {
     const exclusive = (flags & O_EXCL) !== 0;
-    const r = await this.#mds.mutate(
+    const r = await this.mds.mutate(
       'create',
-      { cred, parent, name, mode, exclusive, open: true, flags, ...this.#key(opts) },
+      { cred, parent, name, mode, exclusive, open: true, flags, ...this.key(opts) },
       signal,
     );
     if (r.handle === null) throw new FsError('EIO', `MDS created ${name} without opening it`);
@@ -222,129 +199,6 @@ export class LustreClient implements FileSystemClient {
     return { attr: r.attr, handle };
   }
 
-  mknod(
-    cred: Credentials,
-    parent: number,
-    name: string,
-    mode: number,
-    rdev: number,
-    signal?: AbortSignal,
-    opts?: RequestOptions,
-  ) {
-    return this.#mds.mutate('mknod', { cred, parent, name, mode, rdev, ...this.#key(opts) }, signal);
-  }
-
-  mkdir(
-    cred: Credentials,
-    parent: number,
-    name: string,
-    mode: number,
-    signal?: AbortSignal,
-    opts?: RequestOptions,
-  ) {
-    return this.#mds.mutate('mkdir', { cred, parent, name, mode, ...this.#key(opts) }, signal);
-  }
-
-  async unlink(cred: Credentials, parent: number, name: string, signal?: AbortSignal, opts?: RequestOptions) {
-    await this.#mds.mutate('unlink', { cred, parent, name, ...this.#key(opts) }, signal);
-  }
-
-  async rmdir(cred: Credentials, parent: number, name: string, signal?: AbortSignal, opts?: RequestOptions) {
-    await this.#mds.mutate('rmdir', { cred, parent, name, ...this.#key(opts) }, signal);
-  }
-
-  async rename(
-    cred: Credentials,
-    parent: number,
-    name: string,
-    newParent: number,
-    newName: string,
-    flags: number,
-    signal?: AbortSignal,
-    opts?: RequestOptions,
-  ): Promise<void> {
-    const args = { cred, parent, name, newParent, newName, flags, ...this.#key(opts) };
-    await this.#mds.mutate('rename', args, signal);
-  }
-
-  link(
-    cred: Credentials,
-    ino: number,
-    newParent: number,
-    newName: string,
-    signal?: AbortSignal,
-    opts?: RequestOptions,
-  ) {
-    return this.#mds.mutate('link', { cred, ino, newParent, newName, ...this.#key(opts) }, signal);
-  }
-
-  symlink(
-    cred: Credentials,
-    parent: number,
-    name: string,
-    target: string,
-    signal?: AbortSignal,
-    opts?: RequestOptions,
-  ) {
-    return this.#mds.mutate('symlink', { cred, parent, name, target, ...this.#key(opts) }, signal);
-  }
-
-  readlink(ino: number, signal?: AbortSignal): Promise<string> {
-    return this.#mds.call('readlink', { ino }, signal);
-  }
-
-  async readdir(
-    cred: Credentials,
-    ino: number,
-    cookie: number,
-    limit: number,
-    plus: boolean,
-    signal?: AbortSignal,
-  ): Promise<DirEntry[]> {
-    const entries = await this.#mds.call('readdir', { cred, ino, cookie, limit, plus }, signal);
-    for (const e of entries) if (e.attr) this.#inodes.noteAttr(e.attr);
-    return entries;
-  }
-
-  /** readdirplus, asking for PR UPDATE locks on the entries' inodes with the reply (`updateLock` per entry). */
-  async readdirLocked(cred: Credentials, ino: number, cookie: number, limit: number, signal?: AbortSignal) {
-    const args = { cred, ino, cookie, limit, plus: true, lockUpdate: true };
-    const entries = await this.#mds.call('readdir', args, signal);
-    for (const e of entries) if (e.attr) this.#inodes.noteAttr(e.attr);
-    return entries;
-  }
-
-  async getxattr(cred: Credentials, ino: number, name: string, signal?: AbortSignal): Promise<Buffer> {
-    return Buffer.from(await this.#mds.call('getxattr', { cred, ino, name }, signal), 'base64');
-  }
-
-  async setxattr(
-    cred: Credentials,
-    ino: number,
-    name: string,
-    value: Buffer,
-    flags: number,
-    signal?: AbortSignal,
-    opts?: RequestOptions,
-  ): Promise<void> {
-    const args = { cred, ino, name, value: value.toString('base64'), flags, ...this.#key(opts) };
-    await this.#mds.mutate('setxattr', args, signal);
-  }
-
-  listxattr(cred: Credentials, ino: number, signal?: AbortSignal): Promise<string[]> {
-    return this.#mds.call('listxattr', { cred, ino }, signal);
-  }
-
-  async removexattr(
-    cred: Credentials,
-    ino: number,
-    name: string,
-    signal?: AbortSignal,
-    opts?: RequestOptions,
-  ) {
-    await this.#mds.mutate('removexattr', { cred, ino, name, ...this.#key(opts) }, signal);
-  }
-
   // --- open files and data ------------------------------------------------------------------------
 
   async open(
@@ -355,9 +209,9 @@ export class LustreClient implements FileSystemClient {
     opts?: RequestOptions,
   ): Promise<FileHandle> {
     // Only an O_TRUNC open changes anything a resend must not change again: only it is keyed.
-    const key = (flags & O_TRUNC) !== 0 ? this.#key(opts) : {};
+    const key = (flags & O_TRUNC) !== 0 ? this.key(opts) : {};
     const args = { cred, ino, flags, ...key };
-    const r = await whileRestoring(() => this.#mds.mutate('open', args, signal), signal);
+    const r = await whileRestoring(() => this.mds.mutate('open', args, signal), signal);
     const truncate = (flags & O_TRUNC) !== 0 && (flags & O_ACCMODE) !== O_RDONLY && r.layout !== null;
     // A cut still pending is finished, a resent O_TRUNC's included; a resent one is not done again.
     if (r.punch !== undefined && r.layout) await this.#finishPunch(ino, r.punch, r.attr.size, signal);
@@ -380,7 +234,7 @@ export class LustreClient implements FileSystemClient {
     const to = Math.max(punch, size);
     this.#log.warn('finishing an unconfirmed truncate', { ino, size: to });
     await this.#files.truncateObjects(ino, to, signal);
-    await this.#mds.call('punched', { ino, size: punch }, signal);
+    await this.mds.call('punched', { ino, size: punch }, signal);
   }
 
   async read(handle: FileHandle, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
@@ -409,7 +263,7 @@ export class LustreClient implements FileSystemClient {
     const f = this.#files.file(handle);
     if (f.state.setId === false) return;
     const changes: SetAttrChanges = { killSetId: true, fh: f.mdsHandle };
-    this.#noted(await this.#mds.mutate('setattr', { cred, ino: handle.ino, changes }, signal));
+    this.noted(await this.mds.mutate('setattr', { cred, ino: handle.ino, changes }, signal));
   }
 
   write(
@@ -419,7 +273,7 @@ export class LustreClient implements FileSystemClient {
     signal?: AbortSignal,
     opts?: WriteOptions,
   ): Promise<number> {
-    return this.#files.write(handle, offset, data, signal, this.#key(opts).key);
+    return this.#files.write(handle, offset, data, signal, this.key(opts).key);
   }
 
   /**
@@ -521,7 +375,7 @@ export class LustreClient implements FileSystemClient {
 
   /** MDS inode counts and the OSTs' space (see clientStatfs; with `ino`, a project's quota). */
   statfs(signal?: AbortSignal, ino?: number): Promise<StatFs> {
-    return clientStatfs(this.#mds, this.#pool, this.config.replicas, signal, ino);
+    return clientStatfs(this.mds, this.#pool, this.config.replicas, signal, ino);
   }
 
   /** Space of every OST for lfs df, in index order; an OST that does not answer has `error` instead. */
@@ -529,47 +383,9 @@ export class LustreClient implements FileSystemClient {
     return ostUsage(this.#pool, signal);
   }
 
-  // --- project quotas (lfs project, setquota, quota) --------------------------------------------------
-
-  /** Sets an inode's project ID; `inherit` (directories) passes it to new children. Changing the ID takes root. */
-  async setProject(
-    cred: Credentials,
-    ino: number,
-    projectId: number,
-    inherit: boolean,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    await this.#mds.mutate('setProject', { cred, ino, projectId, inherit }, signal);
-  }
-
-  getProject(ino: number, signal?: AbortSignal): Promise<{ projectId: number; inherit: boolean }> {
-    return this.#mds.call('getProject', { ino }, signal);
-  }
-
-  /** Hard limits of a project (0 = no limit), enforced by the MDS with EDQUOT. */
-  async setQuota(projectId: number, limits: QuotaLimits, signal?: AbortSignal): Promise<void> {
-    await this.#mds.mutate('setQuota', { projectId, ...limits }, signal);
-  }
-
-  getQuota(projectId: number, signal?: AbortSignal): Promise<QuotaInfo> {
-    return this.#mds.call('getQuota', { projectId }, signal);
-  }
-
-  /** lfs getstripe: a file's layout, or a directory's default policy. */
-  getstripe(ino: number, signal?: AbortSignal): Promise<MdsMethods['getstripe']['result']> {
-    return this.#mds.call('getstripe', { ino }, signal);
-  }
-
-  /** lfs setstripe on a directory (default for new files) or an empty file. */
-  async setstripe(cred: Credentials, ino: number, policy: LayoutPolicy, signal?: AbortSignal): Promise<void> {
-    await this.#mds.mutate('setstripe', { cred, ino, policy }, signal);
-    const st = this.#inodes.peek(ino);
-    if (st) st.layout = undefined;
-  }
-
   /** Attributes of the inode at `path` (absolute inside the file system), walking lookups as root. Symlinks are not followed. */
   async resolvePath(path: string, signal?: AbortSignal): Promise<Attr> {
-    let attr = await this.getattr(this.#mds.rootIno, signal);
+    let attr = await this.getattr(this.mds.rootIno, signal);
     for (const name of path.split('/')) {
       if (name === '' || name === '.') continue;
       attr = await this.lookup(ROOT_CREDENTIALS, attr.ino, name, signal);
@@ -590,23 +406,11 @@ export class LustreClient implements FileSystemClient {
     // Unmounted: nothing is cached any more, and another client need not wait for our eviction.
     // Nor can the kernel resend a request: the MDS may drop the replies kept under the mount's id.
     const forgot = this.#mountId
-      ? this.#mds.call('forgetMount', { mount: this.#mountId }, signal).catch(() => undefined)
+      ? this.mds.call('forgetMount', { mount: this.#mountId }, signal).catch(() => undefined)
       : undefined;
     await Promise.all([this.#locks?.releaseAll(signal), forgot]);
-    this.#mds.close();
+    this.mds.close();
     this.#pool.close();
     this.#mgs?.close();
-  }
-
-  // --- helpers --------------------------------------------------------------------------------------
-
-  /** The reply-cache key of a kernel request on a keeper-held mount (else none: the xid alone). */
-  #key(opts: RequestOptions | undefined): { key?: RequestKey } {
-    return this.#mountId && opts?.request ? { key: { mount: this.#mountId, request: opts.request } } : {};
-  }
-
-  #noted(attr: Attr): Attr {
-    this.#inodes.noteAttr(attr);
-    return attr;
   }
 }

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { emulatedVolume, fuseMount, keeperStatus, STAGING } from '../../../test/csi/node-fixtures.ts';
 import type { CommandRunner } from '../../lib/command-runner.ts';
 import { NacreError } from '../../lib/errors.ts';
 import { logger } from '../../lib/log.ts';
@@ -65,34 +66,16 @@ describe('nodeService NodeStageVolume', () => {
 });
 
 describe('nodeService NodeGetVolumeStats', () => {
-  const STAGING = '/kubelet/staging/v1';
   const TARGET = '/kubelet/pods/p1/volumes/v1/mount';
-  const entry = (mountPoint: string, id: number) => ({
-    id,
-    parentId: 1,
-    device: '0:99',
-    root: '/',
-    mountPoint,
-    options: ['rw'],
-    fsType: 'fuse.nacre',
-    source: 'mgs@tcp:/fs',
-    superOptions: [],
-  });
+  const entry = (mountPoint: string, id: number) => fuseMount(mountPoint, { id, parentId: 1 });
 
   /** A node with one emulated volume staged and published, whose probes end as `probe` says, its keeper in state `keeper`. */
   async function node(probe: 'ok' | 'ENOTCONN', keeper: Partial<KeeperStatus> = {}) {
     const dir = await mkdtemp(join(tmpdir(), 'nacre-node-'));
     const state = new NodeState(join(dir, 'state'));
-    await state.put({
-      volumeId: 'v1',
-      backend: 'emulated',
-      stagingPath: STAGING,
-      source: 'mgs@tcp:/fs',
-      dnsName: 'mgs',
-      mountName: 'fs',
-      options: [],
-      targets: { [TARGET]: { readOnly: false, subPath: '' } },
-    });
+    await state.put(
+      emulatedVolume({ volumeId: 'v1', targets: { [TARGET]: { readOnly: false, subPath: '' } } }),
+    );
     const mountTable = async () => [entry(STAGING, 2), entry(TARGET, 3)];
     const commands: string[] = [];
     const runner: CommandRunner = {
@@ -108,18 +91,7 @@ describe('nodeService NodeGetVolumeStats', () => {
     const log = logger('test');
     const fuse = {} as Mounter;
     const mounters = { emulated: fuse, aws: fuse };
-    const status: KeeperStatus = {
-      keeperPid: 100,
-      daemonPid: 200,
-      generation: 1,
-      mountPoint: STAGING,
-      source: 'mgs@tcp:/fs',
-      device: '0:99',
-      mountId: 'm',
-      keeperAlive: true,
-      daemonAlive: true,
-      ...keeper,
-    };
+    const status = keeperStatus(keeper);
     const keeperState = async () => status;
     const monitor = new VolumeMonitor({ state, mounts, mountTable, mounters, keeperState, log });
     const svc = nodeService({ nodeId: 'n1', state, mounts, mountTable, mounters, monitor, log });

@@ -1,6 +1,7 @@
 // SystemMounts.probe over a fake command seam: one probe per path, none started behind a stuck one; ExecRunner gives up on a killed command that does not exit.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fuseMount } from '../../../test/csi/node-fixtures.ts';
 import { type CommandResult, ExecRunner, type RunOptions } from '../../lib/command-runner.ts';
 import { DeadlineExceededError } from '../../lib/errors.ts';
 import type { MountEntry } from './mountinfo.ts';
@@ -28,17 +29,8 @@ function heldRunner(table: MountEntry[] = []) {
 }
 
 /** A FUSE mount (or a bind of one) at `mountPoint` of device `device`. */
-const mounted = (mountPoint: string, device: string, id: number): MountEntry => ({
-  id,
-  parentId: 1,
-  device,
-  root: '/',
-  mountPoint,
-  options: ['rw'],
-  fsType: 'fuse.nacre',
-  source: 'mgs@tcp:/fs',
-  superOptions: [],
-});
+const mounted = (mountPoint: string, device: string, id: number) =>
+  fuseMount(mountPoint, { id, parentId: 1, device });
 
 /** Makes the first held probe time out with its child stuck in the kernel; resolves the stuck child's exit with the returned function. */
 async function stuckProbe(calls: ReturnType<typeof heldRunner>['calls'], i: number): Promise<() => void> {

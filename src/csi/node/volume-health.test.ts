@@ -1,49 +1,18 @@
 // VolumeMonitor.check from the keeper's state: a dead or stopped FUSE daemon is reported without a probe that would wait on it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { emulatedVolume, fuseMount, keeperStatus, STAGING } from '../../../test/csi/node-fixtures.ts';
 import type { CommandRunner } from '../../lib/command-runner.ts';
 import { logger } from '../../lib/log.ts';
 import type { KeeperStatus } from '../holder/holder-protocol.ts';
 import type { Mounter } from './mounter.ts';
-import type { MountEntry } from './mountinfo.ts';
-import { NodeState, type VolumeRecord } from './node-state.ts';
+import { NodeState } from './node-state.ts';
 import { SystemMounts } from './system-mounts.ts';
 import { VolumeMonitor } from './volume-monitor.ts';
 
-const STAGING = '/kubelet/staging/v1';
-const rec: VolumeRecord = {
-  volumeId: 'static/default/fs',
-  backend: 'emulated',
-  stagingPath: STAGING,
-  source: 'mgs@tcp:/fs',
-  dnsName: 'mgs',
-  mountName: 'fs',
-  options: [],
-  targets: {},
-};
-const entry: MountEntry = {
-  id: 1,
-  parentId: 0,
-  device: '0:99',
-  root: '/',
-  mountPoint: STAGING,
-  options: ['rw'],
-  fsType: 'fuse.nacre',
-  source: 'mgs@tcp:/fs',
-  superOptions: [],
-};
-const keeper = (over: Partial<KeeperStatus>): KeeperStatus => ({
-  keeperPid: 100,
-  daemonPid: 200,
-  generation: 1,
-  mountPoint: STAGING,
-  source: 'mgs@tcp:/fs',
-  device: '0:99',
-  mountId: 'm',
-  keeperAlive: true,
-  daemonAlive: true,
-  ...over,
-});
+const rec = emulatedVolume();
+const entry = fuseMount(STAGING);
+const keeper = keeperStatus;
 
 /** A monitor over a keeper in state `k` whose probes would succeed; counts the probes. */
 function monitor(k: KeeperStatus) {

@@ -4,28 +4,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { emulatedVolume, fuseMount, STAGING } from '../../../test/csi/node-fixtures.ts';
 import type { CommandRunner } from '../../lib/command-runner.ts';
 import { logger } from '../../lib/log.ts';
 import { waitFor } from '../../lib/wait-for.ts';
 import type { Mounter } from './mounter.ts';
-import type { MountEntry } from './mountinfo.ts';
-import { NodeState, type VolumeRecord } from './node-state.ts';
+import { NodeState } from './node-state.ts';
 import { SystemMounts } from './system-mounts.ts';
 import { VolumeLocks } from './volume-locks.ts';
 import { VolumeMonitor } from './volume-monitor.ts';
 
-const STAGING = '/kubelet/staging/v1';
-const entry = (mountPoint: string): MountEntry => ({
-  id: 1,
-  parentId: 0,
-  device: '0:99',
-  root: '/',
-  mountPoint,
-  options: ['rw'],
-  fsType: 'fuse.nacre',
-  source: 'mgs@tcp:/fs',
-  superOptions: [],
-});
+const entry = (mountPoint: string) => fuseMount(mountPoint);
 
 /**
  * A staged emulated volume whose FUSE mount is dead and has no keeper: statfs fails with `errno`
@@ -34,16 +23,7 @@ const entry = (mountPoint: string): MountEntry => ({
  */
 async function deadMount(dir: string, errno: string) {
   const state = new NodeState(dir);
-  const rec: VolumeRecord = {
-    volumeId: 'static/default/fs',
-    backend: 'emulated',
-    stagingPath: STAGING,
-    source: 'mgs@tcp:/fs',
-    dnsName: 'mgs',
-    mountName: 'fs',
-    options: [],
-    targets: {},
-  };
+  const rec = emulatedVolume();
   await state.put(rec);
   const f = { state, rec, mounted: true, passes: 0, remounts: [] as string[] };
   const mountTable = async () => (f.mounted ? [entry(STAGING)] : []);

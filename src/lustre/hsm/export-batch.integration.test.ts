@@ -2,14 +2,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { type MinioServer, startMinio } from '../../../e2e/harness/minio-server.ts';
-import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type S3Cluster, startS3Cluster, storeWith } from '../../../test/lustre/s3-cluster.ts';
 import { FsError } from '../../lib/errors.ts';
 import { waitFor } from '../../lib/wait-for.ts';
 import { type ObjectStore, ObjectStoreError } from '../../platform/object-store.ts';
-import { S3ObjectStore } from '../../platform/s3-object-store.ts';
-import { connectLustre, type LustreClient } from '../client/lustre-client.ts';
+import type { S3ObjectStore } from '../../platform/s3-object-store.ts';
+import type { LustreClient } from '../client/lustre-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
 import { exportBatchOf } from './export-batch.ts';
@@ -17,10 +16,9 @@ import { exportPath } from './exporter.ts';
 import type { FileOutcome, RepositoryLink } from './importer.ts';
 import { ensureDir } from './tree.ts';
 
-let minio: MinioServer;
+let env: S3Cluster;
 let s3: S3Client;
 let real: S3ObjectStore;
-let cluster: TestCluster;
 let agent: LustreClient;
 let user: LustreClient;
 const signal = AbortSignal.timeout(120_000);
@@ -28,31 +26,10 @@ const link: RepositoryLink = { bucket: 'exp', prefix: 'p/', fsPath: '/repo', chu
 const noop = () => {};
 
 before(async () => {
-  minio = await startMinio();
-  const credentials = { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey };
-  s3 = new S3Client({ endpoint: minio.endpoint, region: minio.region, forcePathStyle: true, credentials });
-  await s3.send(new CreateBucketCommand({ Bucket: 'exp' }));
-  real = new S3ObjectStore({
-    endpoint: minio.endpoint,
-    region: minio.region,
-    credentials,
-    timeoutMs: 10_000,
-  });
-  cluster = await startTestCluster({ ossCount: 2 });
-  const connect = () =>
-    connectLustre({ mgsAddress: cluster.mgsAddress, fsname: cluster.fsname, host: 't', signal });
-  agent = await connect();
-  await agent.mds.call('hsmAgentPoll', { timeoutMs: 0 }, signal);
-  user = await connect();
+  env = await startS3Cluster({ bucket: 'exp', storeTimeoutMs: 10_000, registerAgent: true, signal });
+  ({ s3, store: real, agent, user } = env);
 });
-after(async () => {
-  await user?.close();
-  await agent?.close();
-  await cluster?.close();
-  real?.close();
-  s3?.destroy();
-  await minio?.stop();
-});
+after(() => env?.close());
 
 async function writeFile(dir: number, name: string, data: Buffer): Promise<number> {
   const { handle, attr } = await user.create(ROOT_CREDENTIALS, dir, name, 0o100644, 0o1, signal);
@@ -72,20 +49,15 @@ test('an export of 40 small files in batches: one written during its upload stay
   const inos: number[] = [];
   for (const [i, d] of data.entries()) inos.push(await writeFile(dir.ino, `f${i}`, d));
   // At the S3 seam: f7 is written again while its PUT is out; f13's PUT is refused.
-  const store: ObjectStore = new Proxy(real, {
-    get(target, p) {
-      if (p === 'put')
-        return async (...a: Parameters<ObjectStore['put']>) => {
-          if (a[1] === 'p/many/f7') {
-            const w = await user.open(ROOT_CREDENTIALS, inos[7]!, 0o1, signal);
-            await user.write(w, 0, Buffer.from('second version'), signal);
-            await user.release(w, signal);
-          }
-          if (a[1] === 'p/many/f13') throw new ObjectStoreError('AccessDenied', 'Access Denied (this test)');
-          return target.put(...a);
-        };
-      const v = Reflect.get(target, p);
-      return typeof v === 'function' ? v.bind(target) : v;
+  const store: ObjectStore = storeWith(real, {
+    put: async (...a: Parameters<ObjectStore['put']>) => {
+      if (a[1] === 'p/many/f7') {
+        const w = await user.open(ROOT_CREDENTIALS, inos[7]!, 0o1, signal);
+        await user.write(w, 0, Buffer.from('second version'), signal);
+        await user.release(w, signal);
+      }
+      if (a[1] === 'p/many/f13') throw new ObjectStoreError('AccessDenied', 'Access Denied (this test)');
+      return real.put(...a);
     },
   });
   const before = exportBatchOf(agent).stats;

@@ -2,23 +2,23 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { type MinioServer, startMinio } from '../../../e2e/harness/minio-server.ts';
-import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { MinioServer } from '../../../e2e/harness/minio-server.ts';
+import { type S3Cluster, startS3Cluster, storeWith } from '../../../test/lustre/s3-cluster.ts';
 import { FsError } from '../../lib/errors.ts';
 import { waitFor } from '../../lib/wait-for.ts';
 import { isObjectStoreError } from '../../platform/object-store.ts';
-import { S3ObjectStore } from '../../platform/s3-object-store.ts';
-import { connectLustre, type LustreClient } from '../client/lustre-client.ts';
+import type { S3ObjectStore } from '../../platform/s3-object-store.ts';
+import type { LustreClient } from '../client/lustre-client.ts';
 import { HS_RELEASED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
 import { importPrefix, type RepositoryLink } from './importer.ts';
 import { runRestorer } from './restorer.ts';
 
 const MiB = 1024 * 1024;
+let env: S3Cluster;
 let minio: MinioServer;
 let s3: S3Client;
-let cluster: TestCluster;
 let agent: LustreClient;
 let user: LustreClient;
 let real: S3ObjectStore;
@@ -32,40 +32,21 @@ const link: RepositoryLink = { bucket: 'restore', prefix: 'p/', fsPath: '/repo',
 const noop = () => {};
 
 before(async () => {
-  minio = await startMinio();
-  const credentials = { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey };
-  s3 = new S3Client({ endpoint: minio.endpoint, region: minio.region, forcePathStyle: true, credentials });
-  await s3.send(new CreateBucketCommand({ Bucket: 'restore' }));
-  real = new S3ObjectStore({ endpoint: minio.endpoint, region: minio.region, credentials, timeoutMs: 5_000 });
-  store = new Proxy(real, {
-    get(target, p) {
-      if (p === 'getRange')
-        return async () => {
-          agentGets++;
-          throw new Error('the agent GETs object bytes itself');
-        };
-      const v = Reflect.get(target, p);
-      return typeof v === 'function' ? v.bind(target) : v;
+  // OSSes in their own processes: bytes they fetch reach no process but theirs.
+  env = await startS3Cluster({ bucket: 'restore', ossInChildren: true, registerAgent: true, signal });
+  ({ minio, s3, store: real, agent, user } = env);
+  store = storeWith(real, {
+    getRange: async () => {
+      agentGets++;
+      throw new Error('the agent GETs object bytes itself');
     },
   });
-  // OSSes in their own processes: bytes they fetch reach no process but theirs.
-  cluster = await startTestCluster({ ossCount: 2, ossInChildren: true });
-  const connect = () =>
-    connectLustre({ mgsAddress: cluster.mgsAddress, fsname: cluster.fsname, host: 't', signal });
-  agent = await connect();
-  await agent.mds.call('hsmAgentPoll', { timeoutMs: 0 }, signal);
   loop = runRestorer(agent, store, { partBytes: 512 * 1024, attempts: 2 }, stop.signal);
-  user = await connect();
 });
 after(async () => {
   stop.abort();
   await loop;
-  await user?.close();
-  await agent?.close();
-  await cluster?.close();
-  real?.close();
-  s3?.destroy();
-  await minio?.stop();
+  await env?.close();
 });
 
 async function put(name: string, body: Buffer): Promise<number> {

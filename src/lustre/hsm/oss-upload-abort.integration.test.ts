@@ -4,13 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { type MinioServer, startMinio } from '../../../e2e/harness/minio-server.ts';
-import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
+import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type S3Cluster, startS3Cluster, storeWith } from '../../../test/lustre/s3-cluster.ts';
 import { waitFor } from '../../lib/wait-for.ts';
 import type { ObjectStore } from '../../platform/object-store.ts';
-import { S3ObjectStore } from '../../platform/s3-object-store.ts';
-import { connectLustre, type LustreClient } from '../client/lustre-client.ts';
+import type { S3ObjectStore } from '../../platform/s3-object-store.ts';
+import type { LustreClient } from '../client/lustre-client.ts';
 import { HS_ARCHIVED } from '../protocol/hsm-messages.ts';
 import { ROOT_CREDENTIALS } from '../types.ts';
 import { exportPath } from './exporter.ts';
@@ -20,10 +19,9 @@ const MiB = 1024 * 1024;
 const PART = 5 * MiB;
 const signal = AbortSignal.timeout(180_000);
 const link: RepositoryLink = { bucket: 'out', prefix: 'p/', fsPath: '/repo', chunkBytes: 64 * MiB };
-let minio: MinioServer;
+let env: S3Cluster;
 let s3: S3Client;
 let real: S3ObjectStore;
-let cluster: TestCluster;
 let agent: LustreClient;
 let user: LustreClient;
 let proxy: Server;
@@ -32,12 +30,9 @@ let proxy: Server;
 const held = { count: 0, arrived: Promise.withResolvers<void>(), release: Promise.withResolvers<void>() };
 
 before(async () => {
-  minio = await startMinio();
-  const credentials = { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey };
-  s3 = new S3Client({ endpoint: minio.endpoint, region: minio.region, forcePathStyle: true, credentials });
-  await s3.send(new CreateBucketCommand({ Bucket: 'out' }));
-  real = new S3ObjectStore({ endpoint: minio.endpoint, region: minio.region, credentials, timeoutMs: 5_000 });
-  const target = new URL(minio.endpoint);
+  env = await startS3Cluster({ bucket: 'out', ossInChildren: true, signal });
+  ({ s3, store: real, agent, user } = env);
+  const target = new URL(env.minio.endpoint);
   // A PUT's signature covers MinIO's host: the proxy forwards it with that Host header.
   proxy = createServer((req, res) => {
     const body: Buffer[] = [];
@@ -65,22 +60,12 @@ before(async () => {
     });
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  cluster = await startTestCluster({ ossCount: 2, ossInChildren: true });
-  const connect = () =>
-    connectLustre({ mgsAddress: cluster.mgsAddress, fsname: cluster.fsname, host: 't', signal });
-  agent = await connect();
-  user = await connect();
   await user.mkdir(ROOT_CREDENTIALS, 1, 'repo', 0o755, signal);
 });
 after(async () => {
   held.release.resolve();
-  await user?.close();
-  await agent?.close();
-  await cluster?.close();
   proxy?.close();
-  real?.close();
-  s3?.destroy();
-  await minio?.stop();
+  await env?.close();
 });
 
 test('a part failing while another is being PUT by its OSS: AbortMultipartUpload is sent after that PUT has ended, and the upload is gone', async () => {
@@ -90,27 +75,21 @@ test('a part failing while another is being PUT by its OSS: AbortMultipartUpload
   await user.release(handle, signal);
   const proxyAt = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   let abortedWhilePutRunning: boolean | undefined;
-  const store: ObjectStore = new Proxy(real, {
-    get(t, p) {
-      if (p === 'presignPart')
-        return async (...a: Parameters<S3ObjectStore['presignPart']>) => {
-          const signed = await t.presignPart(...a);
-          if (a[3] === 1) {
-            const url = new URL(signed.url);
-            url.host = proxyAt; // part 1's PUT is held by the proxy
-            return { ...signed, url: url.toString() };
-          }
-          await held.arrived.promise; // part 2 fails once part 1's PUT is under way
-          throw new Error('part 2 refused (this test)');
-        };
-      if (p === 'abortMultipart')
-        return async (...a: Parameters<S3ObjectStore['abortMultipart']>) => {
-          abortedWhilePutRunning ??= held.count > 0;
-          held.release.resolve();
-          return t.abortMultipart(...a);
-        };
-      const v = Reflect.get(t, p);
-      return typeof v === 'function' ? v.bind(t) : v;
+  const store: ObjectStore = storeWith(real, {
+    presignPart: async (...a) => {
+      const signed = await real.presignPart(...a);
+      if (a[3] === 1) {
+        const url = new URL(signed.url);
+        url.host = proxyAt; // part 1's PUT is held by the proxy
+        return { ...signed, url: url.toString() };
+      }
+      await held.arrived.promise; // part 2 fails once part 1's PUT is under way
+      throw new Error('part 2 refused (this test)');
+    },
+    abortMultipart: async (...a) => {
+      abortedWhilePutRunning ??= held.count > 0;
+      held.release.resolve();
+      return real.abortMultipart(...a);
     },
   });
   // Part 1's PUT is let go once the abort comes (too early) or, when the abort rightly waits for

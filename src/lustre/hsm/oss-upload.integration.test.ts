@@ -2,13 +2,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  ListMultipartUploadsCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { type MinioServer, startMinio } from '../../../e2e/harness/minio-server.ts';
+import { GetObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { MinioServer } from '../../../e2e/harness/minio-server.ts';
+import { type S3Cluster, startS3Cluster, storeWith } from '../../../test/lustre/s3-cluster.ts';
 import { startTestCluster, type TestCluster } from '../../../test/lustre/test-cluster.ts';
 import { waitFor } from '../../lib/wait-for.ts';
 import type { ObjectStore } from '../../platform/object-store.ts';
@@ -25,6 +21,7 @@ const MiB = 1024 * 1024;
 /** S3's smallest part but the last. */
 const PART = 5 * MiB;
 const opts: ExportOptions = { multipartBytes: PART, partConcurrency: 2 };
+let env: S3Cluster;
 let minio: MinioServer;
 let s3: S3Client;
 let cluster: TestCluster;
@@ -43,51 +40,31 @@ const link: RepositoryLink = { bucket: 'out', prefix: 'p/', fsPath: '/repo', chu
 const noop = () => {};
 
 before(async () => {
-  minio = await startMinio();
-  const credentials = { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey };
-  s3 = new S3Client({ endpoint: minio.endpoint, region: minio.region, forcePathStyle: true, credentials });
-  await s3.send(new CreateBucketCommand({ Bucket: 'out' }));
-  real = new S3ObjectStore({ endpoint: minio.endpoint, region: minio.region, credentials, timeoutMs: 5_000 });
-  store = new Proxy(real, {
-    get(target, p) {
-      if (p === 'put' || p === 'putMultipart')
-        return async () => {
-          agentPuts++;
-          throw new Error('the agent PUTs file bytes itself');
-        };
-      if (p === 'createMultipart')
-        return async (...a: Parameters<S3ObjectStore['createMultipart']>) => {
-          const id = await target.createMultipart(...a);
-          const then = afterCreate;
-          afterCreate = undefined;
-          await then?.();
-          return id;
-        };
-      if (p === 'presignPart')
-        return async (...a: Parameters<S3ObjectStore['presignPart']>) => {
-          await beforePart?.(a[3]);
-          return target.presignPart(...a);
-        };
-      const v = Reflect.get(target, p);
-      return typeof v === 'function' ? v.bind(target) : v;
+  // OSSes in their own processes: bytes they send come from no process but theirs.
+  env = await startS3Cluster({ bucket: 'out', ossInChildren: true, signal });
+  ({ minio, s3, store: real, cluster, agent, user } = env);
+  const agentPut = async () => {
+    agentPuts++;
+    throw new Error('the agent PUTs file bytes itself');
+  };
+  store = storeWith(real, {
+    put: agentPut,
+    putMultipart: agentPut,
+    createMultipart: async (...a) => {
+      const id = await real.createMultipart(...a);
+      const then = afterCreate;
+      afterCreate = undefined;
+      await then?.();
+      return id;
+    },
+    presignPart: async (...a) => {
+      await beforePart?.(a[3]);
+      return real.presignPart(...a);
     },
   });
-  // OSSes in their own processes: bytes they send come from no process but theirs.
-  cluster = await startTestCluster({ ossCount: 2, ossInChildren: true });
-  const connect = () =>
-    connectLustre({ mgsAddress: cluster.mgsAddress, fsname: cluster.fsname, host: 't', signal });
-  agent = await connect();
-  user = await connect();
   await user.mkdir(ROOT_CREDENTIALS, 1, 'repo', 0o755, signal);
 });
-after(async () => {
-  await user?.close();
-  await agent?.close();
-  await cluster?.close();
-  real?.close();
-  s3?.destroy();
-  await minio?.stop();
-});
+after(() => env?.close());
 
 async function writeFile(path: string, data: Buffer): Promise<number> {
   const parts = path.split('/');

@@ -1,64 +1,31 @@
 // The batched export calls on a real MDS: each file of a batch opened, closed and checked on its own, in one transaction.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ALICE, fourOsts, ROOT } from '../../../test/lustre/mds-fixtures.ts';
+import {
+  codeOf,
+  type LoopbackMds,
+  rootFile,
+  rpc,
+  startLoopbackMds,
+} from '../../../test/lustre/loopback-mds.ts';
+import { ALICE, ROOT } from '../../../test/lustre/mds-fixtures.ts';
 import type { BatchOutcome, ExportOpened } from '../protocol/hsm-export-messages.ts';
-import { RpcClient } from '../protocol/rpc-client.ts';
+import type { RpcClient } from '../protocol/rpc-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_RELEASED } from './hsm.ts';
-import { type MdsServer, startMds } from './mdt-server.ts';
 
-let dir: string;
-let server: MdsServer;
+let mds: LoopbackMds;
 let user: RpcClient;
 let agent: RpcClient;
 let xid = 1;
 
-async function rpc(c: RpcClient, method: string, args: unknown): Promise<unknown> {
-  return (await c.call(method, args)).result;
-}
-
-async function connect(id: string): Promise<RpcClient> {
-  const c = new RpcClient({ address: server.address, timeoutMs: 30_000 });
-  await c.call('connect', { clientId: id, host: 'h' });
-  return c;
-}
-
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nacre-mds-export-batch-'));
-  server = await startMds({
-    dataDir: dir,
-    listen: { host: '127.0.0.1', port: 0 },
-    fsname: 'fs',
-    osts: async () => fourOsts(),
-    destroyObjects: async () => {},
-  });
-  user = await connect('user');
-  agent = await connect('agent');
+  mds = await startLoopbackMds({ fsname: 'fs' });
+  user = await mds.rpcClient('user');
+  agent = await mds.rpcClient('agent');
 });
-after(async () => {
-  user.close();
-  agent.close();
-  await server.close();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => mds?.close());
 
-async function file(name: string): Promise<number> {
-  const r = (await rpc(user, 'create', {
-    xid: xid++,
-    cred: ROOT,
-    parent: 1,
-    name,
-    mode: 0o100644,
-    exclusive: true,
-    open: false,
-    flags: 0,
-  })) as { attr: { ino: number } };
-  await rpc(user, 'setattr', { xid: xid++, cred: ROOT, ino: r.attr.ino, changes: { size: 5000 } });
-  return r.attr.ino;
-}
+const file = (name: string) => rootFile(user, name, { size: 5000 }, () => xid++);
 
 type Opened = BatchOutcome<ExportOpened>;
 type Done = BatchOutcome<{ flags: number; clean: boolean } | null>;
@@ -68,11 +35,7 @@ const exportDone = async (items: unknown, at = xid++) =>
   (await rpc(agent, 'hsmExportDone', { xid: at, cred: ROOT, items })) as Done[];
 const state = async (ino: number) =>
   (await rpc(user, 'hsmState', { ino })) as { flags: number; open: boolean };
-const code = (p: Promise<unknown>) =>
-  p.then(
-    () => 'OK',
-    (e: { code?: string }) => e.code,
-  );
+const code = codeOf;
 function opened(o: Opened | undefined): ExportOpened & { opened: { handle: number } } {
   assert.ok(o && 'ok' in o && o.ok.opened, `opened: ${JSON.stringify(o)}`);
   return o.ok as ExportOpened & { opened: { handle: number } };

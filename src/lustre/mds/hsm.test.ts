@@ -1,82 +1,41 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ALICE, BOB, fourOsts, ROOT } from '../../../test/lustre/mds-fixtures.ts';
+import {
+  codeOf,
+  type LoopbackMds,
+  rootFile,
+  rpc,
+  startLoopbackMds,
+} from '../../../test/lustre/loopback-mds.ts';
+import { ALICE, BOB, ROOT } from '../../../test/lustre/mds-fixtures.ts';
 import { waitFor } from '../../lib/wait-for.ts';
-import { RpcClient } from '../protocol/rpc-client.ts';
+import type { RpcClient } from '../protocol/rpc-client.ts';
 import { HS_ARCHIVED, HS_DIRTY, HS_EXISTS, HS_NORELEASE, HS_RELEASED } from './hsm.ts';
-import { type MdsServer, startMds } from './mdt-server.ts';
 
-let dir: string;
-let server: MdsServer;
+let mds: LoopbackMds;
 let user: RpcClient;
 let agent: RpcClient;
 const destroyed: string[] = [];
 let xid = 1;
 
-/** The result of one call. */
-async function rpc(c: RpcClient, method: string, args: unknown): Promise<unknown> {
-  return (await c.call(method, args)).result;
-}
-
-async function connect(id: string): Promise<RpcClient> {
-  const c = new RpcClient({ address: server.address, timeoutMs: 30_000 });
-  await c.call('connect', { clientId: id, host: 'h' });
-  return c;
-}
-
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'nacre-mds-hsm-'));
-  server = await startMds({
-    dataDir: dir,
-    listen: { host: '127.0.0.1', port: 0 },
+  mds = await startLoopbackMds({
     fsname: 'fs',
-    osts: async () => fourOsts(),
     destroyObjects: async (o) => {
       destroyed.push(...o.objects);
     },
   });
-  user = await connect('user');
-  agent = await connect('agent');
+  user = await mds.rpcClient('user');
+  agent = await mds.rpcClient('agent');
 });
-after(async () => {
-  user.close();
-  agent.close();
-  await server.close();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => mds?.close());
 
-async function file(name: string): Promise<number> {
-  const r = (await rpc(user, 'create', {
-    xid: xid++,
-    cred: ROOT,
-    parent: 1,
-    name,
-    mode: 0o100644,
-    exclusive: true,
-    open: false,
-    flags: 0,
-  })) as {
-    attr: { ino: number };
-  };
-  await rpc(user, 'setattr', {
-    xid: xid++,
-    cred: ROOT,
-    ino: r.attr.ino,
-    changes: { size: 5000, uid: ALICE.uid, gid: ALICE.gid },
-  });
-  return r.attr.ino;
-}
+const file = (name: string) =>
+  rootFile(user, name, { size: 5000, uid: ALICE.uid, gid: ALICE.gid }, () => xid++);
 
 const state = async (ino: number) =>
   (await rpc(user, 'hsmState', { ino })) as { flags: number; location: string | null };
-const code = (p: Promise<unknown>) =>
-  p.then(
-    () => 'OK',
-    (e: { code?: string }) => e.code,
-  );
+const code = codeOf;
 
 test('hsm flags: only root archives, the owner sets norelease, released is never set by hand', async () => {
   const ino = await file('flags');

@@ -42,8 +42,8 @@ export class StripeUploader {
    * Has the OSS of file bytes [offset, offset + length) (a readable copy, as a read picks it) take
    * their CRC-32, asks `destOf` for a PUT signed with it, and has the same OSS PUT them; bytes past
    * the object's end go as zeros, as a read returns them. Rejects with FetchFailedError when the
-   * store refused or could not be reached, as a read does when no copy's OSS answers (EIO), and
-   * with EINVAL for a range that is not `sendable`.
+   * store refused or could not be reached, as a read does when no copy's OSS answers (EIO); throws
+   * RangeError at once for a range that is not `sendable` (a caller's mistake: check it first).
    */
   send(
     offset: number,
